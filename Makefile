@@ -1,0 +1,58 @@
+# Assay's entry points. `make run` and `make test` are the two a newcomer needs; both start the
+# real local stack (Kafka from Maven Central, ClickHouse from Debian) when it is not already up
+# and stop only what they started.
+
+SHELL := /bin/bash
+GO ?= go
+GOFLAGS ?=
+export ASSAY_KAFKA_BROKERS ?= 127.0.0.1:19092
+export ASSAY_CLICKHOUSE_ADDR ?= 127.0.0.1:19000
+
+PKGS := ./...
+BIN := bin
+
+.PHONY: all build test unit run bench lint fmt fuzz stack-up stack-down clean
+
+all: lint build test
+
+build: ## compile every binary into bin/
+	$(GO) build $(GOFLAGS) -o $(BIN)/ ./services/...
+
+unit: ## unit tests only: nothing needs to run
+	$(GO) test $(GOFLAGS) -count=1 $(PKGS)
+
+test: ## unit and integration tests against the real broker and database
+	@ops/stack.sh up
+	@status=0; \
+	ASSAY_INTEGRATION=1 $(GO) test $(GOFLAGS) -count=1 -timeout 40m $(PKGS) || status=$$?; \
+	ops/stack.sh down; \
+	exit $$status
+
+run: build ## local stack up, schema and topics applied; runs until Ctrl-C
+	@ops/run.sh
+
+bench: ## benchmarks against the real local stack
+	@ops/stack.sh up
+	@status=0; \
+	ASSAY_INTEGRATION=1 $(GO) test $(GOFLAGS) -run '^$$' -bench . -benchmem -timeout 40m $(PKGS) || status=$$?; \
+	ops/stack.sh down; \
+	exit $$status
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+fuzz: ## a short run of every fuzz target
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 30s ./schemas/
+
+stack-up:
+	@ops/stack.sh up
+
+stack-down:
+	@ops/stack.sh down
+
+clean:
+	rm -rf $(BIN)
