@@ -1,0 +1,169 @@
+package schemas
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"reflect"
+)
+
+// HeaderLen is the size of the single-object header: 2 marker bytes and the
+// 8-byte fingerprint.
+const HeaderLen = 10
+
+// Marker bytes of Avro single-object encoding (format version 1).
+const (
+	marker0 = 0xC3
+	marker1 = 0x01
+)
+
+// Encode returns ev in Avro single-object encoding with its current schema:
+// 0xC3 0x01, the schema fingerprint (8 bytes, little-endian), the Avro
+// binary body. It validates first (ev.Validate), so nothing this package
+// encodes can fail the consumers' checks; event_type is written from
+// ev.Type() when empty.
+func Encode(ev Event) ([]byte, error) { return Append(nil, ev) }
+
+// Append is Encode appending to dst, for callers that reuse buffers.
+func Append(dst []byte, ev Event) ([]byte, error) {
+	sv, native, err := prepare(ev)
+	if err != nil {
+		return dst, err
+	}
+	out, err := sv.codec.SingleFromNative(dst, native)
+	if err != nil {
+		return dst, fmt.Errorf("encode %s: %w", sv.Type, err)
+	}
+	return out, nil
+}
+
+// EncodeBody returns only the Avro binary body of ev (current schema, no
+// header), for other framings such as Confluent's (magic 0 + registry id):
+// pair it with CurrentSchema(ev.Type()) to register the schema.
+func EncodeBody(ev Event) ([]byte, error) {
+	sv, native, err := prepare(ev)
+	if err != nil {
+		return nil, err
+	}
+	out, err := sv.codec.BinaryFromNative(nil, native)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", sv.Type, err)
+	}
+	return out, nil
+}
+
+// prepare validates ev and converts it to goavro's native form.
+func prepare(ev Event) (*schemaVersion, any, error) {
+	if ev == nil || reflect.ValueOf(ev).IsNil() {
+		return nil, nil, errors.New("encode: nil event")
+	}
+	t := ev.Type()
+	sv, ok := registry.current[t]
+	if !ok {
+		return nil, nil, fmt.Errorf("encode: %w: %q", ErrUnknownEventType, string(t))
+	}
+	if err := ev.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("encode %s: %w", t, err)
+	}
+	native := toNative(registry.plans[t], reflect.ValueOf(ev).Elem()).(map[string]any)
+	native["event_type"] = string(t)
+	return sv, native, nil
+}
+
+// Header splits a single-object encoded message into the writer schema's
+// fingerprint and the body, checking only the framing.
+func Header(b []byte) (fp uint64, body []byte, err error) {
+	if len(b) < HeaderLen {
+		return 0, nil, fmt.Errorf("%w: %d bytes, the header alone is %d", ErrNotSingleObject, len(b), HeaderLen)
+	}
+	if b[0] != marker0 || b[1] != marker1 {
+		return 0, nil, fmt.Errorf("%w: starts with %#02x %#02x, want 0xc3 0x01", ErrNotSingleObject, b[0], b[1])
+	}
+	return binary.LittleEndian.Uint64(b[2:HeaderLen]), b[HeaderLen:], nil
+}
+
+// TypeOf tells the event type and schema version of a message from its
+// header alone, without decoding the body: cheap enough for routing and
+// per-type metrics.
+func TypeOf(b []byte) (EventType, int, error) {
+	fp, _, err := Header(b)
+	if err != nil {
+		return "", 0, err
+	}
+	sv, ok := registry.byFP[fp]
+	if !ok {
+		return "", 0, fmt.Errorf("%w: %016x", ErrUnknownFingerprint, fp)
+	}
+	return sv.Type, sv.Version, nil
+}
+
+// Decode reads a single-object encoded event written with any embedded
+// schema version and returns it as the current Go struct (fields the writer
+// did not have take the schema defaults). Errors wrap ErrNotSingleObject,
+// ErrUnknownFingerprint or ErrMalformed; Decode never panics on bad input.
+// It does not run Validate: old events stay readable even if rules tighten.
+func Decode(b []byte) (Event, error) {
+	fp, body, err := Header(b)
+	if err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	return DecodeBody(fp, body)
+}
+
+// DecodeBody decodes an Avro binary body written with the schema whose
+// fingerprint is fp, for framings that carry the schema id elsewhere.
+func DecodeBody(fp uint64, body []byte) (ev Event, err error) {
+	sv, ok := registry.byFP[fp]
+	if !ok {
+		return nil, fmt.Errorf("decode: %w: %016x", ErrUnknownFingerprint, fp)
+	}
+	defer func() {
+		// Last line of defence for the never-panic promise: a panic inside
+		// goavro on input skipValue let through becomes an error.
+		if r := recover(); r != nil {
+			ev, err = nil, fmt.Errorf("decode %s v%d: %w: panic: %v", sv.Type, sv.Version, ErrMalformed, r)
+		}
+	}()
+	rest, err := skipValue(sv.avro, body, 0)
+	if err != nil {
+		return nil, fmt.Errorf("decode %s v%d: %w: %v", sv.Type, sv.Version, ErrMalformed, err)
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("decode %s v%d: %w: %d trailing bytes", sv.Type, sv.Version, ErrMalformed, len(rest))
+	}
+	native, _, err := sv.codec.NativeFromBinary(body)
+	if err != nil {
+		return nil, fmt.Errorf("decode %s v%d: %w: %v", sv.Type, sv.Version, ErrMalformed, err)
+	}
+	ev, _ = New(sv.Type)
+	if err := fromNative(registry.plans[sv.Type], native, reflect.ValueOf(ev).Elem()); err != nil {
+		return nil, fmt.Errorf("decode %s v%d: %w: %v", sv.Type, sv.Version, ErrMalformed, err)
+	}
+	if got := ev.Meta().EventType; got != sv.Type {
+		return nil, fmt.Errorf("decode %s v%d: %w: event_type is %q", sv.Type, sv.Version, ErrMalformed, got)
+	}
+	return ev, nil
+}
+
+// DecodeAs decodes b and requires it to be of event type *T, for consumers
+// that read one type:
+//
+//	ls, err := schemas.DecodeAs[schemas.LabelSubmitted](b)
+func DecodeAs[T any, P interface {
+	*T
+	Event
+}](b []byte) (P, error) {
+	ev, err := Decode(b)
+	if err != nil {
+		return nil, err
+	}
+	p, ok := ev.(P)
+	if !ok {
+		var want P = new(T)
+		return nil, fmt.Errorf("decode: %w: got %s, want %s", ErrWrongType, ev.Type(), want.Type())
+	}
+	return p, nil
+}
+
+// ErrWrongType: DecodeAs found a valid event of another type.
+var ErrWrongType = errors.New("schemas: unexpected event type")
