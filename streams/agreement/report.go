@@ -1,0 +1,129 @@
+package agreement
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Report gathers every agreement figure for one set of ratings, so that the CLI
+// (assay agreement --input ratings.csv --level L [--json]) only reads, calls NewReport and
+// prints. Figures that are undefined are nil, with the reason beside them, because JSON has
+// no NaN and a 0 would read as "no agreement".
+type Report struct {
+	Level string `json:"level"`
+	// Units is the number of units with at least one rating; Raters the number of annotators.
+	Units  int `json:"units"`
+	Raters int `json:"raters"`
+	// PairableUnits and PairableValues (n..) are the evidence behind alpha, percent agreement
+	// and Fleiss' kappa: units with two or more values, and the values in them.
+	PairableUnits  int64 `json:"pairable_units"`
+	PairableValues int64 `json:"pairable_values"`
+
+	Alpha                *float64 `json:"alpha"`
+	AlphaUndefined       string   `json:"alpha_undefined,omitempty"`
+	ObservedDisagreement *float64 `json:"observed_disagreement,omitempty"`
+	ExpectedDisagreement *float64 `json:"expected_disagreement,omitempty"`
+
+	// FleissKappa treats values as nominal and needs the same number of raters on every
+	// pairable unit; otherwise it is nil and FleissKappaUndefined says why.
+	FleissKappa          *float64 `json:"fleiss_kappa"`
+	FleissKappaUndefined string   `json:"fleiss_kappa_undefined,omitempty"`
+
+	// PercentAgreement is a proportion in [0, 1] (see Coincidences.PercentAgreement).
+	PercentAgreement *float64 `json:"percent_agreement"`
+
+	// Annotators is each annotator against the others; Pairs every pair of annotators that
+	// share a unit, with unweighted Cohen's kappa.
+	Annotators []AnnotatorAgreement `json:"annotators"`
+	Pairs      []PairAgreement      `json:"pairs"`
+}
+
+// NewReport computes every figure for ratings at level. Undefined figures are reported as such
+// in the Report; an error means the input itself is unusable (a value not of the level's form,
+// or an annotator rating a unit twice).
+func NewReport(ratings []Rating, level Level) (Report, error) {
+	units, err := groupUnits(ratings)
+	if err != nil {
+		return Report{}, fmt.Errorf("agreement report: %w", err)
+	}
+	co := NewCoincidences()
+	raters := map[string]bool{}
+	for _, rs := range units {
+		vals := make([]Value, len(rs))
+		for i, r := range rs {
+			vals[i] = r.Value
+			raters[r.Annotator] = true
+		}
+		co.AddUnit(vals)
+	}
+	rep := Report{
+		Level: level.String(), Units: len(units), Raters: len(raters),
+		PairableUnits: co.PairableUnits(), PairableValues: co.PairableValues(),
+	}
+
+	a, err := co.Alpha(level)
+	switch {
+	case errors.Is(err, ErrUndefined):
+		rep.AlphaUndefined = err.Error()
+	case err != nil:
+		return Report{}, fmt.Errorf("agreement report: %w", err)
+	default:
+		rep.Alpha = &a.Alpha
+		rep.ObservedDisagreement = &a.ObservedDisagreement
+		rep.ExpectedDisagreement = &a.ExpectedDisagreement
+	}
+
+	if k, err := co.FleissKappa(); err != nil {
+		rep.FleissKappaUndefined = err.Error()
+	} else {
+		rep.FleissKappa = &k.Kappa
+	}
+	if p, err := co.PercentAgreement(); err == nil {
+		rep.PercentAgreement = &p.PercentAgreement
+	}
+
+	if rep.Annotators, err = AnnotatorAgreements(ratings); err != nil {
+		return Report{}, fmt.Errorf("agreement report: %w", err)
+	}
+	if rep.Pairs, err = PairwiseAgreements(ratings, Unweighted); err != nil {
+		return Report{}, fmt.Errorf("agreement report: %w", err)
+	}
+	return rep, nil
+}
+
+// WriteText prints the report for a terminal: the headline figures, then one line per annotator.
+// Pairs are left to the JSON form, since their number grows with the square of the raters.
+func (r Report) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fig := func(name string, v *float64, why string) {
+		if v != nil {
+			fmt.Fprintf(tw, "%s\t%.4f\n", name, *v)
+		} else {
+			fmt.Fprintf(tw, "%s\tundefined (%s)\n", name, strings.TrimPrefix(why, "undefined: "))
+		}
+	}
+	fmt.Fprintf(tw, "level\t%s\n", r.Level)
+	fig("krippendorff alpha", r.Alpha, r.AlphaUndefined)
+	fig("fleiss kappa", r.FleissKappa, r.FleissKappaUndefined)
+	fig("percent agreement", r.PercentAgreement, "no pairable units")
+	fmt.Fprintf(tw, "units\t%d (pairable %d)\n", r.Units, r.PairableUnits)
+	fmt.Fprintf(tw, "pairable values\t%d\n", r.PairableValues)
+	fmt.Fprintf(tw, "raters\t%d\n", r.Raters)
+	if len(r.Annotators) > 0 {
+		fmt.Fprintf(tw, "\nannotator\tratings\tshared units\tagreement\n")
+		for _, a := range r.Annotators {
+			p := "-"
+			if a.PercentAgreement != nil {
+				p = fmt.Sprintf("%.4f", *a.PercentAgreement)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", a.Annotator, a.Ratings, a.SharedUnits, p)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write agreement report: %w", err)
+	}
+	return nil
+}
