@@ -207,7 +207,7 @@ func PairwiseAgreements(ratings []Rating, w Weighting) ([]PairAgreement, error) 
 		k, err := CohenKappa(v[0], v[1], w)
 		switch {
 		case errors.Is(err, ErrUndefined):
-			pa.CohenKappaUndefined = err.Error()
+			pa.CohenKappaUndefined = undefinedReason(err)
 		case err != nil:
 			return nil, fmt.Errorf("pairwise agreement %s/%s: %w", p.a, p.b, err)
 		default:

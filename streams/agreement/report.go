@@ -67,7 +67,7 @@ func NewReport(ratings []Rating, level Level) (Report, error) {
 	a, err := co.Alpha(level)
 	switch {
 	case errors.Is(err, ErrUndefined):
-		rep.AlphaUndefined = err.Error()
+		rep.AlphaUndefined = undefinedReason(err)
 	case err != nil:
 		return Report{}, fmt.Errorf("agreement report: %w", err)
 	default:
@@ -77,7 +77,7 @@ func NewReport(ratings []Rating, level Level) (Report, error) {
 	}
 
 	if k, err := co.FleissKappa(); err != nil {
-		rep.FleissKappaUndefined = err.Error()
+		rep.FleissKappaUndefined = undefinedReason(err)
 	} else {
 		rep.FleissKappa = &k.Kappa
 	}
@@ -94,6 +94,16 @@ func NewReport(ratings []Rating, level Level) (Report, error) {
 	return rep, nil
 }
 
+// undefinedReason keeps what follows "undefined: " in a wrapped ErrUndefined, so the report says
+// why a figure is missing without repeating which figure it is.
+func undefinedReason(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ErrUndefined.Error()+": "); i >= 0 {
+		return msg[i+len(ErrUndefined.Error())+2:]
+	}
+	return msg
+}
+
 // WriteText prints the report for a terminal: the headline figures, then one line per annotator.
 // Pairs are left to the JSON form, since their number grows with the square of the raters.
 func (r Report) WriteText(w io.Writer) error {
@@ -102,7 +112,7 @@ func (r Report) WriteText(w io.Writer) error {
 		if v != nil {
 			fmt.Fprintf(tw, "%s\t%.4f\n", name, *v)
 		} else {
-			fmt.Fprintf(tw, "%s\tundefined (%s)\n", name, strings.TrimPrefix(why, "undefined: "))
+			fmt.Fprintf(tw, "%s\tundefined (%s)\n", name, why)
 		}
 	}
 	fmt.Fprintf(tw, "level\t%s\n", r.Level)
