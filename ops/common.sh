@@ -1,0 +1,134 @@
+# shellcheck shell=bash
+# Helpers shared by ops/kafka/kafka.sh, ops/clickhouse/clickhouse.sh and ops/stack.sh.
+# Sourced, never executed: it only defines functions and ASSAY_ROOT / ASSAY_DATA.
+
+# The repository root, found from this file's own location so that every script works from any
+# working directory (make, CI, an editor's terminal).
+ASSAY_ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
+# All state (binaries collected by Maven, configs, data, logs, pid files) lives here, git-ignored.
+ASSAY_DATA="${ASSAY_ROOT}/.data"
+export ASSAY_ROOT ASSAY_DATA
+
+# die MESSAGE...: print to stderr with the calling script's name and exit 1.
+die() {
+  printf '%s: error: %s\n' "${LOG_PREFIX:-assay}" "$*" >&2
+  exit 1
+}
+
+# say MESSAGE...: progress lines on stderr, so that stdout stays clean for callers.
+say() {
+  printf '%s: %s\n' "${LOG_PREFIX:-assay}" "$*" >&2
+}
+
+# now_us: wall clock in microseconds (bash 5's EPOCHREALTIME, without the locale's decimal mark).
+now_us() {
+  local t="${EPOCHREALTIME}"
+  printf '%s' "${t//[!0-9]/}"
+}
+
+# since START_US: seconds elapsed since START_US, with one decimal, for the timing lines we report.
+since() {
+  local d=$(( ($(now_us) - $1) / 100000 ))
+  printf '%d.%d' $((d / 10)) $((d % 10))
+}
+
+# port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT. Uses bash's
+# /dev/tcp, so it costs no process start; the subshell closes the descriptor again.
+port_open() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# pid_alive PIDFILE MARKER: true when PIDFILE names a live process whose command line contains
+# MARKER (the absolute path of our config file). The marker check protects against a stale pid
+# file whose number the kernel has since given to an unrelated process (e.g. after a reboot).
+pid_alive() {
+  local pidfile="$1" marker="$2" pid
+  [[ -s "$pidfile" ]] || return 1
+  pid="$(<"$pidfile")"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  [[ -r "/proc/$pid/cmdline" ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$marker"
+}
+
+# stop_pid NAME PIDFILE MARKER TIMEOUT_S: SIGTERM the process, wait up to TIMEOUT_S for it to
+# exit (both servers flush and close their logs cleanly on SIGTERM), then SIGKILL it.
+stop_pid() {
+  local name="$1" pidfile="$2" marker="$3" timeout="$4" pid deadline
+  if ! pid_alive "$pidfile" "$marker"; then
+    rm -f -- "$pidfile"
+    say "$name is not running"
+    return 0
+  fi
+  pid="$(<"$pidfile")"
+  say "stopping $name (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$(( SECONDS + timeout ))
+  while [[ -d "/proc/$pid" ]] && (( SECONDS < deadline )); do
+    # A zombie (our own child in the same shell) counts as gone.
+    [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == Z ]] && break
+    sleep 0.2
+  done
+  if [[ -d "/proc/$pid" ]] && [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]]; then
+    say "$name did not stop within ${timeout}s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    while [[ -d "/proc/$pid" ]] && [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]]; do
+      sleep 0.1
+    done
+  fi
+  rm -f -- "$pidfile"
+  say "$name stopped"
+}
+
+# launch PIDFILE OUTFILE CMD...: start CMD detached from this shell and record its pid.
+# setsid puts it in its own session, so Ctrl-C in the terminal that ran `make test` and the end
+# of that shell do not take the server down with it; nohup ignores SIGHUP for the same reason.
+# Every descriptor above 2 is closed first: our start lock (else the server would hold it for
+# its lifetime) and whatever the caller passed down (make's jobserver, a CI runner's pipes),
+# which a long-lived server must not keep open: a reader waiting for EOF would wait forever.
+# The subshell execs setsid, which execs nohup, which execs the server: as a background job of a
+# non-interactive shell is not a process-group leader, setsid does not fork, and $! is the
+# server's own pid.
+launch() {
+  local pidfile="$1" outfile="$2"
+  shift 2
+  (
+    for fd in /proc/self/fd/*; do
+      fd="${fd##*/}"
+      if (( fd > 2 )); then eval "exec ${fd}>&-"; fi
+    done
+    exec setsid nohup "$@" </dev/null >>"$outfile" 2>&1
+  ) &
+  printf '%s\n' "$!" >"$pidfile"
+}
+
+# with_lock LOCKFILE CMD...: run CMD holding an exclusive lock, so two concurrent `start`s (two
+# terminals, make test racing make run) cannot both launch a server on the same data directory.
+with_lock() {
+  local lockfile="$1"
+  shift
+  mkdir -p -- "$(dirname -- "$lockfile")"
+  exec 9>"$lockfile"
+  if command -v flock >/dev/null 2>&1; then
+    flock -w 600 9 || die "timed out waiting for lock $lockfile"
+  fi
+  "$@"
+}
+
+# file_size FILE: its size in bytes, 0 when missing. Taken before a start, it lets a failure
+# message show only what that start wrote, not the previous run's shutdown lines.
+file_size() {
+  stat -c %s -- "$1" 2>/dev/null || echo 0
+}
+
+# show_log_tail FILE [N] [FROM_BYTE]: the last N lines of a log written after byte FROM_BYTE,
+# indented, on stderr (for failure messages).
+show_log_tail() {
+  local file="$1" n="${2:-40}" from="${3:-0}"
+  [[ -f "$file" ]] || return 0
+  (( $(file_size "$file") >= from )) || from=0 # rotated since: show its end anyway
+  if (( $(file_size "$file") > from )); then
+    printf -- '--- last lines of %s ---\n' "$file" >&2
+    tail -c +"$((from + 1))" -- "$file" | grep -v '^[[:space:]]*$' | tail -n "$n" | sed 's/^/  /' >&2
+    printf -- '---\n' >&2
+  fi
+}
