@@ -1,0 +1,339 @@
+package schemas_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/schematest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func goldenPath(t schemas.EventType, version int) string {
+	return filepath.Join("testdata", fmt.Sprintf("%s.v%d.bin", t, version))
+}
+
+// TestRoundTrip: every event, fully populated, survives Encode/Decode and
+// keeps its key, family and topic.
+func TestRoundTrip(t *testing.T) {
+	for _, ev := range schematest.Examples() {
+		t.Run(string(ev.Type()), func(t *testing.T) {
+			if err := ev.Validate(); err != nil {
+				t.Fatalf("example invalid: %v", err)
+			}
+			b, err := schemas.Encode(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := schemas.Decode(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, ev) {
+				t.Fatalf("round trip changed the event\n got %+v\nwant %+v", got, ev)
+			}
+			if got.Key() == "" || got.Key() != ev.Key() {
+				t.Fatalf("key %q, want %q", got.Key(), ev.Key())
+			}
+			typ, ver, err := schemas.TypeOf(b)
+			cur, _ := schemas.CurrentSchema(ev.Type())
+			if err != nil || typ != ev.Type() || ver != cur.Version {
+				t.Fatalf("TypeOf = %s v%d, %v; want %s v%d", typ, ver, err, ev.Type(), cur.Version)
+			}
+			body, err := schemas.EncodeBody(ev)
+			if err != nil || !bytes.Equal(body, b[schemas.HeaderLen:]) {
+				t.Fatalf("EncodeBody differs from the body of Encode (err %v)", err)
+			}
+		})
+	}
+}
+
+// TestEncodeFillsEventType: event_type may be left empty by producers; the
+// encoded event carries the type anyway, and the caller's value is untouched.
+func TestEncodeFillsEventType(t *testing.T) {
+	ev := schematest.Example(schemas.TypeLabelRetracted)
+	ev.Meta().EventType = ""
+	b, err := schemas.Encode(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Meta().EventType != "" {
+		t.Fatal("Encode modified the event")
+	}
+	got, err := schemas.Decode(b)
+	if err != nil || got.Meta().EventType != schemas.TypeLabelRetracted {
+		t.Fatalf("decoded %v, %v", got, err)
+	}
+}
+
+func TestEncodeRejectsInvalid(t *testing.T) {
+	ev := schematest.Example(schemas.TypeItemIngested).(*schemas.ItemIngested)
+	ev.SHA256 = "nothex"
+	_, err := schemas.Encode(ev)
+	var fe *schemas.FieldError
+	if !errors.As(err, &fe) || fe.Field != "sha256" || !errors.Is(err, schemas.ErrInvalid) {
+		t.Fatalf("got %v, want a FieldError on sha256", err)
+	}
+	if _, err := schemas.Encode(nil); err == nil {
+		t.Fatal("Encode(nil) succeeded")
+	}
+	if _, err := schemas.Encode((*schemas.ItemIngested)(nil)); err == nil {
+		t.Fatal("Encode of a nil pointer succeeded")
+	}
+}
+
+// TestGolden pins the bytes of every event type (and every old schema
+// version) so framing or schema changes never go unnoticed; the old-version
+// files are the compatibility proof: they must decode with the current code.
+// Rewrite with: go test ./schemas -run TestGolden -update
+func TestGolden(t *testing.T) {
+	for _, s := range schemas.Schemas() {
+		t.Run(fmt.Sprintf("%s.v%d", s.Type, s.Version), func(t *testing.T) {
+			want := schematest.Example(s.Type)
+			cur, _ := schemas.CurrentSchema(s.Type)
+			var b []byte
+			var err error
+			if s.Version == cur.Version {
+				b, err = schemas.Encode(want)
+			} else {
+				b, err = schemas.EncodeVersion(want, s.Version)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := goldenPath(s.Type, s.Version)
+			if *update {
+				if err := os.MkdirAll("testdata", 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			golden, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if !bytes.Equal(b, golden) {
+				t.Fatalf("encoding changed: %s\n got % x\nwant % x", path, b, golden)
+			}
+			fp := binary.LittleEndian.Uint64(golden[2:10])
+			if golden[0] != 0xC3 || golden[1] != 0x01 || fp != s.Fingerprint {
+				t.Fatalf("header % x, want c3 01 + fingerprint %016x", golden[:10], s.Fingerprint)
+			}
+			got, err := schemas.Decode(golden)
+			if err != nil {
+				t.Fatalf("golden v%d no longer decodes: %v", s.Version, err)
+			}
+			if s.Version != cur.Version {
+				// Fields the old writer lacked take their defaults.
+				stripNewerFields(t, s.Type, s.Version, want)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("golden decodes to\n %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
+
+// stripNewerFields zeroes in want the fields added after version, i.e.
+// what decoding an old message must produce. Extend it with each new
+// schema version.
+func stripNewerFields(t *testing.T, typ schemas.EventType, version int, want schemas.Event) {
+	switch {
+	case typ == schemas.TypeLabelSubmitted && version == 1:
+		want.(*schemas.LabelSubmitted).PreLabel = nil
+	default:
+		t.Fatalf("no expectation for %s v%d: extend stripNewerFields", typ, version)
+	}
+}
+
+// TestGoldenFilesAreKnown: every file in testdata belongs to an embedded
+// schema, so a deleted schema version cannot leave an untested golden.
+func TestGoldenFilesAreKnown(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.bin")
+	if len(files) != len(schemas.Schemas()) {
+		t.Fatalf("%d golden files for %d schema versions", len(files), len(schemas.Schemas()))
+	}
+}
+
+// TestLabelSubmittedV1DecodesWithDefault is the compatibility contract in one
+// readable case: a v1 producer's LabelSubmitted, read by today's code.
+func TestLabelSubmittedV1DecodesWithDefault(t *testing.T) {
+	golden, err := os.ReadFile(goldenPath(schemas.TypeLabelSubmitted, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ, ver, err := schemas.TypeOf(golden)
+	if err != nil || typ != schemas.TypeLabelSubmitted || ver != 1 {
+		t.Fatalf("TypeOf = %s v%d, %v", typ, ver, err)
+	}
+	ls, err := schemas.DecodeAs[schemas.LabelSubmitted](golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := schematest.Example(schemas.TypeLabelSubmitted).(*schemas.LabelSubmitted)
+	want.PreLabel = nil
+	if !reflect.DeepEqual(ls, want) {
+		t.Fatalf("decoded %+v\nwant %+v", ls, want)
+	}
+	v2, _ := schemas.Fingerprint(schemas.TypeLabelSubmitted)
+	if fp := binary.LittleEndian.Uint64(golden[2:10]); fp == v2 {
+		t.Fatal("v1 golden carries the v2 fingerprint")
+	}
+}
+
+func TestDecodeAsWrongType(t *testing.T) {
+	b, _ := schemas.Encode(schematest.Example(schemas.TypeGoldLabelSet))
+	if _, err := schemas.DecodeAs[schemas.LabelSubmitted](b); !errors.Is(err, schemas.ErrWrongType) {
+		t.Fatalf("got %v, want ErrWrongType", err)
+	}
+	if g, err := schemas.DecodeAs[schemas.GoldLabelSet](b); err != nil || g.SetBy == "" {
+		t.Fatalf("got %v, %v", g, err)
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	good, _ := schemas.Encode(schematest.Example(schemas.TypeLabelSubmitted))
+	unknownFP := append([]byte{0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8}, good[10:]...)
+	wrongType := schemas.Native(schematest.Example(schemas.TypeLabelRetracted))
+	wrongType["event_type"] = "GoldLabelSet"
+	wrongTypeBytes, err := schemas.EncodeNative(schemas.TypeLabelRetracted, 1, wrongType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	badEnum := schemas.Native(schematest.Example(schemas.TypeRoutingDecided))
+	badEnumBytes, _ := schemas.EncodeNative(schemas.TypeRoutingDecided, 1, badEnum)
+	// route is the first enum after the strings; corrupt its index byte.
+	hugeString := append([]byte(nil), good[:10]...)
+	hugeString = append(hugeString, 0x02, 'e') // event_id "e"
+	hugeString = append(hugeString, 0xfe, 0xff, 0xff, 0xff, 0x0f)
+	// slice_tags ["night", ...] is encoded 04 0a "night"...; claim 2^31-1 items.
+	ii := schematest.Example(schemas.TypeItemIngested).(*schemas.ItemIngested)
+	ii.SliceTags = []string{"night", "rain"}
+	item, _ := schemas.Encode(ii)
+	at := bytes.Index(item, []byte("\x04\x0anight"))
+	hugeArray := append(append(append([]byte(nil), item[:at]...), 0xfe, 0xff, 0xff, 0xff, 0x0f), item[at+1:]...)
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		want error
+	}{
+		{"nil", nil, schemas.ErrNotSingleObject},
+		{"short", good[:9], schemas.ErrNotSingleObject},
+		{"bad marker", append([]byte{0x00, 0x01}, good[2:]...), schemas.ErrNotSingleObject},
+		{"unknown fingerprint", unknownFP, schemas.ErrUnknownFingerprint},
+		{"header only", good[:10], schemas.ErrMalformed},
+		{"truncated", good[:len(good)-1], schemas.ErrMalformed},
+		{"trailing bytes", append(append([]byte(nil), good...), 0), schemas.ErrMalformed},
+		{"event_type mismatch", wrongTypeBytes, schemas.ErrMalformed},
+		{"huge string length", hugeString, schemas.ErrMalformed},
+		{"huge array count", hugeArray, schemas.ErrMalformed},
+		{"bad enum index", corruptLastEnum(badEnumBytes), schemas.ErrMalformed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, err := schemas.Decode(tc.in)
+			if !errors.Is(err, tc.want) || ev != nil {
+				t.Fatalf("Decode = %v, %v; want error %v", ev, err, tc.want)
+			}
+			t.Log(err)
+			if !strings.HasPrefix(err.Error(), "decode") {
+				t.Fatalf("error lacks context: %v", err)
+			}
+		})
+	}
+	if _, _, err := schemas.TypeOf(unknownFP); !errors.Is(err, schemas.ErrUnknownFingerprint) {
+		t.Fatalf("TypeOf: %v", err)
+	}
+}
+
+// corruptLastEnum rewrites RoutingDecided's route, encoded right after the
+// question id, to index 9 (there are 4 routes).
+func corruptLastEnum(b []byte) []byte {
+	q := schematest.Example(schemas.TypeRoutingDecided).(*schemas.RoutingDecided).QuestionID
+	out := append([]byte(nil), b...)
+	i := bytes.Index(out, []byte(q))
+	out[i+len(q)] = 18 // zig-zag 9
+	return out
+}
+
+// TestJSONForm: the JSON of an event is its Avro field names, decodes with
+// DisallowUnknownFields into New(type), and gives back the same event; the
+// gateway relies on this.
+func TestJSONForm(t *testing.T) {
+	for _, ev := range schematest.Examples() {
+		t.Run(string(ev.Type()), func(t *testing.T) {
+			js, err := json.Marshal(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := schemas.New(ev.Type())
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec := json.NewDecoder(bytes.NewReader(js))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, ev) {
+				t.Fatalf("JSON round trip\n got %+v\nwant %+v", got, ev)
+			}
+			var top map[string]any
+			_ = json.Unmarshal(js, &top)
+			s, _ := schemas.CurrentSchema(ev.Type())
+			var avsc struct{ Fields []struct{ Name string } }
+			_ = json.Unmarshal([]byte(s.JSON), &avsc)
+			for _, f := range avsc.Fields {
+				if _, ok := top[f.Name]; !ok {
+					t.Errorf("JSON lacks Avro field %s", f.Name)
+				}
+			}
+			if len(top) != len(avsc.Fields) {
+				t.Errorf("JSON has %d fields, Avro %d", len(top), len(avsc.Fields))
+			}
+		})
+	}
+}
+
+// TestClientJSON is what a collector sends: minimal JSON, no envelope
+// fields besides event_id/occurred_at; Stamp fills the rest.
+func TestClientJSON(t *testing.T) {
+	in := `{"event_id":"e-1","occurred_at":1735787045000,"label_id":"l","item_id":"i","project_id":"p",
+	"task_id":"t","question_id":"q","annotator_id":"a","guideline_version":"g","value":{"level":"nominal","category":"cat"},
+	"time_spent_ms":10}`
+	ev, _ := schemas.New(schemas.TypeLabelSubmitted)
+	dec := json.NewDecoder(strings.NewReader(in))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := ev.Validate(); err == nil {
+		t.Fatal("unstamped event validated (recorded_at, producer missing)")
+	}
+	schemas.Stamp(ev, "collector-1", testNow)
+	if err := ev.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Meta().OccurredAt != 1735787045000 || ev.Meta().EventID != "e-1" || ev.Meta().Producer != "collector-1" {
+		t.Fatalf("Stamp overwrote client fields: %+v", ev.Meta())
+	}
+	if _, err := schemas.Encode(ev); err != nil {
+		t.Fatal(err)
+	}
+	bad := json.NewDecoder(strings.NewReader(`{"item_id":"i","bogus":1}`))
+	bad.DisallowUnknownFields()
+	if err := bad.Decode(ev); err == nil {
+		t.Fatal("unknown field accepted")
+	}
+}

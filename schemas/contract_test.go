@@ -1,0 +1,340 @@
+package schemas_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/schematest"
+)
+
+var testNow = schematest.T0.Add(time.Hour)
+
+type avscField struct {
+	Name    string          `json:"name"`
+	Type    json.RawMessage `json:"type"`
+	Default json.RawMessage `json:"default"`
+	Doc     string          `json:"doc"`
+}
+
+type avscRecord struct {
+	Name      string      `json:"name"`
+	Namespace string      `json:"namespace"`
+	Fields    []avscField `json:"fields"`
+}
+
+func parseAvsc(t *testing.T, s schemas.Schema) avscRecord {
+	t.Helper()
+	var r avscRecord
+	if err := json.Unmarshal([]byte(s.JSON), &r); err != nil {
+		t.Fatalf("%s: %v", s.Path, err)
+	}
+	return r
+}
+
+// envelopeFields are the envelope, in order, as every schema must start.
+var envelopeFields = []string{"event_id", "event_type", "occurred_at", "recorded_at", "producer", "trace"}
+
+// TestEnvelopeIdentical: every schema version starts with the same envelope,
+// byte for byte in its JSON definition (docs included), so consumers and
+// ClickHouse tables can treat the envelope uniformly.
+func TestEnvelopeIdentical(t *testing.T) {
+	var ref []avscField
+	var refPath string
+	for _, s := range schemas.Schemas() {
+		r := parseAvsc(t, s)
+		if len(r.Fields) < len(envelopeFields) {
+			t.Fatalf("%s: only %d fields", s.Path, len(r.Fields))
+		}
+		env := r.Fields[:len(envelopeFields)]
+		for i, f := range env {
+			if f.Name != envelopeFields[i] {
+				t.Fatalf("%s: field %d is %s, want %s", s.Path, i, f.Name, envelopeFields[i])
+			}
+		}
+		if ref == nil {
+			ref, refPath = env, s.Path
+			continue
+		}
+		a, _ := json.Marshal(env)
+		b, _ := json.Marshal(ref)
+		if string(a) != string(b) {
+			t.Errorf("%s: envelope differs from %s\n%s\n%s", s.Path, refPath, a, b)
+		}
+	}
+	// The Go side: the Envelope struct has exactly these fields.
+	var goNames []string
+	rt := reflect.TypeOf(schemas.Envelope{})
+	for i := range rt.NumField() {
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		goNames = append(goNames, name)
+	}
+	if !slices.Equal(goNames, envelopeFields) {
+		t.Fatalf("Go Envelope fields %v, want %v", goNames, envelopeFields)
+	}
+}
+
+// TestSharedTypesIdentical: named types in io.assay.common (LabelValue,
+// MeasurementLevel, Trace) are defined identically wherever they appear, so
+// a LabelValue means the same thing on every topic.
+func TestSharedTypesIdentical(t *testing.T) {
+	defs := map[string]string{}
+	where := map[string]string{}
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if ns, _ := x["namespace"].(string); ns == "io.assay.common" {
+				name := x["name"].(string)
+				js, _ := json.Marshal(x)
+				if prev, ok := defs[name]; ok && prev != string(js) {
+					t.Errorf("%s: %s differs from the one in %s", path, name, where[name])
+				}
+				defs[name], where[name] = string(js), path
+			}
+			for _, c := range x {
+				walk(path, c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(path, c)
+			}
+		}
+	}
+	for _, s := range schemas.Schemas() {
+		var doc any
+		_ = json.Unmarshal([]byte(s.JSON), &doc)
+		walk(s.Path, doc)
+	}
+	for _, n := range []string{"Trace", "LabelValue", "MeasurementLevel"} {
+		if _, ok := defs[n]; !ok {
+			t.Errorf("io.assay.common.%s is not defined anywhere", n)
+		}
+	}
+}
+
+// TestEvolutionRules: between consecutive versions fields are only added,
+// every added field has a default, and kept fields keep their type, so each
+// new reader decodes every old writer (Avro backward compatibility).
+func TestEvolutionRules(t *testing.T) {
+	byType := map[schemas.EventType][]schemas.Schema{}
+	for _, s := range schemas.Schemas() {
+		byType[s.Type] = append(byType[s.Type], s)
+	}
+	multi := 0
+	for typ, vs := range byType {
+		for i := 1; i < len(vs); i++ {
+			multi++
+			old, cur := parseAvsc(t, vs[i-1]), parseAvsc(t, vs[i])
+			oldF := map[string]avscField{}
+			for _, f := range old.Fields {
+				oldF[f.Name] = f
+			}
+			for _, f := range cur.Fields {
+				o, existed := oldF[f.Name]
+				if !existed && f.Default == nil {
+					t.Errorf("%s v%d: new field %s has no default", typ, vs[i].Version, f.Name)
+				}
+				if existed && string(stripDocs(t, o.Type)) != string(stripDocs(t, f.Type)) {
+					t.Errorf("%s v%d: field %s changed type", typ, vs[i].Version, f.Name)
+				}
+				delete(oldF, f.Name)
+			}
+			for name := range oldF {
+				t.Errorf("%s v%d: field %s was removed", typ, vs[i].Version, name)
+			}
+		}
+	}
+	if multi == 0 {
+		t.Fatal("no event type has two versions; the compatibility path is untested")
+	}
+}
+
+func stripDocs(t *testing.T, raw json.RawMessage) []byte {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	var strip func(any)
+	strip = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			delete(x, "doc")
+			for _, c := range x {
+				strip(c)
+			}
+		case []any:
+			for _, c := range x {
+				strip(c)
+			}
+		}
+	}
+	strip(v)
+	out, _ := json.Marshal(v)
+	return out
+}
+
+// TestGoEnumsMatchAvro: the Go constants and the Avro enum symbols agree,
+// in order, so Validate and the codec accept the same values.
+func TestGoEnumsMatchAvro(t *testing.T) {
+	symbols := func(typ schemas.EventType, field string) []string {
+		s, _ := schemas.CurrentSchema(typ)
+		var doc map[string]any
+		_ = json.Unmarshal([]byte(s.JSON), &doc)
+		var find func(any) []string
+		find = func(v any) []string {
+			switch x := v.(type) {
+			case map[string]any:
+				if x["type"] == "enum" && x["name"] == field {
+					var out []string
+					for _, s := range x["symbols"].([]any) {
+						out = append(out, s.(string))
+					}
+					return out
+				}
+				for _, c := range x {
+					if r := find(c); r != nil {
+						return r
+					}
+				}
+			case []any:
+				for _, c := range x {
+					if r := find(c); r != nil {
+						return r
+					}
+				}
+			}
+			return nil
+		}
+		return find(doc)
+	}
+	strs := func(vs ...string) []string { return vs }
+	check := func(name string, got, want []string, valid func(string) bool) {
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: Avro symbols %v, Go %v", name, got, want)
+		}
+		for _, s := range want {
+			if !valid(s) {
+				t.Errorf("%s: Go says %q is invalid", name, s)
+			}
+		}
+		if valid("nope") {
+			t.Errorf("%s: accepts nope", name)
+		}
+	}
+	var levels []string
+	for _, l := range schemas.Levels() {
+		levels = append(levels, string(l))
+	}
+	check("MeasurementLevel", symbols(schemas.TypeLabelSubmitted, "MeasurementLevel"), levels,
+		func(s string) bool { return schemas.MeasurementLevel(s).Valid() })
+	check("Route", symbols(schemas.TypeRoutingDecided, "Route"),
+		strs(string(schemas.RouteAutoAccept), string(schemas.RouteHumanLabel), string(schemas.RouteHumanReview), string(schemas.RouteExpertReview)),
+		func(s string) bool { return schemas.Route(s).Valid() })
+	check("Verdict", symbols(schemas.TypeReviewCompleted, "Verdict"),
+		strs(string(schemas.VerdictAccept), string(schemas.VerdictReject), string(schemas.VerdictCorrect)),
+		func(s string) bool { return schemas.Verdict(s).Valid() })
+	check("Severity", symbols(schemas.TypeEvalFindingReported, "Severity"),
+		strs(string(schemas.SeverityLow), string(schemas.SeverityMedium), string(schemas.SeverityHigh), string(schemas.SeverityCritical)),
+		func(s string) bool { return schemas.Severity(s).Valid() })
+}
+
+// TestFamiliesAndKeys: topics follow DESIGN.md, every type belongs to a
+// family, and Key() is the value of the family's key field.
+func TestFamiliesAndKeys(t *testing.T) {
+	topics := map[schemas.Family]string{
+		schemas.FamilyItems: "assay.items.v1", schemas.FamilyLabels: "assay.labels.v1",
+		schemas.FamilyReviews: "assay.reviews.v1", schemas.FamilyDatasets: "assay.datasets.v1",
+		schemas.FamilyFindings: "assay.findings.v1", schemas.FamilyDLQ: "assay.dlq.v1",
+	}
+	if len(schemas.Families()) != len(topics) {
+		t.Fatalf("Families() = %v", schemas.Families())
+	}
+	total := 0
+	for _, f := range schemas.Families() {
+		if f.Topic() != topics[f] {
+			t.Errorf("%s topic %s, want %s", f, f.Topic(), topics[f])
+		}
+		if got, ok := schemas.FamilyOfTopic("test42.", "test42."+f.Topic()); !ok || got != f {
+			t.Errorf("FamilyOfTopic(%s) = %s, %v", f.Topic(), got, ok)
+		}
+		total += len(f.EventTypes())
+	}
+	if total != len(schemas.EventTypes()) {
+		t.Errorf("families cover %d of %d types", total, len(schemas.EventTypes()))
+	}
+	if _, ok := schemas.FamilyOfTopic("", "assay.nope.v1"); ok {
+		t.Error("unknown topic mapped to a family")
+	}
+	if _, ok := schemas.FamilyOfTopic("p.", "assay.items.v1"); ok {
+		t.Error("topic without the prefix mapped to a family")
+	}
+	for _, ev := range schematest.Examples() {
+		if ev.Family() != ev.Type().Family() {
+			t.Errorf("%s: Family() %s, Type().Family() %s", ev.Type(), ev.Family(), ev.Type().Family())
+		}
+		var m map[string]any
+		js, _ := json.Marshal(ev)
+		_ = json.Unmarshal(js, &m)
+		if want := m[ev.Family().KeyField()]; ev.Key() != want {
+			t.Errorf("%s: Key() %q, %s is %v", ev.Type(), ev.Key(), ev.Family().KeyField(), want)
+		}
+		if n, err := schemas.New(ev.Type()); err != nil || reflect.TypeOf(n) != reflect.TypeOf(ev) {
+			t.Errorf("New(%s) = %T, %v", ev.Type(), n, err)
+		}
+	}
+	if _, err := schemas.New("Nope"); err == nil || schemas.EventType("Nope").Known() {
+		t.Error("New accepted an unknown type")
+	}
+}
+
+func TestSchemaLookups(t *testing.T) {
+	for _, s := range schemas.Schemas() {
+		got, ok := schemas.SchemaByFingerprint(s.Fingerprint)
+		if !ok || got.Path != s.Path {
+			t.Errorf("SchemaByFingerprint(%016x) = %v, %v", s.Fingerprint, got.Path, ok)
+		}
+		if !strings.HasPrefix(s.Canonical, `{"name":"io.assay.`) {
+			t.Errorf("%s canonical form %.40s", s.Path, s.Canonical)
+		}
+	}
+	if _, err := schemas.Fingerprint("Nope"); err == nil {
+		t.Error("Fingerprint of an unknown type")
+	}
+}
+
+func TestStamp(t *testing.T) {
+	ev := &schemas.LabelRetracted{LabelID: "l", ItemID: "i", Reason: "r"}
+	ev.Producer = "client-claim"
+	schemas.Stamp(ev, "auth-id", testNow)
+	m := ev.Meta()
+	if m.EventType != schemas.TypeLabelRetracted || m.RecordedAt != testNow.UnixMilli() ||
+		m.OccurredAt != m.RecordedAt || m.Producer != "auth-id" || len(m.EventID) != 36 {
+		t.Fatalf("stamped %+v", m)
+	}
+	if err := ev.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	// UUIDv7: version nibble 7, time-ordered prefix.
+	a, b := schemas.NewEventID(testNow), schemas.NewEventID(testNow.Add(time.Millisecond))
+	if a[14] != '7' || a >= b || a == schemas.NewEventID(testNow) {
+		t.Fatalf("event ids %s %s", a, b)
+	}
+}
+
+func TestManifestDigest(t *testing.T) {
+	a := []schemas.Member{{ItemID: "i2", LabelID: "l2"}, {ItemID: "i1", LabelID: "l1"}}
+	b := []schemas.Member{{ItemID: "i1", LabelID: "l1"}, {ItemID: "i2", LabelID: "l2"}}
+	// printf 'i1\tl1\ni2\tl2\n' | sha256sum
+	const manifestDigestShell = "sha256:b3d6c101184e417f6debe0d9a7086a94f8a072c7c6542759f686e38064819449"
+	if schemas.ManifestDigest(a) != schemas.ManifestDigest(b) {
+		t.Fatal("digest depends on member order")
+	}
+	if got := schemas.ManifestDigest(a); got != manifestDigestShell {
+		t.Fatalf("digest %s, sha256sum says %s", got, manifestDigestShell)
+	}
+}
