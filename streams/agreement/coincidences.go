@@ -33,11 +33,12 @@ type cellKey struct {
 
 // Coincidences is the mergeable partial aggregate behind alpha, percent agreement and Fleiss'
 // kappa: Krippendorff's coincidence matrix kept as exact integers per unit size (see the
-// package documentation). The zero value is not ready to use; call NewCoincidences.
+// package documentation).
 //
 // It serializes (Cells, MarshalJSON) to rows (unit_size, a, b, count) that can be summed by
 // (unit_size, a, b) across partitions, e.g. in a ClickHouse SummingMergeTree, and read back
-// with CoincidencesFromCells. It is not safe for concurrent mutation.
+// with CoincidencesFromCells. The zero value is an empty partial. It is not safe for
+// concurrent mutation.
 type Coincidences struct {
 	cells map[cellKey]int64
 }
@@ -71,6 +72,9 @@ func (c *Coincidences) addContribution(vals []valueCount, m int64, sign int64) {
 // bump adds d to a cell and drops cells that reach zero, so that equal data always gives an
 // equal map (Equal, and exact undo of Add by Remove).
 func (c *Coincidences) bump(k cellKey, d int64) {
+	if c.cells == nil {
+		c.cells = map[cellKey]int64{}
+	}
 	if n := c.cells[k] + d; n == 0 {
 		delete(c.cells, k)
 	} else {
@@ -280,11 +284,16 @@ func (c *Coincidences) Coincidence(a, b Value) float64 {
 	if a > b {
 		a, b = b, a
 	}
-	var o float64
-	for _, x := range c.Cells() {
-		if x.A == a && x.B == b {
-			o += float64(x.Count) / float64(x.UnitSize-1)
+	var sizes []int
+	for k := range c.cells {
+		if k.a == a && k.b == b {
+			sizes = append(sizes, k.size)
 		}
+	}
+	slices.Sort(sizes) // a fixed summation order, for results independent of map order
+	var o float64
+	for _, m := range sizes {
+		o += float64(c.cells[cellKey{m, a, b}]) / float64(m-1)
 	}
 	return o
 }
@@ -340,9 +349,7 @@ func (c *Coincidences) FleissKappa() (KappaResult, error) {
 	if len(totals) > 1 {
 		return r, fmt.Errorf("fleiss kappa: %w (sizes %v)", ErrUnequalRaters, slices.Sorted(maps.Keys(totals)))
 	}
-	var m int
-	for m = range totals {
-	}
+	m := slices.Collect(maps.Keys(totals))[0]
 	r.RatersPerUnit = m
 	units := float64(r.PairableUnits)
 	r.ObservedAgreement = float64(totals[m].diag) / (float64(m*(m-1)) * units)

@@ -230,6 +230,11 @@ func TestCoincidencesFromCells(t *testing.T) {
 	if err := c.UnmarshalJSON([]byte(`[{"unit_size":3,"a":"x","b":"y","count":1}]`)); err == nil {
 		t.Error("UnmarshalJSON accepted an impossible partial")
 	}
+	var zero Coincidences // the zero value is an empty partial, usable as a merge target
+	zero.Merge(good)
+	if !zero.Equal(good) || zero.Coincidence("b", "b") != 1 || zero.Coincidence("b", "a") != 1 {
+		t.Errorf("zero value merge: %v", zero.Cells())
+	}
 	other := NewCoincidences()
 	other.AddUnit([]Value{"z", "z"})
 	if err := good.Subtract(other); err == nil {
