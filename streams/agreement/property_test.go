@@ -184,6 +184,19 @@ func TestIncrementalEqualsBatchAndDefinition(t *testing.T) {
 			if !inc.Snapshot().Equal(b) {
 				t.Fatalf("seed %d %v: incremental cells differ from batch", seed, level)
 			}
+			if inc.PairableUnits() != b.PairableUnits() || inc.PairableValues() != b.PairableValues() || inc.Units() != len(units) {
+				t.Fatalf("seed %d %v: counts differ", seed, level)
+			}
+			var wantUnits, wantValues int64
+			for _, vals := range units {
+				if len(vals) >= 2 {
+					wantUnits++
+					wantValues += int64(len(vals))
+				}
+			}
+			if b.PairableUnits() != wantUnits || b.PairableValues() != wantValues {
+				t.Fatalf("seed %d %v: pairable %d/%d, want %d/%d", seed, level, b.PairableUnits(), b.PairableValues(), wantUnits, wantValues)
+			}
 			ia, ierr := inc.Alpha(level)
 			ba, berr := b.Alpha(level)
 			if ia != ba || fmt.Sprint(ierr) != fmt.Sprint(berr) {

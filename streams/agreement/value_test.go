@@ -73,6 +73,11 @@ func TestParseLevel(t *testing.T) {
 	if _, err := ParseLevel("cardinal"); err == nil {
 		t.Error("ParseLevel(cardinal) succeeded")
 	}
+	for _, l := range allLevels {
+		if l.IsSet() != (l == MASI || l == Jaccard) {
+			t.Errorf("%v.IsSet() = %v", l, l.IsSet())
+		}
+	}
 	if s := Level(9).String(); s != "Level(9)" {
 		t.Errorf("Level(9).String() = %q", s)
 	}
