@@ -88,21 +88,23 @@ func (v LabelValue) Validate() error {
 		return c.err
 	}
 	hasCat, hasRank, hasNum, hasCats := v.Category != "", v.Rank != nil, v.Number != nil, len(v.Categories) > 0
-	only := func(allowed ...string) {
-		set := map[string]bool{"category": hasCat, "rank": hasRank, "number": hasNum, "categories": hasCats}
-		for _, a := range allowed {
-			delete(set, a)
-		}
-		for _, f := range []string{"category", "rank", "number", "categories"} {
-			if set[f] {
-				c.fail(f, "must not be set for level %s", v.Level)
-			}
+	// only fails on any field set outside the level's allowed ones.
+	only := func(cat, rank, num, cats bool) {
+		switch {
+		case hasCat && !cat:
+			c.fail("category", "must not be set for level %s", v.Level)
+		case hasRank && !rank:
+			c.fail("rank", "must not be set for level %s", v.Level)
+		case hasNum && !num:
+			c.fail("number", "must not be set for level %s", v.Level)
+		case hasCats && !cats:
+			c.fail("categories", "must not be set for level %s", v.Level)
 		}
 	}
 	switch v.Level {
 	case LevelNominal:
 		c.required("category", v.Category)
-		only("category")
+		only(true, false, false, false)
 	case LevelOrdinal:
 		c.required("category", v.Category)
 		if !hasRank {
@@ -110,7 +112,7 @@ func (v LabelValue) Validate() error {
 		} else if *v.Rank < 0 {
 			c.fail("rank", "must be >= 0, got %d", *v.Rank)
 		}
-		only("category", "rank")
+		only(true, true, false, false)
 	case LevelInterval, LevelRatio:
 		if !hasNum {
 			c.fail("number", "required for level %s", v.Level)
@@ -119,10 +121,10 @@ func (v LabelValue) Validate() error {
 		} else if v.Level == LevelRatio && *v.Number < 0 {
 			c.fail("number", "must be >= 0 for level ratio, got %v", *v.Number)
 		}
-		only("number")
+		only(false, false, true, false)
 	case LevelMultiLabel:
 		c.tags("categories", v.Categories)
-		only("categories")
+		only(false, false, false, true)
 	}
 	return c.err
 }
