@@ -93,7 +93,7 @@ func SplitStatements(sql string) []string {
 			continue
 		}
 		if strings.HasSuffix(trimmed, ";") {
-			cur.WriteString(strings.TrimSuffix(trimmed, ";"))
+			cur.WriteString(strings.TrimSuffix(strings.TrimRight(line, " \t\r"), ";"))
 			flush()
 			continue
 		}
@@ -163,12 +163,26 @@ func Migrate(ctx context.Context, conn driver.Conn, ms []Migration, log *slog.Lo
 				return res, fmt.Errorf("migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
 			}
 		}
-		if err := conn.Exec(ctx, "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)",
-			m.Version, m.Name, m.Checksum, time.Now().UTC().Truncate(time.Second)); err != nil {
+		if err := record(ctx, conn, m); err != nil {
 			return res, fmt.Errorf("record migration %04d_%s: %w", m.Version, m.Name, err)
 		}
 		log.Info("migration applied", "version", m.Version, "name", m.Name, "duration", time.Since(start))
 		res.Applied = append(res.Applied, m)
 	}
 	return res, nil
+}
+
+// record inserts m into schema_migrations with a native batch insert. An Exec of
+// "INSERT ... VALUES (?, ...)" hangs on ClickHouse 18.16: the server takes the inline values
+// and then waits for a data block the client never sends.
+func record(ctx context.Context, conn driver.Conn, m Migration) error {
+	b, err := conn.PrepareBatch(ctx, "INSERT INTO schema_migrations (version, name, checksum, applied_at)")
+	if err != nil {
+		return err
+	}
+	if err := b.Append(m.Version, m.Name, m.Checksum, time.Now().UTC().Truncate(time.Second)); err != nil {
+		_ = b.Abort()
+		return err
+	}
+	return b.Send()
 }
