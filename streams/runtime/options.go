@@ -1,0 +1,103 @@
+package runtime
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Option configures a Runner or a Replay.
+type Option func(*options)
+
+type options struct {
+	batchSize       int
+	flushInterval   time.Duration
+	group           string
+	log             *slog.Logger
+	reg             prometheus.Registerer
+	retryMax        time.Duration
+	shutdownTimeout time.Duration
+	rebuildIdle     time.Duration
+	kgoOpts         []kgo.Opt
+	producer        string
+}
+
+func defaultOptions() *options {
+	return &options{
+		batchSize:       5000,
+		flushInterval:   time.Second,
+		log:             slog.New(slog.DiscardHandler),
+		retryMax:        2 * time.Second,
+		shutdownTimeout: 30 * time.Second,
+		rebuildIdle:     30 * time.Second,
+	}
+}
+
+// WithBatchSize flushes a batch once it holds n records (default 5000).
+func WithBatchSize(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.batchSize = n
+		}
+	}
+}
+
+// WithFlushInterval flushes a non-empty batch at the latest d after its
+// first record (default 1s): the bound on how stale ClickHouse can be.
+func WithFlushInterval(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.flushInterval = d
+		}
+	}
+}
+
+// WithGroup sets the consumer group (default: the topic prefix followed by
+// "assay.processor.<name>", so namespaced deployments get their own group).
+func WithGroup(name string) Option { return func(o *options) { o.group = name } }
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.log = l
+		}
+	}
+}
+
+// WithRegisterer registers the assay_processor_* metrics on reg (default:
+// not exported). Several runners may share one registerer.
+func WithRegisterer(reg prometheus.Registerer) Option { return func(o *options) { o.reg = reg } }
+
+// WithRetryMaxInterval caps the backoff between ClickHouse write attempts
+// (default 2s), i.e. how late after ClickHouse's return writing resumes.
+func WithRetryMaxInterval(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.retryMax = d
+		}
+	}
+}
+
+// WithShutdownTimeout bounds the final flush and commit after the run
+// context is cancelled (default 30s); what is not durable by then is
+// re-read by the next owner of the partitions.
+func WithShutdownTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.shutdownTimeout = d
+		}
+	}
+}
+
+// WithKafkaOptions appends franz-go options to the consuming client, e.g.
+// shorter session timeouts in tests.
+func WithKafkaOptions(opts ...kgo.Opt) Option {
+	return func(o *options) { o.kgoOpts = append(o.kgoOpts, opts...) }
+}
+
+// WithProducerID sets the envelope producer of DLQ records (default
+// "assay-processor/<name>").
+func WithProducerID(id string) Option { return func(o *options) { o.producer = id } }

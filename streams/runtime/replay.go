@@ -1,0 +1,215 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/ops/kafka"
+)
+
+// readRange reads the partitions of ends directly (no consumer group), each
+// from its start (nil: the beginning of the log) up to, not including, its
+// end offset, and calls fn for every data record. Control records are
+// fetched too, only to see the reader's position move past transaction
+// markers: the last offset below a high-water mark is often one.
+func readRange(ctx context.Context, e *engine, starts map[tp]kgo.Offset, ends map[tp]int64, fn func(*kgo.Record) error) (int, error) {
+	parts := map[string]map[int32]kgo.Offset{}
+	remaining := map[tp]bool{}
+	for k, end := range ends {
+		start := kgo.NewOffset().AtStart()
+		if s, ok := starts[k]; ok {
+			start = s
+		}
+		if end <= 0 {
+			continue
+		}
+		if parts[k.topic] == nil {
+			parts[k.topic] = map[int32]kgo.Offset{}
+		}
+		parts[k.topic][k.partition] = start
+		remaining[k] = true
+	}
+	if len(remaining) == 0 {
+		return 0, nil
+	}
+	cl, err := kafka.NewClient(e.kcfg,
+		kgo.ConsumePartitions(parts),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(),
+	)
+	if err != nil {
+		return 0, err
+	}
+	defer cl.Close()
+	n := 0
+	lastProgress := time.Now()
+	for len(remaining) > 0 {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		fetches := cl.PollRecords(pctx, 10000)
+		cancel()
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		var ferr error
+		fetches.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				ferr = errors.Join(ferr, fmt.Errorf("fetch %s[%d]: %w", t, p, err))
+			}
+		})
+		if ferr != nil {
+			return n, ferr
+		}
+		progressed := false
+		var fnErr error
+		fetches.EachRecord(func(kr *kgo.Record) {
+			k := tp{kr.Topic, kr.Partition}
+			if fnErr != nil || !remaining[k] || kr.Offset >= ends[k] {
+				return
+			}
+			progressed = true
+			if kr.Offset >= ends[k]-1 {
+				delete(remaining, k)
+			}
+			if kr.Attrs.IsControl() {
+				return
+			}
+			n++
+			fnErr = fn(kr)
+		})
+		if fnErr != nil {
+			return n, fnErr
+		}
+		if progressed {
+			lastProgress = time.Now()
+		} else if time.Since(lastProgress) > e.o.rebuildIdle {
+			return n, fmt.Errorf("no progress for %s reading %d partitions up to their end offsets (log truncated?)", e.o.rebuildIdle, len(remaining))
+		}
+	}
+	return n, nil
+}
+
+// rebuild replays [start, end) of each partition into its state, discarding
+// the outputs: they were made durable before end was committed.
+func rebuild(ctx context.Context, e *engine, states map[tp]any, starts map[tp]kgo.Offset, ends map[tp]int64) (int, error) {
+	n, err := readRange(ctx, e, starts, ends, func(kr *kgo.Record) error {
+		// Poison records were sent to the DLQ when first seen; Apply left
+		// the state unchanged for them then, and does so again now.
+		_, _ = e.apply(states[tp{kr.Topic, kr.Partition}], kr)
+		return nil
+	})
+	e.m.rebuildRecords.WithLabelValues(e.name).Add(float64(n))
+	if err != nil {
+		return n, fmt.Errorf("processor %s: rebuild state: %w", e.name, err)
+	}
+	return n, nil
+}
+
+// ReplayStats reports what a Replay did.
+type ReplayStats struct {
+	// Records is the number of data records read (poison included).
+	Records int
+	// Rows is the number of rows written.
+	Rows int
+	// Rejected is the number of poison records (already in the DLQ topic
+	// from live processing, so not produced again).
+	Rejected int
+	// Duration is the wall time from start to the last durable write.
+	Duration time.Duration
+}
+
+// EventsPerSecond is Records over Duration.
+func (s ReplayStats) EventsPerSecond() float64 {
+	if s.Duration <= 0 {
+		return 0
+	}
+	return float64(s.Records) / s.Duration.Seconds()
+}
+
+// Replay feeds p every record of its topics from the beginning of the log
+// (or from the first record at or after since, when since is not zero) up
+// to the high-water marks read when it starts, and writes the rows to sink.
+// It uses no consumer group and commits nothing, so it can rebuild a
+// projection into fresh tables while the live processor runs. It emits no
+// events and produces no DLQ records: both happened when the log was first
+// processed. With since, stateful processors start from empty state at
+// since.
+func Replay(ctx context.Context, p Processor, k config.Kafka, sink Sink, since time.Time, opts ...Option) (ReplayStats, error) {
+	e, err := newEngine(p, k, sink, opts)
+	if err != nil {
+		return ReplayStats{}, err
+	}
+	start := time.Now()
+	cl, err := kafka.NewClient(k)
+	if err != nil {
+		return ReplayStats{}, err
+	}
+	adm := kadm.NewClient(cl)
+	defer adm.Close()
+	endOffsets, err := adm.ListEndOffsets(ctx, e.topics()...)
+	if err != nil {
+		return ReplayStats{}, fmt.Errorf("replay %s: list end offsets: %w", e.name, err)
+	}
+	if err := endOffsets.Error(); err != nil {
+		return ReplayStats{}, fmt.Errorf("replay %s: list end offsets: %w", e.name, err)
+	}
+	ends := map[tp]int64{}
+	starts := map[tp]kgo.Offset{}
+	endOffsets.Each(func(o kadm.ListedOffset) { ends[tp{o.Topic, o.Partition}] = o.Offset })
+	if !since.IsZero() {
+		after, err := adm.ListOffsetsAfterMilli(ctx, since.UnixMilli(), e.topics()...)
+		if err != nil {
+			return ReplayStats{}, fmt.Errorf("replay %s: offsets after %s: %w", e.name, since, err)
+		}
+		after.Each(func(o kadm.ListedOffset) {
+			k := tp{o.Topic, o.Partition}
+			if o.Err != nil || o.Offset < 0 || o.Offset >= ends[k] {
+				delete(ends, k) // nothing at or after since
+				return
+			}
+			starts[k] = kgo.NewOffset().At(o.Offset)
+		})
+	}
+	states := map[tp]any{}
+	b := newBatch()
+	var stats ReplayStats
+	flush := func() error {
+		stats.Rows += b.nrows
+		if err := e.write(ctx, b); err != nil {
+			return fmt.Errorf("replay %s: %w", e.name, err)
+		}
+		e.m.batchSize.WithLabelValues(e.name).Observe(float64(b.records))
+		b = newBatch()
+		return nil
+	}
+	n, err := readRange(ctx, e, starts, ends, func(kr *kgo.Record) error {
+		k := tp{kr.Topic, kr.Partition}
+		s, ok := states[k]
+		if !ok {
+			s = p.NewState(kr.Topic, kr.Partition)
+			states[k] = s
+		}
+		if e.add(b, s, kr, false) {
+			stats.Rejected++
+		}
+		e.m.recordsIn.WithLabelValues(e.name, kr.Topic).Inc()
+		if b.records >= e.o.batchSize || time.Since(b.first) >= e.o.flushInterval {
+			return flush()
+		}
+		return nil
+	})
+	stats.Records = n
+	if err != nil {
+		return stats, fmt.Errorf("replay %s: %w", e.name, err)
+	}
+	if err := flush(); err != nil {
+		return stats, err
+	}
+	stats.Duration = time.Since(start)
+	return stats, nil
+}

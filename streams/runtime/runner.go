@@ -1,0 +1,395 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/ops/kafka"
+)
+
+// tp names one partition of one topic: the unit of state.
+type tp struct {
+	topic     string
+	partition int32
+}
+
+// Runner runs one processor as a member of its consumer group. Create it
+// with New and call Run once.
+type Runner struct {
+	e     *engine
+	group string
+
+	// mu guards states and b. The poll loop holds it while applying and
+	// flushing; rebalance callbacks take it to flush or drop state, which
+	// BlockRebalanceOnPoll already keeps from overlapping a poll's work.
+	mu     sync.Mutex
+	states map[tp]any
+	b      *batch
+
+	cl       *kgo.Client
+	sess     *kgo.GroupTransactSession // set instead of plain polling when the processor emits
+	writeCtx context.Context           // outlives the run context by the shutdown grace
+	joined   atomic.Bool
+	running  atomic.Bool
+	fatal    error // set by callbacks, returned by Run
+}
+
+// New returns a runner of p reading the topics of p's families in the
+// namespace of k and writing rows to sink.
+func New(p Processor, k config.Kafka, sink Sink, opts ...Option) (*Runner, error) {
+	e, err := newEngine(p, k, sink, opts)
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{e: e, group: e.o.group, states: map[tp]any{}, b: newBatch()}
+	if r.group == "" {
+		r.group = k.TopicPrefix + "assay.processor." + e.name
+	}
+	return r, nil
+}
+
+// Group is the consumer group the runner joins.
+func (r *Runner) Group() string { return r.group }
+
+// Ready returns nil once the runner has joined its group and set up its
+// first assignment (which may be empty when there are more members than
+// partitions), for /readyz.
+func (r *Runner) Ready(context.Context) error {
+	switch {
+	case !r.running.Load():
+		return errors.New("runner is not running")
+	case !r.joined.Load():
+		return errors.New("runner has not joined its consumer group yet")
+	}
+	return nil
+}
+
+// Run consumes until ctx is cancelled, then flushes the current batch,
+// commits and leaves the group, within the shutdown timeout. It returns nil
+// after a clean shutdown, or the error that stopped it: a permanent write
+// error or a failed transaction.
+func (r *Runner) Run(ctx context.Context) error {
+	writeCtx, cancelWrite := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWrite()
+	r.writeCtx = writeCtx
+
+	opts := []kgo.Opt{
+		kgo.ConsumerGroup(r.group),
+		kgo.ConsumeTopics(r.e.topics()...),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		// Offsets are committed by hand, after the batch is durable.
+		kgo.DisableAutoCommit(),
+		// Rebalance callbacks run only between polls, never in the middle
+		// of applying a batch, so a revoke can flush and commit cleanly.
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsAssigned(r.assigned),
+		kgo.OnPartitionsRevoked(r.revoked),
+		kgo.OnPartitionsLost(r.lost),
+		// Events emitted by transactional processors count only once committed.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+	}
+	opts = append(opts, r.e.o.kgoOpts...)
+	var err error
+	if r.e.emitter {
+		opts = append(opts, kgo.TransactionalID(fmt.Sprintf("%s-%d", r.group, time.Now().UnixNano())))
+		r.sess, err = kgo.NewGroupTransactSession(append([]kgo.Opt{kgo.SeedBrokers(r.e.kcfg.Brokers...)}, opts...)...)
+		if err == nil {
+			r.cl = r.sess.Client()
+		}
+	} else {
+		r.cl, err = kafka.NewClient(r.e.kcfg, opts...)
+	}
+	if err != nil {
+		return fmt.Errorf("processor %s: kafka client: %w", r.e.name, err)
+	}
+	r.running.Store(true)
+	defer r.running.Store(false)
+	r.e.log.Info("processor started", "group", r.group, "topics", r.e.topics(), "transactional", r.e.emitter)
+
+	runErr := r.loop(ctx)
+
+	// Graceful shutdown: flush what was polled, commit, leave the group.
+	graceCtx, cancelGrace := context.WithTimeout(writeCtx, r.e.o.shutdownTimeout)
+	defer cancelGrace()
+	r.mu.Lock()
+	if runErr == nil {
+		runErr = r.flush(graceCtx)
+	}
+	r.mu.Unlock()
+	if r.sess != nil {
+		r.sess.CloseAllowingRebalance()
+	} else {
+		r.cl.CloseAllowingRebalance()
+	}
+	if runErr == nil {
+		runErr = r.fatal
+	}
+	r.e.log.Info("processor stopped", "err", runErr)
+	return runErr
+}
+
+func (r *Runner) poll(ctx context.Context) kgo.Fetches {
+	if r.sess != nil {
+		return r.sess.PollRecords(ctx, r.e.o.batchSize)
+	}
+	return r.cl.PollRecords(ctx, r.e.o.batchSize)
+}
+
+func (r *Runner) allowRebalance() {
+	if r.sess != nil {
+		r.sess.AllowRebalance()
+		return
+	}
+	r.cl.AllowRebalance()
+}
+
+func (r *Runner) loop(ctx context.Context) error {
+	for ctx.Err() == nil {
+		// Poll no longer than until the current batch is due, so a quiet
+		// topic still gets its rows written within the flush interval.
+		wait := r.e.o.flushInterval
+		r.mu.Lock()
+		if !r.b.empty() {
+			wait = time.Until(r.b.first.Add(r.e.o.flushInterval))
+		}
+		fatal := r.fatal
+		r.mu.Unlock()
+		if fatal != nil {
+			return fatal
+		}
+		if wait <= 0 {
+			wait = time.Millisecond
+		}
+		pctx, cancel := context.WithTimeout(ctx, wait)
+		fetches := r.poll(pctx)
+		cancel()
+		if fetches.IsClientClosed() {
+			return errors.New("kafka client closed")
+		}
+		fetches.EachError(func(topic string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				r.e.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
+			}
+		})
+		r.mu.Lock()
+		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+			if len(fp.Records) == 0 {
+				return
+			}
+			key := tp{fp.Topic, fp.Partition}
+			state, ok := r.states[key]
+			if !ok {
+				// Assignment callbacks run before fetching starts, so this is
+				// only reached for a stateless processor or a race with a
+				// revoke; a fresh state is what the stateless case needs.
+				state = r.e.p.NewState(fp.Topic, fp.Partition)
+				r.states[key] = state
+			}
+			for _, kr := range fp.Records {
+				r.e.add(r.b, state, kr, true)
+			}
+			r.e.m.recordsIn.WithLabelValues(r.e.name, fp.Topic).Add(float64(len(fp.Records)))
+			last := fp.Records[len(fp.Records)-1].Offset
+			r.e.m.lag.WithLabelValues(r.e.name, fp.Topic, partLabel(fp.Partition)).Set(float64(max(0, fp.HighWatermark-last-1)))
+		})
+		var err error
+		if !r.b.empty() && (r.b.records >= r.e.o.batchSize || time.Since(r.b.first) >= r.e.o.flushInterval) {
+			err = r.flush(r.writeCtx)
+		}
+		r.mu.Unlock()
+		r.allowRebalance()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flush makes the batch durable and commits the offsets of every record
+// polled so far (all of them are in the batch: the loop applies everything
+// it polls before it can flush). Called with mu held.
+func (r *Runner) flush(ctx context.Context) error {
+	b := r.b
+	if b.empty() {
+		return nil
+	}
+	r.e.m.batchSize.WithLabelValues(r.e.name).Observe(float64(b.records))
+	if err := r.e.write(ctx, b); err != nil {
+		return fmt.Errorf("processor %s: %w", r.e.name, err)
+	}
+	if r.sess != nil {
+		if err := r.endTransaction(ctx, b); err != nil {
+			return err
+		}
+	} else {
+		if len(b.produce) > 0 {
+			// DLQ records before the commit: if we crash in between, the
+			// replay produces them again with the same event ids.
+			if err := r.cl.ProduceSync(ctx, b.produce...).FirstErr(); err != nil {
+				return fmt.Errorf("processor %s: produce %d DLQ records: %w", r.e.name, len(b.produce), err)
+			}
+			r.countProduced(b)
+		}
+		if err := r.cl.CommitUncommittedOffsets(ctx); err != nil {
+			// The rows are durable; whoever owns the partitions next re-reads
+			// from the last commit and the rows collapse. Not fatal.
+			r.e.m.commitFailures.WithLabelValues(r.e.name).Inc()
+			r.e.log.Warn("offset commit failed after a durable write; the batch will be replayed", "err", err)
+		}
+	}
+	r.b = newBatch()
+	return nil
+}
+
+func (r *Runner) countProduced(b *batch) {
+	for _, rec := range b.produce {
+		if rec.Topic != r.e.dlqTopic {
+			r.e.m.eventsOut.WithLabelValues(r.e.name, rec.Topic).Inc()
+		}
+	}
+}
+
+// endTransaction produces the batch's events and commits its offsets in one
+// Kafka transaction. When the transaction aborts (a rebalance happened
+// during the batch), the session rewinds to the committed offsets, so the
+// state of every partition still owned is rebuilt to match.
+func (r *Runner) endTransaction(ctx context.Context, b *batch) error {
+	if err := r.sess.Begin(); err != nil {
+		return fmt.Errorf("processor %s: begin transaction: %w", r.e.name, err)
+	}
+	var (
+		pmu     sync.Mutex
+		prodErr error
+	)
+	for _, rec := range b.produce {
+		r.sess.Produce(ctx, rec, func(_ *kgo.Record, err error) {
+			if err != nil {
+				pmu.Lock()
+				prodErr = errors.Join(prodErr, err)
+				pmu.Unlock()
+			}
+		})
+	}
+	try := kgo.TryCommit
+	if err := r.sess.Client().Flush(ctx); err != nil {
+		return fmt.Errorf("processor %s: flush transaction: %w", r.e.name, err)
+	}
+	pmu.Lock()
+	if prodErr != nil {
+		try = kgo.TryAbort
+	}
+	pmu.Unlock()
+	committed, err := r.sess.End(ctx, try)
+	if err != nil {
+		return fmt.Errorf("processor %s: end transaction: %w", r.e.name, err)
+	}
+	if !committed {
+		r.e.log.Warn("transaction aborted; rebuilding state and re-reading from the committed offsets", "produce_err", prodErr)
+		keys := make([]tp, 0, len(r.states))
+		for k := range r.states {
+			keys = append(keys, k)
+		}
+		r.states = map[tp]any{}
+		if err := r.setup(ctx, keys); err != nil {
+			return err
+		}
+		return nil
+	}
+	r.countProduced(b)
+	return nil
+}
+
+// assigned creates (and rebuilds) the state of newly assigned partitions
+// before any of their records are fetched.
+func (r *Runner) assigned(ctx context.Context, _ *kgo.Client, parts map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var keys []tp
+	for t, ps := range parts {
+		for _, p := range ps {
+			keys = append(keys, tp{t, p})
+		}
+	}
+	r.e.log.Info("partitions assigned", "partitions", parts)
+	if err := r.setup(r.writeCtx, keys); err != nil && r.fatal == nil {
+		r.fatal = err
+	}
+	r.joined.Store(true)
+}
+
+// setup creates the state of keys, rebuilding it from the log up to the
+// group's committed offsets when the processor is stateful.
+func (r *Runner) setup(ctx context.Context, keys []tp) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	stateful := map[tp]any{}
+	for _, k := range keys {
+		s := r.e.p.NewState(k.topic, k.partition)
+		r.states[k] = s
+		if s != nil {
+			stateful[k] = s
+		}
+	}
+	if len(stateful) == 0 {
+		return nil
+	}
+	start := time.Now()
+	committed, err := kadm.NewClient(r.cl).FetchOffsets(ctx, r.group)
+	if err != nil {
+		return fmt.Errorf("processor %s: fetch committed offsets for rebuild: %w", r.e.name, err)
+	}
+	ends := map[tp]int64{}
+	for k := range stateful {
+		if o, ok := committed.Lookup(k.topic, k.partition); ok && o.At > 0 {
+			ends[k] = o.At
+		}
+	}
+	n, err := rebuild(ctx, r.e, stateful, nil, ends)
+	r.e.m.rebuildSeconds.WithLabelValues(r.e.name).Observe(time.Since(start).Seconds())
+	r.e.log.Info("state rebuilt", "partitions", len(stateful), "records", n, "duration", time.Since(start))
+	return err
+}
+
+// revoked flushes and commits before the partitions go to another member,
+// then drops their state. In a transactional runner the callback must not
+// end the transaction (franz-go forbids it); the session aborts the open
+// one instead and the new owner re-reads from the last commit.
+func (r *Runner) revoked(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.e.log.Info("partitions revoked", "partitions", parts)
+	if r.sess == nil {
+		if err := r.flush(r.writeCtx); err != nil && r.fatal == nil {
+			r.fatal = err
+		}
+	}
+	r.drop(parts)
+}
+
+// lost drops the state of partitions taken away without a chance to commit.
+func (r *Runner) lost(_ context.Context, _ *kgo.Client, parts map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.e.log.Warn("partitions lost", "partitions", parts)
+	r.drop(parts)
+}
+
+func (r *Runner) drop(parts map[string][]int32) {
+	for t, ps := range parts {
+		for _, p := range ps {
+			delete(r.states, tp{t, p})
+			r.e.m.lag.DeleteLabelValues(r.e.name, t, partLabel(p))
+		}
+	}
+}
