@@ -1,0 +1,155 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/assay-data/assay/ops/clickhouse"
+	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/ops/kafka"
+)
+
+// Required reports whether integration infrastructure must be present (ASSAY_INTEGRATION=1).
+func Required() bool { return config.EnvBool("ASSAY_INTEGRATION", false) }
+
+func unavailable(t testing.TB, what string, err error) {
+	t.Helper()
+	if Required() {
+		t.Fatalf("%s is required (ASSAY_INTEGRATION=1) but unavailable: %v", what, err)
+	}
+	t.Skipf("%s unavailable (start it with ops/stack.sh up, or set ASSAY_INTEGRATION=1 to fail instead): %v", what, err)
+}
+
+var seq atomic.Int64
+
+var unsafeChars = regexp.MustCompile(`[^a-z0-9]+`)
+
+// Namespace returns a name unique to this test run and test, made of [a-z0-9_] only, usable as
+// a topic prefix or a database name.
+func Namespace(t testing.TB) string {
+	name := unsafeChars.ReplaceAllString(strings.ToLower(t.Name()), "_")
+	if len(name) > 40 {
+		name = name[:40]
+	}
+	return fmt.Sprintf("t%d_%d_%s", time.Now().UnixNano()%1e10, seq.Add(1), strings.Trim(name, "_"))
+}
+
+// Kafka returns the configuration of the real broker with a topic prefix unique to t, after
+// checking that the broker answers. It skips or fails t when it does not (see package doc).
+func Kafka(t testing.TB) config.Kafka {
+	t.Helper()
+	k := config.Kafka{
+		Brokers:     strings.Split(config.Env("ASSAY_KAFKA_BROKERS", config.DefaultKafkaBrokers), ","),
+		TopicPrefix: Namespace(t) + ".",
+	}
+	cl, err := kafka.NewClient(k)
+	if err != nil {
+		unavailable(t, "Kafka", err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := kadm.NewClient(cl).BrokerMetadata(ctx); err != nil {
+		unavailable(t, "Kafka at "+strings.Join(k.Brokers, ","), err)
+	}
+	return k
+}
+
+// Topics creates every contract topic in the namespace of k with the given partition count and
+// deletes them when t ends, so the test broker's disk does not grow with every run.
+func Topics(t testing.TB, k config.Kafka, partitions int32) {
+	t.Helper()
+	cl, err := kafka.NewClient(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm := kadm.NewClient(cl)
+	specs := kafka.Topics(k, partitions, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := kafka.EnsureTopics(ctx, adm, specs); err != nil {
+		cl.Close()
+		t.Fatalf("create test topics: %v", err)
+	}
+	t.Cleanup(func() {
+		defer cl.Close()
+		if os.Getenv("ASSAY_KEEP_TEST_DATA") != "" {
+			return
+		}
+		names := make([]string, len(specs))
+		for i, s := range specs {
+			names[i] = s.Name
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = adm.DeleteTopics(ctx, names...)
+	})
+}
+
+// KafkaClient returns a client for k, closed when t ends.
+func KafkaClient(t testing.TB, k config.Kafka, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kafka.NewClient(k, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+// ClickHouse returns the configuration of the real ClickHouse server with a fresh, empty
+// database unique to t (dropped when t ends) and a connection to it. It skips or fails t when
+// the server does not answer (see package doc).
+func ClickHouse(t testing.TB) (config.ClickHouse, driver.Conn) {
+	t.Helper()
+	cfg := config.ClickHouse{
+		Addr:     strings.Split(config.Env("ASSAY_CLICKHOUSE_ADDR", config.DefaultClickHouseAddr), ","),
+		Database: Namespace(t),
+		User:     config.Env("ASSAY_CLICKHOUSE_USER", config.DefaultClickHouseUser),
+		Password: config.Env("ASSAY_CLICKHOUSE_PASSWORD", ""),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := clickhouse.EnsureDatabase(ctx, cfg); err != nil {
+		unavailable(t, "ClickHouse at "+strings.Join(cfg.Addr, ","), err)
+	}
+	conn, err := clickhouse.Open(ctx, cfg)
+	if err != nil {
+		t.Fatalf("open test database: %v", err)
+	}
+	t.Cleanup(func() {
+		if os.Getenv("ASSAY_KEEP_TEST_DATA") == "" {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+clickhouse.QuoteIdent(cfg.Database))
+		}
+		conn.Close()
+	})
+	return cfg, conn
+}
+
+// MigratedClickHouse is ClickHouse with every migration applied.
+func MigratedClickHouse(t testing.TB) (config.ClickHouse, driver.Conn) {
+	t.Helper()
+	cfg, conn := ClickHouse(t)
+	ms, err := clickhouse.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := clickhouse.Migrate(ctx, conn, ms, nil); err != nil {
+		t.Fatalf("migrate test database: %v", err)
+	}
+	return cfg, conn
+}
