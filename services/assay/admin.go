@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/assay-data/assay/ops/clickhouse"
+	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/ops/kafka"
+	"github.com/assay-data/assay/services/internal/serve"
+)
+
+func init() {
+	register("admin", command{
+		summary: "infrastructure: 'admin migrate' applies ClickHouse migrations, 'admin topics' creates Kafka topics",
+		run:     runAdmin,
+	})
+}
+
+func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	sub, rest, err := subcommand(args, "migrate", "topics")
+	if err != nil {
+		return err
+	}
+	if sub == "migrate" {
+		return adminMigrate(ctx, rest, stdout, stderr)
+	}
+	return adminTopics(ctx, rest, stdout, stderr)
+}
+
+func adminMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("admin migrate", stderr)
+	chCfg := config.RegisterClickHouse(fs)
+	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	log, _ := serve.NewLogger(stderr, "text", "info")
+	if err := clickhouse.EnsureDatabase(ctx, *chCfg); err != nil {
+		return err
+	}
+	conn, err := clickhouse.Open(ctx, *chCfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ms, err := clickhouse.Migrations()
+	if err != nil {
+		return err
+	}
+	res, err := clickhouse.Migrate(ctx, conn, ms, log)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "database %s: %d migrations applied, %d already present\n", chCfg.Database, len(res.Applied), res.Skipped)
+	return nil
+}
+
+func adminTopics(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("admin topics", stderr)
+	kCfg := config.RegisterKafka(fs)
+	partitions := fs.Int("partitions", config.EnvInt("ASSAY_TOPIC_PARTITIONS", kafka.DefaultPartitions), "partitions of each ledger topic (env ASSAY_TOPIC_PARTITIONS)")
+	replication := fs.Int("replication-factor", config.EnvInt("ASSAY_TOPIC_REPLICATION", 1), "replication factor (env ASSAY_TOPIC_REPLICATION; 3 in production)")
+	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	cl, err := kafka.NewClient(*kCfg)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	specs := kafka.Topics(*kCfg, int32(*partitions), int16(*replication))
+	results, err := kafka.EnsureTopics(ctx, kadm.NewClient(cl), specs)
+	for _, r := range results {
+		state := "exists"
+		if r.Created {
+			state = "created"
+		}
+		fmt.Fprintf(stdout, "%-28s %s\n", r.Name, state)
+	}
+	return err
+}
