@@ -1,0 +1,188 @@
+package ledger_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/assay-data/assay/loadtest/workload"
+	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/streams/ledger"
+	"github.com/assay-data/assay/streams/runtime"
+)
+
+// finalCounts counts the rows of every ledger table after FINAL.
+func finalCounts(t testing.TB, conn driver.Conn) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, tb := range ledger.Tables() {
+		var n uint64
+		if err := conn.QueryRow(context.Background(), "SELECT count() FROM "+tb.Name+" FINAL").Scan(&n); err != nil {
+			t.Fatalf("count %s: %v", tb.Name, err)
+		}
+		out[tb.Name] = int(n)
+	}
+	return out
+}
+
+func waitCounts(t testing.TB, conn driver.Conn, want map[string]int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		got := finalCounts(t, conn)
+		if fmt.Sprint(got) == fmt.Sprint(want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rows per table after FINAL:\n got %v\nwant %v", got, want)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestTablesMatchMigrations checks that Apply fills exactly the columns the
+// migrations create, in a real ClickHouse.
+func TestTablesMatchMigrations(t *testing.T) {
+	// system.columns lists columns in definition order (18.16 has no
+	// position column to sort by).
+	cfg, conn := testenv.MigratedClickHouse(t)
+	for _, tb := range ledger.Tables() {
+		rows, err := conn.Query(context.Background(), "SELECT name FROM system.columns WHERE database = ? AND table = ?", cfg.Database, tb.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cols []string
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				t.Fatal(err)
+			}
+			cols = append(cols, c)
+		}
+		rows.Close()
+		if !slices.Equal(cols, tb.Columns) {
+			t.Errorf("table %s:\n migration %v\n    ledger %v", tb.Name, cols, tb.Columns)
+		}
+	}
+}
+
+// TestLedgerEndToEnd: N events of every type in, exactly the expected rows
+// per table out; then a full replay into the same tables and a client
+// duplicate collapse instead of adding rows.
+func TestLedgerEndToEnd(t *testing.T) {
+	t.Parallel()
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, 3)
+	cfg, conn := testenv.MigratedClickHouse(t)
+	cl := testenv.KafkaClient(t, k)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	const rounds = 200
+	gen := workload.New("e2e", 1)
+	evs := gen.Rounds(rounds)
+	if err := workload.Produce(ctx, cl, k, evs); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	r, err := runtime.New(ledger.New(), k, runtime.ClickHouseSink(conn), runtime.WithBatchSize(500), runtime.WithFlushInterval(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.Run(runCtx) }()
+	want := workload.ExpectedRows(rounds)
+	waitCounts(t, conn, want, 2*time.Minute)
+
+	// A client retry: the same event (same event_id) accepted again, so it
+	// sits at a second offset. Typed tables collapse it; events shows both.
+	if err := workload.Produce(ctx, cl, k, evs[3:4]); err != nil { // a LabelSubmitted
+		t.Fatal(err)
+	}
+	want["events"]++
+	waitCounts(t, conn, want, time.Minute)
+	var copies uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM events FINAL WHERE event_id = ?", evs[3].Meta().EventID).Scan(&copies); err != nil || copies != 2 {
+		t.Fatalf("events keeps %d copies of the duplicate (%v), want 2", copies, err)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	// Replaying everything into the same tables is a replay of every batch:
+	// the rows are written again and collapse.
+	stats, err := runtime.Replay(ctx, ledger.New(), k, runtime.ClickHouseSink(conn), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Records != len(evs)+1 {
+		t.Fatalf("replay read %d records, want %d", stats.Records, len(evs)+1)
+	}
+	var raw uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM labels").Scan(&raw); err != nil || raw < uint64(rounds) {
+		t.Fatalf("labels without FINAL: %d (%v)", raw, err)
+	}
+	waitCounts(t, conn, want, time.Minute)
+	_ = cfg
+}
+
+// TestReadmeQueries runs every SQL block of README.md's "Querying the
+// ledger" section against a ledger filled by the processor, so the examples
+// analysts copy are known to work on the server the tests use.
+func TestReadmeQueries(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "## Querying the ledger")
+	if !ok {
+		t.Fatal(`README.md has no "## Querying the ledger" section`)
+	}
+	if i := strings.Index(section, "\n## "); i >= 0 {
+		section = section[:i]
+	}
+	blocks := regexp.MustCompile("(?s)```sql\n(.*?)```").FindAllStringSubmatch(section, -1)
+	if len(blocks) < 5 {
+		t.Fatalf("found %d sql blocks in the section, want at least 5", len(blocks))
+	}
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, 3)
+	_, conn := testenv.MigratedClickHouse(t)
+	cl := testenv.KafkaClient(t, k)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := workload.Produce(ctx, cl, k, workload.New("readme", 2).Rounds(20)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runtime.Replay(ctx, ledger.New(), k, runtime.ClickHouseSink(conn), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range blocks {
+		q := strings.TrimSuffix(strings.TrimSpace(b[1]), ";")
+		rows, err := conn.Query(ctx, q)
+		if err != nil {
+			t.Errorf("README query %d failed: %v\n%s", i+1, err, q)
+			continue
+		}
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		if err := rows.Err(); err != nil {
+			t.Errorf("README query %d: %v", i+1, err)
+		}
+		rows.Close()
+		if n == 0 {
+			t.Errorf("README query %d returned no rows on the test workload:\n%s", i+1, q)
+		}
+	}
+}

@@ -1,0 +1,233 @@
+package ledger_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assay-data/assay/loadtest/workload"
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/ledger"
+	"github.com/assay-data/assay/streams/runtime"
+)
+
+func record(t *testing.T, ev schemas.Event, offset int64) runtime.Record {
+	t.Helper()
+	val, err := schemas.Encode(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runtime.Record{Topic: "p." + ev.Family().Topic(), Family: ev.Family(), Partition: 2, Offset: offset,
+		Key: []byte(ev.Key()), Timestamp: time.Now(), Value: val, Event: ev}
+}
+
+func columns() map[string][]string {
+	out := map[string][]string{}
+	for _, tb := range ledger.Tables() {
+		out[tb.Name] = tb.Columns
+	}
+	return out
+}
+
+// get returns the value of column col in row r of table.
+func get(t *testing.T, r runtime.Row, col string) any {
+	t.Helper()
+	for i, c := range columns()[r.Table] {
+		if c == col {
+			return r.Values[i]
+		}
+	}
+	t.Fatalf("table %s has no column %s", r.Table, col)
+	return nil
+}
+
+func TestApplyEveryType(t *testing.T) {
+	evs := workload.New("u", 1).Round(0)
+	type want struct {
+		tables map[string]int // rows per table besides the one events row
+		check  func(t *testing.T, rows []runtime.Row)
+	}
+	cases := map[schemas.EventType]want{
+		schemas.TypeItemIngested: {map[string]int{"items": 1}, func(t *testing.T, rows []runtime.Row) {
+			if got := get(t, rows[1], "slice_tags").([]string); len(got) != 1 || got[0] != "slice-0" {
+				t.Errorf("slice_tags = %v", got)
+			}
+		}},
+		schemas.TypePreLabelProposed: {map[string]int{"prelabels": 1}, func(t *testing.T, rows []runtime.Row) {
+			if get(t, rows[1], "value_level") != "nominal" || get(t, rows[1], "value_rank").(*int32) != nil {
+				t.Errorf("value columns wrong: %v", rows[1].Values)
+			}
+		}},
+		schemas.TypeRoutingDecided: {map[string]int{"routing": 1}, func(t *testing.T, rows []runtime.Row) {
+			if get(t, rows[1], "input_names").([]string)[0] != "confidence" || get(t, rows[1], "input_values").([]float64)[0] != 0.4 {
+				t.Errorf("inputs wrong: %v", rows[1].Values)
+			}
+		}},
+		schemas.TypeLabelSubmitted: {map[string]int{"labels": 1}, func(t *testing.T, rows []runtime.Row) {
+			if get(t, rows[1], "value_level") != "ordinal" || get(t, rows[1], "value_rank").(*int32) == nil || get(t, rows[1], "prelabel_model") != "m" {
+				t.Errorf("label columns wrong: %v", rows[1].Values)
+			}
+		}},
+		schemas.TypeLabelRetracted: {map[string]int{"label_retractions": 1}, nil},
+		schemas.TypeGoldLabelSet: {map[string]int{"gold_labels": 1}, func(t *testing.T, rows []runtime.Row) {
+			if got := get(t, rows[1], "value_categories").([]string); strings.Join(got, ",") != "cat,dog" {
+				t.Errorf("value_categories = %v", got)
+			}
+		}},
+		schemas.TypeReviewCompleted: {map[string]int{"reviews": 1}, func(t *testing.T, rows []runtime.Row) {
+			if get(t, rows[1], "corrected_level") != "interval" || *get(t, rows[1], "corrected_number").(*float64) != 0.25 {
+				t.Errorf("corrected columns wrong: %v", rows[1].Values)
+			}
+		}},
+		schemas.TypeCoverageTargetSet: {map[string]int{"coverage_targets": 1}, func(t *testing.T, rows []runtime.Row) {
+			counts := get(t, rows[1], "slice_min_counts").([]*int64)
+			if len(counts) != workload.SlicesPerTarget || counts[0] == nil || *counts[0] != 10 || counts[1] != nil {
+				t.Errorf("slice_min_counts = %v", counts)
+			}
+		}},
+		schemas.TypeDatasetVersionCommitted: {map[string]int{"dataset_versions": 1, "dataset_members": workload.MembersPerVersion}, func(t *testing.T, rows []runtime.Row) {
+			if get(t, rows[1], "member_count") != uint64(workload.MembersPerVersion) {
+				t.Errorf("member_count = %v", get(t, rows[1], "member_count"))
+			}
+		}},
+		schemas.TypeTrainingRunRegistered: {map[string]int{"training_runs": 1, "training_run_datasets": workload.VersionsPerRun}, nil},
+		schemas.TypeEvalFindingReported:   {map[string]int{"findings": 1, "finding_items": workload.ItemsPerFinding}, nil},
+		schemas.TypeRemediationStarted: {map[string]int{"remediations": 1}, func(t *testing.T, rows []runtime.Row) {
+			if get(t, rows[1], "stage") != ledger.StageStarted || get(t, rows[1], "owner") != "ops" {
+				t.Errorf("remediation wrong: %v", rows[1].Values)
+			}
+		}},
+		schemas.TypeRemediationShipped: {map[string]int{"remediations": 1}, func(t *testing.T, rows []runtime.Row) {
+			if get(t, rows[1], "stage") != ledger.StageShipped || get(t, rows[1], "fixing_version") != "v0" {
+				t.Errorf("remediation wrong: %v", rows[1].Values)
+			}
+		}},
+		schemas.TypeEventRejected: {map[string]int{"dlq": 1}, func(t *testing.T, rows []runtime.Row) {
+			if get(t, rows[1], "original") != "{bad json" || get(t, rows[1], "original_partition").(*int32) != nil {
+				t.Errorf("dlq wrong: %v", rows[1].Values)
+			}
+		}},
+	}
+	if len(cases) != len(schemas.EventTypes()) {
+		t.Fatalf("%d cases for %d event types", len(cases), len(schemas.EventTypes()))
+	}
+	cols := columns()
+	for _, ev := range evs {
+		t.Run(string(ev.Type()), func(t *testing.T) {
+			w, ok := cases[ev.Type()]
+			if !ok {
+				t.Fatalf("no case for %s", ev.Type())
+			}
+			rec := record(t, ev, 41)
+			out, err := ledger.New().Apply(nil, rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Emit) != 0 {
+				t.Fatalf("ledger emitted %d events", len(out.Emit))
+			}
+			got := map[string]int{}
+			for _, r := range out.Rows {
+				got[r.Table]++
+				if n := len(cols[r.Table]); n != len(r.Values) {
+					t.Fatalf("%s row has %d values for %d columns", r.Table, len(r.Values), n)
+				}
+				if r.Table == "events" {
+					continue
+				}
+				// Every typed row carries the envelope and the log position.
+				if get(t, r, "event_id") != ev.Meta().EventID || get(t, r, "kafka_offset") != uint64(41) ||
+					get(t, r, "kafka_partition") != uint32(2) || get(t, r, "event_type") != string(ev.Type()) {
+					t.Errorf("%s envelope wrong: %v", r.Table, r.Values[:12])
+				}
+				if got := get(t, r, "occurred_at").(time.Time); got.UnixMilli()/1000 != ev.Meta().OccurredAt/1000 {
+					t.Errorf("%s occurred_at = %v", r.Table, got)
+				}
+			}
+			if got["events"] != 1 || out.Rows[0].Table != "events" {
+				t.Fatalf("want the events row first, got %v", got)
+			}
+			delete(got, "events")
+			if len(got) != len(w.tables) {
+				t.Fatalf("rows per table = %v, want %v", got, w.tables)
+			}
+			for tb, n := range w.tables {
+				if got[tb] != n {
+					t.Fatalf("rows per table = %v, want %v", got, w.tables)
+				}
+			}
+			ev0 := out.Rows[0]
+			if get(t, ev0, "offset") != uint64(41) || get(t, ev0, "record_key") != ev.Key() || get(t, ev0, "event_id") != ev.Meta().EventID {
+				t.Errorf("events row wrong: %v", ev0.Values)
+			}
+			var payload map[string]any
+			if err := json.Unmarshal([]byte(get(t, ev0, "payload").(string)), &payload); err != nil || payload["event_id"] != ev.Meta().EventID {
+				t.Errorf("payload %v (%v)", payload, err)
+			}
+			fp, _ := schemas.Fingerprint(ev.Type())
+			if get(t, ev0, "schema_fingerprint") != fp {
+				t.Errorf("schema_fingerprint = %v, want %v", get(t, ev0, "schema_fingerprint"), fp)
+			}
+			if w.check != nil {
+				w.check(t, out.Rows)
+			}
+		})
+	}
+}
+
+func TestApplyIsDeterministic(t *testing.T) {
+	// Replaying a record must produce identical rows, or FINAL could pick a
+	// different copy than the one an analyst saw before.
+	for _, ev := range workload.New("d", 2).Round(3) {
+		rec := record(t, ev, 7)
+		a, err1 := ledger.New().Apply(nil, rec)
+		b, err2 := ledger.New().Apply(nil, rec)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		if string(ja) != string(jb) {
+			t.Fatalf("%s: rows differ between two applies", ev.Type())
+		}
+	}
+}
+
+func TestApplyRejectsTimesOutsideDateTime(t *testing.T) {
+	tests := map[string]func(m *schemas.Envelope){
+		"occurred_at negative":   func(m *schemas.Envelope) { m.OccurredAt = -1 },
+		"recorded_at after 2106": func(m *schemas.Envelope) { m.RecordedAt = 5_000_000_000_000 },
+		"occurred_at after 2106": func(m *schemas.Envelope) { m.OccurredAt = 4_294_967_296_000 },
+	}
+	for name, mutate := range tests {
+		t.Run(name, func(t *testing.T) {
+			ev := workload.New("x", 3).Round(0)[0]
+			rec := record(t, ev, 1) // encode while valid, then corrupt the decoded view
+			mutate(rec.Event.Meta())
+			if _, err := ledger.New().Apply(nil, rec); err == nil {
+				t.Fatal("want an error")
+			}
+		})
+	}
+}
+
+func TestTablesAreDeclaredOnce(t *testing.T) {
+	seen := map[string]bool{}
+	for _, tb := range ledger.Tables() {
+		if seen[tb.Name] {
+			t.Fatalf("table %s declared twice", tb.Name)
+		}
+		seen[tb.Name] = true
+		cols := map[string]bool{}
+		for _, c := range tb.Columns {
+			if cols[c] {
+				t.Fatalf("%s: column %s twice", tb.Name, c)
+			}
+			cols[c] = true
+		}
+	}
+	if len(seen) != len(workload.ExpectedRows(1)) {
+		t.Fatalf("%d tables, workload expects %d", len(seen), len(workload.ExpectedRows(1)))
+	}
+}
