@@ -1,0 +1,173 @@
+// Command processor runs stream processors (-processors ledger,...) as
+// members of their consumer groups, writing into ClickHouse, with
+// /healthz, /readyz and /metrics on -http. SIGTERM or SIGINT stops it
+// gracefully: every runner flushes its batch, commits and leaves its group.
+//
+// Flags fall back to ASSAY_PROCESSOR_* (and the shared ASSAY_KAFKA_*,
+// ASSAY_CLICKHOUSE_*, ASSAY_TOPIC_PREFIX) environment variables.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/assay-data/assay/ops/clickhouse"
+	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/services/internal/serve"
+	"github.com/assay-data/assay/streams/processors"
+	"github.com/assay-data/assay/streams/runtime"
+)
+
+func main() {
+	ctx, cancel := serve.SignalContext(context.Background())
+	code := run(ctx, os.Args[1:], os.Stderr)
+	cancel()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("processor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	kCfg := config.RegisterKafka(fs)
+	chCfg := config.RegisterClickHouse(fs)
+	names := fs.String("processors", config.Env("ASSAY_PROCESSOR_PROCESSORS", "ledger"), "comma-separated processors to run (env ASSAY_PROCESSOR_PROCESSORS; known: ledger)")
+	httpAddr := fs.String("http", config.Env("ASSAY_PROCESSOR_HTTP", "127.0.0.1:9102"), "address of /healthz, /readyz and /metrics (env ASSAY_PROCESSOR_HTTP)")
+	batchSize := fs.Int("batch-size", config.EnvInt("ASSAY_PROCESSOR_BATCH_SIZE", 5000), "records per ClickHouse batch at most (env ASSAY_PROCESSOR_BATCH_SIZE)")
+	flushInterval := fs.Duration("flush-interval", config.EnvDuration("ASSAY_PROCESSOR_FLUSH_INTERVAL", time.Second), "flush a batch at the latest this long after its first record (env ASSAY_PROCESSOR_FLUSH_INTERVAL)")
+	shutdown := fs.Duration("shutdown-timeout", config.EnvDuration("ASSAY_PROCESSOR_SHUTDOWN_TIMEOUT", 30*time.Second), "bound on the final flush and commit (env ASSAY_PROCESSOR_SHUTDOWN_TIMEOUT)")
+	migrate := fs.Bool("migrate", config.EnvBool("ASSAY_PROCESSOR_MIGRATE", false), "create the database and apply migrations before starting (env ASSAY_PROCESSOR_MIGRATE)")
+	logFormat := fs.String("log-format", config.Env("ASSAY_PROCESSOR_LOG_FORMAT", "text"), "text or json (env ASSAY_PROCESSOR_LOG_FORMAT)")
+	logLevel := fs.String("log-level", config.Env("ASSAY_PROCESSOR_LOG_LEVEL", "info"), "debug, info, warn or error (env ASSAY_PROCESSOR_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log, err := serve.NewLogger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		fmt.Fprintln(stderr, "processor:", err)
+		return 2
+	}
+	procs, err := processors.Parse(*names)
+	if err != nil {
+		fmt.Fprintln(stderr, "processor:", err)
+		return 2
+	}
+	if err := serveProcessors(ctx, log, procs, *kCfg, *chCfg, *httpAddr, *migrate,
+		runtime.WithBatchSize(*batchSize), runtime.WithFlushInterval(*flushInterval), runtime.WithShutdownTimeout(*shutdown)); err != nil {
+		log.Error("processor failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func serveProcessors(ctx context.Context, log *slog.Logger, procs []runtime.Processor, k config.Kafka, ch config.ClickHouse, httpAddr string, migrate bool, opts ...runtime.Option) error {
+	conn, err := connect(ctx, log, ch, migrate)
+	if err != nil {
+		return err
+	}
+	if conn == nil {
+		return nil // cancelled while waiting for ClickHouse
+	}
+	defer conn.Close()
+
+	reg := serve.NewRegistry()
+	ops := serve.NewOps(reg)
+	ops.AddCheck("clickhouse", func(ctx context.Context) error { return conn.Ping(ctx) })
+	opts = append(opts, runtime.WithRegisterer(reg), runtime.WithLogger(log))
+	var runners []*runtime.Runner
+	for _, p := range procs {
+		r, err := runtime.New(p, k, runtime.ClickHouseSink(conn), opts...)
+		if err != nil {
+			return err
+		}
+		ops.AddCheck("processor_"+p.Name(), r.Ready)
+		runners = append(runners, r)
+	}
+
+	// One failing runner stops the others and the HTTP server: a partial
+	// process would look healthy while a projection silently falls behind.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	fail := func(err error) {
+		if err != nil {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+			cancel()
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		fail(serve.ListenAndServe(ctx, httpAddr, ops.Mux, 5*time.Second, log, func(a net.Addr) {
+			log.Info("ops endpoints ready", "addr", a.String())
+		}))
+	}()
+	for _, r := range runners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fail(r.Run(ctx))
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// connect opens ClickHouse, waiting with backoff while it is unreachable: a
+// processor started during a ClickHouse restart should wait, not crash-loop.
+// It returns a nil conn when ctx ends first.
+func connect(ctx context.Context, log *slog.Logger, ch config.ClickHouse, migrate bool) (driver.Conn, error) {
+	bo := backoff.NewExponentialBackOff()
+	bo.MaxInterval = 5 * time.Second
+	bo.MaxElapsedTime = 0
+	var conn driver.Conn
+	err := backoff.RetryNotify(func() error {
+		if migrate {
+			if err := clickhouse.EnsureDatabase(ctx, ch); err != nil {
+				return err
+			}
+		}
+		c, err := clickhouse.Open(ctx, ch)
+		if err != nil {
+			return err
+		}
+		if migrate {
+			ms, err := clickhouse.Migrations()
+			if err != nil {
+				c.Close()
+				return backoff.Permanent(err)
+			}
+			if _, err := clickhouse.Migrate(ctx, c, ms, log); err != nil {
+				c.Close()
+				return err
+			}
+		}
+		conn = c
+		return nil
+	}, backoff.WithContext(bo, ctx), func(err error, wait time.Duration) {
+		log.Warn("clickhouse not ready, retrying", "err", err, "retry_in", wait)
+	})
+	if ctx.Err() != nil {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("connect to clickhouse: %w", err)
+	}
+	return conn, nil
+}
