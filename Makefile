@@ -24,7 +24,7 @@ unit: ## unit tests only: nothing needs to run
 test: ## unit and integration tests against the real broker and database (and current ClickHouse via chdb)
 	@ops/stack.sh up
 	@status=0; \
-	export ASSAY_CHDB_PYTHON=$$(ops/clickhouse/chdb/setup.sh) || exit 1; \
+	export ASSAY_CHDB_PYTHON=$$(ops/clickhouse/chdb/setup.sh) || { ops/stack.sh down; exit 1; }; \
 	ASSAY_INTEGRATION=1 $(GO) test $(GOFLAGS) -count=1 -timeout 40m $(PKGS) || status=$$?; \
 	ops/stack.sh down; \
 	exit $$status
