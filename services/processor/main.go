@@ -21,6 +21,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/cenkalti/backoff/v4"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/assay-data/assay/ops/clickhouse"
 	"github.com/assay-data/assay/ops/config"
@@ -46,6 +47,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	batchSize := fs.Int("batch-size", config.EnvInt("ASSAY_PROCESSOR_BATCH_SIZE", 5000), "records per ClickHouse batch at most (env ASSAY_PROCESSOR_BATCH_SIZE)")
 	flushInterval := fs.Duration("flush-interval", config.EnvDuration("ASSAY_PROCESSOR_FLUSH_INTERVAL", time.Second), "flush a batch at the latest this long after its first record (env ASSAY_PROCESSOR_FLUSH_INTERVAL)")
 	shutdown := fs.Duration("shutdown-timeout", config.EnvDuration("ASSAY_PROCESSOR_SHUTDOWN_TIMEOUT", 30*time.Second), "bound on the final flush and commit (env ASSAY_PROCESSOR_SHUTDOWN_TIMEOUT)")
+	session := fs.Duration("session-timeout", config.EnvDuration("ASSAY_PROCESSOR_SESSION_TIMEOUT", 45*time.Second), "consumer group session timeout: how long a crashed instance keeps its partitions (env ASSAY_PROCESSOR_SESSION_TIMEOUT)")
 	migrate := fs.Bool("migrate", config.EnvBool("ASSAY_PROCESSOR_MIGRATE", false), "create the database and apply migrations before starting (env ASSAY_PROCESSOR_MIGRATE)")
 	logFormat := fs.String("log-format", config.Env("ASSAY_PROCESSOR_LOG_FORMAT", "text"), "text or json (env ASSAY_PROCESSOR_LOG_FORMAT)")
 	logLevel := fs.String("log-level", config.Env("ASSAY_PROCESSOR_LOG_LEVEL", "info"), "debug, info, warn or error (env ASSAY_PROCESSOR_LOG_LEVEL)")
@@ -63,7 +65,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		return 2
 	}
 	if err := serveProcessors(ctx, log, procs, *kCfg, *chCfg, *httpAddr, *migrate,
-		runtime.WithBatchSize(*batchSize), runtime.WithFlushInterval(*flushInterval), runtime.WithShutdownTimeout(*shutdown)); err != nil {
+		runtime.WithBatchSize(*batchSize), runtime.WithFlushInterval(*flushInterval), runtime.WithShutdownTimeout(*shutdown),
+		runtime.WithKafkaOptions(kgo.SessionTimeout(*session))); err != nil {
 		log.Error("processor failed", "err", err)
 		return 1
 	}

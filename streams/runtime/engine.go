@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -89,7 +90,13 @@ type poisonError struct {
 	err   error
 }
 
-func (p *poisonError) Error() string { return p.cause + ": " + p.err.Error() }
+func (p *poisonError) Error() string {
+	msg := p.err.Error()
+	if strings.HasPrefix(msg, p.cause+":") {
+		return msg // schemas errors already start with "decode:"
+	}
+	return p.cause + ": " + msg
+}
 func (p *poisonError) Unwrap() error { return p.err }
 
 // decode turns a Kafka record into a Record, or a poison error.

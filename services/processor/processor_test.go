@@ -1,0 +1,529 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/assay-data/assay/loadtest/workload"
+	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/ledger"
+)
+
+// These tests run the real binary (built with go build into a temp dir)
+// against the real broker and ClickHouse, each in its own namespace, and
+// break things around it: kill -9, a ClickHouse outage, poison input, a
+// second instance. The invariant is always the same: after FINAL, every
+// ledger table holds exactly the rows the produced events imply.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func processorBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "assay-processor-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "processor")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+// proc is one running processor process.
+type proc struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	log  string
+	done chan error
+}
+
+func startProcessor(t *testing.T, k config.Kafka, chAddr, db string, extra ...string) *proc {
+	t.Helper()
+	logPath := filepath.Join(t.TempDir(), fmt.Sprintf("processor-%d.log", time.Now().UnixNano()))
+	lf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"-http", "127.0.0.1:0", "-flush-interval", "300ms", "-batch-size", "2000", "-processors", "ledger", "-session-timeout", "6s"}, extra...)
+	cmd := exec.Command(processorBinary(t), args...)
+	cmd.Env = append(os.Environ(),
+		"ASSAY_KAFKA_BROKERS="+strings.Join(k.Brokers, ","),
+		"ASSAY_TOPIC_PREFIX="+k.TopicPrefix,
+		"ASSAY_CLICKHOUSE_ADDR="+chAddr,
+		"ASSAY_CLICKHOUSE_DATABASE="+db,
+	)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{t: t, cmd: cmd, log: logPath, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait(); lf.Close() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			if len(b) > 6000 {
+				b = b[len(b)-6000:]
+			}
+			t.Logf("processor log (%s), tail:\n%s", logPath, b)
+		}
+	})
+	return p
+}
+
+// kill9 kills the process without letting it flush or commit anything.
+func (p *proc) kill9() {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		p.t.Fatal(err)
+	}
+	<-p.done
+	p.done <- nil // for the cleanup
+}
+
+// term stops the process gracefully and requires a clean exit.
+func (p *proc) term() {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		p.t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		p.done <- err
+		if err != nil {
+			p.t.Fatalf("processor exited with %v after SIGTERM", err)
+		}
+	case <-time.After(60 * time.Second):
+		p.t.Fatal("processor did not stop within 60s of SIGTERM")
+	}
+}
+
+var opsAddr = regexp.MustCompile(`msg="ops endpoints ready" addr=(\S+)`)
+
+// metric returns the sum of a metric family's samples from /metrics.
+func (p *proc) metric(name string) float64 {
+	p.t.Helper()
+	b, _ := os.ReadFile(p.log)
+	m := opsAddr.FindSubmatch(b)
+	if m == nil {
+		p.t.Fatal("processor log has no ops address")
+	}
+	resp, err := http.Get("http://" + string(m[1]) + "/metrics")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
+			var v float64
+			fields := strings.Fields(line)
+			fmt.Sscan(fields[len(fields)-1], &v)
+			sum += v
+		}
+	}
+	return sum
+}
+
+func finalCounts(t *testing.T, conn driver.Conn) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, tb := range ledger.Tables() {
+		var n uint64
+		if err := conn.QueryRow(context.Background(), "SELECT count() FROM "+tb.Name+" FINAL").Scan(&n); err != nil {
+			t.Fatalf("count %s: %v", tb.Name, err)
+		}
+		out[tb.Name] = int(n)
+	}
+	return out
+}
+
+func waitCounts(t *testing.T, conn driver.Conn, want map[string]int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		got := finalCounts(t, conn)
+		if fmt.Sprint(got) == fmt.Sprint(want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rows per table after FINAL:\n got %v\nwant %v", got, want)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func rawCount(t *testing.T, conn driver.Conn, table string) int {
+	t.Helper()
+	var n uint64
+	if err := conn.QueryRow(context.Background(), "SELECT count() FROM "+table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
+}
+
+// noGaps checks that every produced event id is in events exactly once
+// per offset and that the typed tables hold every item.
+func noGaps(t *testing.T, conn driver.Conn, events int) {
+	t.Helper()
+	var ids, offsets uint64
+	if err := conn.QueryRow(context.Background(), "SELECT uniqExact(event_id), uniqExact(topic, partition, offset) FROM events FINAL").Scan(&ids, &offsets); err != nil {
+		t.Fatal(err)
+	}
+	if int(ids) != events || int(offsets) != events {
+		t.Fatalf("events holds %d distinct ids at %d distinct offsets, want %d of each", ids, offsets, events)
+	}
+}
+
+func committedOffsets(t *testing.T, k config.Kafka) int64 {
+	t.Helper()
+	adm := kadm.NewClient(testenv.KafkaClient(t, k))
+	offs, err := adm.FetchOffsets(context.Background(), k.TopicPrefix+"assay.processor.ledger")
+	if err != nil {
+		return 0
+	}
+	var sum int64
+	offs.Each(func(o kadm.OffsetResponse) { sum += max(o.At, 0) })
+	return sum
+}
+
+// produceSlowly produces rounds in chunks, pausing between chunks, so the
+// processor is consuming while the test breaks things.
+func produceSlowly(ctx context.Context, cl *kgo.Client, k config.Kafka, gen *workload.Generator, from, rounds, chunk int, pause time.Duration) error {
+	for i := from; i < from+rounds; i += chunk {
+		if err := workload.Produce(ctx, cl, k, roundsFrom(gen, i, min(chunk, from+rounds-i))); err != nil {
+			return err
+		}
+		time.Sleep(pause)
+	}
+	return nil
+}
+
+// roundsFrom returns rounds first..first+n-1 of gen.
+func roundsFrom(gen *workload.Generator, first, n int) []schemas.Event {
+	var out []schemas.Event
+	for i := first; i < first+n; i++ {
+		out = append(out, gen.Round(i)...)
+	}
+	return out
+}
+
+func TestKillNineMidBatchThenRestart(t *testing.T) {
+	t.Parallel()
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, 3)
+	cfg, conn := testenv.MigratedClickHouse(t)
+	cl := testenv.KafkaClient(t, k)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	const rounds = 1500 // 21000 events
+	gen := workload.New("kill", 7)
+	produced := make(chan error, 1)
+	go func() { produced <- produceSlowly(ctx, cl, k, gen, 0, rounds, 50, 30*time.Millisecond) }()
+
+	p := startProcessor(t, k, cfg.Addr[0], cfg.Database)
+	deadline := time.Now().Add(time.Minute)
+	for rawCount(t, conn, "events") < rounds*workload.TypesPerRound/4 {
+		if time.Now().After(deadline) {
+			t.Fatal("processor wrote nothing in a minute")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.kill9()
+	killedAt := rawCount(t, conn, "events")
+	t.Logf("killed with %d of %d events rows written, %d offsets committed", killedAt, rounds*workload.TypesPerRound, committedOffsets(t, k))
+
+	time.Sleep(time.Second)
+	startProcessor(t, k, cfg.Addr[0], cfg.Database)
+	if err := <-produced; err != nil {
+		t.Fatal(err)
+	}
+	waitCounts(t, conn, workload.ExpectedRows(rounds), 2*time.Minute)
+	noGaps(t, conn, rounds*workload.TypesPerRound)
+	t.Logf("rows before FINAL: %d events rows for %d events (the replayed batch)", rawCount(t, conn, "events"), rounds*workload.TypesPerRound)
+}
+
+// tcpProxy forwards TCP connections to target and can be cut (listener
+// and every connection closed) and restored on the same address: a
+// ClickHouse outage for one client without stopping the shared server.
+type tcpProxy struct {
+	target string
+	addr   string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  map[net.Conn]struct{}
+}
+
+func newProxy(t *testing.T, target string) *tcpProxy {
+	t.Helper()
+	p := &tcpProxy{target: target, conns: map[net.Conn]struct{}{}}
+	if err := p.listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *tcpProxy) listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.ln, p.addr = ln, ln.Addr().String()
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.pipe(ln, c)
+		}
+	}()
+	return nil
+}
+
+func (p *tcpProxy) pipe(ln net.Listener, c net.Conn) {
+	u, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	if p.ln != ln { // cut while dialling
+		p.mu.Unlock()
+		c.Close()
+		u.Close()
+		return
+	}
+	p.conns[c], p.conns[u] = struct{}{}, struct{}{}
+	p.mu.Unlock()
+	go func() { _, _ = io.Copy(u, c); u.Close(); c.Close() }()
+	_, _ = io.Copy(c, u)
+	c.Close()
+	u.Close()
+}
+
+func (p *tcpProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+	p.conns = map[net.Conn]struct{}{}
+}
+
+func (p *tcpProxy) restore(t *testing.T) {
+	t.Helper()
+	var err error
+	for range 50 {
+		if err = p.listen(p.addr); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("restore proxy on %s: %v", p.addr, err)
+}
+
+func TestClickHouseOutageOfSixtySeconds(t *testing.T) {
+	t.Parallel()
+	outage := 60 * time.Second
+	if testing.Short() {
+		outage = 5 * time.Second
+	}
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, 3)
+	cfg, conn := testenv.MigratedClickHouse(t)
+	cl := testenv.KafkaClient(t, k)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	proxy := newProxy(t, cfg.Addr[0])
+
+	const half = 300
+	gen := workload.New("outage", 9)
+	if err := workload.Produce(ctx, cl, k, gen.Rounds(half)); err != nil {
+		t.Fatal(err)
+	}
+	p := startProcessor(t, k, proxy.addr, cfg.Database)
+	waitCounts(t, conn, workload.ExpectedRows(half), time.Minute)
+	committedBefore := committedOffsets(t, k)
+
+	proxy.cut()
+	t.Logf("ClickHouse cut off from the processor for %s", outage)
+	if err := workload.Produce(ctx, cl, k, roundsFrom(gen, half, half)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(outage)
+	if got := committedOffsets(t, k); got != committedBefore {
+		t.Fatalf("offsets moved from %d to %d while ClickHouse was unreachable", committedBefore, got)
+	}
+	if got := finalCounts(t, conn)["events"]; got != half*workload.TypesPerRound {
+		t.Fatalf("events = %d during the outage", got)
+	}
+	select {
+	case err := <-p.done:
+		t.Fatalf("processor exited during the outage: %v", err)
+	default:
+	}
+	retries := p.metric("assay_processor_write_retries_total")
+	proxy.restore(t)
+	waitCounts(t, conn, workload.ExpectedRows(2*half), time.Minute)
+	noGaps(t, conn, 2*half*workload.TypesPerRound)
+	t.Logf("%v write retries during the outage; all rows exact after it", retries)
+	if retries == 0 {
+		t.Error("no write retries counted during the outage")
+	}
+	p.term()
+}
+
+func TestPoisonRecordGoesToDLQAndThePartitionContinues(t *testing.T) {
+	t.Parallel()
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, 1) // one partition: the poison sits between valid records
+	cfg, conn := testenv.MigratedClickHouse(t)
+	cl := testenv.KafkaClient(t, k)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	gen := workload.New("poison", 3)
+	if err := workload.Produce(ctx, cl, k, gen.Rounds(5)); err != nil {
+		t.Fatal(err)
+	}
+	garbage := make([]byte, 100)
+	_, _ = rand.Read(garbage)
+	itemsTopic := k.Topic("assay.items.v1")
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: itemsTopic, Key: []byte("x"), Value: garbage}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if err := workload.Produce(ctx, cl, k, roundsFrom(gen, 5, 5)); err != nil {
+		t.Fatal(err)
+	}
+	p := startProcessor(t, k, cfg.Addr[0], cfg.Database)
+	want := workload.ExpectedRows(10)
+	want["dlq"]++    // the rejection of the garbage
+	want["events"]++ // ... which is itself an event on the DLQ topic
+	waitCounts(t, conn, want, time.Minute)
+	var (
+		reason, original, topic string
+		offset                  *int64
+	)
+	if err := conn.QueryRow(ctx, "SELECT reason, original, original_topic, original_offset FROM dlq FINAL WHERE source = 'assay-processor/ledger'").
+		Scan(&reason, &original, &topic, &offset); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(reason, "decode:") || original != string(garbage) || topic != itemsTopic || offset == nil {
+		t.Fatalf("dlq row: reason %q, topic %q, offset %v, original matches: %v", reason, topic, offset, original == string(garbage))
+	}
+	t.Logf("DLQ reason: %s", reason)
+	if n := p.metric("assay_processor_dlq_records_total"); n != 1 {
+		t.Fatalf("dlq metric %v, want 1", n)
+	}
+	p.term()
+}
+
+func TestTwoInstancesSplitPartitions(t *testing.T) {
+	t.Parallel()
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, 6)
+	cfg, conn := testenv.MigratedClickHouse(t)
+	cl := testenv.KafkaClient(t, k)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	const rounds = 1200
+	gen := workload.New("two", 5)
+	produced := make(chan error, 1)
+	go func() { produced <- produceSlowly(ctx, cl, k, gen, 0, rounds, 40, 50*time.Millisecond) }()
+	a := startProcessor(t, k, cfg.Addr[0], cfg.Database)
+	for rawCount(t, conn, "events") == 0 {
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The second member joins mid-stream: a cooperative rebalance moves
+	// partitions while records flow.
+	b := startProcessor(t, k, cfg.Addr[0], cfg.Database)
+	if err := <-produced; err != nil {
+		t.Fatal(err)
+	}
+	waitCounts(t, conn, workload.ExpectedRows(rounds), 2*time.Minute)
+	noGaps(t, conn, rounds*workload.TypesPerRound)
+
+	adm := kadm.NewClient(testenv.KafkaClient(t, k))
+	groups, err := adm.DescribeGroups(ctx, k.TopicPrefix+"assay.processor.ledger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := groups[k.TopicPrefix+"assay.processor.ledger"]
+	if len(g.Members) != 2 {
+		t.Fatalf("group has %d members, want 2", len(g.Members))
+	}
+	for _, m := range g.Members {
+		ca, ok := m.Assigned.AsConsumer()
+		n := 0
+		if ok {
+			for _, tp := range ca.Topics {
+				n += len(tp.Partitions)
+			}
+		}
+		if n == 0 {
+			t.Fatalf("member %s has no partitions", m.ClientID)
+		}
+		t.Logf("member %s owns %d partitions", m.MemberID, n)
+	}
+	inA, inB := a.metric("assay_processor_records_in_total"), b.metric("assay_processor_records_in_total")
+	t.Logf("records consumed: first instance %v, second %v (total %d events)", inA, inB, rounds*workload.TypesPerRound)
+	if inA == 0 || inB == 0 {
+		t.Fatal("one instance consumed nothing")
+	}
+	a.term()
+	b.term()
+}
