@@ -1,0 +1,105 @@
+package kpi
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/assay-data/assay/streams/agreement"
+)
+
+// AgreementFigure is the agreement of one (project, question, level, scope),
+// merged over every partition.
+type AgreementFigure struct {
+	ProjectID  string `json:"project_id"`
+	QuestionID string `json:"question_id"`
+	Level      string `json:"level"`
+	Scope      string `json:"scope"`
+	// Alpha is Krippendorff's alpha at the level's own distance (MASI for
+	// multi-label), with pairable units and values; zero with Err set when
+	// undefined.
+	Alpha agreement.AlphaResult `json:"alpha"`
+	// Percent is the mean pairwise percent agreement over pairable units.
+	Percent agreement.AgreementResult `json:"percent_agreement"`
+	// Err says why Alpha is undefined (it wraps agreement.ErrUndefined when
+	// there is no evidence or no expected disagreement).
+	Err error `json:"-"`
+	// Coincidences are the merged cells, for other figures (Fleiss' kappa,
+	// marginals).
+	Coincidences *agreement.Coincidences `json:"-"`
+}
+
+// AgreementQuery reads the merged coincidence cells; ReadAgreement runs it.
+// The view kpi_agreement_cells sums the partitions' latest totals (FINAL).
+const AgreementQuery = `SELECT project_id, question_id, level, scope, unit_size, a, b, total
+FROM kpi_agreement_cells
+ORDER BY project_id, question_id, level, scope, unit_size, a, b`
+
+// ReadAgreement reads every (project, question, level, scope) from
+// ClickHouse and computes its figures with streams/agreement: alpha is not a
+// plain SQL sum for ordinal, interval, ratio and set questions (the ordinal
+// distance depends on the global marginals, ratio and MASI have no closed
+// form), so the cells are merged in SQL and the metric applied here.
+func ReadAgreement(ctx context.Context, conn driver.Conn) ([]AgreementFigure, error) {
+	rows, err := conn.Query(ctx, AgreementQuery)
+	if err != nil {
+		return nil, fmt.Errorf("query agreement cells: %w", err)
+	}
+	defer rows.Close()
+	type key struct{ project, question, level, scope string }
+	cells := map[key][]agreement.Cell{}
+	var order []key
+	for rows.Next() {
+		var (
+			k    key
+			size uint32
+			a, b string
+			n    int64
+		)
+		if err := rows.Scan(&k.project, &k.question, &k.level, &k.scope, &size, &a, &b, &n); err != nil {
+			return nil, fmt.Errorf("scan agreement cell: %w", err)
+		}
+		if _, ok := cells[k]; !ok {
+			order = append(order, k)
+		}
+		cells[k] = append(cells[k], agreement.Cell{UnitSize: int(size), A: agreement.Value(a), B: agreement.Value(b), Count: n})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read agreement cells: %w", err)
+	}
+	out := make([]AgreementFigure, 0, len(order))
+	for _, k := range order {
+		f := AgreementFigure{ProjectID: k.project, QuestionID: k.question, Level: k.level, Scope: k.scope}
+		co, err := agreement.CoincidencesFromCells(cells[k])
+		if err != nil {
+			return nil, fmt.Errorf("cells of %s/%s scope %s: %w", k.project, k.question, k.scope, err)
+		}
+		f.Coincidences = co
+		f.Alpha, f.Err = Figures(co, k.level)
+		f.Percent, _ = co.PercentAgreement()
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// Figures computes alpha of merged cells at a schemas level name.
+func Figures(co *agreement.Coincidences, level string) (agreement.AlphaResult, error) {
+	l, err := alphaLevel(level)
+	if err != nil {
+		return agreement.AlphaResult{}, err
+	}
+	return co.Alpha(l)
+}
+
+// FindFigure returns the figure of one (project, question, scope), or false.
+func FindFigure(fs []AgreementFigure, project, question, scope string) (AgreementFigure, bool) {
+	i := slices.IndexFunc(fs, func(f AgreementFigure) bool {
+		return f.ProjectID == project && f.QuestionID == question && f.Scope == scope
+	})
+	if i < 0 {
+		return AgreementFigure{}, false
+	}
+	return fs[i], true
+}
