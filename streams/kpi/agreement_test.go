@@ -131,11 +131,16 @@ func TestAgreementRejectsBadValue(t *testing.T) {
 // surviving labels, at every level.
 func TestAgreementIncrementalEqualsBatch(t *testing.T) {
 	levels := map[string]func(r *rand.Rand) schemas.LabelValue{
-		"nominal":     func(r *rand.Rand) schemas.LabelValue { return schemas.Nominal(fmt.Sprint("c", r.IntN(4))) },
-		"ordinal":     func(r *rand.Rand) schemas.LabelValue { k := int32(r.IntN(5)); return schemas.Ordinal(fmt.Sprint("r", k), k) },
-		"interval":    func(r *rand.Rand) schemas.LabelValue { return schemas.Interval(float64(r.IntN(7)) - 3) },
-		"ratio":       func(r *rand.Rand) schemas.LabelValue { return schemas.Ratio(float64(r.IntN(9))) },
-		"multi_label": func(r *rand.Rand) schemas.LabelValue { return schemas.MultiLabel([]string{"a", "b", "c"}[:r.IntN(4)]...) },
+		"nominal": func(r *rand.Rand) schemas.LabelValue { return schemas.Nominal(fmt.Sprint("c", r.IntN(4))) },
+		"ordinal": func(r *rand.Rand) schemas.LabelValue {
+			k := int32(r.IntN(5))
+			return schemas.Ordinal(fmt.Sprint("r", k), k)
+		},
+		"interval": func(r *rand.Rand) schemas.LabelValue { return schemas.Interval(float64(r.IntN(7)) - 3) },
+		"ratio":    func(r *rand.Rand) schemas.LabelValue { return schemas.Ratio(float64(r.IntN(9))) },
+		"multi_label": func(r *rand.Rand) schemas.LabelValue {
+			return schemas.MultiLabel([]string{"a", "b", "c"}[:r.IntN(4)]...)
+		},
 	}
 	for name, gen := range levels {
 		t.Run(name, func(t *testing.T) {

@@ -5,13 +5,17 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/assay-data/assay/streams/kpi"
 	"github.com/assay-data/assay/streams/ledger"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
 // constructors maps a processor name to a function returning a fresh one.
 var constructors = map[string]func() runtime.Processor{
-	ledger.Name: func() runtime.Processor { return ledger.New() },
+	ledger.Name:       func() runtime.Processor { return ledger.New() },
+	kpi.AgreementName: func() runtime.Processor { return kpi.NewAgreement() },
+	kpi.AccuracyName:  func() runtime.Processor { return kpi.NewAccuracy() },
+	kpi.FlowName:      func() runtime.Processor { return kpi.NewFlow() },
 }
 
 // Names lists the known processor names, sorted.
