@@ -1,0 +1,59 @@
+package gateway
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the gateway's Prometheus series (assay_ingest_*). Label values come from fixed
+// sets (status codes, event types of the contract, Code* constants), never from client text.
+type metrics struct {
+	requests        *prometheus.CounterVec
+	accepted        *prometheus.CounterVec
+	rejected        *prometheus.CounterVec
+	duplicates      *prometheus.CounterVec
+	dlq             *prometheus.CounterVec
+	produceDuration *prometheus.HistogramVec
+	inFlightBytes   prometheus.Gauge
+	requestBytes    prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assay_ingest_requests_total",
+			Help: "POST /v1/events requests answered, by HTTP status code.",
+		}, []string{"code"}),
+		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assay_ingest_events_accepted_total",
+			Help: "Events acknowledged by Kafka, by event type.",
+		}, []string{"event_type"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assay_ingest_events_rejected_total",
+			Help: "Events (or whole bodies, for request-level reasons) rejected and dead-lettered, by event type and reason code.",
+		}, []string{"event_type", "reason"}),
+		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assay_ingest_events_duplicate_total",
+			Help: "Events answered from the recent-ids window instead of being written again, by event type.",
+		}, []string{"event_type"}),
+		dlq: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assay_ingest_dlq_records_total",
+			Help: "EventRejected records written to the DLQ topic, by outcome (ok, error).",
+		}, []string{"outcome"}),
+		produceDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "assay_ingest_produce_duration_seconds",
+			Help:    "Time from handing a request's records to the producer to the last acknowledgement, by outcome (ok, error).",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15), // 1 ms .. 16 s
+		}, []string{"outcome"}),
+		inFlightBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "assay_ingest_inflight_bytes",
+			Help: "Bytes of requests currently admitted and being processed.",
+		}),
+		requestBytes: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "assay_ingest_request_body_bytes",
+			Help:    "Size of accepted-for-processing request bodies.",
+			Buckets: prometheus.ExponentialBuckets(256, 4, 10), // 256 B .. 64 MiB
+		}),
+	}
+	reg.MustRegister(m.requests, m.accepted, m.rejected, m.duplicates, m.dlq, m.produceDuration, m.inFlightBytes, m.requestBytes)
+	return m
+}
