@@ -1,0 +1,15 @@
+// Package annotation generates a realistic, deterministic annotation
+// workload: items with slice and edge-case tags, several annotators per item
+// drawn from cohorts with known per-cohort accuracy (the probability of
+// answering the true class, otherwise a uniformly random other class), gold
+// answers (some first set wrong and corrected later), retractions, reviews
+// that accept correct labels and reject wrong ones, coverage targets and
+// dataset versions.
+//
+// Because the noise model is known, the generator also says what the KPIs
+// should be: Expected* are the analytic values of the model (what a very
+// large workload converges to), Exact* are the figures of the events actually
+// generated (what the pipeline must reproduce to the last digit). End-to-end
+// tests check the pipeline against Exact* exactly and against Expected*
+// within a sampling tolerance.
+package annotation
