@@ -1,0 +1,343 @@
+package kpi_test
+
+import (
+	"context"
+	"maps"
+	"math"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/assay-data/assay/loadtest/annotation"
+	"github.com/assay-data/assay/loadtest/workload"
+	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/agreement"
+	"github.com/assay-data/assay/streams/kpi"
+	"github.com/assay-data/assay/streams/runtime"
+)
+
+// Tolerance is how far a measured KPI may be from the noise model's
+// analytic value: sampling error only. With the default workload (1500
+// items, 3 raters, 30% gold) the standard error of alpha is about 0.015
+// and of a cohort's accuracy about 0.012-0.018, so 0.05 is over 3 standard
+// errors. The figures must equal the generator's exact figures (from the
+// labels it actually drew) to the last digit.
+const Tolerance = 0.05
+
+// run starts one runner per processor and returns a function that stops
+// them all and reports their errors.
+func run(t *testing.T, ctx context.Context, k config.Kafka, conn driver.Conn, ps ...runtime.Processor) (stop func(), runners []*runtime.Runner) {
+	t.Helper()
+	rctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	errs := make(chan error, len(ps))
+	for _, p := range ps {
+		r, err := runtime.New(p, k, runtime.ClickHouseSink(conn),
+			runtime.WithBatchSize(1000), runtime.WithFlushInterval(200*time.Millisecond),
+			runtime.WithKafkaOptions(kgo.SessionTimeout(10*time.Second), kgo.HeartbeatInterval(500*time.Millisecond)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runners = append(runners, r)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.Run(rctx); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("runner: %v", err)
+		}
+	}, runners
+}
+
+func waitReady(t *testing.T, ctx context.Context, rs []*runtime.Runner) {
+	t.Helper()
+	for _, r := range rs {
+		for r.Ready(ctx) != nil {
+			if ctx.Err() != nil {
+				t.Fatal("runners never joined their groups")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+// accuracyRow reads one kpi_accuracy row.
+func accuracyRow(t *testing.T, ctx context.Context, conn driver.Conn, project, scope string) (correct, total int64, acc float64) {
+	t.Helper()
+	err := conn.QueryRow(ctx, "SELECT correct_labels, scored_labels, accuracy FROM kpi_accuracy WHERE project_id = ? AND scope = ?", project, scope).Scan(&correct, &total, &acc)
+	if err != nil {
+		return 0, 0, math.NaN()
+	}
+	return correct, total, acc
+}
+
+// waitFigures waits until the merged cells of scope all equal the exact
+// coincidences and accuracy of scope all has the exact denominator: every
+// record processed.
+func waitFigures(t *testing.T, ctx context.Context, conn driver.Conn, w *annotation.Workload) {
+	t.Helper()
+	want := w.ExactCoincidences("")
+	_, wantTotal := w.ExactAccuracy("")
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		figs, err := kpi.ReadAgreement(ctx, conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, ok := kpi.FindFigure(figs, w.Config.Project, w.Config.Question, kpi.ScopeAll)
+		_, total, _ := accuracyRow(t, ctx, conn, w.Config.Project, kpi.ScopeAll)
+		if ok && f.Coincidences.Equal(want) && total == wantTotal {
+			return
+		}
+		if time.Now().After(deadline) {
+			got := int64(0)
+			if ok {
+				got = f.Coincidences.PairableValues()
+			}
+			t.Fatalf("figures never converged: pairable values %d want %d; scored labels %d want %d",
+				got, want.PairableValues(), total, wantTotal)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// checkFigures compares every KPI with the generator's exact figures and
+// its model, and returns the measured values for the log.
+func checkFigures(t *testing.T, ctx context.Context, conn driver.Conn, w *annotation.Workload) map[string]float64 {
+	t.Helper()
+	cfg := w.Config
+	measured := map[string]float64{}
+	figs, err := kpi.ReadAgreement(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ scope, cohort string }{{kpi.ScopeAll, ""}, {kpi.CohortScope("experts"), "experts"}, {kpi.CohortScope("crowd"), "crowd"}} {
+		f, ok := kpi.FindFigure(figs, cfg.Project, cfg.Question, c.scope)
+		if !ok {
+			t.Fatalf("no agreement figure for scope %s", c.scope)
+		}
+		exact := w.ExactCoincidences(c.cohort)
+		if !f.Coincidences.Equal(exact) {
+			t.Errorf("scope %s: merged cells differ from the generated labels' coincidences", c.scope)
+		}
+		wantAlpha, _ := exact.Alpha(agreement.Nominal)
+		if f.Err != nil || f.Alpha.Alpha != wantAlpha.Alpha {
+			t.Errorf("scope %s: alpha %v (%v), exact %v", c.scope, f.Alpha.Alpha, f.Err, wantAlpha.Alpha)
+		}
+		model := cfg.ExpectedAlpha()
+		if c.cohort != "" {
+			model = cfg.ExpectedCohortAlpha(c.cohort)
+		}
+		if d := math.Abs(f.Alpha.Alpha - model); d > Tolerance {
+			t.Errorf("scope %s: alpha %.4f, model %.4f (|d| %.4f > %v)", c.scope, f.Alpha.Alpha, model, d, Tolerance)
+		}
+		measured["alpha "+c.scope] = f.Alpha.Alpha
+		measured["alpha model "+c.scope] = model
+
+		// The SQL view's nominal alpha and evidence agree with Go's.
+		var units, values, sqlAlpha float64
+		if err := conn.QueryRow(ctx, "SELECT pairable_units, pairable_values, alpha_nominal FROM kpi_agreement WHERE project_id = ? AND question_id = ? AND scope = ?",
+			cfg.Project, cfg.Question, c.scope).Scan(&units, &values, &sqlAlpha); err != nil {
+			t.Fatalf("kpi_agreement %s: %v", c.scope, err)
+		}
+		if int64(units) != f.Alpha.PairableUnits || int64(values) != f.Alpha.PairableValues || math.Abs(sqlAlpha-f.Alpha.Alpha) > 1e-9 {
+			t.Errorf("kpi_agreement %s: units %v values %v alpha %v; Go: %d %d %v", c.scope, units, values, sqlAlpha, f.Alpha.PairableUnits, f.Alpha.PairableValues, f.Alpha.Alpha)
+		}
+
+		correct, total, acc := accuracyRow(t, ctx, conn, cfg.Project, c.scope)
+		wc, wt := w.ExactAccuracy(c.cohort)
+		if correct != wc || total != wt {
+			t.Errorf("accuracy %s: %d/%d, exact %d/%d", c.scope, correct, total, wc, wt)
+		}
+		if d := math.Abs(acc - cfg.ExpectedAccuracy(c.cohort)); d > Tolerance {
+			t.Errorf("accuracy %s: %.4f, model %.4f", c.scope, acc, cfg.ExpectedAccuracy(c.cohort))
+		}
+		measured["accuracy "+c.scope] = acc
+		measured["accuracy model "+c.scope] = cfg.ExpectedAccuracy(c.cohort)
+	}
+	// Per-annotator agreement: every annotator has pairs, and experts agree
+	// more with the others than the crowd does.
+	var experts, crowd float64
+	if err := conn.QueryRow(ctx, "SELECT avgIf(agreement, annotator_id LIKE '%-experts-%'), avgIf(agreement, annotator_id LIKE '%-crowd-%') FROM kpi_annotator_agreement WHERE project_id = ?",
+		cfg.Project).Scan(&experts, &crowd); err != nil {
+		t.Fatal(err)
+	}
+	if !(experts > crowd) {
+		t.Errorf("per-annotator agreement: experts %v, crowd %v", experts, crowd)
+	}
+	measured["annotator agreement experts"], measured["annotator agreement crowd"] = experts, crowd
+	return measured
+}
+
+// expectedRework counts reviewed labels and rejected ones in the events.
+func expectedRework(evs []schemas.Event) (reviewed, reworked int64) {
+	for _, ev := range evs {
+		if r, ok := ev.(*schemas.ReviewCompleted); ok {
+			reviewed++
+			if r.Verdict != schemas.VerdictAccept {
+				reworked++
+			}
+		}
+	}
+	return reviewed, reworked
+}
+
+// TestKPIEndToEnd: a workload with known annotator noise through the real
+// broker into the real ClickHouse; agreement and accuracy equal the figures
+// of the generated labels exactly and the noise model within Tolerance;
+// rework and cycle time come out of the flow processor's views.
+func TestKPIEndToEnd(t *testing.T) {
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, 4)
+	_, conn := testenv.MigratedClickHouse(t)
+	cl := testenv.KafkaClient(t, k)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	w := annotation.Generate(annotation.DefaultConfig("kpi-e2e", 42))
+	if err := workload.Produce(ctx, cl, k, w.Events); err != nil {
+		t.Fatal(err)
+	}
+	stop, _ := run(t, ctx, k, conn, kpi.NewAgreement(), kpi.NewAccuracy(), kpi.NewFlow())
+	waitFigures(t, ctx, conn, w)
+	m := checkFigures(t, ctx, conn, w)
+	keys := slices.Sorted(maps.Keys(m))
+	for _, k := range keys {
+		t.Logf("%-40s %.4f", k, m[k])
+	}
+
+	// Rework: every review in the workload is of a distinct label.
+	wantReviewed, wantReworked := expectedRework(w.Events)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var reviewed, reworked int64
+		var rate float64
+		if err := conn.QueryRow(ctx, "SELECT labels_reviewed, labels_reworked, rework_rate FROM kpi_rework").Scan(&reviewed, &reworked, &rate); err != nil {
+			t.Fatal(err)
+		}
+		if reviewed == wantReviewed && reworked == wantReworked {
+			// Reviews reject exactly the wrong labels, so the model's rework
+			// rate is the error rate of the pool.
+			model := 1 - w.Config.ExpectedAccuracy("")
+			if d := math.Abs(rate - model); d > Tolerance {
+				t.Errorf("rework rate %.4f, model %.4f", rate, model)
+			}
+			t.Logf("rework rate %.4f (%d/%d), model %.4f", rate, reworked, reviewed, model)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kpi_rework %d/%d, want %d/%d", reworked, reviewed, wantReworked, wantReviewed)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	// Cycle time covers the items with an accepted review (all of them were
+	// ingested and labeled first); wait until the items topic caught up too.
+	accepted := map[string]int64{} // item -> first accept ms
+	ingestedAt := map[string]int64{}
+	for _, ev := range w.Events {
+		switch e := ev.(type) {
+		case *schemas.ItemIngested:
+			ingestedAt[e.ItemID] = e.OccurredAt
+		case *schemas.ReviewCompleted:
+			if _, seen := accepted[e.ItemID]; !seen && e.Verdict == schemas.VerdictAccept {
+				accepted[e.ItemID] = e.OccurredAt
+			}
+		}
+	}
+	var waits []float64
+	for item, at := range accepted {
+		waits = append(waits, float64(at-ingestedAt[item])/1000)
+	}
+	slices.Sort(waits)
+	var items uint64
+	var p50, p90 float64
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(300 * time.Millisecond) {
+		if err := conn.QueryRow(ctx, "SELECT items, to_accepted_p50_s, to_accepted_p90_s FROM kpi_cycle_time WHERE project_id = ?", w.Config.Project).Scan(&items, &p50, &p90); err != nil {
+			t.Fatal(err)
+		}
+		if items == uint64(len(accepted)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kpi_cycle_time counts %d items, want %d", items, len(accepted))
+		}
+	}
+	// quantileExact(q) is the element at index floor(q*n) of the sorted values.
+	if p50 != waits[len(waits)/2] || p90 != waits[len(waits)*9/10] {
+		t.Errorf("kpi_cycle_time: p50 %v p90 %v, want %v %v", p50, p90, waits[len(waits)/2], waits[len(waits)*9/10])
+	}
+	t.Logf("cycle time ingest->accepted over %d items: p50 %.0fs p90 %.0fs", items, p50, p90)
+	stop()
+
+	// A full replay into the same tables writes the same totals at the same
+	// offsets: they collapse and no figure moves.
+	for _, p := range []runtime.Processor{kpi.NewAgreement(), kpi.NewAccuracy()} {
+		if _, err := runtime.Replay(ctx, p, k, runtime.ClickHouseSink(conn), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkFigures(t, ctx, conn, w)
+}
+
+// TestKPITwoInstances: two instances of each processor in one group split
+// the partitions; the merged figures are identical to the exact ones, as
+// with one instance.
+func TestKPITwoInstances(t *testing.T) {
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, 4)
+	_, conn := testenv.MigratedClickHouse(t)
+	cl := testenv.KafkaClient(t, k)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	w := annotation.Generate(annotation.DefaultConfig("kpi-two", 7))
+	stop, rs := run(t, ctx, k, conn, kpi.NewAgreement(), kpi.NewAgreement(), kpi.NewAccuracy(), kpi.NewAccuracy())
+	waitReady(t, ctx, rs)
+	// Produce in two halves so records arrive while the group settles.
+	half := len(w.Events) / 2
+	if err := workload.Produce(ctx, cl, k, w.Events[:half]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if err := workload.Produce(ctx, cl, k, w.Events[half:]); err != nil {
+		t.Fatal(err)
+	}
+	waitFigures(t, ctx, conn, w)
+	// Both members of each group own partitions: the figures really were
+	// merged from two processes' partials.
+	for _, r := range []*runtime.Runner{rs[0], rs[2]} {
+		groups, err := kadm.NewClient(cl).DescribeGroups(ctx, r.Group())
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := groups[r.Group()]
+		owners := 0
+		for _, mem := range g.Members {
+			if c, ok := mem.Assigned.AsConsumer(); ok && len(c.Topics) > 0 && len(c.Topics[0].Partitions) > 0 {
+				owners++
+			}
+		}
+		if owners != 2 {
+			t.Errorf("group %s: %d members own partitions, want 2", r.Group(), owners)
+		}
+	}
+	m := checkFigures(t, ctx, conn, w)
+	t.Logf("two instances: alpha %.4f (model %.4f), accuracy %.4f (model %.4f)",
+		m["alpha all"], m["alpha model all"], m["accuracy all"], m["accuracy model all"])
+	stop()
+}
