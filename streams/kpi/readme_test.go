@@ -1,0 +1,72 @@
+package kpi_test
+
+import (
+	"context"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assay-data/assay/loadtest/annotation"
+	"github.com/assay-data/assay/loadtest/workload"
+	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/streams/kpi"
+	"github.com/assay-data/assay/streams/runtime"
+)
+
+// TestReadmeKPIQueries runs every SQL block of README.md's "KPIs" section on
+// tables filled by the KPI processors, so the examples analysts copy work on
+// the server the tests use and return rows.
+func TestReadmeKPIQueries(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## KPIs\n")
+	if !ok {
+		t.Fatal(`README.md has no "## KPIs" section`)
+	}
+	if i := strings.Index(section, "\n## "); i >= 0 {
+		section = section[:i]
+	}
+	blocks := regexp.MustCompile("(?s)```sql\n(.*?)```").FindAllStringSubmatch(section, -1)
+	if len(blocks) < 5 {
+		t.Fatalf("found %d sql blocks in the section, want at least 5", len(blocks))
+	}
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, 3)
+	_, conn := testenv.MigratedClickHouse(t)
+	cl := testenv.KafkaClient(t, k)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cfg := annotation.DefaultConfig("readme", 5)
+	cfg.Items = 200
+	if err := workload.Produce(ctx, cl, k, annotation.Generate(cfg).Events); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []runtime.Processor{kpi.NewAgreement(), kpi.NewAccuracy(), kpi.NewFlow()} {
+		if _, err := runtime.Replay(ctx, p, k, runtime.ClickHouseSink(conn), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, b := range blocks {
+		q := strings.TrimSuffix(strings.TrimSpace(b[1]), ";")
+		rows, err := conn.Query(ctx, q)
+		if err != nil {
+			t.Errorf("README query %d failed: %v\n%s", i+1, err, q)
+			continue
+		}
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		if err := rows.Err(); err != nil {
+			t.Errorf("README query %d: %v", i+1, err)
+		}
+		rows.Close()
+		if n == 0 {
+			t.Errorf("README query %d returned no rows:\n%s", i+1, q)
+		}
+	}
+}
