@@ -12,15 +12,15 @@ import (
 // Missing links of a member chain, in chain order. They are stable strings: reports and tests
 // compare them.
 const (
-	MissingItem         = "item not ingested"
-	MissingSource       = "item has no source"
-	MissingHash         = "item has no sha256"
-	MissingLabel        = "label not submitted"
-	MissingAnnotator    = "label has no annotator"
-	LabelOtherItem      = "label belongs to another item"
-	LabelRetracted      = "label retracted"
-	MissingReview       = "label not reviewed"
-	ReviewRejected      = "label rejected in review"
+	MissingItem      = "item not ingested"
+	MissingSource    = "item has no source"
+	MissingHash      = "item has no sha256"
+	MissingLabel     = "label not submitted"
+	MissingAnnotator = "label has no annotator"
+	LabelOtherItem   = "label belongs to another item"
+	LabelRetracted   = "label retracted"
+	MissingReview    = "label not reviewed"
+	ReviewRejected   = "label rejected in review"
 )
 
 // GoldCheck is the comparison of a member's label with the gold answer of its item's question.

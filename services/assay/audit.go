@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/assay-data/assay/ops/clickhouse"
+	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/streams/lineage"
+	"github.com/assay-data/assay/streams/lineage/auditor"
+)
+
+func init() {
+	register("audit", command{
+		summary: "audit a dataset version (<dataset>@<version>) by replaying the log: member chains, missing links, digest, ledger drift",
+		run:     runAudit,
+	})
+}
+
+// errAuditFailed makes the command exit 1 after printing a report that did not pass; the
+// report already says why.
+var errAuditFailed = errors.New("audit failed")
+
+// runAudit rebuilds lineage from the log itself (not from ClickHouse), because the audit is
+// what proves ClickHouse right; ClickHouse is only read afterwards, to report drift.
+func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("audit", stderr)
+	kCfg := config.RegisterKafka(fs)
+	chCfg := config.RegisterClickHouse(fs)
+	asOfFlag := fs.String("as-of", "", "audit the lineage as of this RFC 3339 instant (events that occurred later are ignored)")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	noDrift := fs.Bool("no-drift-check", false, "skip the comparison with the ClickHouse ledger tables")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: assay audit <dataset>@<version> [--as-of RFC3339] [--json] [--no-drift-check]")
+		fs.PrintDefaults()
+	}
+	// The target may come before or after the flags.
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return fmt.Errorf("%w: missing <dataset>@<version>", errUsage)
+	}
+	target, rest := fs.Arg(0), fs.Args()[1:]
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	ref, err := parseVersionRef(target)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	var asOf int64
+	if *asOfFlag != "" {
+		t, err := time.Parse(time.RFC3339Nano, *asOfFlag)
+		if err != nil {
+			return fmt.Errorf("%w: --as-of: %v", errUsage, err)
+		}
+		asOf = t.UnixMilli()
+		if asOf == 0 {
+			asOf = 1 // 0 means "no bound" to the model; the epoch itself is one millisecond off
+		}
+	}
+	rep, err := Audit(ctx, *kCfg, *chCfg, ref, asOf, *asOfFlag, !*noDrift)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+	} else if err := rep.WriteText(stdout); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if !rep.Pass {
+		return errAuditFailed
+	}
+	return nil
+}
+
+// Audit replays the log of k and audits ref, comparing with ClickHouse unless driftCheck is
+// false. A version unknown as of asOf is an error (exit 1), not a report.
+func Audit(ctx context.Context, k config.Kafka, ch config.ClickHouse, ref lineage.VersionRef, asOf int64, asOfText string, driftCheck bool) (auditor.Report, error) {
+	g, stats, err := auditor.Rebuild(ctx, k, asOf)
+	if err != nil {
+		return auditor.Report{}, err
+	}
+	a, err := g.Audit(ref)
+	if err != nil {
+		var nf lineage.ErrVersionNotFound
+		if errors.As(err, &nf) && asOfText != "" {
+			return auditor.Report{}, fmt.Errorf("version not found as of %s: %s@%s", asOfText, ref.DatasetID, ref.Version)
+		}
+		return auditor.Report{}, err
+	}
+	var drift []auditor.Drift
+	if driftCheck {
+		conn, err := clickhouse.Open(ctx, ch)
+		if err != nil {
+			return auditor.Report{}, fmt.Errorf("open ClickHouse for the drift check: %w", err)
+		}
+		defer conn.Close()
+		if drift, err = auditor.CompareLedger(ctx, conn, g, ref); err != nil {
+			return auditor.Report{}, fmt.Errorf("drift check: %w", err)
+		}
+	}
+	return auditor.NewReport(a, asOfText, stats.Records, driftCheck, drift), nil
+}
+
+// parseVersionRef splits dataset@version at the last @ (dataset ids may contain one, versions
+// are simple).
+func parseVersionRef(s string) (lineage.VersionRef, error) {
+	i := strings.LastIndex(s, "@")
+	if i <= 0 || i == len(s)-1 {
+		return lineage.VersionRef{}, fmt.Errorf("want <dataset>@<version>, got %q", s)
+	}
+	return lineage.VersionRef{DatasetID: s[:i], Version: s[i+1:]}, nil
+}

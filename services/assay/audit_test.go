@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/ledger"
+	"github.com/assay-data/assay/streams/lineage"
+	"github.com/assay-data/assay/streams/lineage/auditor"
+	"github.com/assay-data/assay/streams/lineage/lineagetest"
+	"github.com/assay-data/assay/streams/runtime"
+)
+
+// produceHistory writes the scripted lineage history to the topics of k, keyed as the contract
+// says, and waits for every acknowledgement.
+func produceHistory(ctx context.Context, t *testing.T, k config.Kafka) {
+	t.Helper()
+	cl := testenv.KafkaClient(t, k)
+	var recs []*kgo.Record
+	for _, ev := range lineagetest.History() {
+		b, err := schemas.Encode(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: k.Topic(ev.Family().Topic()), Key: []byte(ev.Key()), Value: b})
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("produce history: %v", err)
+	}
+}
+
+// TestAuditAgainstBrokerAndClickHouse runs the whole audit path on the real servers: the
+// history on the broker, the ledger processor's tables in ClickHouse, then the CLI.
+func TestAuditAgainstBrokerAndClickHouse(t *testing.T) {
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, 3)
+	cfg, conn := testenv.MigratedClickHouse(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	produceHistory(ctx, t, k)
+	if _, err := runtime.Replay(ctx, ledger.New(), k, runtime.ClickHouseSink(conn), time.Time{}); err != nil {
+		t.Fatalf("ledger: %v", err)
+	}
+	audit := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		base := []string{"audit", "-kafka-brokers", strings.Join(k.Brokers, ","), "-topic-prefix", k.TopicPrefix,
+			"-clickhouse-addr", strings.Join(cfg.Addr, ","), "-clickhouse-database", cfg.Database}
+		code := run(ctx, append(base, args...), &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+	decode := func(out string) auditor.Report {
+		var r auditor.Report
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("report is not JSON: %v\n%s", err, out)
+		}
+		return r
+	}
+
+	// The remediated version passes; its digest is the model's over the same history.
+	code, out, errOut := audit("ds-cars@3", "--json")
+	if code != 0 {
+		t.Fatalf("audit v3: exit %d: %s\n%s", code, errOut, out)
+	}
+	r := decode(out)
+	g := lineage.New(0)
+	for _, ev := range lineagetest.History() {
+		g.Apply(ev)
+	}
+	want, _ := g.Audit(lineage.VersionRef{DatasetID: lineagetest.Dataset, Version: "3"})
+	if r.MerkleRoot != want.MerkleRoot || !r.Complete || len(r.Drift) != 0 || r.RecordsReplayed != len(lineagetest.History()) ||
+		!reflect.DeepEqual(r.Cohorts, []string{"cohort-a", "cohort-b", "cohort-c"}) {
+		t.Errorf("v3 report: root %s (want %s) complete %v drift %v records %d cohorts %v", r.MerkleRoot, want.MerkleRoot, r.Complete, r.Drift, r.RecordsReplayed, r.Cohorts)
+	}
+
+	// Version 2 fails: l3 was rejected in review. The text report names the missing link.
+	code, out, _ = audit("ds-cars@2")
+	if code != 1 || !strings.Contains(out, lineage.ReviewRejected) || !strings.Contains(out, "FAIL") {
+		t.Errorf("audit v2: exit %d, want 1 with %q:\n%s", code, lineage.ReviewRejected, out)
+	}
+
+	// Minute 35, before the remediation: version 2 exists (l4 not yet reviewed either), version 3 does not.
+	asOf := lineagetest.T0.Add(35 * time.Minute).Format(time.RFC3339)
+	code, out, _ = audit("ds-cars@2", "--as-of", asOf, "--json")
+	if r := decode(out); code != 1 || r.CompleteCount != 2 || r.AsOf != asOf {
+		t.Errorf("audit v2 as of %s: exit %d, %d complete", asOf, code, r.CompleteCount)
+	}
+	code, _, errOut = audit("ds-cars@3", "--as-of", asOf)
+	if code != 1 || !strings.Contains(errOut, "version not found as of "+asOf) {
+		t.Errorf("audit v3 as of %s: exit %d, stderr %q", asOf, code, errOut)
+	}
+
+	// Usage errors exit 2.
+	if code, _, _ := audit("no-version"); code != 2 {
+		t.Errorf("bad target: exit %d, want 2", code)
+	}
+	if code, _, _ := audit("ds-cars@3", "--as-of", "yesterday"); code != 2 {
+		t.Errorf("bad --as-of: exit %d, want 2", code)
+	}
+
+	// Drift: a member row deleted in ClickHouse (a mutation, which 18.16 supports on MergeTree
+	// tables) and a row the log never had.
+	if err := conn.Exec(ctx, "ALTER TABLE dataset_members DELETE WHERE dataset_id = 'ds-cars' AND version = '3' AND item_id = 'i4'"); err != nil {
+		t.Fatalf("delete member row: %v", err)
+	}
+	// A batch insert: Exec of INSERT ... VALUES hangs on 18.16.
+	b, err := conn.PrepareBatch(ctx, "INSERT INTO dataset_members (event_id, dataset_id, version, item_id, label_id)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Append("forged", "ds-cars", "3", "i9", "l9"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Send(); err != nil {
+		t.Fatalf("insert forged row: %v", err)
+	}
+	var r3 auditor.Report
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, out, errOut = audit("ds-cars@3", "--json")
+		if code == 2 || (code == 1 && !strings.HasPrefix(strings.TrimSpace(out), "{")) {
+			t.Fatalf("audit with drift: exit %d: %s", code, errOut)
+		}
+		r3 = decode(out)
+		if len(r3.Drift) >= 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond) // mutations apply asynchronously
+	}
+	wantDrift := []auditor.Drift{
+		{Table: "dataset_members", Key: "ds-cars@3 i4/l4", Problem: "row missing"},
+		{Table: "dataset_members", Key: "ds-cars@3 i9/l9", Problem: "row not in the log"},
+	}
+	if code != 1 || r3.Pass || !reflect.DeepEqual(r3.Drift, wantDrift) {
+		t.Errorf("drift: exit %d, pass %v, drift %+v", code, r3.Pass, r3.Drift)
+	}
+	if code, _, _ := audit("ds-cars@3", "--no-drift-check"); code != 0 {
+		t.Errorf("--no-drift-check: exit %d, want 0", code)
+	}
+}

@@ -1,0 +1,118 @@
+package auditor
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/assay-data/assay/streams/lineage"
+)
+
+// Report is the audit of one dataset version: the lineage verdict, the replay that produced it
+// and the ledger comparison.
+type Report struct {
+	lineage.VersionAudit
+	// AsOf is the --as-of instant (RFC 3339), empty for "everything in the log".
+	AsOf string `json:"as_of,omitempty"`
+	// RecordsReplayed counts the records read from the log.
+	RecordsReplayed int `json:"records_replayed"`
+	// DriftChecked is false with --no-drift-check.
+	DriftChecked bool    `json:"drift_checked"`
+	Drift        []Drift `json:"drift"`
+	// Pass is Complete, a manifest digest that recomputes, and no drift: exit status 0.
+	Pass bool `json:"pass"`
+}
+
+// NewReport combines the parts and decides Pass.
+func NewReport(a lineage.VersionAudit, asOf string, records int, checked bool, drift []Drift) Report {
+	if drift == nil {
+		drift = []Drift{}
+	}
+	return Report{VersionAudit: a, AsOf: asOf, RecordsReplayed: records, DriftChecked: checked, Drift: drift,
+		Pass: a.Complete && a.ManifestOK && len(drift) == 0}
+}
+
+// WriteText renders the report for a terminal: a summary, then one line per member chain.
+func (r Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	verdict := "FAIL"
+	if r.Pass {
+		verdict = "PASS"
+	}
+	fmt.Fprintf(&b, "audit %s@%s: %s\n", r.Dataset, r.Version, verdict)
+	if r.AsOf != "" {
+		fmt.Fprintf(&b, "as of:           %s\n", r.AsOf)
+	}
+	fmt.Fprintf(&b, "committed:       %s (parent %q)\n", time.UnixMilli(r.CommittedAt).UTC().Format(time.RFC3339), r.Parent)
+	fmt.Fprintf(&b, "members:         %d, complete %d\n", len(r.Members), r.CompleteCount)
+	fmt.Fprintf(&b, "merkle root:     %s\n", r.MerkleRoot)
+	fmt.Fprintf(&b, "manifest digest: %s (recomputed: %s)\n", r.ManifestDigest, okString(r.ManifestOK))
+	fmt.Fprintf(&b, "cohorts:         %s\n", strings.Join(r.Cohorts, ", "))
+	fmt.Fprintf(&b, "annotators:      %s\n", strings.Join(r.Annotators, ", "))
+	fmt.Fprintf(&b, "reviewers:       %s\n", strings.Join(r.Reviewers, ", "))
+	fmt.Fprintf(&b, "gold checks:     %d of %d match\n", r.GoldMatched, r.GoldChecked)
+	fmt.Fprintf(&b, "training runs:   %s\n", strings.Join(r.TrainingRuns, ", "))
+	fmt.Fprintf(&b, "records read:    %d\n", r.RecordsReplayed)
+	if _, err := io.WriteString(w, b.String()+"\n"); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ITEM\tLABEL\tSOURCE\tSHA256\tANNOTATOR\tCOHORT\tGUIDELINE\tPRELABEL\tREVIEW\tGOLD\tMISSING")
+	for _, m := range r.Members {
+		sha := m.SHA256
+		if len(sha) > 12 {
+			sha = sha[:12]
+		}
+		review := m.Verdict
+		if review != "" {
+			review += " by " + m.ReviewerID
+		}
+		gold := "-"
+		if m.Gold != nil {
+			gold = "match"
+			if !m.Gold.Match {
+				gold = "MISMATCH (gold " + m.Gold.Gold + ")"
+			}
+		}
+		missing := "-"
+		if len(m.Missing) > 0 {
+			missing = strings.Join(m.Missing, "; ")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ItemID, m.LabelID, dash(m.Source), dash(sha), dash(m.AnnotatorID),
+			dash(m.Cohort), dash(m.GuidelineVersion), dash(m.PreLabelModel), dash(review), gold, missing)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	switch {
+	case !r.DriftChecked:
+		_, err := fmt.Fprintln(w, "\nledger drift: not checked (--no-drift-check)")
+		return err
+	case len(r.Drift) == 0:
+		_, err := fmt.Fprintln(w, "\nledger drift: none (ClickHouse agrees with the log)")
+		return err
+	}
+	fmt.Fprintf(w, "\nledger drift: %d\n", len(r.Drift))
+	for _, d := range r.Drift {
+		if _, err := fmt.Fprintf(w, "  %s %s: %s\n", d.Table, d.Key, d.Problem); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func okString(ok bool) string {
+	if ok {
+		return "matches"
+	}
+	return "DIFFERS"
+}
