@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ import (
 	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/services/ingest/gateway"
-	"github.com/assay-data/assay/services/ingest/internal/ingesttest"
+	"github.com/assay-data/assay/services/internal/ingesttest"
 	"github.com/assay-data/assay/services/ingest/wire"
 	"github.com/assay-data/assay/services/internal/serve"
 )
@@ -166,3 +167,28 @@ func dlqRecords(t testing.TB, k config.Kafka, want int) []*schemas.EventRejected
 	}
 	return out
 }
+
+// fakeServer wraps a URL in an httptest.Server value so harness.post can use it.
+func fakeServer(url string) *httptest.Server { return &httptest.Server{URL: url} }
+
+func scrape(t testing.TB, h *harness) string {
+	t.Helper()
+	resp, err := http.Get(h.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func containsLine(text, line string) bool {
+	for _, l := range strings.Split(text, "\n") {
+		if l == line {
+			return true
+		}
+	}
+	return false
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -13,7 +13,7 @@ import (
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/services/ingest/gateway"
-	"github.com/assay-data/assay/services/ingest/internal/ingesttest"
+	"github.com/assay-data/assay/services/internal/ingesttest"
 	"github.com/assay-data/assay/services/ingest/wire"
 )
 

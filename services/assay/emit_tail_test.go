@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/services/ingest/gateway"
+	"github.com/assay-data/assay/services/internal/ingesttest"
+	"github.com/assay-data/assay/services/ingest/wire"
+	"github.com/assay-data/assay/services/internal/serve"
+)
+
+// TestEmitThenTail sends an NDJSON file through a real gateway with `assay emit`, reads it
+// back with `assay tail` (whole topics, -n, -meta, -since), and checks that tail's output is
+// the same events, so tail | emit round-trips.
+func TestEmitThenTail(t *testing.T) {
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, 6)
+	toks, err := gateway.ParseTokens("cli " + gateway.HashToken("cli-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := gateway.DefaultConfig()
+	cfg.Tokens = toks
+	gw, err := gateway.New(cfg, k, serve.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST "+wire.Path, gw)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() { srv.Close(); _ = gw.Close(context.Background()) })
+
+	var in bytes.Buffer
+	want := map[string]bool{}
+	for i := 0; i < 40; i++ {
+		typ := []schemas.EventType{schemas.TypeLabelSubmitted, schemas.TypeGoldLabelSet}[i%2]
+		ev := ingesttest.Sample(typ, i)
+		ev.Meta().EventType = ev.Type()
+		b, _ := json.Marshal(ev)
+		in.Write(b)
+		in.WriteString("\n\n")
+		want[ev.Meta().EventID] = true
+	}
+	file := filepath.Join(t.TempDir(), "events.ndjson")
+	if err := os.WriteFile(file, in.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ASSAY_INGEST_TOKEN", "cli-token")
+	ctx := context.Background()
+	cmd := func(args ...string) (string, string, int) {
+		var out, errb bytes.Buffer
+		code := run(ctx, args, &out, &errb)
+		return out.String(), errb.String(), code
+	}
+	if out, errs, code := cmd("emit", "-url", srv.URL, "-batch", "15", file); code != 0 || !strings.Contains(out, "40 events accepted (0 already known)") {
+		t.Fatalf("emit: %d %s %s", code, out, errs)
+	}
+	if out, _, code := cmd("emit", "-url", srv.URL, file); code != 0 || !strings.Contains(out, "40 events accepted (40 already known)") {
+		t.Fatalf("emit again: %d %s", code, out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.ndjson")
+	_ = os.WriteFile(bad, []byte(`{"event_type":"LabelSubmitted","colour":"red"}`+"\n"), 0o644)
+	if _, errs, code := cmd("emit", "-url", srv.URL, bad); code != 1 || !strings.Contains(errs, "line 1: unknown_field colour") {
+		t.Fatalf("emit of a bad line: %d %s", code, errs)
+	}
+
+	kflags := []string{"-kafka-brokers", strings.Join(k.Brokers, ","), "-topic-prefix", k.TopicPrefix}
+	out, errs, code := cmd(append(append([]string{"tail"}, kflags...), "labels")...)
+	if code != 0 {
+		t.Fatalf("tail: %d %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 40 {
+		t.Fatalf("tail printed %d lines, want 40:\n%s", len(lines), errs)
+	}
+	for _, l := range lines {
+		ev, e := gateway.DecodeEvent([]byte(l))
+		if e != nil {
+			t.Fatalf("tail line does not decode as an event: %v: %s", e, l)
+		}
+		if !want[ev.Meta().EventID] || ev.Meta().Producer != "cli" {
+			t.Errorf("unexpected event %s from %s", ev.Meta().EventID, ev.Meta().Producer)
+		}
+	}
+
+	out, _, _ = cmd(append(append([]string{"tail", "-n", "3", "-meta"}, kflags...), "labels", "dlq")...)
+	var rec tailRecord
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 3 || json.Unmarshal([]byte(lines[0]), &rec) != nil || rec.Topic != k.Topic("assay.labels.v1") || rec.Key == "" {
+		t.Fatalf("tail -n 3 -meta: %s", out)
+	}
+	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	if out, errs, code := cmd(append(append([]string{"tail", "-since", future}, kflags...), "labels")...); code != 0 || out != "" {
+		t.Fatalf("tail -since the future: %d %q %s", code, out, errs)
+	}
+	if out, _, code := cmd(append(append([]string{"tail", "-since", "10m"}, kflags...), "labels")...); code != 0 || strings.Count(out, "\n") != 40 {
+		t.Fatalf("tail -since 10m: %d lines", strings.Count(out, "\n"))
+	}
+	if _, _, code := cmd(append(append([]string{"tail"}, kflags...), "no.such.topic")...); code != 1 {
+		t.Fatalf("tail of a missing topic exits %d", code)
+	}
+	if out, _, code := cmd("token", "-families", "labels", "bot-1"); code != 0 || !strings.Contains(out, "bot-1 ") || !strings.Contains(out, " labels") {
+		t.Fatalf("token: %d %s", code, out)
+	}
+}
