@@ -19,8 +19,8 @@ import (
 	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/services/ingest/gateway"
-	"github.com/assay-data/assay/services/internal/ingesttest"
 	"github.com/assay-data/assay/services/ingest/wire"
+	"github.com/assay-data/assay/services/internal/ingesttest"
 	"github.com/assay-data/assay/services/internal/serve"
 )
 

@@ -13,8 +13,8 @@ import (
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/services/ingest/gateway"
-	"github.com/assay-data/assay/services/internal/ingesttest"
 	"github.com/assay-data/assay/services/ingest/wire"
+	"github.com/assay-data/assay/services/internal/ingesttest"
 )
 
 const partitions = 6
