@@ -7,6 +7,8 @@ import (
 
 	"github.com/assay-data/assay/streams/kpi"
 	"github.com/assay-data/assay/streams/ledger"
+	"github.com/assay-data/assay/streams/lineage"
+	"github.com/assay-data/assay/streams/router"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
@@ -16,6 +18,7 @@ var constructors = map[string]func() runtime.Processor{
 	kpi.AgreementName: func() runtime.Processor { return kpi.NewAgreement() },
 	kpi.AccuracyName:  func() runtime.Processor { return kpi.NewAccuracy() },
 	kpi.FlowName:      func() runtime.Processor { return kpi.NewFlow() },
+	router.Name:       func() runtime.Processor { return router.MustFromEnv() },
 }
 
 // Names lists the known processor names, sorted.

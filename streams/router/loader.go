@@ -1,0 +1,182 @@
+package router
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/assay-data/assay/ops/config"
+)
+
+// EnvRulesFile names the environment variable holding the rules file path
+// of the router built by the processor registry (MustFromEnv).
+const EnvRulesFile = "ASSAY_ROUTER_RULES"
+
+// EnvRulesPoll names the environment variable holding how often the rules
+// file's modification time and size are checked (default 5s).
+const EnvRulesPoll = "ASSAY_ROUTER_RULES_POLL"
+
+// Loader keeps a RuleSet in step with a rules file. It is the I/O half of
+// the rules: the processor only reads the RuleSet, so Apply stays pure
+// and a reload never happens in the middle of one record.
+type Loader struct {
+	path string
+	set  *RuleSet
+	log  *slog.Logger
+
+	mu     sync.Mutex // serialises reloads (poll tick and SIGHUP)
+	digest [sha256.Size]byte
+	mtime  time.Time
+	size   int64
+	err    error // last reload error, nil after a success
+}
+
+// NewLoader reads and validates the rules file at path; an invalid file is
+// an error here, because at start there are no older rules to keep.
+func NewLoader(path string, log *slog.Logger) (*Loader, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	l := &Loader{path: path, log: log.With("rules_file", path)}
+	data, st, err := l.read()
+	if err != nil {
+		return nil, err
+	}
+	r, err := ParseRules(data)
+	if err != nil {
+		return nil, fmt.Errorf("rules file %s: %w", path, err)
+	}
+	l.set = NewRuleSet(r)
+	l.digest, l.mtime, l.size = sha256.Sum256(data), st.ModTime(), st.Size()
+	return l, nil
+}
+
+// RuleSet is the set the loader updates; hand it to New.
+func (l *Loader) RuleSet() *RuleSet { return l.set }
+
+// Err is the error of the last reload attempt, nil if it succeeded (or
+// none failed yet); the rules in force are then those of the last success.
+func (l *Loader) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+func (l *Loader) read() ([]byte, os.FileInfo, error) {
+	st, err := os.Stat(l.path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rules file: %w", err)
+	}
+	data, err := os.ReadFile(l.path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rules file: %w", err)
+	}
+	return data, st, nil
+}
+
+// Reload reads the file again and puts its rules in force if they are
+// valid. An unreadable or invalid file, or a changed file that kept its
+// version (decisions would then name one version for two rule sets), is
+// refused with an error and the rules in force stay. It reports whether
+// new rules were put in force.
+func (l *Loader) Reload() (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	changed, err := l.reload()
+	l.err = err
+	cur := l.set.Current().Version
+	switch {
+	case err != nil:
+		l.log.Error("rules reload refused; the rules in force stay", "version_in_force", cur, "err", err)
+	case changed:
+		l.log.Info("rules reloaded", "version", cur)
+	}
+	return changed, err
+}
+
+func (l *Loader) reload() (bool, error) {
+	data, st, err := l.read()
+	if err != nil {
+		return false, err
+	}
+	l.mtime, l.size = st.ModTime(), st.Size()
+	d := sha256.Sum256(data)
+	if d == l.digest {
+		return false, nil // touched, not changed
+	}
+	r, err := ParseRules(data)
+	if err != nil {
+		return false, fmt.Errorf("rules file %s: %w", l.path, err)
+	}
+	if cur := l.set.Current(); r.Version == cur.Version {
+		return false, fmt.Errorf("rules file %s changed but its version %q did not: give every rule set its own version", l.path, r.Version)
+	}
+	if err := l.set.Swap(r); err != nil {
+		return false, fmt.Errorf("rules file %s: %w", l.path, err)
+	}
+	l.digest = d
+	return true, nil
+}
+
+// modified reports whether the file's mtime or size differ from the last
+// read: a stat per poll is cheap; the file is read only when it changed.
+func (l *Loader) modified() bool {
+	st, err := os.Stat(l.path)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		return true // let Reload report the error
+	}
+	return !st.ModTime().Equal(l.mtime) || st.Size() != l.size
+}
+
+// Watch reloads the rules when the file changes (polled every interval)
+// and on SIGHUP, until ctx ends. Refused reloads are logged and kept in
+// Err; the poll does not retry an unchanged broken file.
+func (l *Loader) Watch(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			_, _ = l.Reload()
+		case <-tick.C:
+			if l.modified() {
+				_, _ = l.Reload()
+			}
+		}
+	}
+}
+
+// MustFromEnv returns the router the processor registry runs: rules from
+// the file named by ASSAY_ROUTER_RULES, watched for changes every
+// ASSAY_ROUTER_RULES_POLL and on SIGHUP for the life of the process, or
+// DefaultRules when the variable is empty. It panics when the file cannot
+// be read or is invalid: a router must not start on rules nobody wrote
+// (the registry's constructors cannot return an error).
+func MustFromEnv() *Router {
+	path := config.Env(EnvRulesFile, "")
+	if path == "" {
+		return New(NewRuleSet(DefaultRules()))
+	}
+	l, err := NewLoader(path, slog.Default())
+	if err != nil {
+		panic(fmt.Sprintf("router: %s=%s: %v", EnvRulesFile, path, err))
+	}
+	go l.Watch(context.Background(), config.EnvDuration(EnvRulesPoll, 5*time.Second))
+	return New(l.RuleSet())
+}

@@ -1,0 +1,444 @@
+package router
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/runtime"
+)
+
+// Name is the processor name (registry, metrics label, consumer group).
+const Name = "router"
+
+// Producer is the envelope producer of the RoutingDecided events the router
+// emits; the router recognises its own decisions on the items topic by it.
+const Producer = "assay-processor/router"
+
+// The built-in rule names recorded in RoutingDecided.Rule (tag rules use
+// their configured id).
+const (
+	RuleNoPrelabel    = "no_prelabel"    // question has no model: human_label at ingest
+	RuleLowConfidence = "low_confidence" // confidence below the question's threshold
+	RuleAuditSample   = "audit_sample"   // auto-acceptable, sampled for human audit
+	RuleConfident     = "confident"      // auto-accepted
+	RuleLowAgreement  = "low_agreement"  // annotators disagree: expert review
+)
+
+// reservedRule are the built-in names a tag rule may not take, so the KPI
+// queries can tell the rules apart by name.
+var reservedRule = map[string]bool{
+	RuleNoPrelabel: true, RuleLowConfidence: true, RuleAuditSample: true, RuleConfident: true, RuleLowAgreement: true,
+}
+
+// The decision stages: the items side decides once per item/question from
+// the pre-label (or its absence); the labels side may escalate once more.
+const (
+	stageItems  = "prelabel"
+	stageLabels = "agreement"
+)
+
+// Router is the routing processor. It consumes the items and labels topics
+// and emits RoutingDecided events to the items topic, so it implements
+// runtime.Emitter and runs in Kafka transactions.
+type Router struct {
+	rules *RuleSet
+}
+
+// New returns a router deciding with the rules in force in rules.
+func New(rules *RuleSet) *Router { return &Router{rules: rules} }
+
+var _ runtime.Emitter = (*Router)(nil)
+
+// Name implements runtime.Processor.
+func (*Router) Name() string { return Name }
+
+// Families implements runtime.Processor: items and labels.
+func (*Router) Families() []schemas.Family {
+	return []schemas.Family{schemas.FamilyItems, schemas.FamilyLabels}
+}
+
+// Tables implements runtime.Processor.
+func (*Router) Tables() []runtime.Table { return Tables() }
+
+// EmitsEvents implements runtime.Emitter.
+func (*Router) EmitsEvents() bool { return true }
+
+// NewState implements runtime.Processor. The runtime keeps one state per
+// (topic, partition), rebuilt from that partition alone, and may assign
+// items partition p and labels partition p to different instances, so
+// the two sides keep separate states and no rule reads both.
+func (*Router) NewState(topic string, _ int32) any {
+	if strings.HasSuffix(topic, schemas.FamilyLabels.Topic()) {
+		return &labelsState{items: map[string]*labelItem{}}
+	}
+	return &itemsState{items: map[string]*item{}}
+}
+
+// itemsState is the state of one items partition.
+type itemsState struct {
+	items map[string]*item
+}
+
+type item struct {
+	ingested bool
+	project  string
+	tags     []string
+	// pending are pre-labels that arrived before ItemIngested: deciding
+	// them without the item's edge-case tags could auto-accept a
+	// safety-critical item, so they wait for it.
+	pending []pendingPrelabel
+	// decided are the questions already routed at the items stage.
+	decided map[string]bool
+}
+
+type pendingPrelabel struct {
+	pl  *schemas.PreLabelProposed
+	rec runtime.Record
+}
+
+// labelsState is the state of one labels partition.
+type labelsState struct {
+	items map[string]*labelItem
+}
+
+type labelItem struct {
+	questions map[string]*questionLabels
+	labelQ    map[string]string // label_id -> question_id, for retractions
+}
+
+type questionLabels struct {
+	// byAnnotator is each annotator's latest label: agreement is between
+	// annotators, and a relabel replaces the annotator's earlier answer.
+	byAnnotator map[string]annotatorLabel
+	escalated   bool
+}
+
+type annotatorLabel struct {
+	labelID string
+	value   string
+}
+
+// Apply implements runtime.Processor. It reads the rules in force once, so
+// the whole record is decided by one version, which every decision records.
+func (r *Router) Apply(state any, rec runtime.Record) (runtime.Output, error) {
+	rules := r.rules.Current()
+	switch s := state.(type) {
+	case *itemsState:
+		return s.apply(rules, rec)
+	case *labelsState:
+		return s.apply(rules, rec)
+	}
+	return runtime.Output{}, fmt.Errorf("router: state %T for topic %s", state, rec.Topic)
+}
+
+func (s *itemsState) get(id string) *item {
+	it := s.items[id]
+	if it == nil {
+		it = &item{decided: map[string]bool{}}
+		s.items[id] = it
+	}
+	return it
+}
+
+func (s *itemsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, error) {
+	var out runtime.Output
+	switch e := rec.Event.(type) {
+	case *schemas.ItemIngested:
+		it := s.get(e.ItemID)
+		if it.ingested {
+			return out, nil // a duplicate ingest changes nothing
+		}
+		it.ingested, it.project, it.tags = true, e.ProjectID, slices.Clone(e.EdgeCaseTags)
+		for _, q := range rules.QuestionsWithoutPrelabel[e.ProjectID] {
+			if !it.decided[q] {
+				it.decided[q] = true
+				emit(&out, decideWithoutPrelabel(rules, rec, it, e.ItemID, q))
+			}
+		}
+		pending := it.pending
+		it.pending = nil
+		for _, p := range pending {
+			if !it.decided[p.pl.QuestionID] {
+				it.decided[p.pl.QuestionID] = true
+				emit(&out, decidePrelabel(rules, p.rec, it, p.pl))
+			}
+		}
+	case *schemas.PreLabelProposed:
+		out.Rows = append(out.Rows, prelabelRow(rec, e))
+		it := s.get(e.ItemID)
+		switch {
+		case it.decided[e.QuestionID] || slices.ContainsFunc(it.pending, func(p pendingPrelabel) bool { return p.pl.QuestionID == e.QuestionID }):
+			// Decided once per item/question: a later model's pre-label is
+			// measured (prelabel row) but does not re-route.
+		case !it.ingested:
+			it.pending = append(it.pending, pendingPrelabel{pl: e, rec: rec})
+		default:
+			it.decided[e.QuestionID] = true
+			emit(&out, decidePrelabel(rules, rec, it, e))
+		}
+	case *schemas.RoutingDecided:
+		// Never react to a decision (ours or anyone's): that would loop.
+		// Our own items-stage decisions only mark the question decided, so
+		// a state rebuilt under newer rules still never decides it twice.
+		if e.Producer == Producer && !isLabelsRule(e.Rule) {
+			s.get(e.ItemID).decided[e.QuestionID] = true
+		}
+	}
+	return out, nil
+}
+
+func isLabelsRule(rule string) bool { return rule == RuleLowAgreement }
+
+// decision is what one rule decided, before it becomes an event and a row.
+type decision struct {
+	rules    *Rules
+	rec      runtime.Record // the record that caused the decision
+	stage    string
+	itemID   string
+	question string
+	project  string
+	route    schemas.Route
+	rule     string
+	inputs   []schemas.RoutingInput
+	reason   string
+	// pre-label that was decided on, if any
+	model, modelVersion, value string
+	confidence                 float64
+	audited                    bool
+}
+
+func in(name string, v float64) schemas.RoutingInput {
+	return schemas.RoutingInput{Name: name, Value: v}
+}
+
+// decidePrelabel routes a pre-label, first matching rule wins: edge-case
+// tag rules (humans always), low confidence, the audit sample, else
+// auto-accept.
+func decidePrelabel(rules *Rules, rec runtime.Record, it *item, pl *schemas.PreLabelProposed) decision {
+	th := rules.threshold(pl.QuestionID)
+	d := decision{
+		rules: rules, rec: rec, stage: stageItems, itemID: pl.ItemID, question: pl.QuestionID, project: it.project,
+		model: pl.Model, modelVersion: pl.ModelVersion, value: valueKey(pl.Value), confidence: pl.Confidence,
+		inputs: []schemas.RoutingInput{in("confidence", pl.Confidence), in("threshold", th)},
+	}
+	if tr, tag, ok := rules.tagRule(it.tags); ok {
+		d.route, d.rule = tr.Route, tr.ID
+		d.reason = fmt.Sprintf("edge-case tag %q always goes to humans", tag)
+		return d
+	}
+	if pl.Confidence < th {
+		d.route, d.rule = schemas.RouteHumanReview, RuleLowConfidence
+		d.reason = fmt.Sprintf("confidence %.4g below threshold %.4g of question %s", pl.Confidence, th, pl.QuestionID)
+		return d
+	}
+	if pt := rules.auditPoint(pl.ItemID); pt < rules.Audit.Rate {
+		d.route, d.rule, d.audited = schemas.RouteHumanReview, RuleAuditSample, true
+		d.inputs = append(d.inputs, in("audit_point", pt), in("audit_rate", rules.Audit.Rate))
+		d.reason = fmt.Sprintf("auto-acceptable (confidence %.4g >= %.4g), sampled for human audit at rate %.4g", pl.Confidence, th, rules.Audit.Rate)
+		return d
+	}
+	d.route, d.rule = schemas.RouteAutoAccept, RuleConfident
+	d.reason = fmt.Sprintf("confidence %.4g at or above threshold %.4g of question %s", pl.Confidence, th, pl.QuestionID)
+	return d
+}
+
+// decideWithoutPrelabel routes a question no model answers: to labeling by
+// a human (or to whoever a tag rule names; there is nothing to review, so
+// human_review becomes human_label).
+func decideWithoutPrelabel(rules *Rules, rec runtime.Record, it *item, itemID, q string) decision {
+	d := decision{rules: rules, rec: rec, stage: stageItems, itemID: itemID, question: q, project: it.project}
+	if tr, tag, ok := rules.tagRule(it.tags); ok {
+		d.route, d.rule = tr.Route, tr.ID
+		if d.route == schemas.RouteHumanReview {
+			d.route = schemas.RouteHumanLabel
+		}
+		d.reason = fmt.Sprintf("edge-case tag %q always goes to humans; no pre-label for question %s", tag, q)
+		return d
+	}
+	d.route, d.rule = schemas.RouteHumanLabel, RuleNoPrelabel
+	d.reason = fmt.Sprintf("no model pre-labels question %s of project %s", q, it.project)
+	return d
+}
+
+// emit turns d into the RoutingDecided event and its routing_decisions row.
+// Everything is derived from the causing record, not the clock, so a
+// replayed record yields the same event (same event_id) and row.
+func emit(out *runtime.Output, d decision) {
+	cause := d.rec.Event.Meta()
+	at := d.rec.Timestamp.UnixMilli()
+	if d.rec.Timestamp.IsZero() || at <= 0 {
+		at = cause.RecordedAt
+	}
+	corr := cause.Trace.CorrelationID
+	if corr == "" {
+		corr = cause.EventID
+	}
+	id := deterministicID(strings.Join([]string{Name, d.rec.Topic, strconv.Itoa(int(d.rec.Partition)), strconv.FormatInt(d.rec.Offset, 10), d.stage, d.question}, "\x00"))
+	ev := &schemas.RoutingDecided{
+		Envelope: schemas.Envelope{
+			EventID: id, EventType: schemas.TypeRoutingDecided, OccurredAt: at, RecordedAt: at, Producer: Producer,
+			Trace: schemas.Trace{CorrelationID: corr, CausationID: cause.EventID},
+		},
+		ItemID: d.itemID, QuestionID: d.question, Route: d.route, Rule: d.rule, Inputs: d.inputs,
+		Reason: fmt.Sprintf("rules %s: %s", d.rules.Version, d.reason),
+	}
+	out.Emit = append(out.Emit, ev)
+	audited := uint8(0)
+	if d.audited {
+		audited = 1
+	}
+	out.Rows = append(out.Rows, runtime.Row{Table: TableDecisions, Values: []any{
+		d.itemID, d.question, d.stage, string(d.route), d.rule, d.rules.Version, d.project,
+		d.model, d.modelVersion, d.value, d.confidence, audited,
+		id, cause.EventID, dateTime(at), at,
+		d.rec.Topic, uint32(d.rec.Partition), uint64(d.rec.Offset),
+	}})
+}
+
+func prelabelRow(rec runtime.Record, e *schemas.PreLabelProposed) runtime.Row {
+	return runtime.Row{Table: TablePrelabels, Values: []any{
+		e.ItemID, e.QuestionID, e.Model, e.ModelVersion, valueKey(e.Value), e.Confidence,
+		e.EventID, dateTime(e.OccurredAt), e.OccurredAt,
+		rec.Topic, uint32(rec.Partition), uint64(rec.Offset),
+	}}
+}
+
+func (s *labelsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, error) {
+	var out runtime.Output
+	switch e := rec.Event.(type) {
+	case *schemas.LabelSubmitted:
+		var model, version string
+		if e.PreLabel != nil {
+			model, version = e.PreLabel.Model, e.PreLabel.ModelVersion
+		}
+		key := valueKey(e.Value)
+		out.Rows = append(out.Rows, runtime.Row{Table: TableLabels, Values: []any{
+			e.ItemID, e.QuestionID, e.ProjectID, e.LabelID, e.AnnotatorID, key, model, version,
+			e.EventID, dateTime(e.OccurredAt), e.OccurredAt,
+			rec.Topic, uint32(rec.Partition), uint64(rec.Offset),
+		}})
+		li := s.items[e.ItemID]
+		if li == nil {
+			li = &labelItem{questions: map[string]*questionLabels{}, labelQ: map[string]string{}}
+			s.items[e.ItemID] = li
+		}
+		ql := li.questions[e.QuestionID]
+		if ql == nil {
+			ql = &questionLabels{byAnnotator: map[string]annotatorLabel{}}
+			li.questions[e.QuestionID] = ql
+		}
+		if old, ok := ql.byAnnotator[e.AnnotatorID]; ok {
+			delete(li.labelQ, old.labelID)
+		}
+		ql.byAnnotator[e.AnnotatorID] = annotatorLabel{labelID: e.LabelID, value: key}
+		li.labelQ[e.LabelID] = e.QuestionID
+		if ql.escalated || rules.Agreement.MinLabels < 2 || len(ql.byAnnotator) < rules.Agreement.MinLabels {
+			return out, nil
+		}
+		agree := agreement(ql.byAnnotator)
+		if agree >= rules.Agreement.MinAgreement {
+			return out, nil
+		}
+		ql.escalated = true
+		n := float64(len(ql.byAnnotator))
+		emit(&out, decision{
+			rules: rules, rec: rec, stage: stageLabels, itemID: e.ItemID, question: e.QuestionID, project: e.ProjectID,
+			route: schemas.RouteExpertReview, rule: RuleLowAgreement,
+			inputs: []schemas.RoutingInput{in("annotators", n), in("agreement", agree), in("min_agreement", rules.Agreement.MinAgreement)},
+			reason: fmt.Sprintf("%d annotators agree on %.0f%% of pairs, below %.0f%%", len(ql.byAnnotator), 100*agree, 100*rules.Agreement.MinAgreement),
+		})
+	case *schemas.LabelRetracted:
+		out.Rows = append(out.Rows, runtime.Row{Table: TableRetractions, Values: []any{
+			e.ItemID, e.LabelID, e.EventID, dateTime(e.OccurredAt), e.OccurredAt,
+			rec.Topic, uint32(rec.Partition), uint64(rec.Offset),
+		}})
+		li := s.items[e.ItemID]
+		if li == nil {
+			return out, nil
+		}
+		q, ok := li.labelQ[e.LabelID]
+		if !ok {
+			return out, nil
+		}
+		delete(li.labelQ, e.LabelID)
+		ql := li.questions[q]
+		for a, l := range ql.byAnnotator {
+			if l.labelID == e.LabelID {
+				// An escalation stands once made: the expert is already
+				// asked; a retraction only changes later judgements.
+				delete(ql.byAnnotator, a)
+			}
+		}
+	}
+	return out, nil
+}
+
+// agreement is the share of annotator pairs that gave the same answer
+// (percent agreement of the unit; the KPI processors compute the chance-
+// corrected figures, routing needs a per-item signal).
+func agreement(labels map[string]annotatorLabel) float64 {
+	counts := map[string]int{}
+	for _, l := range labels {
+		counts[l.value]++
+	}
+	n := len(labels)
+	pairs := n * (n - 1) / 2
+	if pairs == 0 {
+		return 1
+	}
+	agree := 0
+	for _, c := range counts {
+		agree += c * (c - 1) / 2
+	}
+	return float64(agree) / float64(pairs)
+}
+
+// valueKey renders a label value canonically, so equal answers compare
+// equal as strings (in state and in ClickHouse): multi-label sets sorted,
+// numbers in their shortest exact form.
+func valueKey(v schemas.LabelValue) string {
+	switch v.Level {
+	case schemas.LevelOrdinal:
+		r := int32(-1)
+		if v.Rank != nil {
+			r = *v.Rank
+		}
+		return fmt.Sprintf("ordinal:%s#%d", v.Category, r)
+	case schemas.LevelInterval, schemas.LevelRatio:
+		x := 0.0
+		if v.Number != nil {
+			x = *v.Number
+		}
+		return string(v.Level) + ":" + strconv.FormatFloat(x, 'g', -1, 64)
+	case schemas.LevelMultiLabel:
+		c := slices.Clone(v.Categories)
+		slices.Sort(c)
+		return "multi_label:{" + strings.Join(slices.Compact(c), ",") + "}"
+	}
+	return string(v.Level) + ":" + v.Category
+}
+
+// deterministicID is a UUID-shaped (version 8) SHA-256 of s: the event id
+// of a decision is a function of the record that caused it, so a replay
+// emits the same id and consumers can deduplicate on it.
+func deterministicID(s string) string {
+	h := sha256.Sum256([]byte(s))
+	h[6] = h[6]&0x0f | 0x80
+	h[8] = h[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+// maxDateTimeMillis is the last instant a ClickHouse DateTime holds.
+const maxDateTimeMillis = int64(^uint32(0)) * 1000
+
+// dateTime converts epoch milliseconds to a DateTime value, clamped to the
+// DateTime range (the exact value is in the _ms column beside it).
+func dateTime(ms int64) time.Time {
+	ms = min(max(ms, 0), maxDateTimeMillis)
+	return time.UnixMilli(ms).UTC()
+}

@@ -1,0 +1,424 @@
+package router
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/runtime"
+)
+
+// testRules are the rules of the table tests: audit off unless a case
+// turns it on, so every other rule is seen on its own.
+func testRules() *Rules {
+	return &Rules{
+		Version:                    "test-1",
+		DefaultConfidenceThreshold: 0.9,
+		Questions: map[string]QuestionRules{
+			"q-vehicle":    {ConfidenceThreshold: 0.85},
+			"q-pedestrian": {ConfidenceThreshold: 0.97},
+		},
+		QuestionsWithoutPrelabel: map[string][]string{"proj-1": {"q-caption"}},
+		TagRules: []TagRule{
+			{ID: "safety_critical", Tags: []string{"child", "weapon"}, Route: schemas.RouteExpertReview},
+			{ID: "rare_edge_case", Tags: []string{"occluded", "night_rain"}, Route: schemas.RouteHumanReview},
+		},
+		Agreement: AgreementRules{MinLabels: 2, MinAgreement: 0.67},
+	}
+}
+
+var seq int
+
+func envelope() schemas.Envelope {
+	seq++
+	at := int64(1_790_000_000_000 + seq*1000)
+	return schemas.Envelope{EventID: fmt.Sprintf("ev-%d", seq), OccurredAt: at, RecordedAt: at, Producer: "test"}
+}
+
+// ingest is an item of project proj-2, which has no question without a
+// pre-label; ingestP1 is one of proj-1, which has (q-caption).
+func ingest(item string, tags ...string) *schemas.ItemIngested {
+	return &schemas.ItemIngested{Envelope: envelope(), ItemID: item, Source: "s", URI: "u://" + item,
+		SHA256: strings.Repeat("ab", 32), Modality: "image", EdgeCaseTags: tags, ProjectID: "proj-2"}
+}
+
+func ingestP1(item string, tags ...string) *schemas.ItemIngested {
+	e := ingest(item, tags...)
+	e.ProjectID = "proj-1"
+	return e
+}
+
+func pre(item, q string, conf float64) *schemas.PreLabelProposed {
+	return &schemas.PreLabelProposed{Envelope: envelope(), ItemID: item, QuestionID: q, Model: "det", ModelVersion: "1.0",
+		Value: schemas.Nominal("car"), Confidence: conf}
+}
+
+func label(id, item, q, annotator, value string) *schemas.LabelSubmitted {
+	return &schemas.LabelSubmitted{Envelope: envelope(), LabelID: id, ItemID: item, ProjectID: "proj-1", TaskID: "t",
+		QuestionID: q, AnnotatorID: annotator, GuidelineVersion: "g1", Value: schemas.Nominal(value)}
+}
+
+func retract(id, item string) *schemas.LabelRetracted {
+	return &schemas.LabelRetracted{Envelope: envelope(), LabelID: id, ItemID: item, Reason: "oops"}
+}
+
+func routed(item, q string, route schemas.Route, rule, producer string) *schemas.RoutingDecided {
+	e := &schemas.RoutingDecided{Envelope: envelope(), ItemID: item, QuestionID: q, Route: route, Rule: rule}
+	e.Producer = producer
+	return e
+}
+
+// feed applies events to one partition of each topic, as the runner would.
+type feed struct {
+	t      *testing.T
+	r      *Router
+	states map[string]any
+	offs   map[string]int64
+}
+
+func newFeed(t *testing.T, rules *Rules) *feed {
+	return &feed{t: t, r: New(NewRuleSet(rules)), states: map[string]any{}, offs: map[string]int64{}}
+}
+
+func (f *feed) apply(evs ...schemas.Event) runtime.Output {
+	f.t.Helper()
+	var all runtime.Output
+	tables := map[string]int{}
+	for _, tb := range Tables() {
+		tables[tb.Name] = len(tb.Columns)
+	}
+	for _, ev := range evs {
+		topic := "pfx." + ev.Family().Topic()
+		st, ok := f.states[topic]
+		if !ok {
+			st = f.r.NewState(topic, 0)
+			f.states[topic] = st
+		}
+		rec := runtime.Record{Topic: topic, Family: ev.Family(), Partition: 0, Offset: f.offs[topic], Key: []byte(ev.Key()), Event: ev}
+		f.offs[topic]++
+		out, err := f.r.Apply(st, rec)
+		if err != nil {
+			f.t.Fatalf("Apply %s: %v", ev.Type(), err)
+		}
+		for _, row := range out.Rows {
+			if n, ok := tables[row.Table]; !ok || n != len(row.Values) {
+				f.t.Fatalf("row for %s has %d values, table has %d columns (declared %v)", row.Table, len(row.Values), n, ok)
+			}
+		}
+		for _, em := range out.Emit {
+			// The runtime encodes (and so validates) every emitted event.
+			if _, err := schemas.Encode(em); err != nil {
+				f.t.Fatalf("emitted event does not encode: %v", err)
+			}
+		}
+		all.Rows = append(all.Rows, out.Rows...)
+		all.Emit = append(all.Emit, out.Emit...)
+	}
+	return all
+}
+
+// decided renders the emitted decisions as "item/question route rule".
+func decided(out runtime.Output) []string {
+	var s []string
+	for _, ev := range out.Emit {
+		d := ev.(*schemas.RoutingDecided)
+		s = append(s, fmt.Sprintf("%s/%s %s %s", d.ItemID, d.QuestionID, d.Route, d.Rule))
+	}
+	return s
+}
+
+func TestRules(t *testing.T) {
+	cases := []struct {
+		name  string
+		rules func(*Rules)
+		evs   []schemas.Event
+		want  []string
+	}{
+		{name: "confident pre-label is auto-accepted",
+			evs:  []schemas.Event{ingest("i1"), pre("i1", "q-other", 0.95)},
+			want: []string{"i1/q-other auto_accept confident"}},
+		{name: "confidence below the default threshold goes to human review",
+			evs:  []schemas.Event{ingest("i1"), pre("i1", "q-other", 0.89)},
+			want: []string{"i1/q-other human_review low_confidence"}},
+		{name: "confidence equal to the threshold is accepted",
+			evs:  []schemas.Event{ingest("i1"), pre("i1", "q-other", 0.9)},
+			want: []string{"i1/q-other auto_accept confident"}},
+		{name: "per-question thresholds",
+			evs:  []schemas.Event{ingest("i1"), pre("i1", "q-vehicle", 0.86), pre("i1", "q-pedestrian", 0.96)},
+			want: []string{"i1/q-vehicle auto_accept confident", "i1/q-pedestrian human_review low_confidence"}},
+		{name: "safety-critical tag goes to experts whatever the confidence",
+			evs:  []schemas.Event{ingest("i1", "child"), pre("i1", "q-vehicle", 0.999)},
+			want: []string{"i1/q-vehicle expert_review safety_critical"}},
+		{name: "rare edge-case tag goes to human review",
+			evs:  []schemas.Event{ingest("i1", "night_rain"), pre("i1", "q-vehicle", 0.999)},
+			want: []string{"i1/q-vehicle human_review rare_edge_case"}},
+		{name: "the first matching tag rule wins",
+			evs:  []schemas.Event{ingest("i1", "occluded", "weapon"), pre("i1", "q-vehicle", 0.5)},
+			want: []string{"i1/q-vehicle expert_review safety_critical"}},
+		{name: "untagged item with unrelated tags is not caught",
+			evs:  []schemas.Event{ingest("i1", "daylight"), pre("i1", "q-vehicle", 0.9)},
+			want: []string{"i1/q-vehicle auto_accept confident"}},
+		{name: "question without a pre-label goes to human labeling at ingest",
+			evs:  []schemas.Event{ingestP1("i1")},
+			want: []string{"i1/q-caption human_label no_prelabel"}},
+		{name: "question without a pre-label of another project is not decided",
+			evs: []schemas.Event{ingest("i1")}},
+		{name: "no pre-label and a review tag: nothing to review, human labeling",
+			evs:  []schemas.Event{ingestP1("i1", "occluded")},
+			want: []string{"i1/q-caption human_label rare_edge_case"}},
+		{name: "no pre-label and a safety tag: experts",
+			evs:  []schemas.Event{ingestP1("i1", "weapon")},
+			want: []string{"i1/q-caption expert_review safety_critical"}},
+		{name: "a pre-label before its item waits for the item's tags",
+			evs:  []schemas.Event{pre("i1", "q-vehicle", 0.99), ingestP1("i1", "child")},
+			want: []string{"i1/q-caption expert_review safety_critical", "i1/q-vehicle expert_review safety_critical"}},
+		{name: "a pre-label before its item, no tags",
+			evs:  []schemas.Event{pre("i1", "q-vehicle", 0.99), pre("i1", "q-vehicle", 0.1), ingest("i1")},
+			want: []string{"i1/q-vehicle auto_accept confident"}},
+		{name: "decided once per item/question: a second pre-label does not re-route",
+			evs:  []schemas.Event{ingest("i1"), pre("i1", "q-vehicle", 0.99), pre("i1", "q-vehicle", 0.1)},
+			want: []string{"i1/q-vehicle auto_accept confident"}},
+		{name: "a duplicate ingest decides nothing again",
+			evs:  []schemas.Event{ingestP1("i1"), ingestP1("i1")},
+			want: []string{"i1/q-caption human_label no_prelabel"}},
+		{name: "own RoutingDecided emits nothing but marks the question decided",
+			evs: []schemas.Event{routed("i1", "q-vehicle", schemas.RouteHumanReview, RuleLowConfidence, Producer), ingest("i1", "daylight"), pre("i1", "q-vehicle", 0.99)},
+		},
+		{name: "someone else's RoutingDecided changes nothing",
+			evs:  []schemas.Event{routed("i1", "q-vehicle", schemas.RouteHumanReview, "manual", "ops-console"), ingest("i1", "daylight"), pre("i1", "q-vehicle", 0.99)},
+			want: []string{"i1/q-vehicle auto_accept confident"}},
+		{name: "audit sample at rate 1: auto-acceptable goes to human review",
+			rules: func(r *Rules) { r.Audit.Rate = 1 },
+			evs:   []schemas.Event{ingest("i1"), pre("i1", "q-vehicle", 0.99)},
+			want:  []string{"i1/q-vehicle human_review audit_sample"}},
+		{name: "audit sample does not touch low-confidence pre-labels",
+			rules: func(r *Rules) { r.Audit.Rate = 1 },
+			evs:   []schemas.Event{ingest("i1"), pre("i1", "q-vehicle", 0.5)},
+			want:  []string{"i1/q-vehicle human_review low_confidence"}},
+		{name: "disagreeing annotators go to expert review",
+			evs:  []schemas.Event{label("l1", "i1", "q", "a1", "car"), label("l2", "i1", "q", "a2", "bus")},
+			want: []string{"i1/q expert_review low_agreement"}},
+		{name: "agreeing annotators stay",
+			evs: []schemas.Event{label("l1", "i1", "q", "a1", "car"), label("l2", "i1", "q", "a2", "car")}},
+		{name: "a third dissenting annotator lowers agreement to 1/3",
+			evs:  []schemas.Event{label("l1", "i1", "q", "a1", "car"), label("l2", "i1", "q", "a2", "car"), label("l3", "i1", "q", "a3", "bus")},
+			want: []string{"i1/q expert_review low_agreement"}},
+		{name: "escalated once: more disagreement emits nothing",
+			evs:  []schemas.Event{label("l1", "i1", "q", "a1", "car"), label("l2", "i1", "q", "a2", "bus"), label("l3", "i1", "q", "a3", "van")},
+			want: []string{"i1/q expert_review low_agreement"}},
+		{name: "an annotator's relabel replaces the earlier answer",
+			evs: []schemas.Event{label("l1", "i1", "q", "a1", "car"), label("l2", "i1", "q", "a1", "bus")}},
+		{name: "questions are judged apart",
+			evs: []schemas.Event{label("l1", "i1", "q1", "a1", "car"), label("l2", "i1", "q2", "a2", "bus")}},
+		{name: "a retracted label leaves the judgement",
+			rules: func(r *Rules) { r.Agreement.MinLabels = 3 },
+			evs: []schemas.Event{label("l1", "i1", "q", "a1", "car"), label("l2", "i1", "q", "a2", "bus"), retract("l2", "i1"),
+				label("l3", "i1", "q", "a3", "car"), label("l4", "i1", "q", "a4", "car")}},
+		{name: "without the retraction the same labels escalate",
+			rules: func(r *Rules) { r.Agreement.MinLabels = 3 },
+			evs: []schemas.Event{label("l1", "i1", "q", "a1", "car"), label("l2", "i1", "q", "a2", "bus"),
+				label("l3", "i1", "q", "a3", "car"), label("l4", "i1", "q", "a4", "car")},
+			want: []string{"i1/q expert_review low_agreement"}},
+		{name: "agreement rule off",
+			rules: func(r *Rules) { r.Agreement.MinLabels = 0 },
+			evs:   []schemas.Event{label("l1", "i1", "q", "a1", "car"), label("l2", "i1", "q", "a2", "bus")}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rules := testRules()
+			if c.rules != nil {
+				c.rules(rules)
+			}
+			if err := rules.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			got := decided(newFeed(t, rules).apply(c.evs...))
+			if len(got) == 0 && len(c.want) == 0 {
+				return
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("decisions\n got %q\nwant %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestDecisionContents(t *testing.T) {
+	f := newFeed(t, testRules())
+	in := pre("i1", "q-vehicle", 0.5)
+	in.Trace = schemas.Trace{CorrelationID: "corr-9"}
+	out := f.apply(ingest("i1", "daylight"), in)
+	if len(out.Emit) != 1 {
+		t.Fatalf("emitted %d events", len(out.Emit))
+	}
+	d := out.Emit[0].(*schemas.RoutingDecided)
+	if d.Producer != Producer || d.Trace.CausationID != in.EventID || d.Trace.CorrelationID != "corr-9" {
+		t.Errorf("envelope %+v", d.Envelope)
+	}
+	if d.OccurredAt != in.RecordedAt {
+		t.Errorf("occurred_at %d, want the causing record's time %d (never the clock)", d.OccurredAt, in.RecordedAt)
+	}
+	wantIn := []schemas.RoutingInput{{Name: "confidence", Value: 0.5}, {Name: "threshold", Value: 0.85}}
+	if !reflect.DeepEqual(d.Inputs, wantIn) {
+		t.Errorf("inputs %v, want %v", d.Inputs, wantIn)
+	}
+	if !strings.HasPrefix(d.Reason, "rules test-1: ") {
+		t.Errorf("reason %q does not name the rules version", d.Reason)
+	}
+	var row []any
+	for _, r := range out.Rows {
+		if r.Table == TableDecisions {
+			row = r.Values
+		}
+	}
+	cols := Tables()[0].Columns
+	got := map[string]any{}
+	for i, c := range cols {
+		got[c] = row[i]
+	}
+	for c, want := range map[string]any{
+		"item_id": "i1", "question_id": "q-vehicle", "stage": stageItems, "route": "human_review", "rule": RuleLowConfidence,
+		"rules_version": "test-1", "project_id": "proj-2", "model": "det", "model_version": "1.0",
+		"prelabel_value": "nominal:car", "confidence": 0.5, "audited": uint8(0), "event_id": d.EventID, "cause_event_id": in.EventID,
+		"kafka_offset": uint64(1),
+	} {
+		if got[c] != want {
+			t.Errorf("routing_decisions.%s = %v, want %v", c, got[c], want)
+		}
+	}
+}
+
+func TestDecisionsAreDeterministic(t *testing.T) {
+	log := []schemas.Event{ingest("i1", "occluded"), pre("i1", "q-vehicle", 0.99), ingest("i2"), pre("i2", "q-vehicle", 0.3),
+		label("l1", "i2", "q-vehicle", "a1", "car"), label("l2", "i2", "q-vehicle", "a2", "bus")}
+	rules := testRules()
+	rules.Audit.Rate = 0.5
+	a := newFeed(t, rules).apply(log...)
+	b := newFeed(t, rules).apply(log...)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("replaying the same log into fresh state gave different output")
+	}
+	ids := map[string]bool{}
+	for _, ev := range a.Emit {
+		if ids[ev.Meta().EventID] {
+			t.Fatalf("event id %s emitted twice", ev.Meta().EventID)
+		}
+		ids[ev.Meta().EventID] = true
+	}
+}
+
+func TestAuditSample(t *testing.T) {
+	rules := testRules()
+	rules.Audit = AuditRules{Rate: 0.1, Salt: "s1"}
+	const n = 20000
+	var evs []schemas.Event
+	for i := range n {
+		id := fmt.Sprintf("item-%d", i)
+		e := ingest(id)
+		e.ProjectID = "proj-2"
+		evs = append(evs, e, pre(id, "q-vehicle", 0.99))
+	}
+	out := newFeed(t, rules).apply(evs...)
+	audited := 0
+	for _, ev := range out.Emit {
+		d := ev.(*schemas.RoutingDecided)
+		if d.Rule == RuleAuditSample {
+			audited++
+			if rules.auditPoint(d.ItemID) >= 0.1 {
+				t.Fatalf("%s audited with point %v", d.ItemID, rules.auditPoint(d.ItemID))
+			}
+		}
+	}
+	// Binomial(20000, 0.1): sd 42; 5 sd is a test that does not flake.
+	if math.Abs(float64(audited)-n*0.1) > 5*42 {
+		t.Fatalf("audited %d of %d at rate 0.1", audited, n)
+	}
+	// Another salt samples other items, at the same rate.
+	other := *rules
+	other.Audit.Salt = "s2"
+	same := 0
+	for i := range n {
+		id := fmt.Sprintf("item-%d", i)
+		if rules.auditPoint(id) < 0.1 && other.auditPoint(id) < 0.1 {
+			same++
+		}
+	}
+	if same > audited/4 {
+		t.Fatalf("salts s1 and s2 share %d of %d audited items", same, audited)
+	}
+}
+
+func TestRulesSwapBetweenRecords(t *testing.T) {
+	set := NewRuleSet(testRules())
+	r := New(set)
+	st := r.NewState("assay.items.v1", 0)
+	apply := func(ev schemas.Event, off int64) *schemas.RoutingDecided {
+		out, err := r.Apply(st, runtime.Record{Topic: "assay.items.v1", Family: schemas.FamilyItems, Offset: off, Event: ev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Emit) == 0 {
+			return nil
+		}
+		return out.Emit[len(out.Emit)-1].(*schemas.RoutingDecided)
+	}
+	apply(ingest("i1"), 0)
+	apply(ingest("i2"), 1)
+	if d := apply(pre("i1", "q-vehicle", 0.9), 2); d.Route != schemas.RouteAutoAccept {
+		t.Fatalf("under test-1: %s", d.Route)
+	}
+	next := testRules()
+	next.Version = "test-2"
+	next.Questions["q-vehicle"] = QuestionRules{ConfidenceThreshold: 0.95}
+	if err := set.Swap(next); err != nil {
+		t.Fatal(err)
+	}
+	d := apply(pre("i2", "q-vehicle", 0.9), 3)
+	if d.Route != schemas.RouteHumanReview || !strings.HasPrefix(d.Reason, "rules test-2:") {
+		t.Fatalf("under test-2: %s %q", d.Route, d.Reason)
+	}
+	bad := testRules()
+	bad.DefaultConfidenceThreshold = 2
+	if err := set.Swap(bad); err == nil || set.Current().Version != "test-2" {
+		t.Fatalf("invalid rules swapped in (err %v, version %s)", err, set.Current().Version)
+	}
+}
+
+func TestValueKeyAndAgreement(t *testing.T) {
+	x, y := 0.1, 0.2 // variables: constant arithmetic would be exact
+	for _, c := range []struct {
+		a, b  schemas.LabelValue
+		equal bool
+	}{
+		{schemas.MultiLabel("b", "a"), schemas.MultiLabel("a", "b"), true},
+		{schemas.MultiLabel("a"), schemas.MultiLabel("a", "b"), false},
+		{schemas.Ordinal("good", 2), schemas.Ordinal("good", 2), true},
+		{schemas.Interval(x + y), schemas.Interval(0.3), false},
+		{schemas.Ratio(3), schemas.Ratio(3.0), true},
+		{schemas.Nominal("3"), schemas.Ratio(3), false},
+	} {
+		if got := valueKey(c.a) == valueKey(c.b); got != c.equal {
+			t.Errorf("valueKey(%v) == valueKey(%v) is %v, want %v", c.a, c.b, got, c.equal)
+		}
+	}
+	l := func(vs ...string) map[string]annotatorLabel {
+		m := map[string]annotatorLabel{}
+		for i, v := range vs {
+			m[fmt.Sprint(i)] = annotatorLabel{value: v}
+		}
+		return m
+	}
+	for _, c := range []struct {
+		labels map[string]annotatorLabel
+		want   float64
+	}{
+		{l("a"), 1}, {l("a", "a"), 1}, {l("a", "b"), 0}, {l("a", "a", "b"), 1.0 / 3}, {l("a", "a", "b", "b"), 2.0 / 6},
+	} {
+		if got := agreement(c.labels); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("agreement(%v) = %v, want %v", c.labels, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,193 @@
+package router
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestExampleRulesFile(t *testing.T) {
+	b, err := os.ReadFile("testdata/rules.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ParseRules(b)
+	if err != nil {
+		t.Fatalf("the example rules file in testdata (shown in README.md) is invalid: %v", err)
+	}
+	if r.Version == "" || r.threshold("q-pedestrian") != 0.97 || r.threshold("q-unknown") != 0.9 || len(r.TagRules) != 2 {
+		t.Fatalf("parsed %+v", r)
+	}
+	if err := DefaultRules().Validate(); err != nil {
+		t.Fatalf("DefaultRules: %v", err)
+	}
+}
+
+func TestMalformedRulesAreRefused(t *testing.T) {
+	ok := `{"version":"v1","default_confidence_threshold":0.9,"agreement":{"min_labels":2,"min_agreement":0.5},"audit":{"rate":0.1}}`
+	if _, err := ParseRules([]byte(ok)); err != nil {
+		t.Fatalf("valid rules refused: %v", err)
+	}
+	for _, c := range []struct{ doc, want string }{
+		{`{"version":"v1",`, "parse rules JSON"},
+		{`{"version":"v1","default_confidence_treshold":0.9}`, `unknown field "default_confidence_treshold"`},
+		{ok + `{}`, "trailing data"},
+		{`{"default_confidence_threshold":0.9}`, "version is required"},
+		{`{"version":"v1","default_confidence_threshold":1.5}`, "default_confidence_threshold must be in [0, 1]"},
+		{`{"version":"v1","questions":{"q":{"confidence_threshold":-0.1}}}`, `questions["q"].confidence_threshold`},
+		{`{"version":"v1","tag_rules":[{"id":"x","tags":["a"],"route":"auto_accept"}]}`, "route must be human_label, human_review or expert_review"},
+		{`{"version":"v1","tag_rules":[{"id":"x","tags":["a"],"route":"elsewhere"}]}`, `got "elsewhere"`},
+		{`{"version":"v1","tag_rules":[{"id":"x","tags":[],"route":"human_review"}]}`, "needs at least one tag"},
+		{`{"version":"v1","tag_rules":[{"id":"x","tags":["a"],"route":"human_review"},{"id":"x","tags":["b"],"route":"human_review"}]}`, "used twice"},
+		{`{"version":"v1","tag_rules":[{"id":"confident","tags":["a"],"route":"human_review"}]}`, "built-in rule name"},
+		{`{"version":"v1","agreement":{"min_labels":1}}`, "agreement.min_labels"},
+		{`{"version":"v1","audit":{"rate":2}}`, "audit.rate"},
+		{`{"version":"v1","questions_without_prelabel":{"p":["q","q"]}}`, "listed twice"},
+	} {
+		_, err := ParseRules([]byte(c.doc))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ParseRules(%s) = %v, want an error containing %q", c.doc, err, c.want)
+		}
+	}
+	// All problems at once, so an operator fixes the file in one round.
+	_, err := ParseRules([]byte(`{"version":"v1","default_confidence_threshold":7,"audit":{"rate":-1}}`))
+	if err == nil || !strings.Contains(err.Error(), "default_confidence_threshold") || !strings.Contains(err.Error(), "audit.rate") {
+		t.Fatalf("want both problems reported, got %v", err)
+	}
+}
+
+// writeRules writes a minimal rules file; thresholds with two decimals keep
+// the documents of one test the same length.
+func writeRules(t *testing.T, path, version string, threshold float64) {
+	t.Helper()
+	doc := `{"version":"` + version + `","default_confidence_threshold":` + strconv.FormatFloat(threshold, 'f', 2, 64) + `}`
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoaderKeepsOldRulesOnABadReload(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rules.json")
+	if err := os.WriteFile(path, []byte(`{"version":"v1",`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewLoader(path, nil); err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("a malformed file at start must be refused with its path, got %v", err)
+	}
+	if _, err := NewLoader(filepath.Join(t.TempDir(), "missing.json"), nil); err == nil {
+		t.Fatal("a missing file at start must be refused")
+	}
+
+	writeRules(t, path, "v1", 0.8)
+	l, err := NewLoader(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := l.RuleSet()
+	if v := set.Current().Version; v != "v1" {
+		t.Fatalf("version %s", v)
+	}
+
+	// Malformed: refused, clear error, v1 stays.
+	if err := os.WriteFile(path, []byte(`{"version":"v2","default_confidence_threshold":"high"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	changed, err := l.Reload()
+	if changed || err == nil || !strings.Contains(err.Error(), "default_confidence_threshold") || !strings.Contains(err.Error(), path) {
+		t.Fatalf("malformed reload: changed %v, err %v", changed, err)
+	}
+	if set.Current().Version != "v1" || l.Err() == nil {
+		t.Fatalf("after a refused reload: version %s, Err %v", set.Current().Version, l.Err())
+	}
+
+	// Invalid values: refused the same way.
+	writeRules(t, path, "v2", 1.5)
+	if changed, err := l.Reload(); changed || err == nil || set.Current().Version != "v1" {
+		t.Fatalf("invalid reload: changed %v, err %v, version %s", changed, err, set.Current().Version)
+	}
+
+	// Changed content under the same version: refused, the audit trail
+	// would name one version for two rule sets.
+	writeRules(t, path, "v1", 0.7)
+	if _, err := l.Reload(); err == nil || !strings.Contains(err.Error(), "version") || set.Current().DefaultConfidenceThreshold != 0.8 {
+		t.Fatalf("same-version change: err %v, threshold %v", err, set.Current().DefaultConfidenceThreshold)
+	}
+
+	// A valid new version goes in force and clears the error.
+	writeRules(t, path, "v2", 0.95)
+	if changed, err := l.Reload(); !changed || err != nil || set.Current().Version != "v2" || l.Err() != nil {
+		t.Fatalf("valid reload: changed %v, err %v, version %s", changed, err, set.Current().Version)
+	}
+	// Unchanged content: nothing happens.
+	if changed, err := l.Reload(); changed || err != nil {
+		t.Fatalf("unchanged reload: changed %v, err %v", changed, err)
+	}
+}
+
+func TestLoaderWatchPollsAndSIGHUP(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rules.json")
+	writeRules(t, path, "v1", 0.8)
+	l, err := NewLoader(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Catch SIGHUP in this process before Watch does, so a signal sent
+	// before Watch registers cannot kill the test binary.
+	guard := make(chan os.Signal, 16)
+	signal.Notify(guard, syscall.SIGHUP)
+	defer signal.Stop(guard)
+
+	watch := func(interval time.Duration) (stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { l.Watch(ctx, interval); close(done) }()
+		return func() { cancel(); <-done }
+	}
+	// wait waits until cond holds, sending SIGHUP each round when hup is
+	// set (Watch may not have registered for the first one yet).
+	wait := func(what string, hup bool, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 5s (version %s, last error %v)", what, l.RuleSet().Current().Version, l.Err())
+			}
+			if hup {
+				if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+					t.Fatal(err)
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	version := func(v string) func() bool { return func() bool { return l.RuleSet().Current().Version == v } }
+
+	stop := watch(20 * time.Millisecond)
+	writeRules(t, path, "v2", 0.85)
+	wait("poll picks up v2", false, version("v2"))
+	stop()
+
+	// Polling once an hour: only SIGHUP can pick the next change up.
+	stop = watch(time.Hour)
+	defer stop()
+	writeRules(t, path, "v3", 0.87)
+	time.Sleep(100 * time.Millisecond)
+	if v := l.RuleSet().Current().Version; v != "v2" {
+		t.Fatalf("rules changed without a poll or a signal: %s", v)
+	}
+	wait("SIGHUP picks up v3", true, version("v3"))
+
+	if err := os.WriteFile(path, []byte("not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wait("SIGHUP reports the malformed file", true, func() bool { return l.Err() != nil })
+	if v := l.RuleSet().Current().Version; v != "v3" {
+		t.Fatalf("malformed file replaced the rules: %s", v)
+	}
+}
