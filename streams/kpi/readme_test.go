@@ -12,6 +12,7 @@ import (
 	"github.com/assay-data/assay/loadtest/workload"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/streams/kpi"
+	"github.com/assay-data/assay/streams/ledger"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
@@ -45,7 +46,7 @@ func TestReadmeKPIQueries(t *testing.T) {
 	if err := workload.Produce(ctx, cl, k, annotation.Generate(cfg).Events); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []runtime.Processor{kpi.NewAgreement(), kpi.NewAccuracy(), kpi.NewFlow()} {
+	for _, p := range []runtime.Processor{ledger.New(), kpi.NewAgreement(), kpi.NewAccuracy(), kpi.NewFlow()} {
 		if _, err := runtime.Replay(ctx, p, k, runtime.ClickHouseSink(conn), time.Time{}); err != nil {
 			t.Fatal(err)
 		}
