@@ -48,6 +48,7 @@ fmt:
 
 fuzz: ## a short run of every fuzz target
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 30s ./schemas/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime 30s ./services/ingest/gateway/
 
 stack-up:
 	@ops/stack.sh up
