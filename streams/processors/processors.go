@@ -8,6 +8,7 @@ import (
 	"github.com/assay-data/assay/streams/kpi"
 	"github.com/assay-data/assay/streams/ledger"
 	"github.com/assay-data/assay/streams/lineage"
+	"github.com/assay-data/assay/streams/lineage"
 	"github.com/assay-data/assay/streams/router"
 	"github.com/assay-data/assay/streams/runtime"
 )
@@ -18,6 +19,7 @@ var constructors = map[string]func() runtime.Processor{
 	kpi.AgreementName: func() runtime.Processor { return kpi.NewAgreement() },
 	kpi.AccuracyName:  func() runtime.Processor { return kpi.NewAccuracy() },
 	kpi.FlowName:      func() runtime.Processor { return kpi.NewFlow() },
+	lineage.Name:      func() runtime.Processor { return lineage.NewProcessor() },
 	router.Name:       func() runtime.Processor { return router.MustFromEnv() },
 }
 

@@ -1,0 +1,174 @@
+package lineage
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/runtime"
+)
+
+// Name is the processor's registry name.
+const Name = "lineage"
+
+// Tables written by the Processor (migration 0010_lineage.sql).
+const (
+	TableNodes = "lineage_nodes"
+	TableEdges = "lineage_edges"
+)
+
+// Node kinds and edge relations. An edge reads "src rel dst", e.g. item labeled label.
+const (
+	KindSource         = "source"
+	KindItem           = "item"
+	KindModel          = "model"
+	KindLabel          = "label"
+	KindAnnotator      = "annotator"
+	KindCohort         = "cohort"
+	KindReview         = "review"
+	KindDatasetVersion = "dataset_version"
+	KindTrainingRun    = "training_run"
+	KindFinding        = "finding"
+	KindRemediation    = "remediation"
+
+	RelIngested   = "ingested"   // source → item
+	RelProposed   = "proposed"   // model → item (a pre-label)
+	RelLabeled    = "labeled"    // item → label
+	RelPrelabeled = "prelabeled" // model → label the annotator started from
+	RelBy         = "by"         // label → annotator, review → annotator (reviewer)
+	RelInCohort   = "in_cohort"  // label → cohort
+	RelReviewed   = "reviewed"   // label → review
+	RelRetracted  = "retracted"  // label → label (a self edge: the label was retracted)
+	RelMemberOf   = "member_of"  // item → dataset_version, label → dataset_version
+	RelParentOf   = "parent_of"  // dataset_version → dataset_version
+	RelTrained    = "trained"    // dataset_version → training_run
+	RelEvaluated  = "evaluated"  // training_run → finding
+	RelImplicates = "implicates" // finding → item
+	RelRemediated = "remediated" // finding → remediation
+	RelShipped    = "shipped"    // remediation → dataset_version (the fixing version)
+)
+
+var logColumns = []string{"event_id", "occurred_at", "occurred_at_ms", "kafka_topic", "kafka_partition", "kafka_offset"}
+
+// Processor writes the lineage graph as node and edge rows. It is stateless: every row follows
+// from one event, and the tables (ReplacingMergeTree, keyed (kind, id) and (edge, event_id))
+// make replays and duplicates collapse.
+type Processor struct{}
+
+// NewProcessor returns the lineage processor.
+func NewProcessor() *Processor { return &Processor{} }
+
+// Name implements runtime.Processor.
+func (*Processor) Name() string { return Name }
+
+// Families implements runtime.Processor: every family that carries lineage.
+func (*Processor) Families() []schemas.Family {
+	return []schemas.Family{schemas.FamilyItems, schemas.FamilyLabels, schemas.FamilyReviews, schemas.FamilyDatasets, schemas.FamilyFindings}
+}
+
+// Tables implements runtime.Processor.
+func (*Processor) Tables() []runtime.Table {
+	return []runtime.Table{
+		{Name: TableNodes, Columns: append([]string{"kind", "id", "attr_names", "attr_values"}, logColumns...)},
+		{Name: TableEdges, Columns: append([]string{"src_kind", "src_id", "rel", "dst_kind", "dst_id"}, logColumns...)},
+	}
+}
+
+// NewState implements runtime.Processor: no state.
+func (*Processor) NewState(string, int32) any { return nil }
+
+// maxDateTimeMillis is the last millisecond a ClickHouse DateTime (UInt32 seconds) holds.
+const maxDateTimeMillis = int64(^uint32(0)) * 1000
+
+// VersionID is the node id of a dataset version: dataset@version.
+func VersionID(datasetID, version string) string { return datasetID + "@" + version }
+
+// Apply implements runtime.Processor.
+func (*Processor) Apply(_ any, rec runtime.Record) (runtime.Output, error) {
+	m := rec.Event.Meta()
+	if m.OccurredAt < 0 || m.OccurredAt > maxDateTimeMillis {
+		return runtime.Output{}, fmt.Errorf("occurred_at %d ms is outside the range of a ClickHouse DateTime", m.OccurredAt)
+	}
+	logVals := []any{m.EventID, time.UnixMilli(m.OccurredAt).UTC(), m.OccurredAt, rec.Topic, uint32(rec.Partition), uint64(rec.Offset)}
+	var out runtime.Output
+	node := func(kind, id string, kv ...string) {
+		var names, values []string
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i+1] != "" {
+				names, values = append(names, kv[i]), append(values, kv[i+1])
+			}
+		}
+		if names == nil {
+			names, values = []string{}, []string{}
+		}
+		out.Rows = append(out.Rows, runtime.Row{Table: TableNodes, Values: append([]any{kind, id, names, values}, logVals...)})
+	}
+	edge := func(sk, sid, rel, dk, did string) {
+		out.Rows = append(out.Rows, runtime.Row{Table: TableEdges, Values: append([]any{sk, sid, rel, dk, did}, logVals...)})
+	}
+	switch e := rec.Event.(type) {
+	case *schemas.ItemIngested:
+		node(KindItem, e.ItemID, "source", e.Source, "uri", e.URI, "sha256", e.SHA256, "modality", e.Modality, "project_id", e.ProjectID, "dataset_id", e.DatasetID)
+		node(KindSource, e.Source)
+		edge(KindSource, e.Source, RelIngested, KindItem, e.ItemID)
+	case *schemas.PreLabelProposed:
+		model := e.Model + "@" + e.ModelVersion
+		node(KindModel, model)
+		edge(KindModel, model, RelProposed, KindItem, e.ItemID)
+	case *schemas.LabelSubmitted:
+		node(KindLabel, e.LabelID, "item_id", e.ItemID, "question_id", e.QuestionID, "annotator_id", e.AnnotatorID, "cohort", e.Cohort,
+			"vendor", e.Vendor, "guideline_version", e.GuidelineVersion, "value", e.Value.String())
+		edge(KindItem, e.ItemID, RelLabeled, KindLabel, e.LabelID)
+		node(KindAnnotator, e.AnnotatorID)
+		edge(KindLabel, e.LabelID, RelBy, KindAnnotator, e.AnnotatorID)
+		if e.Cohort != "" {
+			node(KindCohort, e.Cohort)
+			edge(KindLabel, e.LabelID, RelInCohort, KindCohort, e.Cohort)
+		}
+		if e.PreLabel != nil {
+			model := e.PreLabel.Model + "@" + e.PreLabel.ModelVersion
+			node(KindModel, model)
+			edge(KindModel, model, RelPrelabeled, KindLabel, e.LabelID)
+		}
+	case *schemas.LabelRetracted:
+		edge(KindLabel, e.LabelID, RelRetracted, KindLabel, e.LabelID)
+	case *schemas.ReviewCompleted:
+		node(KindReview, e.ReviewID, "label_id", e.LabelID, "reviewer_id", e.ReviewerID, "verdict", string(e.Verdict))
+		edge(KindLabel, e.LabelID, RelReviewed, KindReview, e.ReviewID)
+		node(KindAnnotator, e.ReviewerID)
+		edge(KindReview, e.ReviewID, RelBy, KindAnnotator, e.ReviewerID)
+	case *schemas.DatasetVersionCommitted:
+		v := VersionID(e.DatasetID, e.Version)
+		node(KindDatasetVersion, v, "dataset_id", e.DatasetID, "version", e.Version, "parent_version", e.ParentVersion,
+			"manifest_digest", e.ManifestDigest, "member_count", fmt.Sprint(len(e.Members)))
+		if e.ParentVersion != "" {
+			edge(KindDatasetVersion, VersionID(e.DatasetID, e.ParentVersion), RelParentOf, KindDatasetVersion, v)
+		}
+		for _, mem := range e.Members {
+			edge(KindItem, mem.ItemID, RelMemberOf, KindDatasetVersion, v)
+			edge(KindLabel, mem.LabelID, RelMemberOf, KindDatasetVersion, v)
+		}
+	case *schemas.TrainingRunRegistered:
+		node(KindTrainingRun, e.RunID, "model", e.Model, "dataset_id", e.DatasetID)
+		for _, r := range e.DatasetVersions {
+			edge(KindDatasetVersion, VersionID(r.DatasetID, r.Version), RelTrained, KindTrainingRun, e.RunID)
+		}
+	case *schemas.EvalFindingReported:
+		node(KindFinding, e.FindingID, "eval_run", e.EvalRun, "model", e.Model, "training_run_id", e.TrainingRunID, "slice", e.Slice,
+			"severity", string(e.Severity), "project_id", e.ProjectID)
+		if e.TrainingRunID != "" {
+			edge(KindTrainingRun, e.TrainingRunID, RelEvaluated, KindFinding, e.FindingID)
+		}
+		for _, it := range e.ImplicatedItemIDs {
+			edge(KindFinding, e.FindingID, RelImplicates, KindItem, it)
+		}
+	case *schemas.RemediationStarted:
+		// A finding has one remediation, so the remediation node shares the finding's id.
+		node(KindRemediation, e.FindingID, "owner", e.Owner, "plan", e.Plan)
+		edge(KindFinding, e.FindingID, RelRemediated, KindRemediation, e.FindingID)
+	case *schemas.RemediationShipped:
+		edge(KindFinding, e.FindingID, RelRemediated, KindRemediation, e.FindingID)
+		edge(KindRemediation, e.FindingID, RelShipped, KindDatasetVersion, VersionID(e.DatasetID, e.FixingVersion))
+	}
+	return out, nil
+}
