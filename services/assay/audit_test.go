@@ -99,6 +99,15 @@ func TestAuditAgainstBrokerAndClickHouse(t *testing.T) {
 		t.Errorf("audit v3 as of %s: exit %d, stderr %q", asOf, code, errOut)
 	}
 
+	// The OpenLineage export reads the same log: one RunEvent a line.
+	var olOut, olErr bytes.Buffer
+	if code := run(ctx, []string{"lineage", "export", "--openlineage", "-kafka-brokers", strings.Join(k.Brokers, ","), "-topic-prefix", k.TopicPrefix}, &olOut, &olErr); code != 0 {
+		t.Fatalf("lineage export: exit %d: %s", code, olErr.String())
+	}
+	if n := strings.Count(olOut.String(), "\n"); n != 5 || !strings.Contains(olOut.String(), `"name":"remediation/f1"`) {
+		t.Errorf("lineage export: %d events:\n%s", n, olOut.String())
+	}
+
 	// Usage errors exit 2.
 	if code, _, _ := audit("no-version"); code != 2 {
 		t.Errorf("bad target: exit %d, want 2", code)
