@@ -96,6 +96,7 @@ type Error struct {
 	Err error
 }
 
+// Error renders the status, the gateway's message and the first rejected events.
 func (e *Error) Error() string {
 	if e.Status == 0 {
 		return fmt.Sprintf("ingest: batch from event %d: %v", e.First, e.Err)
@@ -116,6 +117,7 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the network error, if any, for errors.Is (e.g. context.DeadlineExceeded).
 func (e *Error) Unwrap() error { return e.Err }
 
 // retryable reports whether the same request may succeed later: network errors, 429 and

@@ -28,12 +28,13 @@ type Element struct {
 type RequestError struct {
 	// Status is the HTTP status to answer.
 	Status int
-	// Code is one of the Code* constants.
+	// Code is one of the wire.Code* constants.
 	Code string
 	// Message is for people.
 	Message string
 }
 
+// Error renders "code: message".
 func (e *RequestError) Error() string { return e.Code + ": " + e.Message }
 
 // Decoded is one element after decoding: Event is set, or Err says why it is not.
@@ -69,8 +70,9 @@ func DecodeRequest(body []byte, contentType string, maxEvents, maxEventBytes int
 }
 
 // SplitRequest cuts a body into elements by its media type: a JSON object (one event), a
-// JSON array (a batch), or NDJSON (one object a line; blank lines are skipped). An empty or
-// missing Content-Type is read as JSON, the common curl default being form-encoded aside.
+// JSON array (a batch), or NDJSON (one object a line; blank lines are skipped). A missing
+// Content-Type is read as JSON; any other type, curl's form-encoded default included, is a
+// 415 that names the mistake instead of guessing around it.
 func SplitRequest(body []byte, contentType string, maxEvents int) ([]Element, *RequestError) {
 	media := wire.MediaJSON
 	if strings.TrimSpace(contentType) != "" {

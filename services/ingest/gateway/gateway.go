@@ -52,6 +52,10 @@ func New(cfg Config, k config.Kafka, reg prometheus.Registerer, log *slog.Logger
 	if cfg.Tokens == nil || cfg.Tokens.Len() == 0 {
 		return nil, errors.New("gateway: no tokens configured")
 	}
+	if cfg.MaxBodyBytes <= 0 || cfg.MaxEvents <= 0 || cfg.MaxEventBytes <= 0 || cfg.MaxDLQOriginalBytes <= 0 ||
+		cfg.MaxInFlightBytes <= 0 || cfg.ProduceTimeout <= 0 || cfg.InFlightWait < 0 {
+		return nil, errors.New("gateway: limits and timeouts must be positive")
+	}
 	if cfg.ServiceID == "" {
 		cfg.ServiceID = "assay-ingest"
 	}
