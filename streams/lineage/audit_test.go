@@ -181,3 +181,22 @@ func TestFindingImpactAndRemediation(t *testing.T) {
 		t.Error("unknown finding: no error")
 	}
 }
+
+func TestConflictingFactsResolveIndependentlyOfOrder(t *testing.T) {
+	first := &schemas.DatasetVersionCommitted{Envelope: schemas.Envelope{EventID: "a", OccurredAt: 10}, DatasetID: "d", Version: "1",
+		Members: []schemas.Member{{ItemID: "i1", LabelID: "l1"}}}
+	second := &schemas.DatasetVersionCommitted{Envelope: schemas.Envelope{EventID: "b", OccurredAt: 20}, DatasetID: "d", Version: "1",
+		Members: []schemas.Member{{ItemID: "i2", LabelID: "l2"}}}
+	oldLabel := &schemas.LabelSubmitted{Envelope: schemas.Envelope{EventID: "c", OccurredAt: 10}, LabelID: "l1", ItemID: "i1", AnnotatorID: "old"}
+	newLabel := &schemas.LabelSubmitted{Envelope: schemas.Envelope{EventID: "d", OccurredAt: 20}, LabelID: "l1", ItemID: "i1", AnnotatorID: "new"}
+	for _, order := range [][]schemas.Event{{first, second, oldLabel, newLabel}, {second, first, newLabel, oldLabel}} {
+		g := lineage.New(0)
+		for _, ev := range order {
+			g.Apply(ev)
+		}
+		v := g.Versions[lineage.VersionRef{DatasetID: "d", Version: "1"}]
+		if v.EventID != "a" || g.Labels["l1"].AnnotatorID != "new" {
+			t.Errorf("order %v: version from %s, annotator %s; want the earliest commit and the latest label", order, v.EventID, g.Labels["l1"].AnnotatorID)
+		}
+	}
+}

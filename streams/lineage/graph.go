@@ -166,6 +166,9 @@ func (g *Graph) Apply(ev schemas.Event) bool {
 		if e.PreLabel != nil {
 			l.PreLabelModel = e.PreLabel.Model + "@" + e.PreLabel.ModelVersion
 		}
+		if old, ok := g.Labels[e.LabelID]; ok && !later(m.OccurredAt, m.EventID, old.OccurredAt, old.EventID) {
+			break // a label id reused by a client: the latest submission describes it
+		}
 		g.Labels[e.LabelID] = l
 	case *schemas.LabelRetracted:
 		// The retraction may be read before the label (another partition order is not
@@ -185,12 +188,15 @@ func (g *Graph) Apply(ev schemas.Event) bool {
 			ItemID: e.ItemID, ReviewerID: e.ReviewerID, Verdict: e.Verdict, OccurredAt: m.OccurredAt, EventID: m.EventID})
 	case *schemas.DatasetVersionCommitted:
 		ref := VersionRef{DatasetID: e.DatasetID, Version: e.Version}
-		if _, ok := g.Versions[ref]; ok {
-			break // a version is immutable: the first commit stands (a second one is a producer bug the audit of the log shows)
+		if old, ok := g.Versions[ref]; ok && !later(old.OccurredAt, old.EventID, m.OccurredAt, m.EventID) {
+			break // a version is immutable: the earliest commit stands (a second one is a producer bug)
 		}
 		g.Versions[ref] = &Version{Ref: ref, Parent: e.ParentVersion, Members: append([]schemas.Member(nil), e.Members...),
 			ManifestDigest: e.ManifestDigest, OccurredAt: m.OccurredAt, EventID: m.EventID}
 	case *schemas.TrainingRunRegistered:
+		if old, ok := g.Runs[e.RunID]; ok && !later(m.OccurredAt, m.EventID, old.OccurredAt, old.EventID) {
+			break
+		}
 		g.Runs[e.RunID] = &Run{RunID: e.RunID, Model: e.Model, Versions: append([]VersionRef(nil), e.DatasetVersions...),
 			OccurredAt: m.OccurredAt, EventID: m.EventID}
 	case *schemas.EvalFindingReported:

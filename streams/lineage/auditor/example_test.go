@@ -1,0 +1,44 @@
+package auditor_test
+
+import (
+	"os"
+
+	"github.com/assay-data/assay/streams/lineage"
+	"github.com/assay-data/assay/streams/lineage/auditor"
+	"github.com/assay-data/assay/streams/lineage/lineagetest"
+)
+
+// The text report of version 2 of the scripted history, with one drift found in ClickHouse.
+func ExampleReport_WriteText() {
+	g := lineage.New(0)
+	for _, ev := range lineagetest.History() {
+		g.Apply(ev)
+	}
+	a, err := g.Audit(lineage.VersionRef{DatasetID: lineagetest.Dataset, Version: "2"})
+	if err != nil {
+		panic(err)
+	}
+	drift := []auditor.Drift{{Table: "dataset_members", Key: "ds-cars@2 i4/l4", Problem: "row missing"}}
+	_ = auditor.NewReport(a, "", len(lineagetest.History()), true, drift).WriteText(os.Stdout)
+	// Output:
+	// audit ds-cars@2: FAIL
+	// committed:       2026-10-01T08:30:00Z (parent "1")
+	// members:         4, complete 3
+	// merkle root:     sha256:239c53fcf1036d524aacb4b66c21d6e63c809de1da6665886d4706cf5cac923a
+	// manifest digest: sha256:6ce544db4ddd5dfdb243ac3a21e1b38242cccc5780a0968498aee25aa2a66453 (recomputed: matches)
+	// cohorts:         cohort-a, cohort-b
+	// annotators:      ann-a, ann-b, ann-c
+	// reviewers:       rev-1
+	// gold checks:     1 of 2 match
+	// training runs:   run-1
+	// records read:    24
+	//
+	// ITEM  LABEL  SOURCE     SHA256        ANNOTATOR  COHORT    GUIDELINE  PRELABEL      REVIEW            GOLD                           MISSING
+	// i1    l1     cam-north  4cd9b7672d7f  ann-a      cohort-a  g1         detector@1.0  accept by rev-1   match                          -
+	// i2    l2     cam-north  420fce314175  ann-b      cohort-b  g1         -             correct by rev-1  MISMATCH (gold nominal:truck)  -
+	// i3    l3     cam-south  9a83c6cb1126  ann-a      cohort-a  g1         -             reject by rev-1   -                              label rejected in review
+	// i4    l4     cam-south  6ed5045938d7  ann-c      cohort-b  g1         -             accept by rev-1   -                              -
+	//
+	// ledger drift: 1
+	//   dataset_members ds-cars@2 i4/l4: row missing
+}
