@@ -1,0 +1,253 @@
+package driver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/services/ingest/wire"
+)
+
+// Request is one prepared POST: an NDJSON body and the ids of its events.
+type Request struct {
+	// Body is the NDJSON body, built once so encoding costs nothing while measuring.
+	Body []byte
+	// EventIDs are the ids of the body's events, in order.
+	EventIDs []string
+}
+
+// Prepare splits evs into requests of at most perRequest events each, leaving out the DLQ
+// family (only Assay's own components may write it; the gateway answers 403).
+func Prepare(evs []schemas.Event, perRequest int) ([]Request, error) {
+	if perRequest <= 0 {
+		perRequest = 500
+	}
+	var (
+		out []Request
+		cur Request
+		buf bytes.Buffer
+	)
+	enc := json.NewEncoder(&buf)
+	flush := func() {
+		if len(cur.EventIDs) > 0 {
+			cur.Body = append([]byte(nil), buf.Bytes()...)
+			out = append(out, cur)
+		}
+		cur = Request{}
+		buf.Reset()
+	}
+	for _, ev := range evs {
+		if ev.Family() == schemas.FamilyDLQ {
+			continue
+		}
+		if err := enc.Encode(ev); err != nil {
+			return nil, fmt.Errorf("encode %s %s as JSON: %w", ev.Type(), ev.Meta().EventID, err)
+		}
+		cur.EventIDs = append(cur.EventIDs, ev.Meta().EventID)
+		if len(cur.EventIDs) == perRequest {
+			flush()
+		}
+	}
+	flush()
+	return out, nil
+}
+
+// Config says where and how fast to send.
+type Config struct {
+	// URL is the gateway's base URL, e.g. http://127.0.0.1:18090 (wire.Path is appended).
+	URL string
+	// Token is the bearer token of the producer.
+	Token string
+	// Rate is the target in events per second; 0 sends as fast as the gateway answers.
+	Rate float64
+	// Concurrency is the number of requests in flight at most (default 4).
+	Concurrency int
+	// RetryWait is the pause before re-sending a request answered 503 or not answered
+	// (default 200 ms; the gateway's Retry-After is seconds, too coarse for a benchmark).
+	RetryWait time.Duration
+	// OnAccepted, when set, is called after each 202 with the request's index and the time
+	// the answer arrived (latency markers use it).
+	OnAccepted func(index int, at time.Time)
+}
+
+// Stats is what a run did.
+type Stats struct {
+	// Requests and Events accepted (202).
+	Requests, Events int
+	// Retries counts re-sent requests (after 503 or a transport error).
+	Retries int
+	// Statuses counts answers by HTTP status (0: transport error).
+	Statuses map[int]int
+	// Duration is from the first send to the last answer.
+	Duration time.Duration
+	// RequestP50 and RequestP99 are request round-trip times of the accepted requests.
+	RequestP50, RequestP99 time.Duration
+}
+
+// EventsPerSecond is Events over Duration.
+func (s Stats) EventsPerSecond() float64 {
+	if s.Duration <= 0 {
+		return 0
+	}
+	return float64(s.Events) / s.Duration.Seconds()
+}
+
+// ErrRejected is returned (wrapped) when the gateway rejects a request of valid events with
+// a 4xx: a generator or contract bug, not a load effect, so retrying cannot help.
+var ErrRejected = errors.New("gateway rejected a request")
+
+// Run sends every request, paced so that events leave at cfg.Rate on average, and retries
+// each until it is accepted. It returns when all are accepted, a request is rejected
+// (ErrRejected) or ctx ends.
+func Run(ctx context.Context, cfg Config, reqs []Request) (Stats, error) {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
+	}
+	if cfg.RetryWait <= 0 {
+		cfg.RetryWait = 200 * time.Millisecond
+	}
+	client := &http.Client{
+		Timeout:   60 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Concurrency, MaxConnsPerHost: cfg.Concurrency},
+	}
+	defer client.CloseIdleConnections()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var (
+		mu       sync.Mutex
+		stats    = Stats{Statuses: map[int]int{}}
+		rtts     []time.Duration
+		firstErr error
+		retries  atomic.Int64
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+		cancel()
+	}
+	work := make(chan int)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range cfg.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				rtt, err := send(ctx, client, cfg, reqs[i], func(status int) {
+					mu.Lock()
+					stats.Statuses[status]++
+					mu.Unlock()
+				}, &retries)
+				if err != nil {
+					fail(fmt.Errorf("request %d: %w", i, err))
+					continue
+				}
+				now := time.Now()
+				mu.Lock()
+				stats.Requests++
+				stats.Events += len(reqs[i].EventIDs)
+				rtts = append(rtts, rtt)
+				mu.Unlock()
+				if cfg.OnAccepted != nil {
+					cfg.OnAccepted(i, now)
+				}
+			}
+		}()
+	}
+	sent := 0
+	for i := range reqs {
+		if cfg.Rate > 0 {
+			// Open-loop pacing against the schedule, not the previous send: a slow answer
+			// does not lower the offered rate, the next requests just leave back to back.
+			due := start.Add(time.Duration(float64(sent) / cfg.Rate * float64(time.Second)))
+			if d := time.Until(due); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+				}
+			}
+		}
+		select {
+		case work <- i:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		sent += len(reqs[i].EventIDs)
+	}
+	close(work)
+	wg.Wait()
+	stats.Duration = time.Since(start)
+	stats.Retries = int(retries.Load())
+	sort.Slice(rtts, func(a, b int) bool { return rtts[a] < rtts[b] })
+	stats.RequestP50, stats.RequestP99 = Quantile(rtts, 0.5), Quantile(rtts, 0.99)
+	if firstErr != nil {
+		return stats, firstErr
+	}
+	return stats, ctx.Err()
+}
+
+// send posts one request until it is accepted; it returns the round trip of the attempt that
+// was accepted.
+func send(ctx context.Context, client *http.Client, cfg Config, r Request, count func(int), retries *atomic.Int64) (time.Duration, error) {
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			retries.Add(1)
+			select {
+			case <-time.After(cfg.RetryWait):
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.URL+wire.Path, bytes.NewReader(r.Body))
+		if err != nil {
+			return 0, fmt.Errorf("build request: %w", err)
+		}
+		req.Header.Set("Content-Type", wire.MediaNDJSON)
+		req.Header.Set("Authorization", "Bearer "+cfg.Token)
+		t0 := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			count(0)
+			continue // the gateway may be restarting: the same bytes are safe to resend
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		rtt := time.Since(t0)
+		count(resp.StatusCode)
+		switch {
+		case resp.StatusCode == http.StatusAccepted:
+			return rtt, nil
+		case resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode >= 500:
+			continue
+		default:
+			return 0, fmt.Errorf("%w: status %d: %.500s", ErrRejected, resp.StatusCode, body)
+		}
+	}
+}
+
+// Quantile returns the q-quantile (nearest rank) of sorted durations, 0 when empty.
+func Quantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.5) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
