@@ -77,6 +77,7 @@ type ErrVersionNotFound struct {
 	AsOf int64
 }
 
+// Error names the version and, for an audit as of an instant, the instant.
 func (e ErrVersionNotFound) Error() string {
 	if e.AsOf != 0 {
 		return fmt.Sprintf("version not found as of %s: %s@%s", msString(e.AsOf), e.Ref.DatasetID, e.Ref.Version)

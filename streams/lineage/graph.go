@@ -104,11 +104,17 @@ type Graph struct {
 	// are ignored, so the graph is the lineage as it was known then.
 	AsOf int64
 
-	Items    map[string]*Item
-	Labels   map[string]*Label
-	Reviews  map[string][]*Review // by label id
+	// Items by item id.
+	Items map[string]*Item
+	// Labels by label id.
+	Labels map[string]*Label
+	// Reviews by the id of the label reviewed.
+	Reviews map[string][]*Review
+	// Versions by dataset and version.
 	Versions map[VersionRef]*Version
-	Runs     map[string]*Run
+	// Runs by training run id.
+	Runs map[string]*Run
+	// Findings by finding id.
 	Findings map[string]*Finding
 
 	gold       map[goldKey]*Gold
