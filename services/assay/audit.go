@@ -95,6 +95,9 @@ func Audit(ctx context.Context, k config.Kafka, ch config.ClickHouse, ref lineag
 	if err != nil {
 		return auditor.Report{}, err
 	}
+	if asOf == 0 {
+		g.Clock = time.Now().UnixMilli() // open findings age until now, not until the log's last event
+	}
 	a, err := g.Audit(ref)
 	if err != nil {
 		var nf lineage.ErrVersionNotFound

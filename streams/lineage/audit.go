@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/assay-data/assay/schemas"
@@ -69,6 +70,11 @@ type VersionAudit struct {
 	GoldChecked    int           `json:"gold_checked"`
 	GoldMatched    int           `json:"gold_matched"`
 	TrainingRuns   []string      `json:"training_runs"`
+	// Findings implicate this version (through their training run and items), with their
+	// remediation; ages are at the graph's Now.
+	Findings []FindingImpact `json:"findings"`
+	// Fixes lists the findings whose remediation shipped this version.
+	Fixes []string `json:"fixes"`
 }
 
 // ErrVersionNotFound is returned by Audit for a version that was not committed (as of AsOf).
@@ -174,6 +180,18 @@ func (g *Graph) Audit(ref VersionRef) (VersionAudit, error) {
 	a.Complete = a.CompleteCount == len(members)
 	a.Cohorts, a.Annotators, a.Reviewers = sortedSet(cohorts), sortedSet(annotators), sortedSet(reviewers)
 	a.MerkleRoot = MerkleRoot(leaves)
+	a.Findings, a.Fixes = []FindingImpact{}, []string{}
+	name := ref.DatasetID + "@" + ref.Version
+	for id, f := range g.Findings {
+		if f.ShippedAt != 0 && f.Fix == ref {
+			a.Fixes = append(a.Fixes, id)
+		}
+		if im, err := g.Impact(id, g.Now()); err == nil && slices.Contains(im.Versions, name) {
+			a.Findings = append(a.Findings, im)
+		}
+	}
+	sort.Strings(a.Fixes)
+	sort.Slice(a.Findings, func(i, j int) bool { return a.Findings[i].FindingID < a.Findings[j].FindingID })
 	return a, nil
 }
 

@@ -200,3 +200,26 @@ func TestConflictingFactsResolveIndependentlyOfOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestAuditFindingsAndCompleteness(t *testing.T) {
+	g := build(0, true)
+	a2, _ := g.Audit(ref("2"))
+	var ids []string
+	for _, f := range a2.Findings {
+		ids = append(ids, f.FindingID)
+	}
+	if !reflect.DeepEqual(ids, []string{"f1", "f2"}) || a2.Findings[1].OpenAgeMS != 0 || len(a2.Fixes) != 0 {
+		t.Errorf("v2 findings %v (f2 age %d at the log's end), fixes %v", ids, a2.Findings[1].OpenAgeMS, a2.Fixes)
+	}
+	a3, _ := g.Audit(ref("3"))
+	if !reflect.DeepEqual(a3.Fixes, []string{"f1"}) {
+		t.Errorf("v3 fixes %v, want [f1]", a3.Fixes)
+	}
+	want := lineage.Completeness{Versions: 3, CompleteVersions: 2, Runs: 1, CompleteRuns: 0}
+	if got := g.Completeness(); got != want {
+		t.Errorf("completeness %+v, want %+v", got, want)
+	}
+	if g.Now() != lineagetest.At(70) || build(lineagetest.At(35), false).Now() != lineagetest.At(35) {
+		t.Errorf("Now %d", g.Now())
+	}
+}

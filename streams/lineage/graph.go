@@ -103,6 +103,9 @@ type Graph struct {
 	// AsOf, when not zero, is an instant in epoch milliseconds: events that occurred after it
 	// are ignored, so the graph is the lineage as it was known then.
 	AsOf int64
+	// Clock, when not zero and AsOf is zero, is "now" for the age of open findings (the CLI
+	// sets the wall clock); the model itself never reads a clock.
+	Clock int64
 
 	// Items by item id.
 	Items map[string]*Item
@@ -116,6 +119,10 @@ type Graph struct {
 	Runs map[string]*Run
 	// Findings by finding id.
 	Findings map[string]*Finding
+
+	// latest is the largest occurred_at applied: "now" for ages when AsOf is not set, so a
+	// report depends on the log alone, not on the clock of the machine running it.
+	latest int64
 
 	gold       map[goldKey]*Gold
 	retracted  map[string]bool
@@ -227,6 +234,7 @@ func (g *Graph) Apply(ev schemas.Event) bool {
 	if m.EventID != "" {
 		g.seenEvents[m.EventID] = true
 	}
+	g.latest = max(g.latest, m.OccurredAt)
 	return true
 }
 
@@ -282,4 +290,50 @@ func sortedSet(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Now is the instant the graph describes: AsOf when set, else Clock when set, else the latest
+// occurred_at applied.
+func (g *Graph) Now() int64 {
+	switch {
+	case g.AsOf != 0:
+		return g.AsOf
+	case g.Clock != 0:
+		return g.Clock
+	}
+	return g.latest
+}
+
+// Completeness is the lineage completeness KPI over the whole graph.
+type Completeness struct {
+	Versions         int `json:"versions"`
+	CompleteVersions int `json:"complete_versions"`
+	// A training run is complete when every dataset version it used exists and is complete.
+	Runs         int `json:"training_runs"`
+	CompleteRuns int `json:"complete_training_runs"`
+}
+
+// Completeness counts the dataset versions and training runs whose every member has a full
+// chain (DESIGN.md, "Lineage completeness").
+func (g *Graph) Completeness() Completeness {
+	var c Completeness
+	complete := map[VersionRef]bool{}
+	for ref := range g.Versions {
+		c.Versions++
+		if a, err := g.Audit(ref); err == nil && a.Complete {
+			c.CompleteVersions++
+			complete[ref] = true
+		}
+	}
+	for _, r := range g.Runs {
+		c.Runs++
+		ok := len(r.Versions) > 0
+		for _, v := range r.Versions {
+			ok = ok && complete[v]
+		}
+		if ok {
+			c.CompleteRuns++
+		}
+	}
+	return c
 }

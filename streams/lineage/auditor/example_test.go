@@ -14,6 +14,7 @@ func ExampleReport_WriteText() {
 	for _, ev := range lineagetest.History() {
 		g.Apply(ev)
 	}
+	g.Clock = lineagetest.At(100) // the CLI uses the wall clock
 	a, err := g.Audit(lineage.VersionRef{DatasetID: lineagetest.Dataset, Version: "2"})
 	if err != nil {
 		panic(err)
@@ -31,6 +32,8 @@ func ExampleReport_WriteText() {
 	// reviewers:       rev-1
 	// gold checks:     1 of 2 match
 	// training runs:   run-1
+	// finding:         f1 (high) implicates this version; fixed by ds-cars@3 after 15m0s
+	// finding:         f2 (low) implicates this version; OPEN for 30m0s (cohorts cohort-b)
 	// records read:    24
 	//
 	// ITEM  LABEL  SOURCE     SHA256        ANNOTATOR  COHORT    GUIDELINE  PRELABEL      REVIEW            GOLD                           MISSING

@@ -54,6 +54,17 @@ func (r Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "reviewers:       %s\n", strings.Join(r.Reviewers, ", "))
 	fmt.Fprintf(&b, "gold checks:     %d of %d match\n", r.GoldMatched, r.GoldChecked)
 	fmt.Fprintf(&b, "training runs:   %s\n", strings.Join(r.TrainingRuns, ", "))
+	for _, f := range r.Findings {
+		if f.RemediationMS >= 0 {
+			fmt.Fprintf(&b, "finding:         %s (%s) implicates this version; fixed by %s after %s\n", f.FindingID, f.Severity, f.Fix, time.Duration(f.RemediationMS)*time.Millisecond)
+		} else {
+			fmt.Fprintf(&b, "finding:         %s (%s) implicates this version; OPEN for %s (cohorts %s)\n", f.FindingID, f.Severity,
+				time.Duration(f.OpenAgeMS)*time.Millisecond, strings.Join(f.Cohorts, ", "))
+		}
+	}
+	if len(r.Fixes) > 0 {
+		fmt.Fprintf(&b, "fixes findings:  %s\n", strings.Join(r.Fixes, ", "))
+	}
 	fmt.Fprintf(&b, "records read:    %d\n", r.RecordsReplayed)
 	if _, err := io.WriteString(w, b.String()+"\n"); err != nil {
 		return err
