@@ -1,0 +1,463 @@
+package router_test
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/router"
+	"github.com/assay-data/assay/streams/runtime"
+)
+
+// The rules of the integration test: every rule fires on some items.
+const itRules = `{
+  "version": "it-1",
+  "default_confidence_threshold": 0.8,
+  "questions_without_prelabel": {"proj-it": ["q-caption"]},
+  "tag_rules": [
+    {"id": "safety_critical", "tags": ["weapon"], "route": "expert_review"},
+    {"id": "rare_edge_case", "tags": ["occluded"], "route": "human_review"}
+  ],
+  "agreement": {"min_labels": 2, "min_agreement": 0.67},
+  "audit": {"rate": 0.2, "salt": "it"}
+}`
+
+// workload returns the items-topic and labels-topic events of n items, in
+// production order: per item its ingest, its pre-label, and for every
+// fourth item three annotators' labels (every twelfth: one dissents).
+func workload(n int) (items, labels []schemas.Event) {
+	t0 := time.Now().Add(-time.Hour).UnixMilli()
+	env := func(id string, i int) schemas.Envelope {
+		at := t0 + int64(i)
+		return schemas.Envelope{EventID: id, OccurredAt: at, RecordedAt: at, Producer: "it"}
+	}
+	for i := range n {
+		id := fmt.Sprintf("item-%05d", i)
+		var tags []string
+		if i%10 == 0 {
+			tags = append(tags, "weapon")
+		}
+		if i%7 == 0 {
+			tags = append(tags, "occluded")
+		}
+		h := fnv.New32a()
+		h.Write([]byte(id))
+		conf := 0.5 + float64(h.Sum32()%50)/100
+		items = append(items,
+			&schemas.ItemIngested{Envelope: env("ing-"+id, i), ItemID: id, Source: "it", URI: "u://" + id,
+				SHA256: strings.Repeat("cd", 32), Modality: "image", EdgeCaseTags: tags, ProjectID: "proj-it"},
+			&schemas.PreLabelProposed{Envelope: env("pre-"+id, i), ItemID: id, QuestionID: "q-vehicle", Model: "det",
+				ModelVersion: fmt.Sprintf("1.%d", i%2), Value: schemas.Nominal("car"), Confidence: conf})
+		if i%4 == 0 {
+			x := "bus"
+			if i%8 == 0 {
+				x = "car"
+			}
+			third := x
+			if i%12 == 0 {
+				third = "van"
+			}
+			for a, v := range []string{x, x, third} {
+				lid := fmt.Sprintf("lab-%s-%d", id, a)
+				labels = append(labels, &schemas.LabelSubmitted{Envelope: env(lid, i), LabelID: lid, ItemID: id, ProjectID: "proj-it",
+					TaskID: "t", QuestionID: "q-vehicle", AnnotatorID: fmt.Sprintf("ann-%d", a), GuidelineVersion: "g1",
+					Value: schemas.Nominal(v)})
+			}
+		}
+	}
+	return items, labels
+}
+
+// expected runs the pure router over the workload (one partition per
+// topic: decisions are per item, so the interleaving of items does not
+// change them) and returns "item/question route rule" per decision.
+func expected(t *testing.T, rules *router.Rules, items, labels []schemas.Event) (map[string]string, []*schemas.RoutingDecided) {
+	t.Helper()
+	r := router.New(router.NewRuleSet(rules))
+	want := map[string]string{}
+	var all []*schemas.RoutingDecided
+	for _, evs := range [][]schemas.Event{items, labels} {
+		topic := evs[0].Family().Topic()
+		st := r.NewState(topic, 0)
+		for off, ev := range evs {
+			out, err := r.Apply(st, runtime.Record{Topic: topic, Family: ev.Family(), Offset: int64(off), Event: ev})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, em := range out.Emit {
+				d := em.(*schemas.RoutingDecided)
+				want[decisionKey(d)] = string(d.Route) + " " + d.Rule
+				all = append(all, d)
+			}
+		}
+	}
+	return want, all
+}
+
+// decisionKey identifies a decision: one per item/question and stage (the
+// low_agreement escalation is the labels stage).
+func decisionKey(d *schemas.RoutingDecided) string {
+	stage := "prelabel"
+	if d.Rule == router.RuleLowAgreement {
+		stage = "agreement"
+	}
+	return d.ItemID + "/" + d.QuestionID + "/" + stage
+}
+
+func buildProcessor(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "processor")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/assay-data/assay/services/processor").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build services/processor: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type proc struct {
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+}
+
+func startRouter(t *testing.T, bin string, k config.Kafka, ch config.ClickHouse, rulesPath string) *proc {
+	t.Helper()
+	logPath := filepath.Join(t.TempDir(), "router.log")
+	lf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-processors", "router", "-http", "127.0.0.1:0", "-flush-interval", "200ms",
+		"-batch-size", "300", "-session-timeout", "6s")
+	cmd.Env = append(os.Environ(),
+		"ASSAY_KAFKA_BROKERS="+strings.Join(k.Brokers, ","),
+		"ASSAY_TOPIC_PREFIX="+k.TopicPrefix,
+		"ASSAY_CLICKHOUSE_ADDR="+ch.Addr[0],
+		"ASSAY_CLICKHOUSE_DATABASE="+ch.Database,
+		router.EnvRulesFile+"="+rulesPath,
+		router.EnvRulesPoll+"=200ms",
+	)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); lf.Close(); close(p.done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			if len(b) > 5000 {
+				b = b[len(b)-5000:]
+			}
+			t.Logf("router log %s, tail:\n%s", logPath, b)
+		}
+	})
+	return p
+}
+
+func count(t *testing.T, conn driver.Conn, q string) int {
+	t.Helper()
+	var n uint64
+	if err := conn.QueryRow(context.Background(), q).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return int(n)
+}
+
+// readDecisions reads every RoutingDecided on the items topic up to its
+// current end, with the given isolation level.
+func readDecisions(t *testing.T, k config.Kafka, iso kgo.IsolationLevel) []*schemas.RoutingDecided {
+	t.Helper()
+	topic := k.Topic(schemas.FamilyItems.Topic())
+	cl := testenv.KafkaClient(t, k, kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(iso), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	defer cl.Close()
+	var out []*schemas.RoutingDecided
+	idle := 0
+	for idle < 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		n := 0
+		fs.EachRecord(func(r *kgo.Record) {
+			n++
+			ev, err := schemas.Decode(r.Value)
+			if err != nil {
+				t.Fatalf("decode %s[%d]@%d: %v", r.Topic, r.Partition, r.Offset, err)
+			}
+			if d, ok := ev.(*schemas.RoutingDecided); ok {
+				out = append(out, d)
+			}
+		})
+		if n == 0 {
+			idle++
+		} else {
+			idle = 0
+		}
+	}
+	return out
+}
+
+// TestExactlyOnceAcrossKillNine runs the router binary (services/processor
+// -processors router) on the real broker, kills it with SIGKILL while it
+// decides, restarts it, and checks that a read_committed consumer sees
+// every expected decision exactly once, and that ClickHouse's KPI views
+// agree with the decisions.
+func TestExactlyOnceAcrossKillNine(t *testing.T) {
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, 3)
+	chCfg, conn := testenv.MigratedClickHouse(t)
+	bin := buildProcessor(t)
+	rulesPath := filepath.Join(t.TempDir(), "rules.json")
+	if err := os.WriteFile(rulesPath, []byte(itRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rules, err := router.ParseRules([]byte(itRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const n = 1500
+	items, labels := workload(n)
+	want, wantAll := expected(t, rules, items, labels)
+
+	cl := testenv.KafkaClient(t, k)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var prodErr error
+	prodDone := make(chan struct{})
+	go func() {
+		defer close(prodDone)
+		// Slowly (about 20 s), so the router is deciding while it is killed.
+		const chunk = 10
+		li := 0
+		for i := 0; i < n; i += chunk {
+			var recs []*kgo.Record
+			for _, ev := range items[2*i : 2*min(i+chunk, n)] {
+				recs = append(recs, record(t, k, ev))
+			}
+			for ; li < len(labels) && labels[li].(*schemas.LabelSubmitted).ItemID < fmt.Sprintf("item-%05d", i+chunk); li++ {
+				recs = append(recs, record(t, k, labels[li]))
+			}
+			if prodErr = cl.ProduceSync(ctx, recs...).FirstErr(); prodErr != nil {
+				return
+			}
+			time.Sleep(130 * time.Millisecond)
+		}
+	}()
+
+	// Kill -9 while a transaction is open: watch the items topic, where the
+	// decisions go, and kill the moment its last stable offset is behind its
+	// end (the test's own producer is not transactional, so only the
+	// router's open transaction holds it back). If the kill missed (the
+	// transaction committed first), restart and try again.
+	adm := kadm.NewClient(cl)
+	itemsTopic := k.Topic(schemas.FamilyItems.Topic())
+	open := func() bool {
+		hwm, err1 := adm.ListEndOffsets(ctx, itemsTopic)
+		lso, err2 := adm.ListCommittedOffsets(ctx, itemsTopic)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("list offsets: %v %v", err1, err2)
+		}
+		behind := false
+		hwm.Each(func(o kadm.ListedOffset) {
+			if l, ok := lso.Lookup(o.Topic, o.Partition); ok && l.Offset < o.Offset {
+				behind = true
+			}
+		})
+		return behind
+	}
+	p := startRouter(t, bin, k, chCfg, rulesPath)
+	hit := false
+	for kills := 1; !hit && kills <= 5; kills++ {
+		deadline := time.Now().Add(time.Minute)
+		for !open() {
+			if time.Now().After(deadline) {
+				t.Fatal("the router opened no transaction in a minute")
+			}
+		}
+		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-p.done
+		hit = open()
+		t.Logf("kill -9 #%d with %d of %d decisions rows written; inside an open transaction: %v",
+			kills, count(t, conn, "SELECT count() FROM routing_decisions"), len(want), hit)
+		p = startRouter(t, bin, k, chCfg, rulesPath)
+	}
+	if !hit {
+		t.Fatal("no kill landed inside an open transaction")
+	}
+	<-prodDone
+	if prodErr != nil {
+		t.Fatal(prodErr)
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for count(t, conn, "SELECT count() FROM routing_decisions FINAL") < len(want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("routing_decisions holds %d of %d decisions after 3 minutes", count(t, conn, "SELECT count() FROM routing_decisions FINAL"), len(want))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	// Let anything extra (a duplicate would come now) reach the log.
+	time.Sleep(2 * time.Second)
+
+	got := readDecisions(t, k, kgo.ReadCommitted())
+	seen := map[string]int{}
+	ids := map[string]bool{}
+	for _, d := range got {
+		seen[decisionKey(d)]++
+		if ids[d.EventID] {
+			t.Errorf("event id %s seen twice by a read_committed consumer", d.EventID)
+		}
+		ids[d.EventID] = true
+		if w, ok := want[decisionKey(d)]; !ok {
+			t.Errorf("unexpected decision %s %s %s", decisionKey(d), d.Route, d.Rule)
+		} else if g := string(d.Route) + " " + d.Rule; g != w {
+			t.Errorf("decision %s: %s, want %s", decisionKey(d), g, w)
+		}
+		if d.Producer != router.Producer || !strings.HasPrefix(d.Reason, "rules it-1: ") {
+			t.Errorf("decision %s: producer %q, reason %q", decisionKey(d), d.Producer, d.Reason)
+		}
+	}
+	dups := 0
+	for key, c := range seen {
+		if c > 1 {
+			dups++
+			if dups <= 5 {
+				t.Errorf("%s decided %d times", key, c)
+			}
+		}
+	}
+	if len(seen) != len(want) || dups > 0 {
+		t.Fatalf("read_committed consumer saw %d decisions for %d keys (%d keys more than once); want %d keys once", len(got), len(seen), dups, len(want))
+	}
+	uncommitted := readDecisions(t, k, kgo.ReadUncommitted())
+	abortedRules := map[string]int{}
+	{
+		n := map[string]int{}
+		for _, d := range uncommitted {
+			n[decisionKey(d)]++
+			if n[decisionKey(d)] > 1 {
+				abortedRules[d.Rule]++
+			}
+		}
+	}
+	if len(uncommitted) <= len(got) {
+		t.Fatalf("read_uncommitted sees %d decisions, read_committed %d: the killed transaction left no aborted copy, so nothing was proven", len(uncommitted), len(got))
+	}
+	t.Logf("%d decisions, each exactly once for read_committed; read_uncommitted also sees %d aborted copies (by rule %v); %d routing_decisions rows before FINAL",
+		len(got), len(uncommitted)-len(got), abortedRules, count(t, conn, "SELECT count() FROM routing_decisions"))
+
+	checkKPIs(t, conn, wantAll, items, labels)
+}
+
+func record(t *testing.T, k config.Kafka, ev schemas.Event) *kgo.Record {
+	t.Helper()
+	b, err := schemas.Encode(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &kgo.Record{Topic: k.Topic(ev.Family().Topic()), Key: []byte(ev.Key()), Value: b}
+}
+
+// checkKPIs compares kpi_automation and kpi_prelabel_precision with the
+// figures computed here from the expected decisions and the workload.
+func checkKPIs(t *testing.T, conn driver.Conn, decisions []*schemas.RoutingDecided, items, labels []schemas.Event) {
+	t.Helper()
+	// The accepted (modal) label per item: the workload's labels are x, x,
+	// third, so the first label's value is always the mode.
+	accepted := map[string]string{}
+	for _, ev := range labels {
+		l := ev.(*schemas.LabelSubmitted)
+		if _, ok := accepted[l.ItemID]; !ok {
+			accepted[l.ItemID] = l.Value.Category
+		}
+	}
+	var dec, auto, audits, escal, auditsLabeled, overridden int
+	for _, d := range decisions {
+		switch {
+		case d.Rule == router.RuleLowAgreement:
+			escal++
+			continue
+		case d.Rule == router.RuleAuditSample:
+			audits++
+			auto++
+			if v, ok := accepted[d.ItemID]; ok && d.QuestionID == "q-vehicle" {
+				auditsLabeled++
+				if v != "car" {
+					overridden++
+				}
+			}
+		case d.Route == schemas.RouteAutoAccept:
+			auto++
+		}
+		dec++
+	}
+	var (
+		project                                          string
+		gDec, gAuto, gAudits, gEscal, gLabeled, gOverrid uint64
+		rate                                             float64
+	)
+	err := conn.QueryRow(context.Background(), `SELECT project_id, decisions, auto_accepted, audits, escalations, audits_labeled, audits_overridden, automation_rate FROM kpi_automation`).
+		Scan(&project, &gDec, &gAuto, &gAudits, &gEscal, &gLabeled, &gOverrid, &rate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotA := fmt.Sprint(project, gDec, gAuto, gAudits, gEscal, gLabeled, gOverrid)
+	wantA := fmt.Sprint("proj-it", dec, auto, audits, escal, auditsLabeled, overridden)
+	if gotA != wantA || rate != float64(auto)/float64(dec) {
+		t.Errorf("kpi_automation (project decisions auto audits escalations audits_labeled overridden) = %s rate %v, want %s rate %v", gotA, rate, wantA, float64(auto)/float64(dec))
+	}
+	t.Logf("kpi_automation: %d decisions, automation rate %.3f, %d audits (%d labeled, %d overridden), %d escalations", dec, rate, audits, auditsLabeled, overridden, escal)
+
+	// Precision per model version: every pre-label says car.
+	judged, correct := map[string]int{}, map[string]int{}
+	for _, ev := range items {
+		if p, ok := ev.(*schemas.PreLabelProposed); ok {
+			if v, ok := accepted[p.ItemID]; ok {
+				judged[p.ModelVersion]++
+				if v == "car" {
+					correct[p.ModelVersion]++
+				}
+			}
+		}
+	}
+	rows, err := conn.Query(context.Background(), `SELECT model_version, prelabels_judged, correct FROM kpi_prelabel_precision ORDER BY model_version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got, want []string
+	for rows.Next() {
+		var v string
+		var j, c uint64
+		if err := rows.Scan(&v, &j, &c); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprint(v, j, c))
+	}
+	for _, v := range slices.Sorted(maps.Keys(judged)) {
+		want = append(want, fmt.Sprint(v, judged[v], correct[v]))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("kpi_prelabel_precision (version judged correct) = %v, want %v", got, want)
+	}
+}
