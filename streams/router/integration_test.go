@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -120,14 +121,39 @@ func decisionKey(d *schemas.RoutingDecided) string {
 	return d.ItemID + "/" + d.QuestionID + "/" + stage
 }
 
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// buildProcessor builds services/processor once per test binary.
 func buildProcessor(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "processor")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/assay-data/assay/services/processor").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build services/processor: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "assay-router-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "processor")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/assay-data/assay/services/processor").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build services/processor: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return bin
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
 }
 
 type proc struct {
@@ -460,4 +486,120 @@ func checkKPIs(t *testing.T, conn driver.Conn, decisions []*schemas.RoutingDecid
 	if !slices.Equal(got, want) {
 		t.Errorf("kpi_prelabel_precision (version judged correct) = %v, want %v", got, want)
 	}
+}
+
+// TestProcessorRefusesMalformedRulesAtStart: with a malformed rules file
+// the router does not start (there are no older rules to keep).
+func TestProcessorRefusesMalformedRulesAtStart(t *testing.T) {
+	bin := buildProcessor(t)
+	rulesPath := filepath.Join(t.TempDir(), "rules.json")
+	if err := os.WriteFile(rulesPath, []byte(`{"version":"bad","default_confidence_threshold":1.7}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-processors", "router", "-http", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), router.EnvRulesFile+"="+rulesPath, "ASSAY_CLICKHOUSE_ADDR=127.0.0.1:1")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the processor started on a malformed rules file:\n%s", out)
+	}
+	want := "router: " + router.EnvRulesFile + "=" + rulesPath + ": rules file " + rulesPath + ": invalid rules (version \"bad\"): default_confidence_threshold must be in [0, 1], got 1.7"
+	if !strings.Contains(string(out), want) {
+		t.Fatalf("output does not say why:\n%s\nwant it to contain %q", out, want)
+	}
+}
+
+// TestRulesReloadInTheRunningRouter: the running router picks up a new
+// rules version without a restart, refuses a malformed file and keeps
+// deciding with the rules in force, and records the version it used.
+func TestRulesReloadInTheRunningRouter(t *testing.T) {
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, 3)
+	chCfg, conn := testenv.MigratedClickHouse(t)
+	bin := buildProcessor(t)
+	rulesPath := filepath.Join(t.TempDir(), "rules.json")
+	write := func(doc string) {
+		t.Helper()
+		if err := os.WriteFile(rulesPath, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`{"version":"r1","default_confidence_threshold":0.8}`)
+	p := startRouter(t, bin, k, chCfg, rulesPath)
+	cl := testenv.KafkaClient(t, k)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	// round produces 10 items with a 0.85 pre-label and waits until they are
+	// decided; it returns their "route rules-version" tallies.
+	round := func(name string) map[string]int {
+		t.Helper()
+		var recs []*kgo.Record
+		var ids []string
+		for i := range 10 {
+			id := fmt.Sprintf("%s-%d", name, i)
+			ids = append(ids, "'"+id+"'")
+			at := time.Now().UnixMilli()
+			env := schemas.Envelope{EventID: "e-" + id, OccurredAt: at, RecordedAt: at, Producer: "it"}
+			recs = append(recs,
+				record(t, k, &schemas.ItemIngested{Envelope: env, ItemID: id, Source: "it", URI: "u://" + id, SHA256: strings.Repeat("ef", 32), Modality: "text", ProjectID: "p"}),
+				record(t, k, &schemas.PreLabelProposed{Envelope: schemas.Envelope{EventID: "p-" + id, OccurredAt: at, RecordedAt: at, Producer: "it"},
+					ItemID: id, QuestionID: "q", Model: "m", ModelVersion: "1", Value: schemas.Nominal("a"), Confidence: 0.85}))
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		where := " FROM routing_decisions FINAL WHERE item_id IN (" + strings.Join(ids, ",") + ")"
+		deadline := time.Now().Add(time.Minute)
+		for count(t, conn, "SELECT count()"+where) < 10 {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %s: not decided within a minute", name)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		rows, err := conn.Query(ctx, "SELECT route, rules_version, count()"+where+" GROUP BY route, rules_version")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]int{}
+		for rows.Next() {
+			var route, version string
+			var n uint64
+			if err := rows.Scan(&route, &version, &n); err != nil {
+				t.Fatal(err)
+			}
+			out[route+" "+version] = int(n)
+		}
+		return out
+	}
+	waitLog := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			b, _ := os.ReadFile(p.log)
+			if strings.Count(string(b), what) > 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("router log has no %q after 30s", what)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	check := func(got map[string]int, want string) {
+		t.Helper()
+		if fmt.Sprint(got) != want {
+			t.Fatalf("decisions %v, want %s", got, want)
+		}
+	}
+
+	check(round("a"), "map[auto_accept r1:10]")
+
+	write(`{"version":"r2","default_confidence_threshold":"0.9"}`) // a string: malformed
+	waitLog("rules reload refused")
+	check(round("b"), "map[auto_accept r1:10]")
+
+	write(`{"version":"r2","default_confidence_threshold":0.9}`)
+	waitLog("rules reloaded")
+	check(round("c"), "map[human_review r2:10]")
 }
