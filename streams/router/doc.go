@@ -42,13 +42,17 @@
 // again, with the same result, and the aborted copy is never visible.
 // Decision event ids are derived from the causing record (topic,
 // partition, offset, stage, question), never the clock, so even a consumer
-// reading uncommitted data can deduplicate, and routing_decisions rows
-// collapse on replay.
+// reading uncommitted data can deduplicate.
 //
-// No loop. RoutingDecided events land on the items topic, which the router
-// consumes. It never decides anything on a RoutingDecided; its own
-// items-stage decisions only mark the question decided, so a state rebuilt
-// under newer rules still never decides a question twice.
+// No loop, and rows from the log. RoutingDecided events land on the items
+// topic, which the router consumes. It never decides anything on a
+// RoutingDecided. Its own decisions, read back once committed, become the
+// routing_decisions rows (with the pre-label kept in the items state), so
+// ClickHouse holds exactly the decisions the log holds: an aborted copy is
+// never read, and a replay (assay replay) reproduces the historical
+// decisions instead of re-deciding under today's rules. Reading back its
+// items-stage decisions also marks the question decided, so a state
+// rebuilt under newer rules never decides a question twice.
 //
 // Rules reload. Apply reads a RuleSet (an atomically swapped pointer) once
 // per record and records the version in the decision's reason and row; it

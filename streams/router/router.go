@@ -92,8 +92,20 @@ type item struct {
 	// them without the item's edge-case tags could auto-accept a
 	// safety-critical item, so they wait for it.
 	pending []pendingPrelabel
-	// decided are the questions already routed at the items stage.
-	decided map[string]bool
+	// decided are the questions already routed at the items stage, with
+	// the pre-label each was decided on (zero for no_prelabel), which the
+	// routing_decisions row takes when the decision is read back.
+	decided map[string]*decidedOn
+}
+
+// decidedOn is the pre-label a decision was made on.
+type decidedOn struct {
+	model, modelVersion, value string
+	confidence                 float64
+}
+
+func on(pl *schemas.PreLabelProposed) *decidedOn {
+	return &decidedOn{model: pl.Model, modelVersion: pl.ModelVersion, value: valueKey(pl.Value), confidence: pl.Confidence}
 }
 
 type pendingPrelabel struct {
@@ -139,7 +151,7 @@ func (r *Router) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 func (s *itemsState) get(id string) *item {
 	it := s.items[id]
 	if it == nil {
-		it = &item{decided: map[string]bool{}}
+		it = &item{decided: map[string]*decidedOn{}}
 		s.items[id] = it
 	}
 	return it
@@ -155,16 +167,16 @@ func (s *itemsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, er
 		}
 		it.ingested, it.project, it.tags = true, e.ProjectID, slices.Clone(e.EdgeCaseTags)
 		for _, q := range rules.QuestionsWithoutPrelabel[e.ProjectID] {
-			if !it.decided[q] {
-				it.decided[q] = true
+			if it.decided[q] == nil {
+				it.decided[q] = &decidedOn{}
 				emit(&out, decideWithoutPrelabel(rules, rec, it, e.ItemID, q))
 			}
 		}
 		pending := it.pending
 		it.pending = nil
 		for _, p := range pending {
-			if !it.decided[p.pl.QuestionID] {
-				it.decided[p.pl.QuestionID] = true
+			if it.decided[p.pl.QuestionID] == nil {
+				it.decided[p.pl.QuestionID] = on(p.pl)
 				emit(&out, decidePrelabel(rules, p.rec, it, p.pl))
 			}
 		}
@@ -172,44 +184,74 @@ func (s *itemsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, er
 		out.Rows = append(out.Rows, prelabelRow(rec, e))
 		it := s.get(e.ItemID)
 		switch {
-		case it.decided[e.QuestionID] || slices.ContainsFunc(it.pending, func(p pendingPrelabel) bool { return p.pl.QuestionID == e.QuestionID }):
+		case it.decided[e.QuestionID] != nil || slices.ContainsFunc(it.pending, func(p pendingPrelabel) bool { return p.pl.QuestionID == e.QuestionID }):
 			// Decided once per item/question: a later model's pre-label is
 			// measured (prelabel row) but does not re-route.
 		case !it.ingested:
 			it.pending = append(it.pending, pendingPrelabel{pl: e, rec: rec})
 		default:
-			it.decided[e.QuestionID] = true
+			it.decided[e.QuestionID] = on(e)
 			emit(&out, decidePrelabel(rules, rec, it, e))
 		}
 	case *schemas.RoutingDecided:
-		// Never react to a decision (ours or anyone's): that would loop.
-		// Our own items-stage decisions only mark the question decided, so
-		// a state rebuilt under newer rules still never decides it twice.
-		if e.Producer == Producer && !isLabelsRule(e.Rule) {
-			s.get(e.ItemID).decided[e.QuestionID] = true
+		// Never decide on a decision (ours or anyone's): that would loop.
+		// Our own decisions, read back once committed, become the
+		// routing_decisions rows, so ClickHouse holds exactly the decisions
+		// the log holds (an aborted copy is never read), and a replay
+		// reproduces them instead of re-deciding under today's rules. Items-
+		// stage decisions also mark the question decided, so a state rebuilt
+		// under newer rules still never decides it twice.
+		if e.Producer != Producer {
+			return out, nil
 		}
+		it := s.get(e.ItemID)
+		stage, d := stageItems, &decidedOn{}
+		if isLabelsRule(e.Rule) {
+			stage = stageLabels
+		} else if it.decided[e.QuestionID] != nil {
+			d = it.decided[e.QuestionID]
+		} else {
+			it.decided[e.QuestionID] = d
+		}
+		audited := uint8(0)
+		if e.Rule == RuleAuditSample {
+			audited = 1
+		}
+		out.Rows = append(out.Rows, runtime.Row{Table: TableDecisions, Values: []any{
+			e.ItemID, e.QuestionID, stage, string(e.Route), e.Rule, RulesVersion(e), it.project,
+			d.model, d.modelVersion, d.value, d.confidence, audited,
+			e.EventID, e.Trace.CausationID, dateTime(e.OccurredAt), e.OccurredAt,
+			rec.Topic, uint32(rec.Partition), uint64(rec.Offset),
+		}})
 	}
 	return out, nil
 }
 
+// RulesVersion returns the rules version a RoutingDecided of the router
+// names (its reason starts with "rules <version>: "), or "" for another
+// producer's decision.
+func RulesVersion(e *schemas.RoutingDecided) string {
+	rest, ok := strings.CutPrefix(e.Reason, "rules ")
+	if !ok || e.Producer != Producer {
+		return ""
+	}
+	v, _, _ := strings.Cut(rest, ": ")
+	return v
+}
+
 func isLabelsRule(rule string) bool { return rule == RuleLowAgreement }
 
-// decision is what one rule decided, before it becomes an event and a row.
+// decision is what one rule decided, before it becomes an event.
 type decision struct {
 	rules    *Rules
 	rec      runtime.Record // the record that caused the decision
 	stage    string
 	itemID   string
 	question string
-	project  string
 	route    schemas.Route
 	rule     string
 	inputs   []schemas.RoutingInput
 	reason   string
-	// pre-label that was decided on, if any
-	model, modelVersion, value string
-	confidence                 float64
-	audited                    bool
 }
 
 func in(name string, v float64) schemas.RoutingInput {
@@ -222,8 +264,7 @@ func in(name string, v float64) schemas.RoutingInput {
 func decidePrelabel(rules *Rules, rec runtime.Record, it *item, pl *schemas.PreLabelProposed) decision {
 	th := rules.threshold(pl.QuestionID)
 	d := decision{
-		rules: rules, rec: rec, stage: stageItems, itemID: pl.ItemID, question: pl.QuestionID, project: it.project,
-		model: pl.Model, modelVersion: pl.ModelVersion, value: valueKey(pl.Value), confidence: pl.Confidence,
+		rules: rules, rec: rec, stage: stageItems, itemID: pl.ItemID, question: pl.QuestionID,
 		inputs: []schemas.RoutingInput{in("confidence", pl.Confidence), in("threshold", th)},
 	}
 	if tr, tag, ok := rules.tagRule(it.tags); ok {
@@ -237,7 +278,7 @@ func decidePrelabel(rules *Rules, rec runtime.Record, it *item, pl *schemas.PreL
 		return d
 	}
 	if pt := rules.auditPoint(pl.ItemID); pt < rules.Audit.Rate {
-		d.route, d.rule, d.audited = schemas.RouteHumanReview, RuleAuditSample, true
+		d.route, d.rule = schemas.RouteHumanReview, RuleAuditSample
 		d.inputs = append(d.inputs, in("audit_point", pt), in("audit_rate", rules.Audit.Rate))
 		d.reason = fmt.Sprintf("auto-acceptable (confidence %.4g >= %.4g), sampled for human audit at rate %.4g", pl.Confidence, th, rules.Audit.Rate)
 		return d
@@ -251,7 +292,7 @@ func decidePrelabel(rules *Rules, rec runtime.Record, it *item, pl *schemas.PreL
 // a human (or to whoever a tag rule names; there is nothing to review, so
 // human_review becomes human_label).
 func decideWithoutPrelabel(rules *Rules, rec runtime.Record, it *item, itemID, q string) decision {
-	d := decision{rules: rules, rec: rec, stage: stageItems, itemID: itemID, question: q, project: it.project}
+	d := decision{rules: rules, rec: rec, stage: stageItems, itemID: itemID, question: q}
 	if tr, tag, ok := rules.tagRule(it.tags); ok {
 		d.route, d.rule = tr.Route, tr.ID
 		if d.route == schemas.RouteHumanReview {
@@ -265,9 +306,10 @@ func decideWithoutPrelabel(rules *Rules, rec runtime.Record, it *item, itemID, q
 	return d
 }
 
-// emit turns d into the RoutingDecided event and its routing_decisions row.
-// Everything is derived from the causing record, not the clock, so a
-// replayed record yields the same event (same event_id) and row.
+// emit turns d into the RoutingDecided event. Everything is derived from
+// the causing record, not the clock, so a re-read record yields the same
+// event (same event_id). Its routing_decisions row is written when the
+// committed event is read back (see itemsState.apply).
 func emit(out *runtime.Output, d decision) {
 	cause := d.rec.Event.Meta()
 	at := d.rec.Timestamp.UnixMilli()
@@ -288,16 +330,6 @@ func emit(out *runtime.Output, d decision) {
 		Reason: fmt.Sprintf("rules %s: %s", d.rules.Version, d.reason),
 	}
 	out.Emit = append(out.Emit, ev)
-	audited := uint8(0)
-	if d.audited {
-		audited = 1
-	}
-	out.Rows = append(out.Rows, runtime.Row{Table: TableDecisions, Values: []any{
-		d.itemID, d.question, d.stage, string(d.route), d.rule, d.rules.Version, d.project,
-		d.model, d.modelVersion, d.value, d.confidence, audited,
-		id, cause.EventID, dateTime(at), at,
-		d.rec.Topic, uint32(d.rec.Partition), uint64(d.rec.Offset),
-	}})
 }
 
 func prelabelRow(rec runtime.Record, e *schemas.PreLabelProposed) runtime.Row {
@@ -347,7 +379,7 @@ func (s *labelsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, e
 		ql.escalated = true
 		n := float64(len(ql.byAnnotator))
 		emit(&out, decision{
-			rules: rules, rec: rec, stage: stageLabels, itemID: e.ItemID, question: e.QuestionID, project: e.ProjectID,
+			rules: rules, rec: rec, stage: stageLabels, itemID: e.ItemID, question: e.QuestionID,
 			route: schemas.RouteExpertReview, rule: RuleLowAgreement,
 			inputs: []schemas.RoutingInput{in("annotators", n), in("agreement", agree), in("min_agreement", rules.Agreement.MinAgreement)},
 			reason: fmt.Sprintf("%d annotators agree on %.0f%% of pairs, below %.0f%%", len(ql.byAnnotator), 100*agree, 100*rules.Agreement.MinAgreement),

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -83,6 +84,10 @@ func newFeed(t *testing.T, rules *Rules) *feed {
 	return &feed{t: t, r: New(NewRuleSet(rules)), states: map[string]any{}, offs: map[string]int64{}}
 }
 
+// apply applies evs in order, then the decisions they emitted, which the
+// runner produces to the items topic and so reads back (as the real log
+// would, after the records that caused them). It returns everything that
+// happened, the read-back included.
 func (f *feed) apply(evs ...schemas.Event) runtime.Output {
 	f.t.Helper()
 	var all runtime.Output
@@ -90,7 +95,10 @@ func (f *feed) apply(evs ...schemas.Event) runtime.Output {
 	for _, tb := range Tables() {
 		tables[tb.Name] = len(tb.Columns)
 	}
-	for _, ev := range evs {
+	queue := slices.Clone(evs)
+	for len(queue) > 0 {
+		ev := queue[0]
+		queue = queue[1:]
 		topic := "pfx." + ev.Family().Topic()
 		st, ok := f.states[topic]
 		if !ok {
@@ -113,6 +121,10 @@ func (f *feed) apply(evs ...schemas.Event) runtime.Output {
 			if _, err := schemas.Encode(em); err != nil {
 				f.t.Fatalf("emitted event does not encode: %v", err)
 			}
+			if em.Family() != schemas.FamilyItems {
+				f.t.Fatalf("emitted %s to %s", em.Type(), em.Family())
+			}
+			queue = append(queue, em)
 		}
 		all.Rows = append(all.Rows, out.Rows...)
 		all.Emit = append(all.Emit, out.Emit...)
@@ -271,6 +283,9 @@ func TestDecisionContents(t *testing.T) {
 	var row []any
 	for _, r := range out.Rows {
 		if r.Table == TableDecisions {
+			if row != nil {
+				t.Fatal("two routing_decisions rows for one decision")
+			}
 			row = r.Values
 		}
 	}
@@ -283,7 +298,7 @@ func TestDecisionContents(t *testing.T) {
 		"item_id": "i1", "question_id": "q-vehicle", "stage": stageItems, "route": "human_review", "rule": RuleLowConfidence,
 		"rules_version": "test-1", "project_id": "proj-2", "model": "det", "model_version": "1.0",
 		"prelabel_value": "nominal:car", "confidence": 0.5, "audited": uint8(0), "event_id": d.EventID, "cause_event_id": in.EventID,
-		"kafka_offset": uint64(1),
+		"kafka_offset": uint64(2), // the RoutingDecided read back, after ingest and pre-label
 	} {
 		if got[c] != want {
 			t.Errorf("routing_decisions.%s = %v, want %v", c, got[c], want)
@@ -420,5 +435,58 @@ func TestValueKeyAndAgreement(t *testing.T) {
 		if got := agreement(c.labels); math.Abs(got-c.want) > 1e-12 {
 			t.Errorf("agreement(%v) = %v, want %v", c.labels, got, c.want)
 		}
+	}
+}
+
+// decisionRows returns "item/question stage rule audited version" of the
+// routing_decisions rows in out.
+func decisionRows(out runtime.Output) []string {
+	var s []string
+	for _, r := range out.Rows {
+		if r.Table == TableDecisions {
+			v := r.Values
+			s = append(s, fmt.Sprintf("%s/%s %s %s %d %s", v[0], v[1], v[2], v[4], v[11], v[5]))
+		}
+	}
+	return s
+}
+
+func TestDecisionRowsComeFromTheReadBack(t *testing.T) {
+	rules := testRules()
+	rules.Audit.Rate = 1
+	f := newFeed(t, rules)
+	// Decided, but not read back yet: no row.
+	st := f.r.NewState("assay.items.v1", 0)
+	out, err := f.r.Apply(st, runtime.Record{Topic: "assay.items.v1", Event: ingest("i0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = f.r.Apply(st, runtime.Record{Topic: "assay.items.v1", Offset: 1, Event: pre("i0", "q", 0.99)})
+	if err != nil || len(out.Emit) != 1 || len(decisionRows(out)) != 0 {
+		t.Fatalf("deciding wrote %v (err %v)", decisionRows(out), err)
+	}
+
+	out = f.apply(ingestP1("i1"), pre("i1", "q-vehicle", 0.99),
+		label("l1", "i1", "q-vehicle", "a1", "car"), label("l2", "i1", "q-vehicle", "a2", "bus"),
+		routed("i1", "q-other", schemas.RouteExpertReview, "manual", "ops-console"))
+	want := []string{
+		"i1/q-caption prelabel no_prelabel 0 test-1",
+		"i1/q-vehicle prelabel audit_sample 1 test-1",
+		"i1/q-vehicle agreement low_agreement 0 test-1",
+	}
+	if got := decisionRows(out); !reflect.DeepEqual(got, want) {
+		t.Fatalf("routing_decisions rows\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestRulesVersionOfADecision(t *testing.T) {
+	d := routed("i", "q", schemas.RouteAutoAccept, RuleConfident, Producer)
+	d.Reason = "rules 2026-11-25.1: confidence 0.95 at or above threshold 0.9"
+	if v := RulesVersion(d); v != "2026-11-25.1" {
+		t.Fatalf("RulesVersion = %q", v)
+	}
+	d.Producer = "someone"
+	if v := RulesVersion(d); v != "" {
+		t.Fatalf("RulesVersion of another producer's decision = %q", v)
 	}
 }

@@ -10,7 +10,9 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strings"
 	"sync/atomic"
+	"unicode"
 
 	"github.com/assay-data/assay/schemas"
 )
@@ -112,6 +114,9 @@ func (r *Rules) Validate() error {
 	}
 	if r.Version == "" {
 		bad("version is required")
+	} else if strings.ContainsFunc(r.Version, func(c rune) bool { return c == ':' || unicode.IsSpace(c) }) {
+		// Decisions carry the version as "rules <version>: <why>".
+		bad("version %q must not contain a colon or white space", r.Version)
 	}
 	unit("default_confidence_threshold", r.DefaultConfidenceThreshold)
 	for q, qr := range r.Questions {

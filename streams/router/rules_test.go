@@ -39,6 +39,7 @@ func TestMalformedRulesAreRefused(t *testing.T) {
 		{`{"version":"v1","default_confidence_treshold":0.9}`, `unknown field "default_confidence_treshold"`},
 		{ok + `{}`, "trailing data"},
 		{`{"default_confidence_threshold":0.9}`, "version is required"},
+		{`{"version":"v 1: x"}`, "must not contain a colon or white space"},
 		{`{"version":"v1","default_confidence_threshold":1.5}`, "default_confidence_threshold must be in [0, 1]"},
 		{`{"version":"v1","questions":{"q":{"confidence_threshold":-0.1}}}`, `questions["q"].confidence_threshold`},
 		{`{"version":"v1","tag_rules":[{"id":"x","tags":["a"],"route":"auto_accept"}]}`, "route must be human_label, human_review or expert_review"},

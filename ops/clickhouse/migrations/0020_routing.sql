@@ -5,15 +5,16 @@
 -- items and labels, because the runtime keeps their partitions' states apart (streams/router
 -- doc.go).
 --
--- Exactly-once effect: rows are keyed by the deterministic event ids (a decision's event_id is
--- derived from the record that caused it), with kafka_offset as the version, so a replayed batch
--- collapses; read with FINAL. PARTITION BY tuple(): ReplacingMergeTree only collapses within a
+-- Exactly-once effect: rows are keyed by event ids (a decision's event_id is derived from the
+-- record that caused it), with kafka_offset as the version, so a replayed batch collapses; read
+-- with FINAL. PARTITION BY tuple(): ReplacingMergeTree only collapses within a
 -- partition.
 --
 -- Portable SQL for ClickHouse 18.16 and current releases: DateTime plus Int64 milliseconds,
 -- String instead of Enum/LowCardinality, ALL INNER/LEFT JOIN ... USING.
 
--- One row per RoutingDecided the router emitted. stage 'prelabel': the one decision per
+-- One row per RoutingDecided of the router, written when the router reads its committed decision
+-- back from the items topic (so the table holds exactly the decisions in the log). stage 'prelabel': the one decision per
 -- item/question from its pre-label (or its absence); stage 'agreement': an escalation to expert
 -- review because annotators disagreed. audited = 1: auto-acceptable, sampled for a human audit.
 CREATE TABLE IF NOT EXISTS routing_decisions (
