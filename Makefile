@@ -11,7 +11,7 @@ export ASSAY_CLICKHOUSE_ADDR ?= 127.0.0.1:19000
 PKGS := ./...
 BIN := bin
 
-.PHONY: all build test unit run bench lint fmt fuzz stack-up stack-down clean
+.PHONY: all build test unit run bench gobench chaos lint fmt fuzz stack-up stack-down clean
 
 all: lint build test
 
@@ -32,10 +32,24 @@ test: ## unit and integration tests against the real broker and database (and cu
 run: build ## local stack up, schema and topics applied; runs until Ctrl-C
 	@ops/run.sh
 
-bench: ## benchmarks against the real local stack
+bench: ## baselines and the full pipeline in one run; table printed, JSON and profiles into loadtest/results/
+	@ops/stack.sh up
+	@status=0; \
+	$(GO) build $(GOFLAGS) -o $(BIN)/bench ./loadtest/cmd/bench && $(BIN)/bench || status=$$?; \
+	ops/stack.sh down; \
+	exit $$status
+
+gobench: ## the go test benchmarks against the real local stack
 	@ops/stack.sh up
 	@status=0; \
 	ASSAY_INTEGRATION=1 $(GO) test $(GOFLAGS) -run '^$$' -bench . -benchmem -timeout 40m $(PKGS) || status=$$?; \
+	ops/stack.sh down; \
+	exit $$status
+
+chaos: ## fault suite under load (private broker, ClickHouse cut 60 s, kill -9, malformed input); summary into loadtest/results/
+	@ops/stack.sh up
+	@status=0; \
+	ASSAY_INTEGRATION=1 ASSAY_CHAOS_OUT=$(CURDIR)/loadtest/results $(GO) test $(GOFLAGS) -tags chaos -count=1 -v -run TestFaultSuite -timeout 15m ./loadtest/chaos || status=$$?; \
 	ops/stack.sh down; \
 	exit $$status
 

@@ -5,15 +5,12 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -35,37 +32,14 @@ import (
 // second instance. The invariant is always the same: after FINAL, every
 // ledger table holds exactly the rows the produced events imply.
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
 func processorBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "assay-processor-test")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "processor")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
+	return testenv.Binary(t, ".")
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	testenv.RemoveBinaries()
 	os.Exit(code)
 }
 
@@ -288,93 +262,6 @@ func TestKillNineMidBatchThenRestart(t *testing.T) {
 	t.Logf("events rows before FINAL: %d for %d events (more would be replayed copies not merged yet)", rawCount(t, conn, "events"), rounds*workload.TypesPerRound)
 }
 
-// tcpProxy forwards TCP connections to target and can be cut (listener
-// and every connection closed) and restored on the same address: a
-// ClickHouse outage for one client without stopping the shared server.
-type tcpProxy struct {
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]struct{}
-}
-
-func newProxy(t *testing.T, target string) *tcpProxy {
-	t.Helper()
-	p := &tcpProxy{target: target, conns: map[net.Conn]struct{}{}}
-	if err := p.listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *tcpProxy) listen(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	p.ln, p.addr = ln, ln.Addr().String()
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.pipe(ln, c)
-		}
-	}()
-	return nil
-}
-
-func (p *tcpProxy) pipe(ln net.Listener, c net.Conn) {
-	u, err := net.Dial("tcp", p.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.mu.Lock()
-	if p.ln != ln { // cut while dialling
-		p.mu.Unlock()
-		c.Close()
-		u.Close()
-		return
-	}
-	p.conns[c], p.conns[u] = struct{}{}, struct{}{}
-	p.mu.Unlock()
-	go func() { _, _ = io.Copy(u, c); u.Close(); c.Close() }()
-	_, _ = io.Copy(c, u)
-	c.Close()
-	u.Close()
-}
-
-func (p *tcpProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	p.conns = map[net.Conn]struct{}{}
-}
-
-func (p *tcpProxy) restore(t *testing.T) {
-	t.Helper()
-	var err error
-	for range 50 {
-		if err = p.listen(p.addr); err == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("restore proxy on %s: %v", p.addr, err)
-}
-
 func TestClickHouseOutageOfSixtySeconds(t *testing.T) {
 	t.Parallel()
 	outage := 60 * time.Second
@@ -387,18 +274,18 @@ func TestClickHouseOutageOfSixtySeconds(t *testing.T) {
 	cl := testenv.KafkaClient(t, k)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	proxy := newProxy(t, cfg.Addr[0])
+	proxy := testenv.NewTCPProxy(t, cfg.Addr[0])
 
 	const half = 300
 	gen := workload.New("outage", 9)
 	if err := workload.Produce(ctx, cl, k, gen.Rounds(half)); err != nil {
 		t.Fatal(err)
 	}
-	p := startProcessor(t, k, proxy.addr, cfg.Database)
+	p := startProcessor(t, k, proxy.Addr(), cfg.Database)
 	waitCounts(t, conn, workload.ExpectedRows(half), time.Minute)
 	committedBefore := committedOffsets(t, k)
 
-	proxy.cut()
+	proxy.Cut()
 	t.Logf("ClickHouse cut off from the processor for %s", outage)
 	if err := workload.Produce(ctx, cl, k, roundsFrom(gen, half, half)); err != nil {
 		t.Fatal(err)
@@ -416,7 +303,7 @@ func TestClickHouseOutageOfSixtySeconds(t *testing.T) {
 	default:
 	}
 	retries := p.metric("assay_processor_write_retries_total")
-	proxy.restore(t)
+	proxy.Restore(t)
 	waitCounts(t, conn, workload.ExpectedRows(2*half), time.Minute)
 	noGaps(t, conn, 2*half*workload.TypesPerRound)
 	t.Logf("%v write retries during the outage; all rows exact after it", retries)

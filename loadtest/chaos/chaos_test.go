@@ -1,0 +1,483 @@
+//go:build chaos
+
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	load "github.com/assay-data/assay/loadtest/driver"
+	"github.com/assay-data/assay/loadtest/workload"
+	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/ops/kafka"
+	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/services/ingest/gateway"
+	"github.com/assay-data/assay/services/ingest/wire"
+	"github.com/assay-data/assay/streams/kpi"
+	"github.com/assay-data/assay/streams/ledger"
+	"github.com/assay-data/assay/streams/processors"
+	"github.com/assay-data/assay/streams/runtime"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testenv.RemoveBinaries()
+	os.Exit(code)
+}
+
+// The processors killed one by one, each in a process of its own. The router is left out:
+// it needs a rules file, and it only emits events the others consume.
+var procNames = []string{ledger.Name, kpi.AgreementName, kpi.AccuracyName, kpi.FlowName}
+
+const token = "chaos-token"
+
+// row is one line of the summary table.
+type row struct {
+	Fault    string `json:"fault"`
+	Duration string `json:"duration"`
+	Observed string `json:"observed"`
+}
+
+func TestFaultSuite(t *testing.T) {
+	outage := 60 * time.Second
+	if testing.Short() {
+		outage = 10 * time.Second
+	}
+	started := time.Now()
+	pk := testenv.StartPrivateKafka(t)
+	k := pk.Config
+	testenv.Topics(t, k, 3)
+	chCfg, conn := testenv.MigratedClickHouse(t)
+	proxy := testenv.NewTCPProxy(t, chCfg.Addr[0])
+	bin := testenv.Binary(t, "github.com/assay-data/assay/services/processor")
+
+	// The gateway runs in this process: it must ride out the broker restart, which it does
+	// by answering 503 until Kafka acknowledges again; the driver retries.
+	gcfg := gateway.DefaultConfig()
+	toks, err := gateway.ParseTokens("chaos " + gateway.HashToken(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gcfg.Tokens = toks
+	gcfg.ProduceTimeout = 5 * time.Second
+	gw, err := gateway.New(gcfg, k, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST "+wire.Path, gw)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = gw.Close(ctx)
+	})
+
+	procs := map[string]*proc{}
+	for _, n := range procNames {
+		procs[n] = startProc(t, bin, n, k, proxy.Addr(), chCfg.Database)
+	}
+
+	// Steady load for the whole schedule: rounds sized to last about as long as the faults.
+	const rate = 250.0 // events/s
+	// About 35 s of kills and the broker restart, the outage, then 15 s of load after the
+	// last fault, so recovery is checked under load too.
+	schedule := 35*time.Second + outage + 15*time.Second
+	rounds := int(rate * schedule.Seconds() / (workload.TypesPerRound - 1))
+	reqs, err := load.Prepare(workload.New("chaos", 42).Rounds(rounds), 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	type driven struct {
+		st  load.Stats
+		err error
+	}
+	loadDone := make(chan driven, 1)
+	go func() {
+		st, err := load.Run(ctx, load.Config{URL: srv.URL, Token: token, Rate: rate, Concurrency: 2, RetryWait: 250 * time.Millisecond}, reqs)
+		loadDone <- driven{st, err}
+	}()
+	var summary []row
+	note := func(fault string, d time.Duration, format string, args ...any) {
+		took := "-"
+		if d > 0 {
+			took = d.Round(100 * time.Millisecond).String()
+		}
+		r := row{fault, took, fmt.Sprintf(format, args...)}
+		summary = append(summary, r)
+		t.Logf("%-34s %8s  %s", r.Fault, r.Duration, r.Observed)
+	}
+	waitEventsGrow(t, conn, 200, time.Minute)
+
+	// 1. kill -9 each processor, restart it a second later.
+	for _, n := range procNames {
+		t0 := time.Now()
+		procs[n].kill9()
+		time.Sleep(time.Second)
+		procs[n] = startProc(t, bin, n, k, proxy.Addr(), chCfg.Database)
+		note("kill -9 "+n, time.Since(t0), "restarted after 1 s; rows written meanwhile by the others")
+		time.Sleep(2 * time.Second)
+	}
+
+	// 2. restart the (private) broker.
+	t0 := time.Now()
+	pk.Stop()
+	time.Sleep(10 * time.Second)
+	pk.Start()
+	note("Kafka broker stop, 10 s, start", time.Since(t0), "gateway answered 503 meanwhile (counted below); processors reconnected")
+	waitEventsGrow(t, conn, 100, 2*time.Minute)
+
+	// 3. ClickHouse unreachable for the processors.
+	t0 = time.Now()
+	before := countEvents(t, conn)
+	proxy.Cut()
+	time.Sleep(outage)
+	during := countEvents(t, conn) - before
+	proxy.Restore(t)
+	for n, p := range procs {
+		if p.exited() {
+			t.Fatalf("processor %s exited during the ClickHouse outage", n)
+		}
+	}
+	note(fmt.Sprintf("ClickHouse cut for %s", outage), time.Since(t0), "%d events rows written during the cut; no processor exited", during)
+
+	// 4. a burst of malformed input.
+	t0 = time.Now()
+	wantDLQ, statuses := malformedBurst(t, srv.URL)
+	note("malformed burst", time.Since(t0), "%d rejects expected in the DLQ; answers %v", wantDLQ, statuses)
+
+	d := <-loadDone
+	if d.err != nil {
+		t.Fatalf("load: %v", d.err)
+	}
+	note("steady load (whole run)", d.st.Duration, "%d events in %d requests accepted at %.0f events/s; %d retries; answers %v",
+		d.st.Events, d.st.Requests, d.st.EventsPerSecond(), d.st.Retries, d.st.Statuses)
+
+	// Afterwards: ClickHouse equals the log.
+	logCount := countLog(t, k)
+	want := workload.ExpectedRows(rounds)
+	want["dlq"] = wantDLQ
+	want["events"] = logCount
+	waitFor(t, 3*time.Minute, func() error {
+		got := finalCounts(t, conn, ledger.Tables())
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			return fmt.Errorf("ledger rows after FINAL:\n got %v\nwant %v", got, want)
+		}
+		return nil
+	})
+	var ids, offsets, reasonless, ingestRejects uint64
+	q := func(sql string, dst ...any) {
+		if err := conn.QueryRow(context.Background(), sql).Scan(dst...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	q("SELECT uniqExact(event_id), uniqExact(topic, partition, offset) FROM events FINAL WHERE event_type != 'EventRejected'", &ids, &offsets)
+	q("SELECT countIf(reason = ''), countIf(source LIKE 'ingest:%') FROM dlq FINAL", &reasonless, &ingestRejects)
+	sent := rounds * (workload.TypesPerRound - 1)
+	if int(ids) != sent {
+		t.Errorf("events holds %d distinct accepted event ids, %d were sent", ids, sent)
+	}
+	if reasonless != 0 || int(ingestRejects) != wantDLQ {
+		t.Errorf("dlq: %d rows without a reason, %d gateway rejects, want 0 and %d", reasonless, ingestRejects, wantDLQ)
+	}
+	note("check: ledger == log", 0, "events FINAL = %d = records in the log; %d distinct event ids = %d sent (%d client re-sends collapsed in the typed tables); typed tables = expected rows exactly",
+		logCount, ids, sent, int(offsets)-int(ids))
+	note("check: DLQ", 0, "%d gateway rejects in dlq, each with a reason (%d without)", ingestRejects, reasonless)
+
+	// Every processor's tables against a rebuild of the same log.
+	existing := tablesIn(t, conn, chCfg.Database)
+	for _, n := range procNames {
+		p, err := processors.New(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if missing := missingTables(p.Tables(), existing); len(missing) > 0 {
+			// A processor ahead of the migrations (work in progress in the tree) cannot be
+			// compared; saying so beats a false failure or a silent pass.
+			note("check: "+n+" == replay", 0, "SKIPPED: tables %v are not created by the migrations", missing)
+			continue
+		}
+		_, rconn := testenv.MigratedClickHouse(t)
+		st, err := runtime.Replay(ctx, p, k, runtime.ClickHouseSink(rconn), time.Time{})
+		if err != nil {
+			t.Fatalf("replay %s: %v", n, err)
+		}
+		var live, rebuilt map[string]int
+		waitFor(t, time.Minute, func() error {
+			live, rebuilt = finalCounts(t, conn, p.Tables()), finalCounts(t, rconn, p.Tables())
+			if fmt.Sprint(live) != fmt.Sprint(rebuilt) {
+				return fmt.Errorf("%s: live rows %v, rebuilt from the log %v", n, live, rebuilt)
+			}
+			return nil
+		})
+		note("check: "+n+" == replay", 0, "rows after FINAL equal a replay of the log (%d records): %v", st.Records, live)
+	}
+	for _, p := range procs {
+		p.term(t)
+	}
+	note("total", time.Since(started), "all checks passed: %v", !t.Failed())
+	printSummary(t, summary)
+}
+
+// malformedBurst sends requests the gateway must reject and returns how many DLQ records
+// they imply: one per request rejected as a whole, one per bad event otherwise.
+func malformedBurst(t *testing.T, url string) (int, map[int]int) {
+	t.Helper()
+	type bad struct {
+		body, ctype, auth string
+		records           int
+	}
+	now := time.Now().UnixMilli()
+	var cases []bad
+	for i := range 20 {
+		cases = append(cases,
+			bad{`{"event_type": "ItemIngested", "item_id": ` + fmt.Sprint(i), wire.MediaJSON, token, 1}, // broken JSON
+			bad{"<xml/>", "application/xml", token, 1},                                                  // media type
+			bad{`{"event_type":"ItemIngested"}`, wire.MediaJSON, "wrong-token", 1},                      // unauthenticated
+			bad{fmt.Sprintf(`{"event_type":"NoSuchEvent","event_id":"bad-a-%d"}`+"\n"+ // unknown type
+				`{"event_type":"ItemIngested","event_id":"bad-b-%d","bogus":1}`+"\n"+ // unknown field
+				`{"event_type":"LabelSubmitted","event_id":"bad-c-%d","occurred_at":%d}`+"\n"+ // required fields missing
+				`{"event_type":"EventRejected","event_id":"bad-d-%d","source":"x","reason":"y"}`, i, i, i, now, i), // forbidden family
+				wire.MediaNDJSON, token, 4},
+		)
+	}
+	statuses := map[int]int{}
+	want := 0
+	for _, c := range cases {
+		req, _ := http.NewRequest(http.MethodPost, url+wire.Path, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", c.ctype)
+		req.Header.Set("Authorization", "Bearer "+c.auth)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p wire.Problem
+		_ = json.NewDecoder(resp.Body).Decode(&p)
+		resp.Body.Close()
+		statuses[resp.StatusCode]++
+		if resp.StatusCode < 400 || resp.StatusCode >= 500 || !p.DeadLettered {
+			t.Fatalf("malformed request answered %d (dead-lettered %v): %+v\n%s", resp.StatusCode, p.DeadLettered, p, c.body)
+		}
+		want += c.records
+	}
+	return want, statuses
+}
+
+// countLog reads every ledger topic of k from the start (read_committed) and counts the data
+// records: what ClickHouse's events table must hold after FINAL.
+func countLog(t *testing.T, k config.Kafka) int {
+	t.Helper()
+	var topics []string
+	for _, f := range schemas.Families() {
+		topics = append(topics, k.Topic(f.Topic()))
+	}
+	cl, err := kafka.NewClient(k, kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	n, idle := 0, 0
+	for idle < 3 { // three empty seconds in a row: the end of a log nobody writes any more
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		if c := fs.NumRecords(); c > 0 {
+			n += c
+			idle = 0
+		} else {
+			idle++
+		}
+	}
+	return n
+}
+
+func finalCounts(t *testing.T, conn driver.Conn, tables []runtime.Table) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, tb := range tables {
+		var n uint64
+		if err := conn.QueryRow(context.Background(), "SELECT count() FROM "+tb.Name+" FINAL").Scan(&n); err != nil {
+			t.Fatalf("count %s: %v", tb.Name, err)
+		}
+		out[tb.Name] = int(n)
+	}
+	return out
+}
+
+func tablesIn(t *testing.T, conn driver.Conn, db string) map[string]bool {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), "SELECT name FROM system.tables WHERE database = ?", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		out[n] = true
+	}
+	return out
+}
+
+func missingTables(tables []runtime.Table, existing map[string]bool) []string {
+	var out []string
+	for _, tb := range tables {
+		if !existing[tb.Name] {
+			out = append(out, tb.Name)
+		}
+	}
+	return out
+}
+
+func countEvents(t *testing.T, conn driver.Conn) int {
+	t.Helper()
+	var n uint64
+	if err := conn.QueryRow(context.Background(), "SELECT count() FROM events").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
+}
+
+// waitEventsGrow waits until the events table grew by n rows: the pipeline is flowing.
+func waitEventsGrow(t *testing.T, conn driver.Conn, n int, timeout time.Duration) {
+	t.Helper()
+	base := countEvents(t, conn)
+	waitFor(t, timeout, func() error {
+		if got := countEvents(t, conn) - base; got < n {
+			return fmt.Errorf("events grew by %d rows, want %d", got, n)
+		}
+		return nil
+	})
+}
+
+func waitFor(t *testing.T, timeout time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %v", timeout, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func printSummary(t *testing.T, rows []row) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "\nfault suite summary (%s)\n%-34s %10s  %s\n", time.Now().UTC().Format(time.RFC3339), "fault / check", "took", "observed")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%-34s %10s  %s\n", r.Fault, r.Duration, r.Observed)
+	}
+	fmt.Print(b.String())
+	dir := os.Getenv("ASSAY_CHAOS_OUT")
+	if dir == "" {
+		return
+	}
+	load, _ := os.ReadFile("/proc/loadavg")
+	out := map[string]any{"finished": time.Now().UTC(), "passed": !t.Failed(), "loadavg": strings.TrimSpace(string(load)), "rows": rows}
+	js, _ := json.MarshalIndent(out, "", "  ")
+	path := filepath.Join(dir, "chaos-"+time.Now().UTC().Format("2006-01-02")+".json")
+	if err := os.WriteFile(path, append(js, '\n'), 0o644); err != nil {
+		t.Errorf("write summary: %v", err)
+	}
+	if err := os.WriteFile(strings.TrimSuffix(path, ".json")+".txt", b.Bytes(), 0o644); err != nil {
+		t.Errorf("write summary: %v", err)
+	}
+}
+
+// proc is one processor process.
+type proc struct {
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+	once sync.Once
+}
+
+func startProc(t *testing.T, bin, name string, k config.Kafka, chAddr, db string) *proc {
+	t.Helper()
+	logPath := filepath.Join(t.TempDir(), fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano()))
+	lf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-http", "127.0.0.1:0", "-flush-interval", "300ms", "-processors", name, "-session-timeout", "6s")
+	cmd.Env = append(os.Environ(),
+		"ASSAY_KAFKA_BROKERS="+strings.Join(k.Brokers, ","), "ASSAY_TOPIC_PREFIX="+k.TopicPrefix,
+		"ASSAY_CLICKHOUSE_ADDR="+chAddr, "ASSAY_CLICKHOUSE_DATABASE="+db)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); lf.Close(); close(p.done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			if len(b) > 4000 {
+				b = b[len(b)-4000:]
+			}
+			t.Logf("%s log tail:\n%s", name, b)
+		}
+	})
+	return p
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill9 kills the process without letting it flush or commit anything.
+func (p *proc) kill9() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// term stops the process gracefully and requires a clean exit.
+func (p *proc) term(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		if !p.cmd.ProcessState.Success() {
+			t.Errorf("processor exited with %v after SIGTERM", p.cmd.ProcessState)
+		}
+	case <-time.After(60 * time.Second):
+		t.Error("processor did not stop within 60 s of SIGTERM")
+	}
+}
