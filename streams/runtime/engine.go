@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/assay-data/assay/ops/config"
@@ -51,6 +52,16 @@ func newEngine(p Processor, k config.Kafka, sink Sink, opts []Option) (*engine, 
 	}
 	if len(p.Families()) == 0 {
 		return nil, fmt.Errorf("processor %s consumes no family", e.name)
+	}
+	if in, ok := p.(Instrumented); ok && o.reg != nil {
+		// A collector already registered (a second runner or a Replay of the
+		// same processor in this process) is kept, not an error.
+		for _, c := range in.Collectors() {
+			var are prometheus.AlreadyRegisteredError
+			if err := o.reg.Register(c); err != nil && !errors.As(err, &are) {
+				return nil, fmt.Errorf("processor %s: register its metrics: %w", e.name, err)
+			}
+		}
 	}
 	for _, t := range p.Tables() {
 		if t.Name == "" || len(t.Columns) == 0 {

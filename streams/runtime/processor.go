@@ -3,6 +3,8 @@ package runtime
 import (
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/assay-data/assay/schemas"
 )
 
@@ -83,6 +85,16 @@ type Emitter interface {
 	Processor
 	// EmitsEvents reports whether Apply may return events.
 	EmitsEvents() bool
+}
+
+// Instrumented is implemented by processors with Prometheus collectors of
+// their own, e.g. the state of configuration they reload outside Apply; the
+// runner registers them on the registerer of WithRegisterer, beside its
+// assay_processor_* series, so they reach the service's /metrics.
+type Instrumented interface {
+	Processor
+	// Collectors returns the collectors to register, once per runner.
+	Collectors() []prometheus.Collector
 }
 
 func emits(p Processor) bool {
