@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -593,13 +596,45 @@ func TestRulesReloadInTheRunningRouter(t *testing.T) {
 		}
 	}
 
+	// scrape returns the assay_router_* lines of the router's /metrics.
+	scrape := func() string {
+		t.Helper()
+		b, _ := os.ReadFile(p.log)
+		m := regexp.MustCompile(`msg="ops endpoints ready" addr=(\S+)`).FindSubmatch(b)
+		if m == nil {
+			t.Fatal("router log has no ops address")
+		}
+		resp, err := http.Get("http://" + string(m[1]) + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		var lines []string
+		for _, l := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(l, "assay_router_rules_info") || strings.HasPrefix(l, "assay_router_rules_reload_f") {
+				lines = append(lines, l)
+			}
+		}
+		return strings.Join(lines, "; ")
+	}
+
 	check(round("a"), "map[auto_accept r1:10]")
+	if m := scrape(); m != `assay_router_rules_info{version="r1"} 1; assay_router_rules_reload_failed 0; assay_router_rules_reload_failures_total 0` {
+		t.Fatalf("metrics at start: %s", m)
+	}
 
 	write(`{"version":"r2","default_confidence_threshold":"0.9"}`) // a string: malformed
 	waitLog("rules reload refused")
 	check(round("b"), "map[auto_accept r1:10]")
+	if m := scrape(); m != `assay_router_rules_info{version="r1"} 1; assay_router_rules_reload_failed 1; assay_router_rules_reload_failures_total 1` {
+		t.Fatalf("metrics after a refused reload: %s", m)
+	}
 
 	write(`{"version":"r2","default_confidence_threshold":0.9}`)
 	waitLog("rules reloaded")
 	check(round("c"), "map[human_review r2:10]")
+	if m := scrape(); m != `assay_router_rules_info{version="r2"} 1; assay_router_rules_reload_failed 0; assay_router_rules_reload_failures_total 1` {
+		t.Fatalf("metrics after a good reload: %s", m)
+	}
 }

@@ -34,7 +34,9 @@ type Loader struct {
 	digest [sha256.Size]byte
 	mtime  time.Time
 	size   int64
-	err    error // last reload error, nil after a success
+	err    error     // last reload error, nil after a success
+	fails  int64     // refused reloads
+	loaded time.Time // when the rules in force were loaded
 }
 
 // NewLoader reads and validates the rules file at path; an invalid file is
@@ -53,8 +55,16 @@ func NewLoader(path string, log *slog.Logger) (*Loader, error) {
 		return nil, fmt.Errorf("rules file %s: %w", path, err)
 	}
 	l.set = NewRuleSet(r)
-	l.digest, l.mtime, l.size = sha256.Sum256(data), st.ModTime(), st.Size()
+	l.digest, l.mtime, l.size, l.loaded = sha256.Sum256(data), st.ModTime(), st.Size(), time.Now()
 	return l, nil
+}
+
+// status is what the metrics report: whether the last reload was refused,
+// how many were, and when the rules in force were loaded.
+func (l *Loader) status() (failed bool, failures int64, loaded time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err != nil, l.fails, l.loaded
 }
 
 // RuleSet is the set the loader updates; hand it to New.
@@ -93,8 +103,10 @@ func (l *Loader) Reload() (bool, error) {
 	cur := l.set.Current().Version
 	switch {
 	case err != nil:
+		l.fails++
 		l.log.Error("rules reload refused; the rules in force stay", "version_in_force", cur, "err", err)
 	case changed:
+		l.loaded = time.Now()
 		l.log.Info("rules reloaded", "version", cur)
 	}
 	return changed, err
@@ -178,5 +190,5 @@ func MustFromEnv() *Router {
 		panic(fmt.Sprintf("router: %s=%s: %v", EnvRulesFile, path, err))
 	}
 	go l.Watch(context.Background(), config.EnvDuration(EnvRulesPoll, 5*time.Second))
-	return New(l.RuleSet())
+	return NewWatched(l)
 }

@@ -46,11 +46,16 @@ const (
 // and emits RoutingDecided events to the items topic, so it implements
 // runtime.Emitter and runs in Kafka transactions.
 type Router struct {
-	rules *RuleSet
+	rules  *RuleSet
+	loader *Loader // nil unless built with NewWatched or MustFromEnv: only for metrics
 }
 
 // New returns a router deciding with the rules in force in rules.
 func New(rules *RuleSet) *Router { return &Router{rules: rules} }
+
+// NewWatched returns a router deciding with l's rules, whose metrics
+// include the outcome of l's reloads.
+func NewWatched(l *Loader) *Router { return &Router{rules: l.RuleSet(), loader: l} }
 
 var _ runtime.Emitter = (*Router)(nil)
 

@@ -10,6 +10,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/streams/runtime"
 )
 
 func TestExampleRulesFile(t *testing.T) {
@@ -190,5 +195,59 @@ func TestLoaderWatchPollsAndSIGHUP(t *testing.T) {
 	wait("SIGHUP reports the malformed file", true, func() bool { return l.Err() != nil })
 	if v := l.RuleSet().Current().Version; v != "v3" {
 		t.Fatalf("malformed file replaced the rules: %s", v)
+	}
+}
+
+func TestRulesMetricsReachTheRunnersRegistry(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rules.json")
+	writeRules(t, path, "m1", 0.8)
+	l, err := NewLoader(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	k := config.Kafka{Brokers: []string{"127.0.0.1:1"}}
+	if _, err := runtime.New(NewWatched(l), k, nil, runtime.WithRegisterer(reg)); err != nil {
+		t.Fatal(err)
+	}
+	gather := func() map[string]string {
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, mf := range mfs {
+			if !strings.HasPrefix(mf.GetName(), "assay_router_") {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				v := m.GetGauge().GetValue() + m.GetCounter().GetValue()
+				name := mf.GetName()
+				for _, lp := range m.GetLabel() {
+					name += "{" + lp.GetName() + "=" + lp.GetValue() + "}"
+				}
+				out[name] = strconv.FormatFloat(v, 'g', -1, 64)
+			}
+		}
+		return out
+	}
+	got := gather()
+	if got["assay_router_rules_info{version=m1}"] != "1" || got["assay_router_rules_reload_failed"] != "0" || got["assay_router_rules_reload_failures_total"] != "0" {
+		t.Fatalf("metrics %v", got)
+	}
+	if err := os.WriteFile(path, []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = l.Reload()
+	got = gather()
+	if got["assay_router_rules_info{version=m1}"] != "1" || got["assay_router_rules_reload_failed"] != "1" || got["assay_router_rules_reload_failures_total"] != "1" {
+		t.Fatalf("after a refused reload: %v", got)
+	}
+	writeRules(t, path, "m2", 0.8)
+	_, _ = l.Reload()
+	got = gather()
+	if got["assay_router_rules_info{version=m2}"] != "1" || got["assay_router_rules_reload_failed"] != "0" || got["assay_router_rules_reload_failures_total"] != "1" {
+		t.Fatalf("after a good reload: %v", got)
 	}
 }
