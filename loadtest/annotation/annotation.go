@@ -309,6 +309,20 @@ func (c Config) ExpectedCohortAlpha(cohort string) float64 {
 	return 0
 }
 
+// ExpectedPairKappa is the model's Cohen's kappa between two annotators of
+// a cohort: with uniform answer marginals chance agreement is 1/K, so
+// kappa = (P(agree) − 1/K) / (1 − 1/K).
+func (c Config) ExpectedPairKappa(cohort string) float64 {
+	k := float64(len(c.Classes))
+	for _, co := range c.Cohorts {
+		if co.Name == cohort {
+			pa := pairAgreement(co.Accuracy, co.Accuracy, len(c.Classes))
+			return (pa - 1/k) / (1 - 1/k)
+		}
+	}
+	return 0
+}
+
 // ExpectedAccuracy is the model's accuracy of a cohort, or of everyone
 // (cohort "") as the mean accuracy of the pool, since raters are uniform
 // over annotators.

@@ -3,6 +3,7 @@ package kpi
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/agreement"
@@ -20,6 +21,9 @@ const (
 	// TableAnnotatorPairs holds per-partition pair counts of each annotator
 	// with the other annotators of the same units.
 	TableAnnotatorPairs = "annotator_pairs"
+	// TablePairCells holds per-partition contingency tables of every pair
+	// of annotators over the units both labeled: Cohen's kappa input.
+	TablePairCells = "annotator_pair_cells"
 )
 
 // Agreement is the agreement processor: it keeps, per partition, the values
@@ -56,6 +60,10 @@ func AgreementTables() []runtime.Table {
 			"project_id", "question_id", "annotator_id", "kafka_topic", "kafka_partition",
 			"pairs", "agreements", "version",
 		}},
+		{Name: TablePairCells, Columns: []string{
+			"project_id", "question_id", "level", "annotator_a", "annotator_b", "kafka_topic", "kafka_partition",
+			"value_a", "value_b", "count", "version",
+		}},
 	}
 }
 
@@ -87,6 +95,13 @@ type cellKey struct {
 // annKey addresses one partition total of annotator_pairs.
 type annKey struct{ project, question, annotator string }
 
+// pairCellKey addresses one partition total of annotator_pair_cells:
+// annotator a < annotator b, and the values they gave one unit.
+type pairCellKey struct {
+	project, question, level, a, b string
+	va, vb                         agreement.Value
+}
+
 // pairCount is an annotator's pairs with others and how many of them agree.
 type pairCount struct{ pairs, agreements int64 }
 
@@ -99,6 +114,7 @@ type AgreementState struct {
 	units  map[unitKey][]entry
 	cells  map[cellKey]int64
 	pairs  map[annKey]pairCount
+	kappa  map[pairCellKey]int64
 }
 
 // NewState implements runtime.Processor.
@@ -106,7 +122,7 @@ func (*Agreement) NewState(topic string, partition int32) any {
 	return &AgreementState{
 		topic: topic, partition: partition,
 		labels: map[string]unitKey{}, units: map[unitKey][]entry{},
-		cells: map[cellKey]int64{}, pairs: map[annKey]pairCount{},
+		cells: map[cellKey]int64{}, pairs: map[annKey]pairCount{}, kappa: map[pairCellKey]int64{},
 	}
 }
 
@@ -198,10 +214,17 @@ func (s *AgreementState) changed(offset int64, k unitKey, old, now []entry, e en
 	// label of the unit by another annotator; both annotators gain (lose) a
 	// pair, and an agreement when the values are equal.
 	touched := map[annKey]bool{}
+	touchedCells := map[pairCellKey]bool{}
 	for _, o := range old {
 		if o.labelID == e.labelID || o.annotator == e.annotator {
 			continue
 		}
+		pk := pairCellKey{k.project, k.question, k.level, e.annotator, o.annotator, e.value, o.value}
+		if o.annotator < e.annotator {
+			pk.a, pk.b, pk.va, pk.vb = o.annotator, e.annotator, o.value, e.value
+		}
+		s.kappa[pk] += sign
+		touchedCells[pk] = true
 		agree := int64(0)
 		if o.value == e.value {
 			agree = 1
@@ -236,6 +259,23 @@ func (s *AgreementState) changed(offset int64, k unitKey, old, now []entry, e en
 		out.Rows = append(out.Rows, runtime.Row{Table: TableAnnotatorPairs, Values: []any{
 			ak.project, ak.question, ak.annotator, s.topic, uint32(s.partition),
 			pc.pairs, pc.agreements, uint64(offset),
+		}})
+	}
+	pkeys := make([]pairCellKey, 0, len(touchedCells))
+	for pk := range touchedCells {
+		pkeys = append(pkeys, pk)
+	}
+	slices.SortFunc(pkeys, func(x, y pairCellKey) int {
+		return strings.Compare(x.a+"\x00"+x.b+"\x00"+string(x.va)+"\x00"+string(x.vb), y.a+"\x00"+y.b+"\x00"+string(y.va)+"\x00"+string(y.vb))
+	})
+	for _, pk := range pkeys {
+		n := s.kappa[pk]
+		if n == 0 {
+			delete(s.kappa, pk)
+		}
+		out.Rows = append(out.Rows, runtime.Row{Table: TablePairCells, Values: []any{
+			pk.project, pk.question, pk.level, pk.a, pk.b, s.topic, uint32(s.partition),
+			string(pk.va), string(pk.vb), n, uint64(offset),
 		}})
 	}
 	return out

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +31,10 @@ import (
 // errors. The figures must equal the generator's exact figures (from the
 // labels it actually drew) to the last digit.
 const Tolerance = 0.05
+
+// PairTolerance bounds the mean pairwise Cohen's kappa inside a cohort
+// against the model (see checkFigures).
+const PairTolerance = 0.1
 
 // run starts one runner per processor and returns a function that stops
 // them all and reports their errors.
@@ -181,6 +186,40 @@ func checkFigures(t *testing.T, ctx context.Context, conn driver.Conn, w *annota
 		t.Errorf("per-annotator agreement: experts %v, crowd %v", experts, crowd)
 	}
 	measured["annotator agreement experts"], measured["annotator agreement crowd"] = experts, crowd
+
+	// Pairwise Cohen's kappa: the mean over pairs inside a cohort is near
+	// the model's kappa of two annotators of that cohort. A pair shares only
+	// ~70 units, so single pairs are noisy; the mean over the cohort's 15
+	// pairs has a standard error of about 0.02, hence PairTolerance.
+	pairs, err := kpi.ReadPairwiseKappa(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, n := map[string]float64{}, map[string]int{}
+	for _, p := range pairs {
+		if p.ProjectID != cfg.Project || p.Err != nil {
+			continue
+		}
+		for _, c := range cfg.Cohorts {
+			if strings.Contains(p.AnnotatorA, "-"+c.Name+"-") && strings.Contains(p.AnnotatorB, "-"+c.Name+"-") {
+				sum[c.Name] += p.Kappa.Kappa
+				n[c.Name]++
+			}
+		}
+	}
+	for _, c := range cfg.Cohorts {
+		if n[c.Name] == 0 {
+			t.Errorf("no pairwise kappa inside cohort %s", c.Name)
+			continue
+		}
+		mean := sum[c.Name] / float64(n[c.Name])
+		model := cfg.ExpectedPairKappa(c.Name)
+		if d := math.Abs(mean - model); d > PairTolerance {
+			t.Errorf("mean Cohen's kappa inside %s: %.4f, model %.4f", c.Name, mean, model)
+		}
+		measured["pair kappa mean "+c.Name] = mean
+		measured["pair kappa model "+c.Name] = model
+	}
 	return measured
 }
 

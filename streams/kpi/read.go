@@ -103,3 +103,72 @@ func FindFigure(fs []AgreementFigure, project, question, scope string) (Agreemen
 	}
 	return fs[i], true
 }
+
+// PairKappa is Cohen's kappa between two annotators over the units both
+// labeled, merged over every partition.
+type PairKappa struct {
+	ProjectID, QuestionID, Level string
+	AnnotatorA, AnnotatorB       string
+	// Kappa is unweighted for nominal and multi-label questions, linearly
+	// weighted for ordinal and quadratically for interval and ratio (the
+	// weighting matching each level's distance, as scikit-learn does).
+	Kappa agreement.KappaResult
+	// Err says why Kappa is undefined (wraps agreement.ErrUndefined).
+	Err error
+}
+
+// PairwiseQuery reads the merged annotator-pair contingency tables.
+const PairwiseQuery = `SELECT project_id, question_id, level, annotator_a, annotator_b, value_a, value_b, units_in_cell
+FROM kpi_annotator_pair_cells
+ORDER BY project_id, question_id, level, annotator_a, annotator_b, value_a, value_b`
+
+// ReadPairwiseKappa reads every annotator pair's contingency table and
+// computes Cohen's kappa with streams/agreement.
+func ReadPairwiseKappa(ctx context.Context, conn driver.Conn) ([]PairKappa, error) {
+	rows, err := conn.Query(ctx, PairwiseQuery)
+	if err != nil {
+		return nil, fmt.Errorf("query annotator pair cells: %w", err)
+	}
+	defer rows.Close()
+	type key struct{ project, question, level, a, b string }
+	vals := map[key][2][]agreement.Value{}
+	var order []key
+	for rows.Next() {
+		var (
+			k      key
+			va, vb string
+			n      int64
+		)
+		if err := rows.Scan(&k.project, &k.question, &k.level, &k.a, &k.b, &va, &vb, &n); err != nil {
+			return nil, fmt.Errorf("scan annotator pair cell: %w", err)
+		}
+		ab, ok := vals[k]
+		if !ok {
+			order = append(order, k)
+		}
+		// Cohen's kappa takes the two raters' values unit by unit; a cell
+		// stands for n units with this pair of values.
+		for range n {
+			ab[0] = append(ab[0], agreement.Value(va))
+			ab[1] = append(ab[1], agreement.Value(vb))
+		}
+		vals[k] = ab
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read annotator pair cells: %w", err)
+	}
+	out := make([]PairKappa, 0, len(order))
+	for _, k := range order {
+		w := agreement.Unweighted
+		switch k.level {
+		case "ordinal":
+			w = agreement.Linear
+		case "interval", "ratio":
+			w = agreement.Quadratic
+		}
+		p := PairKappa{ProjectID: k.project, QuestionID: k.question, Level: k.level, AnnotatorA: k.a, AnnotatorB: k.b}
+		p.Kappa, p.Err = agreement.CohenKappa(vals[k][0], vals[k][1], w)
+		out = append(out, p)
+	}
+	return out, nil
+}
