@@ -93,15 +93,23 @@ CREATE TABLE IF NOT EXISTS routing_label_retractions (
 PARTITION BY tuple()
 ORDER BY (item_id, label_id, event_id);
 
--- The accepted human answer of an item/question: the most frequent value among its
--- non-retracted labels (ties: one of the tied values), with the number of labels behind it.
+-- The accepted human answer of an item/question: the most frequent value among the annotators'
+-- answers, where an annotator's answer is their latest label (a relabel replaces the earlier one)
+-- unless that label was retracted, as in the router's agreement rule; ties: one of the tied
+-- values. labels is the number of answers behind it. Latest = highest kafka_offset: all labels
+-- of an item are on one partition, in log order.
 CREATE VIEW IF NOT EXISTS routing_accepted_labels AS
-SELECT item_id, question_id, argMax(value, n) AS accepted_value, sum(n) AS labels
+SELECT item_id, question_id, argMax(answer, n) AS accepted_value, sum(n) AS labels
 FROM (
-    SELECT item_id, question_id, value, count() AS n
-    FROM routing_labels FINAL
-    WHERE label_id NOT IN (SELECT label_id FROM routing_label_retractions)
-    GROUP BY item_id, question_id, value
+    SELECT item_id, question_id, answer, count() AS n
+    FROM (
+        SELECT item_id, question_id, annotator_id,
+               argMax(value, kafka_offset) AS answer, argMax(label_id, kafka_offset) AS answer_label_id
+        FROM routing_labels FINAL
+        GROUP BY item_id, question_id, annotator_id
+    ) AS latest
+    WHERE answer_label_id NOT IN (SELECT label_id FROM routing_label_retractions)
+    GROUP BY item_id, question_id, answer
 ) AS answers
 GROUP BY item_id, question_id;
 
