@@ -3,13 +3,17 @@ package kpi_test
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/assay-data/assay/loadtest/annotation"
 	"github.com/assay-data/assay/loadtest/workload"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/kpi"
 	"github.com/assay-data/assay/streams/ledger"
 	"github.com/assay-data/assay/streams/runtime"
 )
@@ -87,6 +91,39 @@ func expectedCoverage(evs []schemas.Event) map[string]coverageWant {
 	return out
 }
 
+// checkCycleToDataset compares kpi_cycle_time_to_dataset with the times of
+// the events: ingest to the first dataset version holding the item.
+func checkCycleToDataset(t *testing.T, ctx context.Context, conn driver.Conn, w *annotation.Workload) {
+	t.Helper()
+	ingested, inDataset := map[string]int64{}, map[string]int64{}
+	for _, ev := range w.Events {
+		switch e := ev.(type) {
+		case *schemas.ItemIngested:
+			ingested[e.ItemID] = e.OccurredAt
+		case *schemas.DatasetVersionCommitted:
+			for _, m := range e.Members {
+				if _, ok := inDataset[m.ItemID]; !ok {
+					inDataset[m.ItemID] = e.OccurredAt
+				}
+			}
+		}
+	}
+	var waits []float64
+	for item, at := range inDataset {
+		waits = append(waits, float64(at-ingested[item])/1000)
+	}
+	slices.Sort(waits)
+	var items uint64
+	var p50, p90 float64
+	if err := conn.QueryRow(ctx, "SELECT items, to_dataset_p50_s, to_dataset_p90_s FROM kpi_cycle_time_to_dataset WHERE project_id = ?", w.Config.Project).Scan(&items, &p50, &p90); err != nil {
+		t.Fatal(err)
+	}
+	if items != uint64(len(waits)) || p50 != waits[len(waits)/2] || p90 != waits[len(waits)*9/10] {
+		t.Errorf("kpi_cycle_time_to_dataset: %d items p50 %v p90 %v; want %d items p50 %v p90 %v", items, p50, p90, len(waits), waits[len(waits)/2], waits[len(waits)*9/10])
+	}
+	t.Logf("ingest -> first dataset version over %d items: p50 %.0fs p90 %.0fs", items, p50, p90)
+}
+
 // TestCoverageViews: the coverage views over the ledger tables give, for
 // every dataset version of a generated workload, the figures computed from
 // its events.
@@ -103,9 +140,12 @@ func TestCoverageViews(t *testing.T) {
 	if err := workload.Produce(ctx, cl, k, w.Events); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := runtime.Replay(ctx, ledger.New(), k, runtime.ClickHouseSink(conn), time.Time{}); err != nil {
-		t.Fatal(err)
+	for _, p := range []runtime.Processor{ledger.New(), kpi.NewFlow()} {
+		if _, err := runtime.Replay(ctx, p, k, runtime.ClickHouseSink(conn), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	checkCycleToDataset(t, ctx, conn, w)
 	want := expectedCoverage(w.Events)
 	if len(want) != cfg.DatasetVersions {
 		t.Fatalf("workload has %d versions, want %d", len(want), cfg.DatasetVersions)
