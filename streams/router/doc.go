@@ -61,4 +61,12 @@
 // file that kept its version, is refused with an error and the rules in
 // force stay. In services/processor the registry builds the router with
 // MustFromEnv: ASSAY_ROUTER_RULES names the file (empty: DefaultRules).
+//
+// Limits. A pre-label whose item is never ingested waits in memory for
+// ever. The labels side cannot see its own escalations (they are on the
+// items topic), so a state rebuilt after the agreement rule changed may
+// escalate an item/question a second time, or not at all. A question whose
+// model never answers is routed to humans only if the rules list it under
+// questions_without_prelabel: there is no timeout, because a timer would
+// make decisions depend on when the log is read rather than on the log.
 package router
