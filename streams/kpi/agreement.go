@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/agreement"
@@ -24,6 +25,9 @@ const (
 	// TablePairCells holds per-partition contingency tables of every pair
 	// of annotators over the units both labeled: Cohen's kappa input.
 	TablePairCells = "annotator_pair_cells"
+	// TableAgreementCellsDaily holds the coincidence cells again, split by
+	// the day a unit started, so windows of days can be merged.
+	TableAgreementCellsDaily = "agreement_cells_daily"
 )
 
 // Agreement is the agreement processor: it keeps, per partition, the values
@@ -60,6 +64,10 @@ func AgreementTables() []runtime.Table {
 			"project_id", "question_id", "annotator_id", "kafka_topic", "kafka_partition",
 			"pairs", "agreements", "version",
 		}},
+		{Name: TableAgreementCellsDaily, Columns: []string{
+			"project_id", "question_id", "level", "scope", "day", "kafka_topic", "kafka_partition",
+			"unit_size", "a", "b", "count", "version",
+		}},
 		{Name: TablePairCells, Columns: []string{
 			"project_id", "question_id", "level", "annotator_a", "annotator_b", "kafka_topic", "kafka_partition",
 			"value_a", "value_b", "count", "version",
@@ -92,6 +100,12 @@ type cellKey struct {
 	a, b                            agreement.Value
 }
 
+// dayCellKey addresses one partition total of agreement_cells_daily.
+type dayCellKey struct {
+	cellKey
+	day int64 // days since the epoch, UTC
+}
+
 // annKey addresses one partition total of annotator_pairs.
 type annKey struct{ project, question, annotator string }
 
@@ -115,6 +129,10 @@ type AgreementState struct {
 	cells  map[cellKey]int64
 	pairs  map[annKey]pairCount
 	kappa  map[pairCellKey]int64
+	// unitDay is the UTC day (since the epoch) of the first label of each
+	// live unit: the day the unit counts in for windowed agreement.
+	unitDay map[unitKey]int64
+	daily   map[dayCellKey]int64
 }
 
 // NewState implements runtime.Processor.
@@ -123,6 +141,7 @@ func (*Agreement) NewState(topic string, partition int32) any {
 		topic: topic, partition: partition,
 		labels: map[string]unitKey{}, units: map[unitKey][]entry{},
 		cells: map[cellKey]int64{}, pairs: map[annKey]pairCount{}, kappa: map[pairCellKey]int64{},
+		unitDay: map[unitKey]int64{}, daily: map[dayCellKey]int64{},
 	}
 }
 
@@ -147,6 +166,9 @@ func (*Agreement) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 		k := unitKey{e.ProjectID, e.QuestionID, string(e.Value.Level), e.ItemID}
 		n := entry{labelID: e.LabelID, annotator: e.AnnotatorID, cohort: e.Cohort, vendor: e.Vendor, value: v}
 		old := s.units[k]
+		if len(old) == 0 {
+			s.unitDay[k] = floorDiv(e.OccurredAt, msPerDay)
+		}
 		now := append(slices.Clip(old), n)
 		s.labels[e.LabelID] = k
 		s.units[k] = now
@@ -166,7 +188,11 @@ func (*Agreement) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 		} else {
 			s.units[k] = now
 		}
-		return s.changed(rec.Offset, k, old, now, gone, -1), nil
+		out := s.changed(rec.Offset, k, old, now, gone, -1)
+		if len(now) == 0 {
+			delete(s.unitDay, k)
+		}
+		return out, nil
 	}
 	// GoldLabelSet and future label events do not change agreement.
 	return runtime.Output{}, nil
@@ -181,14 +207,17 @@ func (s *AgreementState) changed(offset int64, k unitKey, old, now []entry, e en
 		before.AddUnit(valuesIn(old, scope))
 		after.AddUnit(valuesIn(now, scope))
 		touched := map[cellKey]bool{}
+		day := s.unitDay[k]
 		for _, c := range before.Cells() {
 			ck := cellKey{k.project, k.question, k.level, scope, c.UnitSize, c.A, c.B}
 			s.cells[ck] -= c.Count
+			s.daily[dayCellKey{ck, day}] -= c.Count
 			touched[ck] = true
 		}
 		for _, c := range after.Cells() {
 			ck := cellKey{k.project, k.question, k.level, scope, c.UnitSize, c.A, c.B}
 			s.cells[ck] += c.Count
+			s.daily[dayCellKey{ck, day}] += c.Count
 			touched[ck] = true
 		}
 		keys := make([]cellKey, 0, len(touched))
@@ -207,6 +236,15 @@ func (s *AgreementState) changed(offset int64, k unitKey, old, now []entry, e en
 			out.Rows = append(out.Rows, runtime.Row{Table: TableAgreementCells, Values: []any{
 				ck.project, ck.question, ck.level, ck.scope, s.topic, uint32(s.partition),
 				uint32(ck.size), string(ck.a), string(ck.b), n, uint64(offset),
+			}})
+			dk := dayCellKey{ck, day}
+			dn := s.daily[dk]
+			if dn == 0 {
+				delete(s.daily, dk)
+			}
+			out.Rows = append(out.Rows, runtime.Row{Table: TableAgreementCellsDaily, Values: []any{
+				ck.project, ck.question, ck.level, ck.scope, time.Unix(day*86400, 0).UTC(), s.topic, uint32(s.partition),
+				uint32(ck.size), string(ck.a), string(ck.b), dn, uint64(offset),
 			}})
 		}
 	}
@@ -290,6 +328,18 @@ func valuesIn(es []entry, scope string) []agreement.Value {
 		}
 	}
 	return out
+}
+
+const msPerDay = 86_400_000
+
+// floorDiv divides rounding toward minus infinity, so instants before the
+// epoch land on the right day.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }
 
 func compareCells(x, y cellKey) int {

@@ -260,6 +260,32 @@ func TestKPIEndToEnd(t *testing.T) {
 		t.Logf("%-40s %.4f", k, m[k])
 	}
 
+	// Windows: the days partition the units, so two adjacent windows merge
+	// into the all-time cells, and a window over every day equals them.
+	day0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	exact := w.ExactCoincidences("")
+	whole, err := kpi.ReadAgreementWindow(ctx, conn, day0, day0.AddDate(0, 0, 7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := kpi.FindFigure(whole, w.Config.Project, w.Config.Question, kpi.ScopeAll); !ok || !f.Coincidences.Equal(exact) {
+		t.Errorf("window over every day differs from the all-time cells")
+	}
+	merged := agreement.NewCoincidences()
+	for d := range 7 {
+		figs, err := kpi.ReadAgreementWindow(ctx, conn, day0.AddDate(0, 0, d), day0.AddDate(0, 0, d+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f, ok := kpi.FindFigure(figs, w.Config.Project, w.Config.Question, kpi.ScopeAll); ok {
+			merged.Merge(f.Coincidences)
+			t.Logf("window %s: alpha %.4f over %d pairable units", day0.AddDate(0, 0, d).Format(time.DateOnly), f.Alpha.Alpha, f.Alpha.PairableUnits)
+		}
+	}
+	if !merged.Equal(exact) {
+		t.Errorf("daily windows merged differ from the all-time cells")
+	}
+
 	// Rework: every review in the workload is of a distinct label.
 	wantReviewed, wantReworked := expectedRework(w.Events)
 	deadline := time.Now().Add(time.Minute)

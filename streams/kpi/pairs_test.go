@@ -3,6 +3,7 @@ package kpi_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/agreement"
@@ -61,5 +62,32 @@ func TestPairCellsGiveCohenKappa(t *testing.T) {
 	}
 	if got != want {
 		t.Fatalf("kappa from cells %+v, from labels %+v", got, want)
+	}
+}
+
+// TestDailyCellsUseTheUnitsFirstDay: a unit counts on the day of its first
+// label, whenever its later labels arrive; once emptied, it starts afresh.
+func TestDailyCellsUseTheUnitsFirstDay(t *testing.T) {
+	const day = 86_400_000
+	f := newFeed(kpi.NewAgreement(), "labels", 0)
+	at := func(l *schemas.LabelSubmitted, ms int64) *schemas.LabelSubmitted { l.OccurredAt = ms; return l }
+	days := func(rows [][]any) []string {
+		var out []string
+		for _, r := range rows {
+			out = append(out, r[4].(time.Time).Format(time.DateOnly)+fmt.Sprint("=", r[10]))
+		}
+		return out
+	}
+	f.must(at(label("l1", "i1", "a1", "", schemas.Nominal("x")), 5*day+10))
+	got := days(rowsOf(f.must(at(label("l2", "i1", "a2", "", schemas.Nominal("x")), 9*day)), kpi.TableAgreementCellsDaily))
+	if fmt.Sprint(got) != "[1970-01-06=2]" {
+		t.Fatalf("second label's daily rows %v", got)
+	}
+	f.must(retract("l1", "i1"))
+	f.must(retract("l2", "i1"))
+	f.must(at(label("l3", "i1", "a1", "", schemas.Nominal("x")), 12*day))
+	got = days(rowsOf(f.must(at(label("l4", "i1", "a2", "", schemas.Nominal("y")), 13*day)), kpi.TableAgreementCellsDaily))
+	if fmt.Sprint(got) != "[1970-01-13=1]" {
+		t.Fatalf("restarted unit's daily rows %v", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -43,7 +44,28 @@ ORDER BY project_id, question_id, level, scope, unit_size, a, b`
 // distance depends on the global marginals, ratio and MASI have no closed
 // form), so the cells are merged in SQL and the metric applied here.
 func ReadAgreement(ctx context.Context, conn driver.Conn) ([]AgreementFigure, error) {
-	rows, err := conn.Query(ctx, AgreementQuery)
+	return readAgreement(ctx, conn, AgreementQuery)
+}
+
+// AgreementWindowQuery reads the merged cells of the units that started on
+// the days [from, to) (parameters: two 'YYYY-MM-DD' dates).
+const AgreementWindowQuery = `SELECT project_id, question_id, level, scope, unit_size, a, b, sum(count) AS total
+FROM agreement_cells_daily FINAL
+WHERE day >= toDate(?) AND day < toDate(?)
+GROUP BY project_id, question_id, level, scope, unit_size, a, b
+HAVING total > 0
+ORDER BY project_id, question_id, level, scope, unit_size, a, b`
+
+// ReadAgreementWindow is ReadAgreement over the units that started (got
+// their first label) on the UTC days from from up to, not including, to:
+// the sliding-window figure of the KPI contract (e.g. the last 7 days:
+// from = today-7, to = today+1).
+func ReadAgreementWindow(ctx context.Context, conn driver.Conn, from, to time.Time) ([]AgreementFigure, error) {
+	return readAgreement(ctx, conn, AgreementWindowQuery, from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly))
+}
+
+func readAgreement(ctx context.Context, conn driver.Conn, query string, args ...any) ([]AgreementFigure, error) {
+	rows, err := conn.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query agreement cells: %w", err)
 	}
