@@ -30,6 +30,15 @@
 // (ingested from items, first label from labels, accepted from reviews), and
 // the kpi_item_cycle view pivots them in ClickHouse.
 //
+// Coverage, and cycle time up to a dataset version, join facts of topics
+// keyed differently (items by item, datasets by dataset), so they are views
+// over the ledger tables (migrations 0004 and 0006) rather than processors.
+//
+// Reading: the kpi_* views give every figure that is a plain sum (nominal
+// alpha, accuracy, rework, cycle-time quantiles, coverage); ReadAgreement,
+// ReadAgreementWindow and ReadPairwiseKappa merge cells in SQL and apply the
+// level's metric with streams/agreement, for the figures that are not.
+//
 // Definitions (denominators, the error of accuracy, which units count) are
-// in README.md, section "KPIs", and in the comments of migration 0003_kpi.sql.
+// in README.md, section "KPIs", and in the comments of migrations 0003-0007.
 package kpi

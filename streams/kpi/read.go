@@ -24,6 +24,10 @@ type AgreementFigure struct {
 	Alpha agreement.AlphaResult `json:"alpha"`
 	// Percent is the mean pairwise percent agreement over pairable units.
 	Percent agreement.AgreementResult `json:"percent_agreement"`
+	// Fleiss is Fleiss' kappa (nominal), defined only when every pairable
+	// unit has the same number of values; FleissErr says why not otherwise.
+	Fleiss    agreement.KappaResult `json:"fleiss_kappa"`
+	FleissErr error                 `json:"-"`
 	// Err says why Alpha is undefined (it wraps agreement.ErrUndefined when
 	// there is no evidence or no expected disagreement).
 	Err error `json:"-"`
@@ -101,6 +105,7 @@ func readAgreement(ctx context.Context, conn driver.Conn, query string, args ...
 		f.Coincidences = co
 		f.Alpha, f.Err = Figures(co, k.level)
 		f.Percent, _ = co.PercentAgreement()
+		f.Fleiss, f.FleissErr = co.FleissKappa()
 		out = append(out, f)
 	}
 	return out, nil
