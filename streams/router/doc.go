@@ -40,9 +40,9 @@
 // consumers exactly when the offsets of the record that caused it are
 // committed; after a crash the uncommitted records are re-read and decided
 // again, with the same result, and the aborted copy is never visible.
-// Decision event ids are derived from the causing record (topic,
-// partition, offset, stage, question), never the clock, so even a consumer
-// reading uncommitted data can deduplicate.
+// A decision's event id is derived from what it decides (stage, item,
+// question), never the clock, so even a consumer reading uncommitted data
+// can deduplicate, and a decision made twice (see Limits) collapses.
 //
 // No loop, and rows from the log. RoutingDecided events land on the items
 // topic, which the router consumes. It never decides anything on a
@@ -65,7 +65,8 @@
 // Limits. A pre-label whose item is never ingested waits in memory for
 // ever. The labels side cannot see its own escalations (they are on the
 // items topic), so a state rebuilt after the agreement rule changed may
-// escalate an item/question a second time, or not at all. A question whose
+// escalate an item/question a second time (with the same event id, so it
+// collapses downstream), or not at all. A question whose
 // model never answers is routed to humans only if the rules list it under
 // questions_without_prelabel: there is no timeout, because a timer would
 // make decisions depend on when the log is read rather than on the log.

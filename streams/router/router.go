@@ -312,8 +312,8 @@ func decideWithoutPrelabel(rules *Rules, rec runtime.Record, it *item, itemID, q
 }
 
 // emit turns d into the RoutingDecided event. Everything is derived from
-// the causing record, not the clock, so a re-read record yields the same
-// event (same event_id). Its routing_decisions row is written when the
+// the decision and its causing record, not the clock, so a re-read record
+// yields the same event (same event_id). Its routing_decisions row is written when the
 // committed event is read back (see itemsState.apply).
 func emit(out *runtime.Output, d decision) {
 	cause := d.rec.Event.Meta()
@@ -325,7 +325,11 @@ func emit(out *runtime.Output, d decision) {
 	if corr == "" {
 		corr = cause.EventID
 	}
-	id := deterministicID(strings.Join([]string{Name, d.rec.Topic, strconv.Itoa(int(d.rec.Partition)), strconv.FormatInt(d.rec.Offset, 10), d.stage, d.question}, "\x00"))
+	// The id names the decision, not the record that caused it: there is one
+	// decision per item/question and stage, so if a rebuilt state ever
+	// decided one again (e.g. after the agreement rule changed), the copy
+	// carries the same id and collapses in routing_decisions and consumers.
+	id := deterministicID(strings.Join([]string{Name, d.stage, d.itemID, d.question}, "\x00"))
 	ev := &schemas.RoutingDecided{
 		Envelope: schemas.Envelope{
 			EventID: id, EventType: schemas.TypeRoutingDecided, OccurredAt: at, RecordedAt: at, Producer: Producer,

@@ -5,9 +5,9 @@
 -- items and labels, because the runtime keeps their partitions' states apart (streams/router
 -- doc.go).
 --
--- Exactly-once effect: rows are keyed by event ids (a decision's event_id is derived from the
--- record that caused it), with kafka_offset as the version, so a replayed batch collapses; read
--- with FINAL. PARTITION BY tuple(): ReplacingMergeTree only collapses within a
+-- Exactly-once effect: rows are keyed by event ids (a decision's event_id is derived from its
+-- stage, item and question), with kafka_offset as the version, so a replayed batch collapses;
+-- read with FINAL. PARTITION BY tuple(): ReplacingMergeTree only collapses within a
 -- partition.
 --
 -- Portable SQL for ClickHouse 18.16 and current releases: DateTime plus Int64 milliseconds,
