@@ -638,3 +638,82 @@ func TestRulesReloadInTheRunningRouter(t *testing.T) {
 		t.Fatalf("metrics after a good reload: %s", m)
 	}
 }
+
+// TestTwoInstancesSplitThePartitions runs two router processes in one
+// group while the workload is produced: the group splits the six
+// partitions between them (items partition p and labels partition p need
+// not land together, which the split state is built for), rebalancing
+// aborts open transactions, and still every decision is seen exactly once.
+func TestTwoInstancesSplitThePartitions(t *testing.T) {
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, 3)
+	chCfg, conn := testenv.MigratedClickHouse(t)
+	bin := buildProcessor(t)
+	rulesPath := filepath.Join(t.TempDir(), "rules.json")
+	if err := os.WriteFile(rulesPath, []byte(itRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rules, err := router.ParseRules([]byte(itRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 600
+	items, labels := workload(n)
+	want, _ := expected(t, rules, items, labels)
+	cl := testenv.KafkaClient(t, k)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	a := startRouter(t, bin, k, chCfg, rulesPath)
+	var b *proc
+	const chunk = 20
+	li := 0
+	for i := 0; i < n; i += chunk {
+		var recs []*kgo.Record
+		for _, ev := range items[2*i : 2*min(i+chunk, n)] {
+			recs = append(recs, record(t, k, ev))
+		}
+		for ; li < len(labels) && labels[li].(*schemas.LabelSubmitted).ItemID < fmt.Sprintf("item-%05d", i+chunk); li++ {
+			recs = append(recs, record(t, k, labels[li]))
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if i == n/3 {
+			b = startRouter(t, bin, k, chCfg, rulesPath) // joins mid-stream: a rebalance
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for count(t, conn, "SELECT count() FROM routing_decisions FINAL") < len(want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("routing_decisions holds %d of %d decisions", count(t, conn, "SELECT count() FROM routing_decisions FINAL"), len(want))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+	got := readDecisions(t, k, kgo.ReadCommitted())
+	seen := map[string]int{}
+	for _, d := range got {
+		seen[decisionKey(d)]++
+		if w := want[decisionKey(d)]; w != string(d.Route)+" "+d.Rule {
+			t.Errorf("decision %s: %s %s, want %q", decisionKey(d), d.Route, d.Rule, w)
+		}
+	}
+	if len(got) != len(want) || len(seen) != len(want) {
+		t.Fatalf("read_committed consumer saw %d decisions for %d keys, want %d once each", len(got), len(seen), len(want))
+	}
+	// What each instance owned at the end, from its last assignment log line.
+	for name, p := range map[string]*proc{"a": a, "b": b} {
+		log, _ := os.ReadFile(p.log)
+		lines := regexp.MustCompile(`msg="partitions (assigned|revoked)"[^\n]*`).FindAll(log, -1)
+		t.Logf("instance %s: %d assignment changes; %s", name, len(lines), lastOr(lines, "none"))
+	}
+}
+
+func lastOr(lines [][]byte, none string) string {
+	if len(lines) == 0 {
+		return none
+	}
+	return string(lines[len(lines)-1])
+}
