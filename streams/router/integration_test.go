@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -643,7 +644,9 @@ func TestRulesReloadInTheRunningRouter(t *testing.T) {
 // group while the workload is produced: the group splits the six
 // partitions between them (items partition p and labels partition p need
 // not land together, which the split state is built for), rebalancing
-// aborts open transactions, and still every decision is seen exactly once.
+// aborts open transactions, and still every decision is seen exactly once;
+// then a replay of the log under other rules rebuilds the same
+// routing_decisions rows.
 func TestTwoInstancesSplitThePartitions(t *testing.T) {
 	k := testenv.Kafka(t)
 	testenv.Topics(t, k, 3)
@@ -703,6 +706,20 @@ func TestTwoInstancesSplitThePartitions(t *testing.T) {
 	if len(got) != len(want) || len(seen) != len(want) {
 		t.Fatalf("read_committed consumer saw %d decisions for %d keys, want %d once each", len(got), len(seen), len(want))
 	}
+	// Replaying the log, even under other rules, rebuilds routing_decisions
+	// as decided then: the rows come from the decisions in the log.
+	_, replayConn := testenv.MigratedClickHouse(t)
+	other := *rules
+	other.Version, other.DefaultConfidenceThreshold, other.TagRules = "replay-other", 0.99, nil
+	if _, err := runtime.Replay(ctx, router.New(router.NewRuleSet(&other)), k, runtime.ClickHouseSink(replayConn), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	const q = "SELECT item_id, question_id, stage, route, rule, rules_version, project_id, model_version, prelabel_value, audited, event_id FROM routing_decisions FINAL ORDER BY item_id, question_id, stage"
+	live, replayed := rowsOf(t, conn, q), rowsOf(t, replayConn, q)
+	if len(live) != len(want) || !slices.Equal(live, replayed) {
+		t.Fatalf("replay rebuilt %d routing_decisions rows, live has %d (want %d); equal: %v", len(replayed), len(live), len(want), slices.Equal(live, replayed))
+	}
+
 	// What each instance owned at the end, from its last assignment log line.
 	for name, p := range map[string]*proc{"a": a, "b": b} {
 		log, _ := os.ReadFile(p.log)
@@ -716,4 +733,34 @@ func lastOr(lines [][]byte, none string) string {
 		return none
 	}
 	return string(lines[len(lines)-1])
+}
+
+// rowsOf returns the rows of q, each rendered with fmt.
+func rowsOf(t *testing.T, conn driver.Conn, q string) []string {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out []string
+	cols := rows.ColumnTypes()
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		for i, c := range cols {
+			vals[i] = reflect.New(c.ScanType()).Interface()
+		}
+		if err := rows.Scan(vals...); err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for _, v := range vals {
+			parts = append(parts, fmt.Sprint(reflect.ValueOf(v).Elem().Interface()))
+		}
+		out = append(out, strings.Join(parts, "|"))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
