@@ -32,25 +32,27 @@ test: ## unit and integration tests against the real broker and database (and cu
 run: build ## local stack up, schema and topics applied; runs until Ctrl-C
 	@ops/run.sh
 
+# bench, gobench and chaos use servers already answering and leave them running: stack.sh down
+# stops whatever any earlier `up` recorded, which may be a stack others are testing against.
 bench: ## baselines and the full pipeline in one run; table printed, JSON and profiles into loadtest/results/
-	@ops/stack.sh up
-	@status=0; \
+	@started=0; ops/stack.sh status >/dev/null 2>&1 || { started=1; ops/stack.sh up || exit 1; }; \
+	status=0; \
 	$(GO) build $(GOFLAGS) -o $(BIN)/bench ./loadtest/cmd/bench && $(BIN)/bench || status=$$?; \
-	ops/stack.sh down; \
+	if [ $$started = 1 ]; then ops/stack.sh down; fi; \
 	exit $$status
 
 gobench: ## the go test benchmarks against the real local stack
-	@ops/stack.sh up
-	@status=0; \
+	@started=0; ops/stack.sh status >/dev/null 2>&1 || { started=1; ops/stack.sh up || exit 1; }; \
+	status=0; \
 	ASSAY_INTEGRATION=1 $(GO) test $(GOFLAGS) -run '^$$' -bench . -benchmem -timeout 40m $(PKGS) || status=$$?; \
-	ops/stack.sh down; \
+	if [ $$started = 1 ]; then ops/stack.sh down; fi; \
 	exit $$status
 
 chaos: ## fault suite under load (private broker, ClickHouse cut 60 s, kill -9, malformed input); summary into loadtest/results/
-	@ops/stack.sh up
-	@status=0; \
+	@started=0; ops/stack.sh status >/dev/null 2>&1 || { started=1; ops/stack.sh up || exit 1; }; \
+	status=0; \
 	ASSAY_INTEGRATION=1 ASSAY_CHAOS_OUT=$(CURDIR)/loadtest/results $(GO) test $(GOFLAGS) -tags chaos -count=1 -v -run TestFaultSuite -timeout 15m ./loadtest/chaos || status=$$?; \
-	ops/stack.sh down; \
+	if [ $$started = 1 ]; then ops/stack.sh down; fi; \
 	exit $$status
 
 lint: ## gofmt and go vet

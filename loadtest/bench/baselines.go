@@ -164,3 +164,23 @@ func rawInsert(ctx context.Context, conn driver.Conn, rows map[string][][]any, e
 	}
 	return float64(events) / time.Since(start).Seconds(), nil
 }
+
+// flushFloor is the median time of writing one small batch (the rows of the first events
+// events) into every ledger table, one insert per table as the runner does: the fixed cost of
+// a flush, which bounds both how often a processor can flush and the latency it adds.
+func flushFloor(ctx context.Context, conn driver.Conn, evs []schemas.Event, times int) (time.Duration, int, error) {
+	rows, _, err := ledgerRows(evs)
+	if err != nil {
+		return 0, 0, err
+	}
+	var ds []time.Duration
+	for range times {
+		start := time.Now()
+		if _, err := rawInsert(ctx, conn, rows, len(evs), len(evs)); err != nil {
+			return 0, 0, err
+		}
+		ds = append(ds, time.Since(start))
+	}
+	sort.Slice(ds, func(a, b int) bool { return ds[a] < ds[b] })
+	return ds[len(ds)/2], len(rows), nil
+}

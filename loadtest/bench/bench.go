@@ -63,35 +63,45 @@ type Config struct {
 
 // Figure is one measured number.
 type Figure struct {
-	Name  string  `json:"name"`
+	// Name identifies the figure, e.g. pipeline_sustained.
+	Name string `json:"name"`
+	// Value is in Unit.
 	Value float64 `json:"value"`
 	Unit  string  `json:"unit"`
-	Note  string  `json:"note,omitempty"`
+	// Note says how it was measured.
+	Note string `json:"note,omitempty"`
 }
 
 // Ratio is a pipeline figure over a baseline from the same run, with its goal if it has one.
 type Ratio struct {
+	// Name is "pipeline figure / baseline figure".
 	Name  string  `json:"name"`
 	Value float64 `json:"value"`
-	Goal  string  `json:"goal,omitempty"`
-	Met   *bool   `json:"met,omitempty"`
+	// Goal is the target of the issue, when there is one, and Met whether it was reached.
+	Goal string `json:"goal,omitempty"`
+	Met  *bool  `json:"met,omitempty"`
 }
 
 // Result is the table `make bench` prints and commits.
 type Result struct {
-	Started     time.Time `json:"started"`
-	Host        string    `json:"host"`
-	Cores       int       `json:"cores"`
-	LoadBefore  string    `json:"loadavg_before"`
-	LoadAfter   string    `json:"loadavg_after"`
-	Events      int       `json:"events"`
-	Rows        int       `json:"rows"`
-	RecordBytes int       `json:"record_bytes"`
-	Settings    string    `json:"settings"`
-	Figures     []Figure  `json:"figures"`
-	Ratios      []Ratio   `json:"ratios"`
-	Profiles    []string  `json:"profiles,omitempty"`
-	Notes       []string  `json:"notes,omitempty"`
+	// Started, Host, Cores and the load averages say where and under what load it ran.
+	Started    time.Time `json:"started"`
+	Host       string    `json:"host"`
+	Cores      int       `json:"cores"`
+	LoadBefore string    `json:"loadavg_before"`
+	LoadAfter  string    `json:"loadavg_after"`
+	// Events went through the pipeline at full speed; Rows are the ledger rows they make;
+	// RecordBytes is their mean Avro size, the record size of the raw Kafka baselines.
+	Events      int `json:"events"`
+	Rows        int `json:"rows"`
+	RecordBytes int `json:"record_bytes"`
+	// Settings are the partitions, request and processor batch settings.
+	Settings string   `json:"settings"`
+	Figures  []Figure `json:"figures"`
+	Ratios   []Ratio  `json:"ratios"`
+	// Profiles are the pprof -top outputs written; Notes the CPU use per process by phase.
+	Profiles []string `json:"profiles,omitempty"`
+	Notes    []string `json:"notes,omitempty"`
 }
 
 func (r *Result) add(name string, v float64, unit, note string) {
@@ -213,11 +223,23 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	res.Rows = nrows
-	chRate, err := rawInsert(ctx, conns["raw"], rows, n, cfg.BatchSize)
+	// Best of two: the first insert into fresh tables pays for their first parts and merges,
+	// and a baseline should be the ceiling, not a cold start.
+	var chRate float64
+	for range 2 {
+		r, err := rawInsert(ctx, conns["raw"], rows, n, cfg.BatchSize)
+		if err != nil {
+			return nil, err
+		}
+		chRate = max(chRate, r)
+	}
+	res.add("clickhouse_insert", chRate, "events/s", fmt.Sprintf("best of 2: clickhouse-go batch inserts of the ledger's %.2f rows/event, %d events a batch", float64(nrows)/float64(n), cfg.BatchSize))
+
+	floor, tables, err := flushFloor(ctx, conns["raw"], evs[:workload.TypesPerRound-1], 15)
 	if err != nil {
 		return nil, err
 	}
-	res.add("clickhouse_insert", chRate, "events/s", fmt.Sprintf("clickhouse-go batch inserts of the ledger's %.2f rows/event, %d events a batch", float64(nrows)/float64(n), cfg.BatchSize))
+	res.add("clickhouse_flush_floor", float64(floor.Microseconds())/1000, "ms", fmt.Sprintf("median of 15 flushes of one round's rows: %d sequential inserts, one a table, as the runner writes", tables))
 
 	// The pipeline.
 	self, err := os.Executable()
@@ -267,30 +289,43 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.add("gateway_accept", dst.EventsPerSecond(), "events/s", fmt.Sprintf("202s over the driver's run; %d retries; request p50 %s p99 %s", dst.Retries, dst.RequestP50, dst.RequestP99))
 	logf("sustained %.0f events/s (gateway accepted at %.0f/s)", pipeRate, dst.EventsPerSecond())
 
-	// Latency at half load: a second stream at half the sustained rate, every ItemIngested a
-	// marker whose row is polled for.
-	half := pipeRate / 2
-	latRounds := int(half * cfg.LatencyFor.Seconds() / float64(workload.TypesPerRound-1))
-	var latEvs []schemas.Event
-	for _, ev := range workload.New(ns+"-lat", cfg.Seed+1).Rounds(max(latRounds, 10)) {
-		if ev.Family() != schemas.FamilyDLQ {
-			latEvs = append(latEvs, ev)
+	// Latency at half load (the goal), then at a quarter (to tell a load effect from the
+	// fixed cost of a flush): a stream at that rate, every ItemIngested a marker whose row is
+	// polled for.
+	var lat latency
+	latTotal := 0
+	for i, share := range []float64{0.5, 0.25} {
+		rate := pipeRate * share
+		run := fmt.Sprintf("%s-lat%d", ns, i)
+		latRounds := int(rate * cfg.LatencyFor.Seconds() / float64(workload.TypesPerRound-1))
+		var latEvs []schemas.Event
+		for _, ev := range workload.New(run, cfg.Seed+1+uint64(i)).Rounds(max(latRounds, 10)) {
+			if ev.Family() != schemas.FamilyDLQ {
+				latEvs = append(latEvs, ev)
+			}
+		}
+		latTotal += len(latEvs)
+		// About 20 requests a second, so a request's own batching adds at most 50 ms.
+		latReqs, err := load.Prepare(latEvs, max(10, min(cfg.PerRequest, int(rate/20))))
+		if err != nil {
+			return nil, err
+		}
+		logf("latency at %.0f events/s for %s (%d requests of %d events)", rate, cfg.LatencyFor, len(latReqs), len(latReqs[0].EventIDs))
+		cpuA = snapshotCPU()
+		l, err := measureLatency(ctx, pconn, url, rate, cfg.Concurrency, latReqs, len(latEvs)/(workload.TypesPerRound-1), run+"-ev-%")
+		if err != nil {
+			return nil, err
+		}
+		pct := int(share * 100)
+		res.Notes = append(res.Notes, fmt.Sprintf("CPU during the %d%% load latency phase: %s", pct, cpuUsers(cpuA, snapshotCPU(), own, 8)))
+		res.add(fmt.Sprintf("latency_p50_at_%dpct", pct), float64(l.p50.Milliseconds()), "ms",
+			fmt.Sprintf("gateway recorded_at → row in ClickHouse's items table; %d markers polled every 25 ms, at %.0f events/s", l.n, rate))
+		res.add(fmt.Sprintf("latency_p99_at_%dpct", pct), float64(l.p99.Milliseconds()), "ms", "")
+		res.add(fmt.Sprintf("latency_max_at_%dpct", pct), float64(l.max.Milliseconds()), "ms", "")
+		if i == 0 {
+			lat = l
 		}
 	}
-	latReqs, err := load.Prepare(latEvs, max(10, min(cfg.PerRequest, int(half/20))))
-	if err != nil {
-		return nil, err
-	}
-	logf("latency at %.0f events/s for %s (%d requests of %d events)", half, cfg.LatencyFor, len(latReqs), len(latReqs[0].EventIDs))
-	cpuA = snapshotCPU()
-	lat, err := measureLatency(ctx, pconn, url, half, cfg.Concurrency, latReqs, len(latEvs)/(workload.TypesPerRound-1), ns+"-lat-ev-%")
-	if err != nil {
-		return nil, err
-	}
-	res.Notes = append(res.Notes, "CPU during the half-load latency phase: "+cpuUsers(cpuA, snapshotCPU(), own, 8))
-	res.add("latency_p50", float64(lat.p50.Milliseconds()), "ms", fmt.Sprintf("gateway recorded_at → row in ClickHouse's items table, %d markers polled every 25 ms, at %.0f events/s", lat.n, half))
-	res.add("latency_p99", float64(lat.p99.Milliseconds()), "ms", "")
-	res.add("latency_max", float64(lat.max.Milliseconds()), "ms", "")
 
 	procRSS, procHWM := proc.memory()
 	gwRSS, gwHWM := gw.memory()
@@ -301,7 +336,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	// Replay: the ledger rebuilt from the pipeline's log into a fresh database, against a raw
 	// read of the same topics.
-	total := n + len(latEvs)
+	total := n + latTotal
 	var topics []string
 	for _, f := range ledger.New().Families() {
 		topics = append(topics, k.Topic(f.Topic()))
@@ -342,7 +377,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.ratio("replay / kafka_consume_franz", st.EventsPerSecond(), consRate, "", 0)
 	res.ratio("replay / clickhouse_insert", st.EventsPerSecond(), chRate, "", 0)
 	met := lat.p99 < time.Second
-	res.Ratios = append(res.Ratios, Ratio{Name: "latency_p99 / 1 s", Value: lat.p99.Seconds(), Goal: "< 1", Met: &met})
+	res.Ratios = append(res.Ratios, Ratio{Name: "latency_p99_at_50pct / 1 s", Value: lat.p99.Seconds(), Goal: "< 1", Met: &met})
 	for _, p := range []struct{ bin, prof, name string }{{self, procProf, "processor"}, {self, gwProf, "gateway"}, {self, replayProf, "replay"}} {
 		out := filepath.Join(cfg.OutDir, "pprof-top-"+p.name+".txt")
 		if err := pprofTop(ctx, p.bin, p.prof, out); err != nil {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -137,8 +138,15 @@ func TestFaultSuite(t *testing.T) {
 		procs[n].kill9()
 		time.Sleep(time.Second)
 		procs[n] = startProc(t, bin, n, k, proxy.Addr(), chCfg.Database)
-		note("kill -9 "+n, time.Since(t0), "restarted after 1 s; rows written meanwhile by the others")
-		time.Sleep(2 * time.Second)
+		// The new process owns the partitions once the dead member's session expires (6 s)
+		// and rebuilds their state from the log up to the committed offsets.
+		took := "took over its partitions (stateless: nothing to rebuild)"
+		if n != ledger.Name {
+			took = "took over its partitions and rebuilt their state from " + procs[n].waitLog(t, rebuiltLine, 60*time.Second) + " records of the log"
+		} else {
+			procs[n].waitLog(t, assignedLine, 60*time.Second)
+		}
+		note("kill -9 "+n, time.Since(t0), "restarted 1 s later; the new process %s", took)
 	}
 
 	// 2. restart the (private) broker.
@@ -451,6 +459,27 @@ func startProc(t *testing.T, bin, name string, k config.Kafka, chAddr, db string
 		}
 	})
 	return p
+}
+
+var (
+	rebuiltLine  = regexp.MustCompile(`msg="state rebuilt" .*records=(\d+)`)
+	assignedLine = regexp.MustCompile(`msg="partitions assigned" (processor)`)
+)
+
+// waitLog waits until the process's log has a line matching re and returns its first group.
+func (p *proc) waitLog(t *testing.T, re *regexp.Regexp, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		b, _ := os.ReadFile(p.log)
+		if m := re.FindSubmatch(b); m != nil {
+			return string(m[1])
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line matching %s within %s", re, timeout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func (p *proc) exited() bool {
