@@ -1,0 +1,9 @@
+// Command api serves Assay's read-only KPI API and the live dashboard over ClickHouse:
+// /v1/kpis, /v1/agreement, /v1/accuracy, /v1/coverage, /v1/cycle, /v1/remediation,
+// /v1/lineage/{dataset}/{version} and /v1/history as JSON, the dashboard page at /, and
+// /healthz, /readyz (ClickHouse ping) and /metrics (assay_api_*).
+//
+// It only reads: every figure comes from the tables and kpi_* views the processors write, so
+// any number of API instances can run beside the pipeline. Flags fall back to ASSAY_API_*
+// (and the shared ASSAY_CLICKHOUSE_*) environment variables; the library is package httpapi.
+package main

@@ -1,0 +1,356 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/assay-data/assay/loadtest/demo"
+	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/services/api/httpapi"
+	"github.com/assay-data/assay/streams/kpi"
+)
+
+type agreementAnswer struct {
+	Agreement httpapi.AgreementKPI `json:"agreement"`
+}
+type accuracyAnswer struct {
+	Accuracy httpapi.AccuracyKPI `json:"accuracy"`
+}
+type coverageAnswer struct {
+	Coverage httpapi.CoverageKPI `json:"coverage"`
+}
+type remediationAnswer struct {
+	Remediation httpapi.RemediationKPI `json:"remediation"`
+}
+type cycleAnswer struct {
+	Cycle  httpapi.CycleKPI  `json:"cycle_time"`
+	Rework httpapi.ReworkKPI `json:"rework"`
+}
+
+func near(a httpapi.Num, b float64) bool { return a != nil && math.Abs(*a-b) < 1e-9 }
+
+// TestAPIOverPipeline plays the demo program through the real gateway, broker and
+// processors into ClickHouse and checks every endpoint against the program's own figures,
+// then tries SQL injection through every filter and the lineage path.
+func TestAPIOverPipeline(t *testing.T) {
+	t.Parallel()
+	s := startStack(t)
+	const project = "proj-api"
+	p := demo.Build("apit", project, 7, 120)
+	demo.Shift(p.Events, time.Now())
+	s.send(t, p.Events)
+
+	wantCo := p.Workload.ExactCoincidences("")
+	wantAlpha, err := kpi.Figures(wantCo, string(schemas.LevelNominal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCorrect, wantScored := p.Workload.ExactAccuracy("")
+	var ag agreementAnswer
+	var ac accuracyAnswer
+	var rem remediationAnswer
+	var cov coverageAnswer
+	waitFor(t, 2*time.Minute, "every KPI of the program", func() (bool, string) {
+		get(t, s.api.URL, "/v1/agreement"+q("project", project), &ag)
+		get(t, s.api.URL, "/v1/accuracy"+q("project", project), &ac)
+		get(t, s.api.URL, "/v1/remediation"+q("project", project), &rem)
+		get(t, s.api.URL, "/v1/coverage"+q("project", project), &cov)
+		state := fmt.Sprintf("pairable values %d/%d, scored %d/%d, findings %d shipped %d, coverage datasets %d",
+			ag.Agreement.PairableValues, wantCo.PairableValues(), ac.Accuracy.ScoredLabels, wantScored,
+			rem.Remediation.Findings, rem.Remediation.Shipped, len(cov.Coverage.Datasets))
+		return ag.Agreement.PairableValues == wantCo.PairableValues() && ac.Accuracy.ScoredLabels == wantScored &&
+			rem.Remediation.Findings == 2 && rem.Remediation.Shipped == 1 && len(cov.Coverage.Datasets) == 1 &&
+			cov.Coverage.Datasets[0].Version == "v3", state
+	})
+
+	// Agreement and accuracy equal the generated labels' figures exactly.
+	if !near(ag.Agreement.Alpha, wantAlpha.Alpha) || len(ag.Agreement.Questions) != 1 {
+		t.Errorf("alpha %s over %d questions, want %.6f over 1", fmtNum(ag.Agreement.Alpha), len(ag.Agreement.Questions), wantAlpha.Alpha)
+	}
+	if len(ag.Agreement.Cohorts) != 3 {
+		t.Errorf("cohorts %+v, want experts, inhouse, crowd", ag.Agreement.Cohorts)
+	}
+	for _, c := range ag.Agreement.Cohorts {
+		want, err := kpi.Figures(p.Workload.ExactCoincidences(c.Cohort), string(schemas.LevelNominal))
+		if err == nil && !near(c.Alpha, want.Alpha) {
+			t.Errorf("cohort %s alpha %s, want %.6f", c.Cohort, fmtNum(c.Alpha), want.Alpha)
+		}
+	}
+	if ac.Accuracy.CorrectLabels != wantCorrect || !near(ac.Accuracy.Accuracy, float64(wantCorrect)/float64(wantScored)) {
+		t.Errorf("accuracy %d/%d, want %d/%d", ac.Accuracy.CorrectLabels, ac.Accuracy.ScoredLabels, wantCorrect, wantScored)
+	}
+	// The cohort filter narrows to the cohort's own figures.
+	var crowd agreementAnswer
+	get(t, s.api.URL, "/v1/agreement"+q("project", project, "cohort", "crowd"), &crowd)
+	wantCrowd, _ := kpi.Figures(p.Workload.ExactCoincidences("crowd"), string(schemas.LevelNominal))
+	if crowd.Agreement.Scope != "cohort:crowd" || !near(crowd.Agreement.Alpha, wantCrowd.Alpha) {
+		t.Errorf("cohort filter: scope %s alpha %s, want cohort:crowd %.6f", crowd.Agreement.Scope, fmtNum(crowd.Agreement.Alpha), wantCrowd.Alpha)
+	}
+
+	// Remediation: the shipped finding's time is exactly reported -> shipped.
+	var reported, shipped int64
+	for _, ev := range p.Events {
+		switch e := ev.(type) {
+		case *schemas.EvalFindingReported:
+			if e.FindingID == p.Findings[0] {
+				reported = e.OccurredAt
+			}
+		case *schemas.RemediationShipped:
+			shipped = e.OccurredAt
+		}
+	}
+	if !near(rem.Remediation.P50S, float64(shipped-reported)/1000) || rem.Remediation.Open != 1 || rem.Remediation.OldestOpenAgeS == nil {
+		t.Errorf("remediation %+v, want p50 %.0f s and one open finding", rem.Remediation, float64(shipped-reported)/1000)
+	}
+
+	// Cycle time and the summary.
+	var cy cycleAnswer
+	get(t, s.api.URL, "/v1/cycle"+q("project", project), &cy)
+	if cy.Cycle.Items == 0 || cy.Cycle.ToAcceptedP50S == nil || cy.Rework.Reviews == 0 {
+		t.Errorf("cycle %+v rework %+v: want items and reviews", cy.Cycle, cy.Rework)
+	}
+	var sum httpapi.Summary
+	if code := get(t, s.api.URL, "/v1/kpis"+q("project", project, "window", "7d"), &sum); code != 200 || len(sum.Errors) > 0 {
+		t.Fatalf("kpis: %d, errors %v", code, sum.Errors)
+	}
+	if sum.Pipeline == nil || sum.Pipeline.ConsumerLagRecords == nil {
+		t.Errorf("pipeline lag missing: %+v", sum.Pipeline)
+	}
+	if sum.Volume == nil || sum.Volume.Labels != int64(countType(p.Events, schemas.TypeLabelSubmitted)) {
+		t.Errorf("volume %+v, want %d labels", sum.Volume, countType(p.Events, schemas.TypeLabelSubmitted))
+	}
+
+	// Lineage of v1: every member is accepted, so every chain is complete; the training
+	// run used it; v2 fixed the first finding.
+	var lin httpapi.Lineage
+	if code := get(t, s.api.URL, "/v1/lineage/"+url.PathEscape(p.Dataset)+"/v1", &lin); code != 200 {
+		t.Fatalf("lineage: %d", code)
+	}
+	if lin.Members == 0 || lin.Complete != lin.Members || !lin.DigestMatches || !slices.Contains(lin.TrainingRuns, "apit-train-1") {
+		t.Errorf("lineage v1: members %d complete %d digest %v runs %v missing %v", lin.Members, lin.Complete, lin.DigestMatches, lin.TrainingRuns, lin.Missing)
+	}
+	get(t, s.api.URL, "/v1/lineage/"+url.PathEscape(p.Dataset)+"/v2", &lin)
+	if !slices.Equal(lin.FixesFinding, p.Findings[:1]) {
+		t.Errorf("lineage v2 fixes %v, want %v", lin.FixesFinding, p.Findings[:1])
+	}
+	var prob httpapi.Problem
+	if code := get(t, s.api.URL, "/v1/lineage/"+url.PathEscape(p.Dataset)+"/v99", &prob); code != 404 || !strings.Contains(prob.Error, "v99") {
+		t.Errorf("unknown version: %d %+v, want 404 naming it", code, prob)
+	}
+
+	// Injection through every filter: the values are bound parameters, so each is just a
+	// project, cohort or dataset without data; never more data, never an error.
+	labelsBefore := countRows(t, s, "labels")
+	attempts := []string{"x' OR 1=1 --", project + "' OR '1'='1", "'; DROP TABLE labels; --", `\' OR 1=1 --`, "x\\", "` OR 1=1 #", project + "') OR ('1'='1"}
+	for _, a := range attempts {
+		for _, tc := range []struct {
+			path, param string
+			empty       func(t *testing.T, path string)
+		}{
+			{"/v1/agreement", "project", func(t *testing.T, path string) {
+				var v agreementAnswer
+				mustOK(t, s, path, &v)
+				if v.Agreement.PairableValues != 0 || len(v.Agreement.Questions) != 0 || len(v.Agreement.Cohorts) != 0 {
+					t.Errorf("%s returned data: %+v", path, v.Agreement)
+				}
+			}},
+			{"/v1/agreement", "cohort", func(t *testing.T, path string) {
+				var v agreementAnswer
+				mustOK(t, s, path, &v)
+				if v.Agreement.PairableValues != 0 || len(v.Agreement.Cohorts) != 0 {
+					t.Errorf("%s returned data: %+v", path, v.Agreement)
+				}
+			}},
+			{"/v1/accuracy", "project", func(t *testing.T, path string) {
+				var v accuracyAnswer
+				mustOK(t, s, path, &v)
+				if v.Accuracy.ScoredLabels != 0 || len(v.Accuracy.Cohorts) != 0 {
+					t.Errorf("%s returned data: %+v", path, v.Accuracy)
+				}
+			}},
+			{"/v1/accuracy", "cohort", func(t *testing.T, path string) {
+				var v accuracyAnswer
+				mustOK(t, s, path, &v)
+				if v.Accuracy.ScoredLabels != 0 || len(v.Accuracy.Cohorts) != 0 {
+					t.Errorf("%s returned data: %+v", path, v.Accuracy)
+				}
+			}},
+			{"/v1/coverage", "project", func(t *testing.T, path string) {
+				var v coverageAnswer
+				mustOK(t, s, path, &v)
+				if len(v.Coverage.Datasets) != 0 {
+					t.Errorf("%s returned data: %+v", path, v.Coverage)
+				}
+			}},
+			{"/v1/coverage", "dataset", func(t *testing.T, path string) {
+				var v coverageAnswer
+				mustOK(t, s, path, &v)
+				if len(v.Coverage.Datasets) != 0 {
+					t.Errorf("%s returned data: %+v", path, v.Coverage)
+				}
+			}},
+			{"/v1/remediation", "project", func(t *testing.T, path string) {
+				var v remediationAnswer
+				mustOK(t, s, path, &v)
+				if v.Remediation.Findings != 0 {
+					t.Errorf("%s returned data: %+v", path, v.Remediation)
+				}
+			}},
+			{"/v1/cycle", "project", func(t *testing.T, path string) {
+				var v cycleAnswer
+				mustOK(t, s, path, &v)
+				if v.Cycle.Items != 0 {
+					t.Errorf("%s returned data: %+v", path, v.Cycle)
+				}
+			}},
+			{"/v1/kpis", "project", func(t *testing.T, path string) {
+				var v httpapi.Summary
+				mustOK(t, s, path, &v)
+				if len(v.Errors) > 0 || v.Volume.Labels != 0 || v.Agreement.PairableValues != 0 || v.Remediation.Findings != 0 {
+					t.Errorf("%s returned data or errors: %+v", path, v)
+				}
+			}},
+		} {
+			tc.empty(t, tc.path+q(tc.param, a))
+		}
+		for _, path := range []string{
+			"/v1/lineage/" + url.PathEscape(a) + "/v1",
+			"/v1/lineage/" + url.PathEscape(p.Dataset) + "/" + url.PathEscape("v1' OR '1'='1"),
+		} {
+			if code := get(t, s.api.URL, path, nil); code != 404 {
+				t.Errorf("%s: %d, want 404", path, code)
+			}
+		}
+	}
+	if after := countRows(t, s, "labels"); after != labelsBefore {
+		t.Errorf("labels went from %d to %d rows during the injection attempts", labelsBefore, after)
+	}
+	get(t, s.api.URL, "/v1/agreement"+q("project", project), &ag)
+	if ag.Agreement.PairableValues != wantCo.PairableValues() {
+		t.Errorf("after the injection attempts the project reads %d pairable values, want %d", ag.Agreement.PairableValues, wantCo.PairableValues())
+	}
+
+	// The history behind the charts has samples of the unfiltered view.
+	var hist struct {
+		Samples []httpapi.Sample `json:"samples"`
+	}
+	waitFor(t, 30*time.Second, "history samples with agreement", func() (bool, string) {
+		get(t, s.api.URL, "/v1/history", &hist)
+		n := len(hist.Samples)
+		return n > 0 && hist.Samples[n-1].Agreement != nil, fmt.Sprintf("%d samples", n)
+	})
+}
+
+func mustOK(t *testing.T, s *stack, path string, out any) {
+	t.Helper()
+	if code := get(t, s.api.URL, path, out); code != http.StatusOK {
+		t.Fatalf("%s: status %d, want 200 (a bound parameter is just a value without data)", path, code)
+	}
+}
+
+func countRows(t *testing.T, s *stack, table string) uint64 {
+	t.Helper()
+	var n uint64
+	if err := s.conn.QueryRow(context.Background(), "SELECT count() FROM "+table).Scan(&n); err != nil {
+		t.Fatalf("count %s: %v", table, err)
+	}
+	return n
+}
+
+func countType(evs []schemas.Event, typ schemas.EventType) int {
+	n := 0
+	for _, ev := range evs {
+		if ev.Type() == typ {
+			n++
+		}
+	}
+	return n
+}
+
+// TestBadParameters: every malformed request is a 400 whose JSON names the parameter and
+// says what is wrong; unknown endpoints are 404; an empty, migrated database answers 200.
+func TestBadParameters(t *testing.T) {
+	t.Parallel()
+	_, conn := testenv.MigratedClickHouse(t)
+	reg := prometheus.NewRegistry()
+	srv, err := httpapi.New(httpapi.Config{Conn: conn, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	srv.Mount(mux)
+	api := httptest.NewServer(mux)
+	defer api.Close()
+
+	for _, tc := range []struct {
+		path, param, says string
+	}{
+		{"/v1/kpis?window=forever", "window", "not a window"},
+		{"/v1/kpis?window=0s", "window", "not a window"},
+		{"/v1/kpis?window=-5m", "window", "not a window"},
+		{"/v1/kpis?window=400d", "window", "out of range"},
+		{"/v1/kpis?window=99999999999999999d", "window", "out of range"},
+		{"/v1/kpis?window=1ms", "window", "out of range"},
+		{"/v1/kpis?projet=x", "projet", "unknown parameter"},
+		{"/v1/kpis?project=a&project=b", "project", "given 2 times"},
+		{"/v1/kpis?project=" + strings.Repeat("p", 129), "project", "longer than 128 bytes"},
+		{"/v1/kpis?project=a%00b", "project", "control character"},
+		{"/v1/kpis?cohort=a%0Ab", "cohort", "control character"},
+		{"/v1/kpis?dataset=%ff", "dataset", "UTF-8"},
+		{"/v1/agreement?window=1h", "window", "cannot be windowed"},
+		{"/v1/accuracy?window=1h", "window", "cannot be windowed"},
+		{"/v1/coverage?window=1h", "window", "cannot be windowed"},
+		{"/v1/agreement?dataset=d", "dataset", "unknown parameter"},
+		{"/v1/remediation?cohort=c", "cohort", "unknown parameter"},
+		{"/v1/history?since=yesterday", "since", "epoch milliseconds"},
+		{"/v1/history?since=-1", "since", "epoch milliseconds"},
+		{"/v1/lineage/ds/v1?project=p", "project", "unknown parameter"},
+		{"/v1/lineage/a%00b/v1", "dataset", "control character"},
+		{"/v1/pipeline?x=1", "x", "unknown parameter"},
+	} {
+		var prob httpapi.Problem
+		code := get(t, api.URL, tc.path, &prob)
+		if code != http.StatusBadRequest || prob.Param != tc.param || !strings.Contains(prob.Error, tc.says) || !strings.Contains(prob.Error, tc.param) {
+			t.Errorf("%s: %d %+v, want 400 about %q saying %q", tc.path, code, prob, tc.param, tc.says)
+		}
+	}
+	var prob httpapi.Problem
+	if code := get(t, api.URL, "/v1/nope", &prob); code != http.StatusNotFound || !strings.Contains(prob.Error, "/v1/kpis") {
+		t.Errorf("unknown endpoint: %d %+v", code, prob)
+	}
+	var sum httpapi.Summary
+	if code := get(t, api.URL, "/v1/kpis?window=15m", &sum); code != 200 || len(sum.Errors) > 0 || sum.Agreement == nil || sum.Agreement.Alpha != nil {
+		t.Errorf("empty database: %d %+v", code, sum)
+	}
+	// Request metrics carry the route pattern and the code.
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, mf := range mfs {
+		if mf.GetName() == "assay_api_requests_total" {
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "code" && l.GetValue() == "400" {
+						found = true
+					}
+				}
+			}
+		}
+	}
+	if !found {
+		t.Error("assay_api_requests_total has no code=400 series")
+	}
+}

@@ -1,0 +1,522 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/assay-data/assay/streams/agreement"
+	"github.com/assay-data/assay/streams/kpi"
+)
+
+// Num is a figure that may be undefined (no evidence yet, zero expected disagreement): JSON
+// null then, never NaN, which JSON cannot carry.
+type Num = *float64
+
+func num(f float64) Num {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil
+	}
+	return &f
+}
+
+func ratio(a, b int64) Num {
+	if b == 0 {
+		return nil
+	}
+	return num(float64(a) / float64(b))
+}
+
+// Summary is every KPI of one filter: the body of /v1/kpis and one sample of /v1/history.
+// A section is nil when it could not be read; Errors then says why, keyed by section name.
+type Summary struct {
+	AsOfMillis  int64             `json:"as_of_ms"`
+	Filter      Filter            `json:"filter"`
+	Agreement   *AgreementKPI     `json:"agreement"`
+	Accuracy    *AccuracyKPI      `json:"accuracy"`
+	Coverage    *CoverageKPI      `json:"coverage"`
+	Cycle       *CycleKPI         `json:"cycle_time"`
+	Rework      *ReworkKPI        `json:"rework"`
+	Remediation *RemediationKPI   `json:"remediation"`
+	Volume      *VolumeKPI        `json:"volume"`
+	Pipeline    *PipelineKPI      `json:"pipeline"`
+	Errors      map[string]string `json:"errors,omitempty"`
+}
+
+// Reader runs the KPI queries. Every query text is a constant; filter values are bound.
+type Reader struct {
+	conn driver.Conn
+	now  func() time.Time
+	lag  *LagReader
+}
+
+// NewReader returns a Reader over conn; lag may be nil (no pipeline lag figure).
+func NewReader(conn driver.Conn, lag *LagReader) *Reader {
+	return &Reader{conn: conn, now: time.Now, lag: lag}
+}
+
+// Summary reads every section for f. Sections fail independently: a missing KPI table
+// costs its own section, not the answer.
+func (r *Reader) Summary(ctx context.Context, f Filter) *Summary {
+	now := r.now()
+	s := &Summary{AsOfMillis: now.UnixMilli(), Filter: f}
+	fail := func(section string, err error) {
+		if s.Errors == nil {
+			s.Errors = map[string]string{}
+		}
+		s.Errors[section] = err.Error()
+	}
+	var err error
+	if s.Agreement, err = r.Agreement(ctx, f); err != nil {
+		fail("agreement", err)
+	}
+	if s.Accuracy, err = r.Accuracy(ctx, f); err != nil {
+		fail("accuracy", err)
+	}
+	if s.Coverage, err = r.Coverage(ctx, f); err != nil {
+		fail("coverage", err)
+	}
+	if s.Cycle, err = r.Cycle(ctx, f); err != nil {
+		fail("cycle_time", err)
+	}
+	if s.Rework, err = r.Rework(ctx); err != nil {
+		fail("rework", err)
+	}
+	if s.Remediation, err = r.Remediation(ctx, f); err != nil {
+		fail("remediation", err)
+	}
+	if s.Volume, err = r.Volume(ctx, f); err != nil {
+		fail("volume", err)
+	}
+	if r.lag != nil {
+		s.Pipeline = r.lag.Read(ctx)
+	}
+	return s
+}
+
+// scope is the KPI tables' scope of the filter's cohort.
+func scope(f Filter) string {
+	if f.Cohort == "" {
+		return kpi.ScopeAll
+	}
+	return kpi.CohortScope(f.Cohort)
+}
+
+// AgreementKPI is inter-annotator agreement: Krippendorff's alpha of every question at its
+// own level of measurement (MASI for sets), and the headline over the questions.
+type AgreementKPI struct {
+	// Alpha is the mean of the questions' alphas weighted by their pairable values (a
+	// question with more evidence counts more); null when no question has a defined alpha.
+	Alpha Num `json:"alpha"`
+	// PercentAgreement is the same weighted mean of the questions' pairwise percent agreement.
+	PercentAgreement Num    `json:"percent_agreement"`
+	PairableUnits    int64  `json:"pairable_units"`
+	PairableValues   int64  `json:"pairable_values"`
+	Scope            string `json:"scope"`
+	// Questions are the figures per (project, question) in Scope.
+	Questions []AgreementFigure `json:"questions"`
+	// Cohorts are the within-cohort figures (only that cohort's labels of each unit),
+	// weighted over questions like the headline.
+	Cohorts    []AgreementFigure `json:"cohorts"`
+	Definition string            `json:"definition"`
+}
+
+// AgreementFigure is the agreement of one question, or of one cohort over its questions.
+type AgreementFigure struct {
+	ProjectID        string `json:"project_id,omitempty"`
+	QuestionID       string `json:"question_id,omitempty"`
+	Level            string `json:"level,omitempty"`
+	Cohort           string `json:"cohort,omitempty"`
+	Alpha            Num    `json:"alpha"`
+	PercentAgreement Num    `json:"percent_agreement"`
+	PairableUnits    int64  `json:"pairable_units"`
+	PairableValues   int64  `json:"pairable_values"`
+	// Undefined says why Alpha is null.
+	Undefined string `json:"undefined,omitempty"`
+}
+
+const agreementDefinition = "Krippendorff's alpha per question at its level of measurement (nominal, ordinal, interval, ratio; MASI for multi-label), over units (item x question) with two or more values; the headline and cohort figures are means over questions weighted by pairable values. Cohort figures use only that cohort's labels of each unit."
+
+const agreementCellsQuery = `SELECT project_id, question_id, level, scope, unit_size, a, b, total
+FROM kpi_agreement_cells
+WHERE (? = '' OR project_id = ?) AND (scope = ? OR scope LIKE 'cohort:%')
+ORDER BY project_id, question_id, level, scope, unit_size, a, b`
+
+// Agreement reads the merged coincidence cells of f and computes alpha per question with
+// streams/agreement, as kpi.ReadAgreement does, but only for the filter's rows.
+func (r *Reader) Agreement(ctx context.Context, f Filter) (*AgreementKPI, error) {
+	rows, err := r.conn.Query(ctx, agreementCellsQuery, f.Project, f.Project, scope(f))
+	if err != nil {
+		return nil, fmt.Errorf("query agreement cells: %w", err)
+	}
+	defer rows.Close()
+	type key struct{ project, question, level, scope string }
+	cells := map[key][]agreement.Cell{}
+	var order []key
+	for rows.Next() {
+		var (
+			k    key
+			size uint32
+			a, b string
+			n    int64
+		)
+		if err := rows.Scan(&k.project, &k.question, &k.level, &k.scope, &size, &a, &b, &n); err != nil {
+			return nil, fmt.Errorf("scan agreement cell: %w", err)
+		}
+		if _, ok := cells[k]; !ok {
+			order = append(order, k)
+		}
+		cells[k] = append(cells[k], agreement.Cell{UnitSize: int(size), A: agreement.Value(a), B: agreement.Value(b), Count: n})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read agreement cells: %w", err)
+	}
+	out := &AgreementKPI{Scope: scope(f), Questions: []AgreementFigure{}, Cohorts: []AgreementFigure{}, Definition: agreementDefinition}
+	headline := &weighted{}
+	cohorts := map[string]*weighted{}
+	for _, k := range order {
+		co, err := agreement.CoincidencesFromCells(cells[k])
+		if err != nil {
+			return nil, fmt.Errorf("cells of %s/%s scope %s: %w", k.project, k.question, k.scope, err)
+		}
+		fig := AgreementFigure{ProjectID: k.project, QuestionID: k.question, Level: k.level}
+		res, aerr := kpi.Figures(co, k.level)
+		fig.PairableUnits, fig.PairableValues = co.PairableUnits(), co.PairableValues()
+		if aerr != nil {
+			fig.Undefined = aerr.Error()
+		} else {
+			fig.Alpha = num(res.Alpha)
+		}
+		if pa, err := co.PercentAgreement(); err == nil {
+			fig.PercentAgreement = num(pa.PercentAgreement)
+		}
+		if k.scope == out.Scope {
+			out.Questions = append(out.Questions, fig)
+			headline.add(fig)
+		}
+		if c, ok := strings.CutPrefix(k.scope, "cohort:"); ok && (f.Cohort == "" || c == f.Cohort) {
+			if cohorts[c] == nil {
+				cohorts[c] = &weighted{}
+			}
+			cohorts[c].add(fig)
+		}
+	}
+	out.Alpha, out.PercentAgreement = headline.alpha(), headline.percent()
+	out.PairableUnits, out.PairableValues = headline.units, headline.values
+	for _, c := range sortedKeys(cohorts) {
+		w := cohorts[c]
+		out.Cohorts = append(out.Cohorts, AgreementFigure{Cohort: c, Alpha: w.alpha(), PercentAgreement: w.percent(), PairableUnits: w.units, PairableValues: w.values})
+	}
+	return out, nil
+}
+
+// weighted accumulates questions' figures weighted by pairable values.
+type weighted struct {
+	units, values        int64
+	alphaSum, alphaW     float64
+	percentSum, percentW float64
+}
+
+func (w *weighted) add(f AgreementFigure) {
+	w.units += f.PairableUnits
+	w.values += f.PairableValues
+	v := float64(f.PairableValues)
+	if f.Alpha != nil {
+		w.alphaSum += *f.Alpha * v
+		w.alphaW += v
+	}
+	if f.PercentAgreement != nil {
+		w.percentSum += *f.PercentAgreement * v
+		w.percentW += v
+	}
+}
+
+func (w *weighted) alpha() Num {
+	if w.alphaW == 0 {
+		return nil
+	}
+	return num(w.alphaSum / w.alphaW)
+}
+
+func (w *weighted) percent() Num {
+	if w.percentW == 0 {
+		return nil
+	}
+	return num(w.percentSum / w.percentW)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// AccuracyKPI is accuracy against gold: correct / scored labels.
+type AccuracyKPI struct {
+	Accuracy      Num              `json:"accuracy"`
+	CorrectLabels int64            `json:"correct_labels"`
+	ScoredLabels  int64            `json:"scored_labels"`
+	Scope         string           `json:"scope"`
+	Questions     []AccuracyFigure `json:"questions"`
+	Cohorts       []AccuracyFigure `json:"cohorts"`
+	Definition    string           `json:"definition"`
+}
+
+// AccuracyFigure is the accuracy of one question or one cohort.
+type AccuracyFigure struct {
+	ProjectID     string `json:"project_id,omitempty"`
+	QuestionID    string `json:"question_id,omitempty"`
+	Cohort        string `json:"cohort,omitempty"`
+	Accuracy      Num    `json:"accuracy"`
+	CorrectLabels int64  `json:"correct_labels"`
+	ScoredLabels  int64  `json:"scored_labels"`
+}
+
+const accuracyDefinition = "correct / scored labels: a label is scored when its item and question have a gold answer (the latest GoldLabelSet) and it is not retracted; it is correct when its value equals the gold value exactly (same category, rank, number or set). Totals sum over questions."
+
+const accuracyQuery = `SELECT project_id, question_id, scope, toInt64(correct_labels), toInt64(scored_labels)
+FROM kpi_accuracy
+WHERE (? = '' OR project_id = ?) AND (scope = ? OR scope LIKE 'cohort:%')
+ORDER BY project_id, question_id, scope`
+
+// Accuracy reads kpi_accuracy for f.
+func (r *Reader) Accuracy(ctx context.Context, f Filter) (*AccuracyKPI, error) {
+	rows, err := r.conn.Query(ctx, accuracyQuery, f.Project, f.Project, scope(f))
+	if err != nil {
+		return nil, fmt.Errorf("query accuracy: %w", err)
+	}
+	defer rows.Close()
+	out := &AccuracyKPI{Scope: scope(f), Questions: []AccuracyFigure{}, Cohorts: []AccuracyFigure{}, Definition: accuracyDefinition}
+	cohorts := map[string]*[2]int64{}
+	for rows.Next() {
+		var project, question, sc string
+		var correct, scored int64
+		if err := rows.Scan(&project, &question, &sc, &correct, &scored); err != nil {
+			return nil, fmt.Errorf("scan accuracy: %w", err)
+		}
+		if sc == out.Scope {
+			out.Questions = append(out.Questions, AccuracyFigure{ProjectID: project, QuestionID: question, Accuracy: ratio(correct, scored), CorrectLabels: correct, ScoredLabels: scored})
+			out.CorrectLabels += correct
+			out.ScoredLabels += scored
+		}
+		if c, ok := strings.CutPrefix(sc, "cohort:"); ok && (f.Cohort == "" || c == f.Cohort) {
+			if cohorts[c] == nil {
+				cohorts[c] = &[2]int64{}
+			}
+			cohorts[c][0] += correct
+			cohorts[c][1] += scored
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read accuracy: %w", err)
+	}
+	out.Accuracy = ratio(out.CorrectLabels, out.ScoredLabels)
+	for _, c := range sortedKeys(cohorts) {
+		t := cohorts[c]
+		out.Cohorts = append(out.Cohorts, AccuracyFigure{Cohort: c, Accuracy: ratio(t[0], t[1]), CorrectLabels: t[0], ScoredLabels: t[1]})
+	}
+	return out, nil
+}
+
+// CycleKPI is cycle time over items ingested (within the window), labeled and accepted.
+type CycleKPI struct {
+	Items            int64  `json:"items"`
+	ToFirstLabelP50S Num    `json:"to_first_label_p50_s"`
+	ToFirstLabelP90S Num    `json:"to_first_label_p90_s"`
+	ToAcceptedP50S   Num    `json:"to_accepted_p50_s"`
+	ToAcceptedP90S   Num    `json:"to_accepted_p90_s"`
+	ItemsRelabeled   int64  `json:"items_relabeled"`
+	Definition       string `json:"definition"`
+}
+
+const cycleDefinition = "seconds from ItemIngested to the first LabelSubmitted and to the first accepting ReviewCompleted (occurred_at), exact p50/p90 over items that reached both; the window selects items by ingestion time."
+
+const cycleQuery = `SELECT toInt64(count()),
+       toFloat64(quantileExact(0.5)((first_label_at_ms - ingested_at_ms) / 1000)),
+       toFloat64(quantileExact(0.9)((first_label_at_ms - ingested_at_ms) / 1000)),
+       toFloat64(quantileExact(0.5)((accepted_at_ms - ingested_at_ms) / 1000)),
+       toFloat64(quantileExact(0.9)((accepted_at_ms - ingested_at_ms) / 1000)),
+       toInt64(countIf(relabeled))
+FROM kpi_item_cycle
+WHERE ingested_at_ms > 0 AND first_label_at_ms > 0 AND accepted_at_ms > 0
+  AND (? = '' OR project_id = ?) AND ingested_at_ms >= ?`
+
+// Cycle reads the cycle times of f from kpi_item_cycle.
+func (r *Reader) Cycle(ctx context.Context, f Filter) (*CycleKPI, error) {
+	var (
+		out                  CycleKPI
+		fl50, fl90, a50, a90 float64
+	)
+	err := r.conn.QueryRow(ctx, cycleQuery, f.Project, f.Project, f.SinceMillis(r.now())).
+		Scan(&out.Items, &fl50, &fl90, &a50, &a90, &out.ItemsRelabeled)
+	if err != nil {
+		return nil, fmt.Errorf("query cycle time: %w", err)
+	}
+	if out.Items > 0 {
+		out.ToFirstLabelP50S, out.ToFirstLabelP90S, out.ToAcceptedP50S, out.ToAcceptedP90S = num(fl50), num(fl90), num(a50), num(a90)
+	}
+	out.Definition = cycleDefinition
+	return &out, nil
+}
+
+// ReworkKPI is the rework rate over every project (the review partials carry no project).
+type ReworkKPI struct {
+	LabelsReviewed   int64  `json:"labels_reviewed"`
+	LabelsReworked   int64  `json:"labels_reworked"`
+	ReworkRate       Num    `json:"rework_rate"`
+	Reviews          int64  `json:"reviews"`
+	ReworkReviews    int64  `json:"rework_reviews"`
+	ReviewReworkRate Num    `json:"review_rework_rate"`
+	Scope            string `json:"scope"`
+}
+
+const reworkQuery = `SELECT toInt64(labels_reviewed), toInt64(labels_reworked), toInt64(reviews), toInt64(rework_reviews) FROM kpi_rework`
+
+// Rework reads kpi_rework.
+func (r *Reader) Rework(ctx context.Context) (*ReworkKPI, error) {
+	var out ReworkKPI
+	if err := r.conn.QueryRow(ctx, reworkQuery).Scan(&out.LabelsReviewed, &out.LabelsReworked, &out.Reviews, &out.ReworkReviews); err != nil {
+		return nil, fmt.Errorf("query rework: %w", err)
+	}
+	out.ReworkRate = ratio(out.LabelsReworked, out.LabelsReviewed)
+	out.ReviewReworkRate = ratio(out.ReworkReviews, out.Reviews)
+	out.Scope = "all projects"
+	return &out, nil
+}
+
+// RemediationKPI is evaluation-to-remediation time: EvalFindingReported to the first
+// RemediationShipped, by severity, and the age of findings still open.
+type RemediationKPI struct {
+	Findings       int64               `json:"findings"`
+	Shipped        int64               `json:"shipped"`
+	Open           int64               `json:"open"`
+	P50S           Num                 `json:"p50_s"`
+	P90S           Num                 `json:"p90_s"`
+	OldestOpenAgeS Num                 `json:"oldest_open_age_s"`
+	BySeverity     []RemediationFigure `json:"by_severity"`
+	Definition     string              `json:"definition"`
+}
+
+// RemediationFigure is the remediation time of one severity.
+type RemediationFigure struct {
+	Severity       string `json:"severity"`
+	Findings       int64  `json:"findings"`
+	Shipped        int64  `json:"shipped"`
+	Open           int64  `json:"open"`
+	P50S           Num    `json:"p50_s"`
+	P90S           Num    `json:"p90_s"`
+	OldestOpenAgeS Num    `json:"oldest_open_age_s"`
+}
+
+const remediationDefinition = "seconds from EvalFindingReported to its first RemediationShipped (occurred_at), exact p50/p90 over shipped findings; open findings are reported and not shipped, their age measured to now; the window selects findings by report time."
+
+// The ledger has no remediation KPI table yet, so this reads findings and remediations
+// directly (README, "Evaluation-to-remediation time by severity"). 18.16 needs ALL before
+// the JOIN; a finding without a shipped remediation gets shipped_ms = 0 from the LEFT JOIN.
+const remediationQuery = `SELECT severity, toInt64(count()), toInt64(countIf(shipped_ms > 0)),
+       toFloat64(quantileExactIf(0.5)((shipped_ms - reported_ms) / 1000, shipped_ms > 0)),
+       toFloat64(quantileExactIf(0.9)((shipped_ms - reported_ms) / 1000, shipped_ms > 0)),
+       toFloat64(maxIf((? - reported_ms) / 1000, shipped_ms = 0))
+FROM (SELECT finding_id, any(severity) AS severity, min(occurred_at_ms) AS reported_ms
+      FROM findings FINAL
+      WHERE (? = '' OR project_id = ?)
+      GROUP BY finding_id
+      HAVING reported_ms >= ?)
+ALL LEFT JOIN (SELECT finding_id, min(occurred_at_ms) AS shipped_ms
+               FROM remediations FINAL WHERE stage = 'shipped' GROUP BY finding_id)
+USING finding_id
+GROUP BY severity
+ORDER BY severity`
+
+// Remediation reads evaluation-to-remediation time for f; the overall p50/p90 are computed
+// over every shipped finding, not averaged over severities.
+func (r *Reader) Remediation(ctx context.Context, f Filter) (*RemediationKPI, error) {
+	now := r.now()
+	rows, err := r.conn.Query(ctx, remediationQuery, now.UnixMilli(), f.Project, f.Project, f.SinceMillis(now))
+	if err != nil {
+		return nil, fmt.Errorf("query remediation: %w", err)
+	}
+	defer rows.Close()
+	out := &RemediationKPI{BySeverity: []RemediationFigure{}, Definition: remediationDefinition}
+	var oldest float64 = -1
+	for rows.Next() {
+		var (
+			g             RemediationFigure
+			p50, p90, age float64
+		)
+		if err := rows.Scan(&g.Severity, &g.Findings, &g.Shipped, &p50, &p90, &age); err != nil {
+			return nil, fmt.Errorf("scan remediation: %w", err)
+		}
+		g.Open = g.Findings - g.Shipped
+		if g.Shipped > 0 {
+			g.P50S, g.P90S = num(p50), num(p90)
+		}
+		if g.Open > 0 {
+			g.OldestOpenAgeS = num(age)
+			oldest = max(oldest, age)
+		}
+		out.Findings += g.Findings
+		out.Shipped += g.Shipped
+		out.Open += g.Open
+		out.BySeverity = append(out.BySeverity, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read remediation: %w", err)
+	}
+	if oldest >= 0 {
+		out.OldestOpenAgeS = num(oldest)
+	}
+	if out.Shipped > 0 {
+		var p50, p90 float64
+		if err := r.conn.QueryRow(ctx, remediationOverallQuery, f.Project, f.Project, f.SinceMillis(now)).Scan(&p50, &p90); err != nil {
+			return nil, fmt.Errorf("query remediation quantiles: %w", err)
+		}
+		out.P50S, out.P90S = num(p50), num(p90)
+	}
+	return out, nil
+}
+
+const remediationOverallQuery = `SELECT toFloat64(quantileExact(0.5)((shipped_ms - reported_ms) / 1000)),
+       toFloat64(quantileExact(0.9)((shipped_ms - reported_ms) / 1000))
+FROM (SELECT finding_id, min(occurred_at_ms) AS reported_ms
+      FROM findings FINAL
+      WHERE (? = '' OR project_id = ?)
+      GROUP BY finding_id
+      HAVING reported_ms >= ?)
+ALL INNER JOIN (SELECT finding_id, min(occurred_at_ms) AS shipped_ms
+                FROM remediations FINAL WHERE stage = 'shipped' GROUP BY finding_id)
+USING finding_id`
+
+// VolumeKPI counts what reached the ledger tables: the pulse of the pipeline.
+type VolumeKPI struct {
+	Items  int64 `json:"items"`
+	Labels int64 `json:"labels"`
+	// Rejected counts DLQ records (every project: a rejected event has no trusted project).
+	Rejected int64 `json:"rejected"`
+}
+
+const volumeQuery = `SELECT
+  (SELECT toInt64(count()) FROM items FINAL WHERE (? = '' OR project_id = ?)),
+  (SELECT toInt64(count()) FROM labels FINAL WHERE (? = '' OR project_id = ?)),
+  (SELECT toInt64(count()) FROM dlq FINAL)`
+
+// Volume counts items, labels and rejected events.
+func (r *Reader) Volume(ctx context.Context, f Filter) (*VolumeKPI, error) {
+	var out VolumeKPI
+	if err := r.conn.QueryRow(ctx, volumeQuery, f.Project, f.Project, f.Project, f.Project).Scan(&out.Items, &out.Labels, &out.Rejected); err != nil {
+		return nil, fmt.Errorf("query volume: %w", err)
+	}
+	return &out, nil
+}
+
+// errNotFound marks an answer 404.
+var errNotFound = errors.New("not found")

@@ -1,0 +1,341 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Conn reads ClickHouse (required).
+	Conn driver.Conn
+	// Registerer receives the assay_api_* metrics; nil registers nothing.
+	Registerer prometheus.Registerer
+	// Log receives request failures; nil discards.
+	Log *slog.Logger
+	// ProcessorMetrics are the processors' /metrics URLs read for consumer lag; empty means
+	// no pipeline lag figure.
+	ProcessorMetrics []string
+	// SampleInterval is the period of the history sampler (default 2s).
+	SampleInterval time.Duration
+	// History is how much history each view keeps (default 1h).
+	History time.Duration
+	// QueryTimeout bounds the ClickHouse work of one request or sample (default 10s).
+	QueryTimeout time.Duration
+}
+
+// Server is the API: handlers, history sampler and dashboard.
+type Server struct {
+	cfg    Config
+	reader *Reader
+	hist   *history
+	m      *metrics
+}
+
+// Problem is the body of every 4xx and 5xx answer.
+type Problem struct {
+	// Error says what is wrong, for people.
+	Error string `json:"error"`
+	// Param names the offending query parameter, for 400s about one.
+	Param string `json:"param,omitempty"`
+}
+
+// Filter parameters per endpoint.
+var (
+	kpiParams         = []string{"project", "cohort", "dataset", "window"}
+	agreementParams   = []string{"project", "cohort"}
+	coverageParams    = []string{"project", "dataset"}
+	cycleParams       = []string{"project", "window"}
+	remediationParams = []string{"project", "window"}
+	historyParams     = []string{"project", "cohort", "dataset", "window", "since"}
+)
+
+// New returns a Server for cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Conn == nil {
+		return nil, errors.New("httpapi: Config.Conn is required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SampleInterval <= 0 {
+		cfg.SampleInterval = 2 * time.Second
+	}
+	if cfg.History <= 0 {
+		cfg.History = time.Hour
+	}
+	if cfg.QueryTimeout <= 0 {
+		cfg.QueryTimeout = 10 * time.Second
+	}
+	var lag *LagReader
+	if len(cfg.ProcessorMetrics) > 0 {
+		lag = NewLagReader(cfg.ProcessorMetrics)
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	samples := max(int(cfg.History/cfg.SampleInterval), 1)
+	return &Server{cfg: cfg, reader: NewReader(cfg.Conn, lag), hist: newHistory(samples, 16, 2*time.Minute), m: m}, nil
+}
+
+// Reader returns the server's KPI reader (for the CLI and tests).
+func (s *Server) Reader() *Reader { return s.reader }
+
+// Mount registers the API and the dashboard on mux (beside /healthz, /readyz and /metrics
+// of services/internal/serve).
+func (s *Server) Mount(mux *http.ServeMux) {
+	s.handle(mux, "GET /v1/kpis", s.kpis)
+	s.handle(mux, "GET /v1/agreement", s.agreement)
+	s.handle(mux, "GET /v1/accuracy", s.accuracy)
+	s.handle(mux, "GET /v1/coverage", s.coverage)
+	s.handle(mux, "GET /v1/cycle", s.cycle)
+	s.handle(mux, "GET /v1/remediation", s.remediation)
+	s.handle(mux, "GET /v1/pipeline", s.pipeline)
+	s.handle(mux, "GET /v1/lineage/{dataset}/{version}", s.lineage)
+	s.handle(mux, "GET /v1/history", s.history)
+	s.handle(mux, "/v1/", func(w http.ResponseWriter, r *http.Request) error {
+		return &httpError{code: http.StatusNotFound, msg: "no such endpoint: " + r.URL.Path + " (see GET /v1/kpis, /v1/agreement, /v1/accuracy, /v1/coverage, /v1/cycle, /v1/remediation, /v1/pipeline, /v1/lineage/{dataset}/{version}, /v1/history)"}
+	})
+	static, _ := fs.Sub(staticFiles, "static")
+	files := http.FileServerFS(static)
+	s.handle(mux, "GET /{$}", func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Cache-Control", "no-cache")
+		http.ServeFileFS(w, r, static, "index.html")
+		return nil
+	})
+	s.handle(mux, "GET /static/", func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Cache-Control", "no-cache")
+		http.StripPrefix("/static/", files).ServeHTTP(w, r)
+		return nil
+	})
+}
+
+// httpError is an error with its status code and public message.
+type httpError struct {
+	code  int
+	msg   string
+	param string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle wraps h with metrics and error answers: a ParamError is a 400, httpError its own
+// code, errNotFound a 404, anything else a 503 (ClickHouse did not answer) whose detail is
+// logged, not sent.
+func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.QueryTimeout)
+		defer cancel()
+		if err := h(rec, r.WithContext(ctx)); err != nil {
+			s.fail(rec, r, err)
+		}
+		s.m.observe(pattern, rec.code, time.Since(start))
+	})
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var pe *ParamError
+	var he *httpError
+	switch {
+	case errors.As(err, &pe):
+		writeJSON(w, http.StatusBadRequest, Problem{Error: pe.Error(), Param: pe.Param})
+	case errors.As(err, &he):
+		writeJSON(w, he.code, Problem{Error: he.msg, Param: he.param})
+	case errors.Is(err, errNotFound):
+		writeJSON(w, http.StatusNotFound, Problem{Error: err.Error()})
+	default:
+		s.cfg.Log.Warn("api request failed", "path", r.URL.Path, "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, Problem{Error: "the KPI store did not answer; see the API's log"})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// noWindow refuses a window on the all-time KPIs, so that a client never believes it got a
+// windowed figure.
+func noWindow(r *http.Request, what string) error {
+	if w := r.URL.Query().Get("window"); w != "" && w != "all" {
+		return &ParamError{Param: "window", Reason: what + " cannot be windowed; window applies to cycle time and remediation (findings by report time, items by ingestion time)"}
+	}
+	return nil
+}
+
+func (s *Server) kpis(w http.ResponseWriter, r *http.Request) error {
+	f, err := ParseFilter(r.URL.Query(), kpiParams...)
+	if err != nil {
+		return err
+	}
+	sum := s.reader.Summary(r.Context(), f)
+	for section := range sum.Errors {
+		s.m.sectionErrors.WithLabelValues(section).Inc()
+	}
+	writeJSON(w, http.StatusOK, sum)
+	return nil
+}
+
+// section answers one KPI section, with the filter echoed.
+func section[T any](w http.ResponseWriter, f Filter, name string, v T, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"filter": f, name: v})
+	return nil
+}
+
+func (s *Server) agreement(w http.ResponseWriter, r *http.Request) error {
+	if err := noWindow(r, "agreement is kept as all-time totals per partition and"); err != nil {
+		return err
+	}
+	f, err := ParseFilter(r.URL.Query(), agreementParams...)
+	if err != nil {
+		return err
+	}
+	v, err := s.reader.Agreement(r.Context(), f)
+	return section(w, f, "agreement", v, err)
+}
+
+func (s *Server) accuracy(w http.ResponseWriter, r *http.Request) error {
+	if err := noWindow(r, "accuracy is kept as all-time totals per partition and"); err != nil {
+		return err
+	}
+	f, err := ParseFilter(r.URL.Query(), agreementParams...)
+	if err != nil {
+		return err
+	}
+	v, err := s.reader.Accuracy(r.Context(), f)
+	return section(w, f, "accuracy", v, err)
+}
+
+func (s *Server) coverage(w http.ResponseWriter, r *http.Request) error {
+	if err := noWindow(r, "coverage describes the latest version of each dataset and"); err != nil {
+		return err
+	}
+	f, err := ParseFilter(r.URL.Query(), coverageParams...)
+	if err != nil {
+		return err
+	}
+	v, err := s.reader.Coverage(r.Context(), f)
+	return section(w, f, "coverage", v, err)
+}
+
+func (s *Server) cycle(w http.ResponseWriter, r *http.Request) error {
+	f, err := ParseFilter(r.URL.Query(), cycleParams...)
+	if err != nil {
+		return err
+	}
+	c, err := s.reader.Cycle(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	rw, err := s.reader.Rework(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"filter": f, "cycle_time": c, "rework": rw})
+	return nil
+}
+
+func (s *Server) remediation(w http.ResponseWriter, r *http.Request) error {
+	f, err := ParseFilter(r.URL.Query(), remediationParams...)
+	if err != nil {
+		return err
+	}
+	v, err := s.reader.Remediation(r.Context(), f)
+	return section(w, f, "remediation", v, err)
+}
+
+func (s *Server) pipeline(w http.ResponseWriter, r *http.Request) error {
+	if _, err := ParseFilter(r.URL.Query()); err != nil {
+		return err
+	}
+	if s.reader.lag == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"pipeline": nil, "note": "no processor metrics configured (-processor-metrics)"})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"pipeline": s.reader.lag.Read(r.Context())})
+	return nil
+}
+
+func (s *Server) lineage(w http.ResponseWriter, r *http.Request) error {
+	if _, err := ParseFilter(r.URL.Query()); err != nil {
+		return err
+	}
+	ds, ver := r.PathValue("dataset"), r.PathValue("version")
+	if err := CheckID(ds); err != nil || ds == "" {
+		return &ParamError{Param: "dataset", Reason: "not a dataset id: " + reason(err, "empty")}
+	}
+	if err := CheckID(ver); err != nil || ver == "" {
+		return &ParamError{Param: "version", Reason: "not a version: " + reason(err, "empty")}
+	}
+	v, err := s.reader.Lineage(r.Context(), ds, ver)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func reason(err error, def string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return def
+}
+
+func (s *Server) history(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f, err := ParseFilter(q, historyParams...)
+	if err != nil {
+		return err
+	}
+	var since int64
+	if v := q.Get("since"); v != "" {
+		if since, err = strconv.ParseInt(v, 10, 64); err != nil || since < 0 {
+			return &ParamError{Param: "since", Reason: fmt.Sprintf("%q is not a time: want epoch milliseconds (the at_ms of the last sample you have)", v)}
+		}
+	}
+	samples := s.hist.want(f, since, time.Now())
+	writeJSON(w, http.StatusOK, map[string]any{"filter": f, "interval_ms": s.cfg.SampleInterval.Milliseconds(), "samples": samples})
+	return nil
+}
+
+// statusRecorder remembers the status code for the request metrics.
+type statusRecorder struct {
+	http.ResponseWriter
+	code    int
+	written bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.written {
+		r.code, r.written = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.written = true
+	return r.ResponseWriter.Write(b)
+}

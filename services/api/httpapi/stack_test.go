@@ -1,0 +1,196 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/services/api/httpapi"
+	"github.com/assay-data/assay/services/ingest/client"
+	"github.com/assay-data/assay/services/ingest/gateway"
+	"github.com/assay-data/assay/services/ingest/wire"
+	"github.com/assay-data/assay/services/internal/serve"
+	"github.com/assay-data/assay/streams/kpi"
+	"github.com/assay-data/assay/streams/ledger"
+	"github.com/assay-data/assay/streams/runtime"
+)
+
+// stack is the real pipeline in one test: the ingest gateway (in process, producing to the
+// real broker in a namespace of the test's own), the ledger and KPI processors consuming it
+// into a fresh ClickHouse database, and the API over that database.
+type stack struct {
+	k      config.Kafka
+	conn   driver.Conn
+	ingest *client.Client
+	api    *httptest.Server
+	srv    *httpapi.Server
+}
+
+const collectorToken = "demo-collector-token"
+
+func startStack(t *testing.T) *stack {
+	t.Helper()
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, 3)
+	_, conn := testenv.MigratedClickHouse(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		cancel()
+		// A runner retrying a failing write could hold the test forever; its warnings are
+		// in the log by then.
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(45 * time.Second):
+			t.Error("processors did not stop within 45s of the end of the test")
+		}
+	})
+	// Warnings (a failing write, a rebalance) go to the test log: they explain a timeout.
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	// Processors, with their /metrics served like services/processor does, so the API
+	// reads real consumer lag.
+	reg := serve.NewRegistry()
+	ops := serve.NewOps(reg)
+	procMetrics := httptest.NewServer(ops.Mux)
+	t.Cleanup(procMetrics.Close)
+	for _, p := range []runtime.Processor{ledger.New(), kpi.NewAgreement(), kpi.NewAccuracy(), kpi.NewFlow()} {
+		r, err := runtime.New(p, k, runtime.ClickHouseSink(conn), runtime.WithRegisterer(reg), runtime.WithLogger(log),
+			runtime.WithBatchSize(1000), runtime.WithFlushInterval(200*time.Millisecond),
+			runtime.WithKafkaOptions(kgo.SessionTimeout(10*time.Second), kgo.HeartbeatInterval(500*time.Millisecond)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.Run(ctx); err != nil && ctx.Err() == nil {
+				t.Errorf("processor %s: %v", p.Name(), err)
+			}
+		}()
+	}
+
+	// The ingest gateway and a collector client for it.
+	toks, err := gateway.ParseTokens("assay-demo " + gateway.HashToken(collectorToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gcfg := gateway.DefaultConfig()
+	gcfg.Tokens = toks
+	gw, err := gateway.New(gcfg, k, serve.NewRegistry(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST "+wire.Path, gw)
+	ingest := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		ingest.Close()
+		cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer ccancel()
+		_ = gw.Close(cctx)
+	})
+
+	srv, err := httpapi.New(httpapi.Config{Conn: conn, Registerer: serve.NewRegistry(), Log: log,
+		ProcessorMetrics: []string{procMetrics.URL + "/metrics"}, SampleInterval: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiMux := http.NewServeMux()
+	srv.Mount(apiMux)
+	api := httptest.NewServer(apiMux)
+	t.Cleanup(api.Close)
+	wg.Add(1)
+	go func() { defer wg.Done(); srv.RunSampler(ctx) }()
+	return &stack{k: k, conn: conn, ingest: client.New(ingest.URL, collectorToken), api: api, srv: srv}
+}
+
+// send delivers events through the gateway.
+func (s *stack) send(t *testing.T, evs []schemas.Event) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := s.ingest.Send(ctx, evs...); err != nil {
+		t.Fatalf("send %d events: %v", len(evs), err)
+	}
+}
+
+// get fetches path from the API and decodes the JSON answer into out (when not nil),
+// returning the status code.
+func get(t *testing.T, base, path string, out any) int {
+	t.Helper()
+	resp, err := http.Get(base + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: read: %v", path, err)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("GET %s: Content-Type %q, body %s", path, ct, body)
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			t.Fatalf("GET %s: decode %s: %v", path, body, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// waitFor polls cond until it holds or timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s; last state: %s", timeout, what, state)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+func q(kv ...string) string {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Add(kv[i], kv[i+1])
+	}
+	return "?" + v.Encode()
+}
+
+func fmtNum(n httpapi.Num) string {
+	if n == nil {
+		return "null"
+	}
+	return fmt.Sprintf("%.6f", *n)
+}
+
+// testWriter sends log lines to t.Log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
