@@ -55,7 +55,7 @@ func Build(run, project string, seed uint64, items int) *Program {
 	found := [2]string{run + "-finding-night", run + "-finding-blurry"}
 	p.Findings = found[:]
 	versions := 0
-	var lastAt int64
+	var lastAt, startedAt int64
 	for _, ev := range w.Events {
 		p.Events = append(p.Events, ev)
 		lastAt = ev.Meta().OccurredAt
@@ -72,10 +72,14 @@ func Build(run, project string, seed uint64, items int) *Program {
 				DatasetVersions: []schemas.DatasetVersionRef{{DatasetID: dv.DatasetID, Version: dv.Version}}}, lastAt+60_000)
 			add(&schemas.EvalFindingReported{FindingID: found[0], EvalRun: run + "-eval-1", Model: "detector", TrainingRunID: runID,
 				Slice: "night", ImplicatedItemIDs: implicated(w, "crowd", 5), Severity: schemas.SeverityHigh, ProjectID: project}, lastAt+2*3600_000)
-			add(&schemas.RemediationStarted{FindingID: found[0], Owner: "data-ops", Plan: "relabel crowd night items with experts"}, lastAt+3*3600_000)
+			startedAt = lastAt + 3*3600_000
+			add(&schemas.RemediationStarted{FindingID: found[0], Owner: "data-ops", Plan: "relabel crowd night items with experts"}, startedAt)
 		case 2:
-			// The fix ships in v2; a second, lower-severity finding stays open.
-			add(&schemas.RemediationShipped{FindingID: found[0], DatasetID: dv.DatasetID, FixingVersion: dv.Version}, lastAt+600_000)
+			// The fix ships in v2 (never before the work on it started, however fast the
+			// items came); a second, lower-severity finding stays open.
+			shipAt := max(lastAt+600_000, startedAt+3600_000)
+			add(&schemas.RemediationShipped{FindingID: found[0], DatasetID: dv.DatasetID, FixingVersion: dv.Version}, shipAt)
+			lastAt = shipAt
 			add(&schemas.EvalFindingReported{FindingID: found[1], EvalRun: run + "-eval-2", Model: "detector", TrainingRunID: runID,
 				Slice: "day", ImplicatedItemIDs: implicated(w, "inhouse", 3), Severity: schemas.SeverityMedium, ProjectID: project}, lastAt+1800_000)
 		}

@@ -1,0 +1,185 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/assay-data/assay/loadtest/demo"
+	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/agreement"
+	"github.com/assay-data/assay/streams/kpi"
+)
+
+// chromium returns the browser binary: $ASSAY_CHROMIUM or Debian's chromium. Without it the
+// test skips, or fails under ASSAY_INTEGRATION=1 (make test installs it with
+// ops/browser/chromium.sh).
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("ASSAY_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p
+		}
+	}
+	msg := "headless Chromium not found (set ASSAY_CHROMIUM or install it: ops/browser/chromium.sh, which make test runs)"
+	if testenv.Required() {
+		t.Fatal(msg + "; required because ASSAY_INTEGRATION=1")
+	}
+	t.Skip(msg + "; skipping the dashboard browser test")
+	return ""
+}
+
+// artifactDir is where screenshots go: $ASSAY_ARTIFACTS or .data/artifacts in the repository.
+func artifactDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("ASSAY_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", ".data", "artifacts")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		t.Fatalf("artifact dir: %v", err)
+	}
+	return abs
+}
+
+// TestDashboardAgreementTileMoves drives the dashboard in headless Chromium against the
+// real pipeline: the demo program goes through the gateway, broker and processors into
+// ClickHouse; the page shows its agreement; then newly ingested, disagreeing labels must
+// move the agreement tile to the exact new alpha. Screenshots of both states are kept.
+func TestDashboardAgreementTileMoves(t *testing.T) {
+	t.Parallel()
+	browser := chromium(t)
+	s := startStack(t)
+	const project = "proj-dash"
+	p := demo.Build("dash", project, 11, 90)
+	demo.Shift(p.Events, time.Now())
+	s.send(t, p.Events)
+	co := p.Workload.ExactCoincidences("")
+	before, err := kpi.Figures(co, string(schemas.LevelNominal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ag agreementAnswer
+	waitFor(t, 2*time.Minute, "the program's agreement in the API", func() (bool, string) {
+		get(t, s.api.URL, "/v1/agreement"+q("project", project), &ag)
+		return ag.Agreement.PairableValues == co.PairableValues(), fmt.Sprintf("%d/%d pairable values", ag.Agreement.PairableValues, co.PairableValues())
+	})
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser),
+		chromedp.NoSandbox, // root in CI containers
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 1100),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	// The first Run starts the browser and must not carry a timeout (chromedp's rule: the
+	// timeout would stop the browser); each later step gets its own.
+	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.api.URL+"/"+q("project", project))); err != nil {
+		t.Fatalf("open the dashboard: %v", err)
+	}
+	// tileText waits until the agreement tile reads want.
+	tileText := func(want string, timeout time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(timeout)
+		var text string
+		for {
+			tctx, tcancel := context.WithTimeout(ctx, 10*time.Second)
+			got, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS("#agreement-value")))
+			tcancel()
+			if err != nil {
+				t.Fatalf("read the agreement tile: %v", err)
+			}
+			if text = got; text == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("agreement tile reads %q after %s, want %q", text, timeout, want)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	screenshot := func(name string) {
+		t.Helper()
+		tctx, tcancel := context.WithTimeout(ctx, 30*time.Second)
+		defer tcancel()
+		shot, err := chromedp.Run(tctx, chromedp.FullScreenshot(100)) // 100 = PNG
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		writeShot(t, filepath.Join(artifactDir(t), name), shot)
+	}
+	wantBefore := fmt.Sprintf("%.3f", before.Alpha)
+	tileText(wantBefore, time.Minute)
+	tctx, tcancel := context.WithTimeout(ctx, 30*time.Second)
+	err = chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS("#chart-agreement path.line")))
+	tcancel()
+	if err != nil {
+		t.Fatalf("agreement chart: %v", err)
+	}
+	screenshot("dashboard-before.png")
+
+	// New items, each labeled by three annotators who all disagree: alpha must drop to
+	// exactly the alpha of the old units plus these.
+	var evs []schemas.Event
+	classes := []string{"cat", "dog", "bird"}
+	for i := range 40 {
+		item := fmt.Sprintf("dash-new-item-%d", i)
+		evs = append(evs, &schemas.ItemIngested{ItemID: item, Source: "camera-dash", URI: "s3://new/" + item,
+			SHA256: strings.Repeat("ab", 32), Modality: "image", DatasetID: p.Dataset, ProjectID: project})
+		unit := make([]agreement.Value, 0, len(classes))
+		for j, c := range classes {
+			evs = append(evs, &schemas.LabelSubmitted{LabelID: fmt.Sprintf("dash-new-label-%d-%d", i, j), ItemID: item, ProjectID: project,
+				TaskID: "dash-task", QuestionID: "species", AnnotatorID: fmt.Sprintf("dash-crowd-%d", j), Cohort: "crowd", Vendor: "acme",
+				GuidelineVersion: "v1", Value: schemas.Nominal(c), TimeSpentMS: 4000})
+			unit = append(unit, agreement.Category(c))
+		}
+		co.AddUnit(unit)
+	}
+	after, err := kpi.Figures(co, string(schemas.LevelNominal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAfter := fmt.Sprintf("%.3f", after.Alpha)
+	if wantAfter == wantBefore {
+		t.Fatalf("test data does not move alpha at 3 digits (%s)", wantBefore)
+	}
+	s.send(t, evs)
+	tileText(wantAfter, time.Minute)
+	tctx, tcancel = context.WithTimeout(ctx, 10*time.Second)
+	status, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS("#status")))
+	tcancel()
+	if err != nil || !strings.HasPrefix(status, "live") {
+		t.Errorf("status line %q (%v), want live", status, err)
+	}
+	screenshot("dashboard-e2e.png")
+	t.Logf("agreement tile moved from %s to %s after 120 new labels", wantBefore, wantAfter)
+}
+
+func writeShot(t *testing.T, path string, png []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatalf("write screenshot: %v", err)
+	}
+	t.Logf("screenshot: %s", path)
+}
