@@ -21,10 +21,11 @@ build: ## compile every binary into bin/
 unit: ## unit tests only: nothing needs to run
 	$(GO) test $(GOFLAGS) -count=1 $(PKGS)
 
-test: ## unit and integration tests against the real broker and database (and current ClickHouse via chdb)
+test: ## unit and integration tests against the real broker and database (and current ClickHouse via chdb, the dashboard in headless Chromium)
 	@ops/stack.sh up
 	@status=0; \
 	export ASSAY_CHDB_PYTHON=$$(ops/clickhouse/chdb/setup.sh) || { ops/stack.sh down; exit 1; }; \
+	ASSAY_CHROMIUM=$$(ops/browser/chromium.sh) || { ops/stack.sh down; exit 1; }; export ASSAY_CHROMIUM; \
 	ASSAY_INTEGRATION=1 $(GO) test $(GOFLAGS) -count=1 -timeout 40m $(PKGS) || status=$$?; \
 	ops/stack.sh down; \
 	exit $$status
