@@ -196,10 +196,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// Baselines.
 	raw := max(cfg.RawRecords, n)
 	logf("raw franz-go produce of %d × %d B", raw, size)
+	cpuA := snapshotCPU()
 	prodRate, err := rawProduce(ctx, k, rawTopic, raw, size)
 	if err != nil {
 		return nil, err
 	}
+	res.Notes = append(res.Notes, "CPU during the raw franz-go produce (items = records): "+cpuUsers(cpuA, snapshotCPU(), map[int]string{os.Getpid(): "bench-producer"}, 4, raw))
 	res.add("kafka_produce_franz", prodRate, "records/s", "franz-go, acks=all, idempotent, async produce + flush")
 	logf("raw franz-go consume")
 	consRate, err := rawConsume(ctx, k, raw, rawTopic)
@@ -273,7 +275,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	logf("pipeline at full speed: %d requests through the gateway at %s", len(reqs), url)
 	pconn := conns["pipeline"]
 	own := map[int]string{os.Getpid(): "bench-driver", proc.cmd.Process.Pid: "processor", gw.cmd.Process.Pid: "gateway"}
-	cpuA := snapshotCPU()
+	cpuA = snapshotCPU()
 	start := time.Now()
 	dst, err := load.Run(ctx, load.Config{URL: url, Token: Token, Concurrency: cfg.Concurrency}, reqs)
 	if err != nil {
@@ -283,7 +285,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	pipeDur := time.Since(start)
-	res.Notes = append(res.Notes, "CPU during the full-speed pipeline phase: "+cpuUsers(cpuA, snapshotCPU(), own, 8))
+	res.Notes = append(res.Notes, "CPU during the full-speed pipeline phase (items = events): "+cpuUsers(cpuA, snapshotCPU(), own, 8, n))
 	pipeRate := float64(n) / pipeDur.Seconds()
 	res.add("pipeline_sustained", pipeRate, "events/s", fmt.Sprintf("first request sent → last events row visible in ClickHouse (%d events in %s)", n, pipeDur.Round(time.Millisecond)))
 	res.add("gateway_accept", dst.EventsPerSecond(), "events/s", fmt.Sprintf("202s over the driver's run; %d retries; request p50 %s p99 %s", dst.Retries, dst.RequestP50, dst.RequestP99))
@@ -317,7 +319,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, err
 		}
 		pct := int(share * 100)
-		res.Notes = append(res.Notes, fmt.Sprintf("CPU during the %d%% load latency phase: %s", pct, cpuUsers(cpuA, snapshotCPU(), own, 8)))
+		res.Notes = append(res.Notes, fmt.Sprintf("CPU during the %d%% load latency phase: %s", pct, cpuUsers(cpuA, snapshotCPU(), own, 8, 0)))
 		res.add(fmt.Sprintf("latency_p50_at_%dpct", pct), float64(l.p50.Milliseconds()), "ms",
 			fmt.Sprintf("gateway recorded_at → row in ClickHouse's items table; %d markers polled every 25 ms, at %.0f events/s", l.n, rate))
 		res.add(fmt.Sprintf("latency_p99_at_%dpct", pct), float64(l.p99.Milliseconds()), "ms", "")
@@ -342,10 +344,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		topics = append(topics, k.Topic(f.Topic()))
 	}
 	logf("raw consume of the ledger topics (%d records)", total)
+	cpuA = snapshotCPU()
 	consLedger, err := rawConsume(ctx, k, total, topics...)
 	if err != nil {
 		return nil, err
 	}
+	res.Notes = append(res.Notes, "CPU during the raw consume of the ledger topics (items = records): "+cpuUsers(cpuA, snapshotCPU(), map[int]string{os.Getpid(): "bench-consumer"}, 4, total))
 	res.add("kafka_consume_ledger_topics", consLedger, "records/s", "franz-go read of the pipeline's topics, read_committed")
 	logf("replay")
 	// Replay runs in this process: its profile is this process's during the replay.
@@ -362,7 +366,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	st, err := runtime.Replay(ctx, ledger.New(), k, runtime.ClickHouseSink(conns["replay"]), time.Time{}, runtime.WithBatchSize(cfg.BatchSize))
 	pprof.StopCPUProfile()
 	pf.Close()
-	res.Notes = append(res.Notes, "CPU during the replay: "+cpuUsers(cpuA, snapshotCPU(), map[int]string{os.Getpid(): "bench-replay"}, 6))
+	res.Notes = append(res.Notes, "CPU during the replay (items = records): "+cpuUsers(cpuA, snapshotCPU(), map[int]string{os.Getpid(): "bench-replay"}, 6, st.Records))
 	if err != nil {
 		return nil, err
 	}

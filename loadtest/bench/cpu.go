@@ -51,9 +51,10 @@ func snapshotCPU() cpuSnapshot {
 	return s
 }
 
-// cpuUsers returns the processes that used the most CPU between a and b, as "name (pid) X% of
-// one core" strings, with the total over all processes first.
-func cpuUsers(a, b cpuSnapshot, own map[int]string, top int) string {
+// cpuUsers returns the processes that used the most CPU between a and b, as "name[pid] X% of
+// one core" strings, with the total over all processes first; with items > 0 each also gets
+// its CPU time per item (event or record), the cost that decides how far 2 cores go.
+func cpuUsers(a, b cpuSnapshot, own map[int]string, top, items int) string {
 	type use struct {
 		name string
 		sec  float64
@@ -75,12 +76,18 @@ func cpuUsers(a, b cpuSnapshot, own map[int]string, top int) string {
 	}
 	sort.Slice(uses, func(i, j int) bool { return uses[i].sec > uses[j].sec })
 	wall := b.at.Sub(a.at).Seconds()
-	parts := []string{fmt.Sprintf("all processes %.0f%% of one core over %.1fs", 100*total/wall, wall)}
+	per := func(sec float64) string {
+		if items <= 0 {
+			return ""
+		}
+		return fmt.Sprintf(" (%.1f µs CPU/item)", sec/float64(items)*1e6)
+	}
+	parts := []string{fmt.Sprintf("all processes %.0f%% of one core over %.1fs%s", 100*total/wall, wall, per(total))}
 	for i, u := range uses {
 		if i == top {
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%s %.0f%%", u.name, 100*u.sec/wall))
+		parts = append(parts, fmt.Sprintf("%s %.0f%%%s", u.name, 100*u.sec/wall, per(u.sec)))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/assay-data/assay/loadtest/annotation"
 	load "github.com/assay-data/assay/loadtest/driver"
 	"github.com/assay-data/assay/loadtest/workload"
 	"github.com/assay-data/assay/ops/config"
@@ -99,13 +100,15 @@ func TestFaultSuite(t *testing.T) {
 		procs[n] = startProc(t, bin, n, k, proxy.Addr(), chCfg.Database)
 	}
 
-	// Steady load for the whole schedule: rounds sized to last about as long as the faults.
+	// Steady load for the whole schedule: the realistic annotation workload (several raters
+	// an item, gold, retractions, reviews: agreement and accuracy have work to do) interleaved
+	// with rounds of every event type, sized to last about as long as the faults.
 	const rate = 250.0 // events/s
 	// About 35 s of kills and the broker restart, the outage, then 15 s of load after the
 	// last fault, so recovery is checked under load too.
 	schedule := 35*time.Second + outage + 15*time.Second
-	rounds := int(rate * schedule.Seconds() / (workload.TypesPerRound - 1))
-	reqs, err := load.Prepare(workload.New("chaos", 42).Rounds(rounds), 50)
+	evs := mixedLoad(int(rate * schedule.Seconds()))
+	reqs, err := load.Prepare(evs, 50)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +188,7 @@ func TestFaultSuite(t *testing.T) {
 
 	// Afterwards: ClickHouse equals the log.
 	logCount := countLog(t, k)
-	want := workload.ExpectedRows(rounds)
+	want := expectedLedgerRows(t, evs)
 	want["dlq"] = wantDLQ
 	want["events"] = logCount
 	waitFor(t, 3*time.Minute, func() error {
@@ -203,7 +206,10 @@ func TestFaultSuite(t *testing.T) {
 	}
 	q("SELECT uniqExact(event_id), uniqExact(topic, partition, offset) FROM events FINAL WHERE event_type != 'EventRejected'", &ids, &offsets)
 	q("SELECT countIf(reason = ''), countIf(source LIKE 'ingest:%') FROM dlq FINAL", &reasonless, &ingestRejects)
-	sent := rounds * (workload.TypesPerRound - 1)
+	sent := 0
+	for _, r := range reqs {
+		sent += len(r.EventIDs)
+	}
 	if int(ids) != sent {
 		t.Errorf("events holds %d distinct accepted event ids, %d were sent", ids, sent)
 	}
@@ -247,6 +253,53 @@ func TestFaultSuite(t *testing.T) {
 	}
 	note("total", time.Since(started), "all checks passed: %v", !t.Failed())
 	printSummary(t, summary)
+}
+
+// mixedLoad returns about n events: the annotation workload's events interleaved, in their
+// order, with workload rounds (without their DLQ event: callers may not write the DLQ).
+func mixedLoad(n int) []schemas.Event {
+	ann := annotation.Generate(annotation.DefaultConfig("chaos-ann", 7)).Events
+	rounds := max(1, (n-len(ann))/(workload.TypesPerRound-1))
+	gen := workload.New("chaos", 42)
+	out := make([]schemas.Event, 0, n)
+	a := 0
+	for i := range rounds {
+		for _, ev := range gen.Round(i) {
+			if ev.Family() != schemas.FamilyDLQ {
+				out = append(out, ev)
+			}
+		}
+		next := (i + 1) * len(ann) / rounds
+		out = append(out, ann[a:next]...)
+		a = next
+	}
+	return out
+}
+
+// expectedLedgerRows is what each ledger table holds after FINAL once evs were processed:
+// the rows the ledger makes for each event, once per event id (a client re-send collapses
+// on event_id in the typed tables).
+func expectedLedgerRows(t *testing.T, evs []schemas.Event) map[string]int {
+	t.Helper()
+	want := map[string]int{}
+	for _, tb := range ledger.Tables() {
+		want[tb.Name] = 0
+	}
+	l := ledger.New()
+	for i, ev := range evs {
+		val, err := schemas.Encode(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := l.Apply(nil, runtime.Record{Topic: ev.Family().Topic(), Family: ev.Family(), Offset: int64(i), Key: []byte(ev.Key()), Value: val, Event: ev, Timestamp: time.Now()})
+		if err != nil {
+			t.Fatalf("ledger rejects generated event %s: %v", ev.Meta().EventID, err)
+		}
+		for _, r := range out.Rows {
+			want[r.Table]++
+		}
+	}
+	return want
 }
 
 // malformedBurst sends requests the gateway must reject and returns how many DLQ records
