@@ -241,6 +241,13 @@ func TestAPIOverPipeline(t *testing.T) {
 		t.Errorf("after the injection attempts the project reads %d pairable values, want %d", ag.Agreement.PairableValues, wantCo.PairableValues())
 	}
 
+	// The sampler exports the unfiltered view's KPIs for Prometheus alerts.
+	waitFor(t, 30*time.Second, "KPI gauges", func() (bool, string) {
+		alpha, ok := s.gauge(t, "assay_api_kpi_agreement_alpha", "project", project)
+		open, ok2 := s.gauge(t, "assay_api_kpi_open_findings")
+		return ok && ok2 && math.Abs(alpha-wantAlpha.Alpha) < 1e-9 && open == 1, fmt.Sprintf("alpha %v (%v), open findings %v (%v)", alpha, ok, open, ok2)
+	})
+
 	// The history behind the charts has samples of the unfiltered view.
 	var hist struct {
 		Samples []httpapi.Sample `json:"samples"`

@@ -161,6 +161,9 @@ func (s *Server) SampleOnce(ctx context.Context) {
 		for section, msg := range sum.Errors {
 			s.cfg.Log.Debug("kpi section unavailable", "section", section, "err", msg)
 		}
+		if f.Key() == (Filter{WindowText: "all"}).Key() {
+			s.m.publish(sum)
+		}
 		s.hist.add(f, SampleOf(sum))
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sort"
 	"time"
 
 	"github.com/prometheus/common/expfmt"
@@ -93,14 +92,4 @@ func (l *LagReader) scrape(ctx context.Context, url string) (map[string]int64, e
 		}
 	}
 	return out, nil
-}
-
-// sortedProcessors lists the processors of p, for stable output in logs and tests.
-func sortedProcessors(p *PipelineKPI) []string {
-	out := make([]string, 0, len(p.Processors))
-	for k := range p.Processors {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

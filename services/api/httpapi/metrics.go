@@ -13,6 +13,15 @@ type metrics struct {
 	requests      *prometheus.CounterVec
 	duration      *prometheus.HistogramVec
 	sectionErrors *prometheus.CounterVec
+
+	// KPI gauges of the unfiltered view, set by the sampler, so Prometheus can alert on
+	// figures that live in ClickHouse (agreement below target, findings open too long).
+	agreement    *prometheus.GaugeVec
+	accuracy     *prometheus.GaugeVec
+	coverage     prometheus.Gauge
+	openFindings prometheus.Gauge
+	oldestOpen   prometheus.Gauge
+	remediation  prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -30,11 +39,36 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "assay_api_kpi_section_errors_total",
 			Help: "KPI sections of /v1/kpis that could not be read (missing table, ClickHouse error).",
 		}, []string{"section"}),
+		agreement: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "assay_api_kpi_agreement_alpha",
+			Help: "Krippendorff's alpha of each project (questions weighted by pairable values); absent while undefined.",
+		}, []string{"project"}),
+		accuracy: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "assay_api_kpi_accuracy_ratio",
+			Help: "Accuracy against gold of each project: correct / scored labels.",
+		}, []string{"project"}),
+		coverage: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "assay_api_kpi_slice_coverage_ratio",
+			Help: "Target slices meeting their target / target slices, over the latest version of every dataset.",
+		}),
+		openFindings: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "assay_api_kpi_open_findings",
+			Help: "Evaluation findings reported and not yet remediated (no RemediationShipped).",
+		}),
+		oldestOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "assay_api_kpi_oldest_open_finding_age_seconds",
+			Help: "Age of the oldest open evaluation finding; 0 when none is open.",
+		}),
+		remediation: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "assay_api_kpi_remediation_p50_seconds",
+			Help: "Median evaluation-to-remediation time over shipped findings.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.sectionErrors} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.sectionErrors,
+		m.agreement, m.accuracy, m.coverage, m.openFindings, m.oldestOpen, m.remediation} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register api metrics: %w", err)
 		}
@@ -45,4 +79,54 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 func (m *metrics) observe(route string, code int, d time.Duration) {
 	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 	m.duration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// publish sets the KPI gauges from a summary of the unfiltered view. Sections that could not
+// be read leave their gauges as they were: a failed read is not a change in quality.
+func (m *metrics) publish(s *Summary) {
+	if a := s.Agreement; a != nil {
+		m.agreement.Reset()
+		by := map[string]*weighted{}
+		for _, q := range a.Questions {
+			if by[q.ProjectID] == nil {
+				by[q.ProjectID] = &weighted{}
+			}
+			by[q.ProjectID].add(q)
+		}
+		for p, w := range by {
+			if v := w.alpha(); v != nil {
+				m.agreement.WithLabelValues(p).Set(*v)
+			}
+		}
+	}
+	if a := s.Accuracy; a != nil {
+		m.accuracy.Reset()
+		by := map[string]*[2]int64{}
+		for _, q := range a.Questions {
+			if by[q.ProjectID] == nil {
+				by[q.ProjectID] = &[2]int64{}
+			}
+			by[q.ProjectID][0] += q.CorrectLabels
+			by[q.ProjectID][1] += q.ScoredLabels
+		}
+		for p, t := range by {
+			if v := ratio(t[0], t[1]); v != nil {
+				m.accuracy.WithLabelValues(p).Set(*v)
+			}
+		}
+	}
+	if c := s.Coverage; c != nil && c.SliceCoverage != nil {
+		m.coverage.Set(*c.SliceCoverage)
+	}
+	if r := s.Remediation; r != nil {
+		m.openFindings.Set(float64(r.Open))
+		age := 0.0
+		if r.OldestOpenAgeS != nil {
+			age = *r.OldestOpenAgeS
+		}
+		m.oldestOpen.Set(age)
+		if r.P50S != nil {
+			m.remediation.Set(*r.P50S)
+		}
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/assay-data/assay/ops/config"
@@ -39,6 +40,8 @@ type stack struct {
 	ingest *client.Client
 	api    *httptest.Server
 	srv    *httpapi.Server
+	// reg holds the API's metrics.
+	reg *prometheus.Registry
 }
 
 const collectorToken = "demo-collector-token"
@@ -108,7 +111,8 @@ func startStack(t *testing.T) *stack {
 		_ = gw.Close(cctx)
 	})
 
-	srv, err := httpapi.New(httpapi.Config{Conn: conn, Registerer: serve.NewRegistry(), Log: log,
+	apiReg := prometheus.NewRegistry()
+	srv, err := httpapi.New(httpapi.Config{Conn: conn, Registerer: apiReg, Log: log,
 		ProcessorMetrics: []string{procMetrics.URL + "/metrics"}, SampleInterval: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +123,7 @@ func startStack(t *testing.T) *stack {
 	t.Cleanup(api.Close)
 	wg.Add(1)
 	go func() { defer wg.Done(); srv.RunSampler(ctx) }()
-	return &stack{k: k, conn: conn, ingest: client.New(ingest.URL, collectorToken), api: api, srv: srv}
+	return &stack{k: k, conn: conn, ingest: client.New(ingest.URL, collectorToken), api: api, srv: srv, reg: apiReg}
 }
 
 // send delivers events through the gateway.
@@ -193,4 +197,34 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(b), "\n"))
 	return len(b), nil
+}
+
+// gauge returns the value of the API's gauge name with the given label pairs, or false.
+func (s *stack) gauge(t *testing.T, name string, labels ...string) (float64, bool) {
+	t.Helper()
+	mfs, err := s.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, l := range m.GetLabel() {
+					if l.GetName() == labels[i] && l.GetValue() == labels[i+1] {
+						found = true
+					}
+				}
+				if !found {
+					continue metrics
+				}
+			}
+			return m.GetGauge().GetValue(), true
+		}
+	}
+	return 0, false
 }
