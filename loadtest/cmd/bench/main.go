@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -76,6 +77,11 @@ func run(ctx context.Context) error {
 	if err := res.WriteJSON(path); err != nil {
 		return err
 	}
-	fmt.Println("written to", path)
+	// The table too, as printed: the JSON is for tools, the table for reviewers.
+	txt := strings.TrimSuffix(path, ".json") + ".txt"
+	if err := os.WriteFile(txt, []byte(res.Table()), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", txt, err)
+	}
+	fmt.Println("written to", path, "and", txt)
 	return nil
 }
