@@ -90,6 +90,14 @@ func TestAPIOverPipeline(t *testing.T) {
 	if ac.Accuracy.CorrectLabels != wantCorrect || !near(ac.Accuracy.Accuracy, float64(wantCorrect)/float64(wantScored)) {
 		t.Errorf("accuracy %d/%d, want %d/%d", ac.Accuracy.CorrectLabels, ac.Accuracy.ScoredLabels, wantCorrect, wantScored)
 	}
+	// A window that covers the whole program gives the all-time figures.
+	var windowed agreementAnswer
+	get(t, s.api.URL, "/v1/agreement"+q("project", project, "window", "30d"), &windowed)
+	if !near(windowed.Agreement.Alpha, wantAlpha.Alpha) || windowed.Agreement.PairableValues != wantCo.PairableValues() || windowed.Agreement.WindowFromDay == "" {
+		t.Errorf("30d window: alpha %s over %d values from %q, want the all-time %.6f over %d", fmtNum(windowed.Agreement.Alpha),
+			windowed.Agreement.PairableValues, windowed.Agreement.WindowFromDay, wantAlpha.Alpha, wantCo.PairableValues())
+	}
+
 	// The cohort filter narrows to the cohort's own figures.
 	var crowd agreementAnswer
 	get(t, s.api.URL, "/v1/agreement"+q("project", project, "cohort", "crowd"), &crowd)
@@ -162,6 +170,13 @@ func TestAPIOverPipeline(t *testing.T) {
 				var v agreementAnswer
 				mustOK(t, s, path, &v)
 				if v.Agreement.PairableValues != 0 || len(v.Agreement.Questions) != 0 || len(v.Agreement.Cohorts) != 0 {
+					t.Errorf("%s returned data: %+v", path, v.Agreement)
+				}
+			}},
+			{"/v1/agreement?window=30d&x=", "project", func(t *testing.T, path string) {
+				var v agreementAnswer
+				mustOK(t, s, strings.Replace(path, "&x=?", "&", 1), &v)
+				if v.Agreement.PairableValues != 0 || len(v.Agreement.Cohorts) != 0 {
 					t.Errorf("%s returned data: %+v", path, v.Agreement)
 				}
 			}},
@@ -315,7 +330,7 @@ func TestBadParameters(t *testing.T) {
 		{"/v1/kpis?project=a%00b", "project", "control character"},
 		{"/v1/kpis?cohort=a%0Ab", "cohort", "control character"},
 		{"/v1/kpis?dataset=%ff", "dataset", "UTF-8"},
-		{"/v1/agreement?window=1h", "window", "cannot be windowed"},
+		{"/v1/agreement?window=1y", "window", "not a window"},
 		{"/v1/accuracy?window=1h", "window", "cannot be windowed"},
 		{"/v1/coverage?window=1h", "window", "cannot be windowed"},
 		{"/v1/agreement?dataset=d", "dataset", "unknown parameter"},

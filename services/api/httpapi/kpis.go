@@ -123,8 +123,11 @@ type AgreementKPI struct {
 	Questions []AgreementFigure `json:"questions"`
 	// Cohorts are the within-cohort figures (only that cohort's labels of each unit),
 	// weighted over questions like the headline.
-	Cohorts    []AgreementFigure `json:"cohorts"`
-	Definition string            `json:"definition"`
+	Cohorts []AgreementFigure `json:"cohorts"`
+	// WindowFromDay is the first UTC day of the window: with a window, the figures cover the
+	// units (item x question) whose first label came on that day or later.
+	WindowFromDay string `json:"window_from_day,omitempty"`
+	Definition    string `json:"definition"`
 }
 
 // AgreementFigure is the agreement of one question, or of one cohort over its questions.
@@ -141,17 +144,33 @@ type AgreementFigure struct {
 	Undefined string `json:"undefined,omitempty"`
 }
 
-const agreementDefinition = "Krippendorff's alpha per question at its level of measurement (nominal, ordinal, interval, ratio; MASI for multi-label), over units (item x question) with two or more values; the headline and cohort figures are means over questions weighted by pairable values. Cohort figures use only that cohort's labels of each unit."
+const agreementDefinition = "Krippendorff's alpha per question at its level of measurement (nominal, ordinal, interval, ratio; MASI for multi-label), over units (item x question) with two or more values; the headline and cohort figures are means over questions weighted by pairable values. Cohort figures use only that cohort's labels of each unit. A window selects units by the UTC day of their first label."
 
 const agreementCellsQuery = `SELECT project_id, question_id, level, scope, unit_size, a, b, total
 FROM kpi_agreement_cells
 WHERE (? = '' OR project_id = ?) AND (scope = ? OR scope LIKE 'cohort:%')
 ORDER BY project_id, question_id, level, scope, unit_size, a, b`
 
+// The daily cells (migration 0007) split the same coincidences by the UTC day a unit got its
+// first label, so a window of days merges the days it covers (kpi.ReadAgreementWindow).
+const agreementWindowQuery = `SELECT project_id, question_id, level, scope, unit_size, a, b, sum(count) AS total
+FROM agreement_cells_daily FINAL
+WHERE day >= toDate(?) AND (? = '' OR project_id = ?) AND (scope = ? OR scope LIKE 'cohort:%')
+GROUP BY project_id, question_id, level, scope, unit_size, a, b
+HAVING total > 0
+ORDER BY project_id, question_id, level, scope, unit_size, a, b`
+
 // Agreement reads the merged coincidence cells of f and computes alpha per question with
-// streams/agreement, as kpi.ReadAgreement does, but only for the filter's rows.
+// streams/agreement, as kpi.ReadAgreement does, but only for the filter's rows. With a
+// window it reads the daily cells from the window's first UTC day on.
 func (r *Reader) Agreement(ctx context.Context, f Filter) (*AgreementKPI, error) {
-	rows, err := r.conn.Query(ctx, agreementCellsQuery, f.Project, f.Project, scope(f))
+	query, args := agreementCellsQuery, []any{f.Project, f.Project, scope(f)}
+	fromDay := ""
+	if f.Window > 0 {
+		fromDay = r.now().Add(-f.Window).UTC().Format(time.DateOnly)
+		query, args = agreementWindowQuery, append([]any{fromDay}, args...)
+	}
+	rows, err := r.conn.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query agreement cells: %w", err)
 	}
@@ -177,7 +196,7 @@ func (r *Reader) Agreement(ctx context.Context, f Filter) (*AgreementKPI, error)
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read agreement cells: %w", err)
 	}
-	out := &AgreementKPI{Scope: scope(f), Questions: []AgreementFigure{}, Cohorts: []AgreementFigure{}, Definition: agreementDefinition}
+	out := &AgreementKPI{Scope: scope(f), Questions: []AgreementFigure{}, Cohorts: []AgreementFigure{}, WindowFromDay: fromDay, Definition: agreementDefinition}
 	headline := &weighted{}
 	cohorts := map[string]*weighted{}
 	for _, k := range order {
@@ -281,7 +300,7 @@ type AccuracyFigure struct {
 	ScoredLabels  int64  `json:"scored_labels"`
 }
 
-const accuracyDefinition = "correct / scored labels: a label is scored when its item and question have a gold answer (the latest GoldLabelSet) and it is not retracted; it is correct when its value equals the gold value exactly (same category, rank, number or set). Totals sum over questions."
+const accuracyDefinition = "over all time (the window does not apply): correct / scored labels: a label is scored when its item and question have a gold answer (the latest GoldLabelSet) and it is not retracted; it is correct when its value equals the gold value exactly (same category, rank, number or set). Totals sum over questions."
 
 const accuracyQuery = `SELECT project_id, question_id, scope, toInt64(correct_labels), toInt64(scored_labels)
 FROM kpi_accuracy

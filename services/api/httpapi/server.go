@@ -53,7 +53,8 @@ type Problem struct {
 // Filter parameters per endpoint.
 var (
 	kpiParams         = []string{"project", "cohort", "dataset", "window"}
-	agreementParams   = []string{"project", "cohort"}
+	agreementParams   = []string{"project", "cohort", "window"}
+	accuracyParams    = []string{"project", "cohort"}
 	coverageParams    = []string{"project", "dataset"}
 	cycleParams       = []string{"project", "window"}
 	remediationParams = []string{"project", "window"}
@@ -177,7 +178,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // windowed figure.
 func noWindow(r *http.Request, what string) error {
 	if w := r.URL.Query().Get("window"); w != "" && w != "all" {
-		return &ParamError{Param: "window", Reason: what + " cannot be windowed; window applies to cycle time and remediation (findings by report time, items by ingestion time)"}
+		return &ParamError{Param: "window", Reason: what + " cannot be windowed; window applies to agreement (units by the day of their first label), cycle time (items by ingestion time) and remediation (findings by report time)"}
 	}
 	return nil
 }
@@ -205,9 +206,6 @@ func section[T any](w http.ResponseWriter, f Filter, name string, v T, err error
 }
 
 func (s *Server) agreement(w http.ResponseWriter, r *http.Request) error {
-	if err := noWindow(r, "agreement is kept as all-time totals per partition and"); err != nil {
-		return err
-	}
 	f, err := ParseFilter(r.URL.Query(), agreementParams...)
 	if err != nil {
 		return err
@@ -220,7 +218,7 @@ func (s *Server) accuracy(w http.ResponseWriter, r *http.Request) error {
 	if err := noWindow(r, "accuracy is kept as all-time totals per partition and"); err != nil {
 		return err
 	}
-	f, err := ParseFilter(r.URL.Query(), agreementParams...)
+	f, err := ParseFilter(r.URL.Query(), accuracyParams...)
 	if err != nil {
 		return err
 	}
