@@ -23,15 +23,18 @@ import (
 // ops/browser/chromium.sh).
 func chromium(t *testing.T) string {
 	t.Helper()
-	for _, p := range []string{os.Getenv("ASSAY_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if p == "" {
-			continue
-		}
+	// An explicit ASSAY_CHROMIUM is the only candidate: pointing it at nothing is how the
+	// skip and the failure below are checked.
+	candidates := []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"}
+	if p := os.Getenv("ASSAY_CHROMIUM"); p != "" {
+		candidates = []string{p}
+	}
+	for _, p := range candidates {
 		if st, err := os.Stat(p); err == nil && !st.IsDir() {
 			return p
 		}
 	}
-	msg := "headless Chromium not found (set ASSAY_CHROMIUM or install it: ops/browser/chromium.sh, which make test runs)"
+	msg := fmt.Sprintf("headless Chromium not found at %v (install it with ops/browser/chromium.sh, which make test runs, or set ASSAY_CHROMIUM)", candidates)
 	if testenv.Required() {
 		t.Fatal(msg + "; required because ASSAY_INTEGRATION=1")
 	}
