@@ -103,6 +103,40 @@ func javaProducerPerformance(ctx context.Context, libs string, k config.Kafka, t
 	return 0, "", fmt.Errorf("ProducerPerformance printed no summary line:\n%s", tail(out, 1500))
 }
 
+// javaConsumerPerformance runs org.apache.kafka.tools.ConsumerPerformance over n records of
+// topic and returns its nMsg.sec (end to end, group join included, as the tool reports it).
+func javaConsumerPerformance(ctx context.Context, libs string, k config.Kafka, topic string, n int) (float64, string, error) {
+	args := []string{"-Xmx512m", "-cp", filepath.Join(libs, "*"), "org.apache.kafka.tools.ConsumerPerformance",
+		"--bootstrap-server", strings.Join(k.Brokers, ","), "--topic", topic, "--num-records", strconv.Itoa(n),
+		"--group", topic + "-perf", "--timeout", "60000"}
+	out, err := exec.CommandContext(ctx, "java", args...).CombinedOutput()
+	if err != nil {
+		return 0, "", fmt.Errorf("ConsumerPerformance: %w\n%s", err, tail(out, 1500))
+	}
+	// A header line naming the columns, then one CSV line of figures.
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	col := -1
+	for i, line := range lines {
+		fields := strings.Split(line, ",")
+		for j, f := range fields {
+			if strings.TrimSpace(f) == "nMsg.sec" {
+				col = j
+			}
+		}
+		if col >= 0 && i+1 < len(lines) {
+			vals := strings.Split(lines[i+1], ",")
+			if col < len(vals) {
+				rate, err := strconv.ParseFloat(strings.TrimSpace(vals[col]), 64)
+				if err == nil {
+					return rate, "java " + strings.Join(args[3:], " "), nil
+				}
+			}
+			break
+		}
+	}
+	return 0, "", fmt.Errorf("ConsumerPerformance printed no nMsg.sec figure:\n%s", tail(out, 1500))
+}
+
 func tail(b []byte, n int) string {
 	if len(b) > n {
 		b = b[len(b)-n:]

@@ -209,7 +209,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	res.add("kafka_consume_franz", consRate, "records/s", "franz-go, no group, no decoding")
-	var javaRate float64
+	var javaRate, javaCons float64
 	if cfg.KafkaLibs != "" {
 		logf("ProducerPerformance")
 		var cmd string
@@ -218,6 +218,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, err
 		}
 		res.add("kafka_produce_java", javaRate, "records/s", cmd)
+		logf("ConsumerPerformance")
+		javaCons, cmd, err = javaConsumerPerformance(ctx, cfg.KafkaLibs, k, javaTopic, raw)
+		if err != nil {
+			return nil, err
+		}
+		res.add("kafka_consume_java", javaCons, "records/s", cmd)
 	}
 	logf("raw ClickHouse insert of the ledger's rows")
 	rows, nrows, err := ledgerRows(evs)
@@ -379,6 +385,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.ratio("pipeline / clickhouse_insert", pipeRate, chRate, "", 0)
 	res.ratio("replay / kafka_consume_ledger_topics", st.EventsPerSecond(), consLedger, "≥ 0.7", 0.7)
 	res.ratio("replay / kafka_consume_franz", st.EventsPerSecond(), consRate, "", 0)
+	if javaCons > 0 {
+		res.ratio("replay / kafka_consume_java", st.EventsPerSecond(), javaCons, "", 0)
+	}
 	res.ratio("replay / clickhouse_insert", st.EventsPerSecond(), chRate, "", 0)
 	met := lat.p99 < time.Second
 	res.Ratios = append(res.Ratios, Ratio{Name: "latency_p99_at_50pct / 1 s", Value: lat.p99.Seconds(), Goal: "< 1", Met: &met})
