@@ -135,6 +135,9 @@ func TestAPIOverPipeline(t *testing.T) {
 	if sum.Pipeline == nil || sum.Pipeline.ConsumerLagRecords == nil {
 		t.Errorf("pipeline lag missing: %+v", sum.Pipeline)
 	}
+	if l := sum.Lineage; l == nil || l.Versions != 3 || l.CompleteVersions != 3 || l.Runs != 1 || l.CompleteRuns != 1 || !near(l.Completeness, 1) {
+		t.Errorf("lineage completeness %+v, want 3 of 3 versions and 1 of 1 run", sum.Lineage)
+	}
 	if sum.Volume == nil || sum.Volume.Labels != int64(countType(p.Events, schemas.TypeLabelSubmitted)) {
 		t.Errorf("volume %+v, want %d labels", sum.Volume, countType(p.Events, schemas.TypeLabelSubmitted))
 	}
@@ -155,6 +158,28 @@ func TestAPIOverPipeline(t *testing.T) {
 	var prob httpapi.Problem
 	if code := get(t, s.api.URL, "/v1/lineage/"+url.PathEscape(p.Dataset)+"/v99", &prob); code != 404 || !strings.Contains(prob.Error, "v99") {
 		t.Errorf("unknown version: %d %+v, want 404 naming it", code, prob)
+	}
+
+	// A version with a member that never went through the pipeline: its chain lacks the
+	// item, the label and the review, and a run trained on it is not fully traced.
+	real := lin.Chains[0]
+	ghost := []schemas.Member{{ItemID: real.ItemID, LabelID: real.LabelID}, {ItemID: "apit-ghost-item", LabelID: "apit-ghost-label"}}
+	s.send(t, []schemas.Event{
+		&schemas.DatasetVersionCommitted{DatasetID: p.Dataset, Version: "v9", ParentVersion: "v3", Members: ghost, ManifestDigest: schemas.ManifestDigest(ghost)},
+		&schemas.TrainingRunRegistered{RunID: "apit-train-ghost", Model: "detector", DatasetID: p.Dataset,
+			DatasetVersions: []schemas.DatasetVersionRef{{DatasetID: p.Dataset, Version: "v9"}}},
+	})
+	waitFor(t, time.Minute, "the incomplete version", func() (bool, string) {
+		get(t, s.api.URL, "/v1/kpis"+q("project", project), &sum)
+		l := sum.Lineage
+		return l != nil && l.Versions == 4 && l.Runs == 2, fmt.Sprintf("%+v", l)
+	})
+	if l := sum.Lineage; l.CompleteVersions != 3 || l.CompleteRuns != 1 || !near(l.Completeness, 0.75) || l.CompleteMembers != l.Members-1 {
+		t.Errorf("lineage with a ghost member: %+v, want 3/4 versions, 1/2 runs, all members but one", l)
+	}
+	get(t, s.api.URL, "/v1/lineage/"+url.PathEscape(p.Dataset)+"/v9", &lin)
+	if lin.Members != 2 || lin.Complete != 1 || lin.Missing["item"] != 1 || lin.Missing["label"] != 1 || lin.Missing["review"] != 1 || !lin.DigestMatches {
+		t.Errorf("lineage v9: %+v, want 1 of 2 complete, the ghost missing item, label and review", lin)
 	}
 
 	// Injection through every filter: the values are bound parameters, so each is just a
@@ -232,7 +257,7 @@ func TestAPIOverPipeline(t *testing.T) {
 			{"/v1/kpis", "project", func(t *testing.T, path string) {
 				var v httpapi.Summary
 				mustOK(t, s, path, &v)
-				if len(v.Errors) > 0 || v.Volume.Labels != 0 || v.Agreement.PairableValues != 0 || v.Remediation.Findings != 0 {
+				if len(v.Errors) > 0 || v.Volume.Labels != 0 || v.Agreement.PairableValues != 0 || v.Remediation.Findings != 0 || v.Lineage.Versions != 0 || v.Lineage.Runs != 0 {
 					t.Errorf("%s returned data or errors: %+v", path, v)
 				}
 			}},

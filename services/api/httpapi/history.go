@@ -20,6 +20,7 @@ type Sample struct {
 	CycleP90S        Num    `json:"cycle_to_accepted_p90_s"`
 	RemediationP50S  Num    `json:"remediation_p50_s"`
 	OpenFindings     *int64 `json:"open_findings"`
+	Lineage          Num    `json:"lineage_completeness"`
 	ConsumerLag      *int64 `json:"consumer_lag_records"`
 	Labels           *int64 `json:"labels"`
 }
@@ -43,6 +44,9 @@ func SampleOf(s *Summary) Sample {
 		p.RemediationP50S = r.P50S
 		open := r.Open
 		p.OpenFindings = &open
+	}
+	if l := s.Lineage; l != nil {
+		p.Lineage = l.Completeness
 	}
 	if pl := s.Pipeline; pl != nil {
 		p.ConsumerLag = pl.ConsumerLagRecords

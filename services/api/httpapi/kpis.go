@@ -44,6 +44,7 @@ type Summary struct {
 	Cycle       *CycleKPI         `json:"cycle_time"`
 	Rework      *ReworkKPI        `json:"rework"`
 	Remediation *RemediationKPI   `json:"remediation"`
+	Lineage     *LineageKPI       `json:"lineage"`
 	Volume      *VolumeKPI        `json:"volume"`
 	Pipeline    *PipelineKPI      `json:"pipeline"`
 	Errors      map[string]string `json:"errors,omitempty"`
@@ -90,6 +91,9 @@ func (r *Reader) Summary(ctx context.Context, f Filter) *Summary {
 	}
 	if s.Remediation, err = r.Remediation(ctx, f); err != nil {
 		fail("remediation", err)
+	}
+	if s.Lineage, err = r.LineageCompleteness(ctx, f); err != nil {
+		fail("lineage", err)
 	}
 	if s.Volume, err = r.Volume(ctx, f); err != nil {
 		fail("volume", err)

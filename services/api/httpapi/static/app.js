@@ -80,6 +80,11 @@ function renderTiles(k) {
     tile("remediation", fmtDur(r.p50_s), `${r.shipped}/${r.findings} shipped · ${r.open} open${old !== null ? ", oldest " + fmtDur(old) : ""}`,
       r.open === 0 ? "good" : level(old, 86400, 7 * 86400, false), r.p50_s);
   }
+  const l = k.lineage;
+  if (l) {
+    tile("lineage", fmtPct(l.completeness), `${l.complete_versions}/${l.versions} versions · ${l.complete_runs}/${l.runs} training runs fully traced`,
+      level(l.completeness, 1, 0.9), l.completeness);
+  }
   const p = k.pipeline;
   if (p) {
     const lag = p.consumer_lag_records;
@@ -96,6 +101,7 @@ const CHARTS = [
   { key: "slice_coverage", title: "Slice coverage", fmt: fmtPct, min: 0, max: 1, target: 1 },
   { key: "cycle_to_accepted_p50_s", title: "Cycle time p50 (ingest → accepted)", fmt: fmtDur, min: 0 },
   { key: "remediation_p50_s", title: "Eval → remediation p50", fmt: fmtDur, min: 0 },
+  { key: "lineage_completeness", title: "Lineage completeness", fmt: fmtPct, min: 0, max: 1, target: 1 },
   { key: "consumer_lag_records", title: "Pipeline lag (records)", fmt: fmtCount, min: 0 },
   { key: "labels", title: "Labels in the ledger", fmt: fmtCount, min: 0 },
 ];
