@@ -444,7 +444,8 @@ const remediationDefinition = "seconds from EvalFindingReported to its first Rem
 
 // The ledger has no remediation KPI table yet, so this reads findings and remediations
 // directly (README, "Evaluation-to-remediation time by severity"). 18.16 needs ALL before
-// the JOIN; a finding without a shipped remediation gets shipped_ms = 0 from the LEFT JOIN.
+// the JOIN, current releases an alias on each joined subquery; a finding without a shipped
+// remediation gets shipped_ms = 0 from the LEFT JOIN.
 const remediationQuery = `SELECT severity, toInt64(count()), toInt64(countIf(shipped_ms > 0)),
        toFloat64(quantileExactIf(0.5)((shipped_ms - reported_ms) / 1000, shipped_ms > 0)),
        toFloat64(quantileExactIf(0.9)((shipped_ms - reported_ms) / 1000, shipped_ms > 0)),
@@ -453,9 +454,9 @@ FROM (SELECT finding_id, any(severity) AS severity, min(occurred_at_ms) AS repor
       FROM findings FINAL
       WHERE (? = '' OR project_id = ?)
       GROUP BY finding_id
-      HAVING reported_ms >= ?)
+      HAVING reported_ms >= ?) AS f
 ALL LEFT JOIN (SELECT finding_id, min(occurred_at_ms) AS shipped_ms
-               FROM remediations FINAL WHERE stage = 'shipped' GROUP BY finding_id)
+               FROM remediations FINAL WHERE stage = 'shipped' GROUP BY finding_id) AS s
 USING finding_id
 GROUP BY severity
 ORDER BY severity`
@@ -514,9 +515,9 @@ FROM (SELECT finding_id, min(occurred_at_ms) AS reported_ms
       FROM findings FINAL
       WHERE (? = '' OR project_id = ?)
       GROUP BY finding_id
-      HAVING reported_ms >= ?)
+      HAVING reported_ms >= ?) AS f
 ALL INNER JOIN (SELECT finding_id, min(occurred_at_ms) AS shipped_ms
-                FROM remediations FINAL WHERE stage = 'shipped' GROUP BY finding_id)
+                FROM remediations FINAL WHERE stage = 'shipped' GROUP BY finding_id) AS s
 USING finding_id`
 
 // VolumeKPI counts what reached the ledger tables: the pulse of the pipeline.

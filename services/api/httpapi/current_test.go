@@ -1,0 +1,120 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/assay-data/assay/ops/clickhouse"
+	"github.com/assay-data/assay/ops/testenv"
+)
+
+// apiQueries are every query the API runs, with example arguments for their `?` parameters.
+var apiQueries = []struct {
+	name  string
+	query string
+	args  []any
+}{
+	{"agreement", agreementCellsQuery, []any{"p", "p", "all"}},
+	{"agreement window", agreementWindowQuery, []any{"2026-01-01", "", "", "cohort:c"}},
+	{"accuracy", accuracyQuery, []any{"", "", "all"}},
+	{"cycle", cycleQuery, []any{"p", "p", int64(0)}},
+	{"rework", reworkQuery, nil},
+	{"remediation", remediationQuery, []any{int64(1767225600000), "", "", int64(0)}},
+	{"remediation overall", remediationOverallQuery, []any{"p", "p", int64(0)}},
+	{"volume", volumeQuery, []any{"", "", "p", "p"}},
+	{"coverage", coverageQuery, []any{"", "", "p", "p"}},
+	{"coverage slices", coverageSlicesQuery, []any{"d", "d"}},
+	{"lineage completeness", lineageCompletenessQuery, []any{"p", "p"}},
+	{"completeness runs", completenessRunsQuery, []any{"", ""}},
+	{"lineage version", lineageVersionQuery, []any{"d", "v1"}},
+	{"lineage members", lineageMembersQuery, []any{"d", "v1"}},
+	{"lineage items", lineageItemsQuery, []any{"d", "v1"}},
+	{"lineage labels", lineageLabelsQuery, []any{"d", "v1"}},
+	{"lineage reviews", lineageReviewsQuery, []any{"d", "v1"}},
+	{"lineage runs", lineageRunsQuery, []any{"d", "v1"}},
+	{"lineage fixes", lineageFixesQuery, []any{"d", "v1"}},
+}
+
+// literal binds args into q the way the client's `?` binding does, for a server that takes
+// no parameters (chdb). Test values only: no quote in them.
+func literal(t *testing.T, q string, args []any) string {
+	t.Helper()
+	var b strings.Builder
+	for _, part := range strings.SplitAfter(q, "?") {
+		if !strings.HasSuffix(part, "?") {
+			b.WriteString(part)
+			continue
+		}
+		if len(args) == 0 {
+			t.Fatalf("more ? than arguments in %s", q)
+		}
+		b.WriteString(strings.TrimSuffix(part, "?"))
+		switch v := args[0].(type) {
+		case string:
+			b.WriteString("'" + v + "'")
+		default:
+			fmt.Fprint(&b, v)
+		}
+		args = args[1:]
+	}
+	if len(args) != 0 {
+		t.Fatalf("%d arguments left over for %s", len(args), q)
+	}
+	return b.String()
+}
+
+// TestQueriesOnCurrentClickHouse runs every API query on a current ClickHouse embedded in
+// Python (chdb), after every migration: the integration tests run them on the 18.16 server,
+// so the SQL is proven on both ends of the supported range (DESIGN, "Infrastructure").
+func TestQueriesOnCurrentClickHouse(t *testing.T) {
+	python := os.Getenv("ASSAY_CHDB_PYTHON")
+	if python == "" {
+		if testenv.Required() {
+			t.Fatal("ASSAY_CHDB_PYTHON is not set: run ops/clickhouse/chdb/setup.sh and export its output")
+		}
+		t.Skip("ASSAY_CHDB_PYTHON not set: current-ClickHouse check skipped")
+	}
+	ms, err := clickhouse.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stmts []string
+	for _, m := range ms {
+		stmts = append(stmts, m.Statements...)
+	}
+	ddl := len(stmts)
+	for _, q := range apiQueries {
+		stmts = append(stmts, literal(t, q.query, q.args))
+	}
+	file := filepath.Join(t.TempDir(), "statements.json")
+	b, _ := json.Marshal(stmts)
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(python, "../../../ops/clickhouse/chdb/apply.py", file).Output()
+	var res struct {
+		Version   string `json:"version"`
+		Applied   int    `json:"applied"`
+		Statement string `json:"statement"`
+		Error     string `json:"error"`
+	}
+	if jerr := json.Unmarshal(out, &res); jerr != nil {
+		t.Fatalf("chdb: %v (output %q, exit %v)", jerr, out, err)
+	}
+	if res.Error != "" {
+		what := "migration statement"
+		if res.Applied >= ddl {
+			what = "API query " + apiQueries[res.Applied-ddl].name
+		}
+		t.Fatalf("ClickHouse %s refused %s:\n%s\nerror: %s", res.Version, what, res.Statement, res.Error)
+	}
+	if res.Applied != len(stmts) {
+		t.Fatalf("applied %d of %d statements", res.Applied, len(stmts))
+	}
+	t.Logf("ClickHouse %s (chdb) ran all %d API queries", res.Version, len(apiQueries))
+}
