@@ -115,6 +115,11 @@ func TestComposeReferences(t *testing.T) {
 			}
 		}
 	}
+	// The build context leaves out the local stack's state.
+	ignore, err := os.ReadFile(filepath.Join(root, ".dockerignore"))
+	if err != nil || !slices.Contains(strings.Fields(string(ignore)), ".data") {
+		t.Errorf(".dockerignore must exclude .data (the local stack's gigabytes): %v", err)
+	}
 	// The processors the compose stack runs are ones the binary knows.
 	names := processors.Names()
 	for _, p := range strings.Split(c.Services["processor"].Environment["ASSAY_PROCESSOR_PROCESSORS"], ",") {
