@@ -176,6 +176,30 @@ func TestDashboardAgreementTileMoves(t *testing.T) {
 		t.Errorf("status line %q (%v), want live", status, err)
 	}
 	screenshot("dashboard-e2e.png")
+
+	// The filter bar: the crowd cohort's own agreement (all the new labels were the crowd's).
+	crowd := p.Workload.ExactCoincidences("crowd")
+	for range 40 {
+		crowd.AddUnit([]agreement.Value{agreement.Category("cat"), agreement.Category("dog"), agreement.Category("bird")})
+	}
+	crowdAlpha, err := kpi.Figures(crowd, string(schemas.LevelNominal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tctx, tcancel = context.WithTimeout(ctx, 30*time.Second)
+	err = chromedp.Do(tctx, chromedp.SendKeys(chromedp.CSS("#f-cohort"), "crowd"), chromedp.Click(chromedp.CSS("#filters button")))
+	tcancel()
+	if err != nil {
+		t.Fatalf("apply the cohort filter: %v", err)
+	}
+	tileText(fmt.Sprintf("%.3f", crowdAlpha.Alpha), time.Minute)
+	tctx, tcancel = context.WithTimeout(ctx, 10*time.Second)
+	loc, err := chromedp.Run(tctx, chromedp.Evaluate[string]("location.search"))
+	tcancel()
+	if err != nil || !strings.Contains(loc, "cohort=crowd") {
+		t.Errorf("the filter is not in the page's address: %q (%v)", loc, err)
+	}
+	screenshot("dashboard-cohort.png")
 	t.Logf("agreement tile moved from %s to %s after 120 new labels", wantBefore, wantAfter)
 }
 
