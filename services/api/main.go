@@ -6,10 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/cenkalti/backoff/v4"
 
 	"github.com/assay-data/assay/ops/clickhouse"
 	"github.com/assay-data/assay/ops/config"
@@ -48,9 +52,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	conn, err := clickhouse.Open(ctx, *chCfg)
+	conn, err := connect(ctx, log, *chCfg)
 	if err != nil {
-		return fmt.Errorf("connect to clickhouse: %w", err)
+		return err
+	}
+	if conn == nil {
+		return nil // stopped while waiting for ClickHouse
 	}
 	defer conn.Close()
 
@@ -82,4 +89,34 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	return serve.ListenAndServe(ctx, *addr, ops.Mux, *grace, log, func(a net.Addr) {
 		log.Info("dashboard ready", "url", "http://"+a.String()+"/")
 	})
+}
+
+// connect opens ClickHouse, waiting with backoff while it does not answer: an API started
+// beside a ClickHouse that is still starting (or restarting) should wait, not crash-loop. It
+// returns a nil conn when ctx ends first.
+func connect(ctx context.Context, log *slog.Logger, cfg config.ClickHouse) (driver.Conn, error) {
+	bo := backoff.NewExponentialBackOff()
+	bo.MaxInterval = 5 * time.Second
+	bo.MaxElapsedTime = 0
+	var conn driver.Conn
+	err := backoff.RetryNotify(func() error {
+		c, err := clickhouse.Open(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		conn = c
+		return nil
+	}, backoff.WithContext(bo, ctx), func(err error, wait time.Duration) {
+		log.Warn("clickhouse not ready, retrying", "err", err, "retry_in", wait)
+	})
+	if ctx.Err() != nil {
+		if conn != nil {
+			conn.Close()
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("connect to clickhouse: %w", err)
+	}
+	return conn, nil
 }
