@@ -55,6 +55,7 @@ type ParamError struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *ParamError) Error() string { return fmt.Sprintf("parameter %q: %s", e.Param, e.Reason) }
 
 // ParseFilter reads the filter parameters of q. allowed lists the parameters the endpoint

@@ -129,6 +129,7 @@ type httpError struct {
 	param string
 }
 
+// Error implements error.
 func (e *httpError) Error() string { return e.msg }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -326,6 +327,7 @@ type statusRecorder struct {
 	written bool
 }
 
+// WriteHeader records the first status code.
 func (r *statusRecorder) WriteHeader(code int) {
 	if !r.written {
 		r.code, r.written = code, true
@@ -333,6 +335,7 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
+// Write marks the status as written (200 when WriteHeader was not called).
 func (r *statusRecorder) Write(b []byte) (int, error) {
 	r.written = true
 	return r.ResponseWriter.Write(b)
