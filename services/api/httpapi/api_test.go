@@ -106,6 +106,41 @@ func TestAPIOverPipeline(t *testing.T) {
 		t.Errorf("cohort filter: scope %s alpha %s, want cohort:crowd %.6f", crowd.Agreement.Scope, fmtNum(crowd.Agreement.Alpha), wantCrowd.Alpha)
 	}
 
+	// Annotators: every one of the program's, with the cohort of its labels and its exact
+	// accuracy on gold items; lowest agreement first.
+	var an struct {
+		Annotators []httpapi.AnnotatorFigure `json:"annotators"`
+	}
+	get(t, s.api.URL, "/v1/annotators"+q("project", project), &an)
+	if len(an.Annotators) != 15 {
+		t.Fatalf("%d annotators, want 15", len(an.Annotators))
+	}
+	for i, a := range an.Annotators {
+		var correct, scored int64
+		cohort := ""
+		for _, l := range p.Workload.Labels {
+			if l.Annotator == a.AnnotatorID {
+				cohort = l.Cohort
+				if l.Gold {
+					scored++
+					if l.Answer == l.Truth {
+						correct++
+					}
+				}
+			}
+		}
+		if a.Cohort != cohort || a.CorrectLabels != correct || a.ScoredLabels != scored || a.PairsCompared == 0 {
+			t.Errorf("annotator %+v, want cohort %s and %d/%d correct on gold", a, cohort, correct, scored)
+		}
+		if i > 0 && *an.Annotators[i-1].Agreement > *a.Agreement {
+			t.Errorf("annotators not sorted by agreement: %v before %v", *an.Annotators[i-1].Agreement, *a.Agreement)
+		}
+	}
+	get(t, s.api.URL, "/v1/annotators"+q("project", project, "cohort", "crowd"), &an)
+	if len(an.Annotators) != 6 || an.Annotators[0].Cohort != "crowd" {
+		t.Errorf("crowd annotators: %+v", an.Annotators)
+	}
+
 	// Remediation: the shipped finding's time is exactly reported -> shipped.
 	var reported, shipped int64
 	for _, ev := range p.Events {
@@ -240,6 +275,24 @@ func TestAPIOverPipeline(t *testing.T) {
 					t.Errorf("%s returned data: %+v", path, v.Coverage)
 				}
 			}},
+			{"/v1/annotators", "project", func(t *testing.T, path string) {
+				var v struct {
+					Annotators []httpapi.AnnotatorFigure `json:"annotators"`
+				}
+				mustOK(t, s, path, &v)
+				if len(v.Annotators) != 0 {
+					t.Errorf("%s returned data: %+v", path, v.Annotators)
+				}
+			}},
+			{"/v1/annotators", "cohort", func(t *testing.T, path string) {
+				var v struct {
+					Annotators []httpapi.AnnotatorFigure `json:"annotators"`
+				}
+				mustOK(t, s, path, &v)
+				if len(v.Annotators) != 0 {
+					t.Errorf("%s returned data: %+v", path, v.Annotators)
+				}
+			}},
 			{"/v1/remediation", "project", func(t *testing.T, path string) {
 				var v remediationAnswer
 				mustOK(t, s, path, &v)
@@ -257,7 +310,7 @@ func TestAPIOverPipeline(t *testing.T) {
 			{"/v1/kpis", "project", func(t *testing.T, path string) {
 				var v httpapi.Summary
 				mustOK(t, s, path, &v)
-				if len(v.Errors) > 0 || v.Volume.Labels != 0 || v.Agreement.PairableValues != 0 || v.Remediation.Findings != 0 || v.Lineage.Versions != 0 || v.Lineage.Runs != 0 {
+				if len(v.Errors) > 0 || len(v.Annotators) != 0 || v.Volume.Labels != 0 || v.Agreement.PairableValues != 0 || v.Remediation.Findings != 0 || v.Lineage.Versions != 0 || v.Lineage.Runs != 0 {
 					t.Errorf("%s returned data or errors: %+v", path, v)
 				}
 			}},
@@ -360,6 +413,7 @@ func TestBadParameters(t *testing.T) {
 		{"/v1/coverage?window=1h", "window", "cannot be windowed"},
 		{"/v1/agreement?dataset=d", "dataset", "unknown parameter"},
 		{"/v1/remediation?cohort=c", "cohort", "unknown parameter"},
+		{"/v1/annotators?window=7d", "window", "cannot be windowed"},
 		{"/v1/history?since=yesterday", "since", "epoch milliseconds"},
 		{"/v1/history?since=-1", "since", "epoch milliseconds"},
 		{"/v1/lineage/ds/v1?project=p", "project", "unknown parameter"},

@@ -36,18 +36,20 @@ func ratio(a, b int64) Num {
 // Summary is every KPI of one filter: the body of /v1/kpis and one sample of /v1/history.
 // A section is nil when it could not be read; Errors then says why, keyed by section name.
 type Summary struct {
-	AsOfMillis  int64             `json:"as_of_ms"`
-	Filter      Filter            `json:"filter"`
-	Agreement   *AgreementKPI     `json:"agreement"`
-	Accuracy    *AccuracyKPI      `json:"accuracy"`
-	Coverage    *CoverageKPI      `json:"coverage"`
-	Cycle       *CycleKPI         `json:"cycle_time"`
-	Rework      *ReworkKPI        `json:"rework"`
-	Remediation *RemediationKPI   `json:"remediation"`
-	Lineage     *LineageKPI       `json:"lineage"`
-	Volume      *VolumeKPI        `json:"volume"`
-	Pipeline    *PipelineKPI      `json:"pipeline"`
-	Errors      map[string]string `json:"errors,omitempty"`
+	AsOfMillis  int64           `json:"as_of_ms"`
+	Filter      Filter          `json:"filter"`
+	Agreement   *AgreementKPI   `json:"agreement"`
+	Accuracy    *AccuracyKPI    `json:"accuracy"`
+	Coverage    *CoverageKPI    `json:"coverage"`
+	Cycle       *CycleKPI       `json:"cycle_time"`
+	Rework      *ReworkKPI      `json:"rework"`
+	Remediation *RemediationKPI `json:"remediation"`
+	Lineage     *LineageKPI     `json:"lineage"`
+	// Annotators are every annotator's agreement and accuracy, lowest agreement first.
+	Annotators []AnnotatorFigure `json:"annotators"`
+	Volume     *VolumeKPI        `json:"volume"`
+	Pipeline   *PipelineKPI      `json:"pipeline"`
+	Errors     map[string]string `json:"errors,omitempty"`
 }
 
 // Reader runs the KPI queries. Every query text is a constant; filter values are bound.
@@ -91,6 +93,9 @@ func (r *Reader) Summary(ctx context.Context, f Filter) *Summary {
 	}
 	if s.Remediation, err = r.Remediation(ctx, f); err != nil {
 		fail("remediation", err)
+	}
+	if s.Annotators, err = r.Annotators(ctx, f); err != nil {
+		fail("annotators", err)
 	}
 	if s.Lineage, err = r.LineageCompleteness(ctx, f); err != nil {
 		fail("lineage", err)

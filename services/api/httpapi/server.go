@@ -99,6 +99,7 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	s.handle(mux, "GET /v1/kpis", s.kpis)
 	s.handle(mux, "GET /v1/agreement", s.agreement)
 	s.handle(mux, "GET /v1/accuracy", s.accuracy)
+	s.handle(mux, "GET /v1/annotators", s.annotators)
 	s.handle(mux, "GET /v1/coverage", s.coverage)
 	s.handle(mux, "GET /v1/cycle", s.cycle)
 	s.handle(mux, "GET /v1/remediation", s.remediation)
@@ -106,7 +107,7 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	s.handle(mux, "GET /v1/lineage/{dataset}/{version}", s.lineage)
 	s.handle(mux, "GET /v1/history", s.history)
 	s.handle(mux, "/v1/", func(w http.ResponseWriter, r *http.Request) error {
-		return &httpError{code: http.StatusNotFound, msg: "no such endpoint: " + r.URL.Path + " (see GET /v1/kpis, /v1/agreement, /v1/accuracy, /v1/coverage, /v1/cycle, /v1/remediation, /v1/pipeline, /v1/lineage/{dataset}/{version}, /v1/history)"}
+		return &httpError{code: http.StatusNotFound, msg: "no such endpoint: " + r.URL.Path + " (see GET /v1/kpis, /v1/agreement, /v1/accuracy, /v1/annotators, /v1/coverage, /v1/cycle, /v1/remediation, /v1/pipeline, /v1/lineage/{dataset}/{version}, /v1/history)"}
 	})
 	static, _ := fs.Sub(staticFiles, "static")
 	files := http.FileServerFS(static)
@@ -225,6 +226,18 @@ func (s *Server) accuracy(w http.ResponseWriter, r *http.Request) error {
 	}
 	v, err := s.reader.Accuracy(r.Context(), f)
 	return section(w, f, "accuracy", v, err)
+}
+
+func (s *Server) annotators(w http.ResponseWriter, r *http.Request) error {
+	if err := noWindow(r, "annotator agreement and accuracy are kept as all-time totals and"); err != nil {
+		return err
+	}
+	f, err := ParseFilter(r.URL.Query(), accuracyParams...)
+	if err != nil {
+		return err
+	}
+	v, err := s.reader.Annotators(r.Context(), f)
+	return section(w, f, "annotators", v, err)
 }
 
 func (s *Server) coverage(w http.ResponseWriter, r *http.Request) error {

@@ -184,6 +184,10 @@ function renderTables(k) {
   fillTable("cohorts", [...cohorts.entries()].sort().map(([name, e]) => [
     cell(name), cell(fmtNum(e.alpha, 3), level(e.alpha, 0.8, 0.667)), cell(fmtPct(e.accuracy), level(e.accuracy, 0.9, 0.8)), cell(fmtCount(e.scored)),
   ]));
+  fillTable("annotators", (k.annotators || []).slice(0, 8).map((a) => [
+    cell(a.annotator_id), cell(a.cohort), cell(fmtPct(a.agreement), level(a.agreement, 0.8, 0.6)),
+    cell(fmtPct(a.accuracy), level(a.accuracy, 0.9, 0.8)), cell(fmtCount(a.pairs_compared)),
+  ]));
   fillTable("severity", ((k.remediation && k.remediation.by_severity) || []).map((s) => [
     cell(s.severity), cell(s.findings), cell(s.shipped), cell(s.open, s.open ? "warn" : "good"), cell(fmtDur(s.p50_s)), cell(fmtDur(s.oldest_open_age_s)),
   ]));
