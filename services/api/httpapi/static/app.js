@@ -199,6 +199,23 @@ function renderTables(k) {
   $("errors").textContent = errs.length ? "Not available yet:\n" + errs.join("\n") : "";
 }
 
+// sampleOf mirrors the API's SampleOf, so a freshly filtered view has a first point before
+// the server's sampler has sampled it.
+function sampleOf(k) {
+  const v = (o, f) => (o ? f(o) : null);
+  return {
+    at_ms: k.as_of_ms,
+    agreement: v(k.agreement, (a) => a.alpha),
+    accuracy: v(k.accuracy, (a) => a.accuracy),
+    slice_coverage: v(k.coverage, (c) => c.slice_coverage),
+    cycle_to_accepted_p50_s: v(k.cycle_time, (c) => c.to_accepted_p50_s),
+    remediation_p50_s: v(k.remediation, (r) => r.p50_s),
+    lineage_completeness: v(k.lineage, (l) => l.completeness),
+    consumer_lag_records: v(k.pipeline, (p) => p.consumer_lag_records),
+    labels: v(k.volume, (x) => x.labels),
+  };
+}
+
 async function getJSON(url) {
   const r = await fetch(url, { cache: "no-store" });
   const body = await r.json();
@@ -212,6 +229,8 @@ async function poll() {
   try {
     const [k, h] = await Promise.all([getJSON("/v1/kpis" + key), getJSON("/v1/history" + query({ since: lastAt }))]);
     for (const s of h.samples) if (s.at_ms > lastAt) { samples.push(s); lastAt = s.at_ms; }
+    if (samples.length === 0) samples.push(sampleOf(k));
+    samples.sort((a, b) => a.at_ms - b.at_ms);
     if (samples.length > MAX_POINTS) samples = samples.slice(samples.length - MAX_POINTS);
     renderTiles(k);
     renderTables(k);
