@@ -143,6 +143,8 @@ function drawChart(c) {
   const d = pts.map((p, i) => `${i ? "L" : "M"}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join("");
   parts.push(`<path class="area" d="${d}L${x(pts[pts.length - 1][0]).toFixed(1)},${H - B}L${x(t0).toFixed(1)},${H - B}Z"/>`);
   parts.push(`<path class="line" d="${d}"/>`);
+  const lp = pts[pts.length - 1];
+  parts.push(`<circle class="dot" r="3" cx="${x(lp[0]).toFixed(1)}" cy="${y(lp[1]).toFixed(1)}"/>`);
   parts.push(`<text x="0" y="${T + 8}">${c.fmt(hi)}</text><text x="0" y="${H - B}">${c.fmt(lo)}</text>`);
   const span = (t1 - t0) / 1000;
   parts.push(`<text x="${L}" y="${H - 2}">${fmtDur(span)} ago</text><text x="${W - 24}" y="${H - 2}">now</text>`);
