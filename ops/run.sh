@@ -155,19 +155,13 @@ until curl -fsS --max-time 5 "http://${API_ADDR}/v1/kpis?project=${PROJECT}" 2>/
 done
 ready_s="$(since "$t0")"
 
-# The demo prints the KPIs after its first program; show them when they are there.
-for _ in $(seq 1 60); do
-  grep -q '^KPIs of project' "${RUN_DIR}/demo.log" && break
-  sleep 1
-done
-
 cat <<MSG
 
 Assay is running: dashboard with live KPIs after ${ready_s}s
 
   Dashboard   http://${API_ADDR}/?project=${PROJECT}
-  KPI API     http://${API_ADDR}/v1/kpis?project=${PROJECT}   (also /v1/agreement, /v1/coverage,
-              /v1/remediation, /v1/cycle, /v1/lineage/<dataset>/<version>, /metrics)
+  KPI API     http://${API_ADDR}/v1/kpis?project=${PROJECT}   (also /v1/agreement, /v1/annotators,
+              /v1/coverage, /v1/remediation, /v1/cycle, /v1/lineage/<dataset>/<version>, /metrics)
   Ingest      http://${INGEST_ADDR}/v1/events   (demo collector token in this shell only)
   Processors  ${procs}   (metrics http://${PROCESSOR_HTTP}/metrics)
   Kafka       ${ASSAY_KAFKA_BROKERS:-127.0.0.1:19092}
@@ -175,6 +169,14 @@ Assay is running: dashboard with live KPIs after ${ready_s}s
   Logs        .data/run/{ingest,processor,api,demo}.log
 
 MSG
+
+# The demo prints the project's KPIs after its first program (a few tens of seconds); show
+# them once they are there. The dashboard is already live meanwhile.
+for _ in $(seq 1 120); do
+  grep -q '^KPIs of project' "${RUN_DIR}/demo.log" && break
+  kill -0 "$(pid_of demo)" 2>/dev/null || break
+  sleep 1
+done
 sed -n '/^KPIs of project/,/^demo:/p' "${RUN_DIR}/demo.log" | grep -v '^demo:' || true
 echo
 echo "The demo keeps playing programs (${DEMO_RATE} events/s). Press Ctrl-C to stop everything."
