@@ -159,7 +159,7 @@ cat <<MSG
 
 Assay is running: dashboard with live KPIs after ${ready_s}s
 
-  Dashboard   http://${API_ADDR}/?project=${PROJECT}
+  Dashboard   http://${API_ADDR}/   (every project; charts sampled since the API started)
   KPI API     http://${API_ADDR}/v1/kpis?project=${PROJECT}   (also /v1/agreement, /v1/annotators,
               /v1/coverage, /v1/remediation, /v1/cycle, /v1/lineage/<dataset>/<version>, /metrics)
   Ingest      http://${INGEST_ADDR}/v1/events   (demo collector token in this shell only)
