@@ -107,6 +107,13 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []TopicSpec) ([]T
 	if err := checkPartitions(ctx, adm, specs, results); err != nil {
 		errs = append(errs, err)
 	}
+	ready := make([]string, len(results))
+	for i, r := range results {
+		ready[i] = r.Name
+	}
+	if err := waitLeaders(ctx, adm, ready); err != nil {
+		errs = append(errs, err)
+	}
 	if err := checkConfigs(ctx, adm, specs, results); err != nil {
 		errs = append(errs, err)
 	}
@@ -168,6 +175,49 @@ func checkPartitions(ctx context.Context, adm *kadm.Client, specs []TopicSpec, r
 		}
 	}
 	return nil
+}
+
+// leaderWait bounds how long EnsureTopics waits for new partitions to get a leader.
+const leaderWait = 30 * time.Second
+
+// waitLeaders returns once every partition of topics has a leader in the broker's metadata.
+// CreateTopics returns when the controller has recorded a topic, before the brokers have
+// learned of it; a client that lists offsets or produces in that moment is told the partition
+// does not exist. Waiting here means that topics EnsureTopics reports are usable at once, as
+// with Kafka Streams, which waits for its internal topics the same way.
+func waitLeaders(ctx context.Context, adm *kadm.Client, topics []string) error {
+	ctx, cancel := context.WithTimeout(ctx, leaderWait)
+	defer cancel()
+	var pending []string
+	for {
+		details, err := adm.ListTopics(ctx, topics...)
+		if err == nil {
+			pending = pending[:0]
+			for _, t := range topics {
+				d, ok := details[t]
+				if !ok || d.Err != nil || len(d.Partitions) == 0 {
+					pending = append(pending, t)
+					continue
+				}
+				for _, p := range d.Partitions {
+					if p.Err != nil || p.Leader < 0 {
+						pending = append(pending, fmt.Sprintf("%s/%d", t, p.Partition))
+					}
+				}
+			}
+			if len(pending) == 0 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if err != nil {
+				return fmt.Errorf("wait for partition leaders: %w", err)
+			}
+			return fmt.Errorf("wait for partition leaders: still none after %s for %v", leaderWait, pending)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func specNames(specs []TopicSpec) []string {

@@ -96,10 +96,10 @@ func TestEmitThenTail(t *testing.T) {
 		}
 	}
 
-	out, _, _ = cmd(append(append([]string{"tail", "-n", "3", "-meta"}, kflags...), "labels", "dlq")...)
+	out, errs, code = cmd(append(append([]string{"tail", "-n", "3", "-meta"}, kflags...), "labels", "dlq")...)
 	var rec tailRecord
 	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 3 || json.Unmarshal([]byte(lines[0]), &rec) != nil || rec.Topic != k.Topic("assay.labels.v1") || rec.Key == "" {
-		t.Fatalf("tail -n 3 -meta: %s", out)
+		t.Fatalf("tail -n 3 -meta: exit %d\nstdout: %s\nstderr: %s", code, out, errs)
 	}
 	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	if out, errs, code := cmd(append(append([]string{"tail", "-since", future}, kflags...), "labels")...); code != 0 || out != "" {

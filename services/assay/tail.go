@@ -8,7 +8,9 @@ import (
 	"io"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/assay-data/assay/ops/config"
@@ -73,7 +75,16 @@ func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	adm := kadm.NewClient(adminCl)
 	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	starts, ends, err := tailOffsets(lctx, adm, topics, startMs)
+	// A topic created a moment ago may not have a leader yet: ask again until it has.
+	var ends map[string]map[int32]int64
+	starts, err := backoff.RetryWithData(func() (map[string]map[int32]int64, error) {
+		s, e, err := tailOffsets(lctx, adm, topics, startMs)
+		if err != nil && !kerr.IsRetriable(err) {
+			return nil, backoff.Permanent(err)
+		}
+		ends = e
+		return s, err
+	}, backoff.WithContext(backoff.NewExponentialBackOff(), lctx))
 	cancel()
 	adminCl.Close()
 	if err != nil {
