@@ -358,6 +358,40 @@ func TestPoisonRecordGoesToDLQAndThePartitionContinues(t *testing.T) {
 	p.term()
 }
 
+// waitGroupSplit waits until group has members members that each own at least one
+// partition, and returns the partition count per member.
+func waitGroupSplit(ctx context.Context, t *testing.T, adm *kadm.Client, group string, members int, limit time.Duration) map[string]int {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	var last map[string]int
+	for time.Now().Before(deadline) {
+		groups, err := adm.DescribeGroups(ctx, group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = map[string]int{}
+		for _, m := range groups[group].Members {
+			n := 0
+			if ca, ok := m.Assigned.AsConsumer(); ok {
+				for _, tp := range ca.Topics {
+					n += len(tp.Partitions)
+				}
+			}
+			last[m.MemberID] = n
+		}
+		split := len(last) == members
+		for _, n := range last {
+			split = split && n > 0
+		}
+		if split {
+			return last
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("group %s never split between %d members within %s; last seen %v", group, members, limit, last)
+	return nil
+}
+
 func TestTwoInstancesSplitPartitions(t *testing.T) {
 	t.Parallel()
 	k := testenv.Kafka(t)
@@ -367,10 +401,32 @@ func TestTwoInstancesSplitPartitions(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
-	const rounds = 1200
+	// Records flow until the second member owns partitions and a little after, so both
+	// instances consume whatever the timing of the cooperative rebalance on this machine.
 	gen := workload.New("two", 5)
-	produced := make(chan error, 1)
-	go func() { produced <- produceSlowly(ctx, cl, k, gen, 0, rounds, 40, 50*time.Millisecond) }()
+	const chunk = 20
+	stop := make(chan struct{})
+	type result struct {
+		rounds int
+		err    error
+	}
+	produced := make(chan result, 1)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				produced <- result{n, nil}
+				return
+			default:
+			}
+			if err := produceSlowly(ctx, cl, k, gen, n, chunk, chunk, 50*time.Millisecond); err != nil {
+				produced <- result{n, err}
+				return
+			}
+			n += chunk
+		}
+	}()
 	a := startProcessor(t, k, cfg.Addr[0], cfg.Database)
 	for rawCount(t, conn, "events") == 0 {
 		time.Sleep(50 * time.Millisecond)
@@ -378,33 +434,20 @@ func TestTwoInstancesSplitPartitions(t *testing.T) {
 	// The second member joins mid-stream: a cooperative rebalance moves
 	// partitions while records flow.
 	b := startProcessor(t, k, cfg.Addr[0], cfg.Database)
-	if err := <-produced; err != nil {
-		t.Fatal(err)
+	adm := kadm.NewClient(testenv.KafkaClient(t, k))
+	group := k.TopicPrefix + "assay.processor.ledger"
+	owned := waitGroupSplit(ctx, t, adm, group, 2, time.Minute)
+	time.Sleep(time.Second)
+	close(stop)
+	res := <-produced
+	if res.err != nil {
+		t.Fatal(res.err)
 	}
+	rounds := res.rounds
 	waitCounts(t, conn, workload.ExpectedRows(rounds), 2*time.Minute)
 	noGaps(t, conn, rounds*workload.TypesPerRound)
-
-	adm := kadm.NewClient(testenv.KafkaClient(t, k))
-	groups, err := adm.DescribeGroups(ctx, k.TopicPrefix+"assay.processor.ledger")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := groups[k.TopicPrefix+"assay.processor.ledger"]
-	if len(g.Members) != 2 {
-		t.Fatalf("group has %d members, want 2", len(g.Members))
-	}
-	for _, m := range g.Members {
-		ca, ok := m.Assigned.AsConsumer()
-		n := 0
-		if ok {
-			for _, tp := range ca.Topics {
-				n += len(tp.Partitions)
-			}
-		}
-		if n == 0 {
-			t.Fatalf("member %s has no partitions", m.ClientID)
-		}
-		t.Logf("member %s owns %d partitions", m.MemberID, n)
+	for member, n := range owned {
+		t.Logf("member %s owns %d partitions", member, n)
 	}
 	inA, inB := a.metric("assay_processor_records_in_total"), b.metric("assay_processor_records_in_total")
 	t.Logf("records consumed: first instance %v, second %v (total %d events)", inA, inB, rounds*workload.TypesPerRound)
