@@ -21,9 +21,12 @@ build: ## compile every binary into bin/
 unit: ## unit tests only: nothing needs to run
 	$(GO) test $(GOFLAGS) -count=1 $(PKGS)
 
+# Each target that needs the stack brings it up under an owner of its own (ops/stack.sh), so
+# stopping at its end stops only what it started: a `make test` beside a running `make run`
+# leaves that stack alone.
 test: ## unit and integration tests against the real broker and database (and current ClickHouse via chdb, the dashboard in headless Chromium)
-	@ops/stack.sh up
-	@status=0; \
+	@export ASSAY_STACK_OWNER=test-$$$$; ops/stack.sh up || { ops/stack.sh down; exit 1; }; \
+	status=0; \
 	export ASSAY_CHDB_PYTHON=$$(ops/clickhouse/chdb/setup.sh) || { ops/stack.sh down; exit 1; }; \
 	ASSAY_CHROMIUM=$$(ops/browser/chromium.sh) || { ops/stack.sh down; exit 1; }; export ASSAY_CHROMIUM; \
 	ASSAY_INTEGRATION=1 $(GO) test $(GOFLAGS) -count=1 -timeout 40m $(PKGS) || status=$$?; \
@@ -33,27 +36,25 @@ test: ## unit and integration tests against the real broker and database (and cu
 run: build ## local stack up, schema and topics applied; runs until Ctrl-C
 	@ops/run.sh
 
-# bench, gobench and chaos use servers already answering and leave them running: stack.sh down
-# stops whatever any earlier `up` recorded, which may be a stack others are testing against.
 bench: ## baselines and the full pipeline in one run; table printed, JSON and profiles into loadtest/results/
-	@started=0; ops/stack.sh status >/dev/null 2>&1 || { started=1; ops/stack.sh up || exit 1; }; \
+	@export ASSAY_STACK_OWNER=$@-$$$$; ops/stack.sh up || { ops/stack.sh down; exit 1; }; \
 	status=0; \
 	$(GO) build $(GOFLAGS) -o $(BIN)/bench ./loadtest/cmd/bench && $(BIN)/bench || status=$$?; \
-	if [ $$started = 1 ]; then ops/stack.sh down; fi; \
+	ops/stack.sh down; \
 	exit $$status
 
 gobench: ## the go test benchmarks against the real local stack
-	@started=0; ops/stack.sh status >/dev/null 2>&1 || { started=1; ops/stack.sh up || exit 1; }; \
+	@export ASSAY_STACK_OWNER=$@-$$$$; ops/stack.sh up || { ops/stack.sh down; exit 1; }; \
 	status=0; \
 	ASSAY_INTEGRATION=1 $(GO) test $(GOFLAGS) -run '^$$' -bench . -benchmem -timeout 40m $(PKGS) || status=$$?; \
-	if [ $$started = 1 ]; then ops/stack.sh down; fi; \
+	ops/stack.sh down; \
 	exit $$status
 
 chaos: ## fault suite under load (private broker, ClickHouse cut 60 s, kill -9, malformed input); summary into loadtest/results/
-	@started=0; ops/stack.sh status >/dev/null 2>&1 || { started=1; ops/stack.sh up || exit 1; }; \
+	@export ASSAY_STACK_OWNER=$@-$$$$; ops/stack.sh up || { ops/stack.sh down; exit 1; }; \
 	status=0; \
 	ASSAY_INTEGRATION=1 ASSAY_CHAOS_OUT=$(CURDIR)/loadtest/results $(GO) test $(GOFLAGS) -tags chaos -count=1 -v -run TestFaultSuite -timeout 15m ./loadtest/chaos || status=$$?; \
-	if [ $$started = 1 ]; then ops/stack.sh down; fi; \
+	ops/stack.sh down; \
 	exit $$status
 
 lint: ## gofmt and go vet

@@ -106,15 +106,11 @@ done
 [[ -x bin/assay && -x bin/ingest && -x bin/processor && -x bin/api ]] || die "binaries missing: run 'make run' (it builds them) or 'make build'"
 mkdir -p "${RUN_DIR}"
 
-# Like make bench: bring the stack up (and down at the end) only when it is not already
-# answering. `ops/stack.sh down` stops whatever any earlier `up` recorded, which may be a stack
-# another checkout or a test run is using.
-if ops/stack.sh status >/dev/null 2>&1; then
-  say "Kafka and ClickHouse already answer; using them and leaving them running"
-else
-  stack_up=1
-  ops/stack.sh up
-fi
+# The stack comes up under this run's own owner, so Ctrl-C stops only the servers this run
+# started: ones that already answered (another checkout, a test run) are used and left running.
+export ASSAY_STACK_OWNER="run-$$"
+stack_up=1
+ops/stack.sh up
 bin/assay admin migrate
 bin/assay admin topics
 

@@ -2,8 +2,12 @@
 # The whole local infrastructure: Kafka and ClickHouse, on the ports in CONTRIBUTING.md.
 #
 #   ops/stack.sh up      start whatever is not already reachable, in parallel; record what we started
-#   ops/stack.sh down    stop only what `up` started (a server someone else runs is left alone)
+#   ops/stack.sh down    stop only what `up` of the same owner started (a server someone else runs is left alone)
 #   ops/stack.sh status  one line per server; exit 0 when both are reachable
+#
+# The owner is ASSAY_STACK_OWNER (default: manual). `make test`, `make run` and the benchmarks each
+# bring the stack up under an owner of their own, so one of them ending never stops servers
+# another one started and is still using: `make test` while `make run` is up leaves its stack alone.
 #
 # `make test` and `make run` call `up`. Each server's time to readiness is printed, because
 # startup time is something we report (goal: under 2 minutes from scratch after first download).
@@ -14,7 +18,10 @@ LOG_PREFIX="stack"
 # shellcheck source=ops/common.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh"
 
-STARTED="${ASSAY_DATA}/stack.started" # one name a line: the servers this script started
+OWNER="${ASSAY_STACK_OWNER:-manual}"
+[[ "${OWNER}" =~ ^[A-Za-z0-9._-]+$ ]] || die "ASSAY_STACK_OWNER must be letters, digits, '.', '_' or '-': ${OWNER}"
+OWNERS="${ASSAY_DATA}/stack.owners"
+STARTED="${OWNERS}/${OWNER}" # one name a line: the servers `up` started for this owner
 LOCK="${ASSAY_DATA}/.stack.lock"
 SERVICES=(kafka clickhouse)
 
@@ -44,7 +51,7 @@ record() {
 }
 
 do_up() {
-  mkdir -p -- "${ASSAY_DATA}"
+  mkdir -p -- "${OWNERS}"
   local s t0 failed=0
   local -a todo=() pids=()
   t0="$(now_us)"
@@ -87,7 +94,7 @@ do_up() {
 
 do_down() {
   if [[ ! -s "${STARTED}" ]]; then
-    say "nothing was started by 'ops/stack.sh up'; leaving running servers alone"
+    say "nothing was started by 'ops/stack.sh up' for owner ${OWNER}; leaving running servers alone"
     rm -f -- "${STARTED}"
     return 0
   fi
