@@ -43,12 +43,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	history := fs.Duration("history", config.EnvDuration("ASSAY_API_HISTORY", time.Hour), "how much KPI history is kept in memory for the charts (env ASSAY_API_HISTORY)")
 	queryTimeout := fs.Duration("query-timeout", config.EnvDuration("ASSAY_API_QUERY_TIMEOUT", 10*time.Second), "bound on one request's ClickHouse queries (env ASSAY_API_QUERY_TIMEOUT)")
 	grace := fs.Duration("shutdown-grace", config.EnvDuration("ASSAY_API_SHUTDOWN_GRACE", 10*time.Second), "time given to in-flight requests on shutdown (env ASSAY_API_SHUTDOWN_GRACE)")
-	logFormat := fs.String("log-format", config.Env("ASSAY_API_LOG_FORMAT", config.Env("ASSAY_LOG_FORMAT", "text")), "text or json (env ASSAY_API_LOG_FORMAT)")
-	logLevel := fs.String("log-level", config.Env("ASSAY_API_LOG_LEVEL", "info"), "debug, info, warn or error (env ASSAY_API_LOG_LEVEL)")
+	logFlags := serve.RegisterLogFlags(fs, "api")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log, err := serve.NewLogger(stderr, *logFormat, *logLevel)
+	log, err := logFlags.Logger(stderr)
 	if err != nil {
 		return err
 	}

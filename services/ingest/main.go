@@ -34,12 +34,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	gflags := gateway.RegisterFlags(fs)
 	addr := fs.String("addr", config.Env("ASSAY_INGEST_ADDR", "127.0.0.1:18090"), "listen address (env ASSAY_INGEST_ADDR)")
 	grace := fs.Duration("shutdown-grace", config.EnvDuration("ASSAY_INGEST_SHUTDOWN_GRACE", 30*time.Second), "time given to in-flight requests and produces on shutdown (env ASSAY_INGEST_SHUTDOWN_GRACE)")
-	logFormat := fs.String("log-format", config.Env("ASSAY_LOG_FORMAT", "text"), "log format: text or json (env ASSAY_LOG_FORMAT)")
-	logLevel := fs.String("log-level", config.Env("ASSAY_LOG_LEVEL", "info"), "log level (env ASSAY_LOG_LEVEL)")
+	logFlags := serve.RegisterLogFlags(fs, "ingest")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log, err := serve.NewLogger(stderr, *logFormat, *logLevel)
+	log, err := logFlags.Logger(stderr)
 	if err != nil {
 		return err
 	}

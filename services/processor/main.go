@@ -49,12 +49,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	shutdown := fs.Duration("shutdown-timeout", config.EnvDuration("ASSAY_PROCESSOR_SHUTDOWN_TIMEOUT", 30*time.Second), "bound on the final flush and commit (env ASSAY_PROCESSOR_SHUTDOWN_TIMEOUT)")
 	session := fs.Duration("session-timeout", config.EnvDuration("ASSAY_PROCESSOR_SESSION_TIMEOUT", 45*time.Second), "consumer group session timeout: how long a crashed instance keeps its partitions (env ASSAY_PROCESSOR_SESSION_TIMEOUT)")
 	migrate := fs.Bool("migrate", config.EnvBool("ASSAY_PROCESSOR_MIGRATE", false), "create the database and apply migrations before starting (env ASSAY_PROCESSOR_MIGRATE)")
-	logFormat := fs.String("log-format", config.Env("ASSAY_PROCESSOR_LOG_FORMAT", "text"), "text or json (env ASSAY_PROCESSOR_LOG_FORMAT)")
-	logLevel := fs.String("log-level", config.Env("ASSAY_PROCESSOR_LOG_LEVEL", "info"), "debug, info, warn or error (env ASSAY_PROCESSOR_LOG_LEVEL)")
+	logFlags := serve.RegisterLogFlags(fs, "processor")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	log, err := serve.NewLogger(stderr, *logFormat, *logLevel)
+	log, err := logFlags.Logger(stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "processor:", err)
 		return 2

@@ -2,24 +2,30 @@ package serve
 
 import (
 	"flag"
+	"fmt"
+	"strings"
 	"io"
 	"log/slog"
 
 	"github.com/assay-data/assay/ops/config"
 )
 
-// LogFlags are the -log-format and -log-level flags every service shares, with the
-// ASSAY_LOG_FORMAT and ASSAY_LOG_LEVEL fallbacks, so one environment configures the logs of a
-// whole deployment the same way.
+// LogFlags are the -log-format and -log-level flags every service shares. Their environment
+// fallbacks are ASSAY_<SERVICE>_LOG_FORMAT, then ASSAY_LOG_FORMAT (and the same for LEVEL), so
+// one environment configures the logs of a whole deployment and one service can still differ.
 type LogFlags struct {
 	Format, Level string
 }
 
-// RegisterLogFlags registers -log-format and -log-level on fs.
-func RegisterLogFlags(fs *flag.FlagSet) *LogFlags {
+// RegisterLogFlags registers -log-format and -log-level on fs for service ("ingest",
+// "processor", ...), which names its own environment variables.
+func RegisterLogFlags(fs *flag.FlagSet, service string) *LogFlags {
 	l := &LogFlags{}
-	fs.StringVar(&l.Format, "log-format", config.Env("ASSAY_LOG_FORMAT", "text"), "log format: text or json (env ASSAY_LOG_FORMAT)")
-	fs.StringVar(&l.Level, "log-level", config.Env("ASSAY_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env ASSAY_LOG_LEVEL)")
+	env := "ASSAY_" + strings.ToUpper(service) + "_LOG_"
+	fs.StringVar(&l.Format, "log-format", config.Env(env+"FORMAT", config.Env("ASSAY_LOG_FORMAT", "text")),
+		fmt.Sprintf("log format: text or json (env %sFORMAT, then ASSAY_LOG_FORMAT)", env))
+	fs.StringVar(&l.Level, "log-level", config.Env(env+"LEVEL", config.Env("ASSAY_LOG_LEVEL", "info")),
+		fmt.Sprintf("log level: debug, info, warn or error (env %sLEVEL, then ASSAY_LOG_LEVEL)", env))
 	return l
 }
 
