@@ -132,3 +132,48 @@ show_log_tail() {
     printf -- '---\n' >&2
   fi
 }
+
+# server_status NAME PIDFILE MARKER PORT [DETAIL]: one line on stdout saying whether the server
+# this checkout starts (PIDFILE, MARKER as for pid_alive) is up, for the scripts' `status`
+# commands. Exit 0 only when its process is alive AND its port is open: a live pid alone may
+# still be loading, and an open port alone may belong to a server someone else runs, which
+# `stop` would not touch. DETAIL (e.g. a second port) is appended to the running line.
+server_status() {
+  local name="$1" pidfile="$2" marker="$3" port="$4" detail="${5:-}"
+  if pid_alive "$pidfile" "$marker" && port_open "$port"; then
+    echo "${name}: running (pid $(<"$pidfile")) on 127.0.0.1:${port}${detail:+ ${detail}}"
+    return 0
+  fi
+  if pid_alive "$pidfile" "$marker"; then
+    echo "${name}: starting (pid $(<"$pidfile")), port ${port} not open yet"
+  elif port_open "$port"; then
+    echo "${name}: not started by this checkout, but something listens on 127.0.0.1:${port}"
+  else
+    echo "${name}: not running"
+  fi
+  return 1
+}
+
+# server_log LOGFILE [-f | N]: the last N (default 200) lines of a server's log, or with -f the
+# last 100 and then follow it (tail -F, so a rotation does not end the follow).
+server_log() {
+  local logfile="$1"
+  [[ -f "$logfile" ]] || die "no log yet at ${logfile}"
+  if [[ "${2:-}" == "-f" ]]; then
+    exec tail -n 100 -F -- "$logfile"
+  fi
+  tail -n "${2:-200}" -- "$logfile"
+}
+
+# mark_start OUTFILE: append a dated separator to a server's stdout file before a start, so
+# output of successive runs (which all append to it) can be told apart.
+mark_start() {
+  printf '=== start %s ===\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" >>"$1"
+}
+
+# usage SCRIPT: print SCRIPT's header comment (from line 2 to `set -euo`) as its help on stderr
+# and exit 2, so the usage text and the documentation at the top of each script are one text.
+usage() {
+  sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$1" >&2
+  exit 2
+}

@@ -130,8 +130,5 @@ case "${1:-}" in
   up) with_lock "${LOCK}" do_up ;;
   down) with_lock "${LOCK}" do_down ;;
   status) do_status ;;
-  *)
-    sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}" >&2
-    exit 2
-    ;;
+  *) usage "${BASH_SOURCE[0]}" ;;
 esac

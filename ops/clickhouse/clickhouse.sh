@@ -186,7 +186,7 @@ do_start() {
   write_config
   OUT_FROM="$(file_size "${OUTFILE}")"
   LOG_FROM="$(file_size "${ERRFILE}")"
-  printf '=== start %s ===\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" >>"${OUTFILE}"
+  mark_start "${OUTFILE}"
   # Run in the foreground of its own session (no --daemon): the pid we record is the server's,
   # and there is no watchdog process in between.
   launch "${PIDFILE}" "${OUTFILE}" "${bin}" --config-file="${CONF}"
@@ -200,37 +200,17 @@ do_stop() {
 }
 
 do_status() {
-  if running && port_open "${PORT}"; then
-    echo "clickhouse: running (pid $(<"${PIDFILE}")) on 127.0.0.1:${PORT} (http ${HTTP_PORT})"
-    return 0
-  fi
-  if running; then
-    echo "clickhouse: starting (pid $(<"${PIDFILE}")), port ${PORT} not open yet"
-  elif port_open "${PORT}"; then
-    echo "clickhouse: not started by this checkout, but something listens on 127.0.0.1:${PORT}"
-  else
-    echo "clickhouse: not running"
-  fi
-  return 1
+  server_status "clickhouse" "${PIDFILE}" "${CONF}" "${PORT}" "(http ${HTTP_PORT})"
 }
 
 do_logs() {
-  [[ -f "${LOGFILE}" ]] || die "no log yet at ${LOGFILE}"
-  if [[ "${1:-}" == "-f" ]]; then
-    exec tail -n 100 -F -- "${LOGFILE}"
-  fi
-  tail -n "${1:-200}" -- "${LOGFILE}"
+  server_log "${LOGFILE}" "$@"
 }
 
 do_client() {
   command -v clickhouse-client >/dev/null 2>&1 ||
     die "clickhouse-client is not installed: run '$0 start' (installs it) or apt-get install -y clickhouse-client"
   exec clickhouse-client --host 127.0.0.1 --port "${PORT}" "$@"
-}
-
-usage() {
-  sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}" >&2
-  exit 2
 }
 
 cmd="${1:-}"
@@ -241,5 +221,5 @@ case "${cmd}" in
   status) do_status ;;
   logs) do_logs "$@" ;;
   client) do_client "$@" ;;
-  *) usage ;;
+  *) usage "${BASH_SOURCE[0]}" ;;
 esac

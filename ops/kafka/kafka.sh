@@ -232,7 +232,7 @@ do_start() {
   ensure_formatted
   OUT_FROM="$(file_size "${OUTFILE}")"
   LOG_FROM="$(file_size "${LOGFILE}")"
-  printf '=== start %s ===\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" >>"${OUTFILE}"
+  mark_start "${OUTFILE}"
   # The same JVM flags as Kafka's own kafka-server-start.sh (G1 with short pauses), with a small
   # heap: a development broker needs little, and the page cache does the real work.
   launch "${PIDFILE}" "${OUTFILE}" \
@@ -251,26 +251,11 @@ do_stop() {
 }
 
 do_status() {
-  if running && port_open "${PORT}"; then
-    echo "kafka: running (pid $(<"${PIDFILE}")) on 127.0.0.1:${PORT}"
-    return 0
-  fi
-  if running; then
-    echo "kafka: starting (pid $(<"${PIDFILE}")), port ${PORT} not open yet"
-  elif port_open "${PORT}"; then
-    echo "kafka: not started by this checkout, but something listens on 127.0.0.1:${PORT}"
-  else
-    echo "kafka: not running"
-  fi
-  return 1
+  server_status "kafka" "${PIDFILE}" "${CONF}" "${PORT}"
 }
 
 do_logs() {
-  [[ -f "${LOGFILE}" ]] || die "no log yet at ${LOGFILE}"
-  if [[ "${1:-}" == "-f" ]]; then
-    exec tail -n 100 -F -- "${LOGFILE}"
-  fi
-  tail -n "${1:-200}" -- "${LOGFILE}"
+  server_log "${LOGFILE}" "$@"
 }
 
 do_topics() {
@@ -278,11 +263,6 @@ do_topics() {
   [[ -d "${LIBS}" ]] || die "no jars yet in ${LIBS}: run '$0 start' first"
   [[ -f "${TOOLS_LOG4J}" ]] || write_config
   tool org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:${PORT}" "$@"
-}
-
-usage() {
-  sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}" >&2
-  exit 2
 }
 
 cmd="${1:-}"
@@ -293,5 +273,5 @@ case "${cmd}" in
   status) do_status ;;
   logs) do_logs "$@" ;;
   topics) do_topics "$@" ;;
-  *) usage ;;
+  *) usage "${BASH_SOURCE[0]}" ;;
 esac
