@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -59,6 +60,24 @@ type Config struct {
 	EdgeCaseShare float64
 	// DatasetVersions dataset versions are committed over the accepted labels.
 	DatasetVersions int
+	// PreLabelers are the model versions proposing a pre-label (PreLabelProposed) for each
+	// item, half a second after its ingest: the items are split into len(PreLabelers)
+	// consecutive runs of equal length and the i-th version pre-labels the i-th run (a newer
+	// version replaces the older one mid-program). Empty: no pre-labels. Pre-labels are drawn
+	// from a random stream of their own and carry ids of their own, so adding or removing them
+	// changes no other event of the workload.
+	PreLabelers []PreLabeler
+}
+
+// PreLabeler is a model version proposing pre-labels. Its answer is the true class with
+// probability Accuracy, otherwise uniform over the other classes. Its confidence is
+// calibrated the way a usable classifier's is: a right answer gets a confidence in
+// [0.80, 1), mostly above 0.9 (three in four), a wrong one a confidence in [0.45, 0.95),
+// mostly below 0.9 (about nine in ten). So under the router's default rules (threshold 0.9)
+// most right answers are auto-accepted and most wrong ones go to humans.
+type PreLabeler struct {
+	Model, Version string
+	Accuracy       float64
 }
 
 // DefaultConfig is a mid-sized workload with two cohorts of clearly
@@ -76,6 +95,10 @@ func DefaultConfig(run string, seed uint64) Config {
 		RetractShare: 0.05, ReviewShare: 0.5,
 		Slices: []string{"day", "night", "indoor"}, EdgeCases: []string{"blurry", "occluded"}, EdgeCaseShare: 0.1,
 		DatasetVersions: 3,
+		PreLabelers: []PreLabeler{
+			{Model: "species-clf", Version: "2026.1", Accuracy: 0.85},
+			{Model: "species-clf", Version: "2026.2", Accuracy: 0.92},
+		},
 	}
 }
 
@@ -86,14 +109,23 @@ type Label struct {
 	Gold                                       bool // the item has a gold answer
 }
 
+// PreLabel is a generated model pre-label, with its ground truth.
+type PreLabel struct {
+	ItemID, Model, Version string
+	Answer, Truth          string
+	Confidence             float64
+}
+
 // Workload is a generated stream and the ground truth behind it.
 type Workload struct {
 	Config Config
-	// Events in production order: per item, ingest, labels, retractions and
+	// Events in production order: per item, ingest, pre-label, labels, retractions and
 	// re-answers, gold, reviews; dataset events at the end.
 	Events []schemas.Event
 	// Labels are the labels that count at the end (retracted ones left out).
 	Labels []Label
+	// PreLabels are the model pre-labels, one per item when Config.PreLabelers is set.
+	PreLabels []PreLabel
 	// Truth is every item's true class.
 	Truth map[string]string
 }
@@ -110,7 +142,8 @@ type annotator struct {
 
 // Generate builds the workload of cfg.
 func Generate(cfg Config) *Workload {
-	g := &gen{cfg: cfg, rnd: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5851f42d4c957f2d)), w: &Workload{Config: cfg, Truth: map[string]string{}}}
+	g := &gen{cfg: cfg, rnd: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5851f42d4c957f2d)), w: &Workload{Config: cfg, Truth: map[string]string{}},
+		pre: rand.New(rand.NewPCG(cfg.Seed^0x9e3779b97f4a7c15, cfg.Seed+0x2545f4914f6cdd1d))}
 	var pool []annotator
 	for _, c := range cfg.Cohorts {
 		for i := range c.Annotators {
@@ -136,6 +169,9 @@ func Generate(cfg Config) *Workload {
 			ing.EdgeCaseTags = []string{cfg.EdgeCases[g.rnd.IntN(len(cfg.EdgeCases))]}
 		}
 		g.emit(ing, t)
+		if n := len(cfg.PreLabelers); n > 0 {
+			g.preLabel(item, truth, cfg.PreLabelers[min(i*n/max(cfg.Items, 1), n-1)], t+500)
+		}
 		isGold := g.rnd.Float64() < cfg.GoldShare
 		corrected := isGold && g.rnd.Float64() < cfg.GoldCorrectionShare
 		switch {
@@ -199,6 +235,10 @@ type gen struct {
 	rnd *rand.Rand
 	w   *Workload
 	n   int
+	// pre and npre are the random stream and the id counter of the pre-labels, apart from
+	// the rest, so the other events are the same with or without pre-labels.
+	pre  *rand.Rand
+	npre int
 }
 
 // emit stamps ev deterministically (ids from the run and a counter, times
@@ -211,6 +251,29 @@ func (g *gen) emit(ev schemas.Event, offsetMillis int64) {
 	m.Trace.CorrelationID = ev.Key()
 	schemas.Stamp(ev, producer, time.UnixMilli(m.OccurredAt+100))
 	g.w.Events = append(g.w.Events, ev)
+}
+
+// preLabel draws model m's pre-label of item and emits it under an id of its own.
+func (g *gen) preLabel(item, truth string, m PreLabeler, at int64) {
+	answer, conf := truth, 0.80+0.1999*math.Sqrt(g.pre.Float64())
+	if g.pre.Float64() >= m.Accuracy {
+		answer = g.cfg.Classes[g.pre.IntN(len(g.cfg.Classes))]
+		for answer == truth {
+			answer = g.cfg.Classes[g.pre.IntN(len(g.cfg.Classes))]
+		}
+		conf = 0.45 + 0.5*g.pre.Float64()
+	}
+	conf = math.Floor(conf*1000) / 1000 // three decimals, below 1
+	g.npre++
+	ev := &schemas.PreLabelProposed{ItemID: item, QuestionID: g.cfg.Question, Model: m.Model, ModelVersion: m.Version,
+		Value: schemas.Nominal(answer), Confidence: conf}
+	meta := ev.Meta()
+	meta.EventID = fmt.Sprintf("%s-prelabel-%d", g.cfg.Run, g.npre)
+	meta.OccurredAt = baseMillis + at
+	meta.Trace.CorrelationID = ev.Key()
+	schemas.Stamp(ev, producer, time.UnixMilli(meta.OccurredAt+100))
+	g.w.Events = append(g.w.Events, ev)
+	g.w.PreLabels = append(g.w.PreLabels, PreLabel{ItemID: item, Model: m.Model, Version: m.Version, Answer: answer, Truth: truth, Confidence: conf})
 }
 
 func (g *gen) gold(item, class string) *schemas.GoldLabelSet {

@@ -4,7 +4,10 @@
 // answering the true class, otherwise a uniformly random other class), gold
 // answers (some first set wrong and corrected later), retractions, reviews
 // that accept correct labels and reject wrong ones, coverage targets and
-// dataset versions.
+// dataset versions, and model pre-labels (PreLabelProposed, one per item, from
+// a model version of known accuracy with calibrated confidence) for the
+// router to decide on. The pre-labels come from a random stream of their own:
+// every other event is the same with or without them.
 //
 // Because the noise model is known, the generator also says what the KPIs
 // should be: Expected* are the analytic values of the model (what a very

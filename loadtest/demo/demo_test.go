@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/router"
+	"github.com/assay-data/assay/streams/runtime"
 )
 
 func TestBuild(t *testing.T) {
@@ -70,4 +72,44 @@ func TestShift(t *testing.T) {
 			t.Fatal("recorded_at kept: the gateway stamps it")
 		}
 	}
+}
+
+// TestPreLabelsRouted: the program pre-labels every item, and the router of make run (its
+// default rules) has something to decide both ways: some pre-labels are auto-accepted, some
+// audited, some sent to humans for low confidence.
+func TestPreLabelsRouted(t *testing.T) {
+	p := Build("t", "proj", 1, 600)
+	r := router.New(router.NewRuleSet(router.DefaultRules()))
+	topic := schemas.FamilyItems.Topic()
+	st := r.NewState(topic, 0)
+	rules := map[string]int{}
+	prelabels, off := 0, int64(0)
+	for _, ev := range p.Events {
+		if ev.Family() != schemas.FamilyItems {
+			continue
+		}
+		if ev.Type() == schemas.TypePreLabelProposed {
+			prelabels++
+		}
+		out, err := r.Apply(st, runtime.Record{Topic: topic, Family: ev.Family(), Offset: off, Event: ev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		off++
+		for _, em := range out.Emit {
+			rules[em.(*schemas.RoutingDecided).Rule]++
+		}
+	}
+	if prelabels != 600 {
+		t.Errorf("%d pre-labels, want one per item (600)", prelabels)
+	}
+	for _, rule := range []string{router.RuleConfident, router.RuleAuditSample, router.RuleLowConfidence} {
+		if rules[rule] == 0 {
+			t.Errorf("no decision by rule %s: %v", rule, rules)
+		}
+	}
+	if n := rules[router.RuleConfident] + rules[router.RuleAuditSample] + rules[router.RuleLowConfidence]; n != 600 {
+		t.Errorf("decisions %v, want 600", rules)
+	}
+	t.Logf("decisions under the default rules: %v", rules)
 }
