@@ -217,24 +217,15 @@ func kafkaLibs() (string, error) {
 	if d := os.Getenv("ASSAY_KAFKA_LIBS"); d != "" {
 		return d, nil
 	}
-	dir, err := os.Getwd()
+	root, err := repoRoot()
 	if err != nil {
 		return "", err
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			libs := filepath.Join(dir, ".data", "kafka", "libs")
-			if m, _ := filepath.Glob(filepath.Join(libs, "kafka_*.jar")); len(m) > 0 {
-				return libs, nil
-			}
-			return "", fmt.Errorf("no broker jars in %s (ops/kafka/kafka.sh start collects them)", libs)
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("repository root (go.mod) not found above the working directory")
-		}
-		dir = parent
+	libs := filepath.Join(root, ".data", "kafka", "libs")
+	if m, _ := filepath.Glob(filepath.Join(libs, "kafka_*.jar")); len(m) > 0 {
+		return libs, nil
 	}
+	return "", fmt.Errorf("no broker jars in %s (ops/kafka/kafka.sh start collects them)", libs)
 }
 
 // freePort asks the kernel for a free loopback port. The port is released before the broker

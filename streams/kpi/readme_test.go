@@ -2,9 +2,6 @@ package kpi_test
 
 import (
 	"context"
-	"os"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,18 +17,7 @@ import (
 // tables filled by the KPI processors, so the examples analysts copy work on
 // the server the tests use and return rows.
 func TestReadmeKPIQueries(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(readme), "\n## KPIs\n")
-	if !ok {
-		t.Fatal(`README.md has no "## KPIs" section`)
-	}
-	if i := strings.Index(section, "\n## "); i >= 0 {
-		section = section[:i]
-	}
-	blocks := regexp.MustCompile("(?s)```sql\n(.*?)```").FindAllStringSubmatch(section, -1)
+	blocks := testenv.ReadmeBlocks(t, "KPIs", "sql")
 	if len(blocks) < 5 {
 		t.Fatalf("found %d sql blocks in the section, want at least 5", len(blocks))
 	}
@@ -51,23 +37,5 @@ func TestReadmeKPIQueries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for i, b := range blocks {
-		q := strings.TrimSuffix(strings.TrimSpace(b[1]), ";")
-		rows, err := conn.Query(ctx, q)
-		if err != nil {
-			t.Errorf("README query %d failed: %v\n%s", i+1, err, q)
-			continue
-		}
-		n := 0
-		for rows.Next() {
-			n++
-		}
-		if err := rows.Err(); err != nil {
-			t.Errorf("README query %d: %v", i+1, err)
-		}
-		rows.Close()
-		if n == 0 {
-			t.Errorf("README query %d returned no rows:\n%s", i+1, q)
-		}
-	}
+	testenv.RunReadmeQueries(ctx, t, conn, blocks)
 }

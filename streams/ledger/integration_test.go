@@ -3,10 +3,7 @@ package ledger_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"regexp"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -139,18 +136,7 @@ func TestLedgerEndToEnd(t *testing.T) {
 // analysts copy are known to work on the server the tests use.
 func TestReadmeQueries(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(readme), "## Querying the ledger")
-	if !ok {
-		t.Fatal(`README.md has no "## Querying the ledger" section`)
-	}
-	if i := strings.Index(section, "\n## "); i >= 0 {
-		section = section[:i]
-	}
-	blocks := regexp.MustCompile("(?s)```sql\n(.*?)```").FindAllStringSubmatch(section, -1)
+	blocks := testenv.ReadmeBlocks(t, "Querying the ledger", "sql")
 	if len(blocks) < 5 {
 		t.Fatalf("found %d sql blocks in the section, want at least 5", len(blocks))
 	}
@@ -166,23 +152,5 @@ func TestReadmeQueries(t *testing.T) {
 	if _, err := runtime.Replay(ctx, ledger.New(), k, runtime.ClickHouseSink(conn), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	for i, b := range blocks {
-		q := strings.TrimSuffix(strings.TrimSpace(b[1]), ";")
-		rows, err := conn.Query(ctx, q)
-		if err != nil {
-			t.Errorf("README query %d failed: %v\n%s", i+1, err, q)
-			continue
-		}
-		n := 0
-		for rows.Next() {
-			n++
-		}
-		if err := rows.Err(); err != nil {
-			t.Errorf("README query %d: %v", i+1, err)
-		}
-		rows.Close()
-		if n == 0 {
-			t.Errorf("README query %d returned no rows on the test workload:\n%s", i+1, q)
-		}
-	}
+	testenv.RunReadmeQueries(ctx, t, conn, blocks)
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"os"
 	"reflect"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,30 +14,14 @@ import (
 	"github.com/assay-data/assay/streams/runtime"
 )
 
-func readmeRouting(t *testing.T) string {
-	t.Helper()
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(readme), "\n## Routing\n")
-	if !ok {
-		t.Fatal(`README.md has no "## Routing" section`)
-	}
-	if i := strings.Index(section, "\n## "); i >= 0 {
-		section = section[:i]
-	}
-	return section
-}
-
 // TestReadmeRulesExample keeps the rules file shown in README.md equal to
 // testdata/rules.json (which TestExampleRulesFile validates).
 func TestReadmeRulesExample(t *testing.T) {
-	blocks := regexp.MustCompile("(?s)```json\n(.*?)```").FindAllStringSubmatch(readmeRouting(t), -1)
+	blocks := testenv.ReadmeBlocks(t, "Routing", "json")
 	if len(blocks) != 1 {
 		t.Fatalf("found %d json blocks in the Routing section, want 1", len(blocks))
 	}
-	shown, err := router.ParseRules([]byte(blocks[0][1]))
+	shown, err := router.ParseRules([]byte(blocks[0]))
 	if err != nil {
 		t.Fatalf("the README's rules example is invalid: %v", err)
 	}
@@ -60,7 +42,7 @@ func TestReadmeRulesExample(t *testing.T) {
 // section on tables the router filled (by replaying a workload), so the
 // examples work on the server the tests use and return rows.
 func TestReadmeRoutingQueries(t *testing.T) {
-	blocks := regexp.MustCompile("(?s)```sql\n(.*?)```").FindAllStringSubmatch(readmeRouting(t), -1)
+	blocks := testenv.ReadmeBlocks(t, "Routing", "sql")
 	if len(blocks) < 3 {
 		t.Fatalf("found %d sql blocks in the Routing section, want at least 3", len(blocks))
 	}
@@ -103,23 +85,5 @@ func TestReadmeRoutingQueries(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	for i, b := range blocks {
-		q := strings.TrimSuffix(strings.TrimSpace(b[1]), ";")
-		rows, err := conn.Query(ctx, q)
-		if err != nil {
-			t.Errorf("README query %d failed: %v\n%s", i+1, err, q)
-			continue
-		}
-		n := 0
-		for rows.Next() {
-			n++
-		}
-		if err := rows.Err(); err != nil {
-			t.Errorf("README query %d: %v", i+1, err)
-		}
-		rows.Close()
-		if n == 0 {
-			t.Errorf("README query %d returned no rows:\n%s", i+1, q)
-		}
-	}
+	testenv.RunReadmeQueries(ctx, t, conn, blocks)
 }
