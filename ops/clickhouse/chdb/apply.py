@@ -1,8 +1,9 @@
 """Apply SQL statements to an embedded current ClickHouse (chdb) and report the first failure.
 
-The Go test TestMigrationsOnCurrentClickHouse writes the statements of every migration, in
-order, as a JSON list to a file and runs this script on it, so the same DDL is proven on the
-18.16 server (the live tests) and on a current release (here) without a second server.
+The Go helper chdb.AfterMigrations (chdb.go, next to this file) writes the statements of every
+migration, in order, then the queries a test checks, as a JSON list to a file and runs this
+script on it, so the same SQL is proven on the 18.16 server (the live tests) and on a current
+release (here) without a second server.
 
 usage: python apply.py STATEMENTS.json
 prints one JSON object: {"version": ..., "applied": N} or {"error": ..., "statement": ...}
