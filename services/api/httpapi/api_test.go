@@ -217,6 +217,9 @@ func TestAPIOverPipeline(t *testing.T) {
 		t.Errorf("lineage v9: %+v, want 1 of 2 complete, the ghost missing item, label and review", lin)
 	}
 
+	// Routing: automation, overrides of audited auto-accepts and pre-label precision.
+	checkRouting(t, s, p, project)
+
 	// Injection through every filter: the values are bound parameters, so each is just a
 	// project, cohort or dataset without data; never more data, never an error.
 	labelsBefore := countRows(t, s, "labels")
@@ -300,6 +303,13 @@ func TestAPIOverPipeline(t *testing.T) {
 					t.Errorf("%s returned data: %+v", path, v.Remediation)
 				}
 			}},
+			{"/v1/routing", "project", func(t *testing.T, path string) {
+				var v routingAnswer
+				mustOK(t, s, path, &v)
+				if v.Routing.Decisions != 0 || v.Routing.PrelabelsJudged != 0 || len(v.Routing.Projects) != 0 || len(v.Routing.Models) != 0 || v.Routing.AutomationRate != nil {
+					t.Errorf("%s returned data: %+v", path, v.Routing)
+				}
+			}},
 			{"/v1/cycle", "project", func(t *testing.T, path string) {
 				var v cycleAnswer
 				mustOK(t, s, path, &v)
@@ -310,7 +320,8 @@ func TestAPIOverPipeline(t *testing.T) {
 			{"/v1/kpis", "project", func(t *testing.T, path string) {
 				var v httpapi.Summary
 				mustOK(t, s, path, &v)
-				if len(v.Errors) > 0 || len(v.Annotators) != 0 || v.Volume.Labels != 0 || v.Agreement.PairableValues != 0 || v.Remediation.Findings != 0 || v.Lineage.Versions != 0 || v.Lineage.Runs != 0 {
+				if len(v.Errors) > 0 || len(v.Annotators) != 0 || v.Volume.Labels != 0 || v.Agreement.PairableValues != 0 || v.Remediation.Findings != 0 || v.Lineage.Versions != 0 || v.Lineage.Runs != 0 ||
+					v.Routing.Decisions != 0 || v.Routing.PrelabelsJudged != 0 {
 					t.Errorf("%s returned data or errors: %+v", path, v)
 				}
 			}},
@@ -419,6 +430,11 @@ func TestBadParameters(t *testing.T) {
 		{"/v1/lineage/ds/v1?project=p", "project", "unknown parameter"},
 		{"/v1/lineage/a%00b/v1", "dataset", "control character"},
 		{"/v1/pipeline?x=1", "x", "unknown parameter"},
+		{"/v1/routing?window=7d", "window", "cannot be windowed"},
+		{"/v1/routing?cohort=crowd", "cohort", "unknown parameter"},
+		{"/v1/routing?project=a&project=b", "project", "given 2 times"},
+		{"/v1/routing?project=a%00b", "project", "control character"},
+		{"/v1/routing?project=" + strings.Repeat("p", 129), "project", "longer than 128 bytes"},
 	} {
 		var prob httpapi.Problem
 		code := get(t, api.URL, tc.path, &prob)
@@ -433,6 +449,9 @@ func TestBadParameters(t *testing.T) {
 	var sum httpapi.Summary
 	if code := get(t, api.URL, "/v1/kpis?window=15m", &sum); code != 200 || len(sum.Errors) > 0 || sum.Agreement == nil || sum.Agreement.Alpha != nil {
 		t.Errorf("empty database: %d %+v", code, sum)
+	}
+	if r := sum.Routing; r == nil || r.Decisions != 0 || r.AutomationRate != nil || r.OverrideRate != nil || r.PrelabelPrecision != nil {
+		t.Errorf("empty database: routing %+v, want no decisions and null rates", sum.Routing)
 	}
 	// Request metrics carry the route pattern and the code.
 	mfs, err := reg.Gather()

@@ -26,6 +26,8 @@ var apiQueries = []struct {
 	{"rework", reworkQuery, nil},
 	{"remediation", remediationQuery, []any{int64(1767225600000), "", "", int64(0)}},
 	{"remediation overall", remediationOverallQuery, []any{"p", "p", int64(0)}},
+	{"automation", automationQuery, []any{"p", "p"}},
+	{"pre-label precision", precisionQuery, []any{"", ""}},
 	{"volume", volumeQuery, []any{"", "", "p", "p"}},
 	{"coverage", coverageQuery, []any{"", "", "p", "p"}},
 	{"coverage slices", coverageSlicesQuery, []any{"d", "d"}},

@@ -21,6 +21,8 @@ type Sample struct {
 	RemediationP50S  Num    `json:"remediation_p50_s"`
 	OpenFindings     *int64 `json:"open_findings"`
 	Lineage          Num    `json:"lineage_completeness"`
+	Automation       Num    `json:"automation_rate"`
+	OverrideRate     Num    `json:"override_rate"`
 	ConsumerLag      *int64 `json:"consumer_lag_records"`
 	Labels           *int64 `json:"labels"`
 }
@@ -47,6 +49,9 @@ func SampleOf(s *Summary) Sample {
 	}
 	if l := s.Lineage; l != nil {
 		p.Lineage = l.Completeness
+	}
+	if rt := s.Routing; rt != nil {
+		p.Automation, p.OverrideRate = rt.AutomationRate, rt.OverrideRate
 	}
 	if pl := s.Pipeline; pl != nil {
 		p.ConsumerLag = pl.ConsumerLagRecords

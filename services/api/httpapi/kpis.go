@@ -45,6 +45,7 @@ type Summary struct {
 	Rework      *ReworkKPI      `json:"rework"`
 	Remediation *RemediationKPI `json:"remediation"`
 	Lineage     *LineageKPI     `json:"lineage"`
+	Routing     *RoutingKPI     `json:"routing"`
 	// Annotators are every annotator's agreement and accuracy, lowest agreement first.
 	Annotators []AnnotatorFigure `json:"annotators"`
 	Volume     *VolumeKPI        `json:"volume"`
@@ -99,6 +100,9 @@ func (r *Reader) Summary(ctx context.Context, f Filter) *Summary {
 	}
 	if s.Lineage, err = r.LineageCompleteness(ctx, f); err != nil {
 		fail("lineage", err)
+	}
+	if s.Routing, err = r.Routing(ctx, f); err != nil {
+		fail("routing", err)
 	}
 	if s.Volume, err = r.Volume(ctx, f); err != nil {
 		fail("volume", err)

@@ -22,6 +22,12 @@ type metrics struct {
 	openFindings prometheus.Gauge
 	oldestOpen   prometheus.Gauge
 	remediation  prometheus.Gauge
+	// Routing (streams/router): automation, overrides of audited auto-accepts, pre-label
+	// precision per model version.
+	automation    *prometheus.GaugeVec
+	override      *prometheus.GaugeVec
+	auditsLabeled *prometheus.GaugeVec
+	precision     *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -63,12 +69,29 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "assay_api_kpi_remediation_p50_seconds",
 			Help: "Median evaluation-to-remediation time over shipped findings.",
 		}),
+		automation: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "assay_api_kpi_automation_ratio",
+			Help: "Automation rate of each project: pre-label decisions auto-accepted by the router (audited ones included) / pre-label decisions; absent before the first decision.",
+		}, []string{"project"}),
+		override: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "assay_api_kpi_override_ratio",
+			Help: "Human-override rate of each project: audited auto-accepts whose accepted human label differs from the pre-label / audited auto-accepts with an accepted human label; absent until an audit is labeled.",
+		}, []string{"project"}),
+		auditsLabeled: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "assay_api_kpi_audits_labeled",
+			Help: "Audited auto-accepts of each project that have an accepted human label: the sample size of assay_api_kpi_override_ratio.",
+		}, []string{"project"}),
+		precision: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "assay_api_kpi_prelabel_precision_ratio",
+			Help: "Precision of each model version's pre-labels in each project: pre-labels equal to the accepted human label / pre-labels whose item has one.",
+		}, []string{"project", "model", "model_version"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.sectionErrors,
-		m.agreement, m.accuracy, m.coverage, m.openFindings, m.oldestOpen, m.remediation} {
+		m.agreement, m.accuracy, m.coverage, m.openFindings, m.oldestOpen, m.remediation,
+		m.automation, m.override, m.auditsLabeled, m.precision} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register api metrics: %w", err)
 		}
@@ -127,6 +150,26 @@ func (m *metrics) publish(s *Summary) {
 		m.oldestOpen.Set(age)
 		if r.P50S != nil {
 			m.remediation.Set(*r.P50S)
+		}
+	}
+	if rt := s.Routing; rt != nil {
+		m.automation.Reset()
+		m.override.Reset()
+		m.auditsLabeled.Reset()
+		for _, p := range rt.Projects {
+			if p.AutomationRate != nil {
+				m.automation.WithLabelValues(p.ProjectID).Set(*p.AutomationRate)
+			}
+			if p.OverrideRate != nil {
+				m.override.WithLabelValues(p.ProjectID).Set(*p.OverrideRate)
+			}
+			m.auditsLabeled.WithLabelValues(p.ProjectID).Set(float64(p.AuditsLabeled))
+		}
+		m.precision.Reset()
+		for _, p := range rt.Models {
+			if p.PrelabelPrecision != nil {
+				m.precision.WithLabelValues(p.ProjectID, p.Model, p.ModelVersion).Set(*p.PrelabelPrecision)
+			}
 		}
 	}
 }

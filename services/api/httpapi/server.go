@@ -58,6 +58,7 @@ var (
 	coverageParams    = []string{"project", "dataset"}
 	cycleParams       = []string{"project", "window"}
 	remediationParams = []string{"project", "window"}
+	routingParams     = []string{"project"}
 	historyParams     = []string{"project", "cohort", "dataset", "window", "since"}
 )
 
@@ -103,11 +104,12 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	s.handle(mux, "GET /v1/coverage", s.coverage)
 	s.handle(mux, "GET /v1/cycle", s.cycle)
 	s.handle(mux, "GET /v1/remediation", s.remediation)
+	s.handle(mux, "GET /v1/routing", s.routing)
 	s.handle(mux, "GET /v1/pipeline", s.pipeline)
 	s.handle(mux, "GET /v1/lineage/{dataset}/{version}", s.lineage)
 	s.handle(mux, "GET /v1/history", s.history)
 	s.handle(mux, "/v1/", func(w http.ResponseWriter, r *http.Request) error {
-		return &httpError{code: http.StatusNotFound, msg: "no such endpoint: " + r.URL.Path + " (see GET /v1/kpis, /v1/agreement, /v1/accuracy, /v1/annotators, /v1/coverage, /v1/cycle, /v1/remediation, /v1/pipeline, /v1/lineage/{dataset}/{version}, /v1/history)"}
+		return &httpError{code: http.StatusNotFound, msg: "no such endpoint: " + r.URL.Path + " (see GET /v1/kpis, /v1/agreement, /v1/accuracy, /v1/annotators, /v1/coverage, /v1/cycle, /v1/remediation, /v1/routing, /v1/pipeline, /v1/lineage/{dataset}/{version}, /v1/history)"}
 	})
 	static, _ := fs.Sub(staticFiles, "static")
 	files := http.FileServerFS(static)
@@ -276,6 +278,18 @@ func (s *Server) remediation(w http.ResponseWriter, r *http.Request) error {
 	}
 	v, err := s.reader.Remediation(r.Context(), f)
 	return section(w, f, "remediation", v, err)
+}
+
+func (s *Server) routing(w http.ResponseWriter, r *http.Request) error {
+	if err := noWindow(r, "routing figures are kept as all-time decisions and labels and"); err != nil {
+		return err
+	}
+	f, err := ParseFilter(r.URL.Query(), routingParams...)
+	if err != nil {
+		return err
+	}
+	v, err := s.reader.Routing(r.Context(), f)
+	return section(w, f, "routing", v, err)
 }
 
 func (s *Server) pipeline(w http.ResponseWriter, r *http.Request) error {

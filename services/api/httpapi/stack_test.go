@@ -28,11 +28,12 @@ import (
 	"github.com/assay-data/assay/services/internal/serve"
 	"github.com/assay-data/assay/streams/kpi"
 	"github.com/assay-data/assay/streams/ledger"
+	"github.com/assay-data/assay/streams/router"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
 // stack is the real pipeline in one test: the ingest gateway (in process, producing to the
-// real broker in a namespace of the test's own), the ledger and KPI processors consuming it
+// real broker in a namespace of the test's own), the ledger, KPI and router processors consuming it
 // into a fresh ClickHouse database, and the API over that database.
 type stack struct {
 	k      config.Kafka
@@ -74,7 +75,9 @@ func startStack(t *testing.T) *stack {
 	ops := serve.NewOps(reg)
 	procMetrics := httptest.NewServer(ops.Mux)
 	t.Cleanup(procMetrics.Close)
-	for _, p := range []runtime.Processor{ledger.New(), kpi.NewAgreement(), kpi.NewAccuracy(), kpi.NewFlow()} {
+	// The router runs with its default rules, as in make run.
+	for _, p := range []runtime.Processor{ledger.New(), kpi.NewAgreement(), kpi.NewAccuracy(), kpi.NewFlow(),
+		router.New(router.NewRuleSet(router.DefaultRules()))} {
 		r, err := runtime.New(p, k, runtime.ClickHouseSink(conn), runtime.WithRegisterer(reg), runtime.WithLogger(log),
 			runtime.WithBatchSize(1000), runtime.WithFlushInterval(200*time.Millisecond),
 			runtime.WithKafkaOptions(kgo.SessionTimeout(10*time.Second), kgo.HeartbeatInterval(500*time.Millisecond)))
