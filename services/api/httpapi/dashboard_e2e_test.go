@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -101,26 +102,31 @@ func TestDashboardAgreementTileMoves(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.api.URL+"/"+q("project", project))); err != nil {
 		t.Fatalf("open the dashboard: %v", err)
 	}
-	// tileText waits until the agreement tile reads want.
-	tileText := func(want string, timeout time.Duration) {
+	// tileReads waits until the tile name reads want.
+	tileReads := func(name, want string, timeout time.Duration) {
 		t.Helper()
 		deadline := time.Now().Add(timeout)
 		var text string
 		for {
 			tctx, tcancel := context.WithTimeout(ctx, 10*time.Second)
-			got, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS("#agreement-value")))
+			got, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS("#"+name+"-value")))
 			tcancel()
 			if err != nil {
-				t.Fatalf("read the agreement tile: %v", err)
+				t.Fatalf("read the %s tile: %v", name, err)
 			}
 			if text = got; text == want {
 				return
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("agreement tile reads %q after %s, want %q", text, timeout, want)
+				t.Fatalf("%s tile reads %q after %s, want %q", name, text, timeout, want)
 			}
 			time.Sleep(250 * time.Millisecond)
 		}
+	}
+	// tileText waits until the agreement tile reads want.
+	tileText := func(want string, timeout time.Duration) {
+		t.Helper()
+		tileReads("agreement", want, timeout)
 	}
 	screenshot := func(name string) {
 		t.Helper()
@@ -134,6 +140,10 @@ func TestDashboardAgreementTileMoves(t *testing.T) {
 	}
 	wantBefore := fmt.Sprintf("%.3f", before.Alpha)
 	tileText(wantBefore, time.Minute)
+	// The automation tile shows the share of the program's pre-labels the router (default
+	// rules) auto-accepted, as the dashboard formats it (JavaScript toFixed(1)).
+	wantAuto := wantRouting(t, p).automation()
+	tileReads("automation", strconv.FormatFloat(wantAuto*100, 'f', 1, 64)+"%", time.Minute)
 	tctx, tcancel := context.WithTimeout(ctx, 30*time.Second)
 	err = chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS("#chart-agreement path.line")))
 	tcancel()

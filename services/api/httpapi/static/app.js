@@ -85,6 +85,16 @@ function renderTiles(k) {
     tile("lineage", fmtPct(l.completeness), `${l.complete_versions}/${l.versions} versions · ${l.complete_runs}/${l.runs} training runs fully traced`,
       level(l.completeness, 1, 0.9), l.completeness);
   }
+  const rt = k.routing;
+  if (rt) {
+    // The tile's color is the override rate of the audits: how often a human disagreed with
+    // what the router would have accepted unseen.
+    const over = rt.override_rate;
+    tile("automation", fmtPct(rt.automation_rate),
+      rt.decisions === 0 ? "no routing decisions yet"
+        : `${fmtCount(rt.auto_accepted)}/${fmtCount(rt.decisions)} auto · override ${fmtPct(over)} of ${rt.audits_labeled} audits · precision ${fmtPct(rt.prelabel_precision)}`,
+      level(over, 0.05, 0.15, false), rt.automation_rate);
+  }
   const p = k.pipeline;
   if (p) {
     const lag = p.consumer_lag_records;
@@ -102,6 +112,7 @@ const CHARTS = [
   { key: "cycle_to_accepted_p50_s", title: "Cycle time p50 (ingest → accepted)", fmt: fmtDur, min: 0 },
   { key: "remediation_p50_s", title: "Eval → remediation p50", fmt: fmtDur, min: 0 },
   { key: "lineage_completeness", title: "Lineage completeness", fmt: fmtPct, min: 0, max: 1, target: 1 },
+  { key: "automation_rate", title: "Automation rate (router)", fmt: fmtPct, min: 0, max: 1 },
   { key: "consumer_lag_records", title: "Pipeline lag (records)", fmt: fmtCount, min: 0 },
   { key: "labels", title: "Labels in the ledger", fmt: fmtCount, min: 0 },
 ];
@@ -213,6 +224,8 @@ function sampleOf(k) {
     cycle_to_accepted_p50_s: v(k.cycle_time, (c) => c.to_accepted_p50_s),
     remediation_p50_s: v(k.remediation, (r) => r.p50_s),
     lineage_completeness: v(k.lineage, (l) => l.completeness),
+    automation_rate: v(k.routing, (r) => r.automation_rate),
+    override_rate: v(k.routing, (r) => r.override_rate),
     consumer_lag_records: v(k.pipeline, (p) => p.consumer_lag_records),
     labels: v(k.volume, (x) => x.labels),
   };
