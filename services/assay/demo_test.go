@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,9 +12,7 @@ import (
 	"github.com/assay-data/assay/loadtest/demo"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/services/api/httpapi"
-	"github.com/assay-data/assay/services/ingest/gateway"
-	"github.com/assay-data/assay/services/ingest/wire"
-	"github.com/assay-data/assay/services/internal/serve"
+	"github.com/assay-data/assay/services/internal/ingesttest"
 )
 
 func TestDemoUsage(t *testing.T) {
@@ -36,20 +32,7 @@ func TestDemoUsage(t *testing.T) {
 func TestDemoThroughGateway(t *testing.T) {
 	k := testenv.Kafka(t)
 	testenv.Topics(t, k, 3)
-	toks, err := gateway.ParseTokens("demo " + gateway.HashToken("demo-token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := gateway.DefaultConfig()
-	cfg.Tokens = toks
-	gw, err := gateway.New(cfg, k, serve.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("POST "+wire.Path, gw)
-	ingest := httptest.NewServer(mux)
-	t.Cleanup(func() { ingest.Close(); _ = gw.Close(context.Background()) })
+	ingest := ingesttest.Gateway(t, k, "demo", "demo-token")
 
 	alpha := 0.5
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -57,8 +40,10 @@ func TestDemoThroughGateway(t *testing.T) {
 			http.NotFound(w, r)
 			return
 		}
+		auto, over, prec := 0.65, 0.1, 0.85
 		_ = json.NewEncoder(w).Encode(httpapi.Summary{Filter: httpapi.Filter{Project: "demo-test"},
-			Agreement: &httpapi.AgreementKPI{Alpha: &alpha, PairableValues: 60, Cohorts: []httpapi.AgreementFigure{{Cohort: "crowd", Alpha: &alpha}}}})
+			Agreement: &httpapi.AgreementKPI{Alpha: &alpha, PairableValues: 60, Cohorts: []httpapi.AgreementFigure{{Cohort: "crowd", Alpha: &alpha}}},
+			Routing: &httpapi.RoutingKPI{Decisions: 20, AutoAccepted: 13, AutomationRate: &auto, AuditsLabeled: 10, OverrideRate: &over, PrelabelPrecision: &prec}})
 	}))
 	defer api.Close()
 
@@ -69,7 +54,8 @@ func TestDemoThroughGateway(t *testing.T) {
 		t.Fatalf("demo: %d %s %s", code, out.String(), errb.String())
 	}
 	n := len(demo.Build("demo1", "demo-test", 1, 20).Events)
-	for _, want := range []string{"program 1 (seed 1): " + itoa(n) + " events", "program 1 sent", `KPIs of project "demo-test"`, "alpha 0.500 over 60 pairable values (cohorts: crowd 0.500)"} {
+	for _, want := range []string{"program 1 (seed 1): " + itoa(n) + " events", "program 1 sent", `KPIs of project "demo-test"`, "alpha 0.500 over 60 pairable values (cohorts: crowd 0.500)",
+		"routing      automation 65.0% (13 of 20 pre-labels auto-accepted), override 10.0% of 10 audits, pre-label precision 85.0%"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

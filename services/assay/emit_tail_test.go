@@ -4,10 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,9 +13,7 @@ import (
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/services/ingest/gateway"
-	"github.com/assay-data/assay/services/ingest/wire"
 	"github.com/assay-data/assay/services/internal/ingesttest"
-	"github.com/assay-data/assay/services/internal/serve"
 )
 
 // TestEmitThenTail sends an NDJSON file through a real gateway with `assay emit`, reads it
@@ -28,20 +22,7 @@ import (
 func TestEmitThenTail(t *testing.T) {
 	k := testenv.Kafka(t)
 	testenv.Topics(t, k, 6)
-	toks, err := gateway.ParseTokens("cli " + gateway.HashToken("cli-token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := gateway.DefaultConfig()
-	cfg.Tokens = toks
-	gw, err := gateway.New(cfg, k, serve.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("POST "+wire.Path, gw)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() { srv.Close(); _ = gw.Close(context.Background()) })
+	srv := ingesttest.Gateway(t, k, "cli", "cli-token")
 
 	var in bytes.Buffer
 	want := map[string]bool{}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -17,10 +16,8 @@ import (
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/services/ingest/client"
-	"github.com/assay-data/assay/services/ingest/gateway"
 	"github.com/assay-data/assay/services/ingest/wire"
 	"github.com/assay-data/assay/services/internal/ingesttest"
-	"github.com/assay-data/assay/services/internal/serve"
 )
 
 // fakeGateway answers with the statuses of script in turn (then 202s), recording bodies.
@@ -138,21 +135,7 @@ func TestIntegrationSend(t *testing.T) {
 	t.Parallel()
 	k := testenv.Kafka(t)
 	testenv.Topics(t, k, 6)
-	toks, err := gateway.ParseTokens("collector " + gateway.HashToken("tok"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := gateway.DefaultConfig()
-	cfg.Tokens = toks
-	reg := serve.NewRegistry()
-	gw, err := gateway.New(cfg, k, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("POST "+wire.Path, gw)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() { srv.Close(); _ = gw.Close(context.Background()) })
+	srv := ingesttest.Gateway(t, k, "collector", "tok")
 
 	c := client.New(srv.URL, "tok", client.WithBatchLimits(250, 1<<20), client.WithGzip(16<<10))
 	evs := events(1000)

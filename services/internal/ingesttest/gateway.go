@@ -1,0 +1,38 @@
+package ingesttest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/services/ingest/gateway"
+	"github.com/assay-data/assay/services/ingest/wire"
+	"github.com/assay-data/assay/services/internal/serve"
+)
+
+// Gateway serves a real ingest gateway for k over HTTP that accepts one bearer token for
+// producer, with the default limits and its log discarded; server and gateway close when t
+// ends. It is for tests of what sends through the gateway (the client, the CLI); the gateway's
+// own tests build theirs with metrics, checks and options.
+func Gateway(t testing.TB, k config.Kafka, producer, token string) *httptest.Server {
+	t.Helper()
+	toks, err := gateway.ParseTokens(producer + " " + gateway.HashToken(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := gateway.DefaultConfig()
+	cfg.Tokens = toks
+	gw, err := gateway.New(cfg, k, serve.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST "+wire.Path, gw)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() { srv.Close(); _ = gw.Close(context.Background()) })
+	return srv
+}
