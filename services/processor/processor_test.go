@@ -23,7 +23,7 @@ import (
 	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
-	"github.com/assay-data/assay/streams/ledger"
+	"github.com/assay-data/assay/streams/ledger/ledgertest"
 )
 
 // These tests run the real binary (built with go build into a temp dir)
@@ -143,34 +143,6 @@ func (p *proc) metric(name string) float64 {
 	return sum
 }
 
-func finalCounts(t *testing.T, conn driver.Conn) map[string]int {
-	t.Helper()
-	out := map[string]int{}
-	for _, tb := range ledger.Tables() {
-		var n uint64
-		if err := conn.QueryRow(context.Background(), "SELECT count() FROM "+tb.Name+" FINAL").Scan(&n); err != nil {
-			t.Fatalf("count %s: %v", tb.Name, err)
-		}
-		out[tb.Name] = int(n)
-	}
-	return out
-}
-
-func waitCounts(t *testing.T, conn driver.Conn, want map[string]int, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		got := finalCounts(t, conn)
-		if fmt.Sprint(got) == fmt.Sprint(want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("rows per table after FINAL:\n got %v\nwant %v", got, want)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
 func rawCount(t *testing.T, conn driver.Conn, table string) int {
 	t.Helper()
 	var n uint64
@@ -257,7 +229,7 @@ func TestKillNineMidBatchThenRestart(t *testing.T) {
 	if err := <-produced; err != nil {
 		t.Fatal(err)
 	}
-	waitCounts(t, conn, workload.ExpectedRows(rounds), 2*time.Minute)
+	ledgertest.WaitCounts(t, conn, workload.ExpectedRows(rounds), 2*time.Minute)
 	noGaps(t, conn, rounds*workload.TypesPerRound)
 	t.Logf("events rows before FINAL: %d for %d events (more would be replayed copies not merged yet)", rawCount(t, conn, "events"), rounds*workload.TypesPerRound)
 }
@@ -282,7 +254,7 @@ func TestClickHouseOutageOfSixtySeconds(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := startProcessor(t, k, proxy.Addr(), cfg.Database)
-	waitCounts(t, conn, workload.ExpectedRows(half), time.Minute)
+	ledgertest.WaitCounts(t, conn, workload.ExpectedRows(half), time.Minute)
 	committedBefore := committedOffsets(t, k)
 
 	proxy.Cut()
@@ -294,7 +266,7 @@ func TestClickHouseOutageOfSixtySeconds(t *testing.T) {
 	if got := committedOffsets(t, k); got != committedBefore {
 		t.Fatalf("offsets moved from %d to %d while ClickHouse was unreachable", committedBefore, got)
 	}
-	if got := finalCounts(t, conn)["events"]; got != half*workload.TypesPerRound {
+	if got := ledgertest.FinalCounts(t, conn)["events"]; got != half*workload.TypesPerRound {
 		t.Fatalf("events = %d during the outage", got)
 	}
 	select {
@@ -304,7 +276,7 @@ func TestClickHouseOutageOfSixtySeconds(t *testing.T) {
 	}
 	retries := p.metric("assay_processor_write_retries_total")
 	proxy.Restore(t)
-	waitCounts(t, conn, workload.ExpectedRows(2*half), time.Minute)
+	ledgertest.WaitCounts(t, conn, workload.ExpectedRows(2*half), time.Minute)
 	noGaps(t, conn, 2*half*workload.TypesPerRound)
 	t.Logf("%v write retries during the outage; all rows exact after it", retries)
 	if retries == 0 {
@@ -339,7 +311,7 @@ func TestPoisonRecordGoesToDLQAndThePartitionContinues(t *testing.T) {
 	want := workload.ExpectedRows(10)
 	want["dlq"]++    // the rejection of the garbage
 	want["events"]++ // ... which is itself an event on the DLQ topic
-	waitCounts(t, conn, want, time.Minute)
+	ledgertest.WaitCounts(t, conn, want, time.Minute)
 	var (
 		reason, original, topic string
 		offset                  *int64
@@ -444,7 +416,7 @@ func TestTwoInstancesSplitPartitions(t *testing.T) {
 		t.Fatal(res.err)
 	}
 	rounds := res.rounds
-	waitCounts(t, conn, workload.ExpectedRows(rounds), 2*time.Minute)
+	ledgertest.WaitCounts(t, conn, workload.ExpectedRows(rounds), 2*time.Minute)
 	noGaps(t, conn, rounds*workload.TypesPerRound)
 	for member, n := range owned {
 		t.Logf("member %s owns %d partitions", member, n)

@@ -2,47 +2,16 @@ package ledger_test
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
 	"github.com/assay-data/assay/loadtest/workload"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/streams/ledger"
+	"github.com/assay-data/assay/streams/ledger/ledgertest"
 	"github.com/assay-data/assay/streams/runtime"
 )
-
-// finalCounts counts the rows of every ledger table after FINAL.
-func finalCounts(t testing.TB, conn driver.Conn) map[string]int {
-	t.Helper()
-	out := map[string]int{}
-	for _, tb := range ledger.Tables() {
-		var n uint64
-		if err := conn.QueryRow(context.Background(), "SELECT count() FROM "+tb.Name+" FINAL").Scan(&n); err != nil {
-			t.Fatalf("count %s: %v", tb.Name, err)
-		}
-		out[tb.Name] = int(n)
-	}
-	return out
-}
-
-func waitCounts(t testing.TB, conn driver.Conn, want map[string]int, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		got := finalCounts(t, conn)
-		if fmt.Sprint(got) == fmt.Sprint(want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("rows per table after FINAL:\n got %v\nwant %v", got, want)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
 
 // TestTablesMatchMigrations checks that Apply fills exactly the columns the
 // migrations create, in a real ClickHouse.
@@ -96,7 +65,7 @@ func TestLedgerEndToEnd(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- r.Run(runCtx) }()
 	want := workload.ExpectedRows(rounds)
-	waitCounts(t, conn, want, 2*time.Minute)
+	ledgertest.WaitCounts(t, conn, want, 2*time.Minute)
 
 	// A client retry: the same event (same event_id) accepted again, so it
 	// sits at a second offset. Typed tables collapse it; events shows both.
@@ -104,7 +73,7 @@ func TestLedgerEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	want["events"]++
-	waitCounts(t, conn, want, time.Minute)
+	ledgertest.WaitCounts(t, conn, want, time.Minute)
 	var copies uint64
 	if err := conn.QueryRow(ctx, "SELECT count() FROM events FINAL WHERE event_id = ?", evs[3].Meta().EventID).Scan(&copies); err != nil || copies != 2 {
 		t.Fatalf("events keeps %d copies of the duplicate (%v), want 2", copies, err)
@@ -127,7 +96,7 @@ func TestLedgerEndToEnd(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT count() FROM labels").Scan(&raw); err != nil || raw < uint64(rounds) {
 		t.Fatalf("labels without FINAL: %d (%v)", raw, err)
 	}
-	waitCounts(t, conn, want, time.Minute)
+	ledgertest.WaitCounts(t, conn, want, time.Minute)
 	_ = cfg
 }
 
