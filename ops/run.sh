@@ -3,7 +3,7 @@
 #
 #   1. the real local stack (ops/stack.sh up: Kafka from Maven Central, ClickHouse from Debian),
 #   2. the ClickHouse schema and the Kafka topics (assay admin migrate / topics, idempotent),
-#   3. the ingest gateway, the processors (ledger, every kpi_* processor, lineage) and the API
+#   3. the ingest gateway, the processors (ledger, every kpi_* processor, lineage, router) and the API
 #      with its dashboard, in the background, logs under .data/run/,
 #   4. the demo workload (assay demo): realistic annotation programs played through the
 #      gateway with the collector client, one after another,
@@ -118,13 +118,14 @@ bin/assay admin topics
 token="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 hash="$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)"
 
-# Every processor that the registry knows and that needs no configuration of its own: the
-# ledger, each kpi_* processor, lineage. The list comes from the binary, so processors added
-# later join without editing this script.
+# Every processor that the registry knows and that runs without configuration of its own: the
+# ledger, each kpi_* processor, lineage, and the router (with its built-in rules unless
+# ASSAY_ROUTER_RULES names a rules file; it decides on the demo's model pre-labels). The list
+# comes from the binary, so kpi_* processors added later join without editing this script.
 known="$( (bin/processor -processors __list__ 2>&1 || true) | sed -n 's/.*(known: \(.*\))/\1/p')"
 procs=""
 for p in ${known//,/ }; do
-  case "$p" in ledger|kpi_*|lineage) procs="${procs:+$procs,}$p" ;; esac
+  case "$p" in ledger|kpi_*|lineage|router) procs="${procs:+$procs,}$p" ;; esac
 done
 [[ -n "$procs" ]] || die "could not read the processor names from bin/processor"
 
@@ -157,7 +158,7 @@ Assay is running: dashboard with live KPIs after ${ready_s}s
 
   Dashboard   http://${API_ADDR}/   (every project; charts sampled since the API started)
   KPI API     http://${API_ADDR}/v1/kpis?project=${PROJECT}   (also /v1/agreement, /v1/annotators,
-              /v1/coverage, /v1/remediation, /v1/cycle, /v1/lineage/<dataset>/<version>, /metrics)
+              /v1/coverage, /v1/remediation, /v1/cycle, /v1/routing, /v1/lineage/<dataset>/<version>, /metrics)
   Ingest      http://${INGEST_ADDR}/v1/events   (demo collector token in this shell only)
   Processors  ${procs}   (metrics http://${PROCESSOR_HTTP}/metrics)
   Kafka       ${ASSAY_KAFKA_BROKERS:-127.0.0.1:19092}

@@ -27,7 +27,8 @@ func init() {
 }
 
 // runDemo plays demo programs (loadtest/demo: three cohorts of different quality, gold items,
-// reviews, dataset versions, a training run, an eval finding remediated and one left open)
+// model pre-labels for the router, reviews, dataset versions, a training run, an eval finding
+// remediated and one left open)
 // through the gateway at -rate events per second, one program after another until -duration
 // has passed (0: one program). After each program it prints the project's KPIs as the API
 // reports them, so a terminal shows what the dashboard shows.
@@ -184,6 +185,10 @@ func formatSummary(s *httpapi.Summary) string {
 	}
 	if r := s.Remediation; r != nil {
 		fmt.Fprintf(&b, "  remediation  p50 %s; %d of %d findings shipped, %d open\n", dur(r.P50S), r.Shipped, r.Findings, r.Open)
+	}
+	if r := s.Routing; r != nil && r.Decisions > 0 {
+		fmt.Fprintf(&b, "  routing      automation %s (%d of %d pre-labels auto-accepted), override %s of %d audits, pre-label precision %s\n",
+			pct(r.AutomationRate), r.AutoAccepted, r.Decisions, pct(r.OverrideRate), r.AuditsLabeled, pct(r.PrelabelPrecision))
 	}
 	if p := s.Pipeline; p != nil && p.ConsumerLagRecords != nil {
 		fmt.Fprintf(&b, "  pipeline     consumer lag %d records\n", *p.ConsumerLagRecords)

@@ -40,8 +40,10 @@ func TestDemoThroughGateway(t *testing.T) {
 			http.NotFound(w, r)
 			return
 		}
+		auto, over, prec := 0.65, 0.1, 0.85
 		_ = json.NewEncoder(w).Encode(httpapi.Summary{Filter: httpapi.Filter{Project: "demo-test"},
-			Agreement: &httpapi.AgreementKPI{Alpha: &alpha, PairableValues: 60, Cohorts: []httpapi.AgreementFigure{{Cohort: "crowd", Alpha: &alpha}}}})
+			Agreement: &httpapi.AgreementKPI{Alpha: &alpha, PairableValues: 60, Cohorts: []httpapi.AgreementFigure{{Cohort: "crowd", Alpha: &alpha}}},
+			Routing:   &httpapi.RoutingKPI{Decisions: 20, AutoAccepted: 13, AutomationRate: &auto, AuditsLabeled: 10, OverrideRate: &over, PrelabelPrecision: &prec}})
 	}))
 	defer api.Close()
 
@@ -52,7 +54,8 @@ func TestDemoThroughGateway(t *testing.T) {
 		t.Fatalf("demo: %d %s %s", code, out.String(), errb.String())
 	}
 	n := len(demo.Build("demo1", "demo-test", 1, 20).Events)
-	for _, want := range []string{"program 1 (seed 1): " + itoa(n) + " events", "program 1 sent", `KPIs of project "demo-test"`, "alpha 0.500 over 60 pairable values (cohorts: crowd 0.500)"} {
+	for _, want := range []string{"program 1 (seed 1): " + itoa(n) + " events", "program 1 sent", `KPIs of project "demo-test"`, "alpha 0.500 over 60 pairable values (cohorts: crowd 0.500)",
+		"routing      automation 65.0% (13 of 20 pre-labels auto-accepted), override 10.0% of 10 audits, pre-label precision 85.0%"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

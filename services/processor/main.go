@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,7 +43,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	kCfg := config.RegisterKafka(fs)
 	chCfg := config.RegisterClickHouse(fs)
-	names := fs.String("processors", config.Env("ASSAY_PROCESSOR_PROCESSORS", "ledger"), "comma-separated processors to run (env ASSAY_PROCESSOR_PROCESSORS; known: ledger)")
+	names := fs.String("processors", config.Env("ASSAY_PROCESSOR_PROCESSORS", "ledger"), "comma-separated processors to run (env ASSAY_PROCESSOR_PROCESSORS; known: "+strings.Join(processors.Names(), ", ")+")")
 	httpAddr := fs.String("http", config.Env("ASSAY_PROCESSOR_HTTP", "127.0.0.1:9102"), "address of /healthz, /readyz and /metrics (env ASSAY_PROCESSOR_HTTP)")
 	batchSize := fs.Int("batch-size", config.EnvInt("ASSAY_PROCESSOR_BATCH_SIZE", 5000), "records per ClickHouse batch at most (env ASSAY_PROCESSOR_BATCH_SIZE)")
 	flushInterval := fs.Duration("flush-interval", config.EnvDuration("ASSAY_PROCESSOR_FLUSH_INTERVAL", time.Second), "flush a batch at the latest this long after its first record (env ASSAY_PROCESSOR_FLUSH_INTERVAL)")
