@@ -3,9 +3,9 @@ package serve
 import (
 	"flag"
 	"fmt"
-	"strings"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/assay-data/assay/ops/config"
 )
