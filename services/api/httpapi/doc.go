@@ -3,7 +3,8 @@
 // Every handler reads ClickHouse only: the kpi_* views and KPI tables the streams/kpi
 // processors write (agreement, accuracy, cycle time, rework) and, for the figures no KPI
 // processor writes yet (coverage, evaluation-to-remediation time, lineage of a dataset
-// version), the ledger tables of streams/ledger. A section whose tables are missing is
+// version), the ledger tables of streams/ledger, and for automation (GET /v1/routing) the
+// kpi_automation view and the routing_* tables of streams/router. A section whose tables are missing is
 // reported with an "error" of its own rather than failing the whole answer, so the dashboard
 // shows what exists while the pipeline grows.
 //
