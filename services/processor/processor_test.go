@@ -48,7 +48,9 @@ type proc struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	log  string
-	done chan error
+	// done is closed when the process has exited; waitErr is its exit status then.
+	done    chan struct{}
+	waitErr error
 }
 
 func startProcessor(t *testing.T, k config.Kafka, chAddr, db string, extra ...string) *proc {
@@ -70,8 +72,8 @@ func startProcessor(t *testing.T, k config.Kafka, chAddr, db string, extra ...st
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{t: t, cmd: cmd, log: logPath, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait(); lf.Close() }()
+	p := &proc{t: t, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() { p.waitErr = cmd.Wait(); lf.Close(); close(p.done) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-p.done
@@ -93,7 +95,6 @@ func (p *proc) kill9() {
 		p.t.Fatal(err)
 	}
 	<-p.done
-	p.done <- nil // for the cleanup
 }
 
 // term stops the process gracefully and requires a clean exit.
@@ -103,10 +104,9 @@ func (p *proc) term() {
 		p.t.Fatal(err)
 	}
 	select {
-	case err := <-p.done:
-		p.done <- err
-		if err != nil {
-			p.t.Fatalf("processor exited with %v after SIGTERM", err)
+	case <-p.done:
+		if p.waitErr != nil {
+			p.t.Fatalf("processor exited with %v after SIGTERM", p.waitErr)
 		}
 	case <-time.After(60 * time.Second):
 		p.t.Fatal("processor did not stop within 60s of SIGTERM")
@@ -270,8 +270,8 @@ func TestClickHouseOutageOfSixtySeconds(t *testing.T) {
 		t.Fatalf("events = %d during the outage", got)
 	}
 	select {
-	case err := <-p.done:
-		t.Fatalf("processor exited during the outage: %v", err)
+	case <-p.done:
+		t.Fatalf("processor exited during the outage: %v", p.waitErr)
 	default:
 	}
 	retries := p.metric("assay_processor_write_retries_total")
