@@ -45,9 +45,9 @@ func TestMain(m *testing.M) {
 
 // proc is one running processor process.
 type proc struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	log  string
+	t   *testing.T
+	cmd *exec.Cmd
+	log string
 	// done is closed when the process has exited; waitErr is its exit status then.
 	done    chan struct{}
 	waitErr error
