@@ -1,16 +1,11 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/assay-data/assay/ops/clickhouse"
-	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/ops/clickhouse/chdb"
 )
 
 // apiQueries are every query the API runs, with example arguments for their `?` parameters.
@@ -77,49 +72,10 @@ func literal(t *testing.T, q string, args []any) string {
 // Python (chdb), after every migration: the integration tests run them on the 18.16 server,
 // so the SQL is proven on both ends of the supported range (DESIGN, "Infrastructure").
 func TestQueriesOnCurrentClickHouse(t *testing.T) {
-	python := os.Getenv("ASSAY_CHDB_PYTHON")
-	if python == "" {
-		if testenv.Required() {
-			t.Fatal("ASSAY_CHDB_PYTHON is not set: run ops/clickhouse/chdb/setup.sh and export its output")
-		}
-		t.Skip("ASSAY_CHDB_PYTHON not set: current-ClickHouse check skipped")
+	queries := make([]chdb.Query, len(apiQueries))
+	for i, q := range apiQueries {
+		queries[i] = chdb.Query{Name: "API query " + q.name, SQL: literal(t, q.query, q.args)}
 	}
-	ms, err := clickhouse.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stmts []string
-	for _, m := range ms {
-		stmts = append(stmts, m.Statements...)
-	}
-	ddl := len(stmts)
-	for _, q := range apiQueries {
-		stmts = append(stmts, literal(t, q.query, q.args))
-	}
-	file := filepath.Join(t.TempDir(), "statements.json")
-	b, _ := json.Marshal(stmts)
-	if err := os.WriteFile(file, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(python, "../../../ops/clickhouse/chdb/apply.py", file).Output()
-	var res struct {
-		Version   string `json:"version"`
-		Applied   int    `json:"applied"`
-		Statement string `json:"statement"`
-		Error     string `json:"error"`
-	}
-	if jerr := json.Unmarshal(out, &res); jerr != nil {
-		t.Fatalf("chdb: %v (output %q, exit %v)", jerr, out, err)
-	}
-	if res.Error != "" {
-		what := "migration statement"
-		if res.Applied >= ddl {
-			what = "API query " + apiQueries[res.Applied-ddl].name
-		}
-		t.Fatalf("ClickHouse %s refused %s:\n%s\nerror: %s", res.Version, what, res.Statement, res.Error)
-	}
-	if res.Applied != len(stmts) {
-		t.Fatalf("applied %d of %d statements", res.Applied, len(stmts))
-	}
+	res := chdb.AfterMigrations(t, queries)
 	t.Logf("ClickHouse %s (chdb) ran all %d API queries", res.Version, len(apiQueries))
 }
