@@ -87,7 +87,7 @@ stop_pid() {
 # which a long-lived server must not keep open: a reader waiting for EOF would wait forever.
 # The subshell execs setsid, which execs nohup, which execs the server: as a background job of a
 # non-interactive shell is not a process-group leader, setsid does not fork, and $! is the
-# server's own pid.
+# server's own pid. launch returns once that exec has happened.
 launch() {
   local pidfile="$1" outfile="$2"
   shift 2
@@ -98,7 +98,18 @@ launch() {
     done
     exec setsid nohup "$@" </dev/null >>"$outfile" 2>&1
   ) &
-  printf '%s\n' "$!" >"$pidfile"
+  local pid="$!" self i
+  printf '%s\n' "$pid" >"$pidfile"
+  # Until the subshell has exec'd, its command line is this script's, without the server's
+  # config path that pid_alive looks for: a readiness check in that moment (a loaded machine,
+  # many descriptors to close) would take a starting server for one that died. Return once the
+  # command is in place, or the subshell is gone.
+  self="$(tr '\0' ' ' <"/proc/$$/cmdline")"
+  for (( i = 0; i < 100; i++ )); do
+    [[ -r "/proc/$pid/cmdline" ]] || break
+    [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" == "$self" ]] || break
+    sleep 0.05
+  done
 }
 
 # with_lock LOCKFILE CMD...: run CMD holding an exclusive lock, so two concurrent `start`s (two
