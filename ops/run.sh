@@ -152,6 +152,8 @@ until curl -fsS --max-time 5 "http://${API_ADDR}/v1/kpis?project=${PROJECT}" 2>/
 done
 ready_s="$(since "$t0")"
 
+ch_addr="${ASSAY_CLICKHOUSE_ADDR:-127.0.0.1:19000}"
+ch_addr="${ch_addr%%,*}"
 cat <<MSG
 
 Assay is running: dashboard with live KPIs after ${ready_s}s
@@ -162,7 +164,7 @@ Assay is running: dashboard with live KPIs after ${ready_s}s
   Ingest      http://${INGEST_ADDR}/v1/events   (demo collector token in this shell only)
   Processors  ${procs}   (metrics http://${PROCESSOR_HTTP}/metrics)
   Kafka       ${ASSAY_KAFKA_BROKERS:-127.0.0.1:19092}
-  ClickHouse  ${ASSAY_CLICKHOUSE_ADDR:-127.0.0.1:19000} (database ${ASSAY_CLICKHOUSE_DATABASE:-assay}; clickhouse-client --port 19000)
+  ClickHouse  ${ch_addr} (database ${ASSAY_CLICKHOUSE_DATABASE:-assay}; clickhouse-client --host ${ch_addr%:*} --port ${ch_addr##*:})
   Logs        .data/run/{ingest,processor,api,demo}.log
 
 MSG
