@@ -12,11 +12,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -530,42 +528,14 @@ func printSummary(t *testing.T, rows []row) {
 }
 
 // proc is one processor process.
-type proc struct {
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-	once sync.Once
-}
+type proc struct{ *testenv.Process }
 
 func startProc(t *testing.T, bin, name string, k config.Kafka, chAddr, db string) *proc {
 	t.Helper()
-	logPath := filepath.Join(t.TempDir(), fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano()))
-	lf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-http", "127.0.0.1:0", "-flush-interval", "300ms", "-processors", name, "-session-timeout", "6s")
-	cmd.Env = append(os.Environ(),
-		"ASSAY_KAFKA_BROKERS="+strings.Join(k.Brokers, ","), "ASSAY_TOPIC_PREFIX="+k.TopicPrefix,
-		"ASSAY_CLICKHOUSE_ADDR="+chAddr, "ASSAY_CLICKHOUSE_DATABASE="+db)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); lf.Close(); close(p.done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-p.done
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			if len(b) > 4000 {
-				b = b[len(b)-4000:]
-			}
-			t.Logf("%s log tail:\n%s", name, b)
-		}
-	})
-	return p
+	return &proc{testenv.StartProcess(t, name, bin, []string{
+		"ASSAY_KAFKA_BROKERS=" + strings.Join(k.Brokers, ","), "ASSAY_TOPIC_PREFIX=" + k.TopicPrefix,
+		"ASSAY_CLICKHOUSE_ADDR=" + chAddr, "ASSAY_CLICKHOUSE_DATABASE=" + db,
+	}, "-http", "127.0.0.1:0", "-flush-interval", "300ms", "-processors", name, "-session-timeout", "6s")}
 }
 
 var (
@@ -578,7 +548,7 @@ func (p *proc) waitLog(t *testing.T, re *regexp.Regexp, timeout time.Duration) s
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		b, _ := os.ReadFile(p.log)
+		b, _ := os.ReadFile(p.Log)
 		if m := re.FindSubmatch(b); m != nil {
 			return string(m[1])
 		}
@@ -591,7 +561,7 @@ func (p *proc) waitLog(t *testing.T, re *regexp.Regexp, timeout time.Duration) s
 
 func (p *proc) exited() bool {
 	select {
-	case <-p.done:
+	case <-p.Done():
 		return true
 	default:
 		return false
@@ -600,18 +570,18 @@ func (p *proc) exited() bool {
 
 // kill9 kills the process without letting it flush or commit anything.
 func (p *proc) kill9() {
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
+	_ = p.Cmd.Process.Signal(syscall.SIGKILL)
+	<-p.Done()
 }
 
 // term stops the process gracefully and requires a clean exit.
 func (p *proc) term(t *testing.T) {
 	t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-p.done:
-		if !p.cmd.ProcessState.Success() {
-			t.Errorf("processor exited with %v after SIGTERM", p.cmd.ProcessState)
+	case <-p.Done():
+		if err := p.Err(); err != nil {
+			t.Errorf("processor exited with %v after SIGTERM", err)
 		}
 	case <-time.After(60 * time.Second):
 		t.Error("processor did not stop within 60 s of SIGTERM")

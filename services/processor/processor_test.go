@@ -1,17 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -45,94 +39,38 @@ func TestMain(m *testing.M) {
 
 // proc is one running processor process.
 type proc struct {
-	t   *testing.T
-	cmd *exec.Cmd
-	log string
-	// done is closed when the process has exited; waitErr is its exit status then.
-	done    chan struct{}
-	waitErr error
+	*testenv.Process
+	t *testing.T
 }
 
 func startProcessor(t *testing.T, k config.Kafka, chAddr, db string, extra ...string) *proc {
 	t.Helper()
-	logPath := filepath.Join(t.TempDir(), fmt.Sprintf("processor-%d.log", time.Now().UnixNano()))
-	lf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
 	args := append([]string{"-http", "127.0.0.1:0", "-flush-interval", "300ms", "-batch-size", "2000", "-processors", "ledger", "-session-timeout", "6s"}, extra...)
-	cmd := exec.Command(processorBinary(t), args...)
-	cmd.Env = append(os.Environ(),
-		"ASSAY_KAFKA_BROKERS="+strings.Join(k.Brokers, ","),
-		"ASSAY_TOPIC_PREFIX="+k.TopicPrefix,
-		"ASSAY_CLICKHOUSE_ADDR="+chAddr,
-		"ASSAY_CLICKHOUSE_DATABASE="+db,
-	)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{t: t, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() { p.waitErr = cmd.Wait(); lf.Close(); close(p.done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-p.done
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			if len(b) > 6000 {
-				b = b[len(b)-6000:]
-			}
-			t.Logf("processor log (%s), tail:\n%s", logPath, b)
-		}
-	})
-	return p
+	return &proc{t: t, Process: testenv.StartProcess(t, "processor", processorBinary(t), []string{
+		"ASSAY_KAFKA_BROKERS=" + strings.Join(k.Brokers, ","),
+		"ASSAY_TOPIC_PREFIX=" + k.TopicPrefix,
+		"ASSAY_CLICKHOUSE_ADDR=" + chAddr,
+		"ASSAY_CLICKHOUSE_DATABASE=" + db,
+	}, args...)}
 }
 
 // kill9 kills the process without letting it flush or commit anything.
 func (p *proc) kill9() {
 	p.t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		p.t.Fatal(err)
-	}
-	<-p.done
+	p.Kill9(p.t)
 }
 
 // term stops the process gracefully and requires a clean exit.
 func (p *proc) term() {
 	p.t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		p.t.Fatal(err)
-	}
-	select {
-	case <-p.done:
-		if p.waitErr != nil {
-			p.t.Fatalf("processor exited with %v after SIGTERM", p.waitErr)
-		}
-	case <-time.After(60 * time.Second):
-		p.t.Fatal("processor did not stop within 60s of SIGTERM")
-	}
+	p.Term(p.t, 60*time.Second)
 }
-
-var opsAddr = regexp.MustCompile(`msg="ops endpoints ready" addr=(\S+)`)
 
 // metric returns the sum of a metric family's samples from /metrics.
 func (p *proc) metric(name string) float64 {
 	p.t.Helper()
-	b, _ := os.ReadFile(p.log)
-	m := opsAddr.FindSubmatch(b)
-	if m == nil {
-		p.t.Fatal("processor log has no ops address")
-	}
-	resp, err := http.Get("http://" + string(m[1]) + "/metrics")
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
+	for _, line := range strings.Split(p.Metrics(p.t), "\n") {
 		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
 			var v float64
 			fields := strings.Fields(line)
@@ -270,8 +208,8 @@ func TestClickHouseOutageOfSixtySeconds(t *testing.T) {
 		t.Fatalf("events = %d during the outage", got)
 	}
 	select {
-	case <-p.done:
-		t.Fatalf("processor exited during the outage: %v", p.waitErr)
+	case <-p.Done():
+		t.Fatalf("processor exited during the outage: %v", p.Err())
 	default:
 	}
 	retries := p.metric("assay_processor_write_retries_total")

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"maps"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +13,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -160,47 +157,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-type proc struct {
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-}
-
-func startRouter(t *testing.T, bin string, k config.Kafka, ch config.ClickHouse, rulesPath string) *proc {
+func startRouter(t *testing.T, bin string, k config.Kafka, ch config.ClickHouse, rulesPath string) *testenv.Process {
 	t.Helper()
-	logPath := filepath.Join(t.TempDir(), "router.log")
-	lf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-processors", "router", "-http", "127.0.0.1:0", "-flush-interval", "200ms",
+	return testenv.StartProcess(t, "router", bin, []string{
+		"ASSAY_KAFKA_BROKERS=" + strings.Join(k.Brokers, ","),
+		"ASSAY_TOPIC_PREFIX=" + k.TopicPrefix,
+		"ASSAY_CLICKHOUSE_ADDR=" + ch.Addr[0],
+		"ASSAY_CLICKHOUSE_DATABASE=" + ch.Database,
+		router.EnvRulesFile + "=" + rulesPath,
+		router.EnvRulesPoll + "=200ms",
+	}, "-processors", "router", "-http", "127.0.0.1:0", "-flush-interval", "200ms",
 		"-batch-size", "300", "-session-timeout", "6s")
-	cmd.Env = append(os.Environ(),
-		"ASSAY_KAFKA_BROKERS="+strings.Join(k.Brokers, ","),
-		"ASSAY_TOPIC_PREFIX="+k.TopicPrefix,
-		"ASSAY_CLICKHOUSE_ADDR="+ch.Addr[0],
-		"ASSAY_CLICKHOUSE_DATABASE="+ch.Database,
-		router.EnvRulesFile+"="+rulesPath,
-		router.EnvRulesPoll+"=200ms",
-	)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); lf.Close(); close(p.done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-p.done
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			if len(b) > 5000 {
-				b = b[len(b)-5000:]
-			}
-			t.Logf("router log %s, tail:\n%s", logPath, b)
-		}
-	})
-	return p
 }
 
 func count(t *testing.T, conn driver.Conn, q string) int {
@@ -323,10 +290,7 @@ func TestExactlyOnceAcrossKillNine(t *testing.T) {
 				t.Fatal("the router opened no transaction in a minute")
 			}
 		}
-		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		<-p.done
+		p.Kill9(t)
 		hit = open()
 		t.Logf("kill -9 #%d with %d of %d decisions rows written; inside an open transaction: %v",
 			kills, count(t, conn, "SELECT count() FROM routing_decisions"), len(want), hit)
@@ -580,7 +544,7 @@ func TestRulesReloadInTheRunningRouter(t *testing.T) {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			b, _ := os.ReadFile(p.log)
+			b, _ := os.ReadFile(p.Log)
 			if strings.Count(string(b), what) > 0 {
 				return
 			}
@@ -600,19 +564,8 @@ func TestRulesReloadInTheRunningRouter(t *testing.T) {
 	// scrape returns the assay_router_* lines of the router's /metrics.
 	scrape := func() string {
 		t.Helper()
-		b, _ := os.ReadFile(p.log)
-		m := regexp.MustCompile(`msg="ops endpoints ready" addr=(\S+)`).FindSubmatch(b)
-		if m == nil {
-			t.Fatal("router log has no ops address")
-		}
-		resp, err := http.Get("http://" + string(m[1]) + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
 		var lines []string
-		for _, l := range strings.Split(string(body), "\n") {
+		for _, l := range strings.Split(p.Metrics(t), "\n") {
 			if strings.HasPrefix(l, "assay_router_rules_info") || strings.HasPrefix(l, "assay_router_rules_reload_f") {
 				lines = append(lines, l)
 			}
@@ -668,7 +621,7 @@ func TestTwoInstancesSplitThePartitions(t *testing.T) {
 	defer cancel()
 
 	a := startRouter(t, bin, k, chCfg, rulesPath)
-	var b *proc
+	var b *testenv.Process
 	const chunk = 20
 	li := 0
 	for i := 0; i < n; i += chunk {
@@ -721,8 +674,8 @@ func TestTwoInstancesSplitThePartitions(t *testing.T) {
 	}
 
 	// What each instance owned at the end, from its last assignment log line.
-	for name, p := range map[string]*proc{"a": a, "b": b} {
-		log, _ := os.ReadFile(p.log)
+	for name, p := range map[string]*testenv.Process{"a": a, "b": b} {
+		log, _ := os.ReadFile(p.Log)
 		lines := regexp.MustCompile(`msg="partitions (assigned|revoked)"[^\n]*`).FindAll(log, -1)
 		t.Logf("instance %s: %d assignment changes; %s", name, len(lines), lastOr(lines, "none"))
 	}
