@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/ops/openlineage"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/ledger"
@@ -107,6 +108,9 @@ func TestAuditAgainstBrokerAndClickHouse(t *testing.T) {
 	if n := strings.Count(olOut.String(), "\n"); n != 5 || !strings.Contains(olOut.String(), `"name":"remediation/f1"`) {
 		t.Errorf("lineage export: %d events:\n%s", n, olOut.String())
 	}
+	// ... each valid by OpenLineage's reference client (a subtest: without the client it skips
+	// alone, and the audit checks below still run).
+	t.Run("OpenLineageValid", func(t *testing.T) { openlineage.Valid(t, olOut.Bytes(), 5) })
 
 	// Usage errors exit 2.
 	if code, _, _ := audit("no-version"); code != 2 {

@@ -7,9 +7,11 @@ import (
 	"time"
 )
 
-// OpenLineage constants: the spec version the events claim and the producer URI.
+// OpenLineage constants: the spec version the events claim and the producer URI. The schema
+// URL is a JSON pointer into that version's OpenLineage.json, which keeps its definitions under
+// "$defs" (the pointer "#/definitions/RunEvent" names nothing there).
 const (
-	OpenLineageSchemaURL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent"
+	OpenLineageSchemaURL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
 	OpenLineageProducer  = "https://github.com/assay-data/assay/streams/lineage"
 )
 

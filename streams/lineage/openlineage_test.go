@@ -1,10 +1,15 @@
 package lineage_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
+
+	"github.com/assay-data/assay/ops/openlineage"
+	"github.com/assay-data/assay/streams/lineage"
 )
 
 func TestOpenLineageExport(t *testing.T) {
@@ -40,5 +45,95 @@ func TestOpenLineageExport(t *testing.T) {
 	b, _ := json.Marshal(build(0, false).OpenLineage("assay"))
 	if string(a) != string(b) {
 		t.Error("export depends on fold order")
+	}
+}
+
+// jsonLines encodes events as the CLI writes them: one JSON object a line.
+func jsonLines(t *testing.T, evs []lineage.OLRunEvent) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	for _, e := range evs {
+		if err := enc.Encode(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.Bytes()
+}
+
+// TestOpenLineageExportValid proves the export of the scripted history valid with OpenLineage's
+// reference client (ops/openlineage): every event rebuilt from the spec's generated model
+// classes, validators run, and serialized back to the same JSON.
+func TestOpenLineageExportValid(t *testing.T) {
+	evs := build(0, true).OpenLineage("assay")
+	res := openlineage.Valid(t, jsonLines(t, evs), len(evs))
+	if res.SchemaURL != lineage.OpenLineageSchemaURL {
+		t.Errorf("the client models %s, the export claims %s", res.SchemaURL, lineage.OpenLineageSchemaURL)
+	}
+}
+
+// TestOpenLineageCheckRefusesInvalid breaks one event of the real export at a time and expects
+// the reference-client check to name that event and the reason, so the check above is not
+// vacuous.
+func TestOpenLineageCheckRefusesInvalid(t *testing.T) {
+	evs := build(0, true).OpenLineage("assay")
+	facetAt := -1 // an event whose output carries the assay dataset facet
+	for i, e := range evs {
+		if len(e.Outputs) > 0 && e.Outputs[0].Facets != nil {
+			facetAt = i
+			break
+		}
+	}
+	if facetAt < 0 {
+		t.Fatal("no event with a dataset facet in the export")
+	}
+	last := len(evs) - 1
+	tests := []struct {
+		name   string
+		at     int
+		mutate func(e map[string]any)
+		reason string // a substring of the checker's error
+	}{
+		{"runId not a UUID", last, func(e map[string]any) { e["run"].(map[string]any)["runId"] = "remediation:f1" }, "badly formed hexadecimal UUID"},
+		{"facet without _producer", facetAt, func(e map[string]any) {
+			delete(e["outputs"].([]any)[0].(map[string]any)["facets"].(map[string]any)["assay"].(map[string]any), "_producer")
+		}, "outputs[0].facets.assay: _producer is missing"},
+		{"facet _schemaURL not a URI", facetAt, func(e map[string]any) {
+			e["outputs"].([]any)[0].(map[string]any)["facets"].(map[string]any)["assay"].(map[string]any)["_schemaURL"] = "AssayDatasetVersionFacet"
+		}, "outputs[0].facets.assay._schemaURL: 'AssayDatasetVersionFacet' is not an absolute URI"},
+		{"eventType outside the enum", 0, func(e map[string]any) { e["eventType"] = "DONE" }, "'DONE' is not a valid EventType"},
+		{"eventTime without an offset", 0, func(e map[string]any) { e["eventTime"] = "2026-10-01T08:20:00" }, "not an RFC 3339 date-time"},
+		{"eventTime without a time", 0, func(e map[string]any) { e["eventTime"] = "2026-10-01" }, "not an RFC 3339 date-time"},
+		{"producer missing", 0, func(e map[string]any) { delete(e, "producer") }, "producer is missing"},
+		{"field unknown to the spec", 0, func(e map[string]any) { e["run"].(map[string]any)["startedAt"] = "2026-10-01T08:20:00Z" }, "event.run.startedAt: written by us, unknown to the spec's model"},
+		{"job name not a string", last, func(e map[string]any) { e["job"].(map[string]any)["name"] = 7 }, "job.name: 7 is not a string"},
+		{"schemaURL of another definition", 0, func(e map[string]any) {
+			e["schemaURL"] = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent"
+		}, "but the client models"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var lines []string
+			for i, line := range strings.SplitAfter(string(jsonLines(t, evs)), "\n") {
+				if i == tc.at {
+					var e map[string]any
+					if err := json.Unmarshal([]byte(line), &e); err != nil {
+						t.Fatal(err)
+					}
+					tc.mutate(e)
+					b, err := json.Marshal(e)
+					if err != nil {
+						t.Fatal(err)
+					}
+					line = string(b) + "\n"
+				}
+				lines = append(lines, line)
+			}
+			res := openlineage.Check(t, []byte(strings.Join(lines, "")))
+			if res.Event != tc.at+1 || res.Events != tc.at || !strings.Contains(res.Error, tc.reason) {
+				t.Errorf("verdict %+v, want event %d refused with %q", res, tc.at+1, tc.reason)
+			}
+		})
 	}
 }
