@@ -27,7 +27,7 @@ unit: ## unit tests only: nothing needs to run
 test: ## unit and integration tests against the real broker and database (and current ClickHouse via chdb, the OpenLineage export via openlineage-python, the dashboard in headless Chromium)
 	@export ASSAY_STACK_OWNER=test-$$$$; ops/stack.sh up || { ops/stack.sh down; exit 1; }; \
 	status=0; \
-	export ASSAY_CHDB_PYTHON=$$(ops/clickhouse/chdb/setup.sh) || { ops/stack.sh down; exit 1; }; \
+	ASSAY_CHDB_PYTHON=$$(ops/clickhouse/chdb/setup.sh) || { ops/stack.sh down; exit 1; }; export ASSAY_CHDB_PYTHON; \
 	ASSAY_OPENLINEAGE_PYTHON=$$(ops/openlineage/setup.sh) || { ops/stack.sh down; exit 1; }; export ASSAY_OPENLINEAGE_PYTHON; \
 	ASSAY_CHROMIUM=$$(ops/browser/chromium.sh) || { ops/stack.sh down; exit 1; }; export ASSAY_CHROMIUM; \
 	ASSAY_INTEGRATION=1 $(GO) test $(GOFLAGS) -count=1 -timeout 40m $(PKGS) || status=$$?; \
