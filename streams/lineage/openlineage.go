@@ -2,6 +2,7 @@ package lineage
 
 import (
 	"crypto/sha256"
+	"embed"
 	"fmt"
 	"sort"
 	"time"
@@ -14,6 +15,22 @@ const (
 	OpenLineageSchemaURL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
 	OpenLineageProducer  = "https://github.com/assay-data/assay/streams/lineage"
 )
+
+// The custom facets' schemas, published in this repository (facets/) so that each facet's
+// _schemaURL resolves to a real definition, as the spec asks of custom facets. The URLs name the
+// main branch on GitHub; FacetSchemas holds the same files for tests and tools offline.
+const (
+	facetSchemaBase = "https://raw.githubusercontent.com/assay-data/assay/main/streams/lineage/facets/"
+	// DatasetVersionFacetSchemaURL is the _schemaURL of the "assay" facet of a dataset version.
+	DatasetVersionFacetSchemaURL = facetSchemaBase + "AssayDatasetVersionFacet.json#/$defs/AssayDatasetVersionFacet"
+	// RemediationFacetSchemaURL is the _schemaURL of the "assay" run facet of a remediation.
+	RemediationFacetSchemaURL = facetSchemaBase + "AssayRemediationFacet.json#/$defs/AssayRemediationFacet"
+)
+
+// FacetSchemas are the JSON Schemas (draft 2020-12) of the custom facets, by file name.
+//
+//go:embed facets/*.json
+var FacetSchemas embed.FS
 
 // OLDataset is an OpenLineage input or output dataset.
 type OLDataset struct {
@@ -91,7 +108,7 @@ func (g *Graph) OpenLineage(ns string) []OLRunEvent {
 		o := ds(ref)
 		a, _ := g.Audit(ref)
 		o.Facets = map[string]any{"assay": map[string]any{
-			"_producer": OpenLineageProducer, "_schemaURL": OpenLineageProducer + "#AssayDatasetVersionFacet",
+			"_producer": OpenLineageProducer, "_schemaURL": DatasetVersionFacetSchemaURL,
 			"members": len(v.Members), "merkleRoot": a.MerkleRoot, "manifestDigest": v.ManifestDigest,
 			"complete": a.Complete, "cohorts": a.Cohorts,
 		}}
@@ -117,7 +134,7 @@ func (g *Graph) OpenLineage(ns string) []OLRunEvent {
 			in = append(in, OLDataset{Namespace: ns, Name: name})
 		}
 		ev(f.ShippedAt, "remediation:"+id, "remediation/"+id, in, []OLDataset{ds(f.Fix)}, map[string]any{"assay": map[string]any{
-			"_producer": OpenLineageProducer, "_schemaURL": OpenLineageProducer + "#AssayRemediationFacet",
+			"_producer": OpenLineageProducer, "_schemaURL": RemediationFacetSchemaURL,
 			"findingId": id, "severity": string(f.Severity), "trainingRunId": f.TrainingRunID, "remediationMs": im.RemediationMS,
 		}})
 	}

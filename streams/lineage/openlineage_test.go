@@ -3,10 +3,14 @@ package lineage_test
 import (
 	"bytes"
 	"encoding/json"
+	"io/fs"
+	"path"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/assay-data/assay/ops/openlineage"
 	"github.com/assay-data/assay/streams/lineage"
@@ -136,4 +140,57 @@ func TestOpenLineageCheckRefusesInvalid(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFacetsMatchTheirPublishedSchemas validates every custom facet of the export against the
+// schema its _schemaURL names, from the files published in facets/ (resolved offline): a field
+// added to a facet without its schema, or a schema URL pointing at nothing, fails here.
+func TestFacetsMatchTheirPublishedSchemas(t *testing.T) {
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	files, err := fs.Glob(lineage.FacetSchemas, "facets/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no facet schemas embedded: %v", err)
+	}
+	file, _, _ := strings.Cut(lineage.DatasetVersionFacetSchemaURL, "#")
+	base := file[:strings.LastIndex(file, "/")+1] // where the files of facets/ are published
+	for _, f := range files {
+		b, _ := lineage.FacetSchemas.ReadFile(f)
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if err := c.AddResource(base+path.Base(f), doc); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	seen := map[string]int{}
+	check := func(where string, facets map[string]any) {
+		for name, facet := range facets {
+			b, _ := json.Marshal(facet)
+			v, _ := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+			url, _ := v.(map[string]any)["_schemaURL"].(string)
+			sch, err := c.Compile(url)
+			if err != nil {
+				t.Errorf("%s facet %q: _schemaURL %q resolves to no published schema: %v", where, name, url, err)
+				continue
+			}
+			if err := sch.Validate(v); err != nil {
+				t.Errorf("%s facet %q does not match %s: %v", where, name, url, err)
+			}
+			seen[url]++
+		}
+	}
+	for _, e := range build(0, true).OpenLineage("assay") {
+		check(e.Job.Name+" run", e.Run.Facets)
+		for _, d := range append(append([]lineage.OLDataset{}, e.Inputs...), e.Outputs...) {
+			check(e.Job.Name+" dataset "+d.Name, d.Facets)
+		}
+	}
+	for _, url := range []string{lineage.DatasetVersionFacetSchemaURL, lineage.RemediationFacetSchemaURL} {
+		if seen[url] == 0 {
+			t.Errorf("no facet of %s in the export", url)
+		}
+	}
+	t.Logf("facets validated: %v", seen)
 }
