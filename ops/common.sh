@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Helpers shared by ops/kafka/kafka.sh, ops/clickhouse/clickhouse.sh and ops/stack.sh.
+# Helpers shared by the scripts under ops/ (the servers, the stack, the test checkers' venvs).
 # Sourced, never executed: it only defines functions and ASSAY_ROOT / ASSAY_DATA.
 
 # The repository root, found from this file's own location so that every script works from any
@@ -187,4 +187,20 @@ mark_start() {
 usage() {
   sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$1" >&2
   exit 2
+}
+
+# python_venv NAME PACKAGE VERSION CHECK: make .data/NAME-venv with PACKAGE==VERSION from PyPI
+# (unless CHECK, a python expression, is true there already) and print its python on stdout.
+# The test-only checkers (chdb, openlineage-python) live in venvs of their own, so their pins
+# never meet.
+python_venv() {
+  local name="$1" package="$2" version="$3" check="$4" venv="${ASSAY_DATA}/$1-venv"
+  if [[ -x "${venv}/bin/python" ]] && "${venv}/bin/python" -c "import sys; sys.exit(not (${check}))" 2>/dev/null; then
+    echo "${venv}/bin/python"
+    return 0
+  fi
+  command -v python3 >/dev/null || die "${name} setup: python3 is required"
+  python3 -m venv "${venv}" >&2 || die "${name} setup: python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "${venv}/bin/pip" install -q --disable-pip-version-check "${package}==${version}" >&2 || die "${name} setup: pip install ${package}==${version} failed"
+  echo "${venv}/bin/python"
 }

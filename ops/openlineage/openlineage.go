@@ -31,13 +31,7 @@ type Result struct {
 // does for the servers).
 func Check(t testing.TB, jsonl []byte) Result {
 	t.Helper()
-	python := os.Getenv("ASSAY_OPENLINEAGE_PYTHON")
-	if python == "" {
-		if testenv.Required() {
-			t.Fatal("ASSAY_OPENLINEAGE_PYTHON is not set: run ops/openlineage/setup.sh and export its output")
-		}
-		t.Skip("ASSAY_OPENLINEAGE_PYTHON not set: OpenLineage reference-client check skipped")
-	}
+	python := testenv.Python(t, "ASSAY_OPENLINEAGE_PYTHON", "ops/openlineage/setup.sh")
 	file := filepath.Join(t.TempDir(), "events.jsonl")
 	if err := os.WriteFile(file, jsonl, 0o644); err != nil {
 		t.Fatal(err)

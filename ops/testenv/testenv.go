@@ -153,3 +153,19 @@ func MigratedClickHouse(t testing.TB) (config.ClickHouse, driver.Conn) {
 	}
 	return cfg, conn
 }
+
+// Python returns the interpreter that the environment variable env names: a virtual environment
+// made by the setup script (a path from the repository root, named in messages) with a test-only
+// checker installed. Without it t is skipped, or failed under ASSAY_INTEGRATION=1, so CI can
+// never pass by skipping, as with the servers.
+func Python(t testing.TB, env, setup string) string {
+	t.Helper()
+	python := os.Getenv(env)
+	if python == "" {
+		if Required() {
+			t.Fatalf("%s is not set: run %s and export its output", env, setup)
+		}
+		t.Skipf("%s not set (run %s and export its output): check skipped", env, setup)
+	}
+	return python
+}

@@ -36,13 +36,7 @@ type Result struct {
 // ASSAY_INTEGRATION=1, so CI can never pass by skipping (as testenv does for the servers).
 func AfterMigrations(t testing.TB, queries []Query) Result {
 	t.Helper()
-	python := os.Getenv("ASSAY_CHDB_PYTHON")
-	if python == "" {
-		if testenv.Required() {
-			t.Fatal("ASSAY_CHDB_PYTHON is not set: run ops/clickhouse/chdb/setup.sh and export its output")
-		}
-		t.Skip("ASSAY_CHDB_PYTHON not set: current-ClickHouse check skipped")
-	}
+	python := testenv.Python(t, "ASSAY_CHDB_PYTHON", "ops/clickhouse/chdb/setup.sh")
 	ms, err := clickhouse.Migrations()
 	if err != nil {
 		t.Fatal(err)
