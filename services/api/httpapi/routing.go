@@ -9,6 +9,22 @@ import (
 // auto-accepts, how often a human overrides an audited auto-accept, and how precise each
 // model version's pre-labels are against the accepted human labels.
 type RoutingKPI struct {
+	// Automation sums every project's decisions.
+	Automation
+	// PrelabelsJudged are the pre-labels whose item/question has an accepted human label;
+	// PrelabelsCorrect those equal to it; PrelabelPrecision their share over every model.
+	PrelabelsJudged   int64 `json:"prelabels_judged"`
+	PrelabelsCorrect  int64 `json:"prelabels_correct"`
+	PrelabelPrecision Num   `json:"prelabel_precision"`
+	// Projects are the automation figures per project; Models the precision per project,
+	// model and model version.
+	Projects   []AutomationFigure `json:"projects"`
+	Models     []PrecisionFigure  `json:"models"`
+	Definition string             `json:"definition"`
+}
+
+// Automation counts the router's decisions, with the rates computed from the counts.
+type Automation struct {
 	// Decisions counts the pre-label decisions (one per item and question).
 	Decisions int64 `json:"decisions"`
 	// AutoAccepted counts auto_accept decisions plus the audited ones (the rules would have
@@ -28,33 +44,30 @@ type RoutingKPI struct {
 	HumanReview  int64 `json:"human_review"`
 	ExpertReview int64 `json:"expert_review"`
 	Escalations  int64 `json:"escalations"`
-	// PrelabelsJudged are the pre-labels whose item/question has an accepted human label;
-	// PrelabelsCorrect those equal to it; PrelabelPrecision their share over every model.
-	PrelabelsJudged   int64 `json:"prelabels_judged"`
-	PrelabelsCorrect  int64 `json:"prelabels_correct"`
-	PrelabelPrecision Num   `json:"prelabel_precision"`
-	// Projects are the automation figures per project; Models the precision per project,
-	// model and model version.
-	Projects   []AutomationFigure `json:"projects"`
-	Models     []PrecisionFigure  `json:"models"`
-	Definition string             `json:"definition"`
+}
+
+// add adds b's counts to a's; the rates are left for setRates.
+func (a *Automation) add(b Automation) {
+	a.Decisions += b.Decisions
+	a.AutoAccepted += b.AutoAccepted
+	a.Audits += b.Audits
+	a.AuditsLabeled += b.AuditsLabeled
+	a.AuditsOverridden += b.AuditsOverridden
+	a.HumanLabel += b.HumanLabel
+	a.HumanReview += b.HumanReview
+	a.ExpertReview += b.ExpertReview
+	a.Escalations += b.Escalations
+}
+
+// setRates computes the rates from the counts (null where the denominator is 0).
+func (a *Automation) setRates() {
+	a.AutomationRate, a.AuditRate, a.OverrideRate = ratio(a.AutoAccepted, a.Decisions), ratio(a.Audits, a.Decisions), ratio(a.AuditsOverridden, a.AuditsLabeled)
 }
 
 // AutomationFigure is the automation of one project.
 type AutomationFigure struct {
-	ProjectID        string `json:"project_id"`
-	Decisions        int64  `json:"decisions"`
-	AutoAccepted     int64  `json:"auto_accepted"`
-	AutomationRate   Num    `json:"automation_rate"`
-	Audits           int64  `json:"audits"`
-	AuditRate        Num    `json:"audit_rate"`
-	AuditsLabeled    int64  `json:"audits_labeled"`
-	AuditsOverridden int64  `json:"audits_overridden"`
-	OverrideRate     Num    `json:"override_rate"`
-	HumanLabel       int64  `json:"human_label"`
-	HumanReview      int64  `json:"human_review"`
-	ExpertReview     int64  `json:"expert_review"`
-	Escalations      int64  `json:"escalations"`
+	ProjectID string `json:"project_id"`
+	Automation
 }
 
 // PrecisionFigure is the precision of one model version's pre-labels in one project.
@@ -114,23 +127,15 @@ func (r *Reader) Routing(ctx context.Context, f Filter) (*RoutingKPI, error) {
 			&a.HumanLabel, &a.HumanReview, &a.ExpertReview, &a.Escalations); err != nil {
 			return nil, fmt.Errorf("scan automation: %w", err)
 		}
-		a.AutomationRate, a.AuditRate, a.OverrideRate = ratio(a.AutoAccepted, a.Decisions), ratio(a.Audits, a.Decisions), ratio(a.AuditsOverridden, a.AuditsLabeled)
-		out.Decisions += a.Decisions
-		out.AutoAccepted += a.AutoAccepted
-		out.Audits += a.Audits
-		out.AuditsLabeled += a.AuditsLabeled
-		out.AuditsOverridden += a.AuditsOverridden
-		out.HumanLabel += a.HumanLabel
-		out.HumanReview += a.HumanReview
-		out.ExpertReview += a.ExpertReview
-		out.Escalations += a.Escalations
+		a.setRates()
+		out.add(a.Automation)
 		out.Projects = append(out.Projects, a)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read automation: %w", err)
 	}
 	rows.Close()
-	out.AutomationRate, out.AuditRate, out.OverrideRate = ratio(out.AutoAccepted, out.Decisions), ratio(out.Audits, out.Decisions), ratio(out.AuditsOverridden, out.AuditsLabeled)
+	out.setRates()
 
 	prows, err := r.conn.Query(ctx, precisionQuery, f.Project, f.Project)
 	if err != nil {
