@@ -310,6 +310,8 @@ func TestGrafanaProvisioning(t *testing.T) {
 	}
 
 	objects := migrationObjects(t)
+	code := goSource(t)
+	metric := regexp.MustCompile(`assay_[a-z_]+`)
 	from := regexp.MustCompile(`(?i)\b(?:FROM|JOIN)\s+([a-z_][a-z0-9_]*)`)
 	files, err := filepath.Glob(filepath.Join(root, "ops/grafana/dashboards/*.json"))
 	if err != nil || len(files) < 2 {
@@ -347,6 +349,12 @@ func TestGrafanaProvisioning(t *testing.T) {
 				for _, m := range from.FindAllStringSubmatch(tg.RawSQL, -1) {
 					if !objects[m[1]] {
 						t.Errorf("%s: panel %q reads %s, which no migration creates", f, p.Title, m[1])
+					}
+				}
+				for _, m := range metric.FindAllString(tg.Expr, -1) {
+					name := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m, "_bucket"), "_sum"), "_count")
+					if !bytes.Contains(code, []byte(`"`+name+`"`)) {
+						t.Errorf("%s: panel %q uses %s, which no Go code registers", f, p.Title, m)
 					}
 				}
 				if tg.Expr == "" && tg.RawSQL == "" {
