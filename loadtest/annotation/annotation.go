@@ -245,8 +245,14 @@ type gen struct {
 // from the base instant) and appends it.
 func (g *gen) emit(ev schemas.Event, offsetMillis int64) {
 	g.n++
+	g.append(ev, fmt.Sprintf("%s-ev-%d", g.cfg.Run, g.n), offsetMillis)
+}
+
+// append stamps ev with id, its time from the base instant and its key as correlation id,
+// and appends it.
+func (g *gen) append(ev schemas.Event, id string, offsetMillis int64) {
 	m := ev.Meta()
-	m.EventID = fmt.Sprintf("%s-ev-%d", g.cfg.Run, g.n)
+	m.EventID = id
 	m.OccurredAt = baseMillis + offsetMillis
 	m.Trace.CorrelationID = ev.Key()
 	schemas.Stamp(ev, producer, time.UnixMilli(m.OccurredAt+100))
@@ -267,12 +273,7 @@ func (g *gen) preLabel(item, truth string, m PreLabeler, at int64) {
 	g.npre++
 	ev := &schemas.PreLabelProposed{ItemID: item, QuestionID: g.cfg.Question, Model: m.Model, ModelVersion: m.Version,
 		Value: schemas.Nominal(answer), Confidence: conf}
-	meta := ev.Meta()
-	meta.EventID = fmt.Sprintf("%s-prelabel-%d", g.cfg.Run, g.npre)
-	meta.OccurredAt = baseMillis + at
-	meta.Trace.CorrelationID = ev.Key()
-	schemas.Stamp(ev, producer, time.UnixMilli(meta.OccurredAt+100))
-	g.w.Events = append(g.w.Events, ev)
+	g.append(ev, fmt.Sprintf("%s-prelabel-%d", g.cfg.Run, g.npre), at)
 	g.w.PreLabels = append(g.w.PreLabels, PreLabel{ItemID: item, Model: m.Model, Version: m.Version, Answer: answer, Truth: truth, Confidence: conf})
 }
 
