@@ -8,6 +8,18 @@
 // reported with an "error" of its own rather than failing the whole answer, so the dashboard
 // shows what exists while the pipeline grows.
 //
+// # Host allowlist
+//
+// A page of another site can rebind its name to 127.0.0.1 (DNS rebinding) and then read a
+// server there as same-origin: the browser sends the attacker's name in the Host header.
+// Server.CheckHost, which main wraps around every route (the API, the dashboard, /healthz,
+// /readyz and /metrics alike), answers 421 Misdirected Request to any Host not on the
+// allowlist: localhost, 127.0.0.1 and [::1], the host of ListenAddr, and AllowedHosts (main's
+// -allowed-hosts). A name is allowed on any port (the port is the one the browser connected
+// to, whatever the name; only the name tells a rebinding page from a real client), a
+// "name:port" entry only with that port. Serving the API under a public name, or to
+// Prometheus or a container network under a service name, means adding that name.
+//
 // # Filters
 //
 // Filters are query parameters (project, cohort, dataset, window), validated by ParseFilter

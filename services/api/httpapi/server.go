@@ -32,6 +32,12 @@ type Config struct {
 	History time.Duration
 	// QueryTimeout bounds the ClickHouse work of one request or sample (default 10s).
 	QueryTimeout time.Duration
+	// ListenAddr is the address the server listens on (host:port); its host is allowed in
+	// the Host header beside localhost, 127.0.0.1 and [::1]. Empty allows those only.
+	ListenAddr string
+	// AllowedHosts are further names the Host header may carry: the public name of the
+	// API in production. "name" allows it on any port, "name:port" with that port only.
+	AllowedHosts []string
 }
 
 // Server is the API: handlers, history sampler and dashboard.
@@ -40,6 +46,7 @@ type Server struct {
 	reader *Reader
 	hist   *history
 	m      *metrics
+	hosts  hostList
 }
 
 // Problem is the body of every 4xx and 5xx answer.
@@ -79,6 +86,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.QueryTimeout <= 0 {
 		cfg.QueryTimeout = 10 * time.Second
 	}
+	hosts, err := newHostList(cfg.ListenAddr, cfg.AllowedHosts)
+	if err != nil {
+		return nil, err
+	}
 	var lag *LagReader
 	if len(cfg.ProcessorMetrics) > 0 {
 		lag = NewLagReader(cfg.ProcessorMetrics)
@@ -88,7 +99,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	samples := max(int(cfg.History/cfg.SampleInterval), 1)
-	return &Server{cfg: cfg, reader: NewReader(cfg.Conn, lag), hist: newHistory(samples, 16, 2*time.Minute), m: m}, nil
+	return &Server{cfg: cfg, reader: NewReader(cfg.Conn, lag), hist: newHistory(samples, 16, 2*time.Minute), m: m, hosts: hosts}, nil
 }
 
 // Reader returns the server's KPI reader (for the CLI and tests).
