@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -45,7 +46,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"route"}),
 		sectionErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "assay_api_kpi_section_errors_total",
-			Help: "KPI sections of /v1/kpis that could not be read (missing table, ClickHouse error).",
+			Help: "KPI summaries (of /v1/kpis or the history sampler) that failed, by the first section that could not be read (ClickHouse unreachable, missing table).",
 		}, []string{"section"}),
 		misdirected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "assay_api_misdirected_requests_total",
@@ -103,6 +104,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// sectionFailed counts a failed summary under the section that failed.
+func (m *metrics) sectionFailed(err error) {
+	section := "unknown"
+	var se *SectionError
+	if errors.As(err, &se) {
+		section = se.Section
+	}
+	m.sectionErrors.WithLabelValues(section).Inc()
 }
 
 func (m *metrics) observe(route string, code int, d time.Duration) {

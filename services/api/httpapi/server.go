@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -149,8 +150,10 @@ func (e *httpError) Error() string { return e.msg }
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 // handle wraps h with metrics and error answers: a ParamError is a 400, httpError its own
-// code, errNotFound a 404, anything else a 503 (ClickHouse did not answer) whose detail is
-// logged, not sent.
+// code, errNotFound a 404, anything else a failed ClickHouse read, answered 503 or 500
+// (storeStatus) with a message that says nothing of the failure, whose detail is logged.
+// A handler writes its answer only once every read has succeeded, so a failure never
+// leaves a partial answer behind a 200.
 func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -175,8 +178,13 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, errNotFound):
 		writeJSON(w, http.StatusNotFound, Problem{Error: err.Error()})
 	default:
-		s.cfg.Log.Warn("api request failed", "path", r.URL.Path, "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, Problem{Error: "the KPI store did not answer; see the API's log"})
+		code := storeStatus(err)
+		level := slog.LevelError
+		if code == http.StatusServiceUnavailable {
+			level = slog.LevelWarn
+		}
+		s.cfg.Log.Log(r.Context(), level, "api request failed", "path", r.URL.Path, "query", r.URL.RawQuery, "status", code, "err", err)
+		writeStoreError(w, code)
 	}
 }
 
@@ -203,9 +211,10 @@ func (s *Server) kpis(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sum := s.reader.Summary(r.Context(), f)
-	for section := range sum.Errors {
-		s.m.sectionErrors.WithLabelValues(section).Inc()
+	sum, err := s.reader.Summary(r.Context(), f)
+	if err != nil {
+		s.m.sectionFailed(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, sum)
 	return nil
@@ -311,7 +320,15 @@ func (s *Server) pipeline(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, map[string]any{"pipeline": nil, "note": "no processor metrics configured (-processor-metrics)"})
 		return nil
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"pipeline": s.reader.lag.Read(r.Context())})
+	// A processor that does not answer makes the total unknown: 502, not the sum of the
+	// others' lag.
+	p, err := s.reader.lag.Read(r.Context())
+	if err != nil {
+		s.cfg.Log.Warn("api request failed", "path", r.URL.Path, "status", http.StatusBadGateway, "err", err)
+		return &httpError{code: http.StatusBadGateway, msg: fmt.Sprintf("%d of %d processor metrics endpoints did not answer (%s), so the consumer lag is unknown",
+			len(p.Unanswered), len(p.Sources), strings.Join(p.Unanswered, ", "))}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"pipeline": p})
 	return nil
 }
 
@@ -353,7 +370,10 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) error {
 			return &ParamError{Param: "since", Reason: fmt.Sprintf("%q is not a time: want epoch milliseconds (the at_ms of the last sample you have)", v)}
 		}
 	}
-	samples := s.hist.want(f, since, time.Now())
+	samples, err := s.hist.want(f, since, time.Now())
+	if err != nil {
+		return fmt.Errorf("latest history sample: %w", err)
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"filter": f, "interval_ms": s.cfg.SampleInterval.Milliseconds(), "samples": samples})
 	return nil
 }
