@@ -43,6 +43,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	history := fs.Duration("history", config.EnvDuration("ASSAY_API_HISTORY", time.Hour), "how much KPI history is kept in memory for the charts (env ASSAY_API_HISTORY)")
 	queryTimeout := fs.Duration("query-timeout", config.EnvDuration("ASSAY_API_QUERY_TIMEOUT", 10*time.Second), "bound on one request's ClickHouse queries (env ASSAY_API_QUERY_TIMEOUT)")
 	grace := fs.Duration("shutdown-grace", config.EnvDuration("ASSAY_API_SHUTDOWN_GRACE", 10*time.Second), "time given to in-flight requests on shutdown (env ASSAY_API_SHUTDOWN_GRACE)")
+	allowedHosts := fs.String("allowed-hosts", "", "comma-separated further names (host or host:port) the Host header may carry, beside localhost, 127.0.0.1, [::1] and the host of -addr: the API's public name in production; other hosts are answered 421")
 	logFlags := serve.RegisterLogFlags(fs, "api")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		SampleInterval:   *sample,
 		History:          *history,
 		QueryTimeout:     *queryTimeout,
+		ListenAddr:       *addr,
+		AllowedHosts:     strings.FieldsFunc(*allowedHosts, func(r rune) bool { return r == ',' }),
 	})
 	if err != nil {
 		return err
@@ -85,7 +88,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 
 	go srv.RunSampler(ctx)
 	log.Info("api starting", "clickhouse", chCfg.Addr, "database", chCfg.Database)
-	return serve.ListenAndServe(ctx, *addr, ops.Mux, *grace, log, func(a net.Addr) {
+	return serve.ListenAndServe(ctx, *addr, srv.CheckHost(ops.Mux), *grace, log, func(a net.Addr) {
 		log.Info("dashboard ready", "url", "http://"+a.String()+"/")
 	})
 }

@@ -193,8 +193,5 @@ func formatSummary(s *httpapi.Summary) string {
 	if p := s.Pipeline; p != nil && p.ConsumerLagRecords != nil {
 		fmt.Fprintf(&b, "  pipeline     consumer lag %d records\n", *p.ConsumerLagRecords)
 	}
-	for section, e := range s.Errors {
-		fmt.Fprintf(&b, "  %-12s unavailable: %s\n", section, e)
-	}
 	return b.String()
 }

@@ -122,7 +122,8 @@ func startStack(t *testing.T) *stack {
 	}
 	apiMux := http.NewServeMux()
 	srv.Mount(apiMux)
-	api := httptest.NewServer(apiMux)
+	// Behind the Host allowlist, as main serves it: the browser test's page loads through it.
+	api := httptest.NewServer(srv.CheckHost(apiMux))
 	t.Cleanup(api.Close)
 	wg.Add(1)
 	go func() { defer wg.Done(); srv.RunSampler(ctx) }()
