@@ -389,7 +389,7 @@ func (e *engine) split(ctx context.Context, t Table, rows [][]any, recs []int, b
 		}
 	}
 	e.m.writeSplits.WithLabelValues(e.name, t.Name).Inc()
-	e.log.Info("splitting a clickhouse insert to isolate the records it refuses", "table", t.Name, "rows", len(rows),
+	e.log.Info("splitting a clickhouse insert", "table", t.Name, "rows", len(rows),
 		"first_rows", m, "failure", f, "err", cause)
 	if err := e.writePart(ctx, t, rows[:m], recs[:m], b); err != nil {
 		return err
