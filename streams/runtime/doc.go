@@ -31,8 +31,9 @@
 //     bounded by the shutdown timeout (WithShutdownTimeout) measured from
 //     the cancellation of Run's context, even in the middle of a retrying
 //     flush, a rebalance callback or a rebuild, and even while ClickHouse
-//     is down: a batch that is not durable by then is not committed (its
-//     transaction is aborted) and the next owner re-reads it.
+//     is down: a batch that is not durable by then is not committed and
+//     the next owner re-reads it (a Kafka transaction caught ending when
+//     the grace runs out is aborted, within min(5s, grace) more).
 //
 // # No record can stall a partition forever
 //
@@ -61,12 +62,12 @@
 // two at a record boundary and each half is written in turn, recursively,
 // so the records that are not to blame are written (a block refused only
 // as a whole, like one spanning more than 100 months of a table
-// partitioned by month, is written completely in smaller pieces). An insert of several records failing
-// WithIsolateAfter times in a row (default 3) with the same transient code
-// that a smaller insert may avoid (MEMORY_LIMIT_EXCEEDED,
-// CANNOT_ALLOCATE_MEMORY, TIMEOUT_EXCEEDED, SOCKET_TIMEOUT) is split too,
-// but its records are still retried without limit. The rows of one record
-// are never split.
+// partitioned by month, is written completely in smaller pieces). An
+// insert of several records failing WithIsolateAfter times in a row
+// (default 3) with the same transient code that a smaller insert may avoid
+// (MEMORY_LIMIT_EXCEEDED, CANNOT_ALLOCATE_MEMORY, TIMEOUT_EXCEEDED,
+// SOCKET_TIMEOUT) is split too, but its records are still retried without
+// limit. The rows of one record are never split.
 //
 // A record is isolated when the insert of its rows alone is refused
 // WithIsolateAfter times (default 3, with backoff between the attempts and
@@ -85,7 +86,10 @@
 // follow the batch's exactly-once path: in its Kafka transaction for
 // emitting processors, produced before the offsets are committed
 // otherwise. Replay isolates the same way but produces nothing; it counts
-// and logs the isolated records (ReplayStats.Isolated).
+// and logs the isolated records (ReplayStats.Isolated). A table whose
+// columns no longer take what a processor writes (a type changed without
+// the processor) refuses every record, so every record goes to the DLQ:
+// assay_processor_write_isolated_records_total shows it at once.
 //
 // Exactly-once effect: the runner delivers at least once to ClickHouse (a
 // crash between the insert and the commit replays the batch), so processors
