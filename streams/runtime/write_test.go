@@ -273,9 +273,12 @@ func TestWriteSplitsARepeatingSizeErrorButNeverIsolatesOnIt(t *testing.T) {
 	if n := sink.count("counts"); n != 20 {
 		t.Fatalf("%d rows, want 20", n)
 	}
-	// The whole batch failed WithIsolateAfter (3) times before the first split.
-	if n := sink.failures("counts", 20); n != 3 {
-		t.Errorf("the 20-row insert failed %d times before splitting, want 3", n)
+	// The first batch failed WithIsolateAfter (3) times before the first split.
+	sink.mu.Lock()
+	first := slices.Clone(sink.inserts[:4])
+	sink.mu.Unlock()
+	if n := first[0].rows; n <= 3 || first[1].rows != n || first[2].rows != n || first[3].rows >= n {
+		t.Errorf("first inserts %+v: want three of the whole batch, then a half", first)
 	}
 
 	// One record that runs out of memory alone is retried without limit,
