@@ -4,6 +4,7 @@
 // /healthz, /readyz (ClickHouse ping) and /metrics (assay_api_*).
 //
 // It only reads: every figure comes from the tables and kpi_* views the processors write, so
-// any number of API instances can run beside the pipeline. Flags fall back to ASSAY_API_*
-// (and the shared ASSAY_CLICKHOUSE_*) environment variables; the library is package httpapi.
+// any number of API instances can run beside the pipeline. Each flag falls back to its
+// environment variables, ASSAY_API_<FLAG> then ASSAY_<FLAG> (config.ParseFlags; -h lists them);
+// the library is package httpapi.
 package main

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/assay-data/assay/ops/clickhouse"
@@ -31,9 +32,10 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	since := fs.String("since", "", "replay records from this instant (RFC3339) instead of the beginning of the log")
 	migrate := fs.Bool("migrate", true, "create the database and apply migrations first")
 	batchSize := fs.Int("batch-size", 20000, "records per ClickHouse batch at most")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, "replay", args, nil); err != nil {
 		return err
 	}
+	chCfg.Password = os.Getenv(config.EnvClickHousePassword)
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
