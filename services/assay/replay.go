@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/assay-data/assay/ops/clickhouse"
@@ -34,9 +35,10 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	batchSize := fs.Int("batch-size", 20000, "records per ClickHouse batch at most")
 	into := fs.String("into", "", "database to write into; empty = a new database <live>_replay_<UTC time>, created and printed. The live database (-clickhouse-database, the one the processors write) only with -into-live")
 	intoLive := fs.Bool("into-live", false, "write into the live database (-clickhouse-database) beside the running processors: the replay's rows replace theirs. Never with -since")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, "replay", args, nil); err != nil {
 		return err
 	}
+	chCfg.Password = os.Getenv(config.EnvClickHousePassword)
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}

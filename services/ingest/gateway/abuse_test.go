@@ -330,11 +330,14 @@ func TestRateLimits(t *testing.T) {
 	}
 }
 
-// TestGzipBomb sends three gzip bodies at once that each decode to 512 MiB (from about
-// 500 KB: deflate expands at most about 1000 times), with a body limit of 4 MiB and a budget
-// of 6 MiB. Each is answered 413 (or 503, when the others hold the budget), the budget
-// charged the decoded bytes (its peak passes the compressed size by far) and never held
-// more than its size, and everything is given back.
+// TestGzipBomb sends gzip bodies that each decode to 512 MiB (from about 500 KB: deflate
+// expands at most about 1000 times), with a body limit of 4 MiB and a budget of 6 MiB. Alone,
+// a bomb is answered 413 once its decoded bytes pass the limit, and the budget charged them
+// (its peak passes the compressed size by far). Three at once are each answered 413 or 503:
+// which depends on how the scheduler interleaves them (readers that hold part of the budget
+// and wait for more can all time out, which is the 503 that bounds the wait), so the test
+// asserts only what holds for every interleaving: no other answer, never more than the
+// budget held, and everything given back.
 func TestGzipBomb(t *testing.T) {
 	_, k := fakeKafka(t)
 	const limit, budget = 4 << 20, 6 << 20
@@ -345,6 +348,17 @@ func TestGzipBomb(t *testing.T) {
 	})
 	bomb := gzipZeros(t, 512<<20)
 	t.Logf("bomb: %d bytes of gzip, 512 MiB decoded", len(bomb))
+	send := func() answer {
+		req := h.request(t, collectorToken, bytes.NewReader(bomb), int64(len(bomb)))
+		req.Header.Set("Content-Encoding", "gzip")
+		return do(t, &http.Client{Timeout: time.Minute}, req)
+	}
+	if a := send(); a.status != http.StatusRequestEntityTooLarge || a.problem.Code != wire.CodeBodyTooLarge {
+		t.Fatalf("a lone bomb: %d %q, want 413 %q", a.status, a.problem.Code, wire.CodeBodyTooLarge)
+	}
+	if peak := h.gw.BudgetPeak(); peak < limit-64<<10 {
+		t.Fatalf("budget peak %d after a lone bomb: want the decoded bytes charged up to the %d limit", peak, limit)
+	}
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -354,9 +368,7 @@ func TestGzipBomb(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req := h.request(t, collectorToken, bytes.NewReader(bomb), int64(len(bomb)))
-			req.Header.Set("Content-Encoding", "gzip")
-			a := do(t, &http.Client{Timeout: time.Minute}, req)
+			a := send()
 			mu.Lock()
 			statuses[a.status]++
 			mu.Unlock()
@@ -366,12 +378,11 @@ func TestGzipBomb(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if statuses[413] == 0 || statuses[413]+statuses[503] != 3 {
-		t.Fatalf("answers %v, want 413s (and 503s for those that found no room)", statuses)
+	if statuses[413]+statuses[503] != 3 {
+		t.Fatalf("answers %v, want only 413s and 503s (those that found no room in time)", statuses)
 	}
-	peak := h.gw.BudgetPeak()
-	if peak > budget || peak < limit-64<<10 {
-		t.Fatalf("budget peak %d: want the decoded bytes up to the %d limit, never over the %d budget", peak, limit, budget)
+	if peak := h.gw.BudgetPeak(); peak > budget {
+		t.Fatalf("budget peak %d: never over the %d budget", peak, budget)
 	}
 	if used := h.gw.BudgetUsed(); used != 0 {
 		t.Fatalf("%d bytes still charged after the requests ended", used)

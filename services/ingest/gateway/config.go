@@ -4,8 +4,6 @@ import (
 	"errors"
 	"flag"
 	"time"
-
-	"github.com/assay-data/assay/ops/config"
 )
 
 // Config holds the gateway's limits and policies. The zero value is not usable; start from
@@ -139,26 +137,27 @@ func DefaultConfig() Config {
 // Config once the flag set is parsed (the tokens are loaded then).
 type Flags struct {
 	cfg        Config
-	tokens     string
 	tokensFile string
 }
 
-// RegisterFlags registers the gateway's flags on fs, each with an ASSAY_INGEST_* environment
-// fallback (flag > environment > default, as everywhere in Assay). The flags declared
-// plainly get theirs from config.ParseFlags, which derives them from the flag names.
+// EnvTokens is the environment variable of the inline token entries. It has no flag: like
+// passwords, entries should not sit in ps output (hashes are not secrets, but a file is easier
+// to rotate). Main reads it and passes it to Flags.Config.
+const EnvTokens = "ASSAY_INGEST_TOKENS"
+
+// RegisterFlags registers the gateway's flags on fs with DefaultConfig's values as defaults.
+// Main parses them with config.ParseFlags, which derives their environment variables
+// (ASSAY_INGEST_MAX_EVENTS for -max-events, ...).
 func RegisterFlags(fs *flag.FlagSet) *Flags {
 	f := &Flags{cfg: DefaultConfig()}
 	c := &f.cfg
-	// The token hashes have no flag of their own for the inline form: like passwords, they
-	// should not sit in `ps` output. Hashes are not secrets, but a file is easier to rotate.
-	f.tokens = config.Env("ASSAY_INGEST_TOKENS", "")
-	fs.StringVar(&f.tokensFile, "tokens-file", config.Env("ASSAY_INGEST_TOKENS_FILE", ""), "file of 'producer_id sha256hex [families]' lines (env ASSAY_INGEST_TOKENS_FILE)")
-	fs.StringVar(&c.ServiceID, "service-id", config.Env("ASSAY_INGEST_SERVICE_ID", c.ServiceID), "producer id stamped on the gateway's own DLQ records (env ASSAY_INGEST_SERVICE_ID)")
-	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", int64(config.EnvInt("ASSAY_INGEST_MAX_BODY_BYTES", int(c.MaxBodyBytes))), "largest request body, decoded (env ASSAY_INGEST_MAX_BODY_BYTES)")
-	fs.IntVar(&c.MaxEvents, "max-events", config.EnvInt("ASSAY_INGEST_MAX_EVENTS", c.MaxEvents), "most events in one request (env ASSAY_INGEST_MAX_EVENTS)")
-	fs.IntVar(&c.MaxEventBytes, "max-event-bytes", config.EnvInt("ASSAY_INGEST_MAX_EVENT_BYTES", c.MaxEventBytes), "largest event JSON (env ASSAY_INGEST_MAX_EVENT_BYTES)")
-	fs.Int64Var(&c.MaxInFlightBytes, "max-inflight-bytes", int64(config.EnvInt("ASSAY_INGEST_MAX_INFLIGHT_BYTES", int(c.MaxInFlightBytes))), "bytes of requests processed at once (env ASSAY_INGEST_MAX_INFLIGHT_BYTES)")
-	fs.DurationVar(&c.InFlightWait, "inflight-wait", config.EnvDuration("ASSAY_INGEST_INFLIGHT_WAIT", c.InFlightWait), "wait for in-flight room before answering 503 (env ASSAY_INGEST_INFLIGHT_WAIT)")
+	fs.StringVar(&f.tokensFile, "tokens-file", "", "file of 'producer_id sha256hex [families]' lines")
+	fs.StringVar(&c.ServiceID, "service-id", c.ServiceID, "producer id stamped on the gateway's own DLQ records")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest request body, decoded")
+	fs.IntVar(&c.MaxEvents, "max-events", c.MaxEvents, "most events in one request")
+	fs.IntVar(&c.MaxEventBytes, "max-event-bytes", c.MaxEventBytes, "largest event JSON")
+	fs.Int64Var(&c.MaxInFlightBytes, "max-inflight-bytes", c.MaxInFlightBytes, "bytes of requests processed at once")
+	fs.DurationVar(&c.InFlightWait, "inflight-wait", c.InFlightWait, "wait for in-flight room before answering 503")
 	fs.Float64Var(&c.TokenRate, "token-rate", c.TokenRate, "requests a second per producer, then 429 (0 = no limit)")
 	fs.IntVar(&c.TokenBurst, "token-burst", c.TokenBurst, "requests a producer may send at once above -token-rate")
 	fs.Float64Var(&c.ClientRate, "client-rate", c.ClientRate, "requests a second without a valid token per remote address (IPv6: /64), then 429 (0 = no limit)")
@@ -167,19 +166,19 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	fs.IntVar(&c.UnauthDLQPerClient, "unauth-dlq-per-client", c.UnauthDLQPerClient, "DLQ records of requests without a valid token per address per -unauth-dlq-interval (the rest are counted only)")
 	fs.IntVar(&c.UnauthDLQTotal, "unauth-dlq-total", c.UnauthDLQTotal, "DLQ records of requests without a valid token over all addresses per -unauth-dlq-interval")
 	fs.DurationVar(&c.UnauthDLQInterval, "unauth-dlq-interval", c.UnauthDLQInterval, "interval of the unauthenticated DLQ caps")
-	fs.DurationVar(&c.ProduceTimeout, "produce-timeout", config.EnvDuration("ASSAY_INGEST_PRODUCE_TIMEOUT", c.ProduceTimeout), "wait for Kafka's acknowledgement before answering 503 (env ASSAY_INGEST_PRODUCE_TIMEOUT)")
-	fs.DurationVar(&c.RetryAfter, "retry-after", config.EnvDuration("ASSAY_INGEST_RETRY_AFTER", c.RetryAfter), "Retry-After sent with 503 (env ASSAY_INGEST_RETRY_AFTER)")
-	fs.IntVar(&c.DedupWindow, "dedup-window", config.EnvInt("ASSAY_INGEST_DEDUP_WINDOW", c.DedupWindow), "recently acknowledged event ids remembered per producer to collapse retries, 0 = off (env ASSAY_INGEST_DEDUP_WINDOW)")
-	fs.DurationVar(&c.DedupTTL, "dedup-ttl", config.EnvDuration("ASSAY_INGEST_DEDUP_TTL", c.DedupTTL), "how long an acknowledged id is remembered (env ASSAY_INGEST_DEDUP_TTL)")
-	fs.DurationVar(&c.MaxFutureSkew, "max-future-skew", config.EnvDuration("ASSAY_INGEST_MAX_FUTURE_SKEW", c.MaxFutureSkew), "how far in the future occurred_at may be (env ASSAY_INGEST_MAX_FUTURE_SKEW)")
+	fs.DurationVar(&c.ProduceTimeout, "produce-timeout", c.ProduceTimeout, "wait for Kafka's acknowledgement before answering 503")
+	fs.DurationVar(&c.RetryAfter, "retry-after", c.RetryAfter, "Retry-After sent with 503")
+	fs.IntVar(&c.DedupWindow, "dedup-window", c.DedupWindow, "recently acknowledged event ids remembered per producer to collapse retries, 0 = off")
+	fs.DurationVar(&c.DedupTTL, "dedup-ttl", c.DedupTTL, "how long an acknowledged id is remembered")
+	fs.DurationVar(&c.MaxFutureSkew, "max-future-skew", c.MaxFutureSkew, "how far in the future occurred_at may be")
 	return f
 }
 
-// Config returns the parsed configuration, with the tokens loaded from ASSAY_INGEST_TOKENS
-// and -tokens-file (both may be given; their entries are merged).
-func (f *Flags) Config() (Config, error) {
+// Config returns the parsed configuration, with the tokens loaded from inline (the EnvTokens
+// form) and -tokens-file (both may be given; their entries are merged).
+func (f *Flags) Config(inline string) (Config, error) {
 	c := f.cfg
-	toks, err := LoadTokens(f.tokens, f.tokensFile)
+	toks, err := LoadTokens(inline, f.tokensFile)
 	if err != nil {
 		return Config{}, err
 	}
