@@ -31,6 +31,10 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	since := fs.String("since", "", "replay records from this instant (RFC3339) instead of the beginning of the log")
 	migrate := fs.Bool("migrate", true, "create the database and apply migrations first")
 	batchSize := fs.Int("batch-size", 20000, "records per ClickHouse batch at most")
+	// The processors' own flags, as services/processor declares them: a router replay must
+	// use the live router's -router-pending-ttl and -router-max-pending to rebuild its state
+	// (and so the pre-label values of its routing_decisions rows) as the live one did.
+	procCfg := processors.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,7 +49,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		from = t
 	}
-	p, err := processors.New(*name)
+	p, err := processors.New(*name, *procCfg)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}

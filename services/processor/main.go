@@ -4,7 +4,9 @@
 // gracefully: every runner flushes its batch, commits and leaves its group.
 //
 // Flags fall back to ASSAY_PROCESSOR_* (and the shared ASSAY_KAFKA_*,
-// ASSAY_CLICKHOUSE_*, ASSAY_TOPIC_PREFIX) environment variables.
+// ASSAY_CLICKHOUSE_*, ASSAY_TOPIC_PREFIX) environment variables. With
+// -router-rules, SIGHUP reloads the router's rules file (which is also
+// polled every -router-rules-poll).
 package main
 
 import (
@@ -16,8 +18,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -28,6 +32,7 @@ import (
 	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/services/internal/serve"
 	"github.com/assay-data/assay/streams/processors"
+	"github.com/assay-data/assay/streams/router"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
@@ -51,7 +56,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	session := fs.Duration("session-timeout", config.EnvDuration("ASSAY_PROCESSOR_SESSION_TIMEOUT", 45*time.Second), "consumer group session timeout: how long a crashed instance keeps its partitions (env ASSAY_PROCESSOR_SESSION_TIMEOUT)")
 	migrate := fs.Bool("migrate", config.EnvBool("ASSAY_PROCESSOR_MIGRATE", false), "create the database and apply migrations before starting (env ASSAY_PROCESSOR_MIGRATE)")
 	logFlags := serve.RegisterLogFlags(fs, "processor")
-	if err := fs.Parse(args); err != nil {
+	procCfg := processors.RegisterFlags(fs)
+	// Every flag's environment variables are derived here (ASSAY_PROCESSOR_<FLAG>, then
+	// ASSAY_<FLAG>): -router-rules is also ASSAY_ROUTER_RULES.
+	if err := config.ParseFlags(fs, "processor", args, os.LookupEnv, nil); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "processor:", err)
+		}
 		return 2
 	}
 	log, err := logFlags.Logger(stderr)
@@ -59,11 +70,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "processor:", err)
 		return 2
 	}
-	procs, err := processors.Parse(*names)
+	procCfg.Logger = log
+	procs, err := processors.Parse(*names, *procCfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "processor:", err)
 		return 2
 	}
+	stopWatch := watchRules(ctx, log, procs)
+	defer stopWatch()
 	if err := serveProcessors(ctx, log, procs, *kCfg, *chCfg, *httpAddr, *migrate,
 		runtime.WithBatchSize(*batchSize), runtime.WithFlushInterval(*flushInterval), runtime.WithShutdownTimeout(*shutdown),
 		runtime.WithKafkaOptions(kgo.SessionTimeout(*session))); err != nil {
@@ -71,6 +85,52 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// watchRules runs the router's rules Loader, if a rules file was given: it polls the file and
+// reloads it on SIGHUP, until ctx ends or the returned stop is called (which waits for it). The
+// signal and the goroutines are main's: the router library handles neither.
+func watchRules(ctx context.Context, log *slog.Logger, procs []runtime.Processor) (stop func()) {
+	var loaders []*router.Loader
+	for _, p := range procs {
+		if r, ok := p.(*router.Router); ok && r.Loader() != nil {
+			loaders = append(loaders, r.Loader())
+		}
+	}
+	if len(loaders) == 0 {
+		return func() {} // SIGHUP keeps its default meaning
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	var wg sync.WaitGroup
+	for _, l := range loaders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.Run(ctx)
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				log.Info("SIGHUP: reloading the rules file")
+				for _, l := range loaders {
+					_, _ = l.Reload() // the loader logs and counts the outcome
+				}
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		cancel()
+		wg.Wait()
+	}
 }
 
 func serveProcessors(ctx context.Context, log *slog.Logger, procs []runtime.Processor, k config.Kafka, ch config.ClickHouse, httpAddr string, migrate bool, opts ...runtime.Option) error {
