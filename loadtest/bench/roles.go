@@ -71,7 +71,7 @@ func RunRole(ctx context.Context, role string, args []string, stderr io.Writer) 
 // runProcessors is services/processor's wiring without its ops endpoints: runners over one
 // ClickHouse connection, stopped together.
 func runProcessors(ctx context.Context, log *slog.Logger, names string, k config.Kafka, ch config.ClickHouse, batch int, flush time.Duration) error {
-	procs, err := processors.Parse(names)
+	procs, err := processors.Parse(names, processors.Config{})
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,10 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	batchSize := fs.Int("batch-size", 20000, "records per ClickHouse batch at most")
 	into := fs.String("into", "", "database to write into; empty = a new database <live>_replay_<UTC time>, created and printed. The live database (-clickhouse-database, the one the processors write) only with -into-live")
 	intoLive := fs.Bool("into-live", false, "write into the live database (-clickhouse-database) beside the running processors: the replay's rows replace theirs. Never with -since")
+	// The processors' own flags, as services/processor declares them: a router replay must
+	// use the live router's -router-pending-ttl and -router-max-pending to rebuild its state
+	// (and so the pre-label values of its routing_decisions rows) as the live one did.
+	procCfg := processors.RegisterFlags(fs)
 	if err := parseFlags(fs, "replay", args, nil); err != nil {
 		return err
 	}
@@ -50,7 +54,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		from = t
 	}
-	p, err := processors.New(*name)
+	p, err := processors.New(*name, *procCfg)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}

@@ -6,6 +6,8 @@
 // Each flag falls back to its environment variables, ASSAY_PROCESSOR_<FLAG>
 // then ASSAY_<FLAG> (config.ParseFlags; -h lists them), so the shared
 // ASSAY_KAFKA_BROKERS, ASSAY_CLICKHOUSE_ADDR, ASSAY_TOPIC_PREFIX, ... apply.
+// With -router-rules, SIGHUP reloads the router's rules file (which is also
+// polled every -router-rules-poll).
 package main
 
 import (
@@ -17,8 +19,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -29,6 +33,7 @@ import (
 	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/services/internal/serve"
 	"github.com/assay-data/assay/streams/processors"
+	"github.com/assay-data/assay/streams/router"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
@@ -53,6 +58,7 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	migrate := fs.Bool("migrate", false, "create the database and apply migrations before starting")
 	httpCfg := serve.RegisterHTTPFlags(fs, serve.DefaultHTTPConfig())
 	logFlags := serve.RegisterLogFlags(fs)
+	procCfg := processors.RegisterFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: processor [flags]\n\nEnvironment only: %s (never a flag: flags show in ps).\n\n", config.EnvClickHousePassword)
 		fs.PrintDefaults()
@@ -73,11 +79,14 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 		fmt.Fprintln(stderr, "processor:", err)
 		return 2
 	}
-	procs, err := processors.Parse(*names)
+	procCfg.Logger = log
+	procs, err := processors.Parse(*names, *procCfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "processor:", err)
 		return 2
 	}
+	stopWatch := watchRules(ctx, log, procs)
+	defer stopWatch()
 	if err := serveProcessors(ctx, log, procs, *kCfg, *chCfg, *httpAddr, *httpCfg, *migrate,
 		runtime.WithBatchSize(*batchSize), runtime.WithFlushInterval(*flushInterval), runtime.WithShutdownTimeout(*shutdown),
 		runtime.WithKafkaOptions(kgo.SessionTimeout(*session))); err != nil {
@@ -85,6 +94,52 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 		return 1
 	}
 	return 0
+}
+
+// watchRules runs the router's rules Loader, if a rules file was given: it polls the file and
+// reloads it on SIGHUP, until ctx ends or the returned stop is called (which waits for it). The
+// signal and the goroutines are main's: the router library handles neither.
+func watchRules(ctx context.Context, log *slog.Logger, procs []runtime.Processor) (stop func()) {
+	var loaders []*router.Loader
+	for _, p := range procs {
+		if r, ok := p.(*router.Router); ok && r.Loader() != nil {
+			loaders = append(loaders, r.Loader())
+		}
+	}
+	if len(loaders) == 0 {
+		return func() {} // SIGHUP keeps its default meaning
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	var wg sync.WaitGroup
+	for _, l := range loaders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.Run(ctx)
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				log.Info("SIGHUP: reloading the rules file")
+				for _, l := range loaders {
+					_, _ = l.Reload() // the loader logs and counts the outcome
+				}
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		cancel()
+		wg.Wait()
+	}
 }
 
 func serveProcessors(ctx context.Context, log *slog.Logger, procs []runtime.Processor, k config.Kafka, ch config.ClickHouse, httpAddr string, httpCfg serve.HTTPConfig, migrate bool, opts ...runtime.Option) error {
