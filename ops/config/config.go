@@ -2,9 +2,7 @@ package config
 
 import (
 	"flag"
-	"os"
 	"strings"
-	"time"
 )
 
 // Local defaults: the addresses ops/stack.sh starts Kafka and ClickHouse on.
@@ -70,30 +68,6 @@ func (l *listValue) String() string { return strings.Join(*l, ",") }
 func (l *listValue) Set(s string) error {
 	*l = splitList(s)
 	return nil
-}
-
-// Env returns the environment variable key, or def when it is unset or empty.
-//
-// Deprecated: libraries do not read the environment, and mains derive every variable from
-// their flags with ParseFlags. Env is kept only for streams/router's MustFromEnv, until the
-// router takes its settings from flags; do not add callers.
-func Env(key, def string) string {
-	if v, ok := os.LookupEnv(key); ok && v != "" {
-		return v
-	}
-	return def
-}
-
-// EnvDuration returns the environment variable key parsed as a time.Duration, or def when it
-// is unset or does not parse.
-//
-// Deprecated: as Env (and a value that does not parse silently becomes def, which ParseFlags
-// refuses).
-func EnvDuration(key string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(Env(key, "")); err == nil {
-		return d
-	}
-	return def
 }
 
 func splitList(s string) []string {

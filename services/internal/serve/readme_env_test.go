@@ -18,8 +18,6 @@ var envOnly = map[string]string{
 	"ASSAY_CLICKHOUSE_PASSWORD": "secret: read by the mains of api, processor and assay (config.EnvClickHousePassword)",
 	"ASSAY_INGEST_TOKENS":       "token hashes, kept out of ps: read by the ingest main (gateway.EnvTokens)",
 	"ASSAY_INGEST_TOKEN":        "secret: read by assay emit and assay demo",
-	"ASSAY_ROUTER_RULES":        "read by streams/router until the router takes flags",
-	"ASSAY_ROUTER_RULES_POLL":   "read by streams/router until the router takes flags",
 }
 
 // binaries builds the four services' binaries into a temporary directory.
