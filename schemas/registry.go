@@ -200,7 +200,9 @@ func CurrentSchema(t EventType) (Schema, error) {
 }
 
 // Fingerprint returns the fingerprint Encode writes for t (its current
-// schema), e.g. for consumers that filter by type without decoding.
+// schema), e.g. for consumers that filter by type without decoding. Records
+// written before Assay followed the spec carry the LegacyFingerprint instead;
+// TypeOf knows both.
 func Fingerprint(t EventType) (uint64, error) {
 	s, err := CurrentSchema(t)
 	return s.Fingerprint, err

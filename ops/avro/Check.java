@@ -69,8 +69,8 @@ public class Check {
       out.put("canonical", SchemaNormalization.toParsingForm(schema));
       out.put("fingerprint", String.format("%016x", fp));
       byId.put(id, schema);
-      // Only named schemas can be the writer of a single-object record worth looking up; the
-      // cache keys every schema by the same parsingFingerprint64 all the same.
+      // The store keys every schema by parsingFingerprint64 (the canonical-form cases go in too,
+      // harmlessly); of schemas with equal fingerprints the first names the writer.
       if (idByFingerprint.putIfAbsent(fp, id) == null) {
         store.addSchema(schema);
       }
