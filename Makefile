@@ -29,6 +29,7 @@ test: ## unit and integration tests against the real broker and database (and cu
 	status=0; \
 	ASSAY_CHDB_PYTHON=$$(ops/clickhouse/chdb/setup.sh) || { ops/stack.sh down; exit 1; }; export ASSAY_CHDB_PYTHON; \
 	ASSAY_OPENLINEAGE_PYTHON=$$(ops/openlineage/setup.sh) || { ops/stack.sh down; exit 1; }; export ASSAY_OPENLINEAGE_PYTHON; \
+	ASSAY_AVRO_CLASSPATH=$$(ops/avro/setup.sh) || { ops/stack.sh down; exit 1; }; export ASSAY_AVRO_CLASSPATH; \
 	ASSAY_CHROMIUM=$$(ops/browser/chromium.sh) || { ops/stack.sh down; exit 1; }; export ASSAY_CHROMIUM; \
 	ASSAY_INTEGRATION=1 $(GO) test $(GOFLAGS) -count=1 -timeout 40m $(PKGS) || status=$$?; \
 	ops/stack.sh down; \

@@ -64,17 +64,14 @@ func parseSchema(doc any) (*avroType, error) {
 	return parseType(doc, "", map[string]*avroType{})
 }
 
-func fullName(name, namespace, enclosing string) string {
-	if strings.Contains(name, ".") {
-		return name
-	}
-	if namespace == "" {
-		namespace = enclosing
-	}
-	if namespace == "" {
-		return name
-	}
-	return namespace + "." + name
+// definedName is the full name of a named type definition d found in
+// namespace enclosing, by the spec's rules (resolveName; canonicalForm has
+// validated the names before the model is built).
+func definedName(d map[string]any, enclosing string) string {
+	name, _ := d["name"].(string)
+	namespace, has := d["namespace"]
+	full, _ := resolveName(name, namespace, has, enclosing)
+	return full
 }
 
 func parseType(doc any, ns string, names map[string]*avroType) (*avroType, error) {
@@ -83,8 +80,8 @@ func parseType(doc any, ns string, names map[string]*avroType) (*avroType, error
 		if k, ok := primitiveKinds[d]; ok {
 			return &avroType{kind: k, name: d}, nil
 		}
-		if t, ok := names[fullName(d, "", ns)]; ok {
-			return t, nil
+		if full, _ := resolveName(d, nil, false, ns); names[full] != nil {
+			return names[full], nil
 		}
 		if t, ok := names[d]; ok {
 			return t, nil
@@ -102,11 +99,9 @@ func parseType(doc any, ns string, names map[string]*avroType) (*avroType, error
 		return u, nil
 	case map[string]any:
 		typ, _ := d["type"].(string)
-		name, _ := d["name"].(string)
-		namespace, _ := d["namespace"].(string)
 		switch typ {
 		case "record", "error":
-			t := &avroType{kind: kRecord, name: fullName(name, namespace, ns)}
+			t := &avroType{kind: kRecord, name: definedName(d, ns)}
 			names[t.name] = t
 			inner := t.name[:max(0, strings.LastIndex(t.name, "."))]
 			fields, _ := d["fields"].([]any)
@@ -125,7 +120,7 @@ func parseType(doc any, ns string, names map[string]*avroType) (*avroType, error
 			}
 			return t, nil
 		case "enum":
-			t := &avroType{kind: kEnum, name: fullName(name, namespace, ns)}
+			t := &avroType{kind: kEnum, name: definedName(d, ns)}
 			for _, s := range d["symbols"].([]any) {
 				t.symbols = append(t.symbols, s.(string))
 			}
@@ -133,7 +128,7 @@ func parseType(doc any, ns string, names map[string]*avroType) (*avroType, error
 			return t, nil
 		case "fixed":
 			size, _ := d["size"].(float64)
-			t := &avroType{kind: kFixed, name: fullName(name, namespace, ns), size: int(size)}
+			t := &avroType{kind: kFixed, name: definedName(d, ns), size: int(size)}
 			names[t.name] = t
 			return t, nil
 		case "array":

@@ -30,9 +30,20 @@ func Append(dst []byte, ev Event) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
-	out, err := sv.codec.SingleFromNative(dst, native)
+	return sv.appendSingle(dst, native)
+}
+
+// appendSingle appends native in single-object encoding with sv: the
+// header carries sv's spec fingerprint (never goavro's Rabin, see
+// canonical.go), the body is goavro's binary encoding. On error dst is
+// returned as it was.
+func (sv *schemaVersion) appendSingle(dst []byte, native any) ([]byte, error) {
+	n := len(dst)
+	out := append(dst, marker0, marker1)
+	out = binary.LittleEndian.AppendUint64(out, sv.Fingerprint)
+	out, err := sv.codec.BinaryFromNative(out, native)
 	if err != nil {
-		return dst, fmt.Errorf("encode %s: %w", sv.Type, err)
+		return dst[:n], fmt.Errorf("encode %s: %w", sv.Type, err)
 	}
 	return out, nil
 }

@@ -95,7 +95,9 @@ func TestEncodeRejectsInvalid(t *testing.T) {
 // TestGolden pins the bytes of every event type (and every old schema
 // version) so framing or schema changes never go unnoticed; the old-version
 // files are the compatibility proof: they must decode with the current code.
-// Rewrite with: go test ./schemas -run TestGolden -update
+// Their headers carry the spec's fingerprints (ops/avro proves that Apache
+// Avro finds and decodes them). Rewrite with:
+// go test ./schemas -run TestGolden -update
 func TestGolden(t *testing.T) {
 	for _, s := range schemas.Schemas() {
 		t.Run(fmt.Sprintf("%s.v%d", s.Type, s.Version), func(t *testing.T) {
@@ -143,6 +145,63 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("golden decodes to\n %+v\nwant %+v", got, want)
 			}
 		})
+	}
+}
+
+// legacyGoldenDir holds the golden files as Assay wrote them before issue
+// 14, with goavro's fingerprints in their headers. They are never rewritten
+// (-update leaves them alone): they are the proof that records already in a
+// log keep decoding.
+const legacyGoldenDir = "testdata/legacy-fingerprint"
+
+// TestLegacyGolden: every record written with a legacy fingerprint still
+// decodes to the event it was written from, is typed by TypeOf and found by
+// SchemaByFingerprint, and differs from today's encoding in the header only.
+func TestLegacyGolden(t *testing.T) {
+	n := 0
+	for _, s := range schemas.Schemas() {
+		if s.LegacyFingerprint == 0 {
+			continue
+		}
+		n++
+		t.Run(fmt.Sprintf("%s.v%d", s.Type, s.Version), func(t *testing.T) {
+			old, err := os.ReadFile(filepath.Join(legacyGoldenDir, fmt.Sprintf("%s.v%d.bin", s.Type, s.Version)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fp, body, err := schemas.Header(old)
+			if err != nil || fp != s.LegacyFingerprint || fp == s.Fingerprint {
+				t.Fatalf("header %016x (%v), want the legacy fingerprint %016x", fp, err, s.LegacyFingerprint)
+			}
+			cur, err := os.ReadFile(goldenPath(s.Type, s.Version))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(body, cur[schemas.HeaderLen:]) {
+				t.Fatalf("body differs from today's encoding:\n old % x\n new % x", body, cur[schemas.HeaderLen:])
+			}
+			if typ, ver, err := schemas.TypeOf(old); err != nil || typ != s.Type || ver != s.Version {
+				t.Fatalf("TypeOf = %s v%d, %v", typ, ver, err)
+			}
+			if got, ok := schemas.SchemaByFingerprint(fp); !ok || got.Path != s.Path {
+				t.Fatalf("SchemaByFingerprint(%016x) = %s, %v", fp, got.Path, ok)
+			}
+			got, err := schemas.Decode(old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := schematest.Example(s.Type)
+			if latest, _ := schemas.CurrentSchema(s.Type); s.Version != latest.Version {
+				stripNewerFields(t, s.Type, s.Version, want)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("decodes to\n %+v\nwant %+v", got, want)
+			}
+		})
+	}
+	files, _ := filepath.Glob(filepath.Join(legacyGoldenDir, "*.bin"))
+	if n == 0 || len(files) != n {
+		t.Fatalf("%d legacy golden files for %d schema versions with a legacy fingerprint", len(files), n)
 	}
 }
 

@@ -338,3 +338,95 @@ func TestManifestDigest(t *testing.T) {
 		t.Fatalf("digest %s, sha256sum says %s", got, manifestDigestShell)
 	}
 }
+
+// TestContractRules: every .avsc keeps to the Avro subset the contract uses
+// (doc.go), and each rule refuses what it is there to refuse. The registry
+// applies the same check at init, so a schema outside the subset never
+// ships; this test names every violation of every file at once.
+func TestContractRules(t *testing.T) {
+	for _, s := range schemas.Schemas() {
+		var doc any
+		if err := json.Unmarshal([]byte(s.JSON), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if err := schemas.CheckContract(s.Type.Family(), s.Type, doc); err != nil {
+			t.Errorf("%s: %v", s.Path, err)
+		}
+	}
+
+	// Each case is one field added to an otherwise valid LabelRetracted
+	// record (or, with top, the record itself).
+	for _, tc := range []struct {
+		name, field, want string
+		top               string
+	}{
+		{name: "map", field: `{"name":"m","type":{"type":"map","values":"string"}}`, want: "outside the contract's subset"},
+		{name: "fixed", field: `{"name":"f","type":{"type":"fixed","name":"Hash","size":32}}`, want: "outside the contract's subset"},
+		{name: "boolean", field: `{"name":"b","type":"boolean"}`, want: "not allowed here"},
+		{name: "float", field: `{"name":"f","type":"float"}`, want: "not allowed here"},
+		{name: "null alone", field: `{"name":"n","type":"null"}`, want: "not allowed here"},
+		{name: "object form of a primitive", field: `{"name":"s","type":{"type":"string"}}`, want: "outside the contract's subset"},
+		{name: "logical type", field: `{"name":"at","type":{"type":"long","logicalType":"timestamp-millis"}}`, want: "outside the contract's subset"},
+		{name: "union of two types", field: `{"name":"u","type":["string","long"]}`, want: `the only union is ["null", T]`},
+		{name: "union of three", field: `{"name":"u","type":["null","long","double"],"default":null}`, want: `the only union is ["null", T]`},
+		{name: "optional string", field: `{"name":"s","type":["null","string"],"default":null}`, want: "not allowed here"},
+		{name: "optional array", field: `{"name":"a","type":["null",{"type":"array","items":"string"}],"default":null}`, want: "an optional field is long, int, double or a record"},
+		{name: "optional without default", field: `{"name":"n","type":["null","long"]}`, want: "must have the default null"},
+		{name: "string default", field: `{"name":"s","type":"string","default":"x"}`, want: `a string's default is ""`},
+		{name: "array without default", field: `{"name":"a","type":{"type":"array","items":"string"}}`, want: "must have the default []"},
+		{name: "array default not empty", field: `{"name":"a","type":{"type":"array","items":"string"},"default":["x"]}`, want: "must have the default []"},
+		{name: "long default", field: `{"name":"n","type":"long","default":0}`, want: "a long field has no default"},
+		{name: "array of longs", field: `{"name":"a","type":{"type":"array","items":"long"},"default":[]}`, want: "not allowed here"},
+		{name: "array of arrays", field: `{"name":"a","type":{"type":"array","items":{"type":"array","items":"string"}},"default":[]}`, want: "array items are strings or records"},
+		{name: "aliases", field: `{"name":"s","type":"string","aliases":["t"]}`, want: `attribute "aliases"`},
+		{name: "order", field: `{"name":"s","type":"string","order":"descending"}`, want: `attribute "order"`},
+		{name: "custom attribute", field: `{"name":"r","type":{"type":"record","name":"R","fields":[{"name":"v","type":"long"}],"java-class":"x"}}`, want: `attribute "java-class"`},
+		{name: "field name not snake_case", field: `{"name":"camelCase","type":"string"}`, want: "lower snake_case"},
+		{name: "field named like a type", field: `{"name":"Trace","type":"string"}`, want: "lower snake_case"},
+		{name: "type name not UpperCamelCase", field: `{"name":"r","type":{"type":"record","name":"r_ecord","fields":[{"name":"v","type":"long"}]}}`, want: "UpperCamelCase"},
+		{name: "dotted type name", field: `{"name":"r","type":{"type":"record","name":"io.assay.labels.R","fields":[{"name":"v","type":"long"}]}}`, want: "UpperCamelCase and short"},
+		{name: "foreign namespace", field: `{"name":"r","type":{"type":"record","name":"R","namespace":"com.example","fields":[{"name":"v","type":"long"}]}}`, want: "namespace"},
+		{name: "another family's namespace", field: `{"name":"r","type":{"type":"record","name":"R","namespace":"io.assay.items","fields":[{"name":"v","type":"long"}]}}`, want: "namespace"},
+		{name: "null namespace", field: `{"name":"r","type":{"type":"record","name":"R","namespace":"","fields":[{"name":"v","type":"long"}]}}`, want: "never the null namespace"},
+		{name: "enum symbol", field: `{"name":"e","type":{"type":"enum","name":"E","symbols":["Low"]}}`, want: "lower snake_case"},
+		{name: "empty record", field: `{"name":"r","type":{"type":"record","name":"R","fields":[]}}`, want: "has no fields"},
+		{name: "type defined twice", field: `{"name":"a","type":{"type":"enum","name":"E","symbols":["x"]}},{"name":"b","type":{"type":"enum","name":"E","symbols":["x"]}}`, want: "defined twice"},
+		{name: "shared type defined twice", field: `{"name":"again","type":{"type":"record","name":"Trace","namespace":"io.assay.common","fields":[{"name":"v","type":"long"}]}}`, want: "io.assay.common.Trace is defined twice"},
+		{name: "short reference", field: `{"name":"a","type":{"type":"enum","name":"E","symbols":["x"]}},{"name":"b","type":"E"}`, want: "by its full name"},
+		{name: "unknown reference", field: `{"name":"b","type":"io.assay.labels.Nope"}`, want: "not defined earlier"},
+		{name: "reference to an enum where a record must be", field: `{"name":"a","type":{"type":"enum","name":"E","symbols":["x"]}},{"name":"b","type":{"type":"array","items":"io.assay.labels.E"},"default":[]}`, want: "not allowed here"},
+		{name: "top-level name", top: `{"type":"record","name":"Other","namespace":"io.assay.labels","fields":[{"name":"v","type":"long"}]}`, want: "must be named"},
+		{name: "top-level namespace", top: `{"type":"record","name":"LabelRetracted","namespace":"io.assay.items","fields":[{"name":"v","type":"long"}]}`, want: "must be named"},
+		{name: "top-level enum", top: `{"type":"enum","name":"LabelRetracted","symbols":["a"]}`, want: "must be a record"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := tc.top
+			if text == "" {
+				s, _ := schemas.CurrentSchema(schemas.TypeLabelRetracted)
+				text = strings.Replace(s.JSON, `"fields": [`, `"fields": [`+tc.field+`,`, 1)
+			}
+			var doc any
+			if err := json.Unmarshal([]byte(text), &doc); err != nil {
+				t.Fatal(err)
+			}
+			err := schemas.CheckContract(schemas.FamilyLabels, schemas.TypeLabelRetracted, doc)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	// The valid forms of the subset, references by full name included.
+	ok := `{"name":"level","type":{"type":"enum","name":"Level","symbols":["low","high"]}},
+		{"name":"levels","type":{"type":"array","items":{"type":"record","name":"Pair","fields":[{"name":"at","type":"io.assay.labels.Level"}]}},"default":[]},
+		{"name":"again","type":["null","io.assay.labels.Pair"],"default":null},
+		{"name":"more","type":{"type":"array","items":"io.assay.labels.Pair"},"default":[]},
+		{"name":"n","type":["null","int"],"default":null},{"name":"x","type":"double"},{"name":"raw","type":"bytes"}`
+	s, _ := schemas.CurrentSchema(schemas.TypeLabelRetracted)
+	var doc any
+	if err := json.Unmarshal([]byte(strings.Replace(s.JSON, `"fields": [`, `"fields": [`+ok+`,`, 1)), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := schemas.CheckContract(schemas.FamilyLabels, schemas.TypeLabelRetracted, doc); err != nil {
+		t.Fatalf("refuses the subset: %v", err)
+	}
+}

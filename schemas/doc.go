@@ -13,10 +13,51 @@
 //     what the ingest gateway accepts, and their Validate rules, so the gateway
 //     and the stream runtime reject exactly the same things;
 //   - the codec: Avro single-object encoding (0xC3 0x01, 8-byte little-endian
-//     CRC-64-AVRO fingerprint of the writer schema's canonical form, Avro
-//     binary body). Decode finds the writer schema by fingerprint among all
-//     embedded versions, so no registry is needed and old versions keep
+//     CRC-64-AVRO fingerprint of the writer schema's Parsing Canonical Form,
+//     Avro binary body). Decode finds the writer schema by fingerprint among
+//     all embedded versions, so no registry is needed and old versions keep
 //     decoding: fields a writer did not know take the reader's defaults.
+//
+// Fingerprints are the Avro specification's (canonical.go): the Parsing
+// Canonical Form and CRC-64-AVRO computed here, equal to Apache Avro's
+// SchemaNormalization.parsingFingerprint64, so any Avro library's
+// single-object decoder with a schema store holding the .avsc files finds a
+// record's writer schema (ops/avro proves it with Apache Avro for Java).
+// goavro's CanonicalSchema is not used for them: v2.15 prepends the parent
+// namespace to a nested type that declares its own. The fingerprints Assay
+// wrote with it before are decode-only aliases (legacy.go, the golden files
+// in testdata/legacy-fingerprint): Decode and TypeOf accept them, Encode
+// never writes them.
+//
+// The Avro subset (contract.go enforces it at init; a schema outside it does
+// not load). It is what the schemas have always used, so that the Go mapping
+// is total, encoding is deterministic and every Avro library reads the
+// schemas and their fingerprints alike:
+//
+//   - types: records, enums, arrays, and the union ["null", T]; primitives
+//     string, long, int, double and bytes, always written as plain names
+//     ("long", never {"type": "long"}). No maps, fixed, boolean, float, null
+//     on its own, error types, nested or other unions, and no logical types
+//     (instants are long epoch milliseconds, durations long milliseconds);
+//   - optional values: ["null", T] with T long, int, double or a record, and
+//     the default null; a string is never optional (its default "" means "not
+//     set"), nor is an array (its default [] is empty); arrays hold strings or
+//     records and appear only as a field's type;
+//   - defaults: "" on strings that may be left out, null on every optional
+//     field, [] on every array; no other field has one (so a field added in
+//     a new version, which needs a default, is one of these three kinds);
+//   - names: the top-level record is io.assay.<family>.<EventType>; named
+//     types are UpperCamelCase short names, in io.assay.common (shared:
+//     Trace, LabelValue, MeasurementLevel, identical everywhere) or in their
+//     file's io.assay.<family>, declared with "namespace" or inherited from
+//     the enclosing type, never the null namespace; field names and enum
+//     symbols are lower snake_case (field names are also the JSON names), so
+//     no field is named like a type;
+//   - each named type is defined once per file, inline where first used; a
+//     later use refers to it by its full name (io.assay....), never by a
+//     short name that needs the namespace rules to resolve;
+//   - attributes: type, name, namespace, doc, fields, symbols, items, default
+//     only; no aliases, order, logicalType or custom properties.
 //
 // Evolution rule: never edit a committed .avsc that has been used; add
 // <EventType>.v<N+1>.avsc in which every new field has a default, update the

@@ -25,16 +25,24 @@ func EncodeVersion(ev Event, version int) ([]byte, error) {
 			delete(native, k)
 		}
 	}
-	return sv.codec.SingleFromNative(nil, native)
+	return sv.appendSingle(nil, native)
 }
 
 // EncodeNative encodes a raw native datum with a schema version, bypassing
 // the Go mapping and Validate, to craft inputs Encode would refuse.
 func EncodeNative(t EventType, version int, native map[string]any) ([]byte, error) {
-	return registry.versions[t][version-1].codec.SingleFromNative(nil, native)
+	return registry.versions[t][version-1].appendSingle(nil, native)
 }
 
 // Native returns ev in goavro's native form (current schema).
 func Native(ev Event) map[string]any {
 	return toNative(registry.plans[ev.Type()], reflect.ValueOf(ev).Elem()).(map[string]any)
 }
+
+// CanonicalForm and Fingerprint64 expose the spec's transformations to the
+// external tests.
+var (
+	CanonicalForm = canonicalForm
+	Fingerprint64 = fingerprint64
+	CheckContract = checkContract
+)

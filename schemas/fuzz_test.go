@@ -15,6 +15,8 @@ import (
 //	go test -run='^$' -fuzz=FuzzDecode -fuzztime=60s ./schemas/
 func FuzzDecode(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.bin"))
+	legacy, _ := filepath.Glob(filepath.Join("testdata", "legacy-fingerprint", "*.bin"))
+	files = append(files, legacy...)
 	for _, p := range files {
 		b, err := os.ReadFile(p)
 		if err != nil {

@@ -27,14 +27,21 @@ type Schema struct {
 	Type EventType
 	// Version is the N of <EventType>.v<N>.avsc; higher is newer.
 	Version int
-	// Fingerprint is the CRC-64-AVRO (Rabin) fingerprint of Canonical, the
-	// id carried in single-object encoded messages.
+	// Fingerprint is the CRC-64-AVRO (Rabin) fingerprint of Canonical, as
+	// the Avro specification defines it: the id Encode writes into the
+	// single-object header, which Apache Avro's SchemaNormalization
+	// .parsingFingerprint64 (or any other Avro library) computes alike.
 	Fingerprint uint64
+	// LegacyFingerprint is the fingerprint Assay wrote for this version
+	// before it followed the spec (goavro v2.15's; see legacy.go), accepted
+	// by Decode and never written; 0 for versions that never had one.
+	LegacyFingerprint uint64
 	// Path is the file inside this package, e.g. "avro/labels/LabelSubmitted.v2.avsc".
 	Path string
 	// JSON is the .avsc text as written (with docs).
 	JSON string
-	// Canonical is the Avro Parsing Canonical Form the fingerprint is over.
+	// Canonical is the schema's Parsing Canonical Form (Avro specification),
+	// the UTF-8 text the fingerprint is computed over.
 	Canonical string
 }
 
@@ -48,6 +55,7 @@ type schemaVersion struct {
 // registry is built once at init from the embedded files; it is read-only
 // afterwards, so the codec is safe for concurrent use without locks.
 var registry struct {
+	// byFP finds a version by its fingerprint or its legacy fingerprint.
 	byFP     map[uint64]*schemaVersion
 	current  map[EventType]*schemaVersion
 	versions map[EventType][]*schemaVersion
@@ -73,16 +81,31 @@ func loadRegistry() error {
 	if err != nil {
 		return err
 	}
+	byPath := map[string]*schemaVersion{}
 	for _, p := range paths {
 		sv, err := loadSchema(p)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 		if other, dup := registry.byFP[sv.Fingerprint]; dup {
-			return fmt.Errorf("%s and %s have the same canonical form", p, other.Path)
+			return fmt.Errorf("%s and %s have the same fingerprint %016x", p, other.Path, sv.Fingerprint)
 		}
 		registry.byFP[sv.Fingerprint] = sv
 		registry.versions[sv.Type] = append(registry.versions[sv.Type], sv)
+		byPath[sv.Path] = sv
+	}
+	// Aliases go in after every spec fingerprint, so that a collision with
+	// any of them is caught whatever the file order.
+	for p, fp := range legacyFingerprints {
+		sv := byPath[p]
+		if sv == nil {
+			return fmt.Errorf("legacy fingerprint %016x names %s, which is not embedded", fp, p)
+		}
+		if other, dup := registry.byFP[fp]; dup {
+			return fmt.Errorf("legacy fingerprint %016x of %s is also the fingerprint of %s", fp, p, other.Path)
+		}
+		sv.LegacyFingerprint = fp
+		registry.byFP[fp] = sv
 	}
 	for _, t := range eventTypes {
 		vs := registry.versions[t]
@@ -129,6 +152,13 @@ func loadSchema(p string) (*schemaVersion, error) {
 	if err := json.Unmarshal(text, &doc); err != nil {
 		return nil, err
 	}
+	canonical, err := canonicalForm(doc)
+	if err != nil {
+		return nil, fmt.Errorf("parsing canonical form: %w", err)
+	}
+	if err := checkContract(fam, typ, doc); err != nil {
+		return nil, err
+	}
 	at, err := parseSchema(doc)
 	if err != nil {
 		return nil, err
@@ -139,8 +169,8 @@ func loadSchema(p string) (*schemaVersion, error) {
 	}
 	return &schemaVersion{
 		Schema: Schema{
-			Type: typ, Version: ver, Fingerprint: codec.Rabin, Path: path.Clean(p),
-			JSON: string(text), Canonical: codec.CanonicalSchema(),
+			Type: typ, Version: ver, Fingerprint: fingerprint64([]byte(canonical)), Path: path.Clean(p),
+			JSON: string(text), Canonical: canonical,
 		},
 		codec: codec,
 		avro:  at,
@@ -170,14 +200,17 @@ func CurrentSchema(t EventType) (Schema, error) {
 }
 
 // Fingerprint returns the fingerprint Encode writes for t (its current
-// schema), e.g. for consumers that filter by type without decoding.
+// schema), e.g. for consumers that filter by type without decoding. Records
+// written before Assay followed the spec carry the LegacyFingerprint instead;
+// TypeOf knows both.
 func Fingerprint(t EventType) (uint64, error) {
 	s, err := CurrentSchema(t)
 	return s.Fingerprint, err
 }
 
-// SchemaByFingerprint finds the embedded schema version with fingerprint fp;
-// ok is false for schemas this build does not know.
+// SchemaByFingerprint finds the embedded schema version with fingerprint fp,
+// which may also be a version's LegacyFingerprint; ok is false for schemas
+// this build does not know.
 func SchemaByFingerprint(fp uint64) (s Schema, ok bool) {
 	sv, ok := registry.byFP[fp]
 	if !ok {
