@@ -174,7 +174,7 @@ ensure_formatted() {
   id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
   say "formatting storage (cluster id ${id})"
   # No --standalone: it is refused together with a static controller.quorum.voters.
-  if ! out="$(tool kafka.tools.StorageTool format -t "${id}" -c "${CONF}" 2>&1)"; then
+  if ! out="$(tool kafka.tools.StorageTool format --cluster-id="${id}" -c "${CONF}" 2>&1)"; then
     printf '%s\n' "${out}" >&2
     die "formatting ${KRAFT} failed"
   fi

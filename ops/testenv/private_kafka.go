@@ -95,9 +95,10 @@ num.partitions=1
 		"\nappender.f.layout.type = PatternLayout\nappender.f.layout.pattern = [%d] %p %m (%c)%n\nrootLogger.level = INFO\nrootLogger.appenderRef.f.ref = F\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// --cluster-id=ID, not -t ID: a random id that starts with "-" would be taken for a flag.
 	id := make([]byte, 16)
 	_, _ = rand.Read(id)
-	format := exec.Command("java", append(p.jvmFlags(), "kafka.tools.StorageTool", "format", "-t", base64.RawURLEncoding.EncodeToString(id), "-c", p.conf)...)
+	format := exec.Command("java", append(p.jvmFlags(), "kafka.tools.StorageTool", "format", "--cluster-id="+base64.RawURLEncoding.EncodeToString(id), "-c", p.conf)...)
 	if out, err := format.CombinedOutput(); err != nil {
 		t.Fatalf("format private Kafka storage: %v\n%s", err, out)
 	}
