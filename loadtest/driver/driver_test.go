@@ -91,3 +91,45 @@ func TestRunStopsOnARejection(t *testing.T) {
 		t.Fatalf("err = %v, want ErrRejected", err)
 	}
 }
+
+// TestRunRetriesRateLimitedAfterRetryAfter: a 429 is the gateway's rate limit, not a
+// rejection: the request is re-sent with the same bytes, not before its Retry-After (1 s
+// here, although RetryWait is 1 ms), and the run succeeds.
+func TestRunRetriesRateLimitedAfterRetryAfter(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		first = map[string]time.Time{}
+		gaps  []time.Duration
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		at, seen := first[string(b)]
+		if !seen {
+			first[string(b)] = time.Now()
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		gaps = append(gaps, time.Since(at))
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	reqs, err := driver.Prepare(workload.New("l", 4).Rounds(3), 13) // 39 events, 3 requests
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := driver.Run(context.Background(), driver.Config{URL: srv.URL, Token: "tok", Concurrency: 3, RetryWait: time.Millisecond}, reqs)
+	if err != nil {
+		t.Fatalf("a 429 ended the run: %v", err)
+	}
+	if st.Requests != 3 || st.Retries != 3 || st.RateLimited != 3 || st.Statuses[429] != 3 || st.Statuses[202] != 3 || st.RateLimitWait != 3*time.Second {
+		t.Fatalf("stats %+v", st)
+	}
+	for _, g := range gaps {
+		if g < time.Second {
+			t.Errorf("re-sent %s after the 429, before its Retry-After of 1 s", g)
+		}
+	}
+}
