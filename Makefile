@@ -11,7 +11,7 @@ export ASSAY_CLICKHOUSE_ADDR ?= 127.0.0.1:19000
 PKGS := ./...
 BIN := bin
 
-.PHONY: all build test unit run bench gobench chaos lint fmt fuzz stack-up stack-down clean
+.PHONY: all build test unit run bench gobench chaos abuse lint fmt fuzz stack-up stack-down clean
 
 all: lint build test
 
@@ -56,6 +56,16 @@ chaos: ## fault suite under load (private broker, ClickHouse cut 60 s, kill -9, 
 	@export ASSAY_STACK_OWNER=$@-$$$$; ops/stack.sh up || { ops/stack.sh down; exit 1; }; \
 	status=0; \
 	ASSAY_INTEGRATION=1 ASSAY_CHAOS_OUT=$(CURDIR)/loadtest/results $(GO) test $(GOFLAGS) -tags chaos -count=1 -v -run TestFaultSuite -timeout 15m ./loadtest/chaos || status=$$?; \
+	ops/stack.sh down; \
+	exit $$status
+
+# ABUSE_FLAGS=-short runs the short variant (a few seconds of each attack, a smaller flood).
+ABUSE_FLAGS ?=
+abuse: ## abuse suite on the real stack (unauthenticated flood, gzip bombs and slow clients, pre-label flood, poison batch, SIGTERM with ClickHouse down); summary into loadtest/results/
+	@export ASSAY_STACK_OWNER=$@-$$$$; ops/stack.sh up || { ops/stack.sh down; exit 1; }; \
+	status=0; \
+	ASSAY_CHDB_PYTHON=$$(ops/clickhouse/chdb/setup.sh) || { ops/stack.sh down; exit 1; }; export ASSAY_CHDB_PYTHON; \
+	ASSAY_INTEGRATION=1 ASSAY_CHAOS_OUT=$(CURDIR)/loadtest/results $(GO) test $(GOFLAGS) -tags abuse $(ABUSE_FLAGS) -count=1 -v -run 'TestAbuseSuite|TestGuardColumnOnCurrentClickHouse' -timeout 45m ./loadtest/chaos || status=$$?; \
 	ops/stack.sh down; \
 	exit $$status
 
