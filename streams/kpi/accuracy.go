@@ -131,6 +131,8 @@ func (a *Accuracy) Apply(state any, rec runtime.Record) (runtime.Output, error) 
 		}
 		id := idOf(e.LabelID)
 		if _, live := s.labelIQ[id]; live {
+			// Ignored, and remembered: a copy delivered after the label is
+			// retracted must not count it either.
 			if err := a.limits.full(s.StateKeys(), "label "+e.LabelID); err != nil {
 				return runtime.Output{}, err
 			}

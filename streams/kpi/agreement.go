@@ -202,6 +202,8 @@ func (a *Agreement) Apply(state any, rec runtime.Record) (runtime.Output, error)
 		}
 		id := idOf(e.LabelID)
 		if _, live := s.labels[id]; live {
+			// Ignored, and remembered: a copy delivered after the label is
+			// retracted must not count it either.
 			if err := a.limits.full(s.StateKeys(), "label "+e.LabelID); err != nil {
 				return runtime.Output{}, err
 			}
