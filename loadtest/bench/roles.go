@@ -44,6 +44,9 @@ func RunRole(ctx context.Context, role string, args []string, stderr io.Writer) 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// A role is the child's main: its flags come from the parent (childArgs), the password,
+	// never a flag, from the environment it inherits.
+	chcfg.Password = os.Getenv(config.EnvClickHousePassword)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if *cpu != "" {
 		f, err := os.Create(*cpu)
@@ -68,7 +71,7 @@ func RunRole(ctx context.Context, role string, args []string, stderr io.Writer) 
 // runProcessors is services/processor's wiring without its ops endpoints: runners over one
 // ClickHouse connection, stopped together.
 func runProcessors(ctx context.Context, log *slog.Logger, names string, k config.Kafka, ch config.ClickHouse, batch int, flush time.Duration) error {
-	procs, err := processors.Parse(names)
+	procs, err := processors.Parse(names, processors.Config{})
 	if err != nil {
 		return err
 	}

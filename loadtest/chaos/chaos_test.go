@@ -221,7 +221,7 @@ func TestFaultSuite(t *testing.T) {
 	// Every processor's tables against a rebuild of the same log.
 	existing := tablesIn(t, conn, chCfg.Database)
 	for _, n := range procNames {
-		p, err := processors.New(n)
+		p, err := processors.New(n, processors.Config{})
 		if err != nil {
 			t.Fatal(err)
 		}

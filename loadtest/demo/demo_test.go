@@ -79,7 +79,10 @@ func TestShift(t *testing.T) {
 // audited, some sent to humans for low confidence.
 func TestPreLabelsRouted(t *testing.T) {
 	p := Build("t", "proj", 1, 600)
-	r := router.New(router.NewRuleSet(router.DefaultRules()))
+	r, err := router.New(router.Config{}) // the built-in rules
+	if err != nil {
+		t.Fatal(err)
+	}
 	topic := schemas.FamilyItems.Topic()
 	st := r.NewState(topic, 0)
 	rules := map[string]int{}

@@ -3,7 +3,6 @@ package config
 import (
 	"flag"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -38,35 +37,46 @@ type ClickHouse struct {
 	Password string
 }
 
-// RegisterKafka registers -kafka-brokers and -topic-prefix on fs, with ASSAY_KAFKA_BROKERS and
-// ASSAY_TOPIC_PREFIX as fallbacks, and returns the value they fill in when fs is parsed.
+// EnvClickHousePassword is the one place the ClickHouse password comes from. It has no flag
+// on purpose (flags show up in ps output and shell history), so it is not read by ParseFlags:
+// main reads it and sets ClickHouse.Password.
+const EnvClickHousePassword = "ASSAY_CLICKHOUSE_PASSWORD"
+
+// RegisterKafka registers -kafka-brokers and -topic-prefix on fs, with the local defaults,
+// and returns the value they fill in when fs is parsed (by ParseFlags, which gives them their
+// environment variables ASSAY_KAFKA_BROKERS and ASSAY_TOPIC_PREFIX).
 func RegisterKafka(fs *flag.FlagSet) *Kafka {
-	k := &Kafka{}
-	fs.Func("kafka-brokers", "comma-separated Kafka seed brokers (env ASSAY_KAFKA_BROKERS, default "+DefaultKafkaBrokers+")", func(s string) error {
-		k.Brokers = splitList(s)
-		return nil
-	})
-	k.Brokers = splitList(Env("ASSAY_KAFKA_BROKERS", DefaultKafkaBrokers))
-	fs.StringVar(&k.TopicPrefix, "topic-prefix", Env("ASSAY_TOPIC_PREFIX", ""), "prefix of every topic name (env ASSAY_TOPIC_PREFIX)")
+	k := &Kafka{Brokers: splitList(DefaultKafkaBrokers)}
+	fs.Var((*listValue)(&k.Brokers), "kafka-brokers", "`list` of Kafka seed brokers, comma-separated host:port")
+	fs.StringVar(&k.TopicPrefix, "topic-prefix", "", "prefix of every topic name")
 	return k
 }
 
-// RegisterClickHouse registers the -clickhouse-* flags on fs with ASSAY_CLICKHOUSE_* fallbacks.
+// RegisterClickHouse registers the -clickhouse-* flags on fs with the local defaults. The
+// password is not a flag: main sets it from EnvClickHousePassword.
 func RegisterClickHouse(fs *flag.FlagSet) *ClickHouse {
-	c := &ClickHouse{}
-	fs.Func("clickhouse-addr", "comma-separated ClickHouse native addresses (env ASSAY_CLICKHOUSE_ADDR, default "+DefaultClickHouseAddr+")", func(s string) error {
-		c.Addr = splitList(s)
-		return nil
-	})
-	c.Addr = splitList(Env("ASSAY_CLICKHOUSE_ADDR", DefaultClickHouseAddr))
-	fs.StringVar(&c.Database, "clickhouse-database", Env("ASSAY_CLICKHOUSE_DATABASE", DefaultClickHouseDatabase), "ClickHouse database (env ASSAY_CLICKHOUSE_DATABASE)")
-	fs.StringVar(&c.User, "clickhouse-user", Env("ASSAY_CLICKHOUSE_USER", DefaultClickHouseUser), "ClickHouse user (env ASSAY_CLICKHOUSE_USER)")
-	// The password has no flag on purpose: flags show up in ps output and shell history.
-	c.Password = Env("ASSAY_CLICKHOUSE_PASSWORD", "")
+	c := &ClickHouse{Addr: splitList(DefaultClickHouseAddr)}
+	fs.Var((*listValue)(&c.Addr), "clickhouse-addr", "`list` of ClickHouse native addresses, comma-separated host:port")
+	fs.StringVar(&c.Database, "clickhouse-database", DefaultClickHouseDatabase, "ClickHouse database")
+	fs.StringVar(&c.User, "clickhouse-user", DefaultClickHouseUser, "ClickHouse user")
 	return c
 }
 
+// listValue is a comma-separated list flag; setting it replaces the default.
+type listValue []string
+
+func (l *listValue) String() string { return strings.Join(*l, ",") }
+
+func (l *listValue) Set(s string) error {
+	*l = splitList(s)
+	return nil
+}
+
 // Env returns the environment variable key, or def when it is unset or empty.
+//
+// Deprecated: libraries do not read the environment, and mains derive every variable from
+// their flags with ParseFlags. Env is kept only for streams/router's MustFromEnv, until the
+// router takes its settings from flags; do not add callers.
 func Env(key, def string) string {
 	if v, ok := os.LookupEnv(key); ok && v != "" {
 		return v
@@ -76,26 +86,12 @@ func Env(key, def string) string {
 
 // EnvDuration returns the environment variable key parsed as a time.Duration, or def when it
 // is unset or does not parse.
+//
+// Deprecated: as Env (and a value that does not parse silently becomes def, which ParseFlags
+// refuses).
 func EnvDuration(key string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(Env(key, "")); err == nil {
 		return d
-	}
-	return def
-}
-
-// EnvInt returns the environment variable key parsed as an int, or def when it is unset or
-// does not parse.
-func EnvInt(key string, def int) int {
-	if n, err := strconv.Atoi(Env(key, "")); err == nil {
-		return n
-	}
-	return def
-}
-
-// EnvBool returns the environment variable key parsed by strconv.ParseBool, or def.
-func EnvBool(key string, def bool) bool {
-	if b, err := strconv.ParseBool(Env(key, "")); err == nil {
-		return b
 	}
 	return def
 }

@@ -6,6 +6,9 @@ import (
 	"strings"
 )
 
+// envMark starts the list of a flag's environment variables in its usage.
+const envMark = "(env "
+
 // LookupEnv is how ParseFlags reads the environment; main passes os.LookupEnv, tests a map.
 // Libraries never read the environment themselves.
 type LookupEnv func(key string) (string, bool)
@@ -35,14 +38,22 @@ func EnvNames(service, name string, aliases Aliases) []string {
 // its variables are derived in one pass (as VictoriaMetrics' envflag does). A variable whose
 // value the flag refuses is an error naming the variable, never a silent fallback to the
 // default.
+//
+// Before parsing, every flag's usage gets its variables appended ("(env ASSAY_INGEST_ADDR,
+// ASSAY_ADDR)"), so -h lists exactly the names ParseFlags reads.
 func ParseFlags(fs *flag.FlagSet, service string, args []string, env LookupEnv, aliases Aliases) error {
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
 	for name := range aliases {
 		if fs.Lookup(name) == nil {
 			return fmt.Errorf("environment alias for unknown flag -%s", name)
 		}
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		if !strings.Contains(f.Usage, envMark) {
+			f.Usage += " " + envMark + strings.Join(EnvNames(service, f.Name, aliases), ", ") + ")"
+		}
+	})
+	if err := fs.Parse(args); err != nil {
+		return err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,7 +21,19 @@ import (
 )
 
 // Required reports whether integration infrastructure must be present (ASSAY_INTEGRATION=1).
-func Required() bool { return config.EnvBool("ASSAY_INTEGRATION", false) }
+func Required() bool {
+	b, err := strconv.ParseBool(os.Getenv("ASSAY_INTEGRATION"))
+	return err == nil && b
+}
+
+// envOr returns the environment variable key, or def when it is unset or empty. Tests read their
+// setup from the environment; the services take theirs from flags (config.ParseFlags).
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
 
 func unavailable(t testing.TB, what string, err error) {
 	t.Helper()
@@ -49,7 +62,7 @@ func Namespace(t testing.TB) string {
 func Kafka(t testing.TB) config.Kafka {
 	t.Helper()
 	k := config.Kafka{
-		Brokers:     strings.Split(config.Env("ASSAY_KAFKA_BROKERS", config.DefaultKafkaBrokers), ","),
+		Brokers:     strings.Split(envOr("ASSAY_KAFKA_BROKERS", config.DefaultKafkaBrokers), ","),
 		TopicPrefix: Namespace(t) + ".",
 	}
 	cl, err := kafka.NewClient(k)
@@ -113,10 +126,10 @@ func KafkaClient(t testing.TB, k config.Kafka, opts ...kgo.Opt) *kgo.Client {
 func ClickHouse(t testing.TB) (config.ClickHouse, driver.Conn) {
 	t.Helper()
 	cfg := config.ClickHouse{
-		Addr:     strings.Split(config.Env("ASSAY_CLICKHOUSE_ADDR", config.DefaultClickHouseAddr), ","),
+		Addr:     strings.Split(envOr("ASSAY_CLICKHOUSE_ADDR", config.DefaultClickHouseAddr), ","),
 		Database: Namespace(t),
-		User:     config.Env("ASSAY_CLICKHOUSE_USER", config.DefaultClickHouseUser),
-		Password: config.Env("ASSAY_CLICKHOUSE_PASSWORD", ""),
+		User:     envOr("ASSAY_CLICKHOUSE_USER", config.DefaultClickHouseUser),
+		Password: os.Getenv(config.EnvClickHousePassword),
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

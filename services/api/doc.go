@@ -4,6 +4,11 @@
 // /healthz, /readyz (ClickHouse ping) and /metrics (assay_api_*).
 //
 // It only reads: every figure comes from the tables and kpi_* views the processors write, so
-// any number of API instances can run beside the pipeline. Flags fall back to ASSAY_API_*
-// (and the shared ASSAY_CLICKHOUSE_*) environment variables; the library is package httpapi.
+// any number of API instances can run beside the pipeline. A failed ClickHouse read is a 503
+// (unreachable, with Retry-After) or a 500, never a partial 200. Every route answers only
+// the Host names on its allowlist (localhost, 127.0.0.1, [::1], the host of -addr and
+// -allowed-hosts; others get 421), against DNS rebinding: give the API's public name in
+// -allowed-hosts in production. Each flag falls back to its environment variables,
+// ASSAY_API_<FLAG> then ASSAY_<FLAG> (config.ParseFlags; -h lists them); the library is
+// package httpapi.
 package main

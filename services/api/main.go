@@ -23,7 +23,7 @@ import (
 
 func main() {
 	ctx, cancel := serve.SignalContext(context.Background())
-	err := run(ctx, os.Args[1:], os.Stderr)
+	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr)
 	cancel()
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -33,19 +33,34 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, stderr io.Writer) error {
+func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Writer) error {
 	fs := flag.NewFlagSet("api", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	chCfg := config.RegisterClickHouse(fs)
-	addr := fs.String("addr", config.Env("ASSAY_API_ADDR", "127.0.0.1:18080"), "listen address of the API and dashboard (env ASSAY_API_ADDR)")
-	procMetrics := fs.String("processor-metrics", config.Env("ASSAY_API_PROCESSOR_METRICS", "http://127.0.0.1:9102/metrics"), "comma-separated /metrics URLs of the processors, read for consumer lag; empty = no lag figure (env ASSAY_API_PROCESSOR_METRICS)")
-	sample := fs.Duration("sample-interval", config.EnvDuration("ASSAY_API_SAMPLE_INTERVAL", 2*time.Second), "how often the KPI history behind the dashboard's charts is sampled (env ASSAY_API_SAMPLE_INTERVAL)")
-	history := fs.Duration("history", config.EnvDuration("ASSAY_API_HISTORY", time.Hour), "how much KPI history is kept in memory for the charts (env ASSAY_API_HISTORY)")
-	queryTimeout := fs.Duration("query-timeout", config.EnvDuration("ASSAY_API_QUERY_TIMEOUT", 10*time.Second), "bound on one request's ClickHouse queries (env ASSAY_API_QUERY_TIMEOUT)")
-	grace := fs.Duration("shutdown-grace", config.EnvDuration("ASSAY_API_SHUTDOWN_GRACE", 10*time.Second), "time given to in-flight requests on shutdown (env ASSAY_API_SHUTDOWN_GRACE)")
-	logFlags := serve.RegisterLogFlags(fs, "api")
-	if err := fs.Parse(args); err != nil {
+	addr := fs.String("addr", "127.0.0.1:18080", "listen address of the API and dashboard")
+	procMetrics := fs.String("processor-metrics", "http://127.0.0.1:9102/metrics", "comma-separated /metrics URLs of the processors, read for consumer lag; empty = no lag figure")
+	sample := fs.Duration("sample-interval", 2*time.Second, "how often the KPI history behind the dashboard's charts is sampled")
+	history := fs.Duration("history", time.Hour, "how much KPI history is kept in memory for the charts")
+	queryTimeout := fs.Duration("query-timeout", 10*time.Second, "bound on one request's ClickHouse queries")
+	grace := fs.Duration("shutdown-grace", 10*time.Second, "time given to in-flight requests on shutdown")
+	allowedHosts := fs.String("allowed-hosts", "", "comma-separated further names (host or host:port) the Host header may carry, beside localhost, 127.0.0.1, [::1] and the host of -addr: the API's public name in production; other hosts are answered 421")
+	httpCfg := serve.RegisterHTTPFlags(fs, serve.DefaultHTTPConfig())
+	logFlags := serve.RegisterLogFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: api [flags]\n\nEnvironment only: %s (never a flag: flags show in ps).\n\n", config.EnvClickHousePassword)
+		fs.PrintDefaults()
+	}
+	if err := config.ParseFlags(fs, "api", args, env, nil); err != nil {
 		return err
+	}
+	chCfg.Password, _ = env(config.EnvClickHousePassword)
+	if err := httpCfg.Validate(); err != nil {
+		return err
+	}
+	// Every response is written once its queries are done (none streams), so the write
+	// timeout only has to outlast the query bound.
+	if w := httpCfg.WriteTimeout; w > 0 && w <= *queryTimeout {
+		return fmt.Errorf("-http-write-timeout %v must exceed -query-timeout %v, or answers are cut after their queries succeed", w, *queryTimeout)
 	}
 	log, err := logFlags.Logger(stderr)
 	if err != nil {
@@ -75,6 +90,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		SampleInterval:   *sample,
 		History:          *history,
 		QueryTimeout:     *queryTimeout,
+		ListenAddr:       *addr,
+		AllowedHosts:     strings.FieldsFunc(*allowedHosts, func(r rune) bool { return r == ',' }),
 	})
 	if err != nil {
 		return err
@@ -85,9 +102,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 
 	go srv.RunSampler(ctx)
 	log.Info("api starting", "clickhouse", chCfg.Addr, "database", chCfg.Database)
-	return serve.ListenAndServe(ctx, *addr, ops.Mux, *grace, log, func(a net.Addr) {
+	return serve.ListenAndServe(ctx, *addr, srv.CheckHost(ops.Mux), *grace, log, func(a net.Addr) {
 		log.Info("dashboard ready", "url", "http://"+a.String()+"/")
-	})
+	}, serve.WithHTTP(*httpCfg), serve.WithConnMetrics(reg, "api"))
 }
 
 // connect opens ClickHouse, waiting with backoff while it does not answer: an API started

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -36,9 +37,10 @@ func adminMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs := newFlagSet("admin migrate", stderr)
 	chCfg := config.RegisterClickHouse(fs)
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, "admin", args, nil); err != nil {
 		return err
 	}
+	chCfg.Password = os.Getenv(config.EnvClickHousePassword)
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	log, _ := serve.NewLogger(stderr, "text", "info")
@@ -65,10 +67,12 @@ func adminMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 func adminTopics(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("admin topics", stderr)
 	kCfg := config.RegisterKafka(fs)
-	partitions := fs.Int("partitions", config.EnvInt("ASSAY_TOPIC_PARTITIONS", kafka.DefaultPartitions), "partitions of each ledger topic (env ASSAY_TOPIC_PARTITIONS)")
-	replication := fs.Int("replication-factor", config.EnvInt("ASSAY_TOPIC_REPLICATION", 1), "replication factor (env ASSAY_TOPIC_REPLICATION; 3 in production)")
+	partitions := fs.Int("partitions", kafka.DefaultPartitions, "partitions of each ledger topic")
+	replication := fs.Int("replication-factor", 1, "replication factor (3 in production)")
 	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
-	if err := fs.Parse(args); err != nil {
+	// README's names for the two, kept beside the derived ASSAY_ADMIN_PARTITIONS, ...
+	aliases := config.Aliases{"partitions": {"ASSAY_TOPIC_PARTITIONS"}, "replication-factor": {"ASSAY_TOPIC_REPLICATION"}}
+	if err := parseFlags(fs, "admin", args, aliases); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)

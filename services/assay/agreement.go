@@ -25,7 +25,7 @@ func runAgreement(_ context.Context, args []string, stdout, stderr io.Writer) er
 	input := fs.String("input", "-", "ratings CSV with a header naming unit, annotator and value; - for stdin")
 	levelName := fs.String("level", "nominal", "level of measurement: nominal, ordinal, interval, ratio, set (MASI) or jaccard")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, "agreement", args, nil); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -39,10 +40,12 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "usage: assay audit <dataset>@<version> [--as-of RFC3339] [--json] [--no-drift-check]")
 		fs.PrintDefaults()
 	}
-	// The target may come before or after the flags.
-	if err := fs.Parse(args); err != nil {
+	// The target may come before or after the flags; flags after it are parsed last, so they
+	// win over the environment too.
+	if err := parseFlags(fs, "audit", args, nil); err != nil {
 		return err
 	}
+	chCfg.Password = os.Getenv(config.EnvClickHousePassword)
 	if fs.NArg() == 0 {
 		fs.Usage()
 		return fmt.Errorf("%w: missing <dataset>@<version>", errUsage)

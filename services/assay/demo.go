@@ -34,9 +34,9 @@ func init() {
 // reports them, so a terminal shows what the dashboard shows.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", stderr)
-	ingestURL := fs.String("url", config.Env("ASSAY_INGEST_URL", "http://127.0.0.1:18090"), "gateway base URL (env ASSAY_INGEST_URL)")
-	apiURL := fs.String("api-url", config.Env("ASSAY_API_URL", "http://127.0.0.1:18080"), "API base URL for the KPI summary, empty = no summary (env ASSAY_API_URL)")
-	rate := fs.Int("rate", config.EnvInt("ASSAY_DEMO_RATE", 400), "events per second (env ASSAY_DEMO_RATE)")
+	ingestURL := fs.String("url", "http://127.0.0.1:18090", "gateway base URL")
+	apiURL := fs.String("api-url", "http://127.0.0.1:18080", "API base URL for the KPI summary, empty = no summary")
+	rate := fs.Int("rate", 400, "events per second")
 	seed := fs.Uint64("seed", 1, "seed of the first program; program i uses seed+i, so a run is reproducible")
 	duration := fs.Duration("duration", 0, "keep playing new programs until this much time has passed (0: play one program)")
 	items := fs.Int("items", 600, "items per program (each gets three labels, gold for 30%, reviews for half)")
@@ -45,7 +45,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "usage: assay demo [flags]\n\nThe bearer token is read from ASSAY_INGEST_TOKEN (never a flag: flags show in ps).")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, "demo", args, config.Aliases{"url": {"ASSAY_INGEST_URL"}}); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -192,9 +192,6 @@ func formatSummary(s *httpapi.Summary) string {
 	}
 	if p := s.Pipeline; p != nil && p.ConsumerLagRecords != nil {
 		fmt.Fprintf(&b, "  pipeline     consumer lag %d records\n", *p.ConsumerLagRecords)
-	}
-	for section, e := range s.Errors {
-		fmt.Fprintf(&b, "  %-12s unavailable: %s\n", section, e)
 	}
 	return b.String()
 }

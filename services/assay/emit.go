@@ -28,14 +28,14 @@ func init() {
 // retries on 503 and network errors are safe because ids are assigned before the first try.
 func runEmit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("emit", stderr)
-	url := fs.String("url", config.Env("ASSAY_INGEST_URL", "http://127.0.0.1:18090"), "gateway base URL (env ASSAY_INGEST_URL)")
+	url := fs.String("url", "http://127.0.0.1:18090", "gateway base URL")
 	batch := fs.Int("batch", 5000, "events per request")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: assay emit [flags] [file.ndjson|-]\n\nThe bearer token is read from ASSAY_INGEST_TOKEN (never a flag: flags show in ps).\nLines without event_id get a fresh one; include ids to make re-running safe.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, "emit", args, config.Aliases{"url": {"ASSAY_INGEST_URL"}}); err != nil {
 		return err
 	}
 	token := os.Getenv("ASSAY_INGEST_TOKEN")

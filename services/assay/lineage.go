@@ -38,7 +38,7 @@ func lineageExport(ctx context.Context, args []string, stdout, stderr io.Writer)
 	openLineage := fs.Bool("openlineage", false, "export as OpenLineage RunEvents (the only format so far; required)")
 	namespace := fs.String("namespace", "assay", "OpenLineage namespace of jobs and datasets")
 	asOfFlag := fs.String("as-of", "", "export the lineage as of this RFC 3339 instant")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, "lineage", args, nil); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

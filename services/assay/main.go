@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/services/internal/serve"
 )
 
@@ -79,7 +80,7 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'assay <command> -h' for its flags. Flags fall back to ASSAY_* environment variables.")
+	fmt.Fprintln(w, "\nRun 'assay <command> -h' for its flags. Each flag falls back to ASSAY_<COMMAND>_<FLAG>, then ASSAY_<FLAG>\n(upper case, dashes as underscores); -h lists the variables of every flag.")
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting, writing usage to stderr.
@@ -87,6 +88,13 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("assay "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return fs
+}
+
+// parseFlags parses the flags of `assay <command>` with config.ParseFlags: each flag falls back
+// to ASSAY_<COMMAND>_<FLAG>, then ASSAY_<FLAG>, then its aliases (the documented names that do
+// not follow the rule). The CLI is a main: reading the environment here is its job.
+func parseFlags(fs *flag.FlagSet, command string, args []string, aliases config.Aliases) error {
+	return config.ParseFlags(fs, command, args, os.LookupEnv, aliases)
 }
 
 // subcommand splits args into a sub-subcommand name and its arguments ("admin migrate ...").

@@ -50,7 +50,7 @@ func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "usage: assay tail [flags] <family|topic>...\n\nfamilies: items labels reviews datasets findings dlq (prefixed with -topic-prefix); anything else is a topic name.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, "tail", args, nil); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {

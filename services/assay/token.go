@@ -22,7 +22,7 @@ func init() {
 func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("token", stderr)
 	families := fs.String("families", "", "comma-separated families the producer may write (default: all)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, "token", args, nil); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -17,7 +17,7 @@ import (
 
 func main() {
 	ctx, cancel := serve.SignalContext(context.Background())
-	err := run(ctx, os.Args[1:], os.Stderr)
+	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr)
 	cancel()
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -27,24 +27,59 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, stderr io.Writer) error {
+// httpDefaults are the gateway's server bounds: DefaultHTTPConfig's, except that a request
+// may take 5 minutes to arrive and 6 to be answered.
+//
+// The largest legitimate request is a body of -max-body-bytes (32 MiB, decoded). Sent
+// uncompressed, it arrives within 5 minutes at 112 KiB/s (0.9 Mbit/s, a weak DSL or a
+// congested mobile uplink); the collector client gzips, and event JSON shrinks 5 to 10 times,
+// so a gzipped maximum body arrives in time at 100 to 200 kbit/s. A client slower than that
+// is not one to wait for: its connection is cut and its events, never acknowledged, are
+// retried by the client. A slow-body client holds one of -http-max-conns slots for at most
+// those 5 minutes, and a slow or silent header is cut after 10 s.
+//
+// The write timeout runs from the end of the header to the end of the response, so it covers
+// the body's arrival, the wait for in-flight room (-inflight-wait) and for Kafka's
+// acknowledgement (-produce-timeout): 6 minutes leaves 48 s above their defaults' sum, and run
+// refuses a combination that would cut an answer.
+func httpDefaults() serve.HTTPConfig {
+	c := serve.DefaultHTTPConfig()
+	c.ReadTimeout = 5 * time.Minute
+	c.WriteTimeout = 6 * time.Minute
+	return c
+}
+
+func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	kcfg := config.RegisterKafka(fs)
 	gflags := gateway.RegisterFlags(fs)
-	addr := fs.String("addr", config.Env("ASSAY_INGEST_ADDR", "127.0.0.1:18090"), "listen address (env ASSAY_INGEST_ADDR)")
-	grace := fs.Duration("shutdown-grace", config.EnvDuration("ASSAY_INGEST_SHUTDOWN_GRACE", 30*time.Second), "time given to in-flight requests and produces on shutdown (env ASSAY_INGEST_SHUTDOWN_GRACE)")
-	logFlags := serve.RegisterLogFlags(fs, "ingest")
-	if err := fs.Parse(args); err != nil {
+	addr := fs.String("addr", "127.0.0.1:18090", "listen address")
+	grace := fs.Duration("shutdown-grace", 30*time.Second, "time given to in-flight requests and produces on shutdown")
+	httpCfg := serve.RegisterHTTPFlags(fs, httpDefaults())
+	logFlags := serve.RegisterLogFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: ingest [flags]\n\nEnvironment only: %s, the inline 'producer_id sha256hex [families]' entries (never a flag: flags show in ps).\n\n", gateway.EnvTokens)
+		fs.PrintDefaults()
+	}
+	if err := config.ParseFlags(fs, "ingest", args, env, nil); err != nil {
+		return err
+	}
+	if err := httpCfg.Validate(); err != nil {
 		return err
 	}
 	log, err := logFlags.Logger(stderr)
 	if err != nil {
 		return err
 	}
-	cfg, err := gflags.Config()
+	inline, _ := env(gateway.EnvTokens)
+	cfg, err := gflags.Config(inline)
 	if err != nil {
 		return err
+	}
+	if h := *httpCfg; h.WriteTimeout > 0 && h.WriteTimeout < h.ReadTimeout+cfg.InFlightWait+cfg.ProduceTimeout {
+		return fmt.Errorf("-http-write-timeout %v is shorter than -http-read-timeout + -inflight-wait + -produce-timeout (%v): a request could be acknowledged by Kafka and its answer cut",
+			h.WriteTimeout, h.ReadTimeout+cfg.InFlightWait+cfg.ProduceTimeout)
 	}
 	reg := serve.NewRegistry()
 	gw, err := gateway.New(cfg, *kcfg, reg, log)
@@ -58,7 +93,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 
 	// The server's graceful shutdown waits for in-flight handlers, and each handler waits for
 	// its records' acknowledgements; Close then flushes anything still buffered.
-	serveErr := serve.ListenAndServe(ctx, *addr, ops.Mux, *grace, log, nil)
+	serveErr := serve.ListenAndServe(ctx, *addr, ops.Mux, *grace, log, nil,
+		serve.WithHTTP(*httpCfg), serve.WithConnMetrics(reg, "ingest"))
 	closeCtx, cancel := context.WithTimeout(context.Background(), *grace)
 	defer cancel()
 	if err := gw.Close(closeCtx); err != nil {

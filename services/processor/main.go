@@ -3,8 +3,11 @@
 // /healthz, /readyz and /metrics on -http. SIGTERM or SIGINT stops it
 // gracefully: every runner flushes its batch, commits and leaves its group.
 //
-// Flags fall back to ASSAY_PROCESSOR_* (and the shared ASSAY_KAFKA_*,
-// ASSAY_CLICKHOUSE_*, ASSAY_TOPIC_PREFIX) environment variables.
+// Each flag falls back to its environment variables, ASSAY_PROCESSOR_<FLAG>
+// then ASSAY_<FLAG> (config.ParseFlags; -h lists them), so the shared
+// ASSAY_KAFKA_BROKERS, ASSAY_CLICKHOUSE_ADDR, ASSAY_TOPIC_PREFIX, ... apply.
+// With -router-rules, SIGHUP reloads the router's rules file (which is also
+// polled every -router-rules-poll).
 package main
 
 import (
@@ -16,8 +19,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -28,30 +33,45 @@ import (
 	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/services/internal/serve"
 	"github.com/assay-data/assay/streams/processors"
+	"github.com/assay-data/assay/streams/router"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
 func main() {
 	ctx, cancel := serve.SignalContext(context.Background())
-	code := run(ctx, os.Args[1:], os.Stderr)
+	code := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr)
 	cancel()
 	os.Exit(code)
 }
 
-func run(ctx context.Context, args []string, stderr io.Writer) int {
+func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Writer) int {
 	fs := flag.NewFlagSet("processor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	kCfg := config.RegisterKafka(fs)
 	chCfg := config.RegisterClickHouse(fs)
-	names := fs.String("processors", config.Env("ASSAY_PROCESSOR_PROCESSORS", "ledger"), "comma-separated processors to run (env ASSAY_PROCESSOR_PROCESSORS; known: "+strings.Join(processors.Names(), ", ")+")")
-	httpAddr := fs.String("http", config.Env("ASSAY_PROCESSOR_HTTP", "127.0.0.1:9102"), "address of /healthz, /readyz and /metrics (env ASSAY_PROCESSOR_HTTP)")
-	batchSize := fs.Int("batch-size", config.EnvInt("ASSAY_PROCESSOR_BATCH_SIZE", 5000), "records per ClickHouse batch at most (env ASSAY_PROCESSOR_BATCH_SIZE)")
-	flushInterval := fs.Duration("flush-interval", config.EnvDuration("ASSAY_PROCESSOR_FLUSH_INTERVAL", time.Second), "flush a batch at the latest this long after its first record (env ASSAY_PROCESSOR_FLUSH_INTERVAL)")
-	shutdown := fs.Duration("shutdown-timeout", config.EnvDuration("ASSAY_PROCESSOR_SHUTDOWN_TIMEOUT", 30*time.Second), "bound on the final flush and commit (env ASSAY_PROCESSOR_SHUTDOWN_TIMEOUT)")
-	session := fs.Duration("session-timeout", config.EnvDuration("ASSAY_PROCESSOR_SESSION_TIMEOUT", 45*time.Second), "consumer group session timeout: how long a crashed instance keeps its partitions (env ASSAY_PROCESSOR_SESSION_TIMEOUT)")
-	migrate := fs.Bool("migrate", config.EnvBool("ASSAY_PROCESSOR_MIGRATE", false), "create the database and apply migrations before starting (env ASSAY_PROCESSOR_MIGRATE)")
-	logFlags := serve.RegisterLogFlags(fs, "processor")
-	if err := fs.Parse(args); err != nil {
+	names := fs.String("processors", "ledger", "comma-separated processors to run (known: "+strings.Join(processors.Names(), ", ")+")")
+	httpAddr := fs.String("http", "127.0.0.1:9102", "address of /healthz, /readyz and /metrics")
+	batchSize := fs.Int("batch-size", 5000, "records per ClickHouse batch at most")
+	flushInterval := fs.Duration("flush-interval", time.Second, "flush a batch at the latest this long after its first record")
+	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "bound on the final flush and commit")
+	session := fs.Duration("session-timeout", 45*time.Second, "consumer group session timeout: how long a crashed instance keeps its partitions")
+	migrate := fs.Bool("migrate", false, "create the database and apply migrations before starting")
+	httpCfg := serve.RegisterHTTPFlags(fs, serve.DefaultHTTPConfig())
+	logFlags := serve.RegisterLogFlags(fs)
+	procCfg := processors.RegisterFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: processor [flags]\n\nEnvironment only: %s (never a flag: flags show in ps).\n\n", config.EnvClickHousePassword)
+		fs.PrintDefaults()
+	}
+	if err := config.ParseFlags(fs, "processor", args, env, nil); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "processor:", err)
+		}
+		return 2
+	}
+	chCfg.Password, _ = env(config.EnvClickHousePassword)
+	if err := httpCfg.Validate(); err != nil {
+		fmt.Fprintln(stderr, "processor:", err)
 		return 2
 	}
 	log, err := logFlags.Logger(stderr)
@@ -59,12 +79,15 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "processor:", err)
 		return 2
 	}
-	procs, err := processors.Parse(*names)
+	procCfg.Logger = log
+	procs, err := processors.Parse(*names, *procCfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "processor:", err)
 		return 2
 	}
-	if err := serveProcessors(ctx, log, procs, *kCfg, *chCfg, *httpAddr, *migrate,
+	stopWatch := watchRules(ctx, log, procs)
+	defer stopWatch()
+	if err := serveProcessors(ctx, log, procs, *kCfg, *chCfg, *httpAddr, *httpCfg, *migrate,
 		runtime.WithBatchSize(*batchSize), runtime.WithFlushInterval(*flushInterval), runtime.WithShutdownTimeout(*shutdown),
 		runtime.WithKafkaOptions(kgo.SessionTimeout(*session))); err != nil {
 		log.Error("processor failed", "err", err)
@@ -73,7 +96,53 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	return 0
 }
 
-func serveProcessors(ctx context.Context, log *slog.Logger, procs []runtime.Processor, k config.Kafka, ch config.ClickHouse, httpAddr string, migrate bool, opts ...runtime.Option) error {
+// watchRules runs the router's rules Loader, if a rules file was given: it polls the file and
+// reloads it on SIGHUP, until ctx ends or the returned stop is called (which waits for it). The
+// signal and the goroutines are main's: the router library handles neither.
+func watchRules(ctx context.Context, log *slog.Logger, procs []runtime.Processor) (stop func()) {
+	var loaders []*router.Loader
+	for _, p := range procs {
+		if r, ok := p.(*router.Router); ok && r.Loader() != nil {
+			loaders = append(loaders, r.Loader())
+		}
+	}
+	if len(loaders) == 0 {
+		return func() {} // SIGHUP keeps its default meaning
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	var wg sync.WaitGroup
+	for _, l := range loaders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.Run(ctx)
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				log.Info("SIGHUP: reloading the rules file")
+				for _, l := range loaders {
+					_, _ = l.Reload() // the loader logs and counts the outcome
+				}
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		cancel()
+		wg.Wait()
+	}
+}
+
+func serveProcessors(ctx context.Context, log *slog.Logger, procs []runtime.Processor, k config.Kafka, ch config.ClickHouse, httpAddr string, httpCfg serve.HTTPConfig, migrate bool, opts ...runtime.Option) error {
 	conn, err := connect(ctx, log, ch, migrate)
 	if err != nil {
 		return err
@@ -119,7 +188,7 @@ func serveProcessors(ctx context.Context, log *slog.Logger, procs []runtime.Proc
 		defer wg.Done()
 		fail(serve.ListenAndServe(ctx, httpAddr, ops.Mux, 5*time.Second, log, func(a net.Addr) {
 			log.Info("ops endpoints ready", "addr", a.String())
-		}))
+		}, serve.WithHTTP(httpCfg), serve.WithConnMetrics(reg, "processor")))
 	}()
 	for _, r := range runners {
 		wg.Add(1)

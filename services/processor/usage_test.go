@@ -16,14 +16,14 @@ import (
 func TestProcessorNames(t *testing.T) {
 	all := strings.Join(processors.Names(), ", ")
 	var help bytes.Buffer
-	if code := run(context.Background(), []string{"-h"}, &help); code != 2 {
+	if code := run(context.Background(), []string{"-h"}, noEnv, &help); code != 2 {
 		t.Fatalf("-h: exit %d", code)
 	}
 	if !strings.Contains(help.String(), "known: "+all+")") {
 		t.Errorf("-processors help does not list %s:\n%s", all, help.String())
 	}
 	var errb bytes.Buffer
-	if code := run(context.Background(), []string{"-processors", "__list__"}, &errb); code != 2 {
+	if code := run(context.Background(), []string{"-processors", "__list__"}, noEnv, &errb); code != 2 {
 		t.Fatalf("-processors __list__: exit %d: %s", code, errb.String())
 	}
 	m := regexp.MustCompile(`.*\(known: (.*)\)`).FindStringSubmatch(strings.TrimSpace(errb.String()))
@@ -36,3 +36,5 @@ func TestProcessorNames(t *testing.T) {
 		}
 	}
 }
+
+func noEnv(string) (string, bool) { return "", false }

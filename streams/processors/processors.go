@@ -1,7 +1,9 @@
 package processors
 
 import (
+	"flag"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -12,14 +14,55 @@ import (
 	"github.com/assay-data/assay/streams/runtime"
 )
 
+// Config is the configuration of the processors the registry builds, one
+// field per processor that takes any. The zero value gives every
+// processor its defaults.
+type Config struct {
+	// Logger is given to the processors that log outside Apply (the
+	// router's rules reloads) unless their own field sets one. Nil:
+	// slog.Default().
+	Logger *slog.Logger
+	// Router configures the router: its rules file and the limits of the
+	// pre-labels waiting for their item.
+	Router router.Config
+}
+
+// RegisterFlags declares on fs the flags of the fields of a Config and
+// returns the Config they fill once fs is parsed:
+//
+//	-router-rules, -router-rules-poll, -router-pending-ttl, -router-max-pending
+//
+// Their environment variables are derived by config.ParseFlags (for
+// services/processor: ASSAY_PROCESSOR_ROUTER_RULES, then ASSAY_ROUTER_RULES).
+// Every binary that builds processors by name declares the same flags, so
+// assay replay can rebuild the router's state with the limits the live
+// router used.
+func RegisterFlags(fs *flag.FlagSet) *Config {
+	c := &Config{}
+	fs.StringVar(&c.Router.RulesFile, "router-rules", "",
+		"router: path of the JSON rules file, reloaded when it changes and on SIGHUP (empty: the built-in rules)")
+	fs.DurationVar(&c.Router.RulesPoll, "router-rules-poll", router.DefaultRulesPoll,
+		"router: how often the rules file's modification time and size are checked")
+	fs.DurationVar(&c.Router.PendingTTL, "router-pending-ttl", router.DefaultPendingTTL,
+		"router: how long a pre-label waits for its item, in event time (record timestamps), before it is dropped undecided")
+	fs.IntVar(&c.Router.MaxPending, "router-max-pending", router.DefaultMaxPending,
+		"router: pre-labels waiting for their item per items partition at most; when full the oldest is dropped undecided")
+	return c
+}
+
 // constructors maps a processor name to a function returning a fresh one.
-var constructors = map[string]func() runtime.Processor{
-	ledger.Name:       func() runtime.Processor { return ledger.New() },
-	kpi.AgreementName: func() runtime.Processor { return kpi.NewAgreement() },
-	kpi.AccuracyName:  func() runtime.Processor { return kpi.NewAccuracy() },
-	kpi.FlowName:      func() runtime.Processor { return kpi.NewFlow() },
-	lineage.Name:      func() runtime.Processor { return lineage.NewProcessor() },
-	router.Name:       func() runtime.Processor { return router.MustFromEnv() },
+var constructors = map[string]func(Config) (runtime.Processor, error){
+	ledger.Name:       func(Config) (runtime.Processor, error) { return ledger.New(), nil },
+	kpi.AgreementName: func(Config) (runtime.Processor, error) { return kpi.NewAgreement(), nil },
+	kpi.AccuracyName:  func(Config) (runtime.Processor, error) { return kpi.NewAccuracy(), nil },
+	kpi.FlowName:      func(Config) (runtime.Processor, error) { return kpi.NewFlow(), nil },
+	lineage.Name:      func(Config) (runtime.Processor, error) { return lineage.NewProcessor(), nil },
+	router.Name: func(c Config) (runtime.Processor, error) {
+		if c.Router.Logger == nil {
+			c.Router.Logger = c.Logger
+		}
+		return router.New(c.Router)
+	},
 }
 
 // Names lists the known processor names, sorted.
@@ -32,18 +75,24 @@ func Names() []string {
 	return out
 }
 
-// New returns a new processor by name.
-func New(name string) (runtime.Processor, error) {
+// New returns a new processor by name, configured by cfg. An unknown name
+// or a configuration the processor refuses (a rules file that does not
+// validate, say) is an error.
+func New(name string, cfg Config) (runtime.Processor, error) {
 	c, ok := constructors[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown processor %q (known: %s)", name, strings.Join(Names(), ", "))
 	}
-	return c(), nil
+	p, err := c(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return p, nil
 }
 
 // Parse resolves a comma-separated list of names, rejecting duplicates and
-// an empty list.
-func Parse(list string) ([]runtime.Processor, error) {
+// an empty list, and builds each processor with cfg.
+func Parse(list string, cfg Config) ([]runtime.Processor, error) {
 	var out []runtime.Processor
 	seen := map[string]bool{}
 	for _, n := range strings.Split(list, ",") {
@@ -55,7 +104,7 @@ func Parse(list string) ([]runtime.Processor, error) {
 			return nil, fmt.Errorf("processor %q listed twice", n)
 		}
 		seen[n] = true
-		p, err := New(n)
+		p, err := New(n, cfg)
 		if err != nil {
 			return nil, err
 		}

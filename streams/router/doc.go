@@ -54,20 +54,77 @@
 // items-stage decisions also marks the question decided, so a state
 // rebuilt under newer rules never decides a question twice.
 //
+// Bounded state. Per key the router keeps only what a later decision or
+// row needs, never a record's bytes: an ingested item's project, edge-case
+// tags and decided questions (with the pre-label each was decided on, for
+// its routing_decisions row); a pending pre-label's question, model,
+// version, canonical value, confidence and causing event ids and time
+// (about 0.4 KB; TestPendingFlood logs the figure); per labeled
+// item/question each annotator's latest answer as 64-bit hashes of the
+// annotator, label id and value (hashes seeded per process, so no one can
+// aim for a collision), dropped once the question is escalated, since
+// nothing reads them again.
+//
+// A pre-label whose item has not been ingested waits in a pending set
+// bounded two ways, both in event time: it expires once the partition's
+// event time is Config.PendingTTL past its arrival, and a partition holds
+// at most Config.MaxPending of them (item/question pairs), the oldest
+// evicted first when a new one arrives. The partition's event time is the
+// latest record time applied (the Kafka timestamp the producer stamped,
+// else recorded_at; never the client's occurred_at, which a backfill sets
+// years back) and never goes back; a pre-label's arrival is that time when
+// it was applied, so arrival order is event-time order and the oldest is
+// always at the front (ties in log order). Expiry and eviction are
+// therefore functions of the log alone. That is the point: the runtime
+// rebuilds a partition's state from the log on every assignment, and
+// assay replay from its start, hours or months after the live router saw
+// the records. With a wall-clock TTL the rebuild would expire a different
+// set of pre-labels (all of them, for a replay a day later) than the live
+// router did, decide differently from then on, and write routing_decisions
+// rows without the pre-label the live decision was made on; with event
+// time a rebuilt state equals the live one, record for record
+// (TestRebuildEqualsLive). The cost is that an idle partition expires
+// nothing until its next record: the cap bounds it meanwhile. Dropped
+// pre-labels are counted (assay_router_pending_prelabels_expired_total,
+// _evicted_total) and every partition state reports its size through
+// StateKeys (assay_processor_state_keys).
+//
+// A late item, one ingested after its pre-label expired or was evicted,
+// gets no decision from that pre-label, exactly as if the model had never
+// answered: questions its project lists under questions_without_prelabel
+// are routed to humans at ingest as always, and a pre-label that arrives
+// after the ingest (the model run again) is decided as usual. It does not
+// get a decision without its pre-label: that would need to remember every
+// dropped item/question (the unbounded state this removes), and there is
+// nothing to decide on. The dropped pre-label is still in the log and in
+// routing_prelabels, so a query for pre-labels without a routing decision
+// finds these items. assay replay must be given the live router's
+// -router-pending-ttl and -router-max-pending to reproduce its rows.
+//
 // Rules reload. Apply reads a RuleSet (an atomically swapped pointer) once
 // per record and records the version in the decision's reason and row; it
-// does no I/O. A Loader, outside the runtime, polls the file (mtime and
-// size) and reloads on SIGHUP; an unreadable or invalid file, or a changed
-// file that kept its version, is refused with an error and the rules in
-// force stay. In services/processor the registry builds the router with
-// MustFromEnv: ASSAY_ROUTER_RULES names the file (empty: DefaultRules).
+// does no I/O. New(Config) with a RulesFile reads and validates the file
+// (an invalid file is an error: there are no older rules to keep) and
+// builds a Loader, which reloads it on Poll (when its mtime or size
+// changed), Run (Poll every RulesPoll until the caller's context ends) and
+// Reload; an unreadable or invalid file, or a changed file that kept its
+// version, is refused with an error and the rules in force stay. The
+// library starts no goroutine and handles no signal: services/processor
+// runs Loader.Run and calls Reload on SIGHUP, and its flags
+// (-router-rules, also ASSAY_ROUTER_RULES; -router-rules-poll,
+// -router-pending-ttl, -router-max-pending) fill the Config.
 //
-// Limits. A pre-label whose item is never ingested waits in memory for
-// ever. The labels side cannot see its own escalations (they are on the
-// items topic), so a state rebuilt after the agreement rule changed may
-// escalate an item/question a second time (with the same event id, so it
-// collapses downstream), or not at all. A question whose
-// model never answers is routed to humans only if the rules list it under
-// questions_without_prelabel: there is no timeout, because a timer would
-// make decisions depend on when the log is read rather than on the log.
+// Limits. Items and label state are kept for as long as the partition is
+// assigned: one compact entry per ingested item and per labeled item,
+// because a pre-label or label may come at any time after them; they grow
+// with the log, not with what is waiting, and StateKeys shows how much.
+// Labels of items never ingested are kept like any other (the labels side
+// cannot see the items topic). The labels side cannot see its own
+// escalations (they are on the items topic), so a state rebuilt after the
+// agreement rule changed may escalate an item/question a second time
+// (with the same event id, so it collapses downstream), or not at all. A
+// question whose model never answers is routed to humans only if the
+// rules list it under questions_without_prelabel: there is no timeout to
+// decide it, because a timer would make decisions depend on when the log
+// is read rather than on the log.
 package router

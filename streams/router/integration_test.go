@@ -91,7 +91,10 @@ func workload(n int) (items, labels []schemas.Event) {
 // change them) and returns "item/question route rule" per decision.
 func expected(t *testing.T, rules *router.Rules, items, labels []schemas.Event) (map[string]string, []*schemas.RoutingDecided) {
 	t.Helper()
-	r := router.New(router.NewRuleSet(rules))
+	r, err := router.New(router.Config{Rules: router.NewRuleSet(rules)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := map[string]string{}
 	var all []*schemas.RoutingDecided
 	for _, evs := range [][]schemas.Event{items, labels} {
@@ -164,8 +167,10 @@ func startRouter(t *testing.T, bin string, k config.Kafka, ch config.ClickHouse,
 		"ASSAY_TOPIC_PREFIX=" + k.TopicPrefix,
 		"ASSAY_CLICKHOUSE_ADDR=" + ch.Addr[0],
 		"ASSAY_CLICKHOUSE_DATABASE=" + ch.Database,
-		router.EnvRulesFile + "=" + rulesPath,
-		router.EnvRulesPoll + "=200ms",
+		// The environment names the README documents (derived from the
+		// -router-rules and -router-rules-poll flags).
+		"ASSAY_ROUTER_RULES=" + rulesPath,
+		"ASSAY_ROUTER_RULES_POLL=200ms",
 	}, "-processors", "router", "-http", "127.0.0.1:0", "-flush-interval", "200ms",
 		"-batch-size", "300", "-session-timeout", "6s")
 }
@@ -457,22 +462,38 @@ func checkKPIs(t *testing.T, conn driver.Conn, decisions []*schemas.RoutingDecid
 }
 
 // TestProcessorRefusesMalformedRulesAtStart: with a malformed rules file
-// the router does not start (there are no older rules to keep).
+// the router does not start (there are no older rules to keep), whichever
+// way the file is named: the flag or either of its environment variables.
 func TestProcessorRefusesMalformedRulesAtStart(t *testing.T) {
 	bin := buildProcessor(t)
 	rulesPath := filepath.Join(t.TempDir(), "rules.json")
 	if err := os.WriteFile(rulesPath, []byte(`{"version":"bad","default_confidence_threshold":1.7}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-processors", "router", "-http", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), router.EnvRulesFile+"="+rulesPath, "ASSAY_CLICKHOUSE_ADDR=127.0.0.1:1")
-	out, err := cmd.CombinedOutput()
-	if err == nil {
-		t.Fatalf("the processor started on a malformed rules file:\n%s", out)
-	}
-	want := "router: " + router.EnvRulesFile + "=" + rulesPath + ": rules file " + rulesPath + ": invalid rules (version \"bad\"): default_confidence_threshold must be in [0, 1], got 1.7"
-	if !strings.Contains(string(out), want) {
-		t.Fatalf("output does not say why:\n%s\nwant it to contain %q", out, want)
+	for _, c := range []struct {
+		name string
+		args []string
+		env  string
+	}{
+		{"flag", []string{"-router-rules", rulesPath}, ""},
+		{"service variable", nil, "ASSAY_PROCESSOR_ROUTER_RULES=" + rulesPath},
+		{"shared variable", nil, "ASSAY_ROUTER_RULES=" + rulesPath},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command(bin, append([]string{"-processors", "router", "-http", "127.0.0.1:0"}, c.args...)...)
+			cmd.Env = append(os.Environ(), "ASSAY_CLICKHOUSE_ADDR=127.0.0.1:1")
+			if c.env != "" {
+				cmd.Env = append(cmd.Env, c.env)
+			}
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("the processor started on a malformed rules file:\n%s", out)
+			}
+			want := "processor: router: rules file " + rulesPath + ": invalid rules (version \"bad\"): default_confidence_threshold must be in [0, 1], got 1.7"
+			if !strings.Contains(string(out), want) {
+				t.Fatalf("output does not say why:\n%s\nwant it to contain %q", out, want)
+			}
+		})
 	}
 }
 
@@ -664,7 +685,11 @@ func TestTwoInstancesSplitThePartitions(t *testing.T) {
 	_, replayConn := testenv.MigratedClickHouse(t)
 	other := *rules
 	other.Version, other.DefaultConfidenceThreshold, other.TagRules = "replay-other", 0.99, nil
-	if _, err := runtime.Replay(ctx, router.New(router.NewRuleSet(&other)), k, runtime.ClickHouseSink(replayConn), time.Time{}); err != nil {
+	replayRouter, err := router.New(router.Config{Rules: router.NewRuleSet(&other)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runtime.Replay(ctx, replayRouter, k, runtime.ClickHouseSink(replayConn), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	const q = "SELECT item_id, question_id, stage, route, rule, rules_version, project_id, model_version, prelabel_value, audited, event_id FROM routing_decisions FINAL ORDER BY item_id, question_id, stage"

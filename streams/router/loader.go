@@ -6,31 +6,22 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
-
-	"github.com/assay-data/assay/ops/config"
 )
-
-// EnvRulesFile names the environment variable holding the rules file path
-// of the router built by the processor registry (MustFromEnv).
-const EnvRulesFile = "ASSAY_ROUTER_RULES"
-
-// EnvRulesPoll names the environment variable holding how often the rules
-// file's modification time and size are checked (default 5s).
-const EnvRulesPoll = "ASSAY_ROUTER_RULES_POLL"
 
 // Loader keeps a RuleSet in step with a rules file. It is the I/O half of
 // the rules: the processor only reads the RuleSet, so Apply stays pure
-// and a reload never happens in the middle of one record.
+// and a reload never happens in the middle of one record. A Loader starts
+// no goroutine and handles no signal: its owner calls Run (the poll) and
+// Reload (on SIGHUP, say) from goroutines it owns.
 type Loader struct {
 	path string
+	poll time.Duration
 	set  *RuleSet
 	log  *slog.Logger
 
-	mu     sync.Mutex // serialises reloads (poll tick and SIGHUP)
+	mu     sync.Mutex // serialises reloads (poll and explicit Reload)
 	digest [sha256.Size]byte
 	mtime  time.Time
 	size   int64
@@ -40,12 +31,20 @@ type Loader struct {
 }
 
 // NewLoader reads and validates the rules file at path; an invalid file is
-// an error here, because at start there are no older rules to keep.
-func NewLoader(path string, log *slog.Logger) (*Loader, error) {
+// an error here, because at start there are no older rules to keep. Run
+// checks the file every poll (zero: DefaultRulesPoll); a nil log is
+// slog.Default().
+func NewLoader(path string, poll time.Duration, log *slog.Logger) (*Loader, error) {
+	if poll < 0 {
+		return nil, fmt.Errorf("rules file %s: poll interval must not be negative, got %v", path, poll)
+	}
+	if poll == 0 {
+		poll = DefaultRulesPoll
+	}
 	if log == nil {
 		log = slog.Default()
 	}
-	l := &Loader{path: path, log: log.With("rules_file", path)}
+	l := &Loader{path: path, poll: poll, log: log.With("rules_file", path)}
 	data, st, err := l.read()
 	if err != nil {
 		return nil, err
@@ -148,47 +147,29 @@ func (l *Loader) modified() bool {
 	return !st.ModTime().Equal(l.mtime) || st.Size() != l.size
 }
 
-// Watch reloads the rules when the file changes (polled every interval)
-// and on SIGHUP, until ctx ends. Refused reloads are logged and kept in
-// Err; the poll does not retry an unchanged broken file.
-func (l *Loader) Watch(ctx context.Context, interval time.Duration) {
-	if interval <= 0 {
-		interval = 5 * time.Second
+// Poll reloads the rules if the file's modification time or size changed
+// since the last read, as Reload does; an unchanged file is not read (so
+// an unchanged broken file is not reported again).
+func (l *Loader) Poll() (bool, error) {
+	if !l.modified() {
+		return false, nil
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	tick := time.NewTicker(interval)
+	return l.Reload()
+}
+
+// Run polls the file every poll interval until ctx ends. Refused reloads
+// are logged and kept in Err; Run itself never fails. It does not listen
+// for signals: the process's main decides what a SIGHUP means and calls
+// Reload.
+func (l *Loader) Run(ctx context.Context) {
+	tick := time.NewTicker(l.poll)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-hup:
-			_, _ = l.Reload()
 		case <-tick.C:
-			if l.modified() {
-				_, _ = l.Reload()
-			}
+			_, _ = l.Poll()
 		}
 	}
-}
-
-// MustFromEnv returns the router the processor registry runs: rules from
-// the file named by ASSAY_ROUTER_RULES, watched for changes every
-// ASSAY_ROUTER_RULES_POLL and on SIGHUP for the life of the process, or
-// DefaultRules when the variable is empty. It panics when the file cannot
-// be read or is invalid: a router must not start on rules nobody wrote
-// (the registry's constructors cannot return an error).
-func MustFromEnv() *Router {
-	path := config.Env(EnvRulesFile, "")
-	if path == "" {
-		return New(NewRuleSet(DefaultRules()))
-	}
-	l, err := NewLoader(path, slog.Default())
-	if err != nil {
-		panic(fmt.Sprintf("router: %s=%s: %v", EnvRulesFile, path, err))
-	}
-	go l.Watch(context.Background(), config.EnvDuration(EnvRulesPoll, 5*time.Second))
-	return NewWatched(l)
 }

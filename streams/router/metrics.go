@@ -19,17 +19,22 @@ var (
 		"Reloads of the rules file refused since the process started.", nil, nil)
 	descLoaded = prometheus.NewDesc("assay_router_rules_loaded_timestamp_seconds",
 		"When the rules in force were loaded (Unix seconds).", nil, nil)
+	descPendingExpired = prometheus.NewDesc("assay_router_pending_prelabels_expired_total",
+		"Pre-labels dropped undecided because their item was not ingested within the pending TTL (event time), rebuilds included.", nil, nil)
+	descPendingEvicted = prometheus.NewDesc("assay_router_pending_prelabels_evicted_total",
+		"Pre-labels dropped undecided, oldest first, because a partition already held the maximum of pre-labels waiting for their item, rebuilds included: alert on its rate.", nil, nil)
 )
 
-// Collectors implements runtime.Instrumented: the rules in force and, when
-// a rules file is watched, the outcome of its reloads. A refused reload is
-// otherwise only a log line; this makes it alertable.
+// Collectors implements runtime.Instrumented: the rules in force, the
+// pending pre-labels dropped undecided and, when a rules file is watched,
+// the outcome of its reloads. A refused reload is otherwise only a log
+// line; this makes it alertable.
 func (r *Router) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{rulesCollector{r}}
 }
 
-// rulesCollector reads the rule set and loader at scrape time, so nothing
-// on the Apply path updates metrics.
+// rulesCollector reads the rule set, the loader and the router's counters
+// at scrape time, so the Apply path only adds to two atomic counters.
 type rulesCollector struct{ r *Router }
 
 func (rulesCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -37,10 +42,14 @@ func (rulesCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descReloadFailed
 	ch <- descReloadFailures
 	ch <- descLoaded
+	ch <- descPendingExpired
+	ch <- descPendingEvicted
 }
 
 func (c rulesCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descRulesInfo, prometheus.GaugeValue, 1, c.r.rules.Current().Version)
+	ch <- prometheus.MustNewConstMetric(descPendingExpired, prometheus.CounterValue, float64(c.r.m.expired.Load()))
+	ch <- prometheus.MustNewConstMetric(descPendingEvicted, prometheus.CounterValue, float64(c.r.m.evicted.Load()))
 	l := c.r.loader
 	if l == nil {
 		return

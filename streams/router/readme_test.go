@@ -67,7 +67,11 @@ func TestReadmeRoutingQueries(t *testing.T) {
 	// The live runner, not Replay: decision rows are written when the
 	// committed decisions are read back, and Replay emits nothing.
 	want, _ := expected(t, rules, items, labels)
-	r, err := runtime.New(router.New(router.NewRuleSet(rules)), k, runtime.ClickHouseSink(conn),
+	rt, err := router.New(router.Config{Rules: router.NewRuleSet(rules)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := runtime.New(rt, k, runtime.ClickHouseSink(conn),
 		runtime.WithFlushInterval(100*time.Millisecond), runtime.WithKafkaOptions(kgo.SessionTimeout(6*time.Second)))
 	if err != nil {
 		t.Fatal(err)

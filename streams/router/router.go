@@ -44,18 +44,19 @@ const (
 
 // Router is the routing processor. It consumes the items and labels topics
 // and emits RoutingDecided events to the items topic, so it implements
-// runtime.Emitter and runs in Kafka transactions.
+// runtime.Emitter and runs in Kafka transactions. Build it with New.
 type Router struct {
+	cfg    Config
 	rules  *RuleSet
-	loader *Loader // nil unless built with NewWatched or MustFromEnv: only for metrics
+	loader *Loader // nil unless built with a rules file
+	m      counters
 }
 
-// New returns a router deciding with the rules in force in rules.
-func New(rules *RuleSet) *Router { return &Router{rules: rules} }
-
-// NewWatched returns a router deciding with l's rules, whose metrics
-// include the outcome of l's reloads.
-func NewWatched(l *Loader) *Router { return &Router{rules: l.RuleSet(), loader: l} }
+// Loader returns the loader of the rules file, nil when the router was
+// built without one. The process's owner runs it (Loader.Run) and reloads
+// on demand (Loader.Reload); the router only reads the rules it keeps in
+// force.
+func (r *Router) Loader() *Loader { return r.loader }
 
 var _ runtime.Emitter = (*Router)(nil)
 
@@ -77,67 +78,11 @@ func (*Router) EmitsEvents() bool { return true }
 // (topic, partition), rebuilt from that partition alone, and may assign
 // items partition p and labels partition p to different instances, so
 // the two sides keep separate states and no rule reads both.
-func (*Router) NewState(topic string, _ int32) any {
+func (r *Router) NewState(topic string, _ int32) any {
 	if strings.HasSuffix(topic, schemas.FamilyLabels.Topic()) {
-		return &labelsState{items: map[string]*labelItem{}}
+		return newLabelsState()
 	}
-	return &itemsState{items: map[string]*item{}}
-}
-
-// itemsState is the state of one items partition.
-type itemsState struct {
-	items map[string]*item
-}
-
-type item struct {
-	ingested bool
-	project  string
-	tags     []string
-	// pending are pre-labels that arrived before ItemIngested: deciding
-	// them without the item's edge-case tags could auto-accept a
-	// safety-critical item, so they wait for it.
-	pending []pendingPrelabel
-	// decided are the questions already routed at the items stage, with
-	// the pre-label each was decided on (zero for no_prelabel), which the
-	// routing_decisions row takes when the decision is read back.
-	decided map[string]*decidedOn
-}
-
-// decidedOn is the pre-label a decision was made on.
-type decidedOn struct {
-	model, modelVersion, value string
-	confidence                 float64
-}
-
-func on(pl *schemas.PreLabelProposed) *decidedOn {
-	return &decidedOn{model: pl.Model, modelVersion: pl.ModelVersion, value: valueKey(pl.Value), confidence: pl.Confidence}
-}
-
-type pendingPrelabel struct {
-	pl  *schemas.PreLabelProposed
-	rec runtime.Record
-}
-
-// labelsState is the state of one labels partition.
-type labelsState struct {
-	items map[string]*labelItem
-}
-
-type labelItem struct {
-	questions map[string]*questionLabels
-	labelQ    map[string]string // label_id -> question_id, for retractions
-}
-
-type questionLabels struct {
-	// byAnnotator is each annotator's latest label: agreement is between
-	// annotators, and a relabel replaces the annotator's earlier answer.
-	byAnnotator map[string]annotatorLabel
-	escalated   bool
-}
-
-type annotatorLabel struct {
-	labelID string
-	value   string
+	return newItemsState(r.cfg.PendingTTL, r.cfg.MaxPending, &r.m)
 }
 
 // Apply implements runtime.Processor. It reads the rules in force once, so
@@ -156,7 +101,7 @@ func (r *Router) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 func (s *itemsState) get(id string) *item {
 	it := s.items[id]
 	if it == nil {
-		it = &item{decided: map[string]*decidedOn{}}
+		it = &item{}
 		s.items[id] = it
 	}
 	return it
@@ -164,39 +109,45 @@ func (s *itemsState) get(id string) *item {
 
 func (s *itemsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, error) {
 	var out runtime.Output
+	// Time first: a pre-label that has waited PendingTTL by this record's
+	// time is gone before the record is looked at, even if the record is
+	// its item.
+	s.advance(rec)
 	switch e := rec.Event.(type) {
 	case *schemas.ItemIngested:
-		it := s.get(e.ItemID)
-		if it.ingested {
+		it := s.items[e.ItemID]
+		if it != nil && it.ingested {
 			return out, nil // a duplicate ingest changes nothing
 		}
+		it = s.get(e.ItemID)
 		it.ingested, it.project, it.tags = true, e.ProjectID, slices.Clone(e.EdgeCaseTags)
+		c := causeOf(rec)
 		for _, q := range rules.QuestionsWithoutPrelabel[e.ProjectID] {
-			if it.decided[q] == nil {
-				it.decided[q] = &decidedOn{}
-				emit(&out, decideWithoutPrelabel(rules, rec, it, e.ItemID, q))
+			if !it.isDecided(q) {
+				it.decide(q, decidedOn{})
+				emit(&out, decideWithoutPrelabel(rules, c, it, e.ItemID, q))
 			}
 		}
-		pending := it.pending
-		it.pending = nil
-		for _, p := range pending {
-			if it.decided[p.pl.QuestionID] == nil {
-				it.decided[p.pl.QuestionID] = on(p.pl)
-				emit(&out, decidePrelabel(rules, p.rec, it, p.pl))
+		for _, pl := range s.pending.take(e.ItemID) {
+			if !it.isDecided(pl.question) {
+				it.decide(pl.question, pl.on)
+				emit(&out, decidePrelabel(rules, pl.cause, it, e.ItemID, pl))
 			}
 		}
 	case *schemas.PreLabelProposed:
-		out.Rows = append(out.Rows, prelabelRow(rec, e))
-		it := s.get(e.ItemID)
+		on := decidedOn{model: e.Model, modelVersion: e.ModelVersion, value: valueKey(e.Value), confidence: e.Confidence}
+		out.Rows = append(out.Rows, prelabelRow(rec, e, on.value))
+		pl := prelabel{question: e.QuestionID, on: on, cause: causeOf(rec)}
+		it := s.items[e.ItemID]
 		switch {
-		case it.decided[e.QuestionID] != nil || slices.ContainsFunc(it.pending, func(p pendingPrelabel) bool { return p.pl.QuestionID == e.QuestionID }):
+		case it != nil && it.isDecided(e.QuestionID) || s.pending.has(e.ItemID, e.QuestionID):
 			// Decided once per item/question: a later model's pre-label is
 			// measured (prelabel row) but does not re-route.
-		case !it.ingested:
-			it.pending = append(it.pending, pendingPrelabel{pl: e, rec: rec})
+		case it == nil || !it.ingested:
+			s.wait(e.ItemID, pl)
 		default:
-			it.decided[e.QuestionID] = on(e)
-			emit(&out, decidePrelabel(rules, rec, it, e))
+			it.decide(e.QuestionID, pl.on)
+			emit(&out, decidePrelabel(rules, pl.cause, it, e.ItemID, pl))
 		}
 	case *schemas.RoutingDecided:
 		// Never decide on a decision (ours or anyone's): that would loop.
@@ -210,13 +161,13 @@ func (s *itemsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, er
 			return out, nil
 		}
 		it := s.get(e.ItemID)
-		stage, d := stageItems, &decidedOn{}
+		stage, d := stageItems, decidedOn{}
 		if isLabelsRule(e.Rule) {
 			stage = stageLabels
-		} else if it.decided[e.QuestionID] != nil {
-			d = it.decided[e.QuestionID]
+		} else if on, ok := it.decided[e.QuestionID]; ok {
+			d = on
 		} else {
-			it.decided[e.QuestionID] = d
+			it.decide(e.QuestionID, d)
 		}
 		audited := uint8(0)
 		if e.Rule == RuleAuditSample {
@@ -249,7 +200,7 @@ func isLabelsRule(rule string) bool { return rule == RuleLowAgreement }
 // decision is what one rule decided, before it becomes an event.
 type decision struct {
 	rules    *Rules
-	rec      runtime.Record // the record that caused the decision
+	cause    cause // the record that caused the decision
 	stage    string
 	itemID   string
 	question string
@@ -263,41 +214,42 @@ func in(name string, v float64) schemas.RoutingInput {
 	return schemas.RoutingInput{Name: name, Value: v}
 }
 
-// decidePrelabel routes a pre-label, first matching rule wins: edge-case
-// tag rules (humans always), low confidence, the audit sample, else
-// auto-accept.
-func decidePrelabel(rules *Rules, rec runtime.Record, it *item, pl *schemas.PreLabelProposed) decision {
-	th := rules.threshold(pl.QuestionID)
+// decidePrelabel routes a pre-label of an ingested item, first matching
+// rule wins: edge-case tag rules (humans always), low confidence, the
+// audit sample, else auto-accept.
+func decidePrelabel(rules *Rules, c cause, it *item, itemID string, pl prelabel) decision {
+	conf := pl.on.confidence
+	th := rules.threshold(pl.question)
 	d := decision{
-		rules: rules, rec: rec, stage: stageItems, itemID: pl.ItemID, question: pl.QuestionID,
-		inputs: []schemas.RoutingInput{in("confidence", pl.Confidence), in("threshold", th)},
+		rules: rules, cause: c, stage: stageItems, itemID: itemID, question: pl.question,
+		inputs: []schemas.RoutingInput{in("confidence", conf), in("threshold", th)},
 	}
 	if tr, tag, ok := rules.tagRule(it.tags); ok {
 		d.route, d.rule = tr.Route, tr.ID
 		d.reason = fmt.Sprintf("edge-case tag %q always goes to humans", tag)
 		return d
 	}
-	if pl.Confidence < th {
+	if conf < th {
 		d.route, d.rule = schemas.RouteHumanReview, RuleLowConfidence
-		d.reason = fmt.Sprintf("confidence %.4g below threshold %.4g of question %s", pl.Confidence, th, pl.QuestionID)
+		d.reason = fmt.Sprintf("confidence %.4g below threshold %.4g of question %s", conf, th, pl.question)
 		return d
 	}
-	if pt := rules.auditPoint(pl.ItemID); pt < rules.Audit.Rate {
+	if pt := rules.auditPoint(itemID); pt < rules.Audit.Rate {
 		d.route, d.rule = schemas.RouteHumanReview, RuleAuditSample
 		d.inputs = append(d.inputs, in("audit_point", pt), in("audit_rate", rules.Audit.Rate))
-		d.reason = fmt.Sprintf("auto-acceptable (confidence %.4g >= %.4g), sampled for human audit at rate %.4g", pl.Confidence, th, rules.Audit.Rate)
+		d.reason = fmt.Sprintf("auto-acceptable (confidence %.4g >= %.4g), sampled for human audit at rate %.4g", conf, th, rules.Audit.Rate)
 		return d
 	}
 	d.route, d.rule = schemas.RouteAutoAccept, RuleConfident
-	d.reason = fmt.Sprintf("confidence %.4g at or above threshold %.4g of question %s", pl.Confidence, th, pl.QuestionID)
+	d.reason = fmt.Sprintf("confidence %.4g at or above threshold %.4g of question %s", conf, th, pl.question)
 	return d
 }
 
 // decideWithoutPrelabel routes a question no model answers: to labeling by
 // a human (or to whoever a tag rule names; there is nothing to review, so
 // human_review becomes human_label).
-func decideWithoutPrelabel(rules *Rules, rec runtime.Record, it *item, itemID, q string) decision {
-	d := decision{rules: rules, rec: rec, stage: stageItems, itemID: itemID, question: q}
+func decideWithoutPrelabel(rules *Rules, c cause, it *item, itemID, q string) decision {
+	d := decision{rules: rules, cause: c, stage: stageItems, itemID: itemID, question: q}
 	if tr, tag, ok := rules.tagRule(it.tags); ok {
 		d.route, d.rule = tr.Route, tr.ID
 		if d.route == schemas.RouteHumanReview {
@@ -316,15 +268,6 @@ func decideWithoutPrelabel(rules *Rules, rec runtime.Record, it *item, itemID, q
 // yields the same event (same event_id). Its routing_decisions row is written when the
 // committed event is read back (see itemsState.apply).
 func emit(out *runtime.Output, d decision) {
-	cause := d.rec.Event.Meta()
-	at := d.rec.Timestamp.UnixMilli()
-	if d.rec.Timestamp.IsZero() || at <= 0 {
-		at = cause.RecordedAt
-	}
-	corr := cause.Trace.CorrelationID
-	if corr == "" {
-		corr = cause.EventID
-	}
 	// The id names the decision, not the record that caused it: there is one
 	// decision per item/question and stage, so if a rebuilt state ever
 	// decided one again (e.g. after the agreement rule changed), the copy
@@ -332,8 +275,8 @@ func emit(out *runtime.Output, d decision) {
 	id := deterministicID(strings.Join([]string{Name, d.stage, d.itemID, d.question}, "\x00"))
 	ev := &schemas.RoutingDecided{
 		Envelope: schemas.Envelope{
-			EventID: id, EventType: schemas.TypeRoutingDecided, OccurredAt: at, RecordedAt: at, Producer: Producer,
-			Trace: schemas.Trace{CorrelationID: corr, CausationID: cause.EventID},
+			EventID: id, EventType: schemas.TypeRoutingDecided, OccurredAt: d.cause.at, RecordedAt: d.cause.at, Producer: Producer,
+			Trace: schemas.Trace{CorrelationID: d.cause.correlationID, CausationID: d.cause.eventID},
 		},
 		ItemID: d.itemID, QuestionID: d.question, Route: d.route, Rule: d.rule, Inputs: d.inputs,
 		Reason: fmt.Sprintf("rules %s: %s", d.rules.Version, d.reason),
@@ -341,9 +284,9 @@ func emit(out *runtime.Output, d decision) {
 	out.Emit = append(out.Emit, ev)
 }
 
-func prelabelRow(rec runtime.Record, e *schemas.PreLabelProposed) runtime.Row {
+func prelabelRow(rec runtime.Record, e *schemas.PreLabelProposed, value string) runtime.Row {
 	return runtime.Row{Table: TablePrelabels, Values: []any{
-		e.ItemID, e.QuestionID, e.Model, e.ModelVersion, valueKey(e.Value), e.Confidence,
+		e.ItemID, e.QuestionID, e.Model, e.ModelVersion, value, e.Confidence,
 		e.EventID, dateTime(e.OccurredAt), e.OccurredAt,
 		rec.Topic, uint32(rec.Partition), uint64(rec.Offset),
 	}}
@@ -365,33 +308,42 @@ func (s *labelsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, e
 		}})
 		li := s.items[e.ItemID]
 		if li == nil {
-			li = &labelItem{questions: map[string]*questionLabels{}, labelQ: map[string]string{}}
+			li = &labelItem{questions: map[string]*questionLabels{}, labels: map[uint64]*questionLabels{}}
 			s.items[e.ItemID] = li
 		}
 		ql := li.questions[e.QuestionID]
 		if ql == nil {
-			ql = &questionLabels{byAnnotator: map[string]annotatorLabel{}}
+			ql = &questionLabels{byAnnotator: map[uint64]annotatorLabel{}}
 			li.questions[e.QuestionID] = ql
 		}
-		if old, ok := ql.byAnnotator[e.AnnotatorID]; ok {
-			delete(li.labelQ, old.labelID)
+		if ql.escalated {
+			return out, nil // escalated once: later labels change nothing
 		}
-		ql.byAnnotator[e.AnnotatorID] = annotatorLabel{labelID: e.LabelID, value: key}
-		li.labelQ[e.LabelID] = e.QuestionID
-		if ql.escalated || rules.Agreement.MinLabels < 2 || len(ql.byAnnotator) < rules.Agreement.MinLabels {
+		annotator, lid := hash(e.AnnotatorID), hash(e.LabelID)
+		if old, ok := ql.byAnnotator[annotator]; ok {
+			delete(li.labels, old.label)
+		}
+		ql.byAnnotator[annotator] = annotatorLabel{label: lid, value: hash(key)}
+		li.labels[lid] = ql
+		if rules.Agreement.MinLabels < 2 || len(ql.byAnnotator) < rules.Agreement.MinLabels {
 			return out, nil
 		}
 		agree := agreement(ql.byAnnotator)
 		if agree >= rules.Agreement.MinAgreement {
 			return out, nil
 		}
-		ql.escalated = true
-		n := float64(len(ql.byAnnotator))
+		n := len(ql.byAnnotator)
+		// The escalation stands (a retraction cannot undo it and later
+		// labels change nothing), so the answers are no longer needed.
+		for _, l := range ql.byAnnotator {
+			delete(li.labels, l.label)
+		}
+		ql.escalated, ql.byAnnotator = true, nil
 		emit(&out, decision{
-			rules: rules, rec: rec, stage: stageLabels, itemID: e.ItemID, question: e.QuestionID,
+			rules: rules, cause: causeOf(rec), stage: stageLabels, itemID: e.ItemID, question: e.QuestionID,
 			route: schemas.RouteExpertReview, rule: RuleLowAgreement,
-			inputs: []schemas.RoutingInput{in("annotators", n), in("agreement", agree), in("min_agreement", rules.Agreement.MinAgreement)},
-			reason: fmt.Sprintf("%d annotators agree on %.0f%% of pairs, below %.0f%%", len(ql.byAnnotator), 100*agree, 100*rules.Agreement.MinAgreement),
+			inputs: []schemas.RoutingInput{in("annotators", float64(n)), in("agreement", agree), in("min_agreement", rules.Agreement.MinAgreement)},
+			reason: fmt.Sprintf("%d annotators agree on %.0f%% of pairs, below %.0f%%", n, 100*agree, 100*rules.Agreement.MinAgreement),
 		})
 	case *schemas.LabelRetracted:
 		out.Rows = append(out.Rows, runtime.Row{Table: TableRetractions, Values: []any{
@@ -402,16 +354,14 @@ func (s *labelsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, e
 		if li == nil {
 			return out, nil
 		}
-		q, ok := li.labelQ[e.LabelID]
+		lid := hash(e.LabelID)
+		ql, ok := li.labels[lid]
 		if !ok {
 			return out, nil
 		}
-		delete(li.labelQ, e.LabelID)
-		ql := li.questions[q]
+		delete(li.labels, lid)
 		for a, l := range ql.byAnnotator {
-			if l.labelID == e.LabelID {
-				// An escalation stands once made: the expert is already
-				// asked; a retraction only changes later judgements.
+			if l.label == lid {
 				delete(ql.byAnnotator, a)
 			}
 		}
@@ -422,8 +372,8 @@ func (s *labelsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, e
 // agreement is the share of annotator pairs that gave the same answer
 // (percent agreement of the unit; the KPI processors compute the chance-
 // corrected figures, routing needs a per-item signal).
-func agreement(labels map[string]annotatorLabel) float64 {
-	counts := map[string]int{}
+func agreement(labels map[uint64]annotatorLabel) float64 {
+	counts := map[uint64]int{}
 	for _, l := range labels {
 		counts[l.value]++
 	}

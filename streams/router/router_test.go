@@ -81,7 +81,16 @@ type feed struct {
 }
 
 func newFeed(t *testing.T, rules *Rules) *feed {
-	return &feed{t: t, r: New(NewRuleSet(rules)), states: map[string]any{}, offs: map[string]int64{}}
+	return &feed{t: t, r: newRouter(t, Config{Rules: NewRuleSet(rules)}), states: map[string]any{}, offs: map[string]int64{}}
+}
+
+func newRouter(t *testing.T, cfg Config) *Router {
+	t.Helper()
+	r, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // apply applies evs in order, then the decisions they emitted, which the
@@ -368,7 +377,7 @@ func TestAuditSample(t *testing.T) {
 
 func TestRulesSwapBetweenRecords(t *testing.T) {
 	set := NewRuleSet(testRules())
-	r := New(set)
+	r := newRouter(t, Config{Rules: set})
 	st := r.NewState("assay.items.v1", 0)
 	apply := func(ev schemas.Event, off int64) *schemas.RoutingDecided {
 		out, err := r.Apply(st, runtime.Record{Topic: "assay.items.v1", Family: schemas.FamilyItems, Offset: off, Event: ev})
@@ -419,15 +428,15 @@ func TestValueKeyAndAgreement(t *testing.T) {
 			t.Errorf("valueKey(%v) == valueKey(%v) is %v, want %v", c.a, c.b, got, c.equal)
 		}
 	}
-	l := func(vs ...string) map[string]annotatorLabel {
-		m := map[string]annotatorLabel{}
+	l := func(vs ...string) map[uint64]annotatorLabel {
+		m := map[uint64]annotatorLabel{}
 		for i, v := range vs {
-			m[fmt.Sprint(i)] = annotatorLabel{value: v}
+			m[hash(fmt.Sprint(i))] = annotatorLabel{value: hash(valueKey(schemas.Nominal(v)))}
 		}
 		return m
 	}
 	for _, c := range []struct {
-		labels map[string]annotatorLabel
+		labels map[uint64]annotatorLabel
 		want   float64
 	}{
 		{l("a"), 1}, {l("a", "a"), 1}, {l("a", "b"), 0}, {l("a", "a", "b"), 1.0 / 3}, {l("a", "a", "b", "b"), 2.0 / 6},

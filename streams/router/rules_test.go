@@ -3,11 +3,9 @@ package router
 import (
 	"context"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -83,15 +81,15 @@ func TestLoaderKeepsOldRulesOnABadReload(t *testing.T) {
 	if err := os.WriteFile(path, []byte(`{"version":"v1",`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewLoader(path, nil); err == nil || !strings.Contains(err.Error(), path) {
+	if _, err := NewLoader(path, 0, nil); err == nil || !strings.Contains(err.Error(), path) {
 		t.Fatalf("a malformed file at start must be refused with its path, got %v", err)
 	}
-	if _, err := NewLoader(filepath.Join(t.TempDir(), "missing.json"), nil); err == nil {
+	if _, err := NewLoader(filepath.Join(t.TempDir(), "missing.json"), 0, nil); err == nil {
 		t.Fatal("a missing file at start must be refused")
 	}
 
 	writeRules(t, path, "v1", 0.8)
-	l, err := NewLoader(path, nil)
+	l, err := NewLoader(path, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,78 +134,83 @@ func TestLoaderKeepsOldRulesOnABadReload(t *testing.T) {
 	}
 }
 
-func TestLoaderWatchPollsAndSIGHUP(t *testing.T) {
+// TestLoaderPollAndRun: Poll reloads a file whose modification time or
+// size changed and nothing else; Run polls until its context ends; Reload
+// (what main calls on SIGHUP) picks a change up without waiting for a poll.
+// No signal is involved: the Loader handles none (services/processor owns
+// SIGHUP and is tested there).
+func TestLoaderPollAndRun(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rules.json")
 	writeRules(t, path, "v1", 0.8)
-	l, err := NewLoader(path, nil)
+	if _, err := NewLoader(path, -time.Second, nil); err == nil {
+		t.Fatal("a negative poll interval must be refused")
+	}
+	l, err := NewLoader(path, 20*time.Millisecond, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Catch SIGHUP in this process before Watch does, so a signal sent
-	// before Watch registers cannot kill the test binary.
-	guard := make(chan os.Signal, 16)
-	signal.Notify(guard, syscall.SIGHUP)
-	defer signal.Stop(guard)
+	version := func() string { return l.RuleSet().Current().Version }
 
-	watch := func(interval time.Duration) (stop func()) {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { l.Watch(ctx, interval); close(done) }()
-		return func() { cancel(); <-done }
+	// Poll: unchanged file, nothing; changed (size), reloaded.
+	if changed, err := l.Poll(); changed || err != nil {
+		t.Fatalf("poll of an unchanged file: changed %v, err %v", changed, err)
 	}
-	// wait waits until cond holds, sending SIGHUP each round when hup is
-	// set (Watch may not have registered for the first one yet).
-	wait := func(what string, hup bool, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within 5s (version %s, last error %v)", what, l.RuleSet().Current().Version, l.Err())
-			}
-			if hup {
-				if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-					t.Fatal(err)
-				}
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+	writeRules(t, path, "v2-longer", 0.85)
+	if changed, err := l.Poll(); !changed || err != nil || version() != "v2-longer" {
+		t.Fatalf("poll of a changed file: changed %v, err %v, version %s", changed, err, version())
 	}
-	version := func(v string) func() bool { return func() bool { return l.RuleSet().Current().Version == v } }
 
-	stop := watch(20 * time.Millisecond)
-	writeRules(t, path, "v2", 0.85)
-	wait("poll picks up v2", false, version("v2"))
-	stop()
-
-	// Polling once an hour: only SIGHUP can pick the next change up.
-	stop = watch(time.Hour)
-	defer stop()
+	// Run polls on its own until ctx ends, and returns then.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { l.Run(ctx); close(done) }()
 	writeRules(t, path, "v3", 0.87)
-	time.Sleep(100 * time.Millisecond)
-	if v := l.RuleSet().Current().Version; v != "v2" {
-		t.Fatalf("rules changed without a poll or a signal: %s", v)
+	deadline := time.Now().Add(5 * time.Second)
+	for version() != "v3" {
+		if time.Now().After(deadline) {
+			t.Fatalf("Run did not pick up v3 within 5s (version %s, last error %v)", version(), l.Err())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	wait("SIGHUP picks up v3", true, version("v3"))
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
 
+	// Without Run nothing changes until Reload is called.
+	writeRules(t, path, "v4", 0.88)
+	time.Sleep(60 * time.Millisecond)
+	if version() != "v3" {
+		t.Fatalf("rules changed without a poll or a reload: %s", version())
+	}
+	if changed, err := l.Reload(); !changed || err != nil || version() != "v4" {
+		t.Fatalf("reload: changed %v, err %v, version %s", changed, err, version())
+	}
+	// A malformed file is reported by Poll once and the rules stay.
 	if err := os.WriteFile(path, []byte("not json"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	wait("SIGHUP reports the malformed file", true, func() bool { return l.Err() != nil })
-	if v := l.RuleSet().Current().Version; v != "v3" {
-		t.Fatalf("malformed file replaced the rules: %s", v)
+	if _, err := l.Poll(); err == nil || l.Err() == nil || version() != "v4" {
+		t.Fatalf("poll of a malformed file: err %v, Err %v, version %s", err, l.Err(), version())
+	}
+	if changed, err := l.Poll(); changed || err != nil {
+		t.Fatalf("second poll of the same malformed file: changed %v, err %v (want it not read again)", changed, err)
 	}
 }
 
 func TestRulesMetricsReachTheRunnersRegistry(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rules.json")
 	writeRules(t, path, "m1", 0.8)
-	l, err := NewLoader(path, nil)
+	r, err := New(Config{RulesFile: path})
 	if err != nil {
 		t.Fatal(err)
 	}
+	l := r.Loader()
 	reg := prometheus.NewRegistry()
 	k := config.Kafka{Brokers: []string{"127.0.0.1:1"}}
-	if _, err := runtime.New(NewWatched(l), k, nil, runtime.WithRegisterer(reg)); err != nil {
+	if _, err := runtime.New(r, k, nil, runtime.WithRegisterer(reg)); err != nil {
 		t.Fatal(err)
 	}
 	gather := func() map[string]string {
@@ -233,7 +236,8 @@ func TestRulesMetricsReachTheRunnersRegistry(t *testing.T) {
 		return out
 	}
 	got := gather()
-	if got["assay_router_rules_info{version=m1}"] != "1" || got["assay_router_rules_reload_failed"] != "0" || got["assay_router_rules_reload_failures_total"] != "0" {
+	if got["assay_router_rules_info{version=m1}"] != "1" || got["assay_router_rules_reload_failed"] != "0" || got["assay_router_rules_reload_failures_total"] != "0" ||
+		got["assay_router_pending_prelabels_expired_total"] != "0" || got["assay_router_pending_prelabels_evicted_total"] != "0" {
 		t.Fatalf("metrics %v", got)
 	}
 	if err := os.WriteFile(path, []byte("{"), 0o644); err != nil {

@@ -16,7 +16,8 @@
 //     (PrepareBatch with an explicit column list, as ClickHouse 18.16
 //     requires), retried with exponential backoff for as long as it takes,
 //     so an unavailable ClickHouse delays processing but never loses or
-//     duplicates anything;
+//     duplicates anything, under the rule below that no record can stall a
+//     partition;
 //   - offsets committed only after the batch is durable (autocommit is off);
 //     processors that emit events (Emitter) run in Kafka transactions
 //     (kgo.GroupTransactSession), so emitted events and offsets commit
@@ -24,8 +25,71 @@
 //   - poison records (undecodable, or rejected by Apply) go to the DLQ topic
 //     as schemas.EventRejected with the reason and the record's coordinates;
 //     they never block the partition and are never dropped silently;
-//   - Prometheus metrics assay_processor_* labelled by processor, and a
-//     graceful shutdown that flushes, commits and leaves the group.
+//   - Prometheus metrics assay_processor_* labelled by processor, among
+//     them the size of every partition state that implements StateSizer;
+//   - a graceful shutdown that flushes, commits and leaves the group,
+//     bounded by the shutdown timeout (WithShutdownTimeout) measured from
+//     the cancellation of Run's context, even in the middle of a retrying
+//     flush, a rebalance callback or a rebuild, and even while ClickHouse
+//     is down: a batch that is not durable by then is not committed and
+//     the next owner re-reads it (a Kafka transaction caught ending when
+//     the grace runs out is aborted, within min(5s, grace) more).
+//
+// # No record can stall a partition forever
+//
+// The Runner and Replay share one write path, which classifies every
+// failed insert (classify.go has the exact lists and their sources):
+//
+//   - Transient: any error that is not a ClickHouse exception (connection
+//     refused or reset, EOF, timeouts, the deadline of one attempt), and
+//     the server codes that say nothing about the rows: the server is busy
+//     or short of a resource (TIMEOUT_EXCEEDED, TOO_MANY_SIMULTANEOUS_QUERIES,
+//     MEMORY_LIMIT_EXCEEDED, NETWORK_ERROR, SOCKET_TIMEOUT,
+//     TABLE_IS_READ_ONLY, TOO_MANY_PARTS when merges are behind or the
+//     table holds too many parts, Keeper and replica errors, ...) or the
+//     deployment is not ready for the insert (UNKNOWN_TABLE,
+//     UNKNOWN_DATABASE, NO_SUCH_COLUMN_IN_TABLE, ACCESS_DENIED, READONLY,
+//     ...: every record would fail alike, so none is to blame). So is any
+//     failure to start the insert before a row is sent. These are retried
+//     with backoff without limit and never send a record to the DLQ.
+//   - Refused: every other server exception, known or not, including
+//     TOO_MANY_PARTS "Too many partitions for single INSERT block" (a
+//     current server's max_partitions_per_insert_block, which depends only
+//     on the rows), and a value the client cannot convert (the sink wraps
+//     it in backoff.Permanent).
+//
+// An insert of the rows of several records that is refused is split in
+// two at a record boundary and each half is written in turn, recursively,
+// so the records that are not to blame are written (a block refused only
+// as a whole, like one spanning more than 100 months of a table
+// partitioned by month, is written completely in smaller pieces). An
+// insert of several records failing WithIsolateAfter times in a row
+// (default 3) with the same transient code that a smaller insert may avoid
+// (MEMORY_LIMIT_EXCEEDED, CANNOT_ALLOCATE_MEMORY, TIMEOUT_EXCEEDED,
+// SOCKET_TIMEOUT) is split too, but its records are still retried without
+// limit. The rows of one record are never split.
+//
+// A record is isolated when the insert of its rows alone is refused
+// WithIsolateAfter times (default 3, with backoff between the attempts and
+// transient failures in between retried without being counted), so a
+// transient condition the lists mislabel cannot send a good record to the
+// DLQ on one failure. An isolated record goes to the DLQ topic as
+// schemas.EventRejected whose reason names the table and carries the
+// server's code, name and message, and whose event id is derived from the
+// processor, the record's coordinates and the table; the partition moves
+// on. Tables are written in name order: the record's rows in the tables
+// before the one that refused them stay written (rows are keyed
+// deterministically, so a replay rewrites the same rows), its rows in the
+// tables after are dropped, so for each table a record is either written
+// or named by a DLQ record. Its state change and the events it emitted
+// stand: Apply already folded it in. The DLQ records of isolated records
+// follow the batch's exactly-once path: in its Kafka transaction for
+// emitting processors, produced before the offsets are committed
+// otherwise. Replay isolates the same way but produces nothing; it counts
+// and logs the isolated records (ReplayStats.Isolated). A table whose
+// columns no longer take what a processor writes (a type changed without
+// the processor) refuses every record, so every record goes to the DLQ:
+// assay_processor_write_isolated_records_total shows it at once.
 //
 // Exactly-once effect: the runner delivers at least once to ClickHouse (a
 // crash between the insert and the commit replays the batch), so processors

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -82,17 +83,44 @@ func (e *engine) topics() []string {
 }
 
 // batch accumulates the effect of consecutive records until it is flushed.
+// Every row and every produced record remembers the record it comes from
+// (its index in srcs), so a write can send the records whose rows
+// ClickHouse refuses to the DLQ and write the others.
 type batch struct {
-	records int
-	rows    map[string][][]any
-	nrows   int
-	produce []*kgo.Record // emitted events and DLQ records, in record order
-	first   time.Time
+	records   int
+	srcs      []*kgo.Record // the batch's records, in the order added
+	rows      map[string]*tableRows
+	nrows     int
+	written   int           // rows made durable so far
+	produce   []*kgo.Record // emitted events and DLQ records, in record order
+	produceOf []int         // produceOf[i]: index in srcs of the record produce[i] comes from
+	isolated  map[int]*isolation
+	first     time.Time
 }
 
-func newBatch() *batch { return &batch{rows: map[string][][]any{}} }
+// tableRows are the rows of one table in a batch.
+type tableRows struct {
+	rows [][]any
+	recs []int // recs[i]: index in srcs of the record rows[i] comes from (non-decreasing)
+}
+
+// isolation is a record whose rows a table refused.
+type isolation struct {
+	table    string
+	attempts int
+	err      error
+}
+
+func newBatch() *batch {
+	return &batch{rows: map[string]*tableRows{}, isolated: map[int]*isolation{}}
+}
 
 func (b *batch) empty() bool { return b.records == 0 }
+
+func (b *batch) addProduce(rec int, kr *kgo.Record) {
+	b.produce = append(b.produce, kr)
+	b.produceOf = append(b.produceOf, rec)
+}
 
 // poisonError marks why a record could not be processed, for the DLQ
 // reason and the metric's cause label.
@@ -163,6 +191,8 @@ func (e *engine) add(b *batch, state any, kr *kgo.Record, live bool) (poison boo
 		b.first = time.Now()
 	}
 	b.records++
+	b.srcs = append(b.srcs, kr)
+	rec := len(b.srcs) - 1
 	out, err := e.apply(state, kr)
 	if err != nil {
 		var pe *poisonError
@@ -173,12 +203,18 @@ func (e *engine) add(b *batch, state any, kr *kgo.Record, live bool) (poison boo
 		e.m.dlq.WithLabelValues(e.name, cause).Inc()
 		e.log.Warn("poison record", "topic", kr.Topic, "partition", kr.Partition, "offset", kr.Offset, "err", err)
 		if live {
-			b.produce = append(b.produce, e.rejection(kr, err))
+			b.addProduce(rec, e.rejection(kr, err, ""))
 		}
 		return true
 	}
 	for _, r := range out.Rows {
-		b.rows[r.Table] = append(b.rows[r.Table], r.Values)
+		tr := b.rows[r.Table]
+		if tr == nil {
+			tr = &tableRows{}
+			b.rows[r.Table] = tr
+		}
+		tr.rows = append(tr.rows, r.Values)
+		tr.recs = append(tr.recs, rec)
 		b.nrows++
 	}
 	if !live {
@@ -190,23 +226,28 @@ func (e *engine) add(b *batch, state any, kr *kgo.Record, live bool) (poison boo
 			// The processor built an invalid event: the input record is what
 			// goes to the DLQ, with the reason, and nothing is emitted for it.
 			e.m.dlq.WithLabelValues(e.name, "output").Inc()
-			b.produce = append(b.produce, e.rejection(kr, &poisonError{"output", err}))
+			b.addProduce(rec, e.rejection(kr, &poisonError{"output", err}, ""))
 			continue
 		}
-		b.produce = append(b.produce, &kgo.Record{Topic: e.kcfg.Topic(ev.Family().Topic()), Key: []byte(ev.Key()), Value: val})
+		b.addProduce(rec, &kgo.Record{Topic: e.kcfg.Topic(ev.Family().Topic()), Key: []byte(ev.Key()), Value: val})
 	}
 	return false
 }
 
 // rejection builds the DLQ record for a poison record. Its event id is
-// derived from the processor and the record's coordinates, so the same
-// poison record replayed yields the same DLQ event id (the ledger's dlq
-// table collapses the copies).
-func (e *engine) rejection(kr *kgo.Record, cause error) *kgo.Record {
+// derived from the processor, the record's coordinates and, for a record
+// whose rows a table refused, that table (table is "" otherwise), so the
+// same poison record replayed yields the same DLQ event id (the ledger's
+// dlq table collapses the copies).
+func (e *engine) rejection(kr *kgo.Record, cause error, table string) *kgo.Record {
 	rej := schemas.Rejection(e.producer, kr.Value, "", cause)
 	part, off := kr.Partition, kr.Offset
 	rej.OriginalTopic, rej.OriginalPartition, rej.OriginalOffset = kr.Topic, &part, &off
-	rej.EventID = deterministicID(fmt.Sprintf("%s\x00%s\x00%d\x00%d", e.name, kr.Topic, part, off))
+	key := fmt.Sprintf("%s\x00%s\x00%d\x00%d", e.name, kr.Topic, part, off)
+	if table != "" {
+		key += "\x00write\x00" + table
+	}
+	rej.EventID = deterministicID(key)
 	rej.Trace.CorrelationID = rej.EventID
 	if ts := kr.Timestamp.UnixMilli(); ts > 0 {
 		rej.OccurredAt = ts
@@ -230,10 +271,15 @@ func deterministicID(s string) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }
 
-// write makes the rows of b durable, table by table in name order, retrying
-// each table with exponential backoff until it succeeds, ctx ends, or the
-// sink reports a permanent error. Tables already written are not rewritten
-// when a later one fails (rewriting would be harmless, only slower).
+// write makes the rows of b durable, table by table in name order, under
+// the rule that no record stalls a partition (see the package doc):
+// transient failures are retried without limit, and an insert that
+// ClickHouse refuses is split until the records responsible are found.
+// Those are recorded in b.isolated; their rows in the tables after the one
+// that refused them are dropped, their rows in the tables before stay
+// written. write returns an error only when ctx ends first. Tables already
+// written are not rewritten when a later one fails (rewriting would be
+// harmless, only slower).
 func (e *engine) write(ctx context.Context, b *batch) error {
 	if b.nrows == 0 {
 		return nil
@@ -245,30 +291,144 @@ func (e *engine) write(ctx context.Context, b *batch) error {
 	}
 	slices.Sort(names)
 	for _, n := range names {
-		rows := b.rows[n]
-		t := e.tables[n]
-		bo := backoff.NewExponentialBackOff()
-		bo.InitialInterval = 100 * time.Millisecond
-		bo.MaxInterval = e.o.retryMax
-		bo.MaxElapsedTime = 0 // never give up: an outage only delays
-		attempt := 0
-		err := backoff.RetryNotify(func() error {
-			attempt++
-			return e.sink.Write(ctx, t, rows)
-		}, backoff.WithContext(bo, ctx), func(err error, wait time.Duration) {
-			e.m.writeRetries.WithLabelValues(e.name, n).Inc()
-			lvl := slog.LevelWarn
-			if attempt > 1 && attempt%10 != 0 {
-				lvl = slog.LevelDebug // one warning per ten attempts during a long outage
+		tr := b.rows[n]
+		rows, recs := tr.rows, tr.recs
+		if len(b.isolated) > 0 {
+			rows, recs = nil, nil
+			for i, rec := range tr.recs {
+				if b.isolated[rec] == nil {
+					rows, recs = append(rows, tr.rows[i]), append(recs, rec)
+				}
 			}
-			e.log.Log(ctx, lvl, "clickhouse write failed, retrying", "table", n, "rows", len(rows), "attempt", attempt, "retry_in", wait, "err", err)
-		})
-		if err != nil {
-			return fmt.Errorf("write %d rows into %s: %w", len(rows), n, err)
 		}
-		e.m.rowsOut.WithLabelValues(e.name, n).Add(float64(len(rows)))
+		if len(rows) > 0 {
+			if err := e.writePart(ctx, e.tables[n], rows, recs, b); err != nil {
+				return err
+			}
+		}
 		delete(b.rows, n)
 	}
 	e.m.writeSeconds.WithLabelValues(e.name).Observe(time.Since(start).Seconds())
 	return nil
+}
+
+// writePart writes rows, which come from the records recs, retrying
+// transient failures with exponential backoff. When ClickHouse refuses the
+// rows of several records (or a size-sensitive transient error repeats),
+// it writes each half of the records in turn, recursively; when it
+// refuses the rows of one record isolateAfter times, that record is
+// isolated. It returns an error only when ctx ends.
+func (e *engine) writePart(ctx context.Context, t Table, rows [][]any, recs []int, b *batch) error {
+	single := recs[0] == recs[len(recs)-1]
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval = 100 * time.Millisecond
+	bo.MaxInterval = e.o.retryMax
+	bo.MaxElapsedTime = 0 // never give up: an outage only delays
+	bo.Reset()
+	var (
+		last    int32 = math.MinInt32 // identity of the previous failure
+		repeats int                   // consecutive failures with that identity
+		refused int                   // failures refusing the rows of a single record
+	)
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("write %d rows into %s: %w", len(rows), t.Name, err)
+		}
+		err := e.sink.Write(ctx, t, rows)
+		if err == nil {
+			e.m.rowsOut.WithLabelValues(e.name, t.Name).Add(float64(len(rows)))
+			b.written += len(rows)
+			return nil
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			return fmt.Errorf("write %d rows into %s: %w (last attempt: %v)", len(rows), t.Name, cerr, err)
+		}
+		f := classify(err)
+		if id := sameFailure(err); id == last {
+			repeats++
+		} else {
+			last, repeats = id, 1
+		}
+		switch {
+		case !single && (f == failRows || f == failTransientSize && repeats >= e.o.isolateAfter):
+			return e.split(ctx, t, rows, recs, b, f, err)
+		case f == failRows:
+			refused++
+			if refused >= e.o.isolateAfter {
+				e.isolate(b, recs[0], t.Name, refused, err)
+				return nil
+			}
+		}
+		wait := bo.NextBackOff()
+		e.m.writeRetries.WithLabelValues(e.name, t.Name).Inc()
+		lvl := slog.LevelWarn
+		if attempt > 1 && attempt%10 != 0 {
+			lvl = slog.LevelDebug // one warning per ten attempts during a long outage
+		}
+		e.log.Log(ctx, lvl, "clickhouse write failed, retrying", "table", t.Name, "rows", len(rows),
+			"attempt", attempt, "failure", f, "retry_in", wait, "err", err)
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return fmt.Errorf("write %d rows into %s: %w (last attempt: %v)", len(rows), t.Name, ctx.Err(), err)
+		case <-timer.C:
+		}
+	}
+}
+
+// split writes the first and then the second half of rows, cut at a
+// record boundary so that the rows of one record stay together.
+func (e *engine) split(ctx context.Context, t Table, rows [][]any, recs []int, b *batch, f failure, cause error) error {
+	m := len(recs) / 2
+	for m < len(recs) && recs[m] == recs[m-1] {
+		m++
+	}
+	if m == len(recs) {
+		for m = len(recs) / 2; recs[m] == recs[m-1]; m-- {
+		}
+	}
+	e.m.writeSplits.WithLabelValues(e.name, t.Name).Inc()
+	e.log.Info("splitting a clickhouse insert", "table", t.Name, "rows", len(rows),
+		"first_rows", m, "failure", f, "err", cause)
+	if err := e.writePart(ctx, t, rows[:m], recs[:m], b); err != nil {
+		return err
+	}
+	return e.writePart(ctx, t, rows[m:], recs[m:], b)
+}
+
+// isolate records that table refused the rows of record rec.
+func (e *engine) isolate(b *batch, rec int, table string, attempts int, err error) {
+	b.isolated[rec] = &isolation{table: table, attempts: attempts, err: err}
+	e.m.isolated.WithLabelValues(e.name, table).Inc()
+	kr := b.srcs[rec]
+	e.log.Warn("clickhouse refused a record's rows; the record goes to the DLQ and the partition moves on",
+		"table", table, "topic", kr.Topic, "partition", kr.Partition, "offset", kr.Offset, "attempts", attempts, "err", err)
+}
+
+// dlqIsolated adds the DLQ records of the records write isolated to
+// b.produce, each after what its record produced itself, so b.produce
+// stays in record order.
+func (e *engine) dlqIsolated(b *batch) {
+	if len(b.isolated) == 0 {
+		return
+	}
+	recs := make([]int, 0, len(b.isolated))
+	for rec := range b.isolated {
+		recs = append(recs, rec)
+	}
+	slices.Sort(recs)
+	produce := make([]*kgo.Record, 0, len(b.produce)+len(recs))
+	of := make([]int, 0, len(b.produce)+len(recs))
+	i := 0
+	for _, rec := range recs {
+		for ; i < len(b.produce) && b.produceOf[i] <= rec; i++ {
+			produce, of = append(produce, b.produce[i]), append(of, b.produceOf[i])
+		}
+		iso := b.isolated[rec]
+		cause := &poisonError{"write", fmt.Errorf("table %s refused the record's rows (%d attempts): %s", iso.table, iso.attempts, describe(iso.err))}
+		e.m.dlq.WithLabelValues(e.name, "write").Inc()
+		produce, of = append(produce, e.rejection(b.srcs[rec], cause, iso.table)), append(of, rec)
+	}
+	b.produce, b.produceOf = append(produce, b.produce[i:]...), append(of, b.produceOf[i:]...)
 }

@@ -18,6 +18,9 @@ type metrics struct {
 	batchSize      *prometheus.HistogramVec
 	writeSeconds   *prometheus.HistogramVec
 	writeRetries   *prometheus.CounterVec
+	writeSplits    *prometheus.CounterVec
+	isolated       *prometheus.CounterVec
+	stateKeys      *prometheus.GaugeVec
 	commitFailures *prometheus.CounterVec
 	rebuildSeconds *prometheus.HistogramVec
 	rebuildRecords *prometheus.CounterVec
@@ -39,7 +42,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"processor", "topic"}),
 		dlq: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "assay_processor_dlq_records_total",
-			Help: "Poison records sent to the DLQ topic, by cause (decode, apply, output).",
+			Help: "Poison records sent to the DLQ topic, by cause (decode, apply, output, write).",
 		}, []string{"processor", "cause"}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "assay_processor_consumer_lag_records",
@@ -59,6 +62,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "assay_processor_write_retries_total",
 			Help: "Failed ClickHouse insert attempts that were retried.",
 		}, []string{"processor", "table"}),
+		writeSplits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assay_processor_write_splits_total",
+			Help: "Inserts split in two to find the records ClickHouse refuses (or to get under a server limit).",
+		}, []string{"processor", "table"}),
+		isolated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assay_processor_write_isolated_records_total",
+			Help: "Records whose rows ClickHouse refused, isolated by splitting their batch and sent to the DLQ (counted in replays too, which produce no DLQ record).",
+		}, []string{"processor", "table"}),
+		stateKeys: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "assay_processor_state_keys",
+			Help: "Keys held by the state of one partition, for processors whose state reports it (runtime.StateSizer).",
+		}, []string{"processor", "topic", "partition"}),
 		commitFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "assay_processor_commit_failures_total",
 			Help: "Offset commits that failed after a durable write (the batch will be replayed and collapse).",
@@ -82,6 +97,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.batchSize = register(reg, m.batchSize)
 		m.writeSeconds = register(reg, m.writeSeconds)
 		m.writeRetries = register(reg, m.writeRetries)
+		m.writeSplits = register(reg, m.writeSplits)
+		m.isolated = register(reg, m.isolated)
+		m.stateKeys = register(reg, m.stateKeys)
 		m.commitFailures = register(reg, m.commitFailures)
 		m.rebuildSeconds = register(reg, m.rebuildSeconds)
 		m.rebuildRecords = register(reg, m.rebuildRecords)

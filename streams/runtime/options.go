@@ -18,6 +18,7 @@ type options struct {
 	log             *slog.Logger
 	reg             prometheus.Registerer
 	retryMax        time.Duration
+	isolateAfter    int
 	shutdownTimeout time.Duration
 	rebuildIdle     time.Duration
 	kgoOpts         []kgo.Opt
@@ -30,6 +31,7 @@ func defaultOptions() *options {
 		flushInterval:   time.Second,
 		log:             slog.New(slog.DiscardHandler),
 		retryMax:        2 * time.Second,
+		isolateAfter:    3,
 		shutdownTimeout: 30 * time.Second,
 		rebuildIdle:     30 * time.Second,
 	}
@@ -81,9 +83,23 @@ func WithRetryMaxInterval(d time.Duration) Option {
 	}
 }
 
-// WithShutdownTimeout bounds the final flush and commit after the run
-// context is cancelled (default 30s); what is not durable by then is
-// re-read by the next owner of the partitions.
+// WithIsolateAfter sets n (default 3, at least 1) in the rule that no
+// record stalls a partition (see the package doc): a batch of several
+// records whose insert fails n times in a row with the same transient
+// server error that a smaller insert may avoid (memory, time) is split,
+// and one record whose rows ClickHouse refuses n times is sent to the DLQ.
+func WithIsolateAfter(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.isolateAfter = n
+		}
+	}
+}
+
+// WithShutdownTimeout bounds the whole shutdown (default 30s), measured
+// from the cancellation of the run context: the flush or rebuild in
+// progress, the final flush, the commit. What is not durable by then is
+// not committed and is re-read by the next owner of the partitions.
 func WithShutdownTimeout(d time.Duration) Option {
 	return func(o *options) {
 		if d > 0 {

@@ -97,6 +97,17 @@ type Instrumented interface {
 	Collectors() []prometheus.Collector
 }
 
+// StateSizer is implemented by partition states that can say how many keys
+// they hold. The runner exports the count as assay_processor_state_keys
+// {processor, topic, partition}, updated after every poll and flush and
+// removed when the partition is revoked or lost, so state that grows
+// without bound shows on a dashboard before it exhausts memory.
+type StateSizer interface {
+	// StateKeys returns the number of keys (items, labels, ...) the state
+	// holds. It is called from the runner's goroutine, like Apply.
+	StateKeys() int
+}
+
 func emits(p Processor) bool {
 	e, ok := p.(Emitter)
 	return ok && e.EmitsEvents()

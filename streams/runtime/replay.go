@@ -119,6 +119,11 @@ type ReplayStats struct {
 	// Rejected is the number of poison records (already in the DLQ topic
 	// from live processing, so not produced again).
 	Rejected int
+	// Isolated is the number of records whose rows ClickHouse refused
+	// (see the package doc). A replay produces no DLQ record for them: it
+	// logs each one with its coordinates and the server's error, and counts
+	// them in assay_processor_write_isolated_records_total.
+	Isolated int
 	// Duration is the wall time from start to the last durable write.
 	Duration time.Duration
 }
@@ -137,8 +142,10 @@ func (s ReplayStats) EventsPerSecond() float64 {
 // It uses no consumer group and commits nothing, so it can rebuild a
 // projection into fresh tables while the live processor runs. It emits no
 // events and produces no DLQ records: both happened when the log was first
-// processed. With since, stateful processors start from empty state at
-// since.
+// processed. Records whose rows ClickHouse refuses are isolated as in the
+// Runner (a replay never stalls on them either) and reported in
+// ReplayStats.Isolated. With since, stateful processors start from empty
+// state at since.
 func Replay(ctx context.Context, p Processor, k config.Kafka, sink Sink, since time.Time, opts ...Option) (ReplayStats, error) {
 	e, err := newEngine(p, k, sink, opts)
 	if err != nil {
@@ -179,8 +186,10 @@ func Replay(ctx context.Context, p Processor, k config.Kafka, sink Sink, since t
 	b := newBatch()
 	var stats ReplayStats
 	flush := func() error {
-		stats.Rows += b.nrows
-		if err := e.write(ctx, b); err != nil {
+		err := e.write(ctx, b)
+		stats.Rows += b.written
+		stats.Isolated += len(b.isolated)
+		if err != nil {
 			return fmt.Errorf("replay %s: %w", e.name, err)
 		}
 		e.m.batchSize.WithLabelValues(e.name).Observe(float64(b.records))

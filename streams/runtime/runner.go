@@ -36,7 +36,7 @@ type Runner struct {
 
 	cl       *kgo.Client
 	sess     *kgo.GroupTransactSession // set instead of plain polling when the processor emits
-	writeCtx context.Context           // outlives the run context by the shutdown grace
+	writeCtx context.Context           // ends one shutdown grace after the run context
 	joined   atomic.Bool
 	running  atomic.Bool
 	fatal    error // set by callbacks, returned by Run
@@ -73,12 +73,20 @@ func (r *Runner) Ready(context.Context) error {
 }
 
 // Run consumes until ctx is cancelled, then flushes the current batch,
-// commits and leaves the group, within the shutdown timeout. It returns nil
-// after a clean shutdown, or the error that stopped it: a permanent write
-// error or a failed transaction.
+// commits and leaves the group. Everything that writes or rebuilds (the
+// poll loop's flush, rebalance callbacks, the final flush) runs under a
+// context that ends one shutdown timeout (WithShutdownTimeout) after ctx
+// is cancelled, so the shutdown is bounded even while ClickHouse is down;
+// a batch that is not durable by then is not committed (a transaction is
+// aborted) and is re-read by the next owner of its partitions. Run returns
+// nil after a clean shutdown, or the error that stopped it: a failed
+// transaction, a rebuild that could not finish, or a shutdown grace that
+// ran out before the batch was durable.
 func (r *Runner) Run(ctx context.Context) error {
-	writeCtx, cancelWrite := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelWrite()
+	writeCtx, stopGrace := afterGrace(ctx, r.e.o.shutdownTimeout, func() {
+		r.e.log.Info("stopping: flushing and committing within the shutdown grace", "grace", r.e.o.shutdownTimeout)
+	})
+	defer stopGrace()
 	r.writeCtx = writeCtx
 
 	opts := []kgo.Opt{
@@ -118,12 +126,11 @@ func (r *Runner) Run(ctx context.Context) error {
 
 	runErr := r.loop(ctx)
 
-	// Graceful shutdown: flush what was polled, commit, leave the group.
-	graceCtx, cancelGrace := context.WithTimeout(writeCtx, r.e.o.shutdownTimeout)
-	defer cancelGrace()
+	// Graceful shutdown: flush what was polled, commit, leave the group,
+	// all within the grace that started when ctx was cancelled.
 	r.mu.Lock()
 	if runErr == nil {
-		runErr = r.flush(graceCtx)
+		runErr = r.flush(writeCtx)
 	}
 	r.mu.Unlock()
 	if r.sess != nil {
@@ -131,11 +138,49 @@ func (r *Runner) Run(ctx context.Context) error {
 	} else {
 		r.cl.CloseAllowingRebalance()
 	}
+	r.mu.Lock()
 	if runErr == nil {
 		runErr = r.fatal
 	}
+	if runErr != nil && ctx.Err() != nil && writeCtx.Err() != nil {
+		runErr = fmt.Errorf("processor %s: the shutdown grace of %s ran out; %d polled records were not committed and will be re-read: %w",
+			r.e.name, r.e.o.shutdownTimeout, r.b.records, runErr)
+	}
+	r.dropAll()
+	r.mu.Unlock()
 	r.e.log.Info("processor stopped", "err", runErr)
 	return runErr
+}
+
+// afterGrace returns a context that ends grace after parent ends (calling
+// started when the grace starts), or when stop is called. It keeps
+// parent's values. No goroutine outlives stop: the timer is stopped and
+// context.AfterFunc unregistered.
+func afterGrace(parent context.Context, grace time.Duration, started func()) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	var (
+		mu      sync.Mutex
+		timer   *time.Timer
+		stopped bool
+	)
+	unregister := context.AfterFunc(parent, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			started()
+			timer = time.AfterFunc(grace, cancel)
+		}
+	})
+	return ctx, func() {
+		unregister()
+		mu.Lock()
+		stopped = true
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel()
+	}
 }
 
 func (r *Runner) poll(ctx context.Context) kgo.Fetches {
@@ -206,6 +251,7 @@ func (r *Runner) loop(ctx context.Context) error {
 		if !r.b.empty() && (r.b.records >= r.e.o.batchSize || time.Since(r.b.first) >= r.e.o.flushInterval) {
 			err = r.flush(r.writeCtx)
 		}
+		r.stateKeys()
 		r.mu.Unlock()
 		r.allowRebalance()
 		if err != nil {
@@ -217,16 +263,23 @@ func (r *Runner) loop(ctx context.Context) error {
 
 // flush makes the batch durable and commits the offsets of every record
 // polled so far (all of them are in the batch: the loop applies everything
-// it polls before it can flush). Called with mu held.
+// it polls before it can flush). Records whose rows ClickHouse refused go
+// to the DLQ with the batch's other produced records: in its transaction,
+// or before the commit. Nothing is committed when ctx ends first. Called
+// with mu held.
 func (r *Runner) flush(ctx context.Context) error {
 	b := r.b
 	if b.empty() {
 		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("processor %s: flush %d records: %w", r.e.name, b.records, err)
+	}
 	r.e.m.batchSize.WithLabelValues(r.e.name).Observe(float64(b.records))
 	if err := r.e.write(ctx, b); err != nil {
 		return fmt.Errorf("processor %s: %w", r.e.name, err)
 	}
+	r.e.dlqIsolated(b)
 	if r.sess != nil {
 		if err := r.endTransaction(ctx, b); err != nil {
 			return err
@@ -282,6 +335,7 @@ func (r *Runner) endTransaction(ctx context.Context, b *batch) error {
 	}
 	try := kgo.TryCommit
 	if err := r.sess.Client().Flush(ctx); err != nil {
+		r.abort(ctx)
 		return fmt.Errorf("processor %s: flush transaction: %w", r.e.name, err)
 	}
 	pmu.Lock()
@@ -291,6 +345,7 @@ func (r *Runner) endTransaction(ctx context.Context, b *batch) error {
 	pmu.Unlock()
 	committed, err := r.sess.End(ctx, try)
 	if err != nil {
+		r.abort(ctx)
 		return fmt.Errorf("processor %s: end transaction: %w", r.e.name, err)
 	}
 	if !committed {
@@ -307,6 +362,23 @@ func (r *Runner) endTransaction(ctx context.Context, b *batch) error {
 	}
 	r.countProduced(b)
 	return nil
+}
+
+// abortTimeout bounds the abort of a transaction that could not end,
+// typically because the shutdown grace ran out while it was ending.
+const abortTimeout = 5 * time.Second
+
+// abort aborts the open transaction after End could not finish, rather
+// than leave it to the broker's transaction timeout (read_committed
+// consumers of its topics would wait for it until then). Its offsets were
+// never committed either way. ctx is usually over by then, so the abort has
+// a short budget of its own.
+func (r *Runner) abort(ctx context.Context) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(abortTimeout, r.e.o.shutdownTimeout))
+	defer cancel()
+	if _, err := r.sess.End(actx, kgo.TryAbort); err != nil {
+		r.e.log.Warn("could not abort the transaction; the broker aborts it at its timeout", "err", err)
+	}
 }
 
 // assigned creates (and rebuilds) the state of newly assigned partitions
@@ -358,6 +430,7 @@ func (r *Runner) setup(ctx context.Context, keys []tp) error {
 	n, err := rebuild(ctx, r.e, stateful, nil, ends)
 	r.e.m.rebuildSeconds.WithLabelValues(r.e.name).Observe(time.Since(start).Seconds())
 	r.e.log.Info("state rebuilt", "partitions", len(stateful), "records", n, "duration", time.Since(start))
+	r.stateKeys()
 	return err
 }
 
@@ -388,8 +461,31 @@ func (r *Runner) lost(_ context.Context, _ *kgo.Client, parts map[string][]int32
 func (r *Runner) drop(parts map[string][]int32) {
 	for t, ps := range parts {
 		for _, p := range ps {
-			delete(r.states, tp{t, p})
-			r.e.m.lag.DeleteLabelValues(r.e.name, t, partLabel(p))
+			r.dropState(tp{t, p})
+		}
+	}
+}
+
+// dropAll drops every state left when Run returns, so the series of a
+// stopped runner do not linger in a registry the process keeps serving.
+func (r *Runner) dropAll() {
+	for k := range r.states {
+		r.dropState(k)
+	}
+}
+
+func (r *Runner) dropState(k tp) {
+	delete(r.states, k)
+	r.e.m.lag.DeleteLabelValues(r.e.name, k.topic, partLabel(k.partition))
+	r.e.m.stateKeys.DeleteLabelValues(r.e.name, k.topic, partLabel(k.partition))
+}
+
+// stateKeys exports the size of every state that reports it. Called with
+// mu held.
+func (r *Runner) stateKeys() {
+	for k, s := range r.states {
+		if sz, ok := s.(StateSizer); ok {
+			r.e.m.stateKeys.WithLabelValues(r.e.name, k.topic, partLabel(k.partition)).Set(float64(sz.StateKeys()))
 		}
 	}
 }

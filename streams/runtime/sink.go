@@ -12,8 +12,11 @@ import (
 )
 
 // Sink makes rows durable. Write either stores all rows or returns an
-// error; the runner retries errors with backoff unless they are wrapped in
-// backoff.Permanent (a row that can never be written, i.e. a bug).
+// error, which the runner classifies (see the package doc): a ClickHouse
+// exception (*clickhouse.Exception) by its code and message, an error
+// wrapped in backoff.Permanent as rows the sink can never write (the
+// records responsible are isolated and sent to the DLQ), and any other
+// error as transient (retried without limit).
 type Sink interface {
 	Write(ctx context.Context, t Table, rows [][]any) error
 }
@@ -32,13 +35,16 @@ func (s chSink) Write(ctx context.Context, t Table, rows [][]any) error {
 	}
 	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+clickhouse.QuoteIdent(t.Name)+" ("+strings.Join(cols, ", ")+")")
 	if err != nil {
-		return fmt.Errorf("prepare insert into %s: %w", t.Name, err)
+		// No row has been sent yet: whatever the server answered is about
+		// the insert (the table, the connection), not about these rows.
+		return &notRowsError{fmt.Errorf("prepare insert into %s: %w", t.Name, err)}
 	}
 	for i, r := range rows {
 		if err := b.Append(r...); err != nil {
 			_ = b.Abort()
 			// Append converts values client-side: a failure is a row that no
-			// retry will fix, so it must not block the runner forever silently.
+			// retry will fix, so its record is isolated like one the server
+			// refuses.
 			return backoff.Permanent(fmt.Errorf("append row %d to %s batch: %w", i, t.Name, err))
 		}
 	}

@@ -54,9 +54,10 @@ func run(ctx context.Context) error {
 	fs.StringVar(&cfg.KafkaLibs, "kafka-libs", ".data/kafka/libs", "broker jars for ProducerPerformance; empty skips it")
 	fs.StringVar(&cfg.OutDir, "out", "loadtest/results", "directory of the JSON result and the profiles")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the bench topics and databases")
-	if err := fs.Parse(os.Args[1:]); err != nil {
+	if err := config.ParseFlags(fs, "bench", os.Args[1:], os.LookupEnv, nil); err != nil {
 		return err
 	}
+	ch.Password = os.Getenv(config.EnvClickHousePassword)
 	cfg.Kafka, cfg.ClickHouse = *k, *ch
 	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
 		return fmt.Errorf("results directory: %w", err)

@@ -1,7 +1,10 @@
 // Package chdb runs SQL on a current ClickHouse embedded in Python (chdb), for tests that prove
 // the schema and the queries on the newest end of the supported range while the integration
-// tests run them on the 18.16 server. ASSAY_CHDB_PYTHON names a python with chdb installed
-// (setup.sh in this directory makes one and prints its path; make test sets it).
+// tests run them on the 18.16 server. AfterMigrations checks a list of statements in one go;
+// Session keeps one embedded ClickHouse for a whole test, so Go code that writes (the stream
+// runner's insert path, through a Sink built on Session.Insert) meets the server-side limits of
+// a current release. ASSAY_CHDB_PYTHON names a python with chdb installed (setup.sh in this
+// directory makes one and prints its path; make test sets it).
 package chdb
 
 import (

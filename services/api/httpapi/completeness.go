@@ -73,10 +73,11 @@ func (r *Reader) LineageCompleteness(ctx context.Context, f Filter) (*LineageKPI
 			complete[[2]string{ds, ver}] = true
 		}
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
+		rows.Close()
 		return nil, fmt.Errorf("read lineage completeness: %w", err)
 	}
+	rows.Close()
 	runs := map[string]bool{}
 	rows, err = r.conn.Query(ctx, completenessRunsQuery, f.Project, f.Project)
 	if err != nil {

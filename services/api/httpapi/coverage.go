@@ -93,10 +93,11 @@ func (r *Reader) Coverage(ctx context.Context, f Filter) (*CoverageKPI, error) {
 		index[d.DatasetID] = len(out.Datasets)
 		out.Datasets = append(out.Datasets, d)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
+		rows.Close()
 		return nil, fmt.Errorf("read coverage: %w", err)
 	}
+	rows.Close()
 	out.SliceCoverage = ratio(out.SlicesMet, out.Slices)
 	out.EdgeCaseCoverage = ratio(out.EdgeCasesMet, out.EdgeCases)
 	if len(out.Datasets) == 0 {

@@ -77,6 +77,9 @@ type view struct {
 	filter   Filter
 	samples  []Sample
 	lastWant time.Time
+	// err is the failure of the latest sample, nil once one succeeds again: while it is
+	// set the view's history stops at the outage, and /v1/history says so with a 5xx.
+	err error
 }
 
 func newHistory(maxSamples, maxViews int, idle time.Duration) *history {
@@ -85,9 +88,10 @@ func newHistory(maxSamples, maxViews int, idle time.Duration) *history {
 	return h
 }
 
-// want marks f as wanted and returns its samples after sinceMS. A new filter beyond
-// maxViews evicts the view wanted least recently (never the unfiltered one).
-func (h *history) want(f Filter, sinceMS int64, now time.Time) []Sample {
+// want marks f as wanted and returns its samples after sinceMS, or the failure of its latest
+// sample. A new filter beyond maxViews evicts the view wanted least recently (never the
+// unfiltered one).
+func (h *history) want(f Filter, sinceMS int64, now time.Time) ([]Sample, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	k := f.Key()
@@ -109,13 +113,16 @@ func (h *history) want(f Filter, sinceMS int64, now time.Time) []Sample {
 		h.views[k] = v
 	}
 	v.lastWant = now
+	if v.err != nil {
+		return nil, v.err
+	}
 	out := []Sample{}
 	for _, s := range v.samples {
 		if s.AtMillis > sinceMS {
 			out = append(out, s)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // due lists the filters to sample now: the unfiltered view and those wanted within idle.
@@ -131,17 +138,33 @@ func (h *history) due(now time.Time) []Filter {
 	return out
 }
 
-func (h *history) add(f Filter, s Sample) {
+// add appends a sample to f's view; it returns whether the view was failing until now.
+func (h *history) add(f Filter, s Sample) (recovered bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	v, ok := h.views[f.Key()]
 	if !ok {
-		return
+		return false
 	}
+	recovered, v.err = v.err != nil, nil
 	v.samples = append(v.samples, s)
 	if len(v.samples) > h.max {
 		v.samples = append(v.samples[:0], v.samples[len(v.samples)-h.max:]...)
 	}
+	return recovered
+}
+
+// fail records that f's latest sample could not be taken; it returns whether the view
+// was healthy until now. No sample is added: a gap in the charts, never a made-up point.
+func (h *history) fail(f Filter, err error) (started bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	v, ok := h.views[f.Key()]
+	if !ok {
+		return false
+	}
+	started, v.err = v.err == nil, err
+	return started
 }
 
 // RunSampler samples the history every SampleInterval until ctx ends.
@@ -158,22 +181,33 @@ func (s *Server) RunSampler(ctx context.Context) {
 	}
 }
 
-// SampleOnce takes one sample of every due view.
+// SampleOnce takes one sample of every due view. A view whose summary cannot be read gets
+// no sample (and the KPI gauges keep their values: a failed read is not a change in
+// quality); the failure is logged when it starts and when it ends, counted in
+// assay_api_kpi_section_errors_total every time.
 func (s *Server) SampleOnce(ctx context.Context) {
 	for _, f := range s.hist.due(time.Now()) {
 		qctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
-		sum := s.reader.Summary(qctx, f)
+		sum, err := s.reader.Summary(qctx, f)
 		cancel()
 		if ctx.Err() != nil {
 			return
 		}
-		for section, msg := range sum.Errors {
-			s.cfg.Log.Debug("kpi section unavailable", "section", section, "err", msg)
+		if err != nil {
+			s.m.sectionFailed(err)
+			if s.hist.fail(f, err) {
+				s.cfg.Log.Warn("kpi history sampling failed; /v1/history answers 5xx for this view until a sample succeeds", "view", f.Key(), "err", err)
+			} else {
+				s.cfg.Log.Debug("kpi history sampling still failing", "view", f.Key(), "err", err)
+			}
+			continue
 		}
 		if f.Key() == (Filter{WindowText: "all"}).Key() {
 			s.m.publish(sum)
 		}
-		s.hist.add(f, SampleOf(sum))
+		if s.hist.add(f, SampleOf(sum)) {
+			s.cfg.Log.Info("kpi history sampling recovered", "view", f.Key())
+		}
 	}
 }
 

@@ -25,10 +25,10 @@ func TestHistoryViews(t *testing.T) {
 	for i := int64(1); i <= 5; i++ {
 		h.add(a, Sample{AtMillis: i})
 	}
-	if got := h.want(a, 0, now); len(got) != 3 || got[0].AtMillis != 3 || got[2].AtMillis != 5 {
+	if got, _ := h.want(a, 0, now); len(got) != 3 || got[0].AtMillis != 3 || got[2].AtMillis != 5 {
 		t.Fatalf("ring: %+v", got)
 	}
-	if got := h.want(a, 4, now); len(got) != 1 || got[0].AtMillis != 5 {
+	if got, _ := h.want(a, 4, now); len(got) != 1 || got[0].AtMillis != 5 {
 		t.Fatalf("since 4: %+v", got)
 	}
 	// A view nobody asked for within idle is no longer sampled.

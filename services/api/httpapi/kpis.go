@@ -34,7 +34,8 @@ func ratio(a, b int64) Num {
 }
 
 // Summary is every KPI of one filter: the body of /v1/kpis and one sample of /v1/history.
-// A section is nil when it could not be read; Errors then says why, keyed by section name.
+// Every section is read, or there is no Summary (Reader.Summary fails): a figure that
+// could not be read is never reported as missing beside the others.
 type Summary struct {
 	AsOfMillis  int64           `json:"as_of_ms"`
 	Filter      Filter          `json:"filter"`
@@ -49,9 +50,23 @@ type Summary struct {
 	// Annotators are every annotator's agreement and accuracy, lowest agreement first.
 	Annotators []AnnotatorFigure `json:"annotators"`
 	Volume     *VolumeKPI        `json:"volume"`
-	Pipeline   *PipelineKPI      `json:"pipeline"`
-	Errors     map[string]string `json:"errors,omitempty"`
+	// Pipeline is the consumer lag read from the processors (nil without -processor-metrics);
+	// its total is null while a processor does not answer, which fails nothing else.
+	Pipeline *PipelineKPI `json:"pipeline"`
 }
+
+// SectionError is the failure of one section of a Summary.
+type SectionError struct {
+	// Section is the section's JSON name ("agreement", "cycle_time", ...).
+	Section string
+	Err     error
+}
+
+// Error implements error.
+func (e *SectionError) Error() string { return "kpi section " + e.Section + ": " + e.Err.Error() }
+
+// Unwrap returns the read's error.
+func (e *SectionError) Unwrap() error { return e.Err }
 
 // Reader runs the KPI queries. Every query text is a constant; filter values are bound.
 type Reader struct {
@@ -65,52 +80,39 @@ func NewReader(conn driver.Conn, lag *LagReader) *Reader {
 	return &Reader{conn: conn, now: time.Now, lag: lag}
 }
 
-// Summary reads every section for f. Sections fail independently: a missing KPI table
-// costs its own section, not the answer.
-func (r *Reader) Summary(ctx context.Context, f Filter) *Summary {
+// Summary reads every section for f, or fails with the first section that cannot be read
+// (a *SectionError): a summary with a hole in it would show the other figures as if the
+// KPI store were whole, and the first failure usually means the next would fail too
+// (ClickHouse unreachable: one timeout, not ten).
+func (r *Reader) Summary(ctx context.Context, f Filter) (*Summary, error) {
 	now := r.now()
 	s := &Summary{AsOfMillis: now.UnixMilli(), Filter: f}
-	fail := func(section string, err error) {
-		if s.Errors == nil {
-			s.Errors = map[string]string{}
+	for _, sec := range []struct {
+		name string
+		read func() error
+	}{
+		{"agreement", func() (err error) { s.Agreement, err = r.Agreement(ctx, f); return }},
+		{"accuracy", func() (err error) { s.Accuracy, err = r.Accuracy(ctx, f); return }},
+		{"coverage", func() (err error) { s.Coverage, err = r.Coverage(ctx, f); return }},
+		{"cycle_time", func() (err error) { s.Cycle, err = r.Cycle(ctx, f); return }},
+		{"rework", func() (err error) { s.Rework, err = r.Rework(ctx); return }},
+		{"remediation", func() (err error) { s.Remediation, err = r.Remediation(ctx, f); return }},
+		{"annotators", func() (err error) { s.Annotators, err = r.Annotators(ctx, f); return }},
+		{"lineage", func() (err error) { s.Lineage, err = r.LineageCompleteness(ctx, f); return }},
+		{"routing", func() (err error) { s.Routing, err = r.Routing(ctx, f); return }},
+		{"volume", func() (err error) { s.Volume, err = r.Volume(ctx, f); return }},
+	} {
+		if err := sec.read(); err != nil {
+			return nil, &SectionError{Section: sec.name, Err: err}
 		}
-		s.Errors[section] = err.Error()
-	}
-	var err error
-	if s.Agreement, err = r.Agreement(ctx, f); err != nil {
-		fail("agreement", err)
-	}
-	if s.Accuracy, err = r.Accuracy(ctx, f); err != nil {
-		fail("accuracy", err)
-	}
-	if s.Coverage, err = r.Coverage(ctx, f); err != nil {
-		fail("coverage", err)
-	}
-	if s.Cycle, err = r.Cycle(ctx, f); err != nil {
-		fail("cycle_time", err)
-	}
-	if s.Rework, err = r.Rework(ctx); err != nil {
-		fail("rework", err)
-	}
-	if s.Remediation, err = r.Remediation(ctx, f); err != nil {
-		fail("remediation", err)
-	}
-	if s.Annotators, err = r.Annotators(ctx, f); err != nil {
-		fail("annotators", err)
-	}
-	if s.Lineage, err = r.LineageCompleteness(ctx, f); err != nil {
-		fail("lineage", err)
-	}
-	if s.Routing, err = r.Routing(ctx, f); err != nil {
-		fail("routing", err)
-	}
-	if s.Volume, err = r.Volume(ctx, f); err != nil {
-		fail("volume", err)
 	}
 	if r.lag != nil {
-		s.Pipeline = r.lag.Read(ctx)
+		// The lag comes from the processors, not ClickHouse: a processor that does not
+		// answer leaves the total null and is listed in Unanswered (the error only repeats
+		// that, with the detail /v1/pipeline logs); the ClickHouse figures stand.
+		s.Pipeline, _ = r.lag.Read(ctx)
 	}
-	return s
+	return s, nil
 }
 
 // scope is the KPI tables' scope of the filter's cohort.

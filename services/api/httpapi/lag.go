@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -16,12 +17,14 @@ const LagMetric = "assay_processor_consumer_lag_records"
 // PipelineKPI is how far the processors are behind the log: the sum over partitions of
 // records between the last one consumed and the high-water mark, per processor.
 type PipelineKPI struct {
-	// ConsumerLagRecords is the total over every processor; null when no processor answered.
-	ConsumerLagRecords *int64           `json:"consumer_lag_records"`
-	Processors         map[string]int64 `json:"processors"`
-	// Sources are the /metrics URLs read; Errors lists the ones that did not answer.
-	Sources []string `json:"sources"`
-	Errors  []string `json:"errors,omitempty"`
+	// ConsumerLagRecords is the total over every processor; null unless every source
+	// answered (a sum over the processors that did would understate the lag).
+	ConsumerLagRecords *int64 `json:"consumer_lag_records"`
+	// Processors is the lag of each processor whose source answered.
+	Processors map[string]int64 `json:"processors"`
+	// Sources are the /metrics URLs read; Unanswered lists the ones that did not answer.
+	Sources    []string `json:"sources"`
+	Unanswered []string `json:"unanswered,omitempty"`
 }
 
 // LagReader reads consumer lag from the processors' /metrics. The processor already
@@ -37,27 +40,30 @@ func NewLagReader(urls []string) *LagReader {
 	return &LagReader{urls: urls, client: &http.Client{Timeout: 2 * time.Second}}
 }
 
-// Read scrapes every URL; an unreachable processor is listed in Errors.
-func (l *LagReader) Read(ctx context.Context) *PipelineKPI {
+// Read scrapes every URL. A source that does not answer is listed in Unanswered, leaves
+// the total null and is in the error (with the detail, for the log); the figure is
+// returned in every case, for /v1/kpis, which reports the ClickHouse figures beside it.
+func (l *LagReader) Read(ctx context.Context) (*PipelineKPI, error) {
 	out := &PipelineKPI{Processors: map[string]int64{}, Sources: l.urls}
-	answered := false
+	var errs []error
 	var total int64
 	for _, u := range l.urls {
 		byProc, err := l.scrape(ctx, u)
 		if err != nil {
-			out.Errors = append(out.Errors, err.Error())
+			out.Unanswered = append(out.Unanswered, u)
+			errs = append(errs, err)
 			continue
 		}
-		answered = true
 		for p, n := range byProc {
 			out.Processors[p] += n
 			total += n
 		}
 	}
-	if answered {
-		out.ConsumerLagRecords = &total
+	if len(errs) > 0 {
+		return out, errors.Join(errs...)
 	}
-	return out
+	out.ConsumerLagRecords = &total
+	return out, nil
 }
 
 func (l *LagReader) scrape(ctx context.Context, url string) (map[string]int64, error) {

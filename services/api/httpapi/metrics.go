@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -13,6 +14,8 @@ type metrics struct {
 	requests      *prometheus.CounterVec
 	duration      *prometheus.HistogramVec
 	sectionErrors *prometheus.CounterVec
+	// misdirected counts requests refused by the Host allowlist.
+	misdirected prometheus.Counter
 
 	// KPI gauges of the unfiltered view, set by the sampler, so Prometheus can alert on
 	// figures that live in ClickHouse (agreement below target, findings open too long).
@@ -43,8 +46,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"route"}),
 		sectionErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "assay_api_kpi_section_errors_total",
-			Help: "KPI sections of /v1/kpis that could not be read (missing table, ClickHouse error).",
+			Help: "KPI summaries (of /v1/kpis or the history sampler) that failed, by the first section that could not be read (ClickHouse unreachable, missing table).",
 		}, []string{"section"}),
+		misdirected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "assay_api_misdirected_requests_total",
+			Help: "Requests refused with 421 because their Host header is not on the allowlist (-allowed-hosts): DNS rebinding attempts, or a name to add.",
+		}),
 		agreement: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "assay_api_kpi_agreement_alpha",
 			Help: "Krippendorff's alpha of each project (questions weighted by pairable values); absent while undefined.",
@@ -89,7 +96,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.sectionErrors,
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.sectionErrors, m.misdirected,
 		m.agreement, m.accuracy, m.coverage, m.openFindings, m.oldestOpen, m.remediation,
 		m.automation, m.override, m.auditsLabeled, m.precision} {
 		if err := reg.Register(c); err != nil {
@@ -97,6 +104,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// sectionFailed counts a failed summary under the section that failed.
+func (m *metrics) sectionFailed(err error) {
+	section := "unknown"
+	var se *SectionError
+	if errors.As(err, &se) {
+		section = se.Section
+	}
+	m.sectionErrors.WithLabelValues(section).Inc()
 }
 
 func (m *metrics) observe(route string, code int, d time.Duration) {

@@ -36,7 +36,10 @@ func (w routingWant) automation() float64 { return float64(w.autoAccepted) / flo
 // pre-labels with the program's final labels.
 func wantRouting(t *testing.T, p *demo.Program) routingWant {
 	t.Helper()
-	r := router.New(router.NewRuleSet(router.DefaultRules()))
+	r, err := router.New(router.Config{}) // the built-in rules
+	if err != nil {
+		t.Fatal(err)
+	}
 	w := routingWant{judged: map[string]int64{}, correctLo: map[string]int64{}, correctHi: map[string]int64{}}
 	decided := map[string]*schemas.RoutingDecided{}
 	states := map[schemas.Family]any{}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -32,6 +33,12 @@ type Config struct {
 	History time.Duration
 	// QueryTimeout bounds the ClickHouse work of one request or sample (default 10s).
 	QueryTimeout time.Duration
+	// ListenAddr is the address the server listens on (host:port); its host is allowed in
+	// the Host header beside localhost, 127.0.0.1 and [::1]. Empty allows those only.
+	ListenAddr string
+	// AllowedHosts are further names the Host header may carry: the public name of the
+	// API in production. "name" allows it on any port, "name:port" with that port only.
+	AllowedHosts []string
 }
 
 // Server is the API: handlers, history sampler and dashboard.
@@ -40,6 +47,7 @@ type Server struct {
 	reader *Reader
 	hist   *history
 	m      *metrics
+	hosts  hostList
 }
 
 // Problem is the body of every 4xx and 5xx answer.
@@ -79,6 +87,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.QueryTimeout <= 0 {
 		cfg.QueryTimeout = 10 * time.Second
 	}
+	hosts, err := newHostList(cfg.ListenAddr, cfg.AllowedHosts)
+	if err != nil {
+		return nil, err
+	}
 	var lag *LagReader
 	if len(cfg.ProcessorMetrics) > 0 {
 		lag = NewLagReader(cfg.ProcessorMetrics)
@@ -88,7 +100,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	samples := max(int(cfg.History/cfg.SampleInterval), 1)
-	return &Server{cfg: cfg, reader: NewReader(cfg.Conn, lag), hist: newHistory(samples, 16, 2*time.Minute), m: m}, nil
+	return &Server{cfg: cfg, reader: NewReader(cfg.Conn, lag), hist: newHistory(samples, 16, 2*time.Minute), m: m, hosts: hosts}, nil
 }
 
 // Reader returns the server's KPI reader (for the CLI and tests).
@@ -138,8 +150,10 @@ func (e *httpError) Error() string { return e.msg }
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 // handle wraps h with metrics and error answers: a ParamError is a 400, httpError its own
-// code, errNotFound a 404, anything else a 503 (ClickHouse did not answer) whose detail is
-// logged, not sent.
+// code, errNotFound a 404, anything else a failed ClickHouse read, answered 503 or 500
+// (storeStatus) with a message that says nothing of the failure, whose detail is logged.
+// A handler writes its answer only once every read has succeeded, so a failure never
+// leaves a partial answer behind a 200.
 func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -164,8 +178,13 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, errNotFound):
 		writeJSON(w, http.StatusNotFound, Problem{Error: err.Error()})
 	default:
-		s.cfg.Log.Warn("api request failed", "path", r.URL.Path, "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, Problem{Error: "the KPI store did not answer; see the API's log"})
+		code := storeStatus(err)
+		level := slog.LevelError
+		if code == http.StatusServiceUnavailable {
+			level = slog.LevelWarn
+		}
+		s.cfg.Log.Log(r.Context(), level, "api request failed", "path", r.URL.Path, "query", r.URL.RawQuery, "status", code, "err", err)
+		writeStoreError(w, code)
 	}
 }
 
@@ -192,9 +211,10 @@ func (s *Server) kpis(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sum := s.reader.Summary(r.Context(), f)
-	for section := range sum.Errors {
-		s.m.sectionErrors.WithLabelValues(section).Inc()
+	sum, err := s.reader.Summary(r.Context(), f)
+	if err != nil {
+		s.m.sectionFailed(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, sum)
 	return nil
@@ -300,7 +320,15 @@ func (s *Server) pipeline(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, map[string]any{"pipeline": nil, "note": "no processor metrics configured (-processor-metrics)"})
 		return nil
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"pipeline": s.reader.lag.Read(r.Context())})
+	// A processor that does not answer makes the total unknown: 502, not the sum of the
+	// others' lag.
+	p, err := s.reader.lag.Read(r.Context())
+	if err != nil {
+		s.cfg.Log.Warn("api request failed", "path", r.URL.Path, "status", http.StatusBadGateway, "err", err)
+		return &httpError{code: http.StatusBadGateway, msg: fmt.Sprintf("%d of %d processor metrics endpoints did not answer (%s), so the consumer lag is unknown",
+			len(p.Unanswered), len(p.Sources), strings.Join(p.Unanswered, ", "))}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"pipeline": p})
 	return nil
 }
 
@@ -342,7 +370,10 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) error {
 			return &ParamError{Param: "since", Reason: fmt.Sprintf("%q is not a time: want epoch milliseconds (the at_ms of the last sample you have)", v)}
 		}
 	}
-	samples := s.hist.want(f, since, time.Now())
+	samples, err := s.hist.want(f, since, time.Now())
+	if err != nil {
+		return fmt.Errorf("latest history sample: %w", err)
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"filter": f, "interval_ms": s.cfg.SampleInterval.Milliseconds(), "samples": samples})
 	return nil
 }

@@ -76,8 +76,11 @@ func startStack(t *testing.T) *stack {
 	procMetrics := httptest.NewServer(ops.Mux)
 	t.Cleanup(procMetrics.Close)
 	// The router runs with its default rules, as in make run.
-	for _, p := range []runtime.Processor{ledger.New(), kpi.NewAgreement(), kpi.NewAccuracy(), kpi.NewFlow(),
-		router.New(router.NewRuleSet(router.DefaultRules()))} {
+	rt, err := router.New(router.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []runtime.Processor{ledger.New(), kpi.NewAgreement(), kpi.NewAccuracy(), kpi.NewFlow(), rt} {
 		r, err := runtime.New(p, k, runtime.ClickHouseSink(conn), runtime.WithRegisterer(reg), runtime.WithLogger(log),
 			runtime.WithBatchSize(1000), runtime.WithFlushInterval(200*time.Millisecond),
 			runtime.WithKafkaOptions(kgo.SessionTimeout(10*time.Second), kgo.HeartbeatInterval(500*time.Millisecond)))
@@ -122,7 +125,8 @@ func startStack(t *testing.T) *stack {
 	}
 	apiMux := http.NewServeMux()
 	srv.Mount(apiMux)
-	api := httptest.NewServer(apiMux)
+	// Behind the Host allowlist, as main serves it: the browser test's page loads through it.
+	api := httptest.NewServer(srv.CheckHost(apiMux))
 	t.Cleanup(api.Close)
 	wg.Add(1)
 	go func() { defer wg.Done(); srv.RunSampler(ctx) }()

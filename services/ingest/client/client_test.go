@@ -59,9 +59,32 @@ func (f *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "1")
 		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(wire.Problem{Error: "kafka down", Code: wire.CodeUnavailable})
+	case http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(wire.Problem{Error: "over the producer's rate", Code: wire.CodeRateLimited})
 	default:
 		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(wire.Problem{Error: "rejected", Rejected: 1, Errors: []wire.EventError{{Index: 1, Field: "sha256", Code: wire.CodeInvalid, Reason: "bad"}}})
+	}
+}
+
+// TestRateLimitedIsRetried: a 429 (the gateway's per-producer limit) is retried with the
+// same body, not before its Retry-After.
+func TestRateLimitedIsRetried(t *testing.T) {
+	f := &fakeGateway{script: []int{http.StatusTooManyRequests}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	c := client.New(srv.URL, "tok", client.WithRetry(10*time.Millisecond, 50*time.Millisecond, time.Minute))
+	start := time.Now()
+	if _, err := c.Send(context.Background(), events(2)...); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < time.Second {
+		t.Errorf("retried after %s, before the Retry-After of 1 s", waited)
+	}
+	if len(f.bodies) != 2 || !bytes.Equal(f.bodies[0], f.bodies[1]) {
+		t.Fatalf("%d attempts; the retry must send the same body", len(f.bodies))
 	}
 }
 

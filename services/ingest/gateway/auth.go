@@ -128,6 +128,16 @@ func (t *Tokens) add(text, origin string) error {
 // Len is the number of configured tokens.
 func (t *Tokens) Len() int { return len(t.byHash) }
 
+// Producers returns the ids of the configured producers, each once, sorted.
+func (t *Tokens) Producers() []string {
+	var ids []string
+	for _, p := range t.byHash {
+		ids = append(ids, p.ID)
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
 // Authenticate finds the producer of an Authorization header value. The token is hashed
 // before the lookup, so the map is keyed by a value an attacker cannot choose bytewise and
 // lookup timing reveals nothing usable about configured tokens.

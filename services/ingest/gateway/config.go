@@ -1,10 +1,9 @@
 package gateway
 
 import (
+	"errors"
 	"flag"
 	"time"
-
-	"github.com/assay-data/assay/ops/config"
 )
 
 // Config holds the gateway's limits and policies. The zero value is not usable; start from
@@ -27,11 +26,37 @@ type Config struct {
 	// as a whole (oversize, unauthenticated, malformed) are truncated to it, and the reason says so.
 	MaxDLQOriginalBytes int
 
-	// MaxInFlightBytes bounds the bytes of all requests being processed at once (bodies,
-	// counted from Content-Length when known). It is the gateway's memory budget.
+	// MaxInFlightBytes bounds the bytes of all request bodies being processed at once,
+	// counted after gzip decoding as they are read. It is the gateway's memory budget; a body
+	// larger than the whole budget gets 413 like one over MaxBodyBytes.
 	MaxInFlightBytes int64
-	// InFlightWait is how long a request waits for in-flight room before it gets 503.
+	// InFlightWait is how long, in total, a request waits for in-flight room before it gets
+	// 503.
 	InFlightWait time.Duration
+
+	// TokenRate limits the requests of each producer (all its tokens together), in requests
+	// a second; past it the answer is 429 with Retry-After. 0 is no limit.
+	TokenRate float64
+	// TokenBurst is how many requests a producer may send at once above TokenRate.
+	TokenBurst int
+	// ClientRate limits the requests without a valid token from each remote address (IPv6:
+	// each /64), in requests a second; past it the answer is 429. 0 is no limit. Requests
+	// with a valid token are limited per producer only: behind a proxy, every producer
+	// shares one address.
+	ClientRate float64
+	// ClientBurst is how many such requests an address may send at once above ClientRate.
+	ClientBurst int
+	// MaxClients bounds the remote addresses remembered for ClientRate and the DLQ caps
+	// below (the least recently seen is forgotten first).
+	MaxClients int
+	// UnauthDLQPerClient is how many requests without a valid token from one address may
+	// leave a DLQ record per UnauthDLQInterval (the others are only counted); 0 writes none.
+	UnauthDLQPerClient int
+	// UnauthDLQTotal is the same cap over all addresses together, so even a flood from many
+	// addresses costs a constant amount of storage; 0 writes none.
+	UnauthDLQTotal int
+	// UnauthDLQInterval is the interval of both caps.
+	UnauthDLQInterval time.Duration
 
 	// ProduceTimeout bounds the wait for Kafka's acknowledgement of a request's records;
 	// past it the request gets 503 (records not yet sent are failed, not left to land later).
@@ -39,14 +64,38 @@ type Config struct {
 	// RetryAfter is the Retry-After sent with every 503.
 	RetryAfter time.Duration
 
-	// DedupWindow is how many recently acknowledged event ids are remembered to collapse
-	// retries; 0 disables the window (duplicates then collapse only downstream).
+	// DedupWindow is how many recently acknowledged event ids are remembered per producer to
+	// collapse retries; 0 disables the window (duplicates then collapse only downstream).
 	DedupWindow int
 	// DedupTTL is how long an acknowledged id is remembered at most.
 	DedupTTL time.Duration
 
 	// MaxFutureSkew is how far in the future occurred_at may be (clock skew of collectors).
 	MaxFutureSkew time.Duration
+}
+
+// validateLimits checks the rate limits and caps (New checks the rest).
+func (c Config) validateLimits() error {
+	switch {
+	case c.TokenRate < 0 || c.ClientRate < 0:
+		return errors.New("request rates must not be negative (0 is no limit)")
+	case c.TokenRate > 0 && c.TokenBurst < 1:
+		return errors.New("the token burst must be at least 1 when the token rate is set")
+	case c.ClientRate > 0 && c.ClientBurst < 1:
+		return errors.New("the client burst must be at least 1 when the client rate is set")
+	case c.MaxClients < 1:
+		return errors.New("max clients must be at least 1")
+	case c.UnauthDLQPerClient < 0 || c.UnauthDLQTotal < 0:
+		return errors.New("unauthenticated DLQ caps must not be negative (0 writes none)")
+	case (c.UnauthDLQPerClient > 0 || c.UnauthDLQTotal > 0) && c.UnauthDLQInterval <= 0:
+		return errors.New("the unauthenticated DLQ interval must be positive")
+	case c.UnauthDLQPerClient > 0 && c.UnauthDLQInterval/time.Duration(c.UnauthDLQPerClient) <= 0,
+		c.UnauthDLQTotal > 0 && c.UnauthDLQInterval/time.Duration(c.UnauthDLQTotal) <= 0:
+		return errors.New("the unauthenticated DLQ interval is too short for its caps")
+	case c.DedupWindow < 0:
+		return errors.New("the dedup window must not be negative (0 is off)")
+	}
+	return nil
 }
 
 // DefaultConfig returns the defaults documented in README.md.
@@ -59,11 +108,28 @@ func DefaultConfig() Config {
 		MaxDLQOriginalBytes: 512 << 10,
 		MaxInFlightBytes:    256 << 20,
 		InFlightWait:        2 * time.Second,
-		ProduceTimeout:      10 * time.Second,
-		RetryAfter:          5 * time.Second,
-		DedupWindow:         100_000,
-		DedupTTL:            10 * time.Minute,
-		MaxFutureSkew:       time.Hour,
+		// Request rates, not event rates: a batch is one request. The benchmark's full-speed
+		// phase sends about 75 requests a second from one producer on a 2-core machine and
+		// the demo and the fault suite 5; these limits are there against a runaway loop, so
+		// they leave an order of magnitude of room.
+		TokenRate:  1000,
+		TokenBurst: 2000,
+		// A legitimate client never needs many requests without a valid token (the client
+		// does not retry a 401), so the per-address limit can be tight.
+		ClientRate:  10,
+		ClientBurst: 20,
+		MaxClients:  10_000,
+		// At most 100 records an hour of about 1.5 KiB each: 3.6 MB a day whatever the
+		// flood, while a misconfigured collector still leaves its first ten attempts (and
+		// then one every six minutes) for an operator to find.
+		UnauthDLQPerClient: 10,
+		UnauthDLQTotal:     100,
+		UnauthDLQInterval:  time.Hour,
+		ProduceTimeout:     10 * time.Second,
+		RetryAfter:         5 * time.Second,
+		DedupWindow:        100_000,
+		DedupTTL:           10 * time.Minute,
+		MaxFutureSkew:      time.Hour,
 	}
 }
 
@@ -71,38 +137,48 @@ func DefaultConfig() Config {
 // Config once the flag set is parsed (the tokens are loaded then).
 type Flags struct {
 	cfg        Config
-	tokens     string
 	tokensFile string
 }
 
-// RegisterFlags registers the gateway's flags on fs, each with an ASSAY_INGEST_* environment
-// fallback (flag > environment > default, as everywhere in Assay).
+// EnvTokens is the environment variable of the inline token entries. It has no flag: like
+// passwords, entries should not sit in ps output (hashes are not secrets, but a file is easier
+// to rotate). Main reads it and passes it to Flags.Config.
+const EnvTokens = "ASSAY_INGEST_TOKENS"
+
+// RegisterFlags registers the gateway's flags on fs with DefaultConfig's values as defaults.
+// Main parses them with config.ParseFlags, which derives their environment variables
+// (ASSAY_INGEST_MAX_EVENTS for -max-events, ...).
 func RegisterFlags(fs *flag.FlagSet) *Flags {
 	f := &Flags{cfg: DefaultConfig()}
 	c := &f.cfg
-	// The token hashes have no flag of their own for the inline form: like passwords, they
-	// should not sit in `ps` output. Hashes are not secrets, but a file is easier to rotate.
-	f.tokens = config.Env("ASSAY_INGEST_TOKENS", "")
-	fs.StringVar(&f.tokensFile, "tokens-file", config.Env("ASSAY_INGEST_TOKENS_FILE", ""), "file of 'producer_id sha256hex [families]' lines (env ASSAY_INGEST_TOKENS_FILE)")
-	fs.StringVar(&c.ServiceID, "service-id", config.Env("ASSAY_INGEST_SERVICE_ID", c.ServiceID), "producer id stamped on the gateway's own DLQ records (env ASSAY_INGEST_SERVICE_ID)")
-	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", int64(config.EnvInt("ASSAY_INGEST_MAX_BODY_BYTES", int(c.MaxBodyBytes))), "largest request body, decoded (env ASSAY_INGEST_MAX_BODY_BYTES)")
-	fs.IntVar(&c.MaxEvents, "max-events", config.EnvInt("ASSAY_INGEST_MAX_EVENTS", c.MaxEvents), "most events in one request (env ASSAY_INGEST_MAX_EVENTS)")
-	fs.IntVar(&c.MaxEventBytes, "max-event-bytes", config.EnvInt("ASSAY_INGEST_MAX_EVENT_BYTES", c.MaxEventBytes), "largest event JSON (env ASSAY_INGEST_MAX_EVENT_BYTES)")
-	fs.Int64Var(&c.MaxInFlightBytes, "max-inflight-bytes", int64(config.EnvInt("ASSAY_INGEST_MAX_INFLIGHT_BYTES", int(c.MaxInFlightBytes))), "bytes of requests processed at once (env ASSAY_INGEST_MAX_INFLIGHT_BYTES)")
-	fs.DurationVar(&c.InFlightWait, "inflight-wait", config.EnvDuration("ASSAY_INGEST_INFLIGHT_WAIT", c.InFlightWait), "wait for in-flight room before answering 503 (env ASSAY_INGEST_INFLIGHT_WAIT)")
-	fs.DurationVar(&c.ProduceTimeout, "produce-timeout", config.EnvDuration("ASSAY_INGEST_PRODUCE_TIMEOUT", c.ProduceTimeout), "wait for Kafka's acknowledgement before answering 503 (env ASSAY_INGEST_PRODUCE_TIMEOUT)")
-	fs.DurationVar(&c.RetryAfter, "retry-after", config.EnvDuration("ASSAY_INGEST_RETRY_AFTER", c.RetryAfter), "Retry-After sent with 503 (env ASSAY_INGEST_RETRY_AFTER)")
-	fs.IntVar(&c.DedupWindow, "dedup-window", config.EnvInt("ASSAY_INGEST_DEDUP_WINDOW", c.DedupWindow), "recently acknowledged event ids remembered to collapse retries, 0 = off (env ASSAY_INGEST_DEDUP_WINDOW)")
-	fs.DurationVar(&c.DedupTTL, "dedup-ttl", config.EnvDuration("ASSAY_INGEST_DEDUP_TTL", c.DedupTTL), "how long an acknowledged id is remembered (env ASSAY_INGEST_DEDUP_TTL)")
-	fs.DurationVar(&c.MaxFutureSkew, "max-future-skew", config.EnvDuration("ASSAY_INGEST_MAX_FUTURE_SKEW", c.MaxFutureSkew), "how far in the future occurred_at may be (env ASSAY_INGEST_MAX_FUTURE_SKEW)")
+	fs.StringVar(&f.tokensFile, "tokens-file", "", "file of 'producer_id sha256hex [families]' lines")
+	fs.StringVar(&c.ServiceID, "service-id", c.ServiceID, "producer id stamped on the gateway's own DLQ records")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest request body, decoded")
+	fs.IntVar(&c.MaxEvents, "max-events", c.MaxEvents, "most events in one request")
+	fs.IntVar(&c.MaxEventBytes, "max-event-bytes", c.MaxEventBytes, "largest event JSON")
+	fs.Int64Var(&c.MaxInFlightBytes, "max-inflight-bytes", c.MaxInFlightBytes, "bytes of requests processed at once")
+	fs.DurationVar(&c.InFlightWait, "inflight-wait", c.InFlightWait, "wait for in-flight room before answering 503")
+	fs.Float64Var(&c.TokenRate, "token-rate", c.TokenRate, "requests a second per producer, then 429 (0 = no limit)")
+	fs.IntVar(&c.TokenBurst, "token-burst", c.TokenBurst, "requests a producer may send at once above -token-rate")
+	fs.Float64Var(&c.ClientRate, "client-rate", c.ClientRate, "requests a second without a valid token per remote address (IPv6: /64), then 429 (0 = no limit)")
+	fs.IntVar(&c.ClientBurst, "client-burst", c.ClientBurst, "requests without a valid token an address may send at once above -client-rate")
+	fs.IntVar(&c.MaxClients, "max-clients", c.MaxClients, "remote addresses remembered for -client-rate and the unauthenticated DLQ caps")
+	fs.IntVar(&c.UnauthDLQPerClient, "unauth-dlq-per-client", c.UnauthDLQPerClient, "DLQ records of requests without a valid token per address per -unauth-dlq-interval (the rest are counted only)")
+	fs.IntVar(&c.UnauthDLQTotal, "unauth-dlq-total", c.UnauthDLQTotal, "DLQ records of requests without a valid token over all addresses per -unauth-dlq-interval")
+	fs.DurationVar(&c.UnauthDLQInterval, "unauth-dlq-interval", c.UnauthDLQInterval, "interval of the unauthenticated DLQ caps")
+	fs.DurationVar(&c.ProduceTimeout, "produce-timeout", c.ProduceTimeout, "wait for Kafka's acknowledgement before answering 503")
+	fs.DurationVar(&c.RetryAfter, "retry-after", c.RetryAfter, "Retry-After sent with 503")
+	fs.IntVar(&c.DedupWindow, "dedup-window", c.DedupWindow, "recently acknowledged event ids remembered per producer to collapse retries, 0 = off")
+	fs.DurationVar(&c.DedupTTL, "dedup-ttl", c.DedupTTL, "how long an acknowledged id is remembered")
+	fs.DurationVar(&c.MaxFutureSkew, "max-future-skew", c.MaxFutureSkew, "how far in the future occurred_at may be")
 	return f
 }
 
-// Config returns the parsed configuration, with the tokens loaded from ASSAY_INGEST_TOKENS
-// and -tokens-file (both may be given; their entries are merged).
-func (f *Flags) Config() (Config, error) {
+// Config returns the parsed configuration, with the tokens loaded from inline (the EnvTokens
+// form) and -tokens-file (both may be given; their entries are merged).
+func (f *Flags) Config(inline string) (Config, error) {
 	c := f.cfg
-	toks, err := LoadTokens(f.tokens, f.tokensFile)
+	toks, err := LoadTokens(inline, f.tokensFile)
 	if err != nil {
 		return Config{}, err
 	}

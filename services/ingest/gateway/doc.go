@@ -5,8 +5,16 @@
 // (NDJSON, Content-Type application/x-ndjson). Each object carries event_type and the fields
 // of the schemas Go struct of that type, by their JSON names. The gateway:
 //
-//   - authenticates the caller by a bearer token, configured only as its SHA-256 hash; the
-//     token decides the producer field (schemas.Stamp) and which families it may write;
+//   - authenticates the caller by a bearer token, configured only as its SHA-256 hash, from
+//     the header alone (nothing of the body is read first); the token decides the producer
+//     field (schemas.Stamp) and which families it may write;
+//   - makes a request without a valid token cost a constant: such requests are limited per
+//     remote address (429), at most 16 KiB of the body is read (the connection is closed
+//     rather than the rest read), and a DLQ record is written only within a per-address and a total cap per
+//     interval, keeping metadata (remote address, reason, size, SHA-256 of what was read)
+//     and the first KiB, never the body; the rest are only counted;
+//   - limits each producer's request rate (429 with Retry-After from its token bucket);
+//     producers are not limited per address, since behind a proxy they all share one;
 //   - decodes strictly (unknown fields and wrong types are errors), stamps and validates each
 //     event (schemas' Validate plus the door's own rules: timestamps in milliseconds and not
 //     in the future, sizes, event id shape), and encodes it to Avro;
@@ -15,11 +23,18 @@
 //     answer names each rejected event by index and field;
 //   - answers 202 only after Kafka acknowledged every record (acks=all, idempotent producer),
 //     and 503 with Retry-After when Kafka does not;
-//   - collapses retried events by event id in a bounded window of recently acknowledged ids;
+//   - collapses retried events by event id in a bounded window of recently acknowledged ids,
+//     one per producer, so one producer's batches never evict another's ids;
 //     what escapes the window (restarts, other instances, concurrent retries) is collapsed
 //     downstream, where every typed table is a ReplacingMergeTree keyed by event_id;
-//   - bounds the bytes of requests in flight, so a burst queues briefly and then gets 503
-//     instead of exhausting memory.
+//   - bounds the bytes of request bodies in flight, charged after gzip decoding as they are
+//     read (a compressed bomb or a chunked body holds no more than it has decoded, and never
+//     more than the budget), so a burst queues briefly and then gets 503 instead of
+//     exhausting memory; a body larger than the whole budget is a 413.
+//
+// Every piece of per-key state is bounded: the per-address table by -max-clients (and its
+// entries expire once their buckets have refilled), the duplicate windows by the window size
+// times the configured producers, the per-producer limiters by the token set.
 //
 // The answers and their reasons are the contract documented in README.md ("Ingest").
 package gateway

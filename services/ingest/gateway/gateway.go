@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/time/rate"
 
 	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/kafka"
@@ -32,15 +34,22 @@ import (
 // New, mount it (it is an http.Handler), register Ready as a readiness check, and Close it
 // after the HTTP server has stopped.
 type Gateway struct {
-	cfg     Config
-	kcfg    config.Kafka
-	cl      *kgo.Client
-	adm     *kadm.Client
-	log     *slog.Logger
-	m       *metrics
-	lim     *byteLimiter
-	win     *window
-	closing atomic.Bool
+	cfg    Config
+	kcfg   config.Kafka
+	cl     *kgo.Client
+	adm    *kadm.Client
+	log    *slog.Logger
+	m      *metrics
+	budget *budget
+	win    *window
+	// producers limits each producer's requests (nil entries: no limit); the map is
+	// read-only after New.
+	producers map[string]*rate.Limiter
+	// clients holds the per-address limits of requests without a valid token, and
+	// unauthDLQ caps their DLQ records over all addresses (nil: none are written).
+	clients   *clientTable
+	unauthDLQ *rate.Limiter
+	closing   atomic.Bool
 	// now is the clock, replaceable in tests.
 	now func() time.Time
 }
@@ -55,6 +64,9 @@ func New(cfg Config, k config.Kafka, reg prometheus.Registerer, log *slog.Logger
 	if cfg.MaxBodyBytes <= 0 || cfg.MaxEvents <= 0 || cfg.MaxEventBytes <= 0 || cfg.MaxDLQOriginalBytes <= 0 ||
 		cfg.MaxInFlightBytes <= 0 || cfg.ProduceTimeout <= 0 || cfg.InFlightWait < 0 {
 		return nil, errors.New("gateway: limits and timeouts must be positive")
+	}
+	if err := cfg.validateLimits(); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	if cfg.ServiceID == "" {
 		cfg.ServiceID = "assay-ingest"
@@ -84,17 +96,39 @@ func New(cfg Config, k config.Kafka, reg prometheus.Registerer, log *slog.Logger
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
+	m := newMetrics(reg)
 	g := &Gateway{
-		cfg:  cfg,
-		kcfg: k,
-		cl:   cl,
-		adm:  kadm.NewClient(cl),
-		log:  log,
-		m:    newMetrics(reg),
-		win:  newWindow(cfg.DedupWindow, cfg.DedupTTL),
-		now:  time.Now,
+		cfg:       cfg,
+		kcfg:      k,
+		cl:        cl,
+		adm:       kadm.NewClient(cl),
+		log:       log,
+		m:         m,
+		budget:    newBudget(cfg.MaxInFlightBytes, func(d int64) { m.inFlightBytes.Add(float64(d)) }),
+		win:       newWindow(cfg.DedupWindow, cfg.DedupTTL, func(d int) { m.dedupIDs.Add(float64(d)) }),
+		producers: map[string]*rate.Limiter{},
+		unauthDLQ: perInterval(cfg.UnauthDLQTotal, cfg.UnauthDLQInterval),
+		now:       time.Now,
 	}
-	g.lim = newByteLimiter(cfg.MaxInFlightBytes, func(n int64) { g.m.inFlightBytes.Set(float64(n)) })
+	for _, id := range cfg.Tokens.Producers() {
+		g.producers[id] = newLimiter(cfg.TokenRate, cfg.TokenBurst)
+	}
+	// An address's entry can be forgotten once its buckets are full again: it is then no
+	// different from a new one.
+	idle := cfg.UnauthDLQInterval
+	if cfg.ClientRate > 0 {
+		idle = max(idle, time.Duration(float64(cfg.ClientBurst)/cfg.ClientRate*float64(time.Second)))
+	}
+	g.clients = newClientTable(cfg.MaxClients, idle,
+		func() (*rate.Limiter, *rate.Limiter) {
+			return newLimiter(cfg.ClientRate, cfg.ClientBurst), perInterval(cfg.UnauthDLQPerClient, cfg.UnauthDLQInterval)
+		},
+		func(size int, evicted bool) {
+			m.clients.Set(float64(size))
+			if evicted {
+				m.clientEvictions.Inc()
+			}
+		})
 	return g, nil
 }
 
@@ -148,44 +182,36 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) int {
 	// are handed to the producer they may land, and the answer (for a retry) must reflect
 	// what happened. The produce timeout bounds it instead.
 	ctx := context.WithoutCancel(r.Context())
+	now := g.now()
 
+	// Authentication needs only the header: nothing of the body is read before it.
 	prod, err := g.cfg.Tokens.Authenticate(r.Header.Get("Authorization"))
 	if err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="assay-ingest"`)
-		body, _ := io.ReadAll(io.LimitReader(r.Body, int64(g.cfg.MaxDLQOriginalBytes)+1))
-		return g.rejectRequest(ctx, w, nil, body, &RequestError{http.StatusUnauthorized, wire.CodeUnauthenticated, err.Error()})
+		return g.unauthenticated(ctx, w, r, err, now)
+	}
+	if wait, ok := reserve(g.producers[prod.ID], now); !ok {
+		g.m.rejectedRequests.WithLabelValues(reasonRateLimitedToken).Inc()
+		return tooManyRequests(w, wait, fmt.Sprintf("producer %s sends more than %g requests a second (burst %d); send larger batches or slow down", prod.ID, g.cfg.TokenRate, g.cfg.TokenBurst))
 	}
 
-	// Admission: take the body's bytes from the in-flight budget before reading it when its
-	// size is announced; a chunked body is read (bounded) first and admitted by its size.
-	if r.ContentLength > g.cfg.MaxBodyBytes {
-		body, _ := io.ReadAll(io.LimitReader(r.Body, int64(g.cfg.MaxDLQOriginalBytes)+1))
-		return g.rejectRequest(ctx, w, prod, body, bodyTooLarge(r.ContentLength, g.cfg.MaxBodyBytes))
+	// Admission: every byte of the body, decoded, is charged to the in-flight budget as it
+	// is read, and given back when the request ends.
+	h := &hold{b: g.budget, ctx: r.Context(), wait: g.cfg.InFlightWait}
+	defer h.release()
+	limit := g.bodyLimit()
+	if r.ContentLength > limit {
+		// The start of the body, for the DLQ record, charged like any other read (and never
+		// more than the limit, which the budget can always grant).
+		n := min(int64(g.cfg.MaxDLQOriginalBytes)+1, limit)
+		body, _ := io.ReadAll(&chargedReader{r: io.LimitReader(r.Body, n), h: h, limit: n})
+		return g.rejectRequest(ctx, w, prod, body, bodyTooLarge(r.ContentLength, limit))
 	}
-	var held int64
-	defer func() {
-		if held > 0 {
-			g.lim.release(held)
-		}
-	}()
-	admit := func(n int64) bool {
-		wctx, cancel := context.WithTimeout(r.Context(), g.cfg.InFlightWait)
-		defer cancel()
-		if err := g.lim.acquire(wctx, n); err != nil {
-			return false
-		}
-		held = n
-		return true
-	}
-	if r.ContentLength > 0 && !admit(r.ContentLength) {
+	body, rerr, err := g.readBody(r, h, limit)
+	if err != nil {
 		return g.overloaded(w)
 	}
-	body, rerr := g.readBody(r)
 	if rerr != nil {
 		return g.rejectRequest(ctx, w, prod, body, rerr)
-	}
-	if held == 0 && !admit(int64(len(body))) {
-		return g.overloaded(w)
 	}
 	g.m.requestBytes.Observe(float64(len(body)))
 
@@ -196,31 +222,160 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) int {
 	return g.publish(ctx, w, prod, decoded)
 }
 
-// readBody reads the body up to the limit, decoding gzip (the limit applies to the decoded
-// bytes, so a small compressed bomb cannot expand past it). On oversize it returns the first
-// bytes, for the DLQ record.
-func (g *Gateway) readBody(r *http.Request) ([]byte, *RequestError) {
+// bodyLimit is the largest body served: MaxBodyBytes, or the whole in-flight budget when
+// that is smaller (such a body could never be admitted, and waiting for it would only turn
+// into 503s the client retries forever).
+func (g *Gateway) bodyLimit() int64 { return min(g.cfg.MaxBodyBytes, g.cfg.MaxInFlightBytes) }
+
+// What the gateway reads of a request without a valid token, and keeps of it.
+const (
+	// unauthReadBytes is the most of the body read, for its size and hash; the rest is never
+	// read (net/http discards at most 256 KiB more of a chunked body before it closes the
+	// connection). It is not charged to the in-flight budget, so a flood of such requests
+	// cannot take room from producers: it is a constant per connection, and connections are
+	// bounded by the server.
+	unauthReadBytes = 16 << 10
+	// unauthOriginalBytes is the most of the body a DLQ record keeps.
+	unauthOriginalBytes = 1 << 10
+)
+
+// unauthenticated answers a request without a valid token. It costs a constant: it is rate
+// limited per address, at most unauthReadBytes of its body are read, and its DLQ record (if
+// the per-address and total caps of the interval allow one) keeps only metadata and the
+// first KiB: the remote address, the reason, the size, and a SHA-256 of what was read.
+func (g *Gateway) unauthenticated(ctx context.Context, w http.ResponseWriter, r *http.Request, authErr error, now time.Time) int {
+	c := g.clients.get(clientKey(r.RemoteAddr), now)
+	if wait, ok := reserve(c.req, now); !ok {
+		g.m.rejectedRequests.WithLabelValues(reasonRateLimitedClient).Inc()
+		closeUnread(w, r)
+		return tooManyRequests(w, wait, "too many requests without a valid bearer token from this address")
+	}
+	reason := reasonUnknownToken
+	if errors.Is(authErr, ErrNoCredentials) {
+		reason = reasonNoCredentials
+	}
+	g.m.rejectedRequests.WithLabelValues(reason).Inc()
+	w.Header().Set("WWW-Authenticate", `Bearer realm="assay-ingest"`)
+	prob := wire.Problem{Error: authErr.Error(), Code: wire.CodeUnauthenticated}
+	if !g.allowUnauthDLQ(c, now) {
+		closeUnread(w, r)
+		return writeJSON(w, http.StatusUnauthorized, prob)
+	}
+
+	head, rerr := io.ReadAll(io.LimitReader(r.Body, unauthReadBytes+1))
+	var size string
+	switch {
+	case rerr == nil && len(head) <= unauthReadBytes:
+		size = fmt.Sprintf("%d bytes", len(head))
+	case rerr == nil && r.ContentLength > 0:
+		head = head[:unauthReadBytes]
+		size = fmt.Sprintf("%d bytes (Content-Length), not read past %d", r.ContentLength, len(head))
+	case rerr == nil:
+		head = head[:unauthReadBytes]
+		size = fmt.Sprintf("more than %d bytes (no Content-Length), not read further", len(head))
+	default:
+		size = fmt.Sprintf("unreadable after %d bytes (%v)", len(head), rerr)
+	}
+	if rerr != nil || len(head) == unauthReadBytes {
+		closeUnread(w, r)
+	}
+	sum := sha256.Sum256(head)
+	orig := head[:min(len(head), unauthOriginalBytes)]
+	msg := fmt.Sprintf("%s: %v; remote %s; body %s; sha256 %x of the %d bytes read; original is the first %d bytes",
+		wire.CodeUnauthenticated, authErr, r.RemoteAddr, size, sum, len(head), len(orig))
+	if err := g.deadLetter(ctx, []*schemas.EventRejected{g.rejection(nil, orig, msg, "")}); err != nil {
+		// Input without credentials is not input the gateway promised to keep: the answer
+		// stays 401 (a 503 would invite the retries of a client that cannot succeed).
+		g.log.Warn("DLQ write of an unauthenticated request failed", "remote", r.RemoteAddr, "err", err)
+		return writeJSON(w, http.StatusUnauthorized, prob)
+	}
+	g.m.rejected.WithLabelValues("unknown", wire.CodeUnauthenticated).Inc()
+	prob.DeadLettered = true
+	return writeJSON(w, http.StatusUnauthorized, prob)
+}
+
+// allowUnauthDLQ takes one DLQ record from the address's cap and the total cap, or from
+// neither.
+func (g *Gateway) allowUnauthDLQ(c *clientEntry, now time.Time) bool {
+	if c.dlq == nil || g.unauthDLQ == nil {
+		g.m.unauthDLQSkipped.WithLabelValues("client").Inc()
+		return false
+	}
+	rc := c.dlq.ReserveN(now, 1)
+	if !rc.OK() || rc.DelayFrom(now) > 0 {
+		rc.CancelAt(now)
+		g.m.unauthDLQSkipped.WithLabelValues("client").Inc()
+		return false
+	}
+	rt := g.unauthDLQ.ReserveN(now, 1)
+	if !rt.OK() || rt.DelayFrom(now) > 0 {
+		rt.CancelAt(now)
+		rc.CancelAt(now)
+		g.m.unauthDLQSkipped.WithLabelValues("total").Inc()
+		return false
+	}
+	return true
+}
+
+// closeUnread makes the server close the connection after the answer instead of reading a
+// body the gateway does not want.
+func closeUnread(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength != 0 {
+		w.Header().Set("Connection", "close")
+	}
+}
+
+// readBody reads the body up to limit, decoding gzip (the limit applies to the decoded
+// bytes, so a small compressed bomb cannot expand past it) and charging every byte to h. On
+// oversize it returns the first bytes, for the DLQ record. err is set (and the answer is
+// 503) when the budget had no room within the request's wait, or the client went away
+// while it waited.
+func (g *Gateway) readBody(r *http.Request, h *hold, limit int64) (body []byte, rerr *RequestError, err error) {
 	var src io.Reader = r.Body
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 	case "gzip":
-		zr, err := gzip.NewReader(r.Body)
+		// Compressed bytes are bounded too: gzip adds little to incompressible data, so a
+		// longer stream is padding (empty blocks) that would keep the request reading forever.
+		zr, err := gzip.NewReader(&wireReader{r: r.Body, left: limit + limit/8 + 64<<10})
 		if err != nil {
-			return nil, &RequestError{http.StatusBadRequest, wire.CodeMalformedJSON, "gzip body does not decode: " + err.Error()}
+			if errors.Is(err, errBodyTooLarge) {
+				return nil, bodyTooLarge(-1, limit), nil
+			}
+			return nil, &RequestError{http.StatusBadRequest, wire.CodeMalformedJSON, "gzip body does not decode: " + err.Error()}, nil
 		}
 		defer zr.Close()
 		src = zr
 	default:
-		return nil, &RequestError{http.StatusUnsupportedMediaType, wire.CodeUnsupportedMedia, fmt.Sprintf("Content-Encoding %q: want gzip or none", enc)}
+		return nil, &RequestError{http.StatusUnsupportedMediaType, wire.CodeUnsupportedMedia, fmt.Sprintf("Content-Encoding %q: want gzip or none", enc)}, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(src, g.cfg.MaxBodyBytes+1))
-	if int64(len(body)) > g.cfg.MaxBodyBytes {
-		return body, bodyTooLarge(-1, g.cfg.MaxBodyBytes)
+	body, rdErr := io.ReadAll(&chargedReader{r: src, h: h, limit: limit})
+	switch {
+	case rdErr == nil:
+		return body, nil, nil
+	case errors.Is(rdErr, errBodyTooLarge):
+		return body, bodyTooLarge(-1, limit), nil
+	case errors.Is(rdErr, errNoRoom), h.ctx.Err() != nil:
+		return nil, nil, rdErr
+	default:
+		return body, &RequestError{http.StatusBadRequest, wire.CodeMalformedJSON, "reading the body: " + rdErr.Error()}, nil
 	}
-	if err != nil {
-		return body, &RequestError{http.StatusBadRequest, wire.CodeMalformedJSON, "reading the body: " + err.Error()}
+}
+
+// wireReader fails with errBodyTooLarge once more than left bytes were read.
+type wireReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (w *wireReader) Read(p []byte) (int, error) {
+	if w.left <= 0 {
+		return 0, errBodyTooLarge
 	}
-	return body, nil
+	p = p[:min(int64(len(p)), w.left)]
+	n, err := w.r.Read(p)
+	w.left -= int64(n)
+	return n, err
 }
 
 func bodyTooLarge(n, max int64) *RequestError {
@@ -557,6 +712,13 @@ func (g *Gateway) dlqUnavailable(w http.ResponseWriter, err error) int {
 
 func (g *Gateway) overloaded(w http.ResponseWriter) int {
 	return g.unavailable(w, wire.CodeOverloaded, fmt.Sprintf("too many bytes in flight (limit %d); retry later", g.cfg.MaxInFlightBytes))
+}
+
+// tooManyRequests answers 429 with the Retry-After of the limiter that refused (wait,
+// rounded up to whole seconds).
+func tooManyRequests(w http.ResponseWriter, wait time.Duration, msg string) int {
+	w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(wait), 10))
+	return writeJSON(w, http.StatusTooManyRequests, wire.Problem{Error: msg, Code: wire.CodeRateLimited})
 }
 
 func (g *Gateway) unavailable(w http.ResponseWriter, code, msg string) int {

@@ -103,7 +103,13 @@ func (h *harness) post(t testing.TB, token, contentType string, body []byte) ans
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+	return do(t, &http.Client{Timeout: 60 * time.Second}, req)
+}
+
+// do sends req with hc and decodes the answer.
+func do(t testing.TB, hc *http.Client, req *http.Request) answer {
+	t.Helper()
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -477,4 +479,44 @@ func TestIntegrationKafkaDown(t *testing.T) {
 	if len(onTopic) != len(acked) {
 		t.Errorf("%d distinct events on the topic, %d acknowledged", len(onTopic), len(acked))
 	}
+}
+
+// TestIntegrationUnauthenticatedFlood replays the attack on the real broker: a
+// flood of 533 KB bodies with a wrong token. With the default per-address rate, the first
+// requests get 401 and the rest 429; only the per-address cap of DLQ records (3 here) is
+// written, each under 2 KiB, carrying the SHA-256 of what was read instead of the body.
+func TestIntegrationUnauthenticatedFlood(t *testing.T) {
+	t.Parallel()
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, partitions)
+	h := newHarness(t, k, func(c *gateway.Config) { c.UnauthDLQPerClient = 3 })
+	body := bigBody(t, "MARK-flood", 533_000)
+	statuses := map[int]int{}
+	const requests = 40
+	for i := 0; i < requests; i++ {
+		a := do(t, from("127.0.0.1"), h.request(t, "wrong", bytes.NewReader(body), int64(len(body))))
+		statuses[a.status]++
+		if a.status == http.StatusTooManyRequests && a.header.Get("Retry-After") == "" {
+			t.Errorf("429 without Retry-After")
+		}
+	}
+	if statuses[401]+statuses[429] != requests || statuses[429] == 0 {
+		t.Fatalf("answers %v: want 401s, then 429s past the per-address rate", statuses)
+	}
+	if n := dlqCount(t, k); n != 3 {
+		t.Fatalf("%d DLQ records after %d unauthenticated requests, want the cap of 3", n, requests)
+	}
+	sum := sha256.Sum256(body[:16<<10])
+	total := 0
+	for _, r := range ingesttest.ReadTopic(t, k, 3, 20*time.Second, k.Topic(schemas.FamilyDLQ.Topic())) {
+		total += len(r.Value)
+		rej, err := schemas.DecodeAs[schemas.EventRejected](r.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Value) >= 2<<10 || !strings.Contains(rej.Reason, hex.EncodeToString(sum[:])) || len(rej.Original) != 1<<10 {
+			t.Errorf("DLQ record of %d bytes, original %d bytes, reason %q", len(r.Value), len(rej.Original), rej.Reason)
+		}
+	}
+	t.Logf("%d requests of %d bytes (answers %v): 3 DLQ records, %d bytes in all", requests, len(body), statuses, total)
 }

@@ -15,7 +15,22 @@ type metrics struct {
 	produceDuration *prometheus.HistogramVec
 	inFlightBytes   prometheus.Gauge
 	requestBytes    prometheus.Histogram
+
+	rejectedRequests *prometheus.CounterVec
+	unauthDLQSkipped *prometheus.CounterVec
+	clients          prometheus.Gauge
+	clientEvictions  prometheus.Counter
+	dedupIDs         prometheus.Gauge
 }
+
+// Reasons of assay_ingest_rejected_requests_total: requests answered before their body was
+// examined.
+const (
+	reasonNoCredentials     = "no_credentials"      // 401: no bearer token
+	reasonUnknownToken      = "unknown_token"       // 401: a token that is not configured
+	reasonRateLimitedClient = "rate_limited_client" // 429: an address over -client-rate
+	reasonRateLimitedToken  = "rate_limited_token"  // 429: a producer over -token-rate
+)
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
@@ -53,7 +68,31 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Size of accepted-for-processing request bodies.",
 			Buckets: prometheus.ExponentialBuckets(256, 4, 10), // 256 B .. 64 MiB
 		}),
+		rejectedRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assay_ingest_rejected_requests_total",
+			Help: "Requests rejected before their body was examined, by reason (no_credentials, unknown_token, rate_limited_client, rate_limited_token).",
+		}, []string{"reason"}),
+		unauthDLQSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assay_ingest_unauthenticated_dlq_skipped_total",
+			Help: "Requests without a valid token that left no DLQ record because a cap of the interval was reached, by cap (client, total).",
+		}, []string{"cap"}),
+		clients: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "assay_ingest_clients",
+			Help: "Remote addresses remembered for the limits of requests without a valid token.",
+		}),
+		clientEvictions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "assay_ingest_client_evictions_total",
+			Help: "Remote addresses forgotten before their limits had refilled, because the table was full (-max-clients).",
+		}),
+		dedupIDs: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "assay_ingest_dedup_ids",
+			Help: "Event ids remembered in the producers' duplicate windows, all producers together.",
+		}),
 	}
-	reg.MustRegister(m.requests, m.accepted, m.rejected, m.duplicates, m.dlq, m.produceDuration, m.inFlightBytes, m.requestBytes)
+	for _, r := range []string{reasonNoCredentials, reasonUnknownToken, reasonRateLimitedClient, reasonRateLimitedToken} {
+		m.rejectedRequests.WithLabelValues(r)
+	}
+	reg.MustRegister(m.requests, m.accepted, m.rejected, m.duplicates, m.dlq, m.produceDuration, m.inFlightBytes, m.requestBytes,
+		m.rejectedRequests, m.unauthDLQSkipped, m.clients, m.clientEvictions, m.dedupIDs)
 	return m
 }

@@ -1,10 +1,17 @@
 package gateway
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"errors"
+	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/services/ingest/wire"
@@ -125,7 +132,7 @@ func TestParseTokens(t *testing.T) {
 
 func TestWindow(t *testing.T) {
 	now := time.Now()
-	w := newWindow(3, time.Minute)
+	w := newWindow(3, time.Minute, nil)
 	w.add("p", []string{"a", "b"}, []uint64{1, 2}, now)
 	if h, ok := w.lookup("p", "a", now); !ok || h != 1 {
 		t.Fatal("a not found")
@@ -144,41 +151,243 @@ func TestWindow(t *testing.T) {
 	if _, ok := w.lookup("p", "b", now); ok {
 		t.Fatal("b should be evicted after 3 newer ids")
 	}
-	if len(w.m) != 3 {
-		t.Fatalf("window holds %d ids, capacity 3", len(w.m))
+	if w.len() != 3 {
+		t.Fatalf("window holds %d ids, capacity 3", w.len())
 	}
-	var off *window = newWindow(0, 0)
+	var off *window = newWindow(0, 0, nil)
 	off.add("p", []string{"a"}, []uint64{1}, now)
 	if _, ok := off.lookup("p", "a", now); ok {
 		t.Fatal("disabled window remembers")
 	}
 }
 
-func TestByteLimiter(t *testing.T) {
+func TestBudget(t *testing.T) {
 	var used int64
-	l := newByteLimiter(100, func(n int64) { used = n })
+	b := newBudget(100, func(d int64) { used += d })
 	ctx := context.Background()
-	if err := l.acquire(ctx, 60); err != nil {
+	if err := b.acquire(ctx, 60); err != nil {
 		t.Fatal(err)
 	}
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
-	if err := l.acquire(short, 60); err == nil {
+	if err := b.acquire(short, 60); err == nil {
 		t.Fatal("over budget admitted")
 	}
 	got := make(chan error, 1)
-	go func() { got <- l.acquire(ctx, 60) }()
+	go func() { got <- b.acquire(ctx, 60) }()
 	time.Sleep(20 * time.Millisecond)
-	l.release(60)
+	b.release(60)
 	if err := <-got; err != nil || used != 60 {
 		t.Fatalf("waiter: %v, used %d", err, used)
 	}
-	l.release(60)
-	if err := l.acquire(ctx, 500); err != nil {
-		t.Fatalf("a request over the whole budget must run alone: %v", err)
+	b.release(60)
+	if used != 0 || b.used.Load() != 0 || b.peak.Load() != 60 {
+		t.Fatalf("used %d (gauge %d), peak %d after all releases", b.used.Load(), used, b.peak.Load())
 	}
-	l.release(500)
-	if used != 0 {
-		t.Fatalf("used %d after all releases", used)
+}
+
+// TestWindowPerProducer floods one producer's window with twice its size and checks that
+// another producer's recent id survives, that each window keeps its own size, and that the
+// size reported for the metric follows.
+func TestWindowPerProducer(t *testing.T) {
+	now := time.Now()
+	var reported int
+	w := newWindow(100_000, 10*time.Minute, func(d int) { reported += d })
+	w.add("b", []string{"b-recent"}, []uint64{7}, now)
+	for batch := 0; batch < 40; batch++ { // 200k ids in batches of 5,000
+		ids := make([]string, 5000)
+		hashes := make([]uint64, 5000)
+		for i := range ids {
+			ids[i] = "a-" + itoa(batch*5000+i)
+		}
+		w.add("a", ids, hashes, now)
+	}
+	if h, ok := w.lookup("b", "b-recent", now); !ok || h != 7 {
+		t.Fatal("producer a's flood evicted producer b's id")
+	}
+	if _, ok := w.lookup("a", "a-99999", now); ok {
+		t.Fatal("a's window keeps more than its size")
+	}
+	if _, ok := w.lookup("a", "a-100000", now); !ok {
+		t.Fatal("a's window lost an id within its size")
+	}
+	if got := w.len(); got != 100_001 || reported != got {
+		t.Fatalf("window holds %d ids (reported %d), want 100000 of a and 1 of b", got, reported)
+	}
+	// Expired ids at the old end go when the producer next adds: an idle window shrinks.
+	w.add("b", []string{"b-later"}, []uint64{8}, now.Add(11*time.Minute))
+	if _, ok := w.lookup("b", "b-recent", now.Add(11*time.Minute)); ok || w.len() != 100_001 || reported != 100_001 {
+		t.Fatalf("expired id kept: %d ids (reported %d)", w.len(), reported)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestClientKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.7:5123":                  "192.0.2.7",
+		"[::ffff:192.0.2.7]:5123":         "192.0.2.7",
+		"[2001:db8:1:2:3:4:5:6]:443":      "2001:db8:1:2::/64",
+		"[2001:db8:1:2:ffff::1]:443":      "2001:db8:1:2::/64",
+		"[fe80::1%eth0]:80":               "fe80::/64",
+		"not an address":                  "not an address",
+		"unix-socket-peer:0":              "unix-socket-peer",
+		"[2001:db8:1:3:3:4:5:6]:443":      "2001:db8:1:3::/64",
+		"198.51.100.255:1":                "198.51.100.255",
+		"[::1]:18090":                     "::/64",
+		"[2001:db8:aaaa:bbbb::cccc]:8080": "2001:db8:aaaa:bbbb::/64",
+	} {
+		if got := clientKey(in); got != want {
+			t.Errorf("clientKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestClientTable checks both bounds of the per-address table: idle entries whose buckets
+// have refilled are dropped, and a full table evicts the least recently seen address.
+func TestClientTable(t *testing.T) {
+	now := time.Now()
+	var size, evictions int
+	tab := newClientTable(3, time.Minute, func() (*rate.Limiter, *rate.Limiter) {
+		return rate.NewLimiter(1, 1), nil
+	}, func(n int, evicted bool) {
+		size = n
+		if evicted {
+			evictions++
+		}
+	})
+	a := tab.get("a", now)
+	if tab.get("a", now.Add(time.Second)) != a {
+		t.Fatal("a second get made a new entry")
+	}
+	tab.get("b", now.Add(2*time.Second))
+	tab.get("c", now.Add(3*time.Second))
+	tab.get("a", now.Add(4*time.Second)) // a is now the most recent, b the least
+	tab.get("d", now.Add(5*time.Second))
+	if size != 3 || evictions != 1 {
+		t.Fatalf("size %d, evictions %d; want 3 and 1", size, evictions)
+	}
+	if tab.get("a", now.Add(6*time.Second)) != a {
+		t.Fatal("the most recently seen entry was evicted")
+	}
+	// b was evicted: getting it again evicts the least recent, now c.
+	tab.get("b", now.Add(7*time.Second))
+	if _, ok := tab.m["c"]; ok {
+		t.Fatal("c should have been evicted")
+	}
+	// Past the idle time everything but the newcomer is dropped, without counting as evictions.
+	tab.get("e", now.Add(7*time.Second+time.Minute+time.Millisecond))
+	if size != 1 || tab.len() != 1 || evictions != 2 {
+		t.Fatalf("after the idle time: size %d, evictions %d; want 1 and 2", size, evictions)
+	}
+}
+
+// TestReserve checks that a refused request costs the bucket nothing and is told how long
+// to wait, and the Retry-After rounding.
+func TestReserve(t *testing.T) {
+	now := time.Now()
+	l := rate.NewLimiter(0.5, 1) // one every 2 s
+	if _, ok := reserve(l, now); !ok {
+		t.Fatal("first request refused")
+	}
+	for i := 0; i < 3; i++ {
+		wait, ok := reserve(l, now.Add(500*time.Millisecond))
+		if ok || wait != 1500*time.Millisecond {
+			t.Fatalf("refusal %d: ok %v wait %s, want 1.5s (refusals must not consume tokens)", i, ok, wait)
+		}
+	}
+	if _, ok := reserve(l, now.Add(2*time.Second)); !ok {
+		t.Fatal("refused after the refill")
+	}
+	if _, ok := reserve(nil, now); !ok {
+		t.Fatal("a nil limiter limits")
+	}
+	for d, want := range map[time.Duration]int64{0: 1, time.Millisecond: 1, time.Second: 1, 1500 * time.Millisecond: 2, 100 * time.Second: 100} {
+		if got := retryAfterSeconds(d); got != want {
+			t.Errorf("retryAfterSeconds(%s) = %d, want %d", d, got, want)
+		}
+	}
+}
+
+// TestChargedReader reads a gzip bomb through the charged reader: it stops at the limit,
+// with the decoded bytes (not the compressed ones) charged, never more than the budget, and
+// everything given back on release.
+func TestChargedReader(t *testing.T) {
+	const budgetSize, limit = 3 << 20, 2 << 20
+	var gauge int64
+	b := newBudget(budgetSize, func(d int64) { gauge += d })
+	bomb := gzipZeros(t, 64<<20)
+	zr, err := gzip.NewReader(bytes.NewReader(bomb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hold{b: b, ctx: context.Background(), wait: time.Second}
+	body, err := io.ReadAll(&chargedReader{r: zr, h: h, limit: limit})
+	if !errors.Is(err, errBodyTooLarge) {
+		t.Fatalf("reading a %d-byte gzip of 64 MiB: %v after %d bytes", len(bomb), err, len(body))
+	}
+	if h.held > limit || h.held < limit-readChunk || b.peak.Load() != h.held {
+		t.Fatalf("held %d, peak %d; want the decoded bytes up to the limit %d", h.held, b.peak.Load(), limit)
+	}
+	// A second reader gets what is left of the budget, then has to wait, and gives up after
+	// its wait with errNoRoom.
+	h2 := &hold{b: b, ctx: context.Background(), wait: 50 * time.Millisecond}
+	_, err = io.ReadAll(&chargedReader{r: io.LimitReader(zeroReader{}, limit), h: h2, limit: limit})
+	if !errors.Is(err, errNoRoom) || b.peak.Load() > budgetSize {
+		t.Fatalf("second reader: %v, peak %d of %d", err, b.peak.Load(), budgetSize)
+	}
+	h.release()
+	h2.release()
+	if b.used.Load() != 0 || gauge != 0 {
+		t.Fatalf("used %d, gauge %d after release", b.used.Load(), gauge)
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// gzipZeros compresses n zero bytes (about 1 KiB of gzip per MiB).
+func gzipZeros(t testing.TB, n int64) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if _, err := io.Copy(zw, io.LimitReader(zeroReader{}, n)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestConfigValidation(t *testing.T) {
+	for name, mutate := range map[string]func(*Config){
+		"negative token rate":      func(c *Config) { c.TokenRate = -1 },
+		"token rate without burst": func(c *Config) { c.TokenBurst = 0 },
+		"client rate without burst": func(c *Config) {
+			c.ClientBurst = 0
+		},
+		"no client table":           func(c *Config) { c.MaxClients = 0 },
+		"negative DLQ cap":          func(c *Config) { c.UnauthDLQTotal = -1 },
+		"DLQ caps without interval": func(c *Config) { c.UnauthDLQInterval = 0 },
+		"negative dedup window":     func(c *Config) { c.DedupWindow = -1 },
+	} {
+		c := DefaultConfig()
+		mutate(&c)
+		if err := c.validateLimits(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	c := DefaultConfig()
+	c.TokenRate, c.TokenBurst, c.ClientRate, c.ClientBurst, c.UnauthDLQPerClient, c.UnauthDLQTotal, c.UnauthDLQInterval = 0, 0, 0, 0, 0, 0, 0
+	if err := c.validateLimits(); err != nil {
+		t.Errorf("every limit off: %v", err)
+	}
+	if err := DefaultConfig().validateLimits(); err != nil {
+		t.Errorf("defaults: %v", err)
 	}
 }

@@ -31,6 +31,7 @@ const (
 	CodeDuplicateID      = "duplicate_id"           // an event_id seen earlier in the same request
 	CodeIDConflict       = "id_conflict"            // an event_id recently accepted with other content
 	CodeForbiddenFamily  = "forbidden_family"       // the producer may not write this family
+	CodeRateLimited      = "rate_limited"           // over a per-producer or per-address request rate (429)
 	CodeOverloaded       = "overloaded"             // no in-flight room within the wait (503)
 	CodeUnavailable      = "kafka_unavailable"      // Kafka did not acknowledge in time (503)
 	CodeShuttingDown     = "shutting_down"          // the gateway is stopping (503)

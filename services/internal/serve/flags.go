@@ -2,30 +2,23 @@ package serve
 
 import (
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
-	"strings"
-
-	"github.com/assay-data/assay/ops/config"
 )
 
-// LogFlags are the -log-format and -log-level flags every service shares. Their environment
-// fallbacks are ASSAY_<SERVICE>_LOG_FORMAT, then ASSAY_LOG_FORMAT (and the same for LEVEL), so
-// one environment configures the logs of a whole deployment and one service can still differ.
+// LogFlags are the -log-format and -log-level flags every service shares. Through
+// config.ParseFlags their environment variables are ASSAY_<SERVICE>_LOG_FORMAT, then
+// ASSAY_LOG_FORMAT (and the same for LEVEL), so one environment configures the logs of a
+// whole deployment and one service can still differ.
 type LogFlags struct {
 	Format, Level string
 }
 
-// RegisterLogFlags registers -log-format and -log-level on fs for service ("ingest",
-// "processor", ...), which names its own environment variables.
-func RegisterLogFlags(fs *flag.FlagSet, service string) *LogFlags {
+// RegisterLogFlags registers -log-format and -log-level on fs.
+func RegisterLogFlags(fs *flag.FlagSet) *LogFlags {
 	l := &LogFlags{}
-	env := "ASSAY_" + strings.ToUpper(service) + "_LOG_"
-	fs.StringVar(&l.Format, "log-format", config.Env(env+"FORMAT", config.Env("ASSAY_LOG_FORMAT", "text")),
-		fmt.Sprintf("log format: text or json (env %sFORMAT, then ASSAY_LOG_FORMAT)", env))
-	fs.StringVar(&l.Level, "log-level", config.Env(env+"LEVEL", config.Env("ASSAY_LOG_LEVEL", "info")),
-		fmt.Sprintf("log level: debug, info, warn or error (env %sLEVEL, then ASSAY_LOG_LEVEL)", env))
+	fs.StringVar(&l.Format, "log-format", "text", "log format: text or json")
+	fs.StringVar(&l.Level, "log-level", "info", "log level: debug, info, warn or error")
 	return l
 }
 

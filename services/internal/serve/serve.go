@@ -116,21 +116,60 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// Option configures ListenAndServe.
+type Option func(*serverOptions)
+
+type serverOptions struct {
+	http    HTTPConfig
+	reg     prometheus.Registerer
+	service string
+}
+
+// WithHTTP sets the server's timeouts, header bound and connection bound (default:
+// DefaultHTTPConfig, so every server has them).
+func WithHTTP(c HTTPConfig) Option { return func(o *serverOptions) { o.http = c } }
+
+// WithConnMetrics registers the connection figures of the server on reg, labelled
+// service=service: assay_http_connections_open, assay_http_connections_limit,
+// assay_http_connections_limit_reached_total and assay_http_connections_rejected_total{reason}.
+func WithConnMetrics(reg prometheus.Registerer, service string) Option {
+	return func(o *serverOptions) { o.reg, o.service = reg, service }
+}
+
 // ListenAndServe serves h on addr until ctx is cancelled, then shuts down gracefully, giving
 // in-flight requests up to grace to finish. It returns the bound address on ready (useful with
-// ":0" in tests) before blocking.
-func ListenAndServe(ctx context.Context, addr string, h http.Handler, grace time.Duration, log *slog.Logger, ready func(net.Addr)) error {
+// ":0" in tests) before blocking. The server's timeouts and connection bound are those of
+// WithHTTP, else DefaultHTTPConfig; an invalid configuration is an error before listening.
+func ListenAndServe(ctx context.Context, addr string, h http.Handler, grace time.Duration, log *slog.Logger, ready func(net.Addr), opts ...Option) error {
+	o := serverOptions{http: DefaultHTTPConfig()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := o.http.Validate(); err != nil {
+		return err
+	}
+	var m *connMetrics
+	if o.reg != nil {
+		var err error
+		if m, err = newConnMetrics(o.reg, o.service); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := o.http.server(h)
+	if m != nil {
+		srv.ConnState = connState
+	}
 	if ready != nil {
 		ready(ln.Addr())
 	}
-	log.Info("http server listening", "addr", ln.Addr().String())
+	log.Info("http server listening", "addr", ln.Addr().String(), "read_timeout", o.http.ReadTimeout,
+		"write_timeout", o.http.WriteTimeout, "idle_timeout", o.http.IdleTimeout, "max_conns", o.http.MaxConns)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(o.http.listen(ln, m)) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http server on %s: %w", addr, err)

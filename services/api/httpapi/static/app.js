@@ -208,8 +208,10 @@ function renderTables(k) {
     cell(d.dataset_id + " @ " + d.version), cell(fmtCount(d.items)), cell(`${d.slices_met}/${d.slices.length}`, d.slices_met === d.slices.length ? "good" : "warn"),
     cell(fmtNum(d.distance, 3)), cell(`${d.edge_cases_met}/${d.edge_cases}`, d.edge_cases_met === d.edge_cases ? "good" : "warn"),
   ]));
-  const errs = Object.entries(k.errors || {}).map(([s, e]) => `${s}: ${e}`);
-  $("errors").textContent = errs.length ? "Not available yet:\n" + errs.join("\n") : "";
+  // A KPI that cannot be read fails the whole answer (the status line says so); only the
+  // consumer lag, read from the processors, can be missing beside the other figures.
+  const un = (k.pipeline && k.pipeline.unanswered) || [];
+  $("errors").textContent = un.length ? `Consumer lag unknown: ${un.length} of ${k.pipeline.sources.length} processor metrics endpoints did not answer.` : "";
 }
 
 // sampleOf mirrors the API's SampleOf, so a freshly filtered view has a first point before

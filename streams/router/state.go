@@ -1,0 +1,302 @@
+package router
+
+import (
+	"hash/maphash"
+	"sync/atomic"
+	"time"
+
+	"github.com/assay-data/assay/streams/runtime"
+)
+
+// itemsState is the state of one items partition: the items ingested, the
+// pre-labels waiting for their item, and the partition's event time.
+type itemsState struct {
+	ttl int64 // Config.PendingTTL, in milliseconds of event time
+	max int   // Config.MaxPending
+	m   *counters
+
+	// clock is the partition's event time: the latest record time
+	// (recordTime) applied so far, in Unix milliseconds. It only moves
+	// forward, and only with the log, so expiry is a function of the log.
+	clock int64
+	// items holds every item ingested in the partition (and, rarely, one
+	// whose decision was read back before its ingest was seen, e.g. in a
+	// replay that starts later in the log).
+	items   map[string]*item
+	pending pendingSet
+	// expired and evicted count this partition's pending pre-labels that
+	// expired or were evicted; they are part of the state (a rebuild
+	// counts the same), the router's counters add them up for /metrics.
+	expired, evicted int64
+}
+
+func newItemsState(ttl time.Duration, max int, m *counters) *itemsState {
+	return &itemsState{
+		ttl: ttl.Milliseconds(), max: max, m: m,
+		items:   map[string]*item{},
+		pending: pendingSet{byItem: map[string]*pending{}},
+	}
+}
+
+// StateKeys reports the entries of the state: items plus pending
+// pre-labels (each item/question waiting counts once). Like Apply, it must
+// be called from the goroutine that applies records.
+func (s *itemsState) StateKeys() int { return len(s.items) + s.pending.live }
+
+type item struct {
+	ingested bool
+	project  string
+	tags     []string
+	// decided are the questions already routed at the items stage, with
+	// the pre-label each was decided on (zero for no_prelabel), which the
+	// routing_decisions row takes when the decision is read back. Nil
+	// until the first decision.
+	decided map[string]decidedOn
+}
+
+func (it *item) isDecided(q string) bool {
+	_, ok := it.decided[q]
+	return ok
+}
+
+func (it *item) decide(q string, on decidedOn) {
+	if it.decided == nil {
+		it.decided = map[string]decidedOn{}
+	}
+	it.decided[q] = on
+}
+
+// decidedOn is the pre-label a decision was made on.
+type decidedOn struct {
+	model, modelVersion, value string
+	confidence                 float64
+}
+
+// cause is what a decision records of the record that caused it.
+type cause struct {
+	eventID, correlationID string
+	at                     int64 // the record's time, Unix ms: the decision's occurred_at
+}
+
+func causeOf(rec runtime.Record) cause {
+	m := rec.Event.Meta()
+	corr := m.Trace.CorrelationID
+	if corr == "" {
+		corr = m.EventID
+	}
+	return cause{eventID: m.EventID, correlationID: corr, at: recordTime(rec)}
+}
+
+// recordTime is a record's event time in Unix milliseconds: its Kafka
+// timestamp, stamped by whoever produced it to the log (the gateway, or
+// the router for its decisions), else the envelope's recorded_at. Not
+// occurred_at: that is the client's claim (backfills carry old ones, and
+// the gateway accepts any from 2000 to now+1h), while the record time
+// says when the record reached the log, which is what a pre-label waiting
+// for its item measures.
+func recordTime(rec runtime.Record) int64 {
+	if at := rec.Timestamp.UnixMilli(); !rec.Timestamp.IsZero() && at > 0 {
+		return at
+	}
+	return rec.Event.Meta().RecordedAt
+}
+
+// prelabel is what deciding a pre-label later needs: the question, the
+// values the decision and its row record, and the causing record's ids
+// and time. The record itself (its bytes, key, envelope) is not kept.
+type prelabel struct {
+	question string
+	on       decidedOn
+	cause    cause
+}
+
+// pending is a pre-label waiting for its item.
+type pending struct {
+	item string
+	at   int64 // the partition clock when it arrived; its age counts from here
+	pl   prelabel
+	next *pending // the item's next pending pre-label, in arrival order
+	gone bool     // taken out of the set; still in the queue until pruned
+}
+
+// pendingSet holds the pre-labels waiting for their item, by item and in
+// arrival order. Arrival stamps come from the partition clock, which
+// never goes back, so arrival order is event-time order: the front of the
+// queue is always the oldest, for expiry and for eviction alike.
+type pendingSet struct {
+	byItem map[string]*pending // item -> first of its chain
+	queue  []*pending          // arrival order; entries taken out stay (gone) until pruned
+	live   int                 // entries not gone
+}
+
+// has reports whether a pre-label of item/question is waiting.
+func (s *pendingSet) has(itemID, q string) bool {
+	for p := s.byItem[itemID]; p != nil; p = p.next {
+		if p.pl.question == q {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *pendingSet) add(p *pending) {
+	if first := s.byItem[p.item]; first == nil {
+		s.byItem[p.item] = p
+	} else {
+		last := first
+		for last.next != nil {
+			last = last.next
+		}
+		last.next = p
+	}
+	s.queue = append(s.queue, p)
+	s.live++
+}
+
+// take removes and returns item's pending pre-labels, in arrival order.
+func (s *pendingSet) take(itemID string) []prelabel {
+	var out []prelabel
+	for p := s.byItem[itemID]; p != nil; {
+		out = append(out, p.pl)
+		p.gone = true
+		s.live--
+		next := p.next
+		p.next = nil
+		p = next
+	}
+	delete(s.byItem, itemID)
+	// Entries taken out stay in the queue until they reach its front;
+	// compact it when they outnumber the live ones, so the queue stays
+	// within twice the live entries (plus a floor) at amortised O(1).
+	if n := len(s.queue); n > 1024 && n > 2*s.live {
+		q := make([]*pending, 0, 2*s.live)
+		for _, p := range s.queue {
+			if !p.gone {
+				q = append(q, p)
+			}
+		}
+		s.queue = q
+	}
+	return out
+}
+
+// oldest returns the oldest live entry, or nil, pruning gone ones.
+func (s *pendingSet) oldest() *pending {
+	for len(s.queue) > 0 && s.queue[0].gone {
+		s.popFront()
+	}
+	if len(s.queue) == 0 {
+		return nil
+	}
+	return s.queue[0]
+}
+
+func (s *pendingSet) popFront() {
+	s.queue[0] = nil // let the collector have it
+	s.queue = s.queue[1:]
+}
+
+// shrink gives the memory of a set that was large back once it is empty:
+// Go maps never shrink, so after a flood the map would keep the room of
+// MaxPending entries for ever. (An empty set that was never large is left
+// alone: that is most records, and they should not allocate.)
+func (s *pendingSet) shrink() {
+	if s.live == 0 && cap(s.queue) > 1024 {
+		s.byItem, s.queue = map[string]*pending{}, nil
+	}
+}
+
+// dropOldest removes the oldest live entry (which oldest just returned).
+func (s *pendingSet) dropOldest() {
+	p := s.queue[0]
+	s.popFront()
+	p.gone = true
+	s.live--
+	// Unlink p from its item's chain; chains are a few entries (one per
+	// question of the item), and p is usually the first.
+	if first := s.byItem[p.item]; first == p {
+		if p.next == nil {
+			delete(s.byItem, p.item)
+		} else {
+			s.byItem[p.item] = p.next
+		}
+	} else {
+		for q := first; q != nil; q = q.next {
+			if q.next == p {
+				q.next = p.next
+				break
+			}
+		}
+	}
+	p.next = nil
+}
+
+// advance moves the partition clock to rec's time (never back) and
+// expires the pending pre-labels that have waited PendingTTL or longer.
+func (s *itemsState) advance(rec runtime.Record) {
+	s.clock = max(s.clock, recordTime(rec))
+	cutoff := s.clock - s.ttl
+	for p := s.pending.oldest(); p != nil && p.at <= cutoff; p = s.pending.oldest() {
+		s.pending.dropOldest()
+		s.expired++
+		s.m.expired.Add(1)
+	}
+	s.pending.shrink()
+}
+
+// wait adds a pre-label to the pending set, evicting the oldest pending
+// one first when the set is full.
+func (s *itemsState) wait(itemID string, pl prelabel) {
+	for s.pending.live >= s.max && s.pending.oldest() != nil {
+		s.pending.dropOldest()
+		s.evicted++
+		s.m.evicted.Add(1)
+	}
+	s.pending.add(&pending{item: itemID, at: s.clock, pl: pl})
+}
+
+// counters are the router's totals over all its partitions since the
+// process started, rebuilds included (a rebuild applies the log again, so
+// it expires the same pre-labels again and counts them again).
+type counters struct {
+	expired, evicted atomic.Int64
+}
+
+// labelsState is the state of one labels partition. Agreement compares
+// answers and follows annotators and label ids, which it does on 64-bit
+// hashes (seeded per process, so no one can aim for a collision) rather
+// than the strings: a label costs a few dozen bytes, not a few hundred.
+type labelsState struct {
+	items map[string]*labelItem
+}
+
+func newLabelsState() *labelsState { return &labelsState{items: map[string]*labelItem{}} }
+
+// StateKeys reports the entries of the state: the items with labels. Like
+// Apply, it must be called from the goroutine that applies records.
+func (s *labelsState) StateKeys() int { return len(s.items) }
+
+type labelItem struct {
+	questions map[string]*questionLabels
+	// labels maps a label id (hashed) to its question, for retractions;
+	// it holds only the labels of questions not escalated yet.
+	labels map[uint64]*questionLabels
+}
+
+type questionLabels struct {
+	// byAnnotator is each annotator's latest label (by hashed annotator
+	// id): agreement is between annotators, and a relabel replaces the
+	// annotator's earlier answer. Nil once escalated: the escalation
+	// stands and nothing reads the answers again.
+	byAnnotator map[uint64]annotatorLabel
+	escalated   bool
+}
+
+type annotatorLabel struct {
+	label uint64 // hashed label id
+	value uint64 // hashed valueKey
+}
+
+var hashSeed = maphash.MakeSeed()
+
+func hash(s string) uint64 { return maphash.String(hashSeed, s) }
