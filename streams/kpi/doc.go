@@ -81,14 +81,15 @@
 //
 // Every partition state implements StateKeys (the sum of its maps' sizes),
 // which the runner exports as assay_processor_state_keys. The cap
-// (WithMaxStateKeys, default DefaultMaxStateKeys, exported as
-// assay_kpi_state_keys_limit) bounds it: at the cap a record that would add
+// (WithMaxStateKeys or Config, flag -kpi-max-state-keys in the binaries,
+// default DefaultMaxStateKeys, exported as assay_kpi_state_keys_limit)
+// bounds it: at the cap a record that would add
 // keys is refused with ErrStateLimit, so the runner sends it to the DLQ,
 // logs it and counts it (assay_processor_dlq_records_total{cause="apply"});
 // copies, and retractions of counted labels, which free more than they take,
 // still apply. Figures are then short of the refused records, visibly,
-// rather than silently wrong. The unit cap (WithMaxUnitLabels, default
-// DefaultMaxUnitLabels) refuses a label beyond it the same way: a unit's cells,
+// rather than silently wrong. The unit cap (WithMaxUnitLabels, flag
+// -kpi-max-unit-labels, default DefaultMaxUnitLabels) refuses a label beyond it the same way: a unit's cells,
 // and the rows one of its labels rewrites, grow with the square of its
 // distinct values. The refusals are a function of the log and the caps, so a
 // rebuilt state equals the live one; after raising a cap, replay the

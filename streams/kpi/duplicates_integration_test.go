@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -81,7 +82,8 @@ func TestDuplicateDeliveryChangesNoKPI(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	stop, rs := run(t, ctx, k, conn, kpi.NewFlow(), kpi.NewAccuracy())
+	reg := prometheus.NewRegistry()
+	stop, rs := runWith(t, ctx, k, conn, []runtime.Option{runtime.WithRegisterer(reg)}, kpi.NewFlow(), kpi.NewAccuracy())
 	defer stop()
 	flow, accuracy := rs[0], rs[1]
 	waitReady(t, ctx, rs)
@@ -130,4 +132,36 @@ func TestDuplicateDeliveryChangesNoKPI(t *testing.T) {
 		t.Errorf("kpi_accuracy after the older gold delivered again: %d/%d, want 1/1", c, n)
 	}
 	t.Logf("kpi_rework after a duplicate review: %+v", after)
+
+	// The runner exports the size of the states: the reviews partitions of
+	// kpi_flow hold, for three reviews, three stages (i1 first_rework and
+	// accepted, i2 accepted), three reviewed labels and three reviews; the
+	// copy added nothing. Each processor exports its cap beside it.
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reviewKeys, limits := 0.0, map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			l := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				l[lp.GetName()] = lp.GetValue()
+			}
+			switch mf.GetName() {
+			case "assay_processor_state_keys":
+				if l["processor"] == kpi.FlowName && l["topic"] == k.Topic(schemas.FamilyReviews.Topic()) {
+					reviewKeys += m.GetGauge().GetValue()
+				}
+			case "assay_kpi_state_keys_limit":
+				limits[l["processor"]] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	if reviewKeys != 9 {
+		t.Errorf("assay_processor_state_keys of kpi_flow's reviews partitions: %v, want 9", reviewKeys)
+	}
+	if limits[kpi.FlowName] != kpi.DefaultMaxStateKeys || limits[kpi.AccuracyName] != kpi.DefaultMaxStateKeys {
+		t.Errorf("assay_kpi_state_keys_limit: %v", limits)
+	}
 }

@@ -54,6 +54,41 @@ func WithMaxStateKeys(n int) Option { return func(l *limits) { l.maxKeys = n } }
 // processor keeps no units and ignores it.
 func WithMaxUnitLabels(n int) Option { return func(l *limits) { l.maxUnitLabels = n } }
 
+// Config holds a KPI processor's limits as a service configures them
+// (streams/processors declares their flags). The zero value is valid: the
+// defaults. A zero field takes its default; a negative one is an error.
+type Config struct {
+	// MaxStateKeys caps the keys of each partition's state
+	// (WithMaxStateKeys). Zero: DefaultMaxStateKeys.
+	MaxStateKeys int
+	// MaxUnitLabels caps the labels counted in one unit
+	// (WithMaxUnitLabels). Zero: DefaultMaxUnitLabels.
+	MaxUnitLabels int
+}
+
+// Options validates c and returns the options that apply it, reporting
+// every problem at once.
+func (c Config) Options() ([]Option, error) {
+	var errs []error
+	if c.MaxStateKeys < 0 {
+		errs = append(errs, fmt.Errorf("max state keys must not be negative, got %d", c.MaxStateKeys))
+	}
+	if c.MaxUnitLabels < 0 {
+		errs = append(errs, fmt.Errorf("max unit labels must not be negative, got %d", c.MaxUnitLabels))
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("kpi config: %w", errors.Join(errs...))
+	}
+	var opts []Option
+	if c.MaxStateKeys > 0 {
+		opts = append(opts, WithMaxStateKeys(c.MaxStateKeys))
+	}
+	if c.MaxUnitLabels > 0 {
+		opts = append(opts, WithMaxUnitLabels(c.MaxUnitLabels))
+	}
+	return opts, nil
+}
+
 // limits are a processor's caps; zero or less means none.
 type limits struct {
 	maxKeys, maxUnitLabels int

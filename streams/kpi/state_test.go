@@ -222,3 +222,25 @@ func TestStateIsAFunctionOfTheLog(t *testing.T) {
 		}
 	}
 }
+
+// TestConfig: a zero Config is the defaults, a field set is applied, and a
+// negative one is an error naming it.
+func TestConfig(t *testing.T) {
+	opts, err := kpi.Config{}.Options()
+	if err != nil || len(opts) != 0 {
+		t.Fatalf("zero Config: %d options, %v", len(opts), err)
+	}
+	opts, err = kpi.Config{MaxStateKeys: 5, MaxUnitLabels: 1}.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFeed(kpi.NewAgreement(opts...), "labels", 0)
+	f.must(label("l1", "i1", "a1", "", schemas.Nominal("cat")))
+	if _, err := f.apply(label("l2", "i1", "a2", "", schemas.Nominal("cat"))); !errors.Is(err, kpi.ErrStateLimit) || !strings.Contains(err.Error(), "limit 1") {
+		t.Fatalf("second label of a unit capped at 1: %v", err)
+	}
+	_, err = kpi.Config{MaxStateKeys: -1, MaxUnitLabels: -2}.Options()
+	if err == nil || !strings.Contains(err.Error(), "max state keys must not be negative, got -1") || !strings.Contains(err.Error(), "max unit labels must not be negative, got -2") {
+		t.Fatalf("negative limits: %v", err)
+	}
+}
