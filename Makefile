@@ -18,46 +18,27 @@ all: lint build test
 build: ## compile every binary into bin/
 	$(GO) build $(GOFLAGS) -o $(BIN)/ ./services/...
 
-unit: ## unit tests only: nothing needs to run
-	$(GO) test $(GOFLAGS) -count=1 $(PKGS)
+unit: ## unit tests only (-short): nothing needs to run, integration tests skip
+	$(GO) test $(GOFLAGS) -short -count=1 $(PKGS)
 
 # Each target that needs the stack brings it up under an owner of its own (ops/stack.sh), so
 # stopping at its end stops only what it started: a `make test` beside a running `make run`
 # leaves that stack alone.
-test: ## unit and integration tests against the real broker and database (and current ClickHouse via chdb, the OpenLineage export via openlineage-python, the dashboard in headless Chromium)
-	@export ASSAY_STACK_OWNER=test-$$$$; ops/stack.sh up || { ops/stack.sh down; exit 1; }; \
-	status=0; \
-	ASSAY_CHDB_PYTHON=$$(ops/clickhouse/chdb/setup.sh) || { ops/stack.sh down; exit 1; }; export ASSAY_CHDB_PYTHON; \
-	ASSAY_OPENLINEAGE_PYTHON=$$(ops/openlineage/setup.sh) || { ops/stack.sh down; exit 1; }; export ASSAY_OPENLINEAGE_PYTHON; \
-	ASSAY_AVRO_CLASSPATH=$$(ops/avro/setup.sh) || { ops/stack.sh down; exit 1; }; export ASSAY_AVRO_CLASSPATH; \
-	ASSAY_CHROMIUM=$$(ops/browser/chromium.sh) || { ops/stack.sh down; exit 1; }; export ASSAY_CHROMIUM; \
-	ASSAY_INTEGRATION=1 $(GO) test $(GOFLAGS) -count=1 -timeout 40m $(PKGS) || status=$$?; \
-	ops/stack.sh down; \
-	exit $$status
+test: ## unit and integration tests against the real broker and database (and the checkers of ops/checkers.sh: current ClickHouse via chdb, openlineage-python, Apache Avro for Java, headless Chromium, promtool)
+	@ops/stack.sh with test ops/checkers.sh env ASSAY_INTEGRATION=1 $(GO) test $(GOFLAGS) -count=1 -timeout 40m $(PKGS)
 
 run: build ## local stack up, schema and topics applied; runs until Ctrl-C
 	@ops/run.sh
 
 bench: ## baselines and the full pipeline in one run; table printed, JSON and profiles into loadtest/results/
-	@export ASSAY_STACK_OWNER=$@-$$$$; ops/stack.sh up || { ops/stack.sh down; exit 1; }; \
-	status=0; \
-	$(GO) build $(GOFLAGS) -o $(BIN)/bench ./loadtest/cmd/bench && $(BIN)/bench || status=$$?; \
-	ops/stack.sh down; \
-	exit $$status
+	@$(GO) build $(GOFLAGS) -o $(BIN)/bench ./loadtest/cmd/bench
+	@ops/stack.sh with bench $(BIN)/bench
 
 gobench: ## the go test benchmarks against the real local stack
-	@export ASSAY_STACK_OWNER=$@-$$$$; ops/stack.sh up || { ops/stack.sh down; exit 1; }; \
-	status=0; \
-	ASSAY_INTEGRATION=1 $(GO) test $(GOFLAGS) -run '^$$' -bench . -benchmem -timeout 40m $(PKGS) || status=$$?; \
-	ops/stack.sh down; \
-	exit $$status
+	@ops/stack.sh with gobench env ASSAY_INTEGRATION=1 $(GO) test $(GOFLAGS) -run '^$$' -bench . -benchmem -timeout 40m $(PKGS)
 
 chaos: ## fault suite under load (private broker, ClickHouse cut 60 s, kill -9, malformed input); summary into loadtest/results/
-	@export ASSAY_STACK_OWNER=$@-$$$$; ops/stack.sh up || { ops/stack.sh down; exit 1; }; \
-	status=0; \
-	ASSAY_INTEGRATION=1 ASSAY_CHAOS_OUT=$(CURDIR)/loadtest/results $(GO) test $(GOFLAGS) -tags chaos -count=1 -v -run TestFaultSuite -timeout 15m ./loadtest/chaos || status=$$?; \
-	ops/stack.sh down; \
-	exit $$status
+	@ops/stack.sh with chaos env ASSAY_INTEGRATION=1 ASSAY_CHAOS_OUT=$(CURDIR)/loadtest/results $(GO) test $(GOFLAGS) -tags chaos -count=1 -v -run TestFaultSuite -timeout 15m ./loadtest/chaos
 
 # ABUSE_FLAGS=-short runs the short variant (a few seconds of each attack, a smaller flood).
 ABUSE_FLAGS ?=

@@ -4,6 +4,9 @@
 #   ops/stack.sh up      start whatever is not already reachable, in parallel; record what we started
 #   ops/stack.sh down    stop only what `up` of the same owner started (a server someone else runs is left alone)
 #   ops/stack.sh status  one line per server; exit 0 when both are reachable
+#   ops/stack.sh with NAME COMMAND [ARGS...]
+#                        up under the owner NAME-<pid>, run COMMAND, down, exit with COMMAND's
+#                        status (also on Ctrl-C): what every make target that needs the stack does
 #
 # The owner is ASSAY_STACK_OWNER (default: manual). `make test`, `make run` and the benchmarks each
 # bring the stack up under an owner of their own, so one of them ending never stops servers
@@ -126,7 +129,25 @@ do_status() {
   return "${rc}"
 }
 
+# with NAME COMMAND...: one way for every target to bring the stack up for itself and leave
+# nothing behind. The owner is unique to this invocation, so a target ending stops only the
+# servers it started.
+do_with() {
+  [[ $# -ge 2 ]] || usage "${BASH_SOURCE[0]}"
+  local name="$1" status=0
+  shift
+  [[ "${name}" =~ ^[A-Za-z0-9._-]+$ ]] || die "stack owner name must be letters, digits, '.', '_' or '-': ${name}"
+  export ASSAY_STACK_OWNER="${name}-$$"
+  "${BASH_SOURCE[0]}" up || { "${BASH_SOURCE[0]}" down || true; exit 1; }
+  trap '"${BASH_SOURCE[0]}" down || true; exit 130' INT TERM
+  "$@" || status=$?
+  trap - INT TERM
+  "${BASH_SOURCE[0]}" down || { (( status )) || status=1; }
+  exit "${status}"
+}
+
 case "${1:-}" in
+  with) shift; do_with "$@" ;;
   up) with_lock "${LOCK}" do_up ;;
   down) with_lock "${LOCK}" do_down ;;
   status) do_status ;;

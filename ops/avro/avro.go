@@ -23,6 +23,7 @@ const EnvClasspath = "ASSAY_AVRO_CLASSPATH"
 // testenv does for the servers and the Python checkers).
 func Classpath(t testing.TB) string {
 	t.Helper()
+	testenv.SkipShort(t)
 	cp := os.Getenv(EnvClasspath)
 	_, err := exec.LookPath("java")
 	switch {

@@ -26,6 +26,7 @@ type binResult struct {
 // service as a real process (to kill -9 it) use it; call RemoveBinaries from TestMain.
 func Binary(t testing.TB, pkg string) string {
 	t.Helper()
+	SkipShort(t)
 	binMu.Lock()
 	defer binMu.Unlock()
 	r, ok := binDone[pkg]

@@ -47,6 +47,7 @@ type PrivateKafka struct {
 // when java or the jars are missing. Starting takes a few seconds of JVM time.
 func StartPrivateKafka(t testing.TB) *PrivateKafka {
 	t.Helper()
+	SkipShort(t)
 	libs, err := kafkaLibs()
 	if err == nil {
 		_, err = exec.LookPath("java")

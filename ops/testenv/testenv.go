@@ -35,6 +35,16 @@ func envOr(key, def string) string {
 	return def
 }
 
+// SkipShort skips t under -short (make unit): it needs the real stack or a checker, and
+// -short runs only what needs nothing running. Every entry point of this package that reaches
+// a server, a checker or a built binary calls it, so integration tests skip without asking.
+func SkipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: skipped under -short")
+	}
+}
+
 func unavailable(t testing.TB, what string, err error) {
 	t.Helper()
 	if Required() {
@@ -61,6 +71,7 @@ func Namespace(t testing.TB) string {
 // checking that the broker answers. It skips or fails t when it does not (see package doc).
 func Kafka(t testing.TB) config.Kafka {
 	t.Helper()
+	SkipShort(t)
 	k := config.Kafka{
 		Brokers:     strings.Split(envOr("ASSAY_KAFKA_BROKERS", config.DefaultKafkaBrokers), ","),
 		TopicPrefix: Namespace(t) + ".",
@@ -125,6 +136,7 @@ func KafkaClient(t testing.TB, k config.Kafka, opts ...kgo.Opt) *kgo.Client {
 // the server does not answer (see package doc).
 func ClickHouse(t testing.TB) (config.ClickHouse, driver.Conn) {
 	t.Helper()
+	SkipShort(t)
 	cfg := config.ClickHouse{
 		Addr:     strings.Split(envOr("ASSAY_CLICKHOUSE_ADDR", config.DefaultClickHouseAddr), ","),
 		Database: Namespace(t),
@@ -173,6 +185,7 @@ func MigratedClickHouse(t testing.TB) (config.ClickHouse, driver.Conn) {
 // never pass by skipping, as with the servers.
 func Python(t testing.TB, env, setup string) string {
 	t.Helper()
+	SkipShort(t)
 	python := os.Getenv(env)
 	if python == "" {
 		if Required() {

@@ -28,6 +28,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/cenkalti/backoff/v4"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/assay-data/assay/ops/clickhouse"
 	"github.com/assay-data/assay/ops/config"
@@ -166,39 +167,19 @@ func serveProcessors(ctx context.Context, log *slog.Logger, procs []runtime.Proc
 		runners = append(runners, r)
 	}
 
-	// One failing runner stops the others and the HTTP server: a partial
-	// process would look healthy while a projection silently falls behind.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-	)
-	fail := func(err error) {
-		if err != nil {
-			mu.Lock()
-			errs = append(errs, err)
-			mu.Unlock()
-			cancel()
-		}
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		fail(serve.ListenAndServe(ctx, httpAddr, ops.Mux, 5*time.Second, log, func(a net.Addr) {
+	// One failing runner stops the others and the HTTP server (errgroup cancels gctx on the
+	// first error): a partial process would look healthy while a projection silently falls
+	// behind. Wait returns that first error.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return serve.ListenAndServe(gctx, httpAddr, ops.Mux, 5*time.Second, log, func(a net.Addr) {
 			log.Info("ops endpoints ready", "addr", a.String())
-		}, serve.WithHTTP(httpCfg), serve.WithConnMetrics(reg, "processor")))
-	}()
+		}, serve.WithHTTP(httpCfg), serve.WithConnMetrics(reg, "processor"))
+	})
 	for _, r := range runners {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fail(r.Run(ctx))
-		}()
+		g.Go(func() error { return r.Run(gctx) })
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return g.Wait()
 }
 
 // connect opens ClickHouse, waiting with backoff while it is unreachable: a

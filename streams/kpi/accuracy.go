@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/assay-data/assay/schemas"
-	"github.com/assay-data/assay/streams/agreement"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
@@ -24,12 +25,16 @@ const TableAccuracyCounts = "accuracy_counts"
 // labels, one per cohort, vendor and annotator. A new gold value for an item
 // re-scores the item's labels; a retraction takes the label out of both the
 // numerator and the denominator.
-type Accuracy struct{}
+type Accuracy struct{ limits limits }
 
-// NewAccuracy returns the accuracy processor.
-func NewAccuracy() *Accuracy { return &Accuracy{} }
+// NewAccuracy returns the accuracy processor; WithMaxStateKeys and
+// WithMaxUnitLabels apply.
+func NewAccuracy(opts ...Option) *Accuracy { return &Accuracy{limits: newLimits(opts)} }
 
-var _ runtime.Processor = (*Accuracy)(nil)
+var (
+	_ runtime.Processor    = (*Accuracy)(nil)
+	_ runtime.Instrumented = (*Accuracy)(nil)
+)
 
 // Name implements runtime.Processor.
 func (*Accuracy) Name() string { return AccuracyName }
@@ -41,6 +46,11 @@ func (*Accuracy) Families() []schemas.Family { return []schemas.Family{schemas.F
 // Tables implements runtime.Processor.
 func (*Accuracy) Tables() []runtime.Table { return AccuracyTables() }
 
+// Collectors implements runtime.Instrumented: the state cap.
+func (a *Accuracy) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{newLimitsCollector(AccuracyName, a.limits)}
+}
+
 // AccuracyTables declares the accuracy processor's table (migration 0003).
 func AccuracyTables() []runtime.Table {
 	return []runtime.Table{{Name: TableAccuracyCounts, Columns: []string{
@@ -48,25 +58,30 @@ func AccuracyTables() []runtime.Table {
 	}}}
 }
 
-// itemQuestion addresses the gold answer of one item and question.
-type itemQuestion struct{ item, question string }
+// itemQuestion addresses the gold answer and the labels of one item and
+// question; no row names the item, so it is kept as a digest.
+type itemQuestion struct {
+	item     id128
+	question str
+}
 
 // scoredLabel is a counted label and what it is compared on.
 type scoredLabel struct {
-	id, project, annotator, cohort, vendor, level string
-	value                                         agreement.Value
+	id                                        id128
+	project, annotator, cohort, vendor, level str
+	value                                     value
 }
 
 // accKey addresses one partition total of accuracy_counts.
-type accKey struct{ project, question, scope string }
+type accKey struct{ project, question, scope str }
 
 // score is one correct/total pair.
 type score struct{ correct, total int64 }
 
 // gold is an item's current gold answer.
 type gold struct {
-	level string
-	value agreement.Value
+	level str
+	value value
 }
 
 // AccuracyState is the state of one labels partition.
@@ -75,8 +90,19 @@ type AccuracyState struct {
 	partition int32
 	gold      map[itemQuestion]gold
 	labels    map[itemQuestion][]scoredLabel
-	labelIQ   map[string]itemQuestion
+	labelIQ   map[id128]itemQuestion
 	counts    map[accKey]score
+	// applied holds every label and gold event applied, by the ledger's key
+	// of its table (label events: item, label, event id; gold: item,
+	// question, event id), so that a duplicate delivery changes nothing:
+	// in particular an older gold answer delivered again after a newer one
+	// does not become the latest.
+	applied map[id128]struct{}
+}
+
+// StateKeys is the number of keys the state holds (runtime.StateSizer).
+func (s *AccuracyState) StateKeys() int {
+	return len(s.gold) + len(s.labels) + len(s.labelIQ) + len(s.counts) + len(s.applied)
 }
 
 // NewState implements runtime.Processor.
@@ -84,12 +110,14 @@ func (*Accuracy) NewState(topic string, partition int32) any {
 	return &AccuracyState{
 		topic: topic, partition: partition,
 		gold: map[itemQuestion]gold{}, labels: map[itemQuestion][]scoredLabel{},
-		labelIQ: map[string]itemQuestion{}, counts: map[accKey]score{},
+		labelIQ: map[id128]itemQuestion{}, counts: map[accKey]score{}, applied: map[id128]struct{}{},
 	}
 }
 
-// Apply implements runtime.Processor.
-func (*Accuracy) Apply(state any, rec runtime.Record) (runtime.Output, error) {
+// Apply implements runtime.Processor. An event delivered twice (the same
+// event id at two offsets) is applied once; a label id submitted again
+// while it counts is ignored, as in the agreement processor.
+func (a *Accuracy) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 	s, ok := state.(*AccuracyState)
 	if !ok {
 		return runtime.Output{}, fmt.Errorf("accuracy: state is %T, want *AccuracyState", state)
@@ -97,43 +125,84 @@ func (*Accuracy) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 	touched := map[accKey]bool{}
 	switch e := rec.Event.(type) {
 	case *schemas.LabelSubmitted:
-		if _, dup := s.labelIQ[e.LabelID]; dup {
+		ek := labelEventKey(e.Type(), e.ItemID, e.LabelID, e.EventID)
+		if _, dup := s.applied[ek]; dup {
+			return runtime.Output{}, nil
+		}
+		id := idOf(e.LabelID)
+		if _, live := s.labelIQ[id]; live {
+			// Ignored, and remembered: a copy delivered after the label is
+			// retracted must not count it either.
+			if err := a.limits.full(s.StateKeys(), "label "+e.LabelID); err != nil {
+				return runtime.Output{}, err
+			}
+			s.applied[ek] = struct{}{}
 			return runtime.Output{}, nil
 		}
 		v, err := canonical(e.Value)
 		if err != nil {
 			return runtime.Output{}, fmt.Errorf("label %s: %w", e.LabelID, err)
 		}
-		iq := itemQuestion{e.ItemID, e.QuestionID}
-		l := scoredLabel{id: e.LabelID, project: e.ProjectID, annotator: e.AnnotatorID, cohort: e.Cohort, vendor: e.Vendor, level: string(e.Value.Level), value: v}
-		s.labelIQ[e.LabelID] = iq
+		if err := a.limits.full(s.StateKeys(), "label "+e.LabelID); err != nil {
+			return runtime.Output{}, err
+		}
+		iq := itemQuestion{idOf(e.ItemID), intern(e.QuestionID)}
+		if err := a.limits.unitFull(len(s.labels[iq]), "label "+e.LabelID); err != nil {
+			return runtime.Output{}, err
+		}
+		l := scoredLabel{id: id, project: intern(e.ProjectID), annotator: intern(e.AnnotatorID), cohort: intern(e.Cohort),
+			vendor: intern(e.Vendor), level: intern(string(e.Value.Level)), value: internValue(v)}
+		s.applied[ek] = struct{}{}
+		s.labelIQ[id] = iq
 		s.labels[iq] = append(s.labels[iq], l)
 		if g, ok := s.gold[iq]; ok {
 			s.score(iq.question, l, g, +1, touched)
 		}
 	case *schemas.LabelRetracted:
-		iq, ok := s.labelIQ[e.LabelID]
-		if !ok {
+		ek := labelEventKey(e.Type(), e.ItemID, e.LabelID, e.EventID)
+		if _, dup := s.applied[ek]; dup {
 			return runtime.Output{}, nil
 		}
+		id := idOf(e.LabelID)
+		iq, live := s.labelIQ[id]
+		if !live {
+			// Remembered all the same: a second copy delivered after the
+			// label is (re)submitted must not retract it.
+			if err := a.limits.full(s.StateKeys(), "retraction of label "+e.LabelID); err != nil {
+				return runtime.Output{}, err
+			}
+			s.applied[ek] = struct{}{}
+			return runtime.Output{}, nil
+		}
+		// A retraction of a counted label frees a key for the one it takes,
+		// so it is never refused.
+		s.applied[ek] = struct{}{}
 		ls := s.labels[iq]
-		i := slices.IndexFunc(ls, func(x scoredLabel) bool { return x.id == e.LabelID })
+		i := slices.IndexFunc(ls, func(x scoredLabel) bool { return x.id == id })
 		if g, ok := s.gold[iq]; ok {
 			s.score(iq.question, ls[i], g, -1, touched)
 		}
-		delete(s.labelIQ, e.LabelID)
+		delete(s.labelIQ, id)
 		if ls = slices.Delete(ls, i, i+1); len(ls) == 0 {
 			delete(s.labels, iq)
 		} else {
 			s.labels[iq] = ls
 		}
 	case *schemas.GoldLabelSet:
+		ek := idOf(string(e.Type()), e.ItemID, e.QuestionID, e.EventID)
+		if _, dup := s.applied[ek]; dup {
+			return runtime.Output{}, nil
+		}
 		v, err := canonical(e.Value)
 		if err != nil {
 			return runtime.Output{}, fmt.Errorf("gold of %s/%s: %w", e.ItemID, e.QuestionID, err)
 		}
-		iq := itemQuestion{e.ItemID, e.QuestionID}
-		ng := gold{level: string(e.Value.Level), value: v}
+		if err := a.limits.full(s.StateKeys(), "gold of "+e.ItemID+"/"+e.QuestionID); err != nil {
+			return runtime.Output{}, err
+		}
+		s.applied[ek] = struct{}{}
+		iq := itemQuestion{idOf(e.ItemID), intern(e.QuestionID)}
+		ng := gold{level: intern(string(e.Value.Level)), value: internValue(v)}
 		old, had := s.gold[iq]
 		if had && old == ng {
 			return runtime.Output{}, nil
@@ -155,13 +224,13 @@ func (*Accuracy) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 
 // score adds (sign +1) or removes (-1) the verdict of l against g in every
 // scope of l.
-func (s *AccuracyState) score(question string, l scoredLabel, g gold, sign int64, touched map[accKey]bool) {
+func (s *AccuracyState) score(question str, l scoredLabel, g gold, sign int64, touched map[accKey]bool) {
 	correct := int64(0)
 	if l.level == g.level && l.value == g.value {
 		correct = 1
 	}
-	for _, scope := range append(scopesOf(l.cohort, l.vendor), AnnotatorScope(l.annotator)) {
-		k := accKey{l.project, question, scope}
+	for _, scope := range append(scopesOf(l.cohort.Value(), l.vendor.Value()), AnnotatorScope(l.annotator.Value())) {
+		k := accKey{l.project, question, intern(scope)}
 		c := s.counts[k]
 		c.correct += sign * correct
 		c.total += sign
@@ -177,7 +246,7 @@ func (s *AccuracyState) rows(offset int64, touched map[accKey]bool) runtime.Outp
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(x, y accKey) int {
-		for _, p := range [][2]string{{x.project, y.project}, {x.question, y.question}, {x.scope, y.scope}} {
+		for _, p := range [][2]string{{x.project.Value(), y.project.Value()}, {x.question.Value(), y.question.Value()}, {x.scope.Value(), y.scope.Value()}} {
 			if p[0] != p[1] {
 				if p[0] < p[1] {
 					return -1
@@ -194,7 +263,7 @@ func (s *AccuracyState) rows(offset int64, touched map[accKey]bool) runtime.Outp
 			delete(s.counts, k)
 		}
 		out.Rows = append(out.Rows, runtime.Row{Table: TableAccuracyCounts, Values: []any{
-			k.project, k.question, k.scope, s.topic, uint32(s.partition), c.correct, c.total, uint64(offset),
+			k.project.Value(), k.question.Value(), k.scope.Value(), s.topic, uint32(s.partition), c.correct, c.total, uint64(offset),
 		}})
 	}
 	return out
@@ -203,6 +272,6 @@ func (s *AccuracyState) rows(offset int64, touched map[accKey]bool) runtime.Outp
 // Score returns the partition's correct/total of one (project, question,
 // scope), for tests.
 func (s *AccuracyState) Score(project, question, scope string) (correct, total int64) {
-	c := s.counts[accKey{project, question, scope}]
+	c := s.counts[accKey{intern(project), intern(question), intern(scope)}]
 	return c.correct, c.total
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/agreement"
 	"github.com/assay-data/assay/streams/runtime"
@@ -36,12 +38,16 @@ const (
 // (project, question, level, scope), and writes each changed cell's current
 // partition total. LabelSubmitted adds a value to its unit, LabelRetracted
 // removes it again (exactly, since the cells are integers).
-type Agreement struct{}
+type Agreement struct{ limits limits }
 
-// NewAgreement returns the agreement processor.
-func NewAgreement() *Agreement { return &Agreement{} }
+// NewAgreement returns the agreement processor; WithMaxStateKeys and
+// WithMaxUnitLabels apply.
+func NewAgreement(opts ...Option) *Agreement { return &Agreement{limits: newLimits(opts)} }
 
-var _ runtime.Processor = (*Agreement)(nil)
+var (
+	_ runtime.Processor    = (*Agreement)(nil)
+	_ runtime.Instrumented = (*Agreement)(nil)
+)
 
 // Name implements runtime.Processor.
 func (*Agreement) Name() string { return AgreementName }
@@ -52,6 +58,11 @@ func (*Agreement) Families() []schemas.Family { return []schemas.Family{schemas.
 
 // Tables implements runtime.Processor.
 func (*Agreement) Tables() []runtime.Table { return AgreementTables() }
+
+// Collectors implements runtime.Instrumented: the state cap.
+func (a *Agreement) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{newLimitsCollector(AgreementName, a.limits)}
+}
 
 // AgreementTables declares the agreement processor's tables (migration 0003).
 func AgreementTables() []runtime.Table {
@@ -77,27 +88,40 @@ func AgreementTables() []runtime.Table {
 
 // unitKey addresses one unit: an item's answers to one question of a
 // project at one level (a question answered at two levels is two questions
-// as far as agreement goes, since the values are not comparable).
+// as far as agreement goes, since the values are not comparable). No row
+// names the item, so it is kept as a digest.
 type unitKey struct {
-	project, question, level, item string
+	project, question, level str
+	item                     id128
+}
+
+// unit is a live unit: its key, the UTC day (since the epoch) of its first
+// label, which is the day the unit counts in for windowed agreement, and
+// its counted labels.
+type unit struct {
+	key     unitKey
+	day     int64
+	entries []entry
 }
 
 // entry is one counted label of a unit.
 type entry struct {
-	labelID, annotator, cohort, vendor string
-	value                              agreement.Value
+	label                     id128
+	annotator, cohort, vendor str
+	value                     value
 }
 
 // inScope reports whether the entry counts in scope.
 func (e entry) inScope(scope string) bool {
-	return scope == ScopeAll || (e.cohort != "" && scope == CohortScope(e.cohort)) || (e.vendor != "" && scope == VendorScope(e.vendor))
+	return scope == ScopeAll || (e.cohort.Value() != "" && scope == CohortScope(e.cohort.Value())) ||
+		(e.vendor.Value() != "" && scope == VendorScope(e.vendor.Value()))
 }
 
 // cellKey addresses one partition total of agreement_cells.
 type cellKey struct {
-	project, question, level, scope string
+	project, question, level, scope str
 	size                            int
-	a, b                            agreement.Value
+	a, b                            value
 }
 
 // dayCellKey addresses one partition total of agreement_cells_daily.
@@ -107,13 +131,13 @@ type dayCellKey struct {
 }
 
 // annKey addresses one partition total of annotator_pairs.
-type annKey struct{ project, question, annotator string }
+type annKey struct{ project, question, annotator str }
 
 // pairCellKey addresses one partition total of annotator_pair_cells:
 // annotator a < annotator b, and the values they gave one unit.
 type pairCellKey struct {
-	project, question, level, a, b string
-	va, vb                         agreement.Value
+	project, question, level, a, b str
+	va, vb                         value
 }
 
 // pairCount is an annotator's pairs with others and how many of them agree.
@@ -123,101 +147,148 @@ type pairCount struct{ pairs, agreements int64 }
 type AgreementState struct {
 	topic     string
 	partition int32
-	// labels maps a counted label to its unit, so a retraction finds it.
-	labels map[string]unitKey
-	units  map[unitKey][]entry
+	// labels maps a counted label (its id's digest) to its unit, so a
+	// retraction finds it.
+	labels map[id128]*unit
+	units  map[unitKey]*unit
 	cells  map[cellKey]int64
 	pairs  map[annKey]pairCount
 	kappa  map[pairCellKey]int64
-	// unitDay is the UTC day (since the epoch) of the first label of each
-	// live unit: the day the unit counts in for windowed agreement.
-	unitDay map[unitKey]int64
-	daily   map[dayCellKey]int64
+	daily  map[dayCellKey]int64
+	// applied holds every label event applied, by the ledger's key of its
+	// table (item, label, event id), so that a duplicate delivery (the
+	// same event at a second offset) changes nothing, even after the label
+	// was retracted or its id reused.
+	applied map[id128]struct{}
+}
+
+// StateKeys is the number of keys the state holds (runtime.StateSizer).
+func (s *AgreementState) StateKeys() int {
+	return len(s.labels) + len(s.units) + len(s.cells) + len(s.pairs) + len(s.kappa) + len(s.daily) + len(s.applied)
 }
 
 // NewState implements runtime.Processor.
 func (*Agreement) NewState(topic string, partition int32) any {
 	return &AgreementState{
 		topic: topic, partition: partition,
-		labels: map[string]unitKey{}, units: map[unitKey][]entry{},
+		labels: map[id128]*unit{}, units: map[unitKey]*unit{},
 		cells: map[cellKey]int64{}, pairs: map[annKey]pairCount{}, kappa: map[pairCellKey]int64{},
-		unitDay: map[unitKey]int64{}, daily: map[dayCellKey]int64{},
+		daily: map[dayCellKey]int64{}, applied: map[id128]struct{}{},
 	}
 }
 
-// Apply implements runtime.Processor. A label submitted twice (a client
-// retry, or the same label_id reused) counts once; a retraction of a label
-// the partition never counted changes nothing, since the retraction may be
-// the only trace of a label that was poison.
-func (*Agreement) Apply(state any, rec runtime.Record) (runtime.Output, error) {
+// labelEventKey is the ledger's key of a label event in its table: the
+// same event delivered twice has the same key.
+func labelEventKey(t schemas.EventType, item, label, eventID string) id128 {
+	return idOf(string(t), item, label, eventID)
+}
+
+// Apply implements runtime.Processor. A label event delivered twice (the
+// same event id at two offsets) is applied once. A label submitted again
+// under a new event id while it counts (the same label_id reused) is
+// ignored; a retraction of a label the partition never counted changes
+// nothing, since the retraction may be the only trace of a label that was
+// poison.
+func (a *Agreement) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 	s, ok := state.(*AgreementState)
 	if !ok {
 		return runtime.Output{}, fmt.Errorf("agreement: state is %T, want *AgreementState", state)
 	}
 	switch e := rec.Event.(type) {
 	case *schemas.LabelSubmitted:
-		if _, dup := s.labels[e.LabelID]; dup {
+		ek := labelEventKey(e.Type(), e.ItemID, e.LabelID, e.EventID)
+		if _, dup := s.applied[ek]; dup {
+			return runtime.Output{}, nil
+		}
+		id := idOf(e.LabelID)
+		if _, live := s.labels[id]; live {
+			// Ignored, and remembered: a copy delivered after the label is
+			// retracted must not count it either.
+			if err := a.limits.full(s.StateKeys(), "label "+e.LabelID); err != nil {
+				return runtime.Output{}, err
+			}
+			s.applied[ek] = struct{}{}
 			return runtime.Output{}, nil
 		}
 		v, err := canonical(e.Value)
 		if err != nil {
 			return runtime.Output{}, fmt.Errorf("label %s: %w", e.LabelID, err)
 		}
-		k := unitKey{e.ProjectID, e.QuestionID, string(e.Value.Level), e.ItemID}
-		n := entry{labelID: e.LabelID, annotator: e.AnnotatorID, cohort: e.Cohort, vendor: e.Vendor, value: v}
-		old := s.units[k]
-		if len(old) == 0 {
-			s.unitDay[k] = floorDiv(e.OccurredAt, msPerDay)
+		if err := a.limits.full(s.StateKeys(), "label "+e.LabelID); err != nil {
+			return runtime.Output{}, err
 		}
-		now := append(slices.Clip(old), n)
-		s.labels[e.LabelID] = k
-		s.units[k] = now
-		return s.changed(rec.Offset, k, old, now, n, +1), nil
+		k := unitKey{intern(e.ProjectID), intern(e.QuestionID), intern(string(e.Value.Level)), idOf(e.ItemID)}
+		u := s.units[k]
+		if u != nil {
+			if err := a.limits.unitFull(len(u.entries), "label "+e.LabelID); err != nil {
+				return runtime.Output{}, err
+			}
+		} else {
+			u = &unit{key: k, day: floorDiv(e.OccurredAt, msPerDay)}
+			s.units[k] = u
+		}
+		n := entry{label: id, annotator: intern(e.AnnotatorID), cohort: intern(e.Cohort), vendor: intern(e.Vendor), value: internValue(v)}
+		old := u.entries
+		u.entries = append(slices.Clip(old), n)
+		s.labels[id] = u
+		s.applied[ek] = struct{}{}
+		return s.changed(rec.Offset, u, old, n, +1), nil
 	case *schemas.LabelRetracted:
-		k, ok := s.labels[e.LabelID]
-		if !ok {
+		ek := labelEventKey(e.Type(), e.ItemID, e.LabelID, e.EventID)
+		if _, dup := s.applied[ek]; dup {
 			return runtime.Output{}, nil
 		}
-		old := s.units[k]
-		i := slices.IndexFunc(old, func(x entry) bool { return x.labelID == e.LabelID })
+		id := idOf(e.LabelID)
+		u, live := s.labels[id]
+		if !live {
+			// Remembered all the same: a second copy delivered after the
+			// label is (re)submitted must not retract it.
+			if err := a.limits.full(s.StateKeys(), "retraction of label "+e.LabelID); err != nil {
+				return runtime.Output{}, err
+			}
+			s.applied[ek] = struct{}{}
+			return runtime.Output{}, nil
+		}
+		// A retraction of a counted label frees more keys than it takes, so
+		// it is never refused.
+		s.applied[ek] = struct{}{}
+		old := u.entries
+		i := slices.IndexFunc(old, func(x entry) bool { return x.label == id })
 		gone := old[i]
-		now := slices.Delete(slices.Clone(old), i, i+1)
-		delete(s.labels, e.LabelID)
-		if len(now) == 0 {
-			delete(s.units, k)
-		} else {
-			s.units[k] = now
+		u.entries = slices.Delete(slices.Clone(old), i, i+1)
+		delete(s.labels, id)
+		if len(u.entries) == 0 {
+			delete(s.units, u.key)
 		}
-		out := s.changed(rec.Offset, k, old, now, gone, -1)
-		if len(now) == 0 {
-			delete(s.unitDay, k)
-		}
-		return out, nil
+		return s.changed(rec.Offset, u, old, gone, -1), nil
 	}
 	// GoldLabelSet and future label events do not change agreement.
 	return runtime.Output{}, nil
 }
 
-// changed moves unit k from old to now entries (one entry, e, added with
-// sign +1 or removed with -1) and returns the rows of every total that moved.
-func (s *AgreementState) changed(offset int64, k unitKey, old, now []entry, e entry, sign int64) runtime.Output {
+// changed moves unit u from old to its current entries (one entry, e, added
+// with sign +1 or removed with -1) and returns the rows of every total that
+// moved.
+func (s *AgreementState) changed(offset int64, u *unit, old []entry, e entry, sign int64) runtime.Output {
 	var out runtime.Output
-	for _, scope := range scopesOf(e.cohort, e.vendor) {
+	k, now := u.key, u.entries
+	project, question, level := k.project.Value(), k.question.Value(), k.level.Value()
+	for _, scope := range scopesOf(e.cohort.Value(), e.vendor.Value()) {
 		before, after := agreement.NewCoincidences(), agreement.NewCoincidences()
 		before.AddUnit(valuesIn(old, scope))
 		after.AddUnit(valuesIn(now, scope))
+		sc := intern(scope)
 		touched := map[cellKey]bool{}
-		day := s.unitDay[k]
 		for _, c := range before.Cells() {
-			ck := cellKey{k.project, k.question, k.level, scope, c.UnitSize, c.A, c.B}
+			ck := cellKey{k.project, k.question, k.level, sc, c.UnitSize, internValue(c.A), internValue(c.B)}
 			s.cells[ck] -= c.Count
-			s.daily[dayCellKey{ck, day}] -= c.Count
+			s.daily[dayCellKey{ck, u.day}] -= c.Count
 			touched[ck] = true
 		}
 		for _, c := range after.Cells() {
-			ck := cellKey{k.project, k.question, k.level, scope, c.UnitSize, c.A, c.B}
+			ck := cellKey{k.project, k.question, k.level, sc, c.UnitSize, internValue(c.A), internValue(c.B)}
 			s.cells[ck] += c.Count
-			s.daily[dayCellKey{ck, day}] += c.Count
+			s.daily[dayCellKey{ck, u.day}] += c.Count
 			touched[ck] = true
 		}
 		keys := make([]cellKey, 0, len(touched))
@@ -234,17 +305,17 @@ func (s *AgreementState) changed(offset int64, k unitKey, old, now []entry, e en
 				delete(s.cells, ck)
 			}
 			out.Rows = append(out.Rows, runtime.Row{Table: TableAgreementCells, Values: []any{
-				ck.project, ck.question, ck.level, ck.scope, s.topic, uint32(s.partition),
-				uint32(ck.size), string(ck.a), string(ck.b), n, uint64(offset),
+				project, question, level, scope, s.topic, uint32(s.partition),
+				uint32(ck.size), string(ck.a.Value()), string(ck.b.Value()), n, uint64(offset),
 			}})
-			dk := dayCellKey{ck, day}
+			dk := dayCellKey{ck, u.day}
 			dn := s.daily[dk]
 			if dn == 0 {
 				delete(s.daily, dk)
 			}
 			out.Rows = append(out.Rows, runtime.Row{Table: TableAgreementCellsDaily, Values: []any{
-				ck.project, ck.question, ck.level, ck.scope, time.Unix(day*86400, 0).UTC(), s.topic, uint32(s.partition),
-				uint32(ck.size), string(ck.a), string(ck.b), dn, uint64(offset),
+				project, question, level, scope, time.Unix(u.day*86400, 0).UTC(), s.topic, uint32(s.partition),
+				uint32(ck.size), string(ck.a.Value()), string(ck.b.Value()), dn, uint64(offset),
 			}})
 		}
 	}
@@ -254,11 +325,11 @@ func (s *AgreementState) changed(offset int64, k unitKey, old, now []entry, e en
 	touched := map[annKey]bool{}
 	touchedCells := map[pairCellKey]bool{}
 	for _, o := range old {
-		if o.labelID == e.labelID || o.annotator == e.annotator {
+		if o.label == e.label || o.annotator == e.annotator {
 			continue
 		}
 		pk := pairCellKey{k.project, k.question, k.level, e.annotator, o.annotator, e.value, o.value}
-		if o.annotator < e.annotator {
+		if o.annotator.Value() < e.annotator.Value() {
 			pk.a, pk.b, pk.va, pk.vb = o.annotator, e.annotator, o.value, e.value
 		}
 		s.kappa[pk] += sign
@@ -267,7 +338,7 @@ func (s *AgreementState) changed(offset int64, k unitKey, old, now []entry, e en
 		if o.value == e.value {
 			agree = 1
 		}
-		for _, a := range []string{e.annotator, o.annotator} {
+		for _, a := range []str{e.annotator, o.annotator} {
 			ak := annKey{k.project, k.question, a}
 			pc := s.pairs[ak]
 			pc.pairs += sign
@@ -280,22 +351,14 @@ func (s *AgreementState) changed(offset int64, k unitKey, old, now []entry, e en
 	for ak := range touched {
 		akeys = append(akeys, ak)
 	}
-	slices.SortFunc(akeys, func(x, y annKey) int {
-		if x.annotator < y.annotator {
-			return -1
-		}
-		if x.annotator > y.annotator {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(akeys, func(x, y annKey) int { return strings.Compare(x.annotator.Value(), y.annotator.Value()) })
 	for _, ak := range akeys {
 		pc := s.pairs[ak]
 		if pc.pairs == 0 {
 			delete(s.pairs, ak)
 		}
 		out.Rows = append(out.Rows, runtime.Row{Table: TableAnnotatorPairs, Values: []any{
-			ak.project, ak.question, ak.annotator, s.topic, uint32(s.partition),
+			project, question, ak.annotator.Value(), s.topic, uint32(s.partition),
 			pc.pairs, pc.agreements, uint64(offset),
 		}})
 	}
@@ -304,7 +367,8 @@ func (s *AgreementState) changed(offset int64, k unitKey, old, now []entry, e en
 		pkeys = append(pkeys, pk)
 	}
 	slices.SortFunc(pkeys, func(x, y pairCellKey) int {
-		return strings.Compare(x.a+"\x00"+x.b+"\x00"+string(x.va)+"\x00"+string(x.vb), y.a+"\x00"+y.b+"\x00"+string(y.va)+"\x00"+string(y.vb))
+		return strings.Compare(x.a.Value()+"\x00"+x.b.Value()+"\x00"+string(x.va.Value())+"\x00"+string(x.vb.Value()),
+			y.a.Value()+"\x00"+y.b.Value()+"\x00"+string(y.va.Value())+"\x00"+string(y.vb.Value()))
 	})
 	for _, pk := range pkeys {
 		n := s.kappa[pk]
@@ -312,8 +376,8 @@ func (s *AgreementState) changed(offset int64, k unitKey, old, now []entry, e en
 			delete(s.kappa, pk)
 		}
 		out.Rows = append(out.Rows, runtime.Row{Table: TablePairCells, Values: []any{
-			pk.project, pk.question, pk.level, pk.a, pk.b, s.topic, uint32(s.partition),
-			string(pk.va), string(pk.vb), n, uint64(offset),
+			project, question, level, pk.a.Value(), pk.b.Value(), s.topic, uint32(s.partition),
+			string(pk.va.Value()), string(pk.vb.Value()), n, uint64(offset),
 		}})
 	}
 	return out
@@ -324,7 +388,7 @@ func valuesIn(es []entry, scope string) []agreement.Value {
 	var out []agreement.Value
 	for _, e := range es {
 		if e.inScope(scope) {
-			out = append(out, e.value)
+			out = append(out, e.value.Value())
 		}
 	}
 	return out
@@ -347,15 +411,9 @@ func compareCells(x, y cellKey) int {
 	case x.size != y.size:
 		return x.size - y.size
 	case x.a != y.a:
-		if x.a < y.a {
-			return -1
-		}
-		return 1
+		return strings.Compare(string(x.a.Value()), string(y.a.Value()))
 	case x.b != y.b:
-		if x.b < y.b {
-			return -1
-		}
-		return 1
+		return strings.Compare(string(x.b.Value()), string(y.b.Value()))
 	}
 	return 0
 }
@@ -366,8 +424,8 @@ func compareCells(x, y cellKey) int {
 func (s *AgreementState) Coincidences(project, question, level, scope string) (*agreement.Coincidences, error) {
 	var cells []agreement.Cell
 	for k, n := range s.cells {
-		if k.project == project && k.question == question && k.level == level && k.scope == scope {
-			cells = append(cells, agreement.Cell{UnitSize: k.size, A: k.a, B: k.b, Count: n})
+		if k.project.Value() == project && k.question.Value() == question && k.level.Value() == level && k.scope.Value() == scope {
+			cells = append(cells, agreement.Cell{UnitSize: k.size, A: k.a.Value(), B: k.b.Value(), Count: n})
 		}
 	}
 	return agreement.CoincidencesFromCells(cells)

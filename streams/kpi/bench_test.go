@@ -2,6 +2,7 @@ package kpi_test
 
 import (
 	"fmt"
+	goruntime "runtime"
 	"testing"
 
 	"github.com/assay-data/assay/loadtest/annotation"
@@ -37,3 +38,52 @@ func benchApply(b *testing.B, p runtime.Processor) {
 func BenchmarkAgreementApply(b *testing.B) { benchApply(b, kpi.NewAgreement()) }
 
 func BenchmarkAccuracyApply(b *testing.B) { benchApply(b, kpi.NewAccuracy()) }
+
+// BenchmarkStateBytes reports the heap one partition's state keeps per key
+// (bytes/key) and per event (bytes/event) after 100,000 events with
+// UUID-sized ids: labels (three per item, a gold for one item in ten) for
+// agreement and accuracy, reviews of distinct labels for flow. The
+// DefaultMaxStateKeys documentation quotes these figures.
+func BenchmarkStateBytes(b *testing.B) {
+	for _, p := range []runtime.Processor{kpi.NewAgreement(), kpi.NewAccuracy(), kpi.NewFlow()} {
+		b.Run(p.Name(), func(b *testing.B) {
+			const n = 100_000
+			for b.Loop() {
+				var m0, m1 goruntime.MemStats
+				goruntime.GC()
+				goruntime.ReadMemStats(&m0)
+				state := p.NewState("t", 0)
+				off := int64(0)
+				apply := func(ev schemas.Event) {
+					if _, err := p.Apply(state, runtime.Record{Topic: "t", Offset: off, Event: ev}); err != nil {
+						b.Fatal(err)
+					}
+					off++
+				}
+				// Events are made one at a time, so only what the state keeps
+				// of them survives the GC below.
+				for i := range n {
+					item := fmt.Sprintf("item-%08d-0000-0000-0000-000000000000", i/3)
+					lab := fmt.Sprintf("lab-%08d-0000-0000-0000-000000000000", i)
+					if p.Name() == kpi.FlowName {
+						apply(review(fmt.Sprintf("%08d-0000-0000-0000-000000000000", i), lab, item, schemas.VerdictAccept, int64(i)))
+						continue
+					}
+					l := label(lab, item, fmt.Sprint("annotator-", i%30), "cohort-x", schemas.Nominal(fmt.Sprint("c", i%4)))
+					l.EventID = fmt.Sprintf("%08d-1111-1111-1111-111111111111", i)
+					apply(l)
+					if i%30 == 0 {
+						apply(goldSet(item, schemas.Nominal("c1")))
+					}
+				}
+				goruntime.GC()
+				goruntime.ReadMemStats(&m1)
+				keys := state.(interface{ StateKeys() int }).StateKeys()
+				held := float64(m1.HeapAlloc) - float64(m0.HeapAlloc)
+				b.ReportMetric(held/float64(keys), "bytes/key")
+				b.ReportMetric(held/n, "bytes/event")
+				goruntime.KeepAlive(state)
+			}
+		})
+	}
+}

@@ -34,6 +34,67 @@
 // keyed differently (items by item, datasets by dataset), so they are views
 // over the ledger tables (migrations 0004 and 0006) rather than processors.
 //
+// # Duplicates
+//
+// A client retry of an acknowledged event, or a record whose
+// acknowledgement was lost, is the same event (the same event_id, the
+// idempotency key) in a second Kafka record, which the runner delivers like
+// any other. Every figure is the same whether an event is delivered once or
+// many times: each processor remembers the events that changed its state by
+// the key of the ledger table that holds them (event type, the natural key,
+// event id; e.g. item, label, review and event id for a review), which is
+// exactly what the ledger's ReplacingMergeTree collapses, and applies an
+// event once. Where a second copy cannot change anything the state is not
+// spent on it: items and labels move the flow stages to their earliest or
+// latest time, which a copy reaches again. The event id is the idempotency
+// key: a second event reusing an id is that same event, whatever it carries.
+//
+// # State: what each partition keeps, and its bound
+//
+// No key expires: every one is needed for an exact figure as long as the log
+// can still bring an event about it (a retraction, a review, a corrected
+// gold, a copy, a late event: the gateway accepts occurred_at back to 2000),
+// and forgetting one would make such an event count again. So the state is
+// proportional to legitimate entities and capped instead. Identifiers no row
+// needs as text (item, label, event ids) are kept as 128-bit digests, and the
+// names that repeat (project, question, annotator, cohort, vendor, scope,
+// values) are interned; BenchmarkStateBytes measures 30-90 bytes per key.
+//
+//	map (processor)       key                                 bound                                why it is kept
+//	labels (agreement)    label id                            one per counted label                a retraction finds its unit
+//	units (agreement)     project, question, level, item      one per live unit, each holding at   the unit's cells are recomputed
+//	                                                          most the unit cap of labels          from its values
+//	cells, daily          project, question, level, scope,    cells of live units (daily: on the   rows are the partition's
+//	(agreement)           unit size, values (daily: + day)    unit's first day); zeros forgotten   current totals
+//	pairs, kappa          project, question, annotator        annotators, pairs of annotators ×    rows are totals
+//	(agreement)           (kappa: pair, level, values)        values met; zeros forgotten
+//	applied (agreement,   event type, item, label or          one per label (and gold) event       a copy changes nothing
+//	accuracy)             question, event id
+//	gold (accuracy)       item, question                      one per item question with gold      labels are scored on arrival
+//	labels (accuracy)     item, question                      one per unit, at most the unit cap   a new gold re-scores them
+//	labelIQ (accuracy)    label id                            one per counted label                a retraction finds it
+//	counts (accuracy)     project, question, scope            scopes (all, cohorts, vendors,       rows are totals
+//	                                                          annotators); zeros forgotten
+//	stages (flow)         item, stage                         ≤ 2 per item of the topic            earliest / latest time
+//	reviewed (flow)       label id                            one per reviewed label               a label counts once
+//	reviews (flow)        item, label, review, event id       one per review                       a copy changes nothing
+//
+// Every partition state implements StateKeys (the sum of its maps' sizes),
+// which the runner exports as assay_processor_state_keys. The cap
+// (WithMaxStateKeys or Config, flag -kpi-max-state-keys in the binaries,
+// default DefaultMaxStateKeys, exported as assay_kpi_state_keys_limit)
+// bounds it: at the cap a record that would add
+// keys is refused with ErrStateLimit, so the runner sends it to the DLQ,
+// logs it and counts it (assay_processor_dlq_records_total{cause="apply"});
+// copies, and retractions of counted labels, which free more than they take,
+// still apply. Figures are then short of the refused records, visibly,
+// rather than silently wrong. The unit cap (WithMaxUnitLabels, flag
+// -kpi-max-unit-labels, default DefaultMaxUnitLabels) refuses a label beyond it the same way: a unit's cells,
+// and the rows one of its labels rewrites, grow with the square of its
+// distinct values. The refusals are a function of the log and the caps, so a
+// rebuilt state equals the live one; after raising a cap, replay the
+// processors into fresh tables (assay replay) to count what was refused.
+//
 // Reading: the kpi_* views give every figure that is a plain sum (nominal
 // alpha, accuracy, rework, cycle-time quantiles, coverage); ReadAgreement,
 // ReadAgreementWindow and ReadPairwiseKappa merge cells in SQL and apply the

@@ -46,8 +46,10 @@ func retract(id, item string) *schemas.LabelRetracted {
 	return &schemas.LabelRetracted{Envelope: schemas.Envelope{EventID: "ev-r-" + id}, LabelID: id, ItemID: item, Reason: "test"}
 }
 
+// goldSet is a GoldLabelSet whose event id names the item and the value:
+// the event id is the idempotency key, so a corrected gold is a new id.
 func goldSet(item string, v schemas.LabelValue) *schemas.GoldLabelSet {
-	return &schemas.GoldLabelSet{Envelope: schemas.Envelope{EventID: "ev-g-" + item}, ItemID: item, QuestionID: "q", Value: v, SetBy: "lead"}
+	return &schemas.GoldLabelSet{Envelope: schemas.Envelope{EventID: "ev-g-" + item + "-" + v.String()}, ItemID: item, QuestionID: "q", Value: v, SetBy: "lead"}
 }
 
 // rowsOf keeps the rows of one table.

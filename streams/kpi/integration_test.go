@@ -40,13 +40,20 @@ const PairTolerance = 0.1
 // them all and reports their errors.
 func run(t *testing.T, ctx context.Context, k config.Kafka, conn driver.Conn, ps ...runtime.Processor) (stop func(), runners []*runtime.Runner) {
 	t.Helper()
+	return runWith(t, ctx, k, conn, nil, ps...)
+}
+
+// runWith is run with more runner options.
+func runWith(t *testing.T, ctx context.Context, k config.Kafka, conn driver.Conn, opts []runtime.Option, ps ...runtime.Processor) (stop func(), runners []*runtime.Runner) {
+	t.Helper()
 	rctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	errs := make(chan error, len(ps))
 	for _, p := range ps {
-		r, err := runtime.New(p, k, runtime.ClickHouseSink(conn),
-			runtime.WithBatchSize(1000), runtime.WithFlushInterval(200*time.Millisecond),
-			runtime.WithKafkaOptions(kgo.SessionTimeout(10*time.Second), kgo.HeartbeatInterval(500*time.Millisecond)))
+		r, err := runtime.New(p, k, runtime.ClickHouseSink(conn), append([]runtime.Option{
+			runtime.WithBatchSize(1000), runtime.WithFlushInterval(200 * time.Millisecond),
+			runtime.WithKafkaOptions(kgo.SessionTimeout(10*time.Second), kgo.HeartbeatInterval(500*time.Millisecond)),
+		}, opts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,9 @@
 // tables for the lists inside events (dataset members, the dataset versions
 // of a training run, the items implicated by a finding).
 //
-// The ledger is stateless: Apply is a pure mapping from one record to rows.
+// The ledger is stateless: Apply is a pure mapping from one record to rows,
+// and NewState returns nil, so it holds no per-key state to bound (and the
+// runner skips the rebuild and reports no assay_processor_state_keys).
 // The table definitions are ops/clickhouse/migrations/0001_events.sql and
 // 0002_ledger.sql; Tables here must list the same columns (a test checks it
 // against the migrated server).

@@ -50,9 +50,19 @@ const (
 
 var logColumns = []string{"event_id", "occurred_at", "occurred_at_ms", "kafka_topic", "kafka_partition", "kafka_offset"}
 
-// Processor writes the lineage graph as node and edge rows. It is stateless: every row follows
-// from one event, and the tables (ReplacingMergeTree, keyed (kind, id) and (edge, event_id))
+// Processor writes the lineage graph as node and edge rows. It is stateless (NewState returns
+// nil, so there is no per-key state to bound and no assay_processor_state_keys series): every
+// row follows from one event, and the tables (ReplacingMergeTree versioned by kafka_offset)
 // make replays and duplicates collapse.
+//
+// A duplicate delivery (the same event_id in a second record) writes the same rows at a later
+// offset. lineage_edges is keyed by (edge, event_id), so each copy collapses into the first
+// row. lineage_nodes is keyed by (kind, id) and keeps the latest offset: the copy re-states the
+// node with the attributes it carried the first time, which changes the row only when another
+// event re-stated the same node differently in between (an item ingested again under its id,
+// a label or review id reused). That is the table's documented rule for any two events of one
+// node ("the latest offset wins"), not a count: no figure is computed from lineage_nodes, and
+// the lineage model (Graph) decides "latest" by occurred_at, then event id, whatever the order.
 type Processor struct{}
 
 // NewProcessor returns the lineage processor.

@@ -72,3 +72,30 @@ func TestProcessorEdges(t *testing.T) {
 		t.Error("occurred_at before 1970: no error")
 	}
 }
+
+// TestProcessorDuplicateCollapses: an event delivered twice (a second
+// record, a later offset) writes the same rows but for kafka_offset, the
+// version: every edge row has the key of the first copy's (event_id is in
+// it) and collapses into it, and every node row re-states the same node.
+func TestProcessorDuplicateCollapses(t *testing.T) {
+	p := lineage.NewProcessor()
+	for _, ev := range lineagetest.History() {
+		first, err := p.Apply(nil, runtime.Record{Topic: "t", Partition: 1, Offset: 7, Event: ev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := p.Apply(nil, runtime.Record{Topic: "t", Partition: 1, Offset: 70, Event: ev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(first.Rows) != len(again.Rows) {
+			t.Fatalf("%s: %d rows, then %d", ev.Meta().EventID, len(first.Rows), len(again.Rows))
+		}
+		for i, r := range first.Rows {
+			a, b := r.Values, again.Rows[i].Values
+			if r.Table != again.Rows[i].Table || !reflect.DeepEqual(a[:len(a)-1], b[:len(b)-1]) || b[len(b)-1] != uint64(70) {
+				t.Errorf("%s: row %d %s %v, then %s %v", ev.Meta().EventID, i, r.Table, a, again.Rows[i].Table, b)
+			}
+		}
+	}
+}

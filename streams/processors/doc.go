@@ -6,9 +6,9 @@
 // New(name, cfg) and Parse(list, cfg) return an error rather than panic,
 // and no processor reads the environment, installs a signal handler or
 // starts a goroutine. Config carries one field per processor that takes
-// configuration (today the router's); RegisterFlags declares its flags
-// once for every binary, and main derives their environment variables
-// (ops/config.ParseFlags). A processor with something to run beside the
-// runner (the router's rules Loader) exposes it for main to run on
-// goroutines and signals main owns.
+// configuration (the router's, the KPI processors' state limits);
+// RegisterFlags declares its flags once for every binary, and main derives
+// their environment variables (ops/config.ParseFlags). A processor with
+// something to run beside the runner (the router's rules Loader) exposes it
+// for main to run on goroutines and signals main owns.
 package processors

@@ -25,12 +25,16 @@ type Config struct {
 	// Router configures the router: its rules file and the limits of the
 	// pre-labels waiting for their item.
 	Router router.Config
+	// KPI configures the limits of the state of the KPI processors
+	// (kpi_agreement, kpi_accuracy, kpi_flow).
+	KPI kpi.Config
 }
 
 // RegisterFlags declares on fs the flags of the fields of a Config and
 // returns the Config they fill once fs is parsed:
 //
 //	-router-rules, -router-rules-poll, -router-pending-ttl, -router-max-pending
+//	-kpi-max-state-keys, -kpi-max-unit-labels
 //
 // Their environment variables are derived by config.ParseFlags (for
 // services/processor: ASSAY_PROCESSOR_ROUTER_RULES, then ASSAY_ROUTER_RULES).
@@ -47,16 +51,38 @@ func RegisterFlags(fs *flag.FlagSet) *Config {
 		"router: how long a pre-label waits for its item, in event time (record timestamps), before it is dropped undecided")
 	fs.IntVar(&c.Router.MaxPending, "router-max-pending", router.DefaultMaxPending,
 		"router: pre-labels waiting for their item per items partition at most; when full the oldest is dropped undecided")
+	fs.IntVar(&c.KPI.MaxStateKeys, "kpi-max-state-keys", kpi.DefaultMaxStateKeys,
+		"kpi_*: keys of one partition's state at most; when full, records that would add keys go to the DLQ")
+	fs.IntVar(&c.KPI.MaxUnitLabels, "kpi-max-unit-labels", kpi.DefaultMaxUnitLabels,
+		"kpi_agreement, kpi_accuracy: labels counted in one unit (an item's answers to one question) at most; further ones go to the DLQ")
 	return c
 }
 
 // constructors maps a processor name to a function returning a fresh one.
 var constructors = map[string]func(Config) (runtime.Processor, error){
-	ledger.Name:       func(Config) (runtime.Processor, error) { return ledger.New(), nil },
-	kpi.AgreementName: func(Config) (runtime.Processor, error) { return kpi.NewAgreement(), nil },
-	kpi.AccuracyName:  func(Config) (runtime.Processor, error) { return kpi.NewAccuracy(), nil },
-	kpi.FlowName:      func(Config) (runtime.Processor, error) { return kpi.NewFlow(), nil },
-	lineage.Name:      func(Config) (runtime.Processor, error) { return lineage.NewProcessor(), nil },
+	ledger.Name: func(Config) (runtime.Processor, error) { return ledger.New(), nil },
+	kpi.AgreementName: func(c Config) (runtime.Processor, error) {
+		opts, err := c.KPI.Options()
+		if err != nil {
+			return nil, err
+		}
+		return kpi.NewAgreement(opts...), nil
+	},
+	kpi.AccuracyName: func(c Config) (runtime.Processor, error) {
+		opts, err := c.KPI.Options()
+		if err != nil {
+			return nil, err
+		}
+		return kpi.NewAccuracy(opts...), nil
+	},
+	kpi.FlowName: func(c Config) (runtime.Processor, error) {
+		opts, err := c.KPI.Options()
+		if err != nil {
+			return nil, err
+		}
+		return kpi.NewFlow(opts...), nil
+	},
+	lineage.Name: func(Config) (runtime.Processor, error) { return lineage.NewProcessor(), nil },
 	router.Name: func(c Config) (runtime.Processor, error) {
 		if c.Router.Logger == nil {
 			c.Router.Logger = c.Logger

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/streams/kpi"
 	"github.com/assay-data/assay/streams/router"
 )
 
@@ -46,6 +47,11 @@ func TestNewAndParse(t *testing.T) {
 	if _, err := New("router", Config{Router: router.Config{MaxPending: -1}}); err == nil || !strings.HasPrefix(err.Error(), "router: ") {
 		t.Fatalf("negative max pending: %v", err)
 	}
+	for _, n := range []string{kpi.AgreementName, kpi.AccuracyName, kpi.FlowName} {
+		if _, err := New(n, Config{KPI: kpi.Config{MaxStateKeys: -1}}); err == nil || !strings.HasPrefix(err.Error(), n+": kpi config: max state keys") {
+			t.Fatalf("%s, negative max state keys: %v", n, err)
+		}
+	}
 }
 
 // TestRegisterFlags: the router's flags, their defaults, and the environment
@@ -66,6 +72,13 @@ func TestRegisterFlags(t *testing.T) {
 	want := router.Config{RulesPoll: router.DefaultRulesPoll, PendingTTL: router.DefaultPendingTTL, MaxPending: router.DefaultMaxPending}
 	if c.Router != want {
 		t.Fatalf("defaults %+v, want %+v", c.Router, want)
+	}
+	if wantKPI := (kpi.Config{MaxStateKeys: kpi.DefaultMaxStateKeys, MaxUnitLabels: kpi.DefaultMaxUnitLabels}); c.KPI != wantKPI {
+		t.Fatalf("KPI defaults %+v, want %+v", c.KPI, wantKPI)
+	}
+	c, err = parse(map[string]string{"ASSAY_KPI_MAX_STATE_KEYS": "1000", "ASSAY_PROCESSOR_KPI_MAX_UNIT_LABELS": "7"})
+	if err != nil || c.KPI != (kpi.Config{MaxStateKeys: 1000, MaxUnitLabels: 7}) {
+		t.Fatalf("from ASSAY_KPI_MAX_STATE_KEYS and ASSAY_PROCESSOR_KPI_MAX_UNIT_LABELS: %+v, %v", c.KPI, err)
 	}
 	c, err = parse(map[string]string{"ASSAY_ROUTER_RULES": "a.json", "ASSAY_ROUTER_RULES_POLL": "200ms",
 		"ASSAY_ROUTER_PENDING_TTL": "2h", "ASSAY_ROUTER_MAX_PENDING": "500"})

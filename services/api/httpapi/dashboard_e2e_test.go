@@ -24,6 +24,7 @@ import (
 // ops/browser/chromium.sh).
 func chromium(t *testing.T) string {
 	t.Helper()
+	testenv.SkipShort(t)
 	// An explicit ASSAY_CHROMIUM is the only candidate: pointing it at nothing is how the
 	// skip and the failure below are checked.
 	candidates := []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"}
