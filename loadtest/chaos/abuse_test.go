@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -47,16 +48,17 @@ const (
 const (
 	// The gateway under gzip bombs and slow clients: its in-flight budget (the body limit
 	// stays the default 32 MiB, so two maximal bodies fill it) and its HTTP timeouts.
-	bombBudget        = 64 << 20
-	bombReadHeader    = 5 * time.Second
-	bombReadTimeout   = 10 * time.Second
-	bombWriteTimeout  = 25 * time.Second // at least read + -inflight-wait (2 s) + -produce-timeout (10 s)
-	slowCutMargin     = 3 * time.Second  // a slow connection is cut within its timeout and this
-	maxDLQPerUnauth   = 2 << 10          // bytes of DLQ an unauthenticated request may cost, on average
-	routerMaxPending  = 2000             // -router-max-pending: per items partition
-	ledgerShutdown    = 10 * time.Second // -shutdown-timeout of the ledger process
-	shutdownMargin    = 5 * time.Second  // process exit after the grace: the runtime's abort bound and the exit
-	routerGrowthBound = 24 << 20         // router RSS growth allowed once every pending set is full
+	bombBudget         = 64 << 20
+	bombReadHeader     = 5 * time.Second
+	bombReadTimeout    = 10 * time.Second
+	bombWriteTimeout   = 25 * time.Second // at least read + -inflight-wait (2 s) + -produce-timeout (10 s)
+	slowCutMargin      = 3 * time.Second  // a slow connection is cut within its timeout and this
+	maxDLQPerUnauth    = 2 << 10          // bytes of DLQ an unauthenticated request may cost, on average
+	routerMaxPending   = 2000             // -router-max-pending: per items partition
+	ledgerShutdown     = 10 * time.Second // -shutdown-timeout of the ledger process
+	shutdownMargin     = 5 * time.Second  // process exit after the grace: the runtime's abort bound and the exit
+	routerRSSGrowth    = 48 << 20         // router RSS floor of a later flood wave over the first's
+	routerLiveGrowthMB = 16               // router live heap floor of a later flood wave over the first's, MB
 	// gatewayOverhead is the gateway's memory beside the request bodies its budget counts,
 	// which does not grow with the budget: the Go runtime and the binary (about 20 MiB idle),
 	// the Kafka client and its buffers, the buffers and goroutines of up to -http-max-conns
@@ -65,12 +67,13 @@ const (
 )
 
 // figure is one line of the abuse summary: the attack, what was measured, its value, the
-// bound it is held to (an assertion) or "-" (reported only), and the details.
+// bound it is held to (an assertion) or "-" (reported only), whether it held, and the details.
 type figure struct {
 	Attack string `json:"attack"`
 	Figure string `json:"figure"`
 	Value  string `json:"value"`
 	Bound  string `json:"bound"`
+	Held   string `json:"held"`
 	Detail string `json:"detail"`
 }
 
@@ -89,6 +92,7 @@ type abuse struct {
 	router    *proc
 	gw        *gatewayProc
 	figures   []figure
+	errs      int // failures counted by errorf
 
 	// accepted holds the ids of the events the legitimate producer had accepted (202).
 	accepted map[string]bool
@@ -105,7 +109,7 @@ type abuse struct {
 // own: an unauthenticated flood, gzip bombs and slow clients, a pre-label flood, a poison
 // batch and a SIGTERM during a ClickHouse outage, each while a legitimate producer sends at a
 // steady rate. Every attack yields a figure, held to a bound; afterwards the ledger tables
-// must equal the log. -short runs fewer seconds of each attack and a smaller flood.
+// must equal the log. -quick runs fewer seconds of each attack and a smaller flood.
 func TestAbuseSuite(t *testing.T) {
 	started := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
@@ -121,7 +125,7 @@ func TestAbuseSuite(t *testing.T) {
 	a.procBin = testenv.Binary(t, "github.com/assay-data/assay/services/processor")
 	a.ingestBin = testenv.Binary(t, "github.com/assay-data/assay/services/ingest")
 	a.ledger = a.startLedger()
-	a.router = startProc(t, a.procBin, router.Name, a.k, a.chCfg.Addr[0], a.chCfg.Database,
+	a.router = startProcEnv(t, a.procBin, router.Name, a.k, a.chCfg.Addr[0], a.chCfg.Database, []string{"GODEBUG=gctrace=1"},
 		"-router-max-pending", fmt.Sprint(routerMaxPending))
 	// The gateway of attacks 1, 4 and 5 has the defaults (rate limits, DLQ caps, timeouts).
 	a.gw = startGateway(t, a.ingestBin, "gateway", a.k)
@@ -138,31 +142,47 @@ func TestAbuseSuite(t *testing.T) {
 	for _, p := range []*proc{a.ledger, a.router, a.gw.proc} {
 		p.term(t)
 	}
-	a.note("total", "suite time", time.Since(started).Round(time.Second).String(), "-",
-		fmt.Sprintf("short=%v; all checks passed: %v", testing.Short(), !t.Failed()))
+	a.note("total", "suite time", time.Since(started).Round(time.Second).String(), "-", true,
+		fmt.Sprintf("quick=%v; all checks passed: %v", *quick, !t.Failed()))
 	a.printFigures()
 }
 
-// short picks the duration of the full run or, under -short, of the short one.
+// short picks the value of the full run or, with -quick, of the short one.
 func short[T any](full, short T) T {
-	if testing.Short() {
+	if *quick {
 		return short
 	}
 	return full
 }
 
-func (a *abuse) note(attack, fig, value, bound, detail string) {
-	f := figure{attack, fig, value, bound, detail}
+// note adds a figure; held says whether its bound held (ignored when bound is "-").
+func (a *abuse) note(attack, fig, value, bound string, held bool, detail string) {
+	h := "yes"
+	switch {
+	case bound == "-":
+		h = "-"
+	case !held:
+		h = "NO"
+	}
+	f := figure{attack, fig, value, bound, h, detail}
 	a.figures = append(a.figures, f)
-	a.t.Logf("%-22s %-34s %16s  %-22s %s", f.Attack, f.Figure, f.Value, f.Bound, f.Detail)
+	a.t.Logf("%-22s %-32s %15s  %-20s %-4s %s", f.Attack, f.Figure, f.Value, f.Bound, f.Held, f.Detail)
+}
+
+// errorf fails the test and counts the failure, so a figure can tell whether the checks
+// behind it held.
+func (a *abuse) errorf(format string, args ...any) {
+	a.t.Helper()
+	a.errs++
+	a.t.Errorf(format, args...)
 }
 
 func (a *abuse) printFigures() {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "\nabuse suite summary (%s, short=%v)\n%-22s %-34s %16s  %-22s %s\n", time.Now().UTC().Format(time.RFC3339), testing.Short(),
-		"attack", "figure", "value", "bound", "details")
+	fmt.Fprintf(&b, "\nabuse suite summary (%s, quick=%v)\n%-22s %-32s %15s  %-20s %-4s %s\n", time.Now().UTC().Format(time.RFC3339), *quick,
+		"attack", "figure", "value", "bound", "held", "details")
 	for _, f := range a.figures {
-		fmt.Fprintf(&b, "%-22s %-34s %16s  %-22s %s\n", f.Attack, f.Figure, f.Value, f.Bound, f.Detail)
+		fmt.Fprintf(&b, "%-22s %-32s %15s  %-20s %-4s %s\n", f.Attack, f.Figure, f.Value, f.Bound, f.Held, f.Detail)
 	}
 	writeSummary(a.t, "abuse", b.String(), a.figures)
 }
@@ -236,14 +256,16 @@ func (a *abuse) dlqSize() (bytes, records int64) {
 }
 
 // 1. Many concurrent POSTs of 533 KB without a token or with a wrong one, from 16 addresses,
-// while the legitimate producer sends at its rate; the same producer alone first.
+// while the legitimate producer sends at its rate; the same producer alone first. Each body
+// starts with a KiB of random bytes, so that Kafka's compression cannot hide what the DLQ
+// records keep of it.
 func (a *abuse) unauthenticatedFlood() {
-	t := a.t
 	const attack = "1 unauthenticated flood"
 	quietFor, floodFor := short(20*time.Second, 6*time.Second), short(30*time.Second, 8*time.Second)
 	quiet := a.legit("quiet", quietFor, a.gw.URL)
 	bytes0, recs0 := a.dlqSize()
-	m0 := a.gw.metrics(t)
+	raw0 := a.dlqRecordBytes()
+	m0 := a.gw.metrics()
 	body := unauthBody(533_000)
 	type result struct {
 		answers *tally
@@ -257,24 +279,53 @@ func (a *abuse) unauthenticatedFlood() {
 	during := a.legit("flood", floodFor, a.gw.URL)
 	r := <-flood
 	bytes1, recs1 := a.dlqSize()
-	m1 := a.gw.metrics(t)
+	raw1 := a.dlqRecordBytes()
+	m1 := a.gw.metrics()
 	n := r.answers.total()
-	perReq := float64(bytes1-bytes0) / float64(n)
-	a.note(attack, "DLQ bytes per request", fmt.Sprintf("%.1f B", perReq), fmt.Sprintf("<= %d B", maxDLQPerUnauth),
-		fmt.Sprintf("%d requests of %d bytes in %s (32 clients, 16 addresses, half without a token, half a wrong one): DLQ topic +%d records, +%d bytes on disk; gateway counted %v DLQ records skipped by the caps (per address, total)",
-			n, len(body), r.took.Round(100*time.Millisecond), recs1-recs0, bytes1-bytes0,
-			[]float64{metricSum(m1, "assay_ingest_unauthenticated_dlq_skipped_total", `cap="client"`) - metricSum(m0, "assay_ingest_unauthenticated_dlq_skipped_total", `cap="client"`),
-				metricSum(m1, "assay_ingest_unauthenticated_dlq_skipped_total", `cap="total"`) - metricSum(m0, "assay_ingest_unauthenticated_dlq_skipped_total", `cap="total"`)}))
-	if perReq > maxDLQPerUnauth {
-		t.Errorf("unauthenticated requests cost %.0f bytes of DLQ each, over %d", perReq, maxDLQPerUnauth)
+	disk, raw := bytes1-bytes0, raw1-raw0
+	perReq := float64(max(disk, raw)) / float64(n)
+	ok := perReq <= maxDLQPerUnauth
+	skipped := func(m, cap string) float64 {
+		return metricSum(m, "assay_ingest_unauthenticated_dlq_skipped_total", `cap="`+cap+`"`)
 	}
-	a.note(attack, "unauthenticated answered/s", fmt.Sprintf("%.0f/s", perSecond(n, r.took)), "-",
+	a.note(attack, "DLQ bytes per request", fmt.Sprintf("%.1f B", perReq), fmt.Sprintf("<= %d B", maxDLQPerUnauth), ok,
+		fmt.Sprintf("%d requests of %d bytes in %s (32 clients, 16 addresses, half without a token, half a wrong one, each body starting with a random KiB): DLQ topic +%d records, +%d bytes on disk, +%d bytes of records (keys and values; the larger of the two is the figure); the gateway skipped the DLQ record of %.0f requests for the per-address cap and %.0f for the total cap",
+			n, len(body), r.took.Round(100*time.Millisecond), recs1-recs0, disk, raw, skipped(m1, "client")-skipped(m0, "client"), skipped(m1, "total")-skipped(m0, "total")))
+	if !ok {
+		a.errorf("unauthenticated requests cost %.0f bytes of DLQ each, over %d", perReq, maxDLQPerUnauth)
+	}
+	a.note(attack, "unauthenticated answered/s", fmt.Sprintf("%.0f/s", perSecond(n, r.took)), "-", true,
 		fmt.Sprintf("answers by status: %s", r.answers))
 	ratio := float64(during.RequestP99) / float64(max(quiet.RequestP99, time.Millisecond))
-	a.note(attack, "producer p99 flood/quiet", fmt.Sprintf("%.1fx", ratio), "never failed",
+	a.note(attack, "producer p99 flood/quiet", fmt.Sprintf("%.1fx", ratio), "never failed", true,
 		fmt.Sprintf("legitimate producer at %.0f events/s in requests of %d: quiet %s: %.1f requests/s served, p50 %s p99 %s; during the flood: %.1f requests/s served, p50 %s p99 %s, answers %v, %d retries",
 			legitRate, legitPerRequest, quietFor, perSecond(quiet.Requests, quiet.Duration), ms(quiet.RequestP50), ms(quiet.RequestP99),
 			perSecond(during.Requests, during.Duration), ms(during.RequestP50), ms(during.RequestP99), during.Statuses, during.Retries))
+}
+
+// dlqRecordBytes reads the DLQ topic from its start and sums the bytes of its records' keys
+// and values: what the records cost before Kafka compresses them (and what ClickHouse's dlq
+// table copies).
+func (a *abuse) dlqRecordBytes() int64 {
+	a.t.Helper()
+	cl, err := kafka.NewClient(a.k, kgo.ConsumeTopics(a.k.Topic(schemas.FamilyDLQ.Topic())), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer cl.Close()
+	var n int64
+	for idle := 0; idle < 2; {
+		ctx, cancel := context.WithTimeout(a.ctx, time.Second)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		if fs.NumRecords() == 0 {
+			idle++
+			continue
+		}
+		idle = 0
+		fs.EachRecord(func(r *kgo.Record) { n += int64(len(r.Key) + len(r.Value)) })
+	}
+	return n
 }
 
 // 2. Authenticated gzip bombs (each decoding to the 32 MiB body limit or past it) and slow
@@ -288,7 +339,7 @@ func (a *abuse) bombsAndSlowClients() {
 		"-http-read-header-timeout", bombReadHeader.String(), "-http-read-timeout", bombReadTimeout.String(),
 		"-http-write-timeout", bombWriteTimeout.String(), "-http-idle-timeout", bombReadTimeout.String())
 	a.legit("warm-up", 2*time.Second, gw.URL)
-	idle, _ := memory(t, gw.proc)
+	idle, _ := memory(gw.proc)
 	// Past the limit: zeros decoding to 64 MiB are answered 413 once 32 MiB are read. At the
 	// limit: 32 MiB of newlines decode completely, then are found to hold no event.
 	past, at := gzipOf(t, 0, 64<<20), gzipOf(t, '\n', 32<<20)
@@ -297,10 +348,10 @@ func (a *abuse) bombsAndSlowClients() {
 		samples               int
 	)
 	stopSampling := sampler(200*time.Millisecond, func() {
-		rss, _ := memory(t, gw.proc)
+		rss, _ := memory(gw.proc)
 		rssPeak = max(rssPeak, rss)
 		// Scraped as text: the gauge is the bytes charged to the budget right now.
-		resp := gw.metrics(t)
+		resp := gw.metrics()
 		inflightPeak = max(inflightPeak, int64(metricSum(resp, "assay_ingest_inflight_bytes")))
 		samples++
 	})
@@ -333,6 +384,7 @@ func (a *abuse) bombsAndSlowClients() {
 	<-bombsDone
 	byKind := map[string]*tally{}
 	maxHeld := map[string]time.Duration{}
+	slowErrs := a.errs
 	for range 3 {
 		for _, o := range <-slow {
 			if byKind[o.kind] == nil {
@@ -345,32 +397,33 @@ func (a *abuse) bombsAndSlowClients() {
 				limit = bombReadTimeout
 			}
 			if o.outcome == "not cut" || o.held > limit+slowCutMargin {
-				t.Errorf("a %s connection was held %s (%s), past its timeout %s + %s", o.kind, o.held.Round(time.Second), o.outcome, limit, slowCutMargin)
+				a.errorf("a %s connection was held %s (%s), past its timeout %s + %s", o.kind, o.held.Round(time.Second), o.outcome, limit, slowCutMargin)
 			}
 		}
 	}
+	slowOK := a.errs == slowErrs
 	stopSampling()
-	_, hwm := memory(t, gw.proc)
-	m := gw.metrics(t)
-	a.note(attack, "gateway peak RSS (VmHWM)", mib(hwm), "<= "+mib(bombBudget+gatewayOverhead),
+	_, hwm := memory(gw.proc)
+	m := gw.metrics()
+	a.note(attack, "gateway peak RSS (VmHWM)", mib(hwm), "<= "+mib(bombBudget+gatewayOverhead), hwm <= bombBudget+gatewayOverhead && inflightPeak <= bombBudget,
 		fmt.Sprintf("budget -max-inflight-bytes %s (body limit 32 MiB), bound = budget + %s stated overhead; RSS idle %s, sampled peak %s; in-flight gauge peak %s (never above the budget); bombs %d KiB (64 MiB of zeros) and %d KiB (32 MiB of newlines), 6 every 3 s: answers %s",
 			mib(bombBudget), mib(gatewayOverhead), mib(idle), mib(rssPeak), mib(inflightPeak), len(past)>>10, len(at)>>10, bombs))
 	if hwm > bombBudget+gatewayOverhead {
-		t.Errorf("gateway peak RSS %s over its budget %s + overhead %s", mib(hwm), mib(bombBudget), mib(gatewayOverhead))
+		a.errorf("gateway peak RSS %s over its budget %s + overhead %s", mib(hwm), mib(bombBudget), mib(gatewayOverhead))
 	}
 	if inflightPeak > bombBudget {
-		t.Errorf("in-flight gauge reached %s, over the budget %s", mib(inflightPeak), mib(bombBudget))
+		a.errorf("in-flight gauge reached %s, over the budget %s", mib(inflightPeak), mib(bombBudget))
 	}
 	var kinds []string
 	for _, k := range []string{slowSilent, slowHeader, slowBody} {
 		kinds = append(kinds, fmt.Sprintf("%s: %s, held at most %s", k, byKind[k], maxHeld[k].Round(100*time.Millisecond)))
 	}
 	a.note(attack, "slow clients cut", fmt.Sprintf("%d conns", byKind[slowSilent].total()+byKind[slowHeader].total()+byKind[slowBody].total()),
-		fmt.Sprintf("<= timeout + %s", slowCutMargin),
+		fmt.Sprintf("<= timeout + %s", slowCutMargin), slowOK,
 		fmt.Sprintf("64 of each kind, reconnecting for %s; -http-read-header-timeout %s, -http-read-timeout %s; %s; the gateway counted %.0f connections cut for read_timeout, %.0f for write_timeout",
 			phase, bombReadHeader, bombReadTimeout, strings.Join(kinds, "; "),
 			metricSum(m, "assay_http_connections_rejected_total", `reason="read_timeout"`), metricSum(m, "assay_http_connections_rejected_total", `reason="write_timeout"`)))
-	a.note(attack, "producer served", fmt.Sprintf("%d requests", producer.Requests), "never failed",
+	a.note(attack, "producer served", fmt.Sprintf("%d requests", producer.Requests), "never failed", true,
 		fmt.Sprintf("through the attacked gateway: %.1f requests/s, p50 %s p99 %s, answers %v, %d retries",
 			perSecond(producer.Requests, producer.Duration), ms(producer.RequestP50), ms(producer.RequestP99), producer.Statuses, producer.Retries))
 	gw.term(t)
@@ -465,12 +518,19 @@ func (a *abuse) waitLagZero(processor string, timeout time.Duration) (time.Durat
 }
 
 // 3. PreLabelProposed events for made-up items, produced straight to the items topic as
-// fast as the broker takes them, against a router whose pending set holds routerMaxPending
-// pre-labels a partition: its memory must stay flat once the sets are full.
+// fast as the broker takes them, in equal waves, against a router whose pending set holds
+// routerMaxPending pre-labels a partition. The sets are full early in the first wave; from
+// then on a wave must leave no more memory behind than the first: were the pending
+// pre-labels kept, each wave would add perWave × 0.4 KB of heap. RSS swings by tens of MiB
+// with the pace of the garbage collector and with the router's rebuilds (a transaction that
+// aborts makes it replay its partitions from the start of the log: the peaks), so growth is
+// read at the floors, which transients do not raise: the lowest RSS sampled in each wave, and
+// the lowest live heap a collection marked in it (the router runs with GODEBUG=gctrace=1),
+// where what the router keeps is exact.
 func (a *abuse) prelabelFlood() {
 	t := a.t
 	const attack = "3 pre-label flood"
-	n := short(300_000, 60_000)
+	waves, perWave := short(4, 3), short(200_000, 150_000)
 	var tmpl *schemas.PreLabelProposed
 	for _, ev := range workload.New("abuse-tmpl", 1).Round(0) {
 		if p, ok := ev.(*schemas.PreLabelProposed); ok {
@@ -479,85 +539,127 @@ func (a *abuse) prelabelFlood() {
 	}
 	cl := testenv.KafkaClient(t, a.k, kgo.ProducerLinger(5*time.Millisecond))
 	type sample struct {
-		at              time.Duration
-		rss             int64
-		evicted, states float64
+		wave    int
+		at      time.Duration
+		rss     int64
+		evicted float64
+		gcs     int // collections logged so far
 	}
 	var (
 		samples []sample
+		wave    atomic.Int32
 		t0      = time.Now()
 	)
-	rss0, _ := memory(t, a.router)
+	rss0, _ := memory(a.router)
 	stop := sampler(250*time.Millisecond, func() {
-		rss, _ := memory(t, a.router)
-		m := a.router.Metrics(t)
-		samples = append(samples, sample{time.Since(t0), rss,
-			metricSum(m, "assay_router_pending_prelabels_evicted_total"),
-			metricSum(m, "assay_processor_state_keys", `processor="router"`)})
+		rss, _ := memory(a.router)
+		samples = append(samples, sample{int(wave.Load()), time.Since(t0), rss,
+			metricSum(a.router.metrics(), "assay_router_pending_prelabels_evicted_total"), len(a.router.liveHeaps())})
 	})
-	produced := make(chan error, 1)
-	go func() {
-		var first error
-		var mu sync.Mutex
-		for i := range n {
+	type waveStats struct {
+		took           time.Duration
+		floor, peak    int64 // RSS sampled during the wave (the first's from the cap on)
+		end            int64 // RSS after the wave and a second
+		live           []int // live heap (MB) of the wave's collections
+		rebuilds       int
+		states, evicts float64
+	}
+	ws := make([]waveStats, waves)
+	gc0, aborts := len(a.router.liveHeaps()), a.router.count(abortedLine)
+	gcs := gc0
+	for w := range waves {
+		wave.Store(int32(w))
+		start := time.Now()
+		var (
+			mu    sync.Mutex
+			first error
+		)
+		for i := w * perWave; i < (w+1)*perWave; i++ {
 			ev := *tmpl
 			ev.ItemID = fmt.Sprintf("ghost-%d", i)
 			ev.EventID = fmt.Sprintf("abuse-ghost-pl-%d", i)
 			val, err := schemas.Encode(&ev)
 			if err != nil {
-				produced <- err
-				return
+				t.Fatal(err)
 			}
 			cl.Produce(a.ctx, &kgo.Record{Topic: a.k.Topic(schemas.FamilyItems.Topic()), Key: []byte(ev.ItemID), Value: val}, func(_ *kgo.Record, err error) {
-				if err != nil {
-					mu.Lock()
-					first = cmp.Or(first, err)
-					mu.Unlock()
-				}
+				mu.Lock()
+				first = cmp.Or(first, err)
+				mu.Unlock()
 			})
 		}
-		if err := cl.Flush(a.ctx); err != nil {
-			produced <- err
-			return
+		if err := cl.Flush(a.ctx); err != nil || first != nil {
+			t.Fatalf("produce wave %d: %v %v", w+1, err, first)
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		produced <- first
-	}()
-	if err := <-produced; err != nil {
-		t.Fatalf("produce the flood: %v", err)
+		a.waitLagZero(router.Name, 10*time.Minute)
+		s := &ws[w]
+		s.took = time.Since(start)
+		time.Sleep(time.Second) // the same settling time after each wave
+		s.end, _ = memory(a.router)
+		heaps := a.router.liveHeaps()
+		s.live, gcs = heaps[gcs:], len(heaps)
+		if len(s.live) == 0 {
+			t.Fatalf("no collection logged during wave %d (GODEBUG=gctrace=1)", w+1)
+		}
+		n := a.router.count(abortedLine)
+		s.rebuilds, aborts = n-aborts, n
+		m := a.router.metrics()
+		s.states = metricSum(m, "assay_processor_state_keys", `processor="router"`)
+		s.evicts = metricSum(m, "assay_router_pending_prelabels_evicted_total")
 	}
-	produceTook := time.Since(t0)
-	a.waitLagZero(router.Name, 10*time.Minute)
 	stop()
-	took := time.Since(t0)
-	full := float64(3 * routerMaxPending) // every partition's pending set full once
+	full := float64(3 * routerMaxPending) // as many evicted as the three pending sets hold
 	capAt := slices.IndexFunc(samples, func(s sample) bool { return s.evicted >= full })
-	if capAt < 0 {
-		t.Fatalf("the router evicted %v pre-labels, fewer than its caps hold (%v): the cap was never reached", samples[len(samples)-1].evicted, full)
+	if capAt < 0 || samples[capAt].wave != 0 {
+		t.Fatalf("the pending sets were not full during the first wave (%d samples, cap reached at sample %d)", len(samples), capAt)
 	}
-	var peak, peakAfter int64
+	// The first wave's collections count from the cap on, like its RSS samples.
+	ws[0].live = ws[0].live[min(max(samples[capAt].gcs-gc0, 0), len(ws[0].live)):]
+	if len(ws[0].live) == 0 {
+		t.Fatal("no collection logged in the first wave once the pending sets were full")
+	}
 	for i, s := range samples {
-		peak = max(peak, s.rss)
-		if i >= capAt {
-			peakAfter = max(peakAfter, s.rss)
+		w := &ws[s.wave]
+		w.peak = max(w.peak, s.rss)
+		if i >= capAt && (w.floor == 0 || s.rss < w.floor) {
+			w.floor = s.rss
 		}
 	}
-	last := samples[len(samples)-1]
-	growth := peakAfter - samples[capAt].rss
-	_, hwm := memory(t, a.router)
-	a.note(attack, "router RSS growth after the cap", mib(growth), "<= "+mib(routerGrowthBound),
-		fmt.Sprintf("%d pre-labels for made-up items produced in %s, consumed in %s; -router-max-pending %d (x3 partitions); RSS before %s, when %0.f were evicted (at %s) %s, peak after %s, last %s, peak of the run %s (VmHWM %s); %d samples; without the cap the %d pending pre-labels would hold about %s more (0.4 KB each)",
-			n, produceTook.Round(100*time.Millisecond), took.Round(100*time.Millisecond), routerMaxPending, mib(rss0), full, samples[capAt].at.Round(100*time.Millisecond),
-			mib(samples[capAt].rss), mib(peakAfter), mib(last.rss), mib(peak), mib(hwm), len(samples), n, mib(int64(n-3*routerMaxPending)*400)))
-	if growth > routerGrowthBound {
-		t.Errorf("router RSS grew %s after its pending sets were full, over %s", mib(growth), mib(routerGrowthBound))
+	var (
+		rssGrowth, liveGrowth int64
+		rebuilds              int
+		perWaveFig            []string
+	)
+	for w, s := range ws {
+		perWaveFig = append(perWaveFig, fmt.Sprintf("wave %d: consumed in %s, RSS %s..%s, end %s, live heap %d..%d MB over %d collections, %d rebuilds, state keys %.0f",
+			w+1, s.took.Round(100*time.Millisecond), mib(s.floor), mib(s.peak), mib(s.end), slices.Min(s.live), slices.Max(s.live), len(s.live), s.rebuilds, s.states))
+		rebuilds += s.rebuilds
+		if w > 0 {
+			rssGrowth = max(rssGrowth, s.floor-ws[0].floor)
+			liveGrowth = max(liveGrowth, int64(slices.Min(s.live)-slices.Min(ws[0].live)))
+		}
 	}
-	a.note(attack, "router state keys, evicted", fmt.Sprintf("%.0f, %.0f", last.states, last.evicted), "-",
-		fmt.Sprintf("assay_processor_state_keys{processor=router} at the end (pending pre-labels plus the items and labels the legitimate producer sent) and assay_router_pending_prelabels_evicted_total (%d made-up pre-labels, %d held by the caps)",
-			n, 3*routerMaxPending))
-	if last.evicted < float64(n-3*routerMaxPending) {
-		t.Errorf("the router evicted %.0f pre-labels; with %d made up and room for %d, at least %d must have been", last.evicted, n, 3*routerMaxPending, n-3*routerMaxPending)
+	_, hwm := memory(a.router)
+	n := waves * perWave
+	kept := int64(perWave) * 400 // heap a wave would add were its pre-labels kept
+	a.note(attack, "router RSS growth after the cap", mib(rssGrowth), "<= "+mib(routerRSSGrowth), rssGrowth <= routerRSSGrowth,
+		fmt.Sprintf("%d waves of %d pre-labels for made-up items; -router-max-pending %d (x3 partitions), full %s into wave 1; growth = the lowest RSS sampled in a later wave over the lowest in the first once the sets were full (keeping the pre-labels would add about %s a wave); RSS before the flood %s, when the sets were full %s, last %s, peak (VmHWM) %s; %d samples every 250 ms; %s",
+			waves, perWave, routerMaxPending, samples[capAt].at.Round(100*time.Millisecond), mib(kept),
+			mib(rss0), mib(samples[capAt].rss), mib(ws[waves-1].end), mib(hwm), len(samples), strings.Join(perWaveFig, "; ")))
+	if rssGrowth > routerRSSGrowth {
+		a.errorf("a later wave's lowest RSS is %s above the first's, over %s", mib(rssGrowth), mib(routerRSSGrowth))
+	}
+	a.note(attack, "router live heap growth", fmt.Sprintf("%+d MB", liveGrowth), fmt.Sprintf("<= +%d MB", routerLiveGrowthMB), liveGrowth <= routerLiveGrowthMB,
+		fmt.Sprintf("the lowest live heap a collection marked in a later wave over the lowest in the first (GODEBUG=gctrace=1): what the router keeps, without the garbage and the transients of rebuilds that move RSS; keeping the pre-labels would add about %s a wave", mib(kept)))
+	if liveGrowth > routerLiveGrowthMB {
+		a.errorf("the router's live heap floor grew %d MB over the first wave's, over %d MB", liveGrowth, routerLiveGrowthMB)
+	}
+	last := ws[waves-1]
+	a.note(attack, "router rebuilds during the flood", fmt.Sprint(rebuilds), "-", true,
+		fmt.Sprintf("transactions aborted without a rebalance, after which the router rebuilt every partition from the start of the log (evictions during rebuilds count again: %.0f evicted for %d made-up pre-labels, %d held by the caps); state keys at the end %.0f (pending pre-labels plus the legitimate producer's items and labels)",
+			last.evicts, n, 3*routerMaxPending, last.states))
+	if last.evicts < float64(n-3*routerMaxPending) {
+		a.errorf("the router evicted %.0f pre-labels; with %d made up and room for %d, at least %d must have been", last.evicts, n, 3*routerMaxPending, n-3*routerMaxPending)
 	}
 }
 
@@ -595,8 +697,9 @@ func poisonItems() (months, guarded []schemas.Event, refused []string) {
 func (a *abuse) poisonBatch() {
 	t := a.t
 	const attack = "4 poison batch"
+	errs0 := a.errs
 	backlog, _ := a.waitLagZero(ledger.Name, 15*time.Minute)
-	isolated0 := metricSum(a.ledger.Metrics(t), "assay_processor_write_isolated_records_total", `processor="ledger"`)
+	isolated0 := metricSum(a.ledger.metrics(), "assay_processor_write_isolated_records_total", `processor="ledger"`)
 	months, guarded, refused := poisonItems()
 	for _, id := range refused {
 		a.refused[id] = true
@@ -644,7 +747,7 @@ func (a *abuse) poisonBatch() {
 		inDLQ = append(inDLQ, it.ItemID)
 		for _, want := range []string{"table items", "395", "throwIf"} {
 			if !strings.Contains(reason, want) {
-				t.Errorf("DLQ reason for %s lacks %q: %s", it.ItemID, want, reason)
+				a.errorf("DLQ reason for %s lacks %q: %s", it.ItemID, want, reason)
 			}
 		}
 	}
@@ -653,13 +756,13 @@ func (a *abuse) poisonBatch() {
 	want := slices.Clone(refused)
 	slices.Sort(want)
 	if !slices.Equal(inDLQ, want) {
-		t.Errorf("the ledger's DLQ rows name items %v, want the refused %v", inDLQ, want)
+		a.errorf("the ledger's DLQ rows name items %v, want the refused %v", inDLQ, want)
 	}
 	if partitions != 150 {
-		t.Errorf("events holds the 150-month items in %d monthly partitions, want 150", partitions)
+		a.errorf("events holds the 150-month items in %d monthly partitions, want 150", partitions)
 	}
-	isolated := metricSum(a.ledger.Metrics(t), "assay_processor_write_isolated_records_total", `processor="ledger"`) - isolated0
-	a.note(attack, "ledger lag back to 0 after", took.Round(100*time.Millisecond).String(), "lag 0 (kadm)",
+	isolated := metricSum(a.ledger.metrics(), "assay_processor_write_isolated_records_total", `processor="ledger"`) - isolated0
+	a.note(attack, "ledger lag back to 0 after", took.Round(100*time.Millisecond).String(), "lag 0 (kadm)", a.errs == errs0,
 		fmt.Sprintf("lag = committed against end offsets from the broker, %d partitions ending in a transaction marker (broker lag 1, no record left); one request of 150 ItemIngested over 150 months (2001-01..2013-06, %d partitions of events written; 18.16 takes the block whole) and one of 20 items of which %d are refused by a throwIf column on items: answers %v; the ledger isolated %.0f records, in dlq with the server's message (%.120s...); backlog of the earlier attacks drained in %s first",
 			markers, partitions, len(refused), st.Statuses, isolated, reason, backlog.Round(100*time.Millisecond)))
 }
@@ -709,13 +812,13 @@ func (a *abuse) sigtermDuringOutage() {
 		loadDone <- driven{st, ids, err}
 	}()
 	waitEventsGrow(t, a.conn, 200, time.Minute)
-	retries0 := metricSum(a.ledger.Metrics(t), "assay_processor_write_retries_total", `processor="ledger"`)
+	retries0 := metricSum(a.ledger.metrics(), "assay_processor_write_retries_total", `processor="ledger"`)
 	atCut := a.committedOffsets()
 	a.proxy.Cut()
 	// A batch is in flight once a write has failed and is being retried.
 	var retries float64
 	waitFor(t, time.Minute, func() error {
-		retries = metricSum(a.ledger.Metrics(t), "assay_processor_write_retries_total", `processor="ledger"`)
+		retries = metricSum(a.ledger.metrics(), "assay_processor_write_retries_total", `processor="ledger"`)
 		if retries <= retries0 {
 			return errors.New("no write retried yet")
 		}
@@ -731,7 +834,10 @@ func (a *abuse) sigtermDuringOutage() {
 		t.Fatalf("the ledger did not exit within %s of SIGTERM", ledgerShutdown+time.Minute)
 	}
 	exit := time.Since(t0)
-	exitErr := a.ledger.Err()
+	exitStatus := "exit status 0"
+	if err := a.ledger.Err(); err != nil {
+		exitStatus = err.Error() // the runtime reports the batch it could not write
+	}
 	a.commits = a.committedOffsets()
 	// What the events table holds below each commit, read while nothing can write it: the
 	// ledger is gone and the proxy still cut. nothingLost compares it with the log.
@@ -747,11 +853,11 @@ func (a *abuse) sigtermDuringOutage() {
 			a.written[topic][p] = int(n)
 		}
 	}
-	a.note(attack, "exit after SIGTERM", exit.Round(100*time.Millisecond).String(), fmt.Sprintf("<= %s + %s", ledgerShutdown, shutdownMargin),
-		fmt.Sprintf("ledger with -shutdown-timeout %s, ClickHouse cut by a TCP proxy, SIGTERM once %.0f writes had been retried; exit status %v; committed offsets %d at the cut, %d at exit (checked against the events rows below them after the run)",
-			ledgerShutdown, retries-retries0, exitErr, sumOffsets(atCut), sumOffsets(a.commits)))
+	a.note(attack, "exit after SIGTERM", exit.Round(100*time.Millisecond).String(), fmt.Sprintf("<= %s + %s", ledgerShutdown, shutdownMargin), exit <= ledgerShutdown+shutdownMargin,
+		fmt.Sprintf("ledger with -shutdown-timeout %s, ClickHouse cut by a TCP proxy, SIGTERM once %.0f writes had been retried; the process ended with %v; committed offsets %d at the cut, %d at exit (checked against the events rows below them after the run)",
+			ledgerShutdown, retries-retries0, exitStatus, sumOffsets(atCut), sumOffsets(a.commits)))
 	if exit > ledgerShutdown+shutdownMargin {
-		t.Errorf("the ledger exited %s after SIGTERM, over -shutdown-timeout %s + %s", exit, ledgerShutdown, shutdownMargin)
+		a.errorf("the ledger exited %s after SIGTERM, over -shutdown-timeout %s + %s", exit, ledgerShutdown, shutdownMargin)
 	}
 	a.proxy.Restore(t)
 	a.ledger = a.startLedger()
@@ -773,6 +879,7 @@ func (a *abuse) sigtermDuringOutage() {
 func (a *abuse) nothingLost() {
 	t := a.t
 	const attack = "after: nothing lost"
+	errs0 := a.errs
 	a.waitLagZero(ledger.Name, 15*time.Minute)
 	a.waitLagZero(router.Name, 15*time.Minute)
 	want := map[string]int{}
@@ -806,7 +913,7 @@ func (a *abuse) nothingLost() {
 		fam, _ := schemas.FamilyOfTopic(a.k.TopicPrefix, r.Topic)
 		out, err := l.Apply(nil, runtime.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Family: fam, Key: r.Key, Value: r.Value, Event: ev, Timestamp: r.Timestamp})
 		if err != nil {
-			t.Errorf("the ledger rejects %s from the log: %v", id, err)
+			a.errorf("the ledger rejects %s from the log: %v", id, err)
 			return
 		}
 		it, isItem := ev.(*schemas.ItemIngested)
@@ -823,7 +930,7 @@ func (a *abuse) nothingLost() {
 		}
 	})
 	if undecode > 0 {
-		t.Errorf("%d records of the log do not decode", undecode)
+		a.errorf("%d records of the log do not decode", undecode)
 	}
 	var got map[string]int
 	waitFor(t, 3*time.Minute, func() error {
@@ -841,17 +948,17 @@ func (a *abuse) nothingLost() {
 	}
 	sort.Strings(missing)
 	if len(missing) > 0 {
-		t.Errorf("%d events accepted (202) are not in the log, e.g. %v", len(missing), missing[:min(5, len(missing))])
+		a.errorf("%d events accepted (202) are not in the log, e.g. %v", len(missing), missing[:min(5, len(missing))])
 	}
 	for topic, ps := range a.written {
 		for p, n := range ps {
 			if below[topic][p] != n {
-				t.Errorf("%s/%d: the ledger committed offset %d at its SIGTERM, below which the log holds %d records, but only %d were in events",
+				a.errorf("%s/%d: the ledger committed offset %d at its SIGTERM, below which the log holds %d records, but only %d were in events",
 					topic, p, a.commits[topic][p], below[topic][p], n)
 			}
 		}
 	}
-	a.note(attack, "ledger == log", fmt.Sprintf("%d records", records), "equal",
+	a.note(attack, "ledger == log", fmt.Sprintf("%d records", records), "equal", a.errs == errs0,
 		fmt.Sprintf("events FINAL = %d records of the log; typed tables = the ledger's rows for the log's %d event ids less the %d refused items rows: %v; all %d events the producer had accepted are in the log; the commits at the SIGTERM cover only written records (%d partitions checked)",
 			got[ledger.TableEvents], len(ids), len(a.refused), got, len(a.accepted), countPartitions(a.written)))
 
@@ -871,7 +978,7 @@ func (a *abuse) nothingLost() {
 		}
 		return nil
 	})
-	a.note(attack, "ledger == replay", fmt.Sprintf("%d tables", len(live)), "equal",
+	a.note(attack, "ledger == replay", fmt.Sprintf("%d tables", len(live)), "equal", true,
 		fmt.Sprintf("every ledger table equals a replay of the log (%d records in %s, %d isolated) row for row, values included (count and hash of every column after FINAL)",
 			st.Records, time.Since(start).Round(time.Second), st.Isolated))
 }

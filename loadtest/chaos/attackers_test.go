@@ -11,6 +11,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -46,28 +47,38 @@ func startGateway(t *testing.T, bin, name string, k config.Kafka, extra ...strin
 	return &gatewayProc{p, "http://" + p.waitLog(t, listeningLine, 30*time.Second)}
 }
 
-// metrics returns the text of the gateway's /metrics (served beside POST /v1/events).
-func (g *gatewayProc) metrics(t *testing.T) string {
-	t.Helper()
-	resp, err := http.Get(g.URL + "/metrics")
+// metrics returns the text of the gateway's /metrics (served beside POST /v1/events), or ""
+// when it does not answer. It may be called from any goroutine.
+func (g *gatewayProc) metrics() string { return scrape(g.URL + "/metrics") }
+
+var opsLine = regexp.MustCompile(`msg="ops endpoints ready" addr=(\S+)`)
+
+// metrics returns the text of a processor's /metrics, found through the ops address in its
+// log, or "" when it does not answer. It may be called from any goroutine (unlike
+// testenv.Process.Metrics, which fails the test).
+func (p *proc) metrics() string {
+	b, _ := os.ReadFile(p.Log)
+	m := opsLine.FindSubmatch(b)
+	if m == nil {
+		return ""
+	}
+	return scrape("http://" + string(m[1]) + "/metrics")
+}
+
+func scrape(url string) string {
+	resp, err := http.Get(url)
 	if err != nil {
-		t.Fatalf("scrape the gateway: %v", err)
+		return ""
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
 
-// memory returns the process's resident set now (VmRSS) and at its peak (VmHWM), in bytes.
-func memory(t *testing.T, p *proc) (rss, hwm int64) {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Cmd.Process.Pid))
-	if err != nil {
-		t.Fatalf("read the memory of %s: %v", p.Cmd.Path, err)
-	}
+// memory returns the process's resident set now (VmRSS) and at its peak (VmHWM), in bytes;
+// zeros once the process is gone. It may be called from any goroutine.
+func memory(p *proc) (rss, hwm int64) {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Cmd.Process.Pid))
 	for _, l := range strings.Split(string(b), "\n") {
 		f := strings.Fields(l)
 		if len(f) < 2 {
@@ -82,6 +93,31 @@ func memory(t *testing.T, p *proc) (rss, hwm int64) {
 		}
 	}
 	return rss, hwm
+}
+
+// gcLine is a line the Go runtime writes per collection under GODEBUG=gctrace=1: the heap
+// at its start, at its end, and the live heap it marked, in MB.
+var gcLine = regexp.MustCompile(`(?m)^gc \d+ @[\d.]+s .*? (\d+)->(\d+)->(\d+) MB`)
+
+// liveHeaps returns the live heap (MB) of each collection the process logged so far.
+func (p *proc) liveHeaps() []int {
+	b, _ := os.ReadFile(p.Log)
+	var out []int
+	for _, m := range gcLine.FindAllSubmatch(b, -1) {
+		n, _ := strconv.Atoi(string(m[3]))
+		out = append(out, n)
+	}
+	return out
+}
+
+// abortedLine is the runtime's log line for an aborted transaction, after which it rebuilds
+// every partition's state from the log.
+var abortedLine = regexp.MustCompile(`msg="transaction aborted; rebuilding state`)
+
+// count returns how many lines of the process's log match re.
+func (p *proc) count(re *regexp.Regexp) int {
+	b, _ := os.ReadFile(p.Log)
+	return len(re.FindAllIndex(b, -1))
 }
 
 // metricSum sums the samples of the series name in a Prometheus text exposition whose line
@@ -186,9 +222,9 @@ func unauthBody(n int) []byte {
 	return b.Bytes()
 }
 
-// unauthFlood posts body with no token (even workers) or a wrong one (odd workers), from
-// addrs loopback addresses, as fast as the gateway answers, until d has passed, and returns
-// the answers by status.
+// unauthFlood posts body, its first KiB replaced by random bytes, with no token (even
+// workers) or a wrong one (odd workers), from addrs loopback addresses, as fast as the
+// gateway answers, until d has passed, and returns the answers by status.
 func unauthFlood(url string, body []byte, workers, addrs int, d time.Duration) (*tally, time.Duration) {
 	answers := &tally{}
 	start := time.Now()
@@ -200,8 +236,12 @@ func unauthFlood(url string, body []byte, workers, addrs int, d time.Duration) (
 			defer wg.Done()
 			client := fromAddress(fmt.Sprintf("127.0.0.%d", 10+w%addrs))
 			defer client.CloseIdleConnections()
+			rnd := rand.NewChaCha8([32]byte{byte(w)})
+			head := make([]byte, 1<<10)
 			for time.Now().Before(deadline) {
-				req, _ := http.NewRequest(http.MethodPost, url+wire.Path, bytes.NewReader(body))
+				_, _ = rnd.Read(head)
+				req, _ := http.NewRequest(http.MethodPost, url+wire.Path, io.MultiReader(bytes.NewReader(head), bytes.NewReader(body[len(head):])))
+				req.ContentLength = int64(len(body))
 				req.Header.Set("Content-Type", wire.MediaNDJSON)
 				if w%2 == 1 {
 					req.Header.Set("Authorization", fmt.Sprintf("Bearer stolen-%d", w))

@@ -8,6 +8,7 @@ package chaos
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -26,6 +27,11 @@ import (
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/runtime"
 )
+
+// quick selects the short variant of a suite: fewer seconds of each fault or attack. It is a
+// flag of its own (go test -tags abuse ./loadtest/chaos -quick) because -short means unit
+// tests only, under which every integration test skips (ops/testenv.SkipShort).
+var quick = flag.Bool("quick", false, "run the short variant of the suite: fewer seconds of each fault or attack")
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -209,7 +215,7 @@ func writeSummary(t *testing.T, suite, table string, rows any) {
 		return
 	}
 	load, _ := os.ReadFile("/proc/loadavg")
-	out := map[string]any{"finished": time.Now().UTC(), "passed": !t.Failed(), "short": testing.Short(), "loadavg": strings.TrimSpace(string(load)), "rows": rows}
+	out := map[string]any{"finished": time.Now().UTC(), "passed": !t.Failed(), "quick": *quick, "loadavg": strings.TrimSpace(string(load)), "rows": rows}
 	js, _ := json.MarshalIndent(out, "", "  ")
 	path := filepath.Join(dir, suite+"-"+time.Now().UTC().Format("2006-01-02")+".json")
 	if err := os.WriteFile(path, append(js, '\n'), 0o644); err != nil {
@@ -227,11 +233,17 @@ type proc struct{ *testenv.Process }
 // database db at chAddr, with extra flags after the suite's defaults (a later flag wins).
 func startProc(t *testing.T, bin, name string, k config.Kafka, chAddr, db string, extra ...string) *proc {
 	t.Helper()
+	return startProcEnv(t, bin, name, k, chAddr, db, nil, extra...)
+}
+
+// startProcEnv is startProc with env (KEY=value entries) added to the process's environment.
+func startProcEnv(t *testing.T, bin, name string, k config.Kafka, chAddr, db string, env []string, extra ...string) *proc {
+	t.Helper()
 	args := append([]string{"-http", "127.0.0.1:0", "-flush-interval", "300ms", "-processors", name, "-session-timeout", "6s"}, extra...)
-	return &proc{testenv.StartProcess(t, name, bin, []string{
+	return &proc{testenv.StartProcess(t, name, bin, append([]string{
 		"ASSAY_KAFKA_BROKERS=" + strings.Join(k.Brokers, ","), "ASSAY_TOPIC_PREFIX=" + k.TopicPrefix,
 		"ASSAY_CLICKHOUSE_ADDR=" + chAddr, "ASSAY_CLICKHOUSE_DATABASE=" + db,
-	}, args...)}
+	}, env...), args...)}
 }
 
 var (
