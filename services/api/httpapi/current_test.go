@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/assay-data/assay/ops/clickhouse/chdb"
+	"github.com/assay-data/assay/streams/kpi"
 )
 
 // apiQueries are every query the API runs, with example arguments for their `?` parameters.
@@ -14,8 +15,8 @@ var apiQueries = []struct {
 	query string
 	args  []any
 }{
-	{"agreement", agreementCellsQuery, []any{"p", "p", "all"}},
-	{"agreement window", agreementWindowQuery, []any{"2026-01-01", "", "", "cohort:c"}},
+	{"agreement", kpi.AgreementQuery, []any{"p", "p", "all", "all", 1}},
+	{"agreement window", kpi.AgreementWindowQuery, []any{"2026-01-01", "2105-12-31", "", "", "cohort:c", "cohort:c", 0}},
 	{"accuracy", accuracyQuery, []any{"", "", "all"}},
 	{"cycle", cycleQuery, []any{"p", "p", int64(0)}},
 	{"rework", reworkQuery, nil},
