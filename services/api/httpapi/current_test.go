@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/assay-data/assay/ops/clickhouse/chdb"
@@ -41,32 +40,13 @@ var apiQueries = []struct {
 	{"lineage fixes", lineageFixesQuery, []any{"d", "v1"}},
 }
 
-// literal binds args into q the way the client's `?` binding does, for a server that takes
-// no parameters (chdb). Test values only: no quote in them.
 func literal(t *testing.T, q string, args []any) string {
 	t.Helper()
-	var b strings.Builder
-	for _, part := range strings.SplitAfter(q, "?") {
-		if !strings.HasSuffix(part, "?") {
-			b.WriteString(part)
-			continue
-		}
-		if len(args) == 0 {
-			t.Fatalf("more ? than arguments in %s", q)
-		}
-		b.WriteString(strings.TrimSuffix(part, "?"))
-		switch v := args[0].(type) {
-		case string:
-			b.WriteString("'" + v + "'")
-		default:
-			fmt.Fprint(&b, v)
-		}
-		args = args[1:]
+	sql, err := chdb.Bind(q, args...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(args) != 0 {
-		t.Fatalf("%d arguments left over for %s", len(args), q)
-	}
-	return b.String()
+	return sql
 }
 
 // TestQueriesOnCurrentClickHouse runs every API query on a current ClickHouse embedded in
