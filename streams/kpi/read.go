@@ -15,12 +15,18 @@ import (
 
 // AgreementFigure is the agreement of one (project, question, level, scope), merged over
 // every partition: the one type every reader of the agreement tables uses (the API, the
-// CLI, the tests). It marshals to the API's JSON (MarshalJSON): undefined figures are null.
+// CLI, the tests). Its JSON (MarshalJSON) is the API's: undefined figures are null, and a
+// figure read back from it (UnmarshalJSON) has the figures and their evidence, without the
+// disagreements and the cells behind them.
 type AgreementFigure struct {
 	ProjectID  string
 	QuestionID string
 	Level      string
 	Scope      string
+	// PairableUnits counts the units (item x question) with two or more values, and
+	// PairableValues the values in them (n.. of alpha): the evidence behind every figure,
+	// defined or not.
+	PairableUnits, PairableValues int64
 	// Alpha is Krippendorff's alpha at the level's own distance (MASI for multi-label), with
 	// pairable units and values; zero with Err set when undefined.
 	Alpha agreement.AlphaResult
@@ -35,25 +41,9 @@ type AgreementFigure struct {
 	// number of values; FleissErr says why not otherwise.
 	Fleiss    agreement.KappaResult
 	FleissErr error
-	// Coincidences are the merged cells, for other figures (marginals, merging windows).
+	// Coincidences are the merged cells, for other figures (marginals, merging windows); nil
+	// in a figure read from JSON.
 	Coincidences *agreement.Coincidences
-}
-
-// PairableUnits counts the units (item x question) with two or more values: the evidence
-// behind every figure, defined or not.
-func (f AgreementFigure) PairableUnits() int64 {
-	if f.Coincidences == nil {
-		return 0
-	}
-	return f.Coincidences.PairableUnits()
-}
-
-// PairableValues counts the values in pairable units (n.. of alpha).
-func (f AgreementFigure) PairableValues() int64 {
-	if f.Coincidences == nil {
-		return 0
-	}
-	return f.Coincidences.PairableValues()
 }
 
 // figureJSON is the wire form of an AgreementFigure.
@@ -75,7 +65,7 @@ type figureJSON struct {
 // reason alpha is undefined in "undefined".
 func (f AgreementFigure) MarshalJSON() ([]byte, error) {
 	out := figureJSON{ProjectID: f.ProjectID, QuestionID: f.QuestionID, Level: f.Level, Scope: f.Scope,
-		PairableUnits: f.PairableUnits(), PairableValues: f.PairableValues()}
+		PairableUnits: f.PairableUnits, PairableValues: f.PairableValues}
 	if f.Err != nil {
 		out.Undefined = f.Err.Error()
 	} else {
@@ -88,6 +78,32 @@ func (f AgreementFigure) MarshalJSON() ([]byte, error) {
 		out.FleissKappa = finite(f.Fleiss.Kappa)
 	}
 	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; a null figure comes back with its error set.
+func (f *AgreementFigure) UnmarshalJSON(b []byte) error {
+	var in figureJSON
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	*f = AgreementFigure{ProjectID: in.ProjectID, QuestionID: in.QuestionID, Level: in.Level, Scope: in.Scope,
+		PairableUnits: in.PairableUnits, PairableValues: in.PairableValues}
+	if in.Alpha != nil {
+		f.Alpha = agreement.AlphaResult{Alpha: *in.Alpha, PairableUnits: in.PairableUnits, PairableValues: in.PairableValues}
+	} else {
+		f.Err = fmt.Errorf("%w: %s", agreement.ErrUndefined, in.Undefined)
+	}
+	if in.PercentAgreement != nil {
+		f.Percent = agreement.AgreementResult{PercentAgreement: *in.PercentAgreement, PairableUnits: in.PairableUnits, PairableValues: in.PairableValues}
+	} else {
+		f.PercentErr = fmt.Errorf("%w: percent agreement", agreement.ErrUndefined)
+	}
+	if in.FleissKappa != nil {
+		f.Fleiss = agreement.KappaResult{Kappa: *in.FleissKappa, PairableUnits: in.PairableUnits, PairableValues: in.PairableValues}
+	} else {
+		f.FleissErr = fmt.Errorf("%w: Fleiss' kappa", agreement.ErrUndefined)
+	}
+	return nil
 }
 
 // finite returns &v, or nil for NaN and infinities.
@@ -192,6 +208,7 @@ func ReadAgreement(ctx context.Context, conn driver.Conn, f AgreementFilter) ([]
 			return nil, fmt.Errorf("cells of %s/%s scope %s: %w", k.project, k.question, k.scope, err)
 		}
 		fig.Coincidences = co
+		fig.PairableUnits, fig.PairableValues = co.PairableUnits(), co.PairableValues()
 		fig.Alpha, fig.Err = Figures(co, k.level)
 		fig.Percent, fig.PercentErr = co.PercentAgreement()
 		fig.Fleiss, fig.FleissErr = co.FleissKappa()
