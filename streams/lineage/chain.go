@@ -137,8 +137,8 @@ type Completeness struct {
 	Members         int `json:"members"`
 	CompleteMembers int `json:"complete_members"`
 	// Runs counts the training runs that used a version of the datasets counted.
-	Runs         int `json:"training_runs"`
-	CompleteRuns int `json:"complete_training_runs"`
+	Runs         int `json:"runs"`
+	CompleteRuns int `json:"complete_runs"`
 }
 
 // Tally computes completeness over versions and the training runs (the versions each used),

@@ -6,6 +6,7 @@ import (
 
 	"github.com/assay-data/assay/ops/clickhouse/chdb"
 	"github.com/assay-data/assay/streams/kpi"
+	"github.com/assay-data/assay/streams/lineage"
 )
 
 // apiQueries are every query the API runs, with example arguments for their `?` parameters.
@@ -29,15 +30,14 @@ var apiQueries = []struct {
 	{"annotator agreement", annotatorAgreementQuery, []any{"p", "p"}},
 	{"annotator accuracy", annotatorAccuracyQuery, []any{"", ""}},
 	{"annotator cohort", annotatorCohortQuery, []any{"p", "p"}},
-	{"lineage completeness", lineageCompletenessQuery, []any{"p", "p"}},
-	{"completeness runs", completenessRunsQuery, []any{"", ""}},
-	{"lineage version", lineageVersionQuery, []any{"d", "v1"}},
-	{"lineage members", lineageMembersQuery, []any{"d", "v1"}},
-	{"lineage items", lineageItemsQuery, []any{"d", "v1"}},
-	{"lineage labels", lineageLabelsQuery, []any{"d", "v1"}},
-	{"lineage reviews", lineageReviewsQuery, []any{"d", "v1"}},
-	{"lineage runs", lineageRunsQuery, []any{"d", "v1"}},
-	{"lineage fixes", lineageFixesQuery, []any{"d", "v1"}},
+	{"lineage version", lineage.VersionHeadQuery, []any{"d", "v1"}},
+	{"lineage chains", lineage.VersionChainsQuery, []any{"d", "v1", "d", "v1", "d", "v1", "d", "v1", "d", "v1", "d", "v1", "d", "v1", "d", "v1"}},
+	{"lineage runs", lineage.RunsQuery, nil},
+	{"lineage runs of a version", lineage.RunsUsingQuery, []any{"d@v1"}},
+	{"lineage fixes", lineage.FixesQuery, []any{"d@v1"}},
+	{"lineage version manifests", lineage.VersionStatusQuery, nil},
+	{"lineage chain facts", lineage.ChainFactsQuery, nil},
+	{"lineage project datasets", lineage.ProjectDatasetsQuery, []any{"p"}},
 }
 
 func literal(t *testing.T, q string, args []any) string {

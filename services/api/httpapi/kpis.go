@@ -49,8 +49,9 @@ type Summary struct {
 	// Annotators are every annotator's agreement and accuracy, lowest agreement first.
 	Annotators []AnnotatorFigure `json:"annotators"`
 	Volume     *VolumeKPI        `json:"volume"`
-	// Pipeline is the consumer lag read from the processors (nil without -processor-metrics);
-	// its total is null while a processor does not answer, which fails nothing else.
+	// Pipeline is the processors' consumer lag read from the broker (nil without a
+	// LagReader); its total is null while a processor's lag cannot be read, which fails
+	// nothing else.
 	Pipeline *PipelineKPI `json:"pipeline"`
 }
 
@@ -106,8 +107,8 @@ func (r *Reader) Summary(ctx context.Context, f Filter) (*Summary, error) {
 		}
 	}
 	if r.lag != nil {
-		// The lag comes from the processors, not ClickHouse: a processor that does not
-		// answer leaves the total null and is listed in Unanswered (the error only repeats
+		// The lag comes from the broker, not ClickHouse: a processor whose lag cannot be
+		// read leaves the total null and is listed in Unanswered (the error only repeats
 		// that, with the detail /v1/pipeline logs); the ClickHouse figures stand.
 		s.Pipeline, _ = r.lag.Read(ctx)
 	}
@@ -202,8 +203,8 @@ type weighted struct {
 }
 
 func (w *weighted) add(f kpi.AgreementFigure) {
-	v := f.PairableValues()
-	w.units += f.PairableUnits()
+	v := f.PairableValues
+	w.units += f.PairableUnits
 	w.values += v
 	if f.Err == nil && num(f.Alpha.Alpha) != nil {
 		w.alphaSum += f.Alpha.Alpha * float64(v)
