@@ -9,12 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/openlineage"
 	"github.com/assay-data/assay/ops/testenv"
-	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/ledger"
 	"github.com/assay-data/assay/streams/lineage"
 	"github.com/assay-data/assay/streams/lineage/auditor"
@@ -26,16 +23,11 @@ import (
 // says, and waits for every acknowledgement.
 func produceHistory(ctx context.Context, t *testing.T, k config.Kafka) {
 	t.Helper()
-	cl := testenv.KafkaClient(t, k)
-	var recs []*kgo.Record
-	for _, ev := range lineagetest.History() {
-		b, err := schemas.Encode(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, &kgo.Record{Topic: k.Topic(ev.Family().Topic()), Key: []byte(ev.Key()), Value: b})
+	recs, err := lineagetest.HistoryRecords()
+	if err == nil {
+		err = lineagetest.Produce(ctx, testenv.KafkaClient(t, k), k, recs)
 	}
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+	if err != nil {
 		t.Fatalf("produce history: %v", err)
 	}
 }

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/testenv"
-	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/ledger"
 	"github.com/assay-data/assay/streams/lineage"
 	"github.com/assay-data/assay/streams/lineage/auditor"
@@ -19,34 +19,35 @@ import (
 	"github.com/assay-data/assay/streams/runtime"
 )
 
+// replayTwice produces recs to the broker and replays each processor into ClickHouse twice:
+// a replayed batch must collapse, not double what the tables say.
+func replayTwice(ctx context.Context, t *testing.T, k config.Kafka, conn driver.Conn, recs []lineagetest.Record, ps ...runtime.Processor) {
+	t.Helper()
+	if err := lineagetest.Produce(ctx, testenv.KafkaClient(t, k), k, recs); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		for range 2 {
+			if _, err := runtime.Replay(ctx, p, k, runtime.ClickHouseSink(conn), time.Time{}); err != nil {
+				t.Fatalf("%s: %v", p.Name(), err)
+			}
+		}
+	}
+}
+
 // TestLineageTablesAndRemediationKPI writes the history through the broker into the lineage
 // and ledger tables and runs the README's queries and the kpi_remediation view.
 func TestLineageTablesAndRemediationKPI(t *testing.T) {
 	k := testenv.Kafka(t)
 	testenv.Topics(t, k, 3)
 	_, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var recs []*kgo.Record
-	for _, ev := range lineagetest.History() {
-		b, err := schemas.Encode(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, &kgo.Record{Topic: k.Topic(ev.Family().Topic()), Key: []byte(ev.Key()), Value: b})
-	}
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+	recs, err := lineagetest.HistoryRecords()
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []runtime.Processor{lineage.NewProcessor(), ledger.New()} {
-		// Twice: a replayed batch must collapse, not double the graph.
-		for i := 0; i < 2; i++ {
-			if _, err := runtime.Replay(ctx, p, k, runtime.ClickHouseSink(conn), time.Time{}); err != nil {
-				t.Fatalf("%s: %v", p.Name(), err)
-			}
-		}
-	}
+	replayTwice(ctx, t, k, conn, recs, lineage.NewProcessor(), ledger.New())
 	strs := func(q string, args ...any) []string {
 		rows, err := conn.Query(ctx, q, args...)
 		if err != nil {
@@ -139,33 +140,17 @@ func TestChainBreaksInClickHouse(t *testing.T) {
 	k := testenv.Kafka(t)
 	testenv.Topics(t, k, 3)
 	_, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cases, brk, err := lineagetest.Breaks("brk", "proj-brk", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var recs []*kgo.Record
-	for _, r := range brk {
-		recs = append(recs, &kgo.Record{Topic: k.Topic(r.Family.Topic()), Key: []byte(r.Key), Value: r.Value})
-	}
-	for _, ev := range lineagetest.History() {
-		b, err := schemas.Encode(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, &kgo.Record{Topic: k.Topic(ev.Family().Topic()), Key: []byte(ev.Key()), Value: b})
-	}
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+	hist, err := lineagetest.HistoryRecords()
+	if err != nil {
 		t.Fatal(err)
 	}
-	// Twice: a replayed batch collapses.
-	for range 2 {
-		if _, err := runtime.Replay(ctx, lineage.NewProcessor(), k, runtime.ClickHouseSink(conn), time.Time{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	replayTwice(ctx, t, k, conn, append(brk, hist...), lineage.NewProcessor())
 	g, _, err := auditor.Rebuild(ctx, k, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/assay-data/assay/loadtest/demo"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/services/api/httpapi"
@@ -48,9 +47,7 @@ func TestAPIOverPipeline(t *testing.T) {
 	t.Parallel()
 	s := startStack(t)
 	const project = "proj-api"
-	p := demo.Build("apit", project, 7, 120)
-	demo.Shift(p.Events, time.Now())
-	s.send(t, p.Events)
+	p := s.play(t, "apit", project, 7, 120)
 
 	wantCo := p.Workload.ExactCoincidences("")
 	wantAlpha, err := kpi.Figures(wantCo, string(schemas.LevelNominal))

@@ -13,7 +13,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/assay-data/assay/loadtest/demo"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/services/api/httpapi"
@@ -76,9 +75,7 @@ func TestDashboardAgreementTileMoves(t *testing.T) {
 	browser := chromium(t)
 	s := startStack(t)
 	const project = "proj-dash"
-	p := demo.Build("dash", project, 11, 90)
-	demo.Shift(p.Events, time.Now())
-	s.send(t, p.Events)
+	p := s.play(t, "dash", project, 11, 90)
 	co := p.Workload.ExactCoincidences("")
 	before, err := kpi.Figures(co, string(schemas.LevelNominal))
 	if err != nil {

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/services/api/httpapi"
 	"github.com/assay-data/assay/streams/lineage"
@@ -27,13 +25,9 @@ func produceBreaks(t *testing.T, s *stack, prefix, project string) []lineagetest
 	if err != nil {
 		t.Fatal(err)
 	}
-	var krs []*kgo.Record
-	for _, r := range recs {
-		krs = append(krs, &kgo.Record{Topic: s.k.Topic(r.Family.Topic()), Key: []byte(r.Key), Value: r.Value})
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := testenv.KafkaClient(t, s.k).ProduceSync(ctx, krs...).FirstErr(); err != nil {
+	if err := lineagetest.Produce(ctx, testenv.KafkaClient(t, s.k), s.k, recs); err != nil {
 		t.Fatal(err)
 	}
 	return cases

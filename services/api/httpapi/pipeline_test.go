@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/assay-data/assay/loadtest/demo"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/services/api/httpapi"
 	"github.com/assay-data/assay/streams/kpi"
@@ -23,9 +22,7 @@ func TestPipelineLagFromBroker(t *testing.T) {
 	t.Parallel()
 	s := startStack(t)
 	const project = "proj-lag"
-	p := demo.Build("lag", project, 5, 30)
-	demo.Shift(p.Events, time.Now())
-	s.send(t, p.Events)
+	s.play(t, "lag", project, 5, 30)
 	var pl pipelineAnswer
 	waitFor(t, 2*time.Minute, "every processor to catch up", func() (bool, string) {
 		get(t, s.api.URL, "/v1/pipeline", &pl)

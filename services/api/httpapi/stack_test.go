@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/assay-data/assay/loadtest/demo"
 	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
@@ -154,6 +155,16 @@ func startStack(t *testing.T) *stack {
 	wg.Add(1)
 	go func() { defer wg.Done(); srv.RunSampler(ctx) }()
 	return &stack{k: k, conn: conn, ingest: client.New(ingest.URL, collectorToken), api: api, srv: srv, reg: apiReg, stops: stops}
+}
+
+// play sends the demo program of run, project, seed and items through the gateway, dated as
+// if it were played now.
+func (s *stack) play(t *testing.T, run, project string, seed uint64, items int) *demo.Program {
+	t.Helper()
+	p := demo.Build(run, project, seed, items)
+	demo.Shift(p.Events, time.Now())
+	s.send(t, p.Events)
+	return p
 }
 
 // send delivers events through the gateway.
