@@ -19,10 +19,16 @@ import (
 	"github.com/assay-data/assay/streams/runtime"
 )
 
-// replayTwice produces recs to the broker and replays each processor into ClickHouse twice:
-// a replayed batch must collapse, not double what the tables say.
-func replayTwice(ctx context.Context, t *testing.T, k config.Kafka, conn driver.Conn, recs []lineagetest.Record, ps ...runtime.Processor) {
+// replayTwice produces recs to a namespace of the broker of the test's own and replays each
+// processor into a fresh database twice (a replayed batch must collapse, not double what the
+// tables say); it returns a context bounded by two minutes, the namespace and the database.
+func replayTwice(t *testing.T, recs []lineagetest.Record, ps ...runtime.Processor) (context.Context, config.Kafka, driver.Conn) {
 	t.Helper()
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, 3)
+	_, conn := testenv.MigratedClickHouse(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
 	if err := lineagetest.Produce(ctx, testenv.KafkaClient(t, k), k, recs); err != nil {
 		t.Fatal(err)
 	}
@@ -33,21 +39,17 @@ func replayTwice(ctx context.Context, t *testing.T, k config.Kafka, conn driver.
 			}
 		}
 	}
+	return ctx, k, conn
 }
 
 // TestLineageTablesAndRemediationKPI writes the history through the broker into the lineage
 // and ledger tables and runs the README's queries and the kpi_remediation view.
 func TestLineageTablesAndRemediationKPI(t *testing.T) {
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	_, conn := testenv.MigratedClickHouse(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	recs, err := lineagetest.HistoryRecords()
 	if err != nil {
 		t.Fatal(err)
 	}
-	replayTwice(ctx, t, k, conn, recs, lineage.NewProcessor(), ledger.New())
+	ctx, _, conn := replayTwice(t, recs, lineage.NewProcessor(), ledger.New())
 	strs := func(q string, args ...any) []string {
 		rows, err := conn.Query(ctx, q, args...)
 		if err != nil {
@@ -137,11 +139,6 @@ ORDER BY run_id`, "i3")
 // ClickHouse read model (ReadVersion, ReadCompleteness: what the API serves) to equal the
 // graph the audit replays from the same log, version by version and member by member.
 func TestChainBreaksInClickHouse(t *testing.T) {
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	_, conn := testenv.MigratedClickHouse(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	cases, brk, err := lineagetest.Breaks("brk", "proj-brk", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +147,7 @@ func TestChainBreaksInClickHouse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	replayTwice(ctx, t, k, conn, append(brk, hist...), lineage.NewProcessor())
+	ctx, k, conn := replayTwice(t, append(brk, hist...), lineage.NewProcessor())
 	g, _, err := auditor.Rebuild(ctx, k, 0)
 	if err != nil {
 		t.Fatal(err)
