@@ -176,7 +176,7 @@ func (g *Graph) facts(m schemas.Member) (*Item, *Label, *Review) {
 	return g.Items[m.ItemID], l, g.LatestReview(m.LabelID)
 }
 
-// Audit audits a dataset version: its lineage (NewVersionLineage over Chain), gold checks and
+// Audit audits a dataset version: its lineage (newVersionLineage over Chain), gold checks and
 // the findings that implicate it. It returns ErrVersionNotFound when the version is not in the
 // graph.
 func (g *Graph) Audit(ref VersionRef) (VersionAudit, error) {

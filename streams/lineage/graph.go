@@ -312,10 +312,8 @@ func (g *Graph) Now() int64 {
 // project (DatasetsOf), or over every version when project is empty.
 func (g *Graph) Completeness(project string) Completeness {
 	versions := make(map[VersionRef]VersionStatus, len(g.Versions))
-	for ref := range g.Versions {
-		if a, err := g.Audit(ref); err == nil {
-			versions[ref] = a.Status()
-		}
+	for ref, v := range g.Versions {
+		versions[ref] = newVersionLineage(v, g.Chain, nil, nil).Status()
 	}
 	runs := make(map[string][]VersionRef, len(g.Runs))
 	for id, r := range g.Runs {
