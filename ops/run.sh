@@ -131,7 +131,8 @@ done
 
 ASSAY_INGEST_TOKENS="demo ${hash}" start ingest bin/ingest -addr "$INGEST_ADDR"
 start processor bin/processor -processors "$procs" -http "$PROCESSOR_HTTP"
-start api bin/api -addr "$API_ADDR" -processor-metrics "http://${PROCESSOR_HTTP}/metrics"
+# The API reads the consumer lag of the processors started above from the broker.
+start api bin/api -addr "$API_ADDR" -lag-processors "$procs"
 wait_ready ingest "http://${INGEST_ADDR}/readyz" 60
 wait_ready processor "http://${PROCESSOR_HTTP}/readyz" 120
 wait_ready api "http://${API_ADDR}/readyz" 60

@@ -42,7 +42,7 @@ func TestDemoThroughGateway(t *testing.T) {
 		}
 		auto, over, prec := 0.65, 0.1, 0.85
 		_ = json.NewEncoder(w).Encode(httpapi.Summary{Filter: httpapi.Filter{Project: "demo-test"},
-			Agreement: &httpapi.AgreementKPI{Alpha: &alpha, PairableValues: 60, Cohorts: []httpapi.AgreementFigure{{Cohort: "crowd", Alpha: &alpha}}},
+			Agreement: &httpapi.AgreementKPI{Alpha: &alpha, PairableValues: 60, Cohorts: []httpapi.CohortAgreement{{Cohort: "crowd", Alpha: &alpha}}},
 			Routing:   &httpapi.RoutingKPI{Automation: httpapi.Automation{Decisions: 20, AutoAccepted: 13, AutomationRate: &auto, AuditsLabeled: 10, OverrideRate: &over}, PrelabelPrecision: &prec}})
 	}))
 	defer api.Close()

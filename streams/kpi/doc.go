@@ -96,9 +96,12 @@
 // processors into fresh tables (assay replay) to count what was refused.
 //
 // Reading: the kpi_* views give every figure that is a plain sum (nominal
-// alpha, accuracy, rework, cycle-time quantiles, coverage); ReadAgreement,
-// ReadAgreementWindow and ReadPairwiseKappa merge cells in SQL and apply the
-// level's metric with streams/agreement, for the figures that are not.
+// alpha, accuracy, rework, cycle-time quantiles, coverage); ReadAgreement
+// (all time or a window of days, narrowed by AgreementFilter) and
+// ReadPairwiseKappa merge cells in SQL and apply the level's metric with
+// streams/agreement, for the figures that are not. ReadAgreement and its
+// AgreementFigure are the only agreement read: the API (services/api), the
+// tests and any other reader call it, so every reader shows the same figure.
 //
 // Definitions (denominators, the error of accuracy, which units count) are
 // in README.md, section "KPIs", and in the comments of migrations 0003-0007.

@@ -16,6 +16,7 @@ type Item struct {
 	URI        string
 	SHA256     string
 	ProjectID  string
+	DatasetID  string
 	OccurredAt int64
 	EventID    string
 }
@@ -91,8 +92,11 @@ type Finding struct {
 	StartedAt int64
 	// ShippedAt is the first RemediationShipped, 0 while the finding is open.
 	ShippedAt int64
-	// Fix is the fixing dataset version of the first RemediationShipped.
+	// Fix is the fixing dataset version of the first RemediationShipped (by occurred_at, then
+	// event id).
 	Fix VersionRef
+
+	shippedEvent string
 }
 
 type goldKey struct{ item, question string }
@@ -171,7 +175,7 @@ func (g *Graph) Apply(ev schemas.Event) bool {
 			break // a re-ingest earlier than the one kept: the latest description wins
 		}
 		g.Items[e.ItemID] = &Item{ItemID: e.ItemID, Source: e.Source, URI: e.URI, SHA256: e.SHA256,
-			ProjectID: e.ProjectID, OccurredAt: m.OccurredAt, EventID: m.EventID}
+			ProjectID: e.ProjectID, DatasetID: e.DatasetID, OccurredAt: m.OccurredAt, EventID: m.EventID}
 	case *schemas.LabelSubmitted:
 		l := &Label{LabelID: e.LabelID, ItemID: e.ItemID, QuestionID: e.QuestionID, AnnotatorID: e.AnnotatorID,
 			Cohort: e.Cohort, Vendor: e.Vendor, GuidelineVersion: e.GuidelineVersion, Value: e.Value,
@@ -224,8 +228,8 @@ func (g *Graph) Apply(ev schemas.Event) bool {
 		}
 	case *schemas.RemediationShipped:
 		f := g.finding(e.FindingID)
-		if f.ShippedAt == 0 || m.OccurredAt < f.ShippedAt {
-			f.ShippedAt = m.OccurredAt
+		if f.ShippedAt == 0 || later(f.ShippedAt, f.shippedEvent, m.OccurredAt, m.EventID) {
+			f.ShippedAt, f.shippedEvent = m.OccurredAt, m.EventID
 			f.Fix = VersionRef{DatasetID: e.DatasetID, Version: e.FixingVersion}
 		}
 	default:
@@ -304,36 +308,34 @@ func (g *Graph) Now() int64 {
 	return g.latest
 }
 
-// Completeness is the lineage completeness KPI over the whole graph.
-type Completeness struct {
-	Versions         int `json:"versions"`
-	CompleteVersions int `json:"complete_versions"`
-	// A training run is complete when every dataset version it used exists and is complete.
-	Runs         int `json:"training_runs"`
-	CompleteRuns int `json:"complete_training_runs"`
+// Completeness is the lineage completeness KPI (Tally) over the versions of the datasets of
+// project (DatasetsOf), or over every version when project is empty.
+func (g *Graph) Completeness(project string) Completeness {
+	versions := make(map[VersionRef]VersionStatus, len(g.Versions))
+	for ref, v := range g.Versions {
+		versions[ref] = newVersionLineage(v, g.Chain, nil, nil).Status()
+	}
+	runs := make(map[string][]VersionRef, len(g.Runs))
+	for id, r := range g.Runs {
+		runs[id] = r.Versions
+	}
+	var keep func(string) bool
+	if project != "" {
+		datasets := g.DatasetsOf(project)
+		keep = func(d string) bool { return datasets[d] }
+	}
+	return Tally(versions, runs, keep)
 }
 
-// Completeness counts the dataset versions and training runs whose every member has a full
-// chain (DESIGN.md, "Lineage completeness").
-func (g *Graph) Completeness() Completeness {
-	var c Completeness
-	complete := map[VersionRef]bool{}
-	for ref := range g.Versions {
-		c.Versions++
-		if a, err := g.Audit(ref); err == nil && a.Complete {
-			c.CompleteVersions++
-			complete[ref] = true
+// DatasetsOf lists the datasets of a project: those its items were ingested into (each
+// item's latest ingest names its project and dataset). ReadCompleteness filters by the same
+// rule.
+func (g *Graph) DatasetsOf(project string) map[string]bool {
+	out := map[string]bool{}
+	for _, it := range g.Items {
+		if it.ProjectID == project && it.DatasetID != "" {
+			out[it.DatasetID] = true
 		}
 	}
-	for _, r := range g.Runs {
-		c.Runs++
-		ok := len(r.Versions) > 0
-		for _, v := range r.Versions {
-			ok = ok && complete[v]
-		}
-		if ok {
-			c.CompleteRuns++
-		}
-	}
-	return c
+	return out
 }

@@ -11,10 +11,17 @@ import (
 // Name is the processor's registry name.
 const Name = "lineage"
 
-// Tables written by the Processor (migration 0010_lineage.sql).
+// Tables written by the Processor: the graph as nodes and edges for walking it in SQL
+// (migration 0010_lineage.sql), and the chain read model that ReadVersion and
+// ReadCompleteness judge chains from (migration 0011_lineage_chains.sql).
 const (
-	TableNodes = "lineage_nodes"
-	TableEdges = "lineage_edges"
+	TableNodes    = "lineage_nodes"
+	TableEdges    = "lineage_edges"
+	TableItems    = "lineage_items"
+	TableLabels   = "lineage_labels"
+	TableReviews  = "lineage_reviews"
+	TableVersions = "lineage_versions"
+	TableMembers  = "lineage_members"
 )
 
 // Node kinds and edge relations. An edge reads "src rel dst", e.g. item labeled label.
@@ -50,10 +57,13 @@ const (
 
 var logColumns = []string{"event_id", "occurred_at", "occurred_at_ms", "kafka_topic", "kafka_partition", "kafka_offset"}
 
-// Processor writes the lineage graph as node and edge rows. It is stateless (NewState returns
-// nil, so there is no per-key state to bound and no assay_processor_state_keys series): every
-// row follows from one event, and the tables (ReplacingMergeTree versioned by kafka_offset)
-// make replays and duplicates collapse.
+// Processor writes the lineage graph as node and edge rows, and the facts a member's chain is
+// judged from as typed rows of the chain read model (items, labels and retractions, reviews,
+// version commits and their members). It is stateless (NewState returns nil, so there is no
+// per-key state to bound and no assay_processor_state_keys series): every row follows from
+// one event, and the tables (ReplacingMergeTree versioned by kafka_offset) make replays and
+// duplicates collapse. The chain tables keep one row per event (keyed by event_id), so what
+// "latest" means is decided when they are read, by the rule of the in-memory model.
 //
 // A duplicate delivery (the same event_id in a second record) writes the same rows at a later
 // offset. lineage_edges is keyed by (edge, event_id), so each copy collapses into the first
@@ -81,6 +91,11 @@ func (*Processor) Tables() []runtime.Table {
 	return []runtime.Table{
 		{Name: TableNodes, Columns: append([]string{"kind", "id", "attr_names", "attr_values"}, logColumns...)},
 		{Name: TableEdges, Columns: append([]string{"src_kind", "src_id", "rel", "dst_kind", "dst_id"}, logColumns...)},
+		{Name: TableItems, Columns: append([]string{"item_id", "source", "sha256", "project_id", "dataset_id"}, logColumns...)},
+		{Name: TableLabels, Columns: append([]string{"label_id", "retracted", "item_id", "annotator_id", "cohort", "vendor", "guideline_version", "prelabel_model"}, logColumns...)},
+		{Name: TableReviews, Columns: append([]string{"label_id", "review_id", "reviewer_id", "verdict"}, logColumns...)},
+		{Name: TableVersions, Columns: append([]string{"dataset_id", "version", "parent_version", "manifest_digest", "manifest_ok", "member_count"}, logColumns...)},
+		{Name: TableMembers, Columns: append([]string{"dataset_id", "version", "item_id", "label_id"}, logColumns...)},
 	}
 }
 
@@ -116,11 +131,15 @@ func (*Processor) Apply(_ any, rec runtime.Record) (runtime.Output, error) {
 	edge := func(sk, sid, rel, dk, did string) {
 		out.Rows = append(out.Rows, runtime.Row{Table: TableEdges, Values: append([]any{sk, sid, rel, dk, did}, logVals...)})
 	}
+	fact := func(table string, vals ...any) {
+		out.Rows = append(out.Rows, runtime.Row{Table: table, Values: append(vals, logVals...)})
+	}
 	switch e := rec.Event.(type) {
 	case *schemas.ItemIngested:
 		node(KindItem, e.ItemID, "source", e.Source, "uri", e.URI, "sha256", e.SHA256, "modality", e.Modality, "project_id", e.ProjectID, "dataset_id", e.DatasetID)
 		node(KindSource, e.Source)
 		edge(KindSource, e.Source, RelIngested, KindItem, e.ItemID)
+		fact(TableItems, e.ItemID, e.Source, e.SHA256, e.ProjectID, e.DatasetID)
 	case *schemas.PreLabelProposed:
 		model := e.Model + "@" + e.ModelVersion
 		node(KindModel, model)
@@ -135,18 +154,22 @@ func (*Processor) Apply(_ any, rec runtime.Record) (runtime.Output, error) {
 			node(KindCohort, e.Cohort)
 			edge(KindLabel, e.LabelID, RelInCohort, KindCohort, e.Cohort)
 		}
+		prelabel := ""
 		if e.PreLabel != nil {
-			model := e.PreLabel.Model + "@" + e.PreLabel.ModelVersion
-			node(KindModel, model)
-			edge(KindModel, model, RelPrelabeled, KindLabel, e.LabelID)
+			prelabel = e.PreLabel.Model + "@" + e.PreLabel.ModelVersion
+			node(KindModel, prelabel)
+			edge(KindModel, prelabel, RelPrelabeled, KindLabel, e.LabelID)
 		}
+		fact(TableLabels, e.LabelID, uint8(0), e.ItemID, e.AnnotatorID, e.Cohort, e.Vendor, e.GuidelineVersion, prelabel)
 	case *schemas.LabelRetracted:
 		edge(KindLabel, e.LabelID, RelRetracted, KindLabel, e.LabelID)
+		fact(TableLabels, e.LabelID, uint8(1), "", "", "", "", "", "")
 	case *schemas.ReviewCompleted:
 		node(KindReview, e.ReviewID, "label_id", e.LabelID, "reviewer_id", e.ReviewerID, "verdict", string(e.Verdict))
 		edge(KindLabel, e.LabelID, RelReviewed, KindReview, e.ReviewID)
 		node(KindAnnotator, e.ReviewerID)
 		edge(KindReview, e.ReviewID, RelBy, KindAnnotator, e.ReviewerID)
+		fact(TableReviews, e.LabelID, e.ReviewID, e.ReviewerID, string(e.Verdict))
 	case *schemas.DatasetVersionCommitted:
 		v := VersionID(e.DatasetID, e.Version)
 		node(KindDatasetVersion, v, "dataset_id", e.DatasetID, "version", e.Version, "parent_version", e.ParentVersion,
@@ -154,9 +177,15 @@ func (*Processor) Apply(_ any, rec runtime.Record) (runtime.Output, error) {
 		if e.ParentVersion != "" {
 			edge(KindDatasetVersion, VersionID(e.DatasetID, e.ParentVersion), RelParentOf, KindDatasetVersion, v)
 		}
+		manifestOK := uint8(0)
+		if schemas.ManifestDigest(e.Members) == e.ManifestDigest {
+			manifestOK = 1
+		}
+		fact(TableVersions, e.DatasetID, e.Version, e.ParentVersion, e.ManifestDigest, manifestOK, uint32(len(e.Members)))
 		for _, mem := range e.Members {
 			edge(KindItem, mem.ItemID, RelMemberOf, KindDatasetVersion, v)
 			edge(KindLabel, mem.LabelID, RelMemberOf, KindDatasetVersion, v)
+			fact(TableMembers, e.DatasetID, e.Version, mem.ItemID, mem.LabelID)
 		}
 	case *schemas.TrainingRunRegistered:
 		node(KindTrainingRun, e.RunID, "model", e.Model, "dataset_id", e.DatasetID)

@@ -21,7 +21,10 @@
 //   - offsets committed only after the batch is durable (autocommit is off);
 //     processors that emit events (Emitter) run in Kafka transactions
 //     (kgo.GroupTransactSession), so emitted events and offsets commit
-//     atomically;
+//     atomically; the commit also moves past the transaction markers those
+//     transactions leave in the topics (the client keeps control records and
+//     the runner skips them), so a group that has consumed everything has a
+//     lag of 0 on the broker, which is where the API reads it;
 //   - poison records (undecodable, or rejected by Apply) go to the DLQ topic
 //     as schemas.EventRejected with the reason and the record's coordinates;
 //     they never block the partition and are never dropped silently;

@@ -87,7 +87,10 @@ func (e *engine) topics() []string {
 // (its index in srcs), so a write can send the records whose rows
 // ClickHouse refuses to the DLQ and write the others.
 type batch struct {
-	records   int
+	records int
+	// markers counts the transaction markers polled since the last flush: nothing to apply,
+	// but the flush's commit moves past them (Runner.loop).
+	markers   int
 	srcs      []*kgo.Record // the batch's records, in the order added
 	rows      map[string]*tableRows
 	nrows     int
@@ -115,7 +118,16 @@ func newBatch() *batch {
 	return &batch{rows: map[string]*tableRows{}, isolated: map[int]*isolation{}}
 }
 
-func (b *batch) empty() bool { return b.records == 0 }
+func (b *batch) empty() bool { return b.records == 0 && b.markers == 0 }
+
+// marker counts a transaction marker polled: the batch is not empty any more, so the next
+// flush commits past it even when no record came with it.
+func (b *batch) marker() {
+	if b.empty() {
+		b.first = time.Now()
+	}
+	b.markers++
+}
 
 func (b *batch) addProduce(rec int, kr *kgo.Record) {
 	b.produce = append(b.produce, kr)

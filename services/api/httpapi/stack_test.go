@@ -16,8 +16,10 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/assay-data/assay/loadtest/demo"
 	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
@@ -28,13 +30,15 @@ import (
 	"github.com/assay-data/assay/services/internal/serve"
 	"github.com/assay-data/assay/streams/kpi"
 	"github.com/assay-data/assay/streams/ledger"
+	"github.com/assay-data/assay/streams/lineage"
 	"github.com/assay-data/assay/streams/router"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
 // stack is the real pipeline in one test: the ingest gateway (in process, producing to the
-// real broker in a namespace of the test's own), the ledger, KPI and router processors consuming it
-// into a fresh ClickHouse database, and the API over that database.
+// real broker in a namespace of the test's own), the ledger, KPI, lineage and router
+// processors consuming it into a fresh ClickHouse database, and the API over that database,
+// reading the processors' consumer lag from the broker.
 type stack struct {
 	k      config.Kafka
 	conn   driver.Conn
@@ -43,6 +47,18 @@ type stack struct {
 	srv    *httpapi.Server
 	// reg holds the API's metrics.
 	reg *prometheus.Registry
+	// stops stops one processor by name (its runner leaves the group; its commits stay).
+	stops map[string]context.CancelFunc
+}
+
+// stop stops the processor name, as a crash or an operator would.
+func (s *stack) stop(t *testing.T, name string) {
+	t.Helper()
+	stop, ok := s.stops[name]
+	if !ok {
+		t.Fatalf("no processor %q in the stack", name)
+	}
+	stop()
 }
 
 const collectorToken = "demo-collector-token"
@@ -69,31 +85,40 @@ func startStack(t *testing.T) *stack {
 	// Warnings (a failing write, a rebalance) go to the test log: they explain a timeout.
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
-	// Processors, with their /metrics served like services/processor does, so the API
-	// reads real consumer lag.
+	// Processors, each stoppable on its own; the API reads their lag from the broker.
 	reg := serve.NewRegistry()
-	ops := serve.NewOps(reg)
-	procMetrics := httptest.NewServer(ops.Mux)
-	t.Cleanup(procMetrics.Close)
 	// The router runs with its default rules, as in make run.
 	rt, err := router.New(router.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []runtime.Processor{ledger.New(), kpi.NewAgreement(), kpi.NewAccuracy(), kpi.NewFlow(), rt} {
+	stops := map[string]context.CancelFunc{}
+	var consumers []httpapi.Consumer
+	for _, p := range []runtime.Processor{ledger.New(), kpi.NewAgreement(), kpi.NewAccuracy(), kpi.NewFlow(), lineage.NewProcessor(), rt} {
 		r, err := runtime.New(p, k, runtime.ClickHouseSink(conn), runtime.WithRegisterer(reg), runtime.WithLogger(log),
 			runtime.WithBatchSize(1000), runtime.WithFlushInterval(200*time.Millisecond),
 			runtime.WithKafkaOptions(kgo.SessionTimeout(10*time.Second), kgo.HeartbeatInterval(500*time.Millisecond)))
 		if err != nil {
 			t.Fatal(err)
 		}
+		c := httpapi.Consumer{Name: p.Name(), Group: r.Group()}
+		for _, f := range p.Families() {
+			c.Topics = append(c.Topics, k.Topic(f.Topic()))
+		}
+		consumers = append(consumers, c)
+		pctx, stop := context.WithCancel(ctx)
+		stops[p.Name()] = stop
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := r.Run(ctx); err != nil && ctx.Err() == nil {
+			if err := r.Run(pctx); err != nil && pctx.Err() == nil {
 				t.Errorf("processor %s: %v", p.Name(), err)
 			}
 		}()
+	}
+	lag, err := httpapi.NewLagReader(kadm.NewClient(testenv.KafkaClient(t, k)), consumers, 0)
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	// The ingest gateway and a collector client for it.
@@ -118,8 +143,7 @@ func startStack(t *testing.T) *stack {
 	})
 
 	apiReg := prometheus.NewRegistry()
-	srv, err := httpapi.New(httpapi.Config{Conn: conn, Registerer: apiReg, Log: log,
-		ProcessorMetrics: []string{procMetrics.URL + "/metrics"}, SampleInterval: 500 * time.Millisecond})
+	srv, err := httpapi.New(httpapi.Config{Conn: conn, Registerer: apiReg, Log: log, Lag: lag, SampleInterval: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +154,17 @@ func startStack(t *testing.T) *stack {
 	t.Cleanup(api.Close)
 	wg.Add(1)
 	go func() { defer wg.Done(); srv.RunSampler(ctx) }()
-	return &stack{k: k, conn: conn, ingest: client.New(ingest.URL, collectorToken), api: api, srv: srv, reg: apiReg}
+	return &stack{k: k, conn: conn, ingest: client.New(ingest.URL, collectorToken), api: api, srv: srv, reg: apiReg, stops: stops}
+}
+
+// play sends the demo program of run, project, seed and items through the gateway, dated as
+// if it were played now.
+func (s *stack) play(t *testing.T, run, project string, seed uint64, items int) *demo.Program {
+	t.Helper()
+	p := demo.Build(run, project, seed, items)
+	demo.Shift(p.Events, time.Now())
+	s.send(t, p.Events)
+	return p
 }
 
 // send delivers events through the gateway.
