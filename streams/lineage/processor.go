@@ -13,7 +13,7 @@ const Name = "lineage"
 
 // Tables written by the Processor: the graph as nodes and edges for walking it in SQL
 // (migration 0010_lineage.sql), and the chain read model that ReadVersion and
-// ReadCompleteness judge chains from (migration 0011_lineage_chains.sql).
+// ReadCompleteness judge chains from (migration 0025_lineage_chains.sql).
 const (
 	TableNodes    = "lineage_nodes"
 	TableEdges    = "lineage_edges"

@@ -9,7 +9,7 @@ import (
 	"github.com/assay-data/assay/schemas"
 )
 
-// The reads of the chain read model (migration 0011_lineage_chains.sql). "Latest" is decided
+// The reads of the chain read model (migration 0025_lineage_chains.sql). "Latest" is decided
 // here the way Graph decides it: by (occurred_at_ms, event_id), which ClickHouse 18.16 and
 // current releases both compare as a tuple in argMax/argMin.
 
