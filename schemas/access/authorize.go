@@ -43,6 +43,9 @@ const (
 type Violation struct {
 	// Rule is one of the Rule* names.
 	Rule string
+	// Field is the event field the rule looked at (snake_case, as in the JSON: "vendor",
+	// "project_id"), or "" when the rule is about the principal or a fact from state.
+	Field string
 	// Reason says what the principal did and what it may do.
 	Reason string
 }
@@ -50,7 +53,19 @@ type Violation struct {
 func (v *Violation) Error() string { return v.Rule + ": " + v.Reason }
 
 func violation(rule, format string, args ...any) *Violation {
-	return &Violation{Rule: rule, Reason: fmt.Sprintf(format, args...)}
+	return &Violation{Rule: rule, Field: ruleField[rule], Reason: fmt.Sprintf(format, args...)}
+}
+
+// ruleField is the event field each rule looks at.
+var ruleField = map[string]string{
+	RuleInternal:         "event_type",
+	RuleReservedProducer: "producer",
+	RuleEventType:        "event_type",
+	RuleOwnVendor:        "vendor",
+	RuleOwnCohort:        "cohort",
+	RuleOwnAnnotators:    "annotator_id",
+	RuleOwnLabels:        "label_id",
+	RuleOwnModels:        "model",
 }
 
 // writers is the one table of which role writes which event type. Types not in it (the
@@ -163,7 +178,13 @@ func AuthorizeWith(p *Principal, ev schemas.Event, f Facts) error {
 		project = f.Project
 	}
 	if (named || project != "") && !p.InProject(project) {
-		return violation(RuleProject, "%s may write to projects %s, not %q", p.ID, strings.Join(p.Projects, ","), project)
+		v := violation(RuleProject, "%s may write to projects %s, not %q", p.ID, strings.Join(p.Projects, ","), project)
+		if named {
+			v.Field = "project_id"
+		} else {
+			v.Reason = fmt.Sprintf("%s may write to projects %s; this %s belongs to project %q", p.ID, strings.Join(p.Projects, ","), t, project)
+		}
+		return v
 	}
 	switch e := ev.(type) {
 	case *schemas.LabelSubmitted:

@@ -142,44 +142,45 @@ allowner-1  bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb rol
 		ev    schemas.Event
 		facts access.Facts
 		want  string
+		field string
 	}{
 		{"collector in another project", p("collector-1"), func() schemas.Event {
 			ev := schematest.Example(schemas.TypeItemIngested).(*schemas.ItemIngested)
 			ev.ProjectID = "proj-2"
 			return ev
-		}(), access.Facts{}, access.RuleProject},
-		{"labeler in another project", p("labeler-1"), label(func(l *schemas.LabelSubmitted) { l.ProjectID = "proj-2" }), access.Facts{}, access.RuleProject},
-		{"labeler claiming another vendor", p("labeler-1"), label(func(l *schemas.LabelSubmitted) { l.Vendor = "vendor-y" }), access.Facts{}, access.RuleOwnVendor},
-		{"labeler claiming no vendor", p("labeler-1"), label(func(l *schemas.LabelSubmitted) { l.Vendor = "" }), access.Facts{}, access.RuleOwnVendor},
-		{"in-house labeler claiming a vendor", p("inhouse-1"), label(func(l *schemas.LabelSubmitted) { l.Vendor, l.Cohort = "vendor-x", "experts" }), access.Facts{}, access.RuleOwnVendor},
-		{"in-house labeler, own cohort", p("inhouse-1"), label(func(l *schemas.LabelSubmitted) { l.Vendor, l.Cohort = "", "inhouse" }), access.Facts{}, "allow"},
-		{"labeler claiming another cohort", p("labeler-1"), label(func(l *schemas.LabelSubmitted) { l.Cohort = "cohort-b" }), access.Facts{}, access.RuleOwnCohort},
-		{"labeler with cohorts, label without", p("labeler-1"), label(func(l *schemas.LabelSubmitted) { l.Cohort = "" }), access.Facts{}, access.RuleOwnCohort},
-		{"annotator outside the prefix", p("prefixed-1"), label(func(l *schemas.LabelSubmitted) { l.AnnotatorID = "other-1" }), access.Facts{}, access.RuleOwnAnnotators},
-		{"annotator inside the prefix", p("prefixed-1"), label(func(l *schemas.LabelSubmitted) { l.AnnotatorID = "vx-7" }), access.Facts{}, "allow"},
-		{"retracting another producer's label", p("labeler-1"), schematest.Example(schemas.TypeLabelRetracted), access.Facts{LabelProducer: "labeler-2"}, access.RuleOwnLabels},
-		{"retracting a label of unknown producer (the door)", p("labeler-1"), schematest.Example(schemas.TypeLabelRetracted), access.Facts{}, "allow"},
-		{"retraction in another project", p("labeler-1"), schematest.Example(schemas.TypeLabelRetracted), access.Facts{Project: "proj-2", LabelProducer: "labeler-1"}, access.RuleProject},
+		}(), access.Facts{}, access.RuleProject, "project_id"},
+		{"labeler in another project", p("labeler-1"), label(func(l *schemas.LabelSubmitted) { l.ProjectID = "proj-2" }), access.Facts{}, access.RuleProject, "project_id"},
+		{"labeler claiming another vendor", p("labeler-1"), label(func(l *schemas.LabelSubmitted) { l.Vendor = "vendor-y" }), access.Facts{}, access.RuleOwnVendor, "vendor"},
+		{"labeler claiming no vendor", p("labeler-1"), label(func(l *schemas.LabelSubmitted) { l.Vendor = "" }), access.Facts{}, access.RuleOwnVendor, "vendor"},
+		{"in-house labeler claiming a vendor", p("inhouse-1"), label(func(l *schemas.LabelSubmitted) { l.Vendor, l.Cohort = "vendor-x", "experts" }), access.Facts{}, access.RuleOwnVendor, "vendor"},
+		{"in-house labeler, own cohort", p("inhouse-1"), label(func(l *schemas.LabelSubmitted) { l.Vendor, l.Cohort = "", "inhouse" }), access.Facts{}, "allow", ""},
+		{"labeler claiming another cohort", p("labeler-1"), label(func(l *schemas.LabelSubmitted) { l.Cohort = "cohort-b" }), access.Facts{}, access.RuleOwnCohort, "cohort"},
+		{"labeler with cohorts, label without", p("labeler-1"), label(func(l *schemas.LabelSubmitted) { l.Cohort = "" }), access.Facts{}, access.RuleOwnCohort, "cohort"},
+		{"annotator outside the prefix", p("prefixed-1"), label(func(l *schemas.LabelSubmitted) { l.AnnotatorID = "other-1" }), access.Facts{}, access.RuleOwnAnnotators, "annotator_id"},
+		{"annotator inside the prefix", p("prefixed-1"), label(func(l *schemas.LabelSubmitted) { l.AnnotatorID = "vx-7" }), access.Facts{}, "allow", ""},
+		{"retracting another producer's label", p("labeler-1"), schematest.Example(schemas.TypeLabelRetracted), access.Facts{LabelProducer: "labeler-2"}, access.RuleOwnLabels, "label_id"},
+		{"retracting a label of unknown producer (the door)", p("labeler-1"), schematest.Example(schemas.TypeLabelRetracted), access.Facts{}, "allow", ""},
+		{"retraction in another project", p("labeler-1"), schematest.Example(schemas.TypeLabelRetracted), access.Facts{Project: "proj-2", LabelProducer: "labeler-1"}, access.RuleProject, ""},
 		{"model proposing for another model", p("model-1"), func() schemas.Event {
 			ev := schematest.Example(schemas.TypePreLabelProposed).(*schemas.PreLabelProposed)
 			ev.Model = "segmenter"
 			return ev
-		}(), access.Facts{}, access.RuleOwnModels},
-		{"model with models=* in any project", p("anymodel-1"), schematest.Example(schemas.TypePreLabelProposed), access.Facts{Project: "proj-9"}, "allow"},
-		{"pre-label of an item of another project", p("model-1"), schematest.Example(schemas.TypePreLabelProposed), access.Facts{Project: "proj-2"}, access.RuleProject},
-		{"gold of an item of another project", p("qa-1"), schematest.Example(schemas.TypeGoldLabelSet), access.Facts{Project: "proj-2"}, access.RuleProject},
-		{"review in another project", p("qa-1"), schematest.Example(schemas.TypeReviewCompleted), access.Facts{Project: "proj-2"}, access.RuleProject},
-		{"dataset of another project", p("owner-1"), schematest.Example(schemas.TypeDatasetVersionCommitted), access.Facts{Project: "proj-2"}, access.RuleProject},
-		{"targets of another project", p("owner-1"), schematest.Example(schemas.TypeCoverageTargetSet), access.Facts{Project: "proj-2"}, access.RuleProject},
-		{"remediating another project's finding", p("owner-1"), schematest.Example(schemas.TypeRemediationShipped), access.Facts{Project: "proj-2"}, access.RuleProject},
+		}(), access.Facts{}, access.RuleOwnModels, "model"},
+		{"model with models=* in any project", p("anymodel-1"), schematest.Example(schemas.TypePreLabelProposed), access.Facts{Project: "proj-9"}, "allow", ""},
+		{"pre-label of an item of another project", p("model-1"), schematest.Example(schemas.TypePreLabelProposed), access.Facts{Project: "proj-2"}, access.RuleProject, ""},
+		{"gold of an item of another project", p("qa-1"), schematest.Example(schemas.TypeGoldLabelSet), access.Facts{Project: "proj-2"}, access.RuleProject, ""},
+		{"review in another project", p("qa-1"), schematest.Example(schemas.TypeReviewCompleted), access.Facts{Project: "proj-2"}, access.RuleProject, ""},
+		{"dataset of another project", p("owner-1"), schematest.Example(schemas.TypeDatasetVersionCommitted), access.Facts{Project: "proj-2"}, access.RuleProject, ""},
+		{"targets of another project", p("owner-1"), schematest.Example(schemas.TypeCoverageTargetSet), access.Facts{Project: "proj-2"}, access.RuleProject, ""},
+		{"remediating another project's finding", p("owner-1"), schematest.Example(schemas.TypeRemediationShipped), access.Facts{Project: "proj-2"}, access.RuleProject, ""},
 		{"finding in another project", p("owner-1"), func() schemas.Event {
 			ev := schematest.Example(schemas.TypeEvalFindingReported).(*schemas.EvalFindingReported)
 			ev.ProjectID = "proj-2"
 			return ev
-		}(), access.Facts{}, access.RuleProject},
-		{"owner of every project", p("allowner-1"), schematest.Example(schemas.TypeRemediationStarted), access.Facts{Project: "proj-2"}, "allow"},
-		{"the door does not know a dataset's project", p("owner-1"), schematest.Example(schemas.TypeDatasetVersionCommitted), access.Facts{}, "allow"},
-		{"no principal", nil, schematest.Example(schemas.TypeItemIngested), access.Facts{}, access.RuleUnknownPrincipal},
+		}(), access.Facts{}, access.RuleProject, "project_id"},
+		{"owner of every project", p("allowner-1"), schematest.Example(schemas.TypeRemediationStarted), access.Facts{Project: "proj-2"}, "allow", ""},
+		{"the door does not know a dataset's project", p("owner-1"), schematest.Example(schemas.TypeDatasetVersionCommitted), access.Facts{}, "allow", ""},
+		{"no principal", nil, schematest.Example(schemas.TypeItemIngested), access.Facts{}, access.RuleUnknownPrincipal, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := access.AuthorizeWith(tt.p, tt.ev, tt.facts)
@@ -188,6 +189,10 @@ allowner-1  bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb rol
 			}
 			if err != nil && !strings.HasPrefix(err.Error(), tt.want+": ") {
 				t.Fatalf("error %q does not start with its rule", err)
+			}
+			var v *access.Violation
+			if errors.As(err, &v) && v.Field != tt.field {
+				t.Fatalf("field %q, want %q", v.Field, tt.field)
 			}
 		})
 	}
