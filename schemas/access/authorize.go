@@ -166,7 +166,7 @@ func AuthorizeWith(p *Principal, ev schemas.Event, f Facts) error {
 		return violation(RuleUnknownPrincipal, "no principal")
 	}
 	if Internal(t) {
-		return violation(RuleInternal, "%s events are written by Assay's own processors only", t)
+		return violation(RuleInternal, "%s may not write %s: Assay's own components write those, never a principal", p.ID, t)
 	}
 	want, ok := writers[t]
 	if !ok || want != p.Role {

@@ -13,7 +13,8 @@
 //   - the write rules (Authorize, AuthorizeWith, Registry.Check), each refusal a *Violation
 //     naming its rule;
 //   - the read scopes (Principal.ReadScope) the API filters with;
-//   - tokens: NewToken, HashToken, BearerToken.
+//   - tokens: NewToken, HashToken, BearerToken; and, for clients holding several principals'
+//     tokens (the demo, load tests), Writers, which picks the principal of each event.
 //
 // # The principals file
 //

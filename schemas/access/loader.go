@@ -91,14 +91,14 @@ func (l *Loader) Reload() (bool, error) {
 
 // Poll is Reload for the periodic check. The file is small, so every poll reads and hashes
 // it: an edit that keeps the size and lands within the file system's timestamp granularity is
-// not missed. A refused file is counted and returned once; polls of the same content (or the
-// same read error) return that error again without counting it.
+// not missed. A refused file is counted and returned once: later polls of the same content
+// (or the same read error) return no error, and Status().Err still holds it.
 func (l *Loader) Poll() (bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	data, err := os.ReadFile(l.path)
 	if l.err != nil && refusalKey(data, err) == l.refused {
-		return false, l.err
+		return false, nil
 	}
 	return l.attempt(data, err)
 }

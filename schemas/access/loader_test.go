@@ -59,7 +59,8 @@ func TestLoaderRevokesAndRefusesBrokenFiles(t *testing.T) {
 
 	write(lineA + "c not-a-hash role=collector projects=p\n")
 	for i := range 3 {
-		if changed, err := l.Poll(); changed || err == nil {
+		// Refused once; later polls of the same content report nothing new.
+		if changed, err := l.Poll(); changed || (err == nil) != (i > 0) {
 			t.Fatalf("poll %d of a broken file: %v %v", i, changed, err)
 		}
 	}
@@ -86,6 +87,9 @@ func TestLoaderRevokesAndRefusesBrokenFiles(t *testing.T) {
 	os.Remove(path)
 	if _, err := l.Poll(); err == nil {
 		t.Fatal("a deleted file is not reported")
+	}
+	if _, err := l.Poll(); err != nil || l.Status().Err == nil {
+		t.Fatalf("a deleted file polled again: %v, status %v", err, l.Status().Err)
 	}
 	if !authed(a) {
 		t.Fatal("a deleted file revoked everyone")
