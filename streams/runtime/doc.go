@@ -127,7 +127,8 @@
 //	                                                   kpi_agreement and kpi_accuracy (LabelRetracted),
 //	                                                   router (PreLabelProposed of an ingested item)
 //	scope.project          a finding's project         ledger, lineage (RemediationStarted, RemediationShipped)
-//	router.own_decisions   nothing                     router: decisions only from router.Producer
+//	router.own_decisions   nothing                     router (always), ledger (with an authorizer):
+//	                                                   RoutingDecided only from router.Producer
 //
 // Two rules need no registry and apply with or without an authorizer: a
 // label is retracted only by the producer that submitted it
