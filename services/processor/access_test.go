@@ -20,6 +20,7 @@ import (
 	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/streams/kpi"
 	"github.com/assay-data/assay/streams/router"
+	"github.com/assay-data/assay/streams/runtime"
 )
 
 // The processors ignore what slipped past the gateway (issue 15): events written STRAIGHT TO
@@ -347,6 +348,26 @@ func TestForgedEventsWrittenToKafkaMoveNoFigure(t *testing.T) {
 		t.Fatalf("i-route decided at stage %q by rule %q of rules %q, want the router's own decision on the pre-label", stage, rule, version)
 	}
 	p.term()
+
+	// assay replay judges the log by the same principals: a replay of the KPI processors into a
+	// fresh database yields the live figures, the forged events refused again.
+	reg, err := access.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, fresh := testenv.MigratedClickHouse(t)
+	for _, proc := range []runtime.Processor{kpi.NewAccuracy(), kpi.NewAgreement()} {
+		stats, err := runtime.Replay(context.Background(), proc, k, runtime.ClickHouseSink(fresh), time.Time{}, runtime.WithAuthorizer(reg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stats.Rejected != 2 { // the labeler's gold and the retraction of another vendor's label
+			t.Errorf("replay of %s refused %d records, want 2", proc.Name(), stats.Rejected)
+		}
+	}
+	if replayed := readFigures(t, fresh); !replayed.equal(legit) {
+		t.Fatalf("replay with the principals file:\n got  %s\n live %s", replayed, legit)
+	}
 }
 
 // forbiddenMetric sums assay_processor_dlq_records_total{cause="forbidden"} over processors.
