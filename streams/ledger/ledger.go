@@ -1,11 +1,15 @@
 package ledger
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unique"
 
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
@@ -29,22 +33,92 @@ func (*Ledger) Families() []schemas.Family { return schemas.Families() }
 // Tables implements runtime.Processor.
 func (*Ledger) Tables() []runtime.Table { return Tables() }
 
-// NewState implements runtime.Processor: the ledger keeps no state.
-func (*Ledger) NewState(string, int32) any { return nil }
+// NewState implements runtime.Processor: a *Findings for a findings partition (the write rules
+// need a finding's project), nil (no state, no rebuild) for every other partition.
+func (*Ledger) NewState(topic string, _ int32) any {
+	if strings.HasSuffix(topic, schemas.FamilyFindings.Topic()) {
+		return &Findings{projects: map[[16]byte]unique.Handle[string]{}}
+	}
+	return nil
+}
+
+// Findings is the state of a findings partition: the project of every finding reported (the
+// first report of a finding id wins), by a 128-bit digest of its id. A remediation names no
+// project, so it is checked against its finding's (rule scope.project) when the runner has a
+// principals registry.
+type Findings struct {
+	projects map[[16]byte]unique.Handle[string]
+}
+
+// StateKeys is the number of findings held (runtime.StateSizer).
+func (f *Findings) StateKeys() int { return len(f.projects) }
+
+func findingKey(id string) [16]byte {
+	sum := sha256.Sum256([]byte(id))
+	return [16]byte(sum[:16])
+}
+
+// project returns the project of a finding, "" when it was not reported in the partition (or
+// there is no state).
+func (f *Findings) project(id string) string {
+	if f == nil {
+		return ""
+	}
+	if p, ok := f.projects[findingKey(id)]; ok {
+		return p.Value()
+	}
+	return ""
+}
+
+// RouterProducer is the producer of the router's decisions (streams/router.Producer; a test
+// keeps them equal). With a principals registry the ledger refuses a RoutingDecided of any other
+// producer (rule router.own_decisions, as the router names it), so its routing table holds only
+// decisions the router made: the registry alone lets any reserved producer id (assay-...) write
+// the internal types. Without a registry the ledger copies every decision, as it always did
+// (the load-test workload writes its own); the router itself refuses foreign decisions either
+// way.
+const RouterProducer = "assay-processor/router"
+
+// RuleOwnDecisions is the rule name of a refused foreign RoutingDecided (router.RuleOwnDecisions).
+const RuleOwnDecisions = "router.own_decisions"
+
+// authorize completes the write rules the ledger knows the facts of, before any row: with a
+// registry, the router's own decisions only, and a remediation only in its finding's project.
+func authorize(f *Findings, rec runtime.Record) error {
+	switch e := rec.Event.(type) {
+	case *schemas.RoutingDecided:
+		if rec.Authorize != nil && e.Producer != RouterProducer {
+			return &access.Violation{Rule: RuleOwnDecisions, Field: "producer", Reason: fmt.Sprintf(
+				"routing decisions are the router's (producer %s), not %q's", RouterProducer, e.Producer)}
+		}
+	case *schemas.RemediationStarted:
+		return rec.Authorized(access.Facts{Project: f.project(e.FindingID)})
+	case *schemas.RemediationShipped:
+		return rec.Authorized(access.Facts{Project: f.project(e.FindingID)})
+	}
+	return nil
+}
 
 // maxDateTimeMillis is the last instant a ClickHouse DateTime (UInt32
 // seconds) can hold; times outside [0, max] are rejected, not truncated.
 const maxDateTimeMillis = int64(^uint32(0)) * 1000
 
 // Apply implements runtime.Processor: one events row and the typed rows of
-// the event. Events whose times do not fit a DateTime are poison.
-func (*Ledger) Apply(_ any, rec runtime.Record) (runtime.Output, error) {
+// the event. Events whose times do not fit a DateTime are poison, and so
+// are events the write rules refuse (see the package documentation): the
+// runner sends them to the DLQ, and neither events nor a typed table gets
+// a row.
+func (*Ledger) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 	ev := rec.Event
 	m := ev.Meta()
 	for name, ms := range map[string]int64{"occurred_at": m.OccurredAt, "recorded_at": m.RecordedAt} {
 		if ms < 0 || ms > maxDateTimeMillis {
 			return runtime.Output{}, fmt.Errorf("%s %d ms is outside the range of a ClickHouse DateTime", name, ms)
 		}
+	}
+	findings, _ := state.(*Findings)
+	if err := authorize(findings, rec); err != nil {
+		return runtime.Output{}, err
 	}
 	payload, err := json.Marshal(ev)
 	if err != nil {
@@ -121,6 +195,11 @@ func (*Ledger) Apply(_ any, rec runtime.Record) (runtime.Output, error) {
 			add(TableTrainingRunDatasets, e.RunID, dv.DatasetID, dv.Version)
 		}
 	case *schemas.EvalFindingReported:
+		if findings != nil {
+			if k := findingKey(e.FindingID); findings.projects[k] == (unique.Handle[string]{}) {
+				findings.projects[k] = unique.Make(e.ProjectID)
+			}
+		}
 		add(TableFindings, e.FindingID, e.EvalRun, e.Model, e.TrainingRunID, e.Slice, string(e.Severity), e.ProjectID)
 		for _, item := range e.ImplicatedItemIDs {
 			add(TableFindingItems, e.FindingID, item)

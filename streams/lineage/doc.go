@@ -35,4 +35,12 @@
 // an item's and a label's latest statement and a label's latest review; a version's earliest
 // commit (a version is immutable); any retraction; a finding's first shipment; a training
 // run's latest registration.
+//
+// Write rules. So that no party can make the graph say another party's label was retracted, or
+// another project's finding remediated, the Processor completes two rules of schemas/access with
+// the little state it keeps (State): a LabelRetracted is refused unless its producer submitted
+// the label [labeler.own_labels], with or without a principals registry; with one, a
+// RemediationStarted or RemediationShipped is refused unless the finding's project (from its
+// EvalFindingReported) is in the principal's projects [scope.project]. The runner refuses the
+// rest of the rules before Apply when it has a registry, and sends every refusal to the DLQ.
 package lineage

@@ -137,7 +137,7 @@ func (b *batch) addProduce(rec int, kr *kgo.Record) {
 // poisonError marks why a record could not be processed, for the DLQ
 // reason and the metric's cause label.
 type poisonError struct {
-	cause string // decode, apply, output
+	cause string // decode, forbidden, apply, output, write
 	err   error
 }
 
@@ -176,8 +176,14 @@ func (e *engine) apply(state any, kr *kgo.Record) (Output, error) {
 	if err != nil {
 		return Output{}, err
 	}
+	if err := e.authorize(&rec); err != nil {
+		return Output{}, &poisonError{"forbidden", err}
+	}
 	out, err := e.p.Apply(state, rec)
 	if err != nil {
+		if _, ok := forbidden(err); ok {
+			return Output{}, &poisonError{"forbidden", err}
+		}
 		return Output{}, &poisonError{"apply", err}
 	}
 	for _, r := range out.Rows {
@@ -250,9 +256,18 @@ func (e *engine) add(b *batch, state any, kr *kgo.Record, live bool) (poison boo
 // derived from the processor, the record's coordinates and, for a record
 // whose rows a table refused, that table (table is "" otherwise), so the
 // same poison record replayed yields the same DLQ event id (the ledger's
-// dlq table collapses the copies).
+// dlq table collapses the copies). It names the original's producer when
+// the record decodes, and, for a refusal by the write rules, the field the
+// rule looked at.
 func (e *engine) rejection(kr *kgo.Record, cause error, table string) *kgo.Record {
-	rej := schemas.Rejection(e.producer, kr.Value, "", cause)
+	var producer string
+	if ev, err := schemas.Decode(kr.Value); err == nil {
+		producer = ev.Meta().Producer
+	}
+	rej := schemas.Rejection(e.producer, kr.Value, producer, cause)
+	if v, ok := forbidden(cause); ok && v.Field != "" {
+		rej.Field = v.Field
+	}
 	part, off := kr.Partition, kr.Offset
 	rej.OriginalTopic, rej.OriginalPartition, rej.OriginalOffset = kr.Topic, &part, &off
 	key := fmt.Sprintf("%s\x00%s\x00%d\x00%d", e.name, kr.Topic, part, off)

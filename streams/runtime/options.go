@@ -25,6 +25,7 @@ type options struct {
 	rebuildIdle     time.Duration
 	kgoOpts         []kgo.Opt
 	producer        string
+	auth            Authorizer
 }
 
 func defaultOptions() *options {
