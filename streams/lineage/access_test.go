@@ -56,7 +56,8 @@ func TestLineageRetractionsOnlyByTheLabelsProducer(t *testing.T) {
 		t.Fatalf("StateKeys %d, want 1", k)
 	}
 	out, err = apply(p, st, nil, by("acme", &schemas.LabelRetracted{LabelID: "l1", ItemID: "i1", Reason: "r"}))
-	if err != nil || len(out.Rows) != 1 {
+	// Written: the retracted edge and the retraction's row of the chain read model.
+	if err != nil || len(out.Rows) != 2 || out.Rows[0].Table != lineage.TableEdges || out.Rows[1].Table != lineage.TableLabels {
 		t.Fatalf("the owner's retraction: %v, %v", out.Rows, err)
 	}
 	if k := st.(runtime.StateSizer).StateKeys(); k != 0 {
