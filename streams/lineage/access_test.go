@@ -97,3 +97,36 @@ own-q  bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb role=own
 		t.Fatal(err)
 	}
 }
+
+// TestGraphRetractionsOnlyByTheLabelsProducer: the audit's in-memory graph applies the same
+// rule as the Processor, in either order of label and retraction, so a forged retraction
+// cannot make the audit and the chain tables disagree.
+func TestGraphRetractionsOnlyByTheLabelsProducer(t *testing.T) {
+	label := func() schemas.Event {
+		return by("acme", &schemas.LabelSubmitted{LabelID: "l1", ItemID: "i1", ProjectID: "p", TaskID: "t", QuestionID: "q",
+			AnnotatorID: "a", GuidelineVersion: "g", Value: schemas.Nominal("x")})
+	}
+	retract := func(producer, id string) schemas.Event {
+		ev := by(producer, &schemas.LabelRetracted{LabelID: "l1", ItemID: "i1", Reason: "r"})
+		ev.Meta().EventID = id
+		return ev
+	}
+	for _, c := range []struct {
+		name   string
+		events []schemas.Event
+		want   bool
+	}{
+		{"another producer's retraction after the label", []schemas.Event{label(), retract("globex", "r1")}, false},
+		{"another producer's retraction before the label", []schemas.Event{retract("globex", "r1"), label()}, false},
+		{"the owner's retraction after the label", []schemas.Event{label(), retract("globex", "r1"), retract("acme", "r2")}, true},
+		{"the owner's retraction before the label", []schemas.Event{retract("acme", "r2"), label()}, true},
+	} {
+		g := lineage.New(0)
+		for _, ev := range c.events {
+			g.Apply(ev)
+		}
+		if got := g.Labels["l1"].Retracted; got != c.want {
+			t.Errorf("%s: retracted %v, want %v", c.name, got, c.want)
+		}
+	}
+}

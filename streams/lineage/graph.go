@@ -35,7 +35,10 @@ type Label struct {
 	Value         schemas.LabelValue
 	OccurredAt    int64
 	EventID       string
-	// Retracted is set by a LabelRetracted of this label.
+	// Producer submitted the label: only it may retract it (rule labeler.own_labels, which
+	// the Processor enforces too, so the graph and the chain tables agree).
+	Producer string
+	// Retracted is set by a LabelRetracted of this label from its Producer.
 	Retracted bool
 }
 
@@ -129,7 +132,7 @@ type Graph struct {
 	latest int64
 
 	gold       map[goldKey]*Gold
-	retracted  map[string]bool
+	retracted  map[string]map[string]bool // label id -> producers that retracted it
 	seenEvents map[string]bool
 }
 
@@ -144,7 +147,7 @@ func New(asOf int64) *Graph {
 		Runs:       map[string]*Run{},
 		Findings:   map[string]*Finding{},
 		gold:       map[goldKey]*Gold{},
-		retracted:  map[string]bool{},
+		retracted:  map[string]map[string]bool{},
 		seenEvents: map[string]bool{},
 	}
 }
@@ -179,7 +182,7 @@ func (g *Graph) Apply(ev schemas.Event) bool {
 	case *schemas.LabelSubmitted:
 		l := &Label{LabelID: e.LabelID, ItemID: e.ItemID, QuestionID: e.QuestionID, AnnotatorID: e.AnnotatorID,
 			Cohort: e.Cohort, Vendor: e.Vendor, GuidelineVersion: e.GuidelineVersion, Value: e.Value,
-			OccurredAt: m.OccurredAt, EventID: m.EventID, Retracted: g.retracted[e.LabelID]}
+			OccurredAt: m.OccurredAt, EventID: m.EventID, Producer: m.Producer, Retracted: g.retracted[e.LabelID][m.Producer]}
 		if e.PreLabel != nil {
 			l.PreLabelModel = e.PreLabel.Model + "@" + e.PreLabel.ModelVersion
 		}
@@ -190,8 +193,13 @@ func (g *Graph) Apply(ev schemas.Event) bool {
 	case *schemas.LabelRetracted:
 		// The retraction may be read before the label (another partition order is not
 		// possible for one item, but a replay of a truncated range could start mid-way).
-		g.retracted[e.LabelID] = true
-		if l, ok := g.Labels[e.LabelID]; ok {
+		// Only the label's own producer retracts it (labeler.own_labels): a retraction by
+		// anyone else is kept aside and never applies, as the Processor refuses it.
+		if g.retracted[e.LabelID] == nil {
+			g.retracted[e.LabelID] = map[string]bool{}
+		}
+		g.retracted[e.LabelID][m.Producer] = true
+		if l, ok := g.Labels[e.LabelID]; ok && l.Producer == m.Producer {
 			l.Retracted = true
 		}
 	case *schemas.GoldLabelSet:
