@@ -158,7 +158,7 @@ func readFigures(t *testing.T, conn driver.Conn) figures {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	ag, err := kpi.ReadAgreement(ctx, conn)
+	ag, err := kpi.ReadAgreement(ctx, conn, kpi.AgreementFilter{Project: "p"})
 	if err != nil {
 		t.Fatal(err)
 	}
