@@ -63,7 +63,7 @@ func (e *EvalFindingReported) Key() string { return e.FindingID }
 var _ = describe(func(s Subject) *EvalFindingReported {
 	return &EvalFindingReported{Envelope: s.envelope("finding", 10), FindingID: s.id("finding"), EvalRun: "eval-7",
 		Model: "detector-2", TrainingRunID: s.id("run"), Slice: "night", ImplicatedItemIDs: []string{s.idAt("item", 0), s.idAt("item", 1)},
-		Severity: SeverityHigh, ProjectID: s.id("proj")}
+		Severity: SeverityHigh, ProjectID: exampleProject}
 })
 
 // Validate implements Event.

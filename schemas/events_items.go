@@ -50,7 +50,7 @@ func (e *ItemIngested) Key() string { return e.ItemID }
 var _ = describe(func(s Subject) *ItemIngested {
 	return &ItemIngested{Envelope: s.envelope("item", 0), ItemID: s.id("item"), Source: "s3-bucket-a",
 		URI: "s3://bucket-a/img/" + s.number(0) + ".png", SHA256: strings.Repeat("ab", 32), Modality: "image",
-		SliceTags: []string{"night", "urban"}, EdgeCaseTags: []string{"occluded"}, DatasetID: s.id("ds"), ProjectID: s.id("proj")}
+		SliceTags: []string{"night", "urban"}, EdgeCaseTags: []string{"occluded"}, DatasetID: s.id("ds"), ProjectID: exampleProject}
 })
 
 // Validate implements Event; sha256 must be 64 lowercase hex characters.

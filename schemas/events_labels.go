@@ -64,8 +64,8 @@ func (e *LabelSubmitted) Key() string { return e.ItemID }
 
 var _ = describe(func(s Subject) *LabelSubmitted {
 	return &LabelSubmitted{Envelope: s.envelope("label", 3), LabelID: s.id("label"), ItemID: s.id("item"),
-		ProjectID: s.id("proj"), TaskID: s.id("task"), QuestionID: "q-vehicle", AnnotatorID: fmt.Sprintf("ann-%d", s.intn(5, 1)),
-		Cohort: "cohort-a", Vendor: "vendor-x", GuidelineVersion: "g-3", Value: Nominal("car"),
+		ProjectID: exampleProject, TaskID: s.id("task"), QuestionID: "q-vehicle", AnnotatorID: fmt.Sprintf("ann-%d", s.intn(5, 1)),
+		Cohort: "cohort-a", Vendor: "vendor-x", GuidelineVersion: "g-" + s.number(2), Value: Nominal("car"),
 		TimeSpentMS: int64(s.intn(60000, 4200)), PreLabel: &PreLabelRef{Model: "detector", ModelVersion: "1.4.0"}}
 })
 

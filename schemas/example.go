@@ -10,11 +10,12 @@ import (
 // so that an example's encoding is reproducible.
 var ExampleTime = time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC)
 
-// Subject is what an example is about. Every id in an example is built from
-// Prefix and N ("<Prefix>item-<N>"), so the examples of one Subject refer to
-// each other (the label reviewed is the label submitted, the run trained on
-// the dataset version committed, the remediation ships a version of that
-// dataset) and examples of different Subjects never share an id. The
+// Subject is what an example is about: one item's story in the project
+// exampleProject. Every other id in an example is built from Prefix and N
+// ("<Prefix>item-<N>"), so the examples of one Subject refer to each other
+// (the label reviewed is the label submitted, the run trained on the dataset
+// version committed, the remediation ships a version of that dataset) and
+// examples of different Subjects share no id but the project's. The
 // canonical examples (schematest, the golden files) are Subject{N: 1}.
 type Subject struct {
 	// Prefix starts every id, e.g. a run name and a dash.
@@ -26,6 +27,10 @@ type Subject struct {
 	// fixed, so that the example is a function of Prefix and N alone.
 	Rand *rand.Rand
 }
+
+// exampleProject is the project of every example: projects are few and
+// shared by many items, and analysts' examples (README) name it.
+const exampleProject = "proj-1"
 
 // Example returns a valid event of type t about s, every optional field set
 // (so a round trip exercises all of them), stamped at ExampleTime by
