@@ -12,7 +12,7 @@ import (
 	"github.com/assay-data/assay/streams/runtime"
 )
 
-func record(t *testing.T, ev schemas.Event, offset int64) runtime.Record {
+func record(t testing.TB, ev schemas.Event, offset int64) runtime.Record {
 	t.Helper()
 	val, err := schemas.Encode(ev)
 	if err != nil {
