@@ -18,6 +18,7 @@ const (
 	FamilyReviews  Family = "reviews"
 	FamilyDatasets Family = "datasets"
 	FamilyFindings Family = "findings"
+	FamilyProjects Family = "projects"
 	FamilyDLQ      Family = "dlq"
 )
 
@@ -33,6 +34,7 @@ var families = []struct {
 	{FamilyReviews, "item_id"},
 	{FamilyDatasets, "dataset_id"},
 	{FamilyFindings, "finding_id"},
+	{FamilyProjects, "project_id"},
 	{FamilyDLQ, "source"},
 }
 

@@ -85,6 +85,7 @@ var writers = map[schemas.EventType]Role{
 	schemas.TypeEvalFindingReported:     RoleOwner,
 	schemas.TypeRemediationStarted:      RoleOwner,
 	schemas.TypeRemediationShipped:      RoleOwner,
+	schemas.TypeGuidelineReleased:       RoleOwner,
 }
 
 // internalTypes are the event types only Assay's own components write.

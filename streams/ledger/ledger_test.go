@@ -122,6 +122,12 @@ func TestApplyEveryType(t *testing.T) {
 				t.Errorf("remediation wrong: %v", rows[1].Values)
 			}
 		}},
+		schemas.TypeGuidelineReleased: {map[string]int{"guidelines": 1}, func(t *testing.T, rows []runtime.Row) {
+			e := of(schemas.TypeGuidelineReleased).(*schemas.GuidelineReleased)
+			if get(t, rows[1], "project_id") != e.ProjectID || get(t, rows[1], "guideline_version") != e.GuidelineVersion || get(t, rows[1], "sha256") != e.SHA256 {
+				t.Errorf("guideline wrong: %v", rows[1].Values)
+			}
+		}},
 		schemas.TypeEventRejected: {map[string]int{"dlq": 1}, func(t *testing.T, rows []runtime.Row) {
 			if p := get(t, rows[1], "original_partition").(*int32); get(t, rows[1], "original") != `{"event_type":"Nope"}` || p == nil || *p != 2 {
 				t.Errorf("dlq wrong: %v", rows[1].Values)

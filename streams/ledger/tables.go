@@ -32,6 +32,7 @@ const (
 	TableFindings            = "findings"
 	TableFindingItems        = "finding_items"
 	TableRemediations        = "remediations"
+	TableGuidelines          = "guidelines"
 	TableDLQ                 = "dlq"
 )
 
@@ -140,6 +141,7 @@ var (
 	_ = eventTable[schemas.PreLabelProposed](TablePrelabels)
 	_ = eventTable[schemas.LabelRetracted](TableLabelRetractions)
 	_ = eventTable[schemas.GoldLabelSet](TableGoldLabels)
+	_ = eventTable[schemas.GuidelineReleased](TableGuidelines)
 	_ = eventTable[schemas.EventRejected](TableDLQ)
 )
 
