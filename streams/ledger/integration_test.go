@@ -19,7 +19,8 @@ import (
 // ClickHouse type its Go field maps to (ledger.ColumnTypes), against system.columns of the
 // migrated database on the 18.16 server and on current ClickHouse (chdb): no column is
 // missing on either side and none has another type. On current ClickHouse the rows Apply makes
-// of a round of every event type are inserted too, as the runner would, and counted back.
+// of a round of every event type are inserted too, as the runner would, counted back, and
+// README's ledger queries run on them (TestReadmeQueries runs them on 18.16).
 func TestTablesMatchMigrations(t *testing.T) {
 	want := map[string]string{} // "table.column" -> type
 	var names []string
@@ -100,7 +101,14 @@ func TestTablesMatchMigrations(t *testing.T) {
 				t.Errorf("%s holds %q rows (%v), want %d", tb, got, err, n)
 			}
 		}
-		t.Logf("ClickHouse %s (chdb): %d columns of %d tables checked, a round's rows inserted", s.Version, len(want), len(names))
+		blocks := testenv.ReadmeBlocks(t, "Querying the ledger", "sql")
+		for i, q := range blocks {
+			if got, err := s.Query(ctx, strings.TrimSuffix(strings.TrimSpace(q), ";")); err != nil || strings.TrimSpace(got) == "" {
+				t.Errorf("README query %d on ClickHouse %s: %q, %v\n%s", i+1, s.Version, got, err, q)
+			}
+		}
+		t.Logf("ClickHouse %s (chdb): %d columns of %d tables checked, a round's rows inserted, %d README queries answered",
+			s.Version, len(want), len(names), len(blocks))
 	})
 }
 
