@@ -69,10 +69,12 @@
 // constant, the struct (JSON names = Avro names) with Type, Family, Key and
 // Validate, and a describe call with its example; the schema
 // avro/<family>/<Type>.v1.avsc; the golden file (go test ./schemas -run
-// TestGolden -update). Outside this package: the ledger's row struct and
-// table (streams/ledger) with a new ClickHouse migration. Nothing else lists
-// event types: tests fail until each of these exists. A new family is a
-// constant and a row of the families table (types.go) and a key field.
+// TestGolden -update). Outside this package: the ledger's table
+// (streams/ledger/tables.go, one eventTable line when the table is the event
+// as it is) with a new ClickHouse migration, and README's tables. Nothing
+// else lists event types: tests fail until each of these exists. A new
+// family is a constant and a row (with its key field) of the families table
+// in types.go; its topic is created with the others.
 //
 // Evolution rule: never edit a committed .avsc that has been used; add
 // <EventType>.v<N+1>.avsc in which every new field has a default, update the
