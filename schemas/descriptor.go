@@ -54,8 +54,8 @@ func (d Descriptor) Schemas() []Schema {
 // Descriptors returns the descriptor of every event type, in EventTypes
 // order.
 func Descriptors() []Descriptor {
-	out := make([]Descriptor, len(contract.ordered))
-	for i, d := range contract.ordered {
+	out := make([]Descriptor, len(catalog.ordered))
+	for i, d := range catalog.ordered {
 		out[i] = *d
 	}
 	return out
@@ -63,17 +63,17 @@ func Descriptors() []Descriptor {
 
 // DescriptorOf returns the descriptor of t; ok is false for an unknown type.
 func DescriptorOf(t EventType) (d Descriptor, ok bool) {
-	p, ok := contract.byType[t]
+	p, ok := catalog.byType[t]
 	if !ok {
 		return Descriptor{}, false
 	}
 	return *p, true
 }
 
-// contract holds the descriptors: declared in package variable
-// initialization (describe), ordered and indexed at init (buildContract),
+// catalog holds the descriptors: declared in package variable
+// initialization (describe), ordered and indexed at init (buildCatalog),
 // read-only afterwards.
-var contract struct {
+var catalog struct {
 	declared []*Descriptor
 	ordered  []*Descriptor // grouped by family in Families order, then as declared
 	byType   map[EventType]*Descriptor
@@ -86,15 +86,18 @@ var contract struct {
 //	var _ = describe(func(s Subject) *LabelRetracted { return &LabelRetracted{...} })
 //
 // Type and Family come from the struct's own methods, so they are written
-// once; buildContract checks the rest at init.
+// once (Go cannot give a struct methods that read its fields from
+// elsewhere); buildCatalog checks the rest at init.
 func describe[E any, P interface {
 	*E
 	Event
 }](example func(Subject) P) struct{} {
-	contract.declared = append(contract.declared, newDescriptor(example))
+	catalog.declared = append(catalog.declared, newDescriptor(example))
 	return struct{}{}
 }
 
+// newDescriptor is the descriptor of E; example's events get their
+// event_type, like encoded ones.
 func newDescriptor[E any, P interface {
 	*E
 	Event
@@ -113,10 +116,10 @@ func newDescriptor[E any, P interface {
 	}
 }
 
-// buildContract orders and indexes the declared descriptors.
-func buildContract() error {
+// buildCatalog orders and indexes the declared descriptors.
+func buildCatalog() error {
 	var err error
-	contract.ordered, contract.byType, err = indexDescriptors(contract.declared)
+	catalog.ordered, catalog.byType, err = indexDescriptors(catalog.declared)
 	return err
 }
 

@@ -55,7 +55,7 @@ func TestIndexDescriptorsRefuses(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := indexDescriptors(contract.declared); err != nil {
+	if _, _, err := indexDescriptors(catalog.declared); err != nil {
 		t.Fatalf("the contract's own descriptors: %v", err)
 	}
 }

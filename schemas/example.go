@@ -37,7 +37,7 @@ const exampleProject = "proj-1"
 // producer "collector-a". Each call returns a fresh event the caller may
 // modify. Unknown types return ErrUnknownEventType.
 func Example(t EventType, s Subject) (Event, error) {
-	d, ok := contract.byType[t]
+	d, ok := catalog.byType[t]
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownEventType, string(t))
 	}

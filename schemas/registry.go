@@ -64,7 +64,7 @@ var registry struct {
 var avscName = regexp.MustCompile(`^avro/([a-z]+)/([A-Za-z]+)\.v([1-9][0-9]*)\.avsc$`)
 
 func init() {
-	err := buildContract()
+	err := buildCatalog()
 	if err == nil {
 		err = loadRegistry()
 	}
@@ -110,7 +110,7 @@ func loadRegistry() error {
 		sv.LegacyFingerprint = fp
 		registry.byFP[fp] = sv
 	}
-	for _, d := range contract.ordered {
+	for _, d := range catalog.ordered {
 		t := d.Type
 		vs := registry.versions[t]
 		if len(vs) == 0 {
@@ -184,7 +184,7 @@ func loadSchema(p string) (*schemaVersion, error) {
 // version, oldest first.
 func Schemas() []Schema {
 	var out []Schema
-	for _, d := range contract.ordered {
+	for _, d := range catalog.ordered {
 		for _, sv := range registry.versions[d.Type] {
 			out = append(out, sv.Schema)
 		}

@@ -68,7 +68,7 @@ func (f Family) KeyField() string {
 // EventTypes lists the event types of the family, in declaration order.
 func (f Family) EventTypes() []EventType {
 	var out []EventType
-	for _, d := range contract.ordered {
+	for _, d := range catalog.ordered {
 		if d.Family == f {
 			out = append(out, d.Type)
 		}
@@ -100,8 +100,8 @@ type EventType string
 // EventTypes lists every event type, grouped by family in Families order and
 // in declaration order within a family.
 func EventTypes() []EventType {
-	out := make([]EventType, len(contract.ordered))
-	for i, d := range contract.ordered {
+	out := make([]EventType, len(catalog.ordered))
+	for i, d := range catalog.ordered {
 		out[i] = d.Type
 	}
 	return out
@@ -110,7 +110,7 @@ func EventTypes() []EventType {
 // Family returns the family (and so the topic) the type is published to, or
 // "" for an unknown type.
 func (t EventType) Family() Family {
-	if d, ok := contract.byType[t]; ok {
+	if d, ok := catalog.byType[t]; ok {
 		return d.Family
 	}
 	return ""
@@ -123,7 +123,7 @@ func (t EventType) Known() bool { return t.Family() != "" }
 // filling in, so callers can decode a payload whose type is named elsewhere
 // (an HTTP path, a header). Unknown types return ErrUnknownEventType.
 func New(t EventType) (Event, error) {
-	d, ok := contract.byType[t]
+	d, ok := catalog.byType[t]
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownEventType, string(t))
 	}
