@@ -17,7 +17,8 @@ import (
 // struct of the contract is a row as it is (its JSON names are the
 // contract's field names, which are the ledger's column names). A struct
 // field's columns are named <name>_<column> (a label value: value_level,
-// ...), or inlined when tagged `ch:",inline"`. The embedded schemas.Envelope
+// ...), or inlined when tagged `ch:",inline"` (a struct, or a non-nil pointer
+// to one: the event a row extends). The embedded schemas.Envelope
 // of an event is not a column: a typed table (declared with typed) starts
 // with the envelope columns of the record instead. The columns, their
 // ClickHouse types and where each is in R are found once, when the table is
@@ -97,6 +98,14 @@ func (l *layout) addColumns(rt reflect.Type, prefix string, index []int, omit []
 			return fmt.Errorf("field %s has no ch:\"<column>\" or json tag", f.Name)
 		}
 		if slices.Contains(omit, name) {
+			continue
+		}
+		if inline && f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct {
+			// An event inlined by pointer, so a row need not copy it; the
+			// pointer is never nil (row reads through it).
+			if err := l.addColumns(f.Type.Elem(), prefix, idx, omit); err != nil {
+				return err
+			}
 			continue
 		}
 		if f.Type.Kind() == reflect.Struct && f.Type != timeType {

@@ -147,13 +147,13 @@ var (
 
 // RoutingDecided, its inputs as parallel arrays.
 type routingRow struct {
-	Event       schemas.RoutingDecided `ch:",inline"`
-	InputNames  []string               `ch:"input_names"`
-	InputValues []float64              `ch:"input_values"`
+	Event       *schemas.RoutingDecided `ch:",inline"`
+	InputNames  []string                `ch:"input_names"`
+	InputValues []float64               `ch:"input_values"`
 }
 
 var _ = oneRow(declare[routingRow](TableRouting, true, "inputs"), func(e *schemas.RoutingDecided) routingRow {
-	r := routingRow{Event: *e, InputNames: make([]string, len(e.Inputs)), InputValues: make([]float64, len(e.Inputs))}
+	r := routingRow{Event: e, InputNames: make([]string, len(e.Inputs)), InputValues: make([]float64, len(e.Inputs))}
 	for i, in := range e.Inputs {
 		r.InputNames[i], r.InputValues[i] = in.Name, in.Value
 	}
@@ -163,23 +163,23 @@ var _ = oneRow(declare[routingRow](TableRouting, true, "inputs"), func(e *schema
 // LabelSubmitted, the pre-label shown (if any) as prelabel_model and
 // prelabel_model_version.
 type labelRow struct {
-	Event    schemas.LabelSubmitted `ch:",inline"`
-	Prelabel schemas.PreLabelRef    `ch:"prelabel"`
+	Event    *schemas.LabelSubmitted `ch:",inline"`
+	Prelabel schemas.PreLabelRef     `ch:"prelabel"`
 }
 
 var _ = oneRow(declare[labelRow](TableLabels, true, "pre_label"), func(e *schemas.LabelSubmitted) labelRow {
-	return labelRow{Event: *e, Prelabel: valueOrZero(e.PreLabel)}
+	return labelRow{Event: e, Prelabel: valueOrZero(e.PreLabel)}
 })
 
 // ReviewCompleted; the corrected_* columns are empty unless the verdict is
 // correct.
 type reviewRow struct {
-	Event     schemas.ReviewCompleted `ch:",inline"`
-	Corrected schemas.LabelValue      `ch:"corrected"`
+	Event     *schemas.ReviewCompleted `ch:",inline"`
+	Corrected schemas.LabelValue       `ch:"corrected"`
 }
 
 var _ = oneRow(declare[reviewRow](TableReviews, true, "corrected_value"), func(e *schemas.ReviewCompleted) reviewRow {
-	return reviewRow{Event: *e, Corrected: valueOrZero(e.CorrectedValue)}
+	return reviewRow{Event: e, Corrected: valueOrZero(e.CorrectedValue)}
 })
 
 func valueOrZero[T any](p *T) T {
@@ -216,8 +216,8 @@ var _ = oneRow(declare[coverageTargetRow](TableCoverageTargets, true), func(e *s
 // DatasetVersionCommitted: one row per version with its member count, one
 // per member.
 type datasetVersionRow struct {
-	Event       schemas.DatasetVersionCommitted `ch:",inline"`
-	MemberCount uint64                          `ch:"member_count"`
+	Event       *schemas.DatasetVersionCommitted `ch:",inline"`
+	MemberCount uint64                           `ch:"member_count"`
 }
 
 type datasetMemberRow struct {
@@ -232,7 +232,7 @@ var (
 )
 
 var _ = on(func(env *envelopeValues, e *schemas.DatasetVersionCommitted) []runtime.Row {
-	version := datasetVersions.row(env, &datasetVersionRow{Event: *e, MemberCount: uint64(len(e.Members))})
+	version := datasetVersions.row(env, &datasetVersionRow{Event: e, MemberCount: uint64(len(e.Members))})
 	return append([]runtime.Row{version}, each(env, datasetMembers, e.Members, func(m schemas.Member) datasetMemberRow {
 		return datasetMemberRow{DatasetID: e.DatasetID, Version: e.Version, Member: m}
 	})...)
