@@ -60,15 +60,15 @@ func TestLayoutMapsStructsToColumns(t *testing.T) {
 
 // TestEventStructsAreRows: an event struct is a row as it is: columns by JSON name, its
 // embedded envelope left out, named strings and bytes as String, omitted fields and their
-// columns left out, an inline struct's columns in place.
+// columns left out, the columns of a struct inlined through a pointer in place.
 func TestEventStructsAreRows(t *testing.T) {
 	type row struct {
-		Event schemas.EventRejected `ch:",inline"`
-		Extra string                `ch:"extra"`
+		Event *schemas.EventRejected `ch:",inline"`
+		Extra string                 `ch:"extra"`
 	}
 	l := wantColumns(t, reflect.TypeFor[row](), "source String,original String,reason String,original_producer String,"+
 		"original_topic String,original_partition Nullable(Int32),extra String", "original_offset", "field")
-	r := table[row]{l}.row(nil, &row{Event: schemas.EventRejected{Envelope: schemas.Envelope{EventID: "e"}, Source: "s",
+	r := table[row]{l}.row(nil, &row{Event: &schemas.EventRejected{Envelope: schemas.Envelope{EventID: "e"}, Source: "s",
 		Original: []byte("{bad"), OriginalPartition: ptr(int32(4))}, Extra: "x"})
 	if r.Values[0] != "s" || r.Values[1] != "{bad" || *r.Values[5].(*int32) != 4 || r.Values[6] != "x" {
 		t.Fatalf("row %#v", r.Values)
