@@ -10,9 +10,10 @@ import (
 // This file is the ledger's schema: for each table, the Go struct of its
 // rows (columns by name, see table), the event struct itself where the
 // table is the event as it is (eventTable), and for each event type the
-// rows it becomes (eventTable, on). The tables are created by the migrations in
-// ops/clickhouse/migrations; TestTablesMatchMigrations checks every column
-// by name and type on the 18.16 server and on current ClickHouse (chdb).
+// rows it becomes (eventTable, oneRow, on). The migrations in
+// ops/clickhouse/migrations create the tables; TestTablesMatchMigrations
+// checks every column by name and type on the 18.16 server and on current
+// ClickHouse (chdb).
 
 // The ledger's tables.
 const (
