@@ -182,9 +182,7 @@ func (e *DatasetVersionCommitted) Validate() error {
 	c.envelope(e)
 	c.required("dataset_id", e.DatasetID)
 	c.required("version", e.Version)
-	if e.ParentVersion != "" && e.ParentVersion == e.Version {
-		c.fail("parent_version", "equals version %q", e.Version)
-	}
+	c.predecessor("parent_version", e.ParentVersion, "version", e.Version)
 	if len(e.Members) == 0 {
 		c.fail("members", "required (at least one member)")
 	}

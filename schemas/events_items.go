@@ -60,9 +60,7 @@ func (e *ItemIngested) Validate() error {
 	c.required("item_id", e.ItemID)
 	c.required("source", e.Source)
 	c.required("uri", e.URI)
-	if !IsSHA256Hex(e.SHA256) {
-		c.fail("sha256", "must be 64 lowercase hex characters")
-	}
+	c.sha256("sha256", e.SHA256)
 	c.required("modality", e.Modality)
 	c.tags("slice_tags", e.SliceTags)
 	c.tags("edge_case_tags", e.EdgeCaseTags)

@@ -54,12 +54,8 @@ func (e *GuidelineReleased) Validate() error {
 	c.envelope(e)
 	c.required("project_id", e.ProjectID)
 	c.required("guideline_version", e.GuidelineVersion)
-	if e.Supersedes != "" && e.Supersedes == e.GuidelineVersion {
-		c.fail("supersedes", "equals guideline_version %q", e.GuidelineVersion)
-	}
+	c.predecessor("supersedes", e.Supersedes, "guideline_version", e.GuidelineVersion)
 	c.required("uri", e.URI)
-	if !IsSHA256Hex(e.SHA256) {
-		c.fail("sha256", "must be 64 lowercase hex characters")
-	}
+	c.sha256("sha256", e.SHA256)
 	return c.err
 }
