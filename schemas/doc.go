@@ -71,8 +71,10 @@
 // avro/<family>/<Type>.v1.avsc; the golden file (go test ./schemas -run
 // TestGolden -update). Outside this package: the ledger's table
 // (streams/ledger/tables.go, one eventTable line when the table is the event
-// as it is) with a new ClickHouse migration, and README's tables. Nothing
-// else lists event types: tests fail until each of these exists. A new
+// as it is) with a new ClickHouse migration, README's tables, and the role
+// that writes it (schemas/access: a line in its writers table, a row in its
+// test's matrix; until then no principal may write the type). Nothing else
+// lists event types: tests fail until each of these exists. A new
 // family is a constant and a row (with its key field) of the families table
 // in types.go; its topic is created with the others.
 //
