@@ -37,7 +37,8 @@ type Config struct {
 	// (topic prefix and databases named bench_<unix>), removed at the end unless Keep.
 	Kafka      config.Kafka
 	ClickHouse config.ClickHouse
-	// Rounds of loadtest/workload are sent (13 events a round reach the gateway).
+	// Rounds of loadtest/workload are sent (workload.TypesPerRound-1 events a round reach
+	// the gateway: every type but the DLQ's).
 	Rounds int
 	// Seed makes the stream reproducible.
 	Seed uint64

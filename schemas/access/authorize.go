@@ -2,6 +2,7 @@ package access
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -84,6 +85,7 @@ var writers = map[schemas.EventType]Role{
 	schemas.TypeEvalFindingReported:     RoleOwner,
 	schemas.TypeRemediationStarted:      RoleOwner,
 	schemas.TypeRemediationShipped:      RoleOwner,
+	schemas.TypeGuidelineReleased:       RoleOwner,
 }
 
 // internalTypes are the event types only Assay's own components write.
@@ -123,20 +125,32 @@ type Facts struct {
 	LabelProducer string
 }
 
-// ProjectOf returns the project an event names in its own fields (ItemIngested,
-// LabelSubmitted and EvalFindingReported have a project_id), or false for the types that name
-// none: their project is their item's, dataset's or finding's, which only state knows.
+// ProjectOf returns the project an event names in its own fields (its project_id: ItemIngested,
+// LabelSubmitted, EvalFindingReported, ...), or false for the types that name none: their
+// project is their item's, dataset's or finding's, which only state knows.
 func ProjectOf(ev schemas.Event) (string, bool) {
-	switch e := ev.(type) {
-	case *schemas.ItemIngested:
-		return e.ProjectID, true
-	case *schemas.LabelSubmitted:
-		return e.ProjectID, true
-	case *schemas.EvalFindingReported:
-		return e.ProjectID, true
+	i, ok := projectField[ev.Type()]
+	if !ok {
+		return "", false
 	}
-	return "", false
+	return reflect.ValueOf(ev).Elem().Field(i).String(), true
 }
+
+// projectField is, for each event type whose struct has a project_id field, that field's index,
+// found once from the contract's descriptors: project_id is the contract's name for a project,
+// so a new event type that names one falls under the project rule without being listed here.
+var projectField = func() map[schemas.EventType]int {
+	out := map[schemas.EventType]int{}
+	for _, d := range schemas.Descriptors() {
+		for i := range d.GoType.NumField() {
+			f := d.GoType.Field(i)
+			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name == "project_id" && f.Type.Kind() == reflect.String {
+				out[d.Type] = i
+			}
+		}
+	}
+	return out
+}()
 
 // Deferred lists the rules that Authorize cannot check on ev by itself and that need Facts:
 // RuleProject for an event that names no project (when p is not scoped to every project) and

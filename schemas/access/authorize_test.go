@@ -75,6 +75,7 @@ func TestRoleByEventTypeMatrix(t *testing.T) {
 		schemas.TypeEvalFindingReported:     {"collector": deny, "labeler": deny, "model": deny, "qa": deny, "owner": ok, "analyst": deny, "vendor": deny},
 		schemas.TypeRemediationStarted:      {"collector": deny, "labeler": deny, "model": deny, "qa": deny, "owner": ok, "analyst": deny, "vendor": deny},
 		schemas.TypeRemediationShipped:      {"collector": deny, "labeler": deny, "model": deny, "qa": deny, "owner": ok, "analyst": deny, "vendor": deny},
+		schemas.TypeGuidelineReleased:       {"collector": deny, "labeler": deny, "model": deny, "qa": deny, "owner": ok, "analyst": deny, "vendor": deny},
 		schemas.TypeEventRejected:           {"collector": intl, "labeler": intl, "model": intl, "qa": intl, "owner": intl, "analyst": intl, "vendor": intl},
 	}
 	r := registry(t, principals)
@@ -251,7 +252,8 @@ func TestCheckByProducer(t *testing.T) {
 }
 
 func TestProjectOf(t *testing.T) {
-	named := map[schemas.EventType]bool{schemas.TypeItemIngested: true, schemas.TypeLabelSubmitted: true, schemas.TypeEvalFindingReported: true}
+	named := map[schemas.EventType]bool{schemas.TypeItemIngested: true, schemas.TypeLabelSubmitted: true, schemas.TypeEvalFindingReported: true,
+		schemas.TypeGuidelineReleased: true}
 	for _, typ := range schemas.EventTypes() {
 		p, ok := access.ProjectOf(schematest.Example(typ))
 		if ok != named[typ] || ok && p != "proj-1" {

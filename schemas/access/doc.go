@@ -77,6 +77,7 @@
 //	EvalFindingReported      owner       project_id in its projects
 //	RemediationStarted       owner       project: the finding's*
 //	RemediationShipped       owner       project: the finding's*
+//	GuidelineReleased        owner       project_id in its projects
 //	RoutingDecided           Assay's own processors only [assay.internal]
 //	EventRejected            Assay's own components only [assay.internal]
 //

@@ -28,9 +28,18 @@
 // retraction the gateway or the registry let through, and the KPI,
 // lineage and routing processors, which remember who submitted each
 // label, refuse another producer's.
-// The table definitions are ops/clickhouse/migrations/0001_events.sql and
-// 0002_ledger.sql; Tables here must list the same columns (a test checks it
-// against the migrated server).
+//
+// The table definitions are ops/clickhouse/migrations/0001_events.sql,
+// 0002_ledger.sql and later ledger migrations. Here (tables.go) each table's
+// row is a Go struct whose fields name their columns (`ch:"column"`, else the
+// JSON name, so an event struct is a row as it is), so rows are written by
+// name, never by position: the columns of Tables, their ClickHouse types
+// (ColumnTypes) and each row's values in column order are derived from the
+// struct when the table is declared, and every typed table starts with the
+// envelope. A test compares every column, by name and type, with the
+// migrated tables of the 18.16 server and of current ClickHouse (chdb). Each
+// event type's rows are declared once, beside its table (eventTable, oneRow,
+// on); the tests require rows for every type of the contract.
 //
 // Keys, so that at-least-once writes have an exactly-once effect
 // (ReplacingMergeTree, read with FINAL):

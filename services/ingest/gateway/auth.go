@@ -44,7 +44,8 @@ var producerIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$`)
 
 // ParseTokens reads token entries, one a line (or separated by ';', for the environment
 // variable): "producer_id sha256hex [families]", where families is a comma-separated list
-// of family names (items,labels,reviews,datasets,findings) and defaults to all of them.
+// of family names (schemas.Families, e.g. items,labels) and defaults to all of them; the DLQ
+// family is never writable.
 // Blank lines and lines starting with '#' are ignored. One producer may have several tokens
 // (rotation); one hash may not belong to two producers.
 func ParseTokens(text string) (*Tokens, error) {
