@@ -7,14 +7,14 @@ import (
 	"github.com/assay-data/assay/schemas/access"
 )
 
-// Principals are the principals that play a program of project, one per party, each scoped
-// to that project: the collector of its items, the model of its pre-labels, one labeler per
+// Principals are the principals that play programs of projects, one per party, each scoped
+// to those projects: the collector of its items, the model of its pre-labels, one labeler per
 // vendor (the in-house cohorts together, and the crowd vendor's cohort), the qa team (gold and
 // reviews), the owner (targets, dataset versions, training run, findings, remediation), and
 // two readers for the dashboard: an analyst and the crowd vendor's own view. Their ids start
 // "demo-", never "assay-" (reserved for Assay's own components).
-func Principals(project string) []access.Principal {
-	projects := []string{project}
+func Principals(projects ...string) []access.Principal {
+	projects = slices.Clone(projects)
 	cfg := annotation.DefaultConfig("demo", 1)
 	var models []string
 	for _, m := range cfg.PreLabelers {

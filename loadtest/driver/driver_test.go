@@ -16,25 +16,56 @@ import (
 	"github.com/assay-data/assay/schemas"
 )
 
-func TestPrepareLeavesOutTheDLQAndSplits(t *testing.T) {
-	evs := workload.New("p", 1).Rounds(10) // 140 events, 10 of them EventRejected
-	reqs, err := driver.Prepare(evs, 50)
+// TestPreparePerPrincipal: every event is in exactly one request, sent by the principal
+// that may write it; the internal types are left out; a principal's requests are full but
+// for its last, and keep its events in order.
+func TestPreparePerPrincipal(t *testing.T) {
+	evs := workload.New("p", 1).Rounds(10) // 140 events, 10 RoutingDecided and 10 EventRejected
+	_, _, writers, err := driver.Credentials(driver.Principals())
 	if err != nil {
 		t.Fatal(err)
+	}
+	reqs, err := driver.Prepare(evs, 50, writers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string][]string{}
+	last := map[string]int{}
+	for i, r := range reqs {
+		by[r.Principal] = append(by[r.Principal], r.EventIDs...)
+		last[r.Principal] = i
 	}
 	n := 0
 	for i, r := range reqs {
 		lines := strings.Count(string(r.Body), "\n")
-		if lines != len(r.EventIDs) || (i < len(reqs)-1 && lines != 50) {
-			t.Fatalf("request %d: %d lines, %d ids", i, lines, len(r.EventIDs))
+		if lines != len(r.EventIDs) || lines > 50 || (i != last[r.Principal] && lines != 50) {
+			t.Fatalf("request %d of %s: %d lines, %d ids", i, r.Principal, lines, len(r.EventIDs))
 		}
-		if strings.Contains(string(r.Body), string(schemas.TypeEventRejected)) {
-			t.Fatalf("request %d carries a DLQ event", i)
+		for _, typ := range []schemas.EventType{schemas.TypeEventRejected, schemas.TypeRoutingDecided} {
+			if strings.Contains(string(r.Body), string(typ)) {
+				t.Fatalf("request %d carries %s", i, typ)
+			}
 		}
 		n += lines
 	}
-	if n != 130 || len(reqs) != 3 {
-		t.Fatalf("%d events in %d requests, want 130 in 3", n, len(reqs))
+	if n != 120 {
+		t.Fatalf("%d events, want 120", n)
+	}
+	want := map[string]int{"load-collector": 10, "load-model": 10, "load-labelers": 20, "load-qa": 20, "load-owner": 60}
+	for id, ids := range by {
+		if len(ids) != want[id] {
+			t.Errorf("%s sends %d events, want %d", id, len(ids), want[id])
+		}
+	}
+	// Order within a principal: the labeler's events in stream order.
+	var stream []string
+	for _, ev := range evs {
+		if ev.Type() == schemas.TypeLabelSubmitted || ev.Type() == schemas.TypeLabelRetracted {
+			stream = append(stream, ev.Meta().EventID)
+		}
+	}
+	if strings.Join(stream, ",") != strings.Join(by["load-labelers"], ",") {
+		t.Error("the labeler's events are out of order")
 	}
 }
 
@@ -45,7 +76,7 @@ func TestRunPacesAndRetries(t *testing.T) {
 	seen := map[string]int{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		if r.Header.Get("Authorization") != "Bearer tok" {
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer assay_") {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
@@ -60,18 +91,22 @@ func TestRunPacesAndRetries(t *testing.T) {
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	defer srv.Close()
-	reqs, err := driver.Prepare(workload.New("r", 2).Rounds(20), 26) // 260 events, 10 requests
+	_, tokens, writers, err := driver.Credentials(driver.Principals())
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := driver.Run(context.Background(), driver.Config{URL: srv.URL, Token: "tok", Rate: 1000, Concurrency: 3, RetryWait: time.Millisecond}, reqs)
+	reqs, err := driver.Prepare(workload.New("r", 2).Rounds(20), 26, writers) // 240 events, 11 requests
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Requests != 10 || st.Events != 260 || st.Retries != 10 || st.Statuses[202] != 10 || st.Statuses[503] != 10 {
-		t.Fatalf("stats %+v", st)
+	st, err := driver.Run(context.Background(), driver.Config{URL: srv.URL, Tokens: tokens, Rate: 1000, Concurrency: 3, RetryWait: time.Millisecond}, reqs)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// 260 events at 1000/s: the last request is due at 234 ms.
+	if n := len(reqs); n != 11 || st.Requests != n || st.Events != 240 || st.Retries != n || st.Statuses[202] != n || st.Statuses[503] != n {
+		t.Fatalf("%d requests, stats %+v", len(reqs), st)
+	}
+	// 240 events at 1000/s: the last request leaves at about 220 ms.
 	if st.Duration < 200*time.Millisecond {
 		t.Fatalf("run took %s: not paced", st.Duration)
 	}
@@ -82,11 +117,18 @@ func TestRunStopsOnARejection(t *testing.T) {
 		w.WriteHeader(http.StatusUnprocessableEntity)
 	}))
 	defer srv.Close()
-	reqs, err := driver.Prepare(workload.New("x", 3).Rounds(2), 5)
+	_, tokens, writers, err := driver.Credentials(driver.Principals())
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = driver.Run(context.Background(), driver.Config{URL: srv.URL, Token: "tok"}, reqs)
+	reqs, err := driver.Prepare(workload.New("x", 3).Rounds(2), 5, writers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := driver.Run(context.Background(), driver.Config{URL: srv.URL}, reqs); err == nil || !strings.Contains(err.Error(), "no token of principal") {
+		t.Fatalf("run without tokens: %v", err)
+	}
+	_, err = driver.Run(context.Background(), driver.Config{URL: srv.URL, Tokens: tokens}, reqs)
 	if !errors.Is(err, driver.ErrRejected) {
 		t.Fatalf("err = %v, want ErrRejected", err)
 	}
