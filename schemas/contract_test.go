@@ -249,7 +249,8 @@ func TestFamiliesAndKeys(t *testing.T) {
 	topics := map[schemas.Family]string{
 		schemas.FamilyItems: "assay.items.v1", schemas.FamilyLabels: "assay.labels.v1",
 		schemas.FamilyReviews: "assay.reviews.v1", schemas.FamilyDatasets: "assay.datasets.v1",
-		schemas.FamilyFindings: "assay.findings.v1", schemas.FamilyDLQ: "assay.dlq.v1",
+		schemas.FamilyFindings: "assay.findings.v1", schemas.FamilyProjects: "assay.projects.v1",
+		schemas.FamilyDLQ: "assay.dlq.v1",
 	}
 	if len(schemas.Families()) != len(topics) {
 		t.Fatalf("Families() = %v", schemas.Families())

@@ -9,6 +9,12 @@
 //     producer, trace);
 //   - the families and their topics (assay.<family>.v1) and the partition key
 //     of every event, so that state stays partition-local (DESIGN.md, Events);
+//   - one Descriptor per event type (descriptor.go), declared beside its Go
+//     struct in events_<family>.go, from which everything that lists event
+//     types derives: EventTypes, Family, New, the schema registry, the
+//     gateway's decoding, the ledger's tables (checked by its tests) and the
+//     fixtures (Example of a Subject: one generator of a valid event of every
+//     type, used by schematest, the ingest tests and loadtest/workload);
 //   - typed Go events whose JSON form (snake_case, the Avro field names) is
 //     what the ingest gateway accepts, and their Validate rules, so the gateway
 //     and the stream runtime reject exactly the same things;
@@ -58,6 +64,19 @@
 //     short name that needs the namespace rules to resolve;
 //   - attributes: type, name, namespace, doc, fields, symbols, items, default
 //     only; no aliases, order, logicalType or custom properties.
+//
+// Adding an event type: in its family's events_<family>.go, the EventType
+// constant, the struct (JSON names = Avro names) with Type, Family, Key and
+// Validate, and a describe call with its example; the schema
+// avro/<family>/<Type>.v1.avsc; the golden file (go test ./schemas -run
+// TestGolden -update). Outside this package: the ledger's table
+// (streams/ledger/tables.go, one eventTable line when the table is the event
+// as it is) with a new ClickHouse migration, README's tables, and the role
+// that writes it (schemas/access: a line in its writers table, a row in its
+// test's matrix; until then no principal may write the type). Nothing else
+// lists event types: tests fail until each of these exists. A new
+// family is a constant and a row (with its key field) of the families table
+// in types.go; its topic is created with the others.
 //
 // Evolution rule: never edit a committed .avsc that has been used; add
 // <EventType>.v<N+1>.avsc in which every new field has a default, update the

@@ -9,6 +9,14 @@ import (
 	"strings"
 )
 
+// The event types of the datasets family (topic assay.datasets.v1, keyed by
+// dataset_id).
+const (
+	TypeCoverageTargetSet       EventType = "CoverageTargetSet"
+	TypeDatasetVersionCommitted EventType = "DatasetVersionCommitted"
+	TypeTrainingRunRegistered   EventType = "TrainingRunRegistered"
+)
+
 // SliceTarget is the wanted presence of one slice in a dataset: a share, a
 // minimum count, or both.
 type SliceTarget struct {
@@ -51,6 +59,12 @@ func (*CoverageTargetSet) Family() Family { return FamilyDatasets }
 
 // Key implements Event: dataset_id.
 func (e *CoverageTargetSet) Key() string { return e.DatasetID }
+
+var _ = describe(func(s Subject) *CoverageTargetSet {
+	return &CoverageTargetSet{Envelope: s.envelope("coverage", 7), DatasetID: s.id("ds"),
+		SliceTargets:     []SliceTarget{{Slice: "night", TargetShare: ptr(0.3)}, {Slice: "urban", MinCount: ptr(int64(500))}},
+		EdgeCaseMinimums: []EdgeCaseMinimum{{Tag: "occluded", MinCount: 50}}}
+})
 
 // Validate implements Event: every slice target has a share or a count,
 // slices and tags are unique, and the shares sum to at most 1.
@@ -152,6 +166,14 @@ func (*DatasetVersionCommitted) Family() Family { return FamilyDatasets }
 // Key implements Event: dataset_id.
 func (e *DatasetVersionCommitted) Key() string { return e.DatasetID }
 
+// The example commits version N+1 (parent N) with two members: the
+// subject's item and label and the next ones.
+var _ = describe(func(s Subject) *DatasetVersionCommitted {
+	members := []Member{{ItemID: s.idAt("item", 0), LabelID: s.idAt("label", 0)}, {ItemID: s.idAt("item", 1), LabelID: s.idAt("label", 1)}}
+	return &DatasetVersionCommitted{Envelope: s.envelope("version", 8), DatasetID: s.id("ds"), Version: s.number(1),
+		ParentVersion: s.number(0), Members: members, ManifestDigest: ManifestDigest(members)}
+})
+
 // Validate implements Event: members are non-empty and unique, ids hold no
 // tab or newline (they would make the digest ambiguous), and
 // manifest_digest equals ManifestDigest(members).
@@ -160,9 +182,7 @@ func (e *DatasetVersionCommitted) Validate() error {
 	c.envelope(e)
 	c.required("dataset_id", e.DatasetID)
 	c.required("version", e.Version)
-	if e.ParentVersion != "" && e.ParentVersion == e.Version {
-		c.fail("parent_version", "equals version %q", e.Version)
-	}
+	c.predecessor("parent_version", e.ParentVersion, "version", e.Version)
 	if len(e.Members) == 0 {
 		c.fail("members", "required (at least one member)")
 	}
@@ -221,6 +241,11 @@ func (*TrainingRunRegistered) Family() Family { return FamilyDatasets }
 
 // Key implements Event: dataset_id.
 func (e *TrainingRunRegistered) Key() string { return e.DatasetID }
+
+var _ = describe(func(s Subject) *TrainingRunRegistered {
+	return &TrainingRunRegistered{Envelope: s.envelope("run", 9), RunID: s.id("run"), Model: "detector-2",
+		DatasetID: s.id("ds"), DatasetVersions: []DatasetVersionRef{{DatasetID: s.id("ds"), Version: s.number(1)}}}
+})
 
 // Validate implements Event.
 func (e *TrainingRunRegistered) Validate() error {

@@ -1,8 +1,11 @@
 package schemas
 
-import (
-	"errors"
-	"fmt"
+// The event types of the findings family (topic assay.findings.v1, keyed by
+// finding_id).
+const (
+	TypeEvalFindingReported EventType = "EvalFindingReported"
+	TypeRemediationStarted  EventType = "RemediationStarted"
+	TypeRemediationShipped  EventType = "RemediationShipped"
 )
 
 // Severity grades an evaluation finding (Avro enum
@@ -57,6 +60,12 @@ func (*EvalFindingReported) Family() Family { return FamilyFindings }
 // Key implements Event: finding_id.
 func (e *EvalFindingReported) Key() string { return e.FindingID }
 
+var _ = describe(func(s Subject) *EvalFindingReported {
+	return &EvalFindingReported{Envelope: s.envelope("finding", 10), FindingID: s.id("finding"), EvalRun: "eval-7",
+		Model: "detector-2", TrainingRunID: s.id("run"), Slice: "night", ImplicatedItemIDs: []string{s.idAt("item", 0), s.idAt("item", 1)},
+		Severity: SeverityHigh, ProjectID: exampleProject}
+})
+
 // Validate implements Event.
 func (e *EvalFindingReported) Validate() error {
 	var c check
@@ -92,6 +101,10 @@ func (*RemediationStarted) Family() Family { return FamilyFindings }
 // Key implements Event: finding_id.
 func (e *RemediationStarted) Key() string { return e.FindingID }
 
+var _ = describe(func(s Subject) *RemediationStarted {
+	return &RemediationStarted{Envelope: s.envelope("rem-start", 11), FindingID: s.id("finding"), Owner: "data-team", Plan: "relabel night slice"}
+})
+
 // Validate implements Event.
 func (e *RemediationStarted) Validate() error {
 	var c check
@@ -123,6 +136,12 @@ func (*RemediationShipped) Family() Family { return FamilyFindings }
 // Key implements Event: finding_id.
 func (e *RemediationShipped) Key() string { return e.FindingID }
 
+// The example ships the version after the one DatasetVersionCommitted's
+// example commits.
+var _ = describe(func(s Subject) *RemediationShipped {
+	return &RemediationShipped{Envelope: s.envelope("rem-ship", 12), FindingID: s.id("finding"), DatasetID: s.id("ds"), FixingVersion: s.number(2)}
+})
+
 // Validate implements Event.
 func (e *RemediationShipped) Validate() error {
 	var c check
@@ -131,69 +150,4 @@ func (e *RemediationShipped) Validate() error {
 	c.required("dataset_id", e.DatasetID)
 	c.required("fixing_version", e.FixingVersion)
 	return c.err
-}
-
-// EventRejected keeps input that failed decoding or validation, verbatim,
-// with the reason, so nothing sent to Assay is lost and it can be replayed
-// after a fix.
-type EventRejected struct {
-	Envelope
-	// Source is where the bytes were rejected: ingest endpoint, processor,
-	// or collector id (partition key).
-	Source string `json:"source"`
-	// Original is the rejected input, verbatim (base64 in JSON).
-	Original []byte `json:"original"`
-	// Reason is the error text.
-	Reason string `json:"reason"`
-	// Field is the offending field when known (FieldError.Field).
-	Field string `json:"field,omitempty"`
-	// OriginalProducer is the producer of the rejected input, when known
-	// (the envelope's Producer is the service that rejected it).
-	OriginalProducer string `json:"original_producer,omitempty"`
-	// OriginalTopic is the topic the input was read from, if any.
-	OriginalTopic string `json:"original_topic,omitempty"`
-	// OriginalPartition is the partition the input was read from, if any.
-	OriginalPartition *int32 `json:"original_partition,omitempty"`
-	// OriginalOffset is the offset the input was read from, if any.
-	OriginalOffset *int64 `json:"original_offset,omitempty"`
-}
-
-// Type implements Event.
-func (*EventRejected) Type() EventType { return TypeEventRejected }
-
-// Family implements Event.
-func (*EventRejected) Family() Family { return FamilyDLQ }
-
-// Key implements Event: source.
-func (e *EventRejected) Key() string { return e.Source }
-
-// Validate implements Event. Original may be empty (an empty body is a
-// rejectable input too), but the reason may not.
-func (e *EventRejected) Validate() error {
-	var c check
-	c.envelope(e)
-	c.required("source", e.Source)
-	c.required("reason", e.Reason)
-	if e.OriginalPartition != nil && *e.OriginalPartition < 0 {
-		c.fail("original_partition", "must be >= 0, got %d", *e.OriginalPartition)
-	}
-	if e.OriginalOffset != nil {
-		c.nonNegative("original_offset", *e.OriginalOffset)
-	}
-	if (e.OriginalPartition != nil || e.OriginalOffset != nil) && e.OriginalTopic == "" {
-		c.fail("original_topic", "required when original_partition or original_offset is set")
-	}
-	return c.err
-}
-
-// Rejection builds the DLQ event for input that failed, filling Field when
-// err is a *FieldError, so every rejecting component reports alike. The
-// caller still Stamps it.
-func Rejection(source string, original []byte, producer string, err error) *EventRejected {
-	r := &EventRejected{Source: source, Original: original, OriginalProducer: producer, Reason: fmt.Sprint(err)}
-	var fe *FieldError
-	if errors.As(err, &fe) {
-		r.Field = fe.Field
-	}
-	return r
 }

@@ -1,6 +1,17 @@
 package schemas
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
+
+// The event types of the items family (topic assay.items.v1, keyed by
+// item_id).
+const (
+	TypeItemIngested     EventType = "ItemIngested"
+	TypePreLabelProposed EventType = "PreLabelProposed"
+	TypeRoutingDecided   EventType = "RoutingDecided"
+)
 
 // ItemIngested records that a data item entered the supply chain: the root
 // of every lineage chain (source and content hash).
@@ -36,6 +47,12 @@ func (*ItemIngested) Family() Family { return FamilyItems }
 // Key implements Event: item_id.
 func (e *ItemIngested) Key() string { return e.ItemID }
 
+var _ = describe(func(s Subject) *ItemIngested {
+	return &ItemIngested{Envelope: s.envelope("item", 0), ItemID: s.id("item"), Source: "s3-bucket-a",
+		URI: "s3://bucket-a/img/" + s.number(0) + ".png", SHA256: strings.Repeat("ab", 32), Modality: "image",
+		SliceTags: []string{"night", "urban"}, EdgeCaseTags: []string{"occluded"}, DatasetID: s.id("ds"), ProjectID: exampleProject}
+})
+
 // Validate implements Event; sha256 must be 64 lowercase hex characters.
 func (e *ItemIngested) Validate() error {
 	var c check
@@ -43,9 +60,7 @@ func (e *ItemIngested) Validate() error {
 	c.required("item_id", e.ItemID)
 	c.required("source", e.Source)
 	c.required("uri", e.URI)
-	if !IsSHA256Hex(e.SHA256) {
-		c.fail("sha256", "must be 64 lowercase hex characters")
-	}
+	c.sha256("sha256", e.SHA256)
 	c.required("modality", e.Modality)
 	c.tags("slice_tags", e.SliceTags)
 	c.tags("edge_case_tags", e.EdgeCaseTags)
@@ -79,6 +94,11 @@ func (*PreLabelProposed) Family() Family { return FamilyItems }
 
 // Key implements Event: item_id.
 func (e *PreLabelProposed) Key() string { return e.ItemID }
+
+var _ = describe(func(s Subject) *PreLabelProposed {
+	return &PreLabelProposed{Envelope: s.envelope("prelabel", 1), ItemID: s.id("item"), QuestionID: "q-vehicle",
+		Model: "detector", ModelVersion: "1.4.0", Value: Nominal("car"), Confidence: s.unit(0.91)}
+})
 
 // Validate implements Event.
 func (e *PreLabelProposed) Validate() error {
@@ -149,6 +169,12 @@ func (*RoutingDecided) Family() Family { return FamilyItems }
 
 // Key implements Event: item_id.
 func (e *RoutingDecided) Key() string { return e.ItemID }
+
+var _ = describe(func(s Subject) *RoutingDecided {
+	return &RoutingDecided{Envelope: s.envelope("routing", 2), ItemID: s.id("item"), QuestionID: "q-vehicle",
+		Route: RouteHumanReview, Rule: "confidence-below-threshold",
+		Inputs: []RoutingInput{{Name: "confidence", Value: 0.91}, {Name: "threshold", Value: 0.95}}, Reason: "below 0.95"}
+})
 
 // Validate implements Event.
 func (e *RoutingDecided) Validate() error {

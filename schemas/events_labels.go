@@ -1,6 +1,17 @@
 package schemas
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
+
+// The event types of the labels family (topic assay.labels.v1, keyed by
+// item_id).
+const (
+	TypeLabelSubmitted EventType = "LabelSubmitted"
+	TypeLabelRetracted EventType = "LabelRetracted"
+	TypeGoldLabelSet   EventType = "GoldLabelSet"
+)
 
 // PreLabelRef names the model pre-label an annotator was shown, so agreement
 // and accuracy can be split by whether the annotator was anchored.
@@ -51,6 +62,13 @@ func (*LabelSubmitted) Family() Family { return FamilyLabels }
 // Key implements Event: item_id.
 func (e *LabelSubmitted) Key() string { return e.ItemID }
 
+var _ = describe(func(s Subject) *LabelSubmitted {
+	return &LabelSubmitted{Envelope: s.envelope("label", 3), LabelID: s.id("label"), ItemID: s.id("item"),
+		ProjectID: exampleProject, TaskID: s.id("task"), QuestionID: "q-vehicle", AnnotatorID: fmt.Sprintf("ann-%d", s.intn(5, 1)),
+		Cohort: "cohort-a", Vendor: "vendor-x", GuidelineVersion: "g-" + s.number(2), Value: Nominal("car"),
+		TimeSpentMS: int64(s.intn(60000, 4200)), PreLabel: &PreLabelRef{Model: "detector", ModelVersion: "1.4.0"}}
+})
+
 // TimeSpent returns TimeSpentMS as a duration.
 func (e *LabelSubmitted) TimeSpent() time.Duration {
 	return time.Duration(e.TimeSpentMS) * time.Millisecond
@@ -97,6 +115,10 @@ func (*LabelRetracted) Family() Family { return FamilyLabels }
 // Key implements Event: item_id.
 func (e *LabelRetracted) Key() string { return e.ItemID }
 
+var _ = describe(func(s Subject) *LabelRetracted {
+	return &LabelRetracted{Envelope: s.envelope("retract", 4), LabelID: s.id("label"), ItemID: s.id("item"), Reason: "misclick"}
+})
+
 // Validate implements Event.
 func (e *LabelRetracted) Validate() error {
 	var c check
@@ -129,6 +151,11 @@ func (*GoldLabelSet) Family() Family { return FamilyLabels }
 
 // Key implements Event: item_id.
 func (e *GoldLabelSet) Key() string { return e.ItemID }
+
+var _ = describe(func(s Subject) *GoldLabelSet {
+	return &GoldLabelSet{Envelope: s.envelope("gold", 5), ItemID: s.id("item"), QuestionID: "q-vehicle",
+		Value: Ordinal("severe", 3), SetBy: "expert-1"}
+})
 
 // Validate implements Event.
 func (e *GoldLabelSet) Validate() error {

@@ -1,5 +1,9 @@
 package schemas
 
+// The event type of the reviews family (topic assay.reviews.v1, keyed by
+// item_id).
+const TypeReviewCompleted EventType = "ReviewCompleted"
+
 // Verdict is a reviewer's judgment of a label (Avro enum
 // io.assay.reviews.Verdict).
 type Verdict string
@@ -48,6 +52,12 @@ func (*ReviewCompleted) Family() Family { return FamilyReviews }
 
 // Key implements Event: item_id.
 func (e *ReviewCompleted) Key() string { return e.ItemID }
+
+var _ = describe(func(s Subject) *ReviewCompleted {
+	return &ReviewCompleted{Envelope: s.envelope("review", 6), ReviewID: s.id("review"), LabelID: s.id("label"),
+		ItemID: s.id("item"), ReviewerID: "rev-1", Verdict: VerdictCorrect, CorrectedValue: ptr(MultiLabel("car", "truck")),
+		Reason: "two vehicles"}
+})
 
 // Validate implements Event; corrected_value is required for verdict
 // correct and forbidden otherwise.

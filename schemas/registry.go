@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -65,9 +64,13 @@ var registry struct {
 var avscName = regexp.MustCompile(`^avro/([a-z]+)/([A-Za-z]+)\.v([1-9][0-9]*)\.avsc$`)
 
 func init() {
-	if err := loadRegistry(); err != nil {
-		// The schemas are compiled into the binary; a broken one is a
-		// programming error that every test run catches.
+	err := buildCatalog()
+	if err == nil {
+		err = loadRegistry()
+	}
+	if err != nil {
+		// The descriptors and schemas are compiled into the binary; a
+		// broken one is a programming error that every test run catches.
 		panic("schemas: " + err.Error())
 	}
 }
@@ -107,7 +110,8 @@ func loadRegistry() error {
 		sv.LegacyFingerprint = fp
 		registry.byFP[fp] = sv
 	}
-	for _, t := range eventTypes {
+	for _, d := range catalog.ordered {
+		t := d.Type
 		vs := registry.versions[t]
 		if len(vs) == 0 {
 			return fmt.Errorf("no schema for %s", t)
@@ -120,8 +124,7 @@ func loadRegistry() error {
 		}
 		cur := vs[len(vs)-1]
 		registry.current[t] = cur
-		ev, _ := New(t)
-		pl, err := compilePlan(cur.avro, reflect.TypeOf(ev).Elem())
+		pl, err := compilePlan(cur.avro, d.GoType)
 		if err != nil {
 			return fmt.Errorf("%s: Go struct does not match %s: %w", t, cur.Path, err)
 		}
@@ -181,8 +184,8 @@ func loadSchema(p string) (*schemaVersion, error) {
 // version, oldest first.
 func Schemas() []Schema {
 	var out []Schema
-	for _, t := range eventTypes {
-		for _, sv := range registry.versions[t] {
+	for _, d := range catalog.ordered {
+		for _, sv := range registry.versions[d.Type] {
 			out = append(out, sv.Schema)
 		}
 	}

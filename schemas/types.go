@@ -18,13 +18,34 @@ const (
 	FamilyReviews  Family = "reviews"
 	FamilyDatasets Family = "datasets"
 	FamilyFindings Family = "findings"
+	FamilyProjects Family = "projects"
 	FamilyDLQ      Family = "dlq"
 )
+
+// families is the one table of the families: their order and the payload
+// field that keys every event of the family. A family's event types are the
+// descriptors (descriptor.go) that name it.
+var families = []struct {
+	family   Family
+	keyField string
+}{
+	{FamilyItems, "item_id"},
+	{FamilyLabels, "item_id"},
+	{FamilyReviews, "item_id"},
+	{FamilyDatasets, "dataset_id"},
+	{FamilyFindings, "finding_id"},
+	{FamilyProjects, "project_id"},
+	{FamilyDLQ, "source"},
+}
 
 // Families lists every family in a fixed order, for topic creation and
 // iteration over all topics (e.g. replay).
 func Families() []Family {
-	return []Family{FamilyItems, FamilyLabels, FamilyReviews, FamilyDatasets, FamilyFindings, FamilyDLQ}
+	out := make([]Family, len(families))
+	for i, f := range families {
+		out[i] = f.family
+	}
+	return out
 }
 
 // Topic is the family's topic name without any deployment prefix, e.g.
@@ -33,17 +54,13 @@ func Families() []Family {
 func (f Family) Topic() string { return "assay." + string(f) + ".v1" }
 
 // KeyField names the payload field used as the Kafka record key of every
-// event in the family; Event.Key returns its value.
+// event in the family; Event.Key returns its value. It is "" for an unknown
+// family.
 func (f Family) KeyField() string {
-	switch f {
-	case FamilyItems, FamilyLabels, FamilyReviews:
-		return "item_id"
-	case FamilyDatasets:
-		return "dataset_id"
-	case FamilyFindings:
-		return "finding_id"
-	case FamilyDLQ:
-		return "source"
+	for _, x := range families {
+		if x.family == f {
+			return x.keyField
+		}
 	}
 	return ""
 }
@@ -51,9 +68,9 @@ func (f Family) KeyField() string {
 // EventTypes lists the event types of the family, in declaration order.
 func (f Family) EventTypes() []EventType {
 	var out []EventType
-	for _, t := range eventTypes {
-		if t.Family() == f {
-			out = append(out, t)
+	for _, d := range catalog.ordered {
+		if d.Family == f {
+			out = append(out, d.Type)
 		}
 	}
 	return out
@@ -75,56 +92,26 @@ func FamilyOfTopic(prefix, topic string) (Family, bool) {
 }
 
 // EventType is the name of an event type; it equals the Avro record name and
-// the envelope's event_type field, e.g. "LabelSubmitted".
+// the envelope's event_type field, e.g. "LabelSubmitted". Each is declared,
+// with its constant, its Go struct and its Descriptor, in the
+// events_<family>.go file of its family.
 type EventType string
 
-// The event types.
-const (
-	TypeItemIngested            EventType = "ItemIngested"
-	TypePreLabelProposed        EventType = "PreLabelProposed"
-	TypeRoutingDecided          EventType = "RoutingDecided"
-	TypeLabelSubmitted          EventType = "LabelSubmitted"
-	TypeLabelRetracted          EventType = "LabelRetracted"
-	TypeGoldLabelSet            EventType = "GoldLabelSet"
-	TypeReviewCompleted         EventType = "ReviewCompleted"
-	TypeCoverageTargetSet       EventType = "CoverageTargetSet"
-	TypeDatasetVersionCommitted EventType = "DatasetVersionCommitted"
-	TypeTrainingRunRegistered   EventType = "TrainingRunRegistered"
-	TypeEvalFindingReported     EventType = "EvalFindingReported"
-	TypeRemediationStarted      EventType = "RemediationStarted"
-	TypeRemediationShipped      EventType = "RemediationShipped"
-	TypeEventRejected           EventType = "EventRejected"
-)
-
-// eventTypes is the single table tying a type to its family and Go struct.
-var eventTypes = []EventType{
-	TypeItemIngested, TypePreLabelProposed, TypeRoutingDecided,
-	TypeLabelSubmitted, TypeLabelRetracted, TypeGoldLabelSet,
-	TypeReviewCompleted,
-	TypeCoverageTargetSet, TypeDatasetVersionCommitted, TypeTrainingRunRegistered,
-	TypeEvalFindingReported, TypeRemediationStarted, TypeRemediationShipped,
-	TypeEventRejected,
+// EventTypes lists every event type, grouped by family in Families order and
+// in declaration order within a family.
+func EventTypes() []EventType {
+	out := make([]EventType, len(catalog.ordered))
+	for i, d := range catalog.ordered {
+		out[i] = d.Type
+	}
+	return out
 }
-
-// EventTypes lists every event type, grouped by family in Families order.
-func EventTypes() []EventType { return append([]EventType(nil), eventTypes...) }
 
 // Family returns the family (and so the topic) the type is published to, or
 // "" for an unknown type.
 func (t EventType) Family() Family {
-	switch t {
-	case TypeItemIngested, TypePreLabelProposed, TypeRoutingDecided:
-		return FamilyItems
-	case TypeLabelSubmitted, TypeLabelRetracted, TypeGoldLabelSet:
-		return FamilyLabels
-	case TypeReviewCompleted:
-		return FamilyReviews
-	case TypeCoverageTargetSet, TypeDatasetVersionCommitted, TypeTrainingRunRegistered:
-		return FamilyDatasets
-	case TypeEvalFindingReported, TypeRemediationStarted, TypeRemediationShipped:
-		return FamilyFindings
-	case TypeEventRejected:
-		return FamilyDLQ
+	if d, ok := catalog.byType[t]; ok {
+		return d.Family
 	}
 	return ""
 }
@@ -136,37 +123,11 @@ func (t EventType) Known() bool { return t.Family() != "" }
 // filling in, so callers can decode a payload whose type is named elsewhere
 // (an HTTP path, a header). Unknown types return ErrUnknownEventType.
 func New(t EventType) (Event, error) {
-	switch t {
-	case TypeItemIngested:
-		return &ItemIngested{}, nil
-	case TypePreLabelProposed:
-		return &PreLabelProposed{}, nil
-	case TypeRoutingDecided:
-		return &RoutingDecided{}, nil
-	case TypeLabelSubmitted:
-		return &LabelSubmitted{}, nil
-	case TypeLabelRetracted:
-		return &LabelRetracted{}, nil
-	case TypeGoldLabelSet:
-		return &GoldLabelSet{}, nil
-	case TypeReviewCompleted:
-		return &ReviewCompleted{}, nil
-	case TypeCoverageTargetSet:
-		return &CoverageTargetSet{}, nil
-	case TypeDatasetVersionCommitted:
-		return &DatasetVersionCommitted{}, nil
-	case TypeTrainingRunRegistered:
-		return &TrainingRunRegistered{}, nil
-	case TypeEvalFindingReported:
-		return &EvalFindingReported{}, nil
-	case TypeRemediationStarted:
-		return &RemediationStarted{}, nil
-	case TypeRemediationShipped:
-		return &RemediationShipped{}, nil
-	case TypeEventRejected:
-		return &EventRejected{}, nil
+	d, ok := catalog.byType[t]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownEventType, string(t))
 	}
-	return nil, fmt.Errorf("%w: %q", ErrUnknownEventType, string(t))
+	return d.New(), nil
 }
 
 // Event is implemented by the pointer types of every event struct

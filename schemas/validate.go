@@ -95,6 +95,22 @@ func (c *check) unit(field string, v float64) {
 	}
 }
 
+// sha256 fails unless v is a SHA-256 digest in lowercase hex (IsSHA256Hex).
+func (c *check) sha256(field, v string) {
+	if !IsSHA256Hex(v) {
+		c.fail(field, "must be 64 lowercase hex characters")
+	}
+}
+
+// predecessor fails when prev, the optional name of the version a version
+// follows (a dataset's parent, a superseded guideline), is the version
+// itself.
+func (c *check) predecessor(field, prev, versionField, version string) {
+	if prev != "" && prev == version {
+		c.fail(field, "equals %s %q", versionField, version)
+	}
+}
+
 // tags fails on empty or duplicate entries of a tag list: a duplicate would
 // be double counted by coverage.
 func (c *check) tags(field string, vs []string) {

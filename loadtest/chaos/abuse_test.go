@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -31,17 +33,18 @@ import (
 	"github.com/assay-data/assay/ops/kafka"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/streams/ledger"
 	"github.com/assay-data/assay/streams/router"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
-// The legitimate producer: its token, and the steady rate it sends at in every attack.
+// The legitimate producer: the steady rate it sends at in every attack. It is the set of
+// principals that writes the workload's events (driver.Principals), each request sent by the
+// principal that may write its events.
 const (
-	abuseProducer   = "abuse"
-	abuseToken      = "abuse-token"
 	legitRate       = 200.0 // events/s
-	legitPerRequest = 10    // events a request: 20 requests/s, enough answers for a p99
+	legitPerRequest = 10    // events a request: about 20 requests/s, enough answers for a p99
 )
 
 // Settings of the attacked processes, and the bounds the figures are held to.
@@ -102,6 +105,12 @@ type abuse struct {
 	// during the outage had exited, and written the events rows below them then (attack 5).
 	commits map[string]map[int32]int64
 	written map[string]map[int32]int
+
+	// principals is the gateways' principals file, tokens their tokens by principal id, and
+	// writers picks the principal that sends each event.
+	principals string
+	tokens     map[string]string
+	writers    *access.Writers
 }
 
 // TestAbuseSuite attacks the pipeline on the real stack (the shared broker, in a namespace of
@@ -120,6 +129,14 @@ func TestAbuseSuite(t *testing.T) {
 	a.adm = kadm.NewClient(testenv.KafkaClient(t, a.k))
 	a.chCfg, a.conn = testenv.MigratedClickHouse(t)
 	guardItems(t, a.conn)
+	file, tokens, writers, err := load.Credentials(load.Principals())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.principals, a.tokens, a.writers = filepath.Join(t.TempDir(), "principals"), tokens, writers
+	if err := os.WriteFile(a.principals, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	// The ledger reaches ClickHouse through a proxy, to be cut in attack 5.
 	a.proxy = testenv.NewTCPProxy(t, a.chCfg.Addr[0])
 	a.procBin = testenv.Binary(t, "github.com/assay-data/assay/services/processor")
@@ -128,7 +145,7 @@ func TestAbuseSuite(t *testing.T) {
 	a.router = startProcEnv(t, a.procBin, router.Name, a.k, a.chCfg.Addr[0], a.chCfg.Database, []string{"GODEBUG=gctrace=1"},
 		"-router-max-pending", fmt.Sprint(routerMaxPending))
 	// The gateway of attacks 1, 4 and 5 has the defaults (rate limits, DLQ caps, timeouts).
-	a.gw = startGateway(t, a.ingestBin, "gateway", a.k)
+	a.gw = startGateway(t, a.ingestBin, "gateway", a.k, a.principals)
 	a.ledger.waitLog(t, assignedLine, time.Minute)
 	a.router.waitLog(t, assignedLine, time.Minute)
 
@@ -202,13 +219,17 @@ func guardItems(t *testing.T, conn driver.Conn) {
 	}
 }
 
+// collector is the principal whose token the authenticated attackers of attack 2 use: one
+// that may write items, like a collector whose token leaked or that went wrong.
+const collector = "load-collector"
+
 const guardDDL = `ALTER TABLE items ADD COLUMN guard UInt8 MATERIALIZED throwIf(item_id LIKE 'refuse-%')`
 
 // legit sends legitRate events/s for about d through the gateway at url and fails the test
 // when any request fails (a 4xx other than 429: the driver retries 429 and 5xx).
 func (a *abuse) legit(name string, d time.Duration, url string) load.Stats {
 	a.t.Helper()
-	st, ids, err := sendLegit(a.ctx, name, d, url)
+	st, ids, err := a.sendLegit(name, d, url)
 	if err != nil {
 		a.t.Fatalf("the legitimate producer failed (%s): %v", name, err)
 	}
@@ -219,14 +240,14 @@ func (a *abuse) legit(name string, d time.Duration, url string) load.Stats {
 }
 
 // sendLegit is legit without the test: it may run on another goroutine.
-func sendLegit(ctx context.Context, name string, d time.Duration, url string) (load.Stats, []string, error) {
-	perRound := workload.TypesPerRound - 1 // Prepare leaves out the round's DLQ event
+func (a *abuse) sendLegit(name string, d time.Duration, url string) (load.Stats, []string, error) {
+	perRound := workload.TypesPerRound - 2 // Prepare leaves out the two types only Assay writes
 	evs := workload.New("abuse-"+name, 13).Rounds(int(math.Ceil(legitRate * d.Seconds() / float64(perRound))))
-	reqs, err := load.Prepare(evs, legitPerRequest)
+	reqs, err := load.Prepare(evs, legitPerRequest, a.writers)
 	if err != nil {
 		return load.Stats{}, nil, err
 	}
-	st, err := load.Run(ctx, load.Config{URL: url, Token: abuseToken, Rate: legitRate, Concurrency: 4, RetryWait: 250 * time.Millisecond}, reqs)
+	st, err := load.Run(a.ctx, load.Config{URL: url, Tokens: a.tokens, Rate: legitRate, Concurrency: 4, RetryWait: 250 * time.Millisecond}, reqs)
 	var ids []string
 	for _, r := range reqs {
 		ids = append(ids, r.EventIDs...)
@@ -335,7 +356,7 @@ func (a *abuse) bombsAndSlowClients() {
 	t := a.t
 	const attack = "2 gzip bombs, slow"
 	phase := short(40*time.Second, 20*time.Second)
-	gw := startGateway(t, a.ingestBin, "gateway-budget", a.k, "-max-inflight-bytes", fmt.Sprint(bombBudget),
+	gw := startGateway(t, a.ingestBin, "gateway-budget", a.k, a.principals, "-max-inflight-bytes", fmt.Sprint(bombBudget),
 		"-http-read-header-timeout", bombReadHeader.String(), "-http-read-timeout", bombReadTimeout.String(),
 		"-http-write-timeout", bombWriteTimeout.String(), "-http-idle-timeout", bombReadTimeout.String())
 	a.legit("warm-up", 2*time.Second, gw.URL)
@@ -358,7 +379,9 @@ func (a *abuse) bombsAndSlowClients() {
 	u, _ := url.Parse(gw.URL)
 	slow := make(chan []slowOutcome, 3)
 	for _, kind := range []string{slowSilent, slowHeader, slowBody} {
-		go func() { slow <- slowClients(u.Host, kind, 64, phase, bombWriteTimeout+10*time.Second) }()
+		go func() {
+			slow <- slowClients(u.Host, kind, a.tokens[collector], 64, phase, bombWriteTimeout+10*time.Second)
+		}()
 	}
 	bombs := &tally{}
 	bombsDone := make(chan struct{})
@@ -374,7 +397,7 @@ func (a *abuse) bombsAndSlowClients() {
 					if i >= 4 {
 						body, kind = at, "at the limit"
 					}
-					bombs.add(kind + ": " + postGzip(gw.URL, body))
+					bombs.add(kind + ": " + postGzip(gw.URL, a.tokens[collector], body))
 				}()
 			}
 			wg.Wait()
@@ -704,17 +727,17 @@ func (a *abuse) poisonBatch() {
 	for _, id := range refused {
 		a.refused[id] = true
 	}
-	reqs, err := load.Prepare(months, 150)
+	reqs, err := load.Prepare(months, 150, a.writers)
 	if err != nil {
 		t.Fatal(err)
 	}
-	more, err := load.Prepare(guarded, 20)
+	more, err := load.Prepare(guarded, 20, a.writers)
 	if err != nil {
 		t.Fatal(err)
 	}
 	reqs = append(reqs, more...)
 	t0 := time.Now()
-	st, err := load.Run(a.ctx, load.Config{URL: a.gw.URL, Token: abuseToken, Concurrency: 1}, reqs)
+	st, err := load.Run(a.ctx, load.Config{URL: a.gw.URL, Tokens: a.tokens, Concurrency: 1}, reqs)
 	if err != nil || st.Requests != 2 {
 		t.Fatalf("poison requests: %v (%+v)", err, st)
 	}
@@ -808,7 +831,7 @@ func (a *abuse) sigtermDuringOutage() {
 	}
 	loadDone := make(chan driven, 1)
 	go func() {
-		st, ids, err := sendLegit(a.ctx, "outage", short(40*time.Second, 25*time.Second), a.gw.URL)
+		st, ids, err := a.sendLegit("outage", short(40*time.Second, 25*time.Second), a.gw.URL)
 		loadDone <- driven{st, ids, err}
 	}()
 	waitEventsGrow(t, a.conn, 200, time.Minute)

@@ -24,7 +24,6 @@ import (
 
 	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/testenv"
-	"github.com/assay-data/assay/services/ingest/gateway"
 	"github.com/assay-data/assay/services/ingest/wire"
 )
 
@@ -36,14 +35,13 @@ type gatewayProc struct {
 
 var listeningLine = regexp.MustCompile(`msg="http server listening" addr=(\S+)`)
 
-// startGateway starts the ingest binary on a free loopback port with the suite's producer
-// token and extra flags, and waits until it listens.
-func startGateway(t *testing.T, bin, name string, k config.Kafka, extra ...string) *gatewayProc {
+// startGateway starts the ingest binary on a free loopback port with the principals file
+// and extra flags, and waits until it listens.
+func startGateway(t *testing.T, bin, name string, k config.Kafka, principals string, extra ...string) *gatewayProc {
 	t.Helper()
 	p := &proc{testenv.StartProcess(t, name, bin, []string{
 		"ASSAY_KAFKA_BROKERS=" + strings.Join(k.Brokers, ","), "ASSAY_TOPIC_PREFIX=" + k.TopicPrefix,
-		gateway.EnvTokens + "=" + abuseProducer + " " + gateway.HashToken(abuseToken),
-	}, append([]string{"-addr", "127.0.0.1:0"}, extra...)...)}
+	}, append([]string{"-addr", "127.0.0.1:0", "-principals-file", principals}, extra...)...)}
 	return &gatewayProc{p, "http://" + p.waitLog(t, listeningLine, 30*time.Second)}
 }
 
@@ -273,12 +271,12 @@ func gzipOf(t *testing.T, c byte, n int) []byte {
 	return buf.Bytes()
 }
 
-// postGzip posts an authenticated gzip body and returns the answer's status.
-func postGzip(url string, body []byte) string {
+// postGzip posts a gzip body with token and returns the answer's status.
+func postGzip(url, token string, body []byte) string {
 	req, _ := http.NewRequest(http.MethodPost, url+wire.Path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", wire.MediaNDJSON)
 	req.Header.Set("Content-Encoding", "gzip")
-	req.Header.Set("Authorization", "Bearer "+abuseToken)
+	req.Header.Set("Authorization", "Bearer "+token)
 	return status((&http.Client{Timeout: 2 * time.Minute}).Do(req))
 }
 
@@ -296,11 +294,11 @@ type slowOutcome struct {
 	held          time.Duration
 }
 
-// slowClients keeps n connections of the given kind open against addr (host:port), each
-// reconnecting when the server cuts it, until d has passed; then it waits for the open ones
-// to be cut, closing any still open after grace itself (outcome "not cut"). It returns every
-// connection's outcome.
-func slowClients(addr, kind string, n int, d, grace time.Duration) []slowOutcome {
+// slowClients keeps n connections of the given kind open against addr (host:port), a slow
+// body's header authenticated with token, each reconnecting when the server cuts it, until d
+// has passed; then it waits for the open ones to be cut, closing any still open after grace
+// itself (outcome "not cut"). It returns every connection's outcome.
+func slowClients(addr, kind, token string, n int, d, grace time.Duration) []slowOutcome {
 	var (
 		mu  sync.Mutex
 		out []slowOutcome
@@ -312,7 +310,7 @@ func slowClients(addr, kind string, n int, d, grace time.Duration) []slowOutcome
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
-				o := slowConn(addr, kind, deadline.Add(grace))
+				o := slowConn(addr, kind, token, deadline.Add(grace))
 				mu.Lock()
 				out = append(out, o)
 				mu.Unlock()
@@ -327,7 +325,7 @@ func slowClients(addr, kind string, n int, d, grace time.Duration) []slowOutcome
 }
 
 // slowConn holds one slow connection until the server ends it or giveUp.
-func slowConn(addr, kind string, giveUp time.Time) slowOutcome {
+func slowConn(addr, kind, token string, giveUp time.Time) slowOutcome {
 	start := time.Now()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -352,7 +350,7 @@ func slowConn(addr, kind string, giveUp time.Time) slowOutcome {
 		_, _ = io.WriteString(c, "POST "+wire.Path+" HTTP/1.1\r\nHost: gateway\r\n")
 	case slowBody:
 		_, _ = fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
-			wire.Path, abuseToken, wire.MediaNDJSON, 1<<20)
+			wire.Path, token, wire.MediaNDJSON, 1<<20)
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()

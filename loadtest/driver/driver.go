@@ -16,50 +16,73 @@ import (
 	"time"
 
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/ingest/wire"
 )
 
-// Request is one prepared POST: an NDJSON body and the ids of its events.
+// Request is one prepared POST: an NDJSON body, the ids of its events, and the principal
+// that sends it (Config.Tokens has its token).
 type Request struct {
 	// Body is the NDJSON body, built once so encoding costs nothing while measuring.
 	Body []byte
 	// EventIDs are the ids of the body's events, in order.
 	EventIDs []string
+	// Principal is the id of the principal whose token sends the request.
+	Principal string
 }
 
-// Prepare splits evs into requests of at most perRequest events each, leaving out the DLQ
-// family (only Assay's own components may write it; the gateway answers 403).
-func Prepare(evs []schemas.Event, perRequest int) ([]Request, error) {
+// Prepare splits evs into requests of at most perRequest events each, every request the
+// events of one principal: writers picks each event's (access.Writers; Credentials makes
+// one). The types only Assay's own components write (RoutingDecided, EventRejected) are left
+// out, as the gateway would refuse them; any other event no principal may write is an error.
+// A principal's events keep their order; its request is added when full, and the partial
+// ones at the end, in the order of their principals' first events.
+func Prepare(evs []schemas.Event, perRequest int, writers *access.Writers) ([]Request, error) {
 	if perRequest <= 0 {
 		perRequest = 500
 	}
-	var (
-		out []Request
-		cur Request
+	type pending struct {
+		req Request
 		buf bytes.Buffer
+	}
+	var (
+		out   []Request
+		order []string
+		cur   = map[string]*pending{}
 	)
-	enc := json.NewEncoder(&buf)
-	flush := func() {
-		if len(cur.EventIDs) > 0 {
-			cur.Body = append([]byte(nil), buf.Bytes()...)
-			out = append(out, cur)
+	flush := func(p *pending) {
+		if len(p.req.EventIDs) > 0 {
+			p.req.Body = append([]byte(nil), p.buf.Bytes()...)
+			out = append(out, p.req)
 		}
-		cur = Request{}
-		buf.Reset()
+		p.req = Request{Principal: p.req.Principal}
+		p.buf.Reset()
 	}
 	for _, ev := range evs {
-		if ev.Family() == schemas.FamilyDLQ {
+		if access.Internal(ev.Type()) {
 			continue
 		}
-		if err := enc.Encode(ev); err != nil {
+		who, err := writers.Pick(ev)
+		if err != nil {
+			return nil, fmt.Errorf("no principal sends %s %s: %w", ev.Type(), ev.Meta().EventID, err)
+		}
+		p, ok := cur[who.ID]
+		if !ok {
+			p = &pending{req: Request{Principal: who.ID}}
+			cur[who.ID] = p
+			order = append(order, who.ID)
+		}
+		if err := json.NewEncoder(&p.buf).Encode(ev); err != nil {
 			return nil, fmt.Errorf("encode %s %s as JSON: %w", ev.Type(), ev.Meta().EventID, err)
 		}
-		cur.EventIDs = append(cur.EventIDs, ev.Meta().EventID)
-		if len(cur.EventIDs) == perRequest {
-			flush()
+		p.req.EventIDs = append(p.req.EventIDs, ev.Meta().EventID)
+		if len(p.req.EventIDs) == perRequest {
+			flush(p)
 		}
 	}
-	flush()
+	for _, id := range order {
+		flush(cur[id])
+	}
 	return out, nil
 }
 
@@ -67,8 +90,8 @@ func Prepare(evs []schemas.Event, perRequest int) ([]Request, error) {
 type Config struct {
 	// URL is the gateway's base URL, e.g. http://127.0.0.1:18090 (wire.Path is appended).
 	URL string
-	// Token is the bearer token of the producer.
-	Token string
+	// Tokens are the bearer tokens of the requests' principals, by principal id.
+	Tokens map[string]string
 	// Rate is the target in events per second; 0 sends as fast as the gateway answers.
 	Rate float64
 	// Concurrency is the number of requests in flight at most (default 4).
@@ -119,6 +142,11 @@ var ErrRejected = errors.New("gateway rejected a request")
 // that refused it has no room before then. Run returns when all are accepted, a request is
 // rejected (ErrRejected: any other 4xx) or ctx ends.
 func Run(ctx context.Context, cfg Config, reqs []Request) (Stats, error) {
+	for i, r := range reqs {
+		if _, ok := cfg.Tokens[r.Principal]; !ok {
+			return Stats{}, fmt.Errorf("request %d: no token of principal %q", i, r.Principal)
+		}
+	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 4
 	}
@@ -233,7 +261,7 @@ func send(ctx context.Context, client *http.Client, cfg Config, r Request, count
 			return 0, fmt.Errorf("build request: %w", err)
 		}
 		req.Header.Set("Content-Type", wire.MediaNDJSON)
-		req.Header.Set("Authorization", "Bearer "+cfg.Token)
+		req.Header.Set("Authorization", "Bearer "+cfg.Tokens[r.Principal])
 		t0 := time.Now()
 		resp, err := client.Do(req)
 		if err != nil {

@@ -14,11 +14,15 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/cenkalti/backoff/v4"
+	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/assay-data/assay/ops/clickhouse"
 	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/ops/kafka"
 	"github.com/assay-data/assay/services/api/httpapi"
 	"github.com/assay-data/assay/services/internal/serve"
+	"github.com/assay-data/assay/streams/processors"
+	"github.com/assay-data/assay/streams/runtime"
 )
 
 func main() {
@@ -37,8 +41,10 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	fs := flag.NewFlagSet("api", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	chCfg := config.RegisterClickHouse(fs)
+	kCfg := config.RegisterKafka(fs)
 	addr := fs.String("addr", "127.0.0.1:18080", "listen address of the API and dashboard")
-	procMetrics := fs.String("processor-metrics", "http://127.0.0.1:9102/metrics", "comma-separated /metrics URLs of the processors, read for consumer lag; empty = no lag figure")
+	lagProcs := fs.String("lag-processors", strings.Join(processors.Names(), ","),
+		"comma-separated processors whose consumer lag /v1/pipeline reads from the broker (their groups' committed offsets, so a stopped processor shows its lag growing); empty = no lag figure")
 	sample := fs.Duration("sample-interval", 2*time.Second, "how often the KPI history behind the dashboard's charts is sampled")
 	history := fs.Duration("history", time.Hour, "how much KPI history is kept in memory for the charts")
 	queryTimeout := fs.Duration("query-timeout", 10*time.Second, "bound on one request's ClickHouse queries")
@@ -76,22 +82,33 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	defer conn.Close()
 
 	reg := serve.NewRegistry()
-	var urls []string
-	for _, u := range strings.Split(*procMetrics, ",") {
-		if u = strings.TrimSpace(u); u != "" {
-			urls = append(urls, u)
+	var lag *httpapi.LagReader
+	if strings.TrimSpace(*lagProcs) != "" {
+		consumers, err := lagConsumers(*lagProcs, *kCfg)
+		if err != nil {
+			return err
+		}
+		// The client only answers the lag reads; it starts its connections lazily, so a
+		// broker that is down costs the lag figure, not the start.
+		cl, err := kafka.NewClient(*kCfg)
+		if err != nil {
+			return fmt.Errorf("consumer lag: %w", err)
+		}
+		defer cl.Close()
+		if lag, err = httpapi.NewLagReader(kadm.NewClient(cl), consumers, 0); err != nil {
+			return err
 		}
 	}
 	srv, err := httpapi.New(httpapi.Config{
-		Conn:             conn,
-		Registerer:       reg,
-		Log:              log,
-		ProcessorMetrics: urls,
-		SampleInterval:   *sample,
-		History:          *history,
-		QueryTimeout:     *queryTimeout,
-		ListenAddr:       *addr,
-		AllowedHosts:     strings.FieldsFunc(*allowedHosts, func(r rune) bool { return r == ',' }),
+		Conn:           conn,
+		Registerer:     reg,
+		Log:            log,
+		Lag:            lag,
+		SampleInterval: *sample,
+		History:        *history,
+		QueryTimeout:   *queryTimeout,
+		ListenAddr:     *addr,
+		AllowedHosts:   strings.FieldsFunc(*allowedHosts, func(r rune) bool { return r == ',' }),
 	})
 	if err != nil {
 		return err
@@ -105,6 +122,25 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	return serve.ListenAndServe(ctx, *addr, srv.CheckHost(ops.Mux), *grace, log, func(a net.Addr) {
 		log.Info("dashboard ready", "url", "http://"+a.String()+"/")
 	}, serve.WithHTTP(*httpCfg), serve.WithConnMetrics(reg, "api"))
+}
+
+// lagConsumers resolves the processors named in list to the consumer groups and topics whose
+// lag the API reads: each processor is built with its default configuration only to ask its
+// topics (nothing of it runs here).
+func lagConsumers(list string, k config.Kafka) ([]httpapi.Consumer, error) {
+	procs, err := processors.Parse(list, processors.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("-lag-processors: %w", err)
+	}
+	out := make([]httpapi.Consumer, 0, len(procs))
+	for _, p := range procs {
+		c := httpapi.Consumer{Name: p.Name(), Group: runtime.DefaultGroup(k, p.Name())}
+		for _, f := range p.Families() {
+			c.Topics = append(c.Topics, k.Topic(f.Topic()))
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // connect opens ClickHouse, waiting with backoff while it does not answer: an API started

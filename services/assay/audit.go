@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/assay-data/assay/ops/clickhouse"
@@ -35,7 +34,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	chCfg := config.RegisterClickHouse(fs)
 	asOfFlag := fs.String("as-of", "", "audit the lineage as of this RFC 3339 instant (events that occurred later are ignored)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	noDrift := fs.Bool("no-drift-check", false, "skip the comparison with the ClickHouse ledger tables")
+	noDrift := fs.Bool("no-drift-check", false, "skip the comparison with ClickHouse (the ledger tables and the lineage read model)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: assay audit <dataset>@<version> [--as-of RFC3339] [--json] [--no-drift-check]")
 		fs.PrintDefaults()
@@ -119,16 +118,22 @@ func Audit(ctx context.Context, k config.Kafka, ch config.ClickHouse, ref lineag
 		if drift, err = auditor.CompareLedger(ctx, conn, g, ref); err != nil {
 			return auditor.Report{}, fmt.Errorf("drift check: %w", err)
 		}
+		// The lineage read model is what the API and the dashboard show: a version passes
+		// only when it says what the log says.
+		lin, err := auditor.CompareLineage(ctx, conn, g, ref)
+		if err != nil {
+			return auditor.Report{}, fmt.Errorf("lineage drift check: %w", err)
+		}
+		drift = append(drift, lin...)
 	}
 	return auditor.NewReport(a, asOfText, stats.Records, driftCheck, drift), nil
 }
 
-// parseVersionRef splits dataset@version at the last @ (dataset ids may contain one, versions
-// are simple).
+// parseVersionRef reads dataset@version (lineage.ParseVersionID: split at the last @).
 func parseVersionRef(s string) (lineage.VersionRef, error) {
-	i := strings.LastIndex(s, "@")
-	if i <= 0 || i == len(s)-1 {
+	ref, ok := lineage.ParseVersionID(s)
+	if !ok {
 		return lineage.VersionRef{}, fmt.Errorf("want <dataset>@<version>, got %q", s)
 	}
-	return lineage.VersionRef{DatasetID: s[:i], Version: s[i+1:]}, nil
+	return ref, nil
 }

@@ -92,7 +92,11 @@ func emitStream(ctx context.Context, cl *client.Client, r io.Reader, batch int) 
 			if errors.As(err, &ce) {
 				var b strings.Builder
 				for _, e := range ce.Problem.Errors {
-					fmt.Fprintf(&b, "\n  line %d: %s %s: %s", lines[e.Index], e.Code, e.Field, e.Reason)
+					code := e.Code
+					if e.Rule != "" {
+						code += " (" + e.Rule + ")"
+					}
+					fmt.Fprintf(&b, "\n  line %d: %s %s: %s", lines[e.Index], code, e.Field, e.Reason)
 				}
 				return fmt.Errorf("send events from line %d: %w%s", first, err, b.String())
 			}

@@ -58,6 +58,16 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
+	// The live processors' principals file (-principals-file, ASSAY_PRINCIPALS_FILE): the replay
+	// refuses the events it refuses, judged by the principals in force now.
+	principals, err := procCfg.LoadPrincipals()
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	replayOpts := []runtime.Option{runtime.WithBatchSize(*batchSize), runtime.WithFlushInterval(10 * time.Second)}
+	if principals != nil {
+		replayOpts = append(replayOpts, runtime.WithAuthorizer(principals.Store().Load()))
+	}
 	live := chCfg.Database
 	target, fresh, err := replayTarget(live, *into, *intoLive, !from.IsZero(), *migrate, time.Now())
 	if err != nil {
@@ -95,8 +105,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 	}
-	stats, err := runtime.Replay(ctx, p, *kCfg, runtime.ClickHouseSink(conn), from,
-		runtime.WithBatchSize(*batchSize), runtime.WithFlushInterval(10*time.Second), runtime.WithLogger(log))
+	stats, err := runtime.Replay(ctx, p, *kCfg, runtime.ClickHouseSink(conn), from, append(replayOpts, runtime.WithLogger(log))...)
 	if err != nil {
 		return err
 	}

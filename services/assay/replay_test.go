@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -38,7 +39,7 @@ func TestReplayRebuildsIntoAFreshDatabase(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	t.Log(strings.TrimSpace(stdout.String()))
-	if !regexp.MustCompile(`: 420 records, \d+ rows, 0 poison, in .* \(\d+ events/s\)`).MatchString(stdout.String()) {
+	if !regexp.MustCompile(fmt.Sprintf(`: %d records, \d+ rows, 0 poison, in .* \(\d+ events/s\)`, rounds*workload.TypesPerRound)).MatchString(stdout.String()) {
 		t.Fatalf("unexpected report %q", stdout.String())
 	}
 	for table, want := range workload.ExpectedRows(rounds) {
@@ -180,8 +181,8 @@ func TestReplayProtectsTheLiveDatabase(t *testing.T) {
 	t.Cleanup(func() {
 		_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+clickhouse.QuoteIdent(fresh))
 	})
-	if !strings.Contains(stdout, "replayed ledger into "+fresh+": 140 records") {
-		t.Errorf("report does not name %s with the 140 records: %q", fresh, stdout)
+	if records := fmt.Sprintf(": %d records", rounds*workload.TypesPerRound); !strings.Contains(stdout, "replayed ledger into "+fresh+records) {
+		t.Errorf("report does not name %s with the%s: %q", fresh, records, stdout)
 	}
 	countIn := func(db string) map[string]int {
 		out := map[string]int{}

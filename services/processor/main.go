@@ -8,6 +8,16 @@
 // ASSAY_KAFKA_BROKERS, ASSAY_CLICKHOUSE_ADDR, ASSAY_TOPIC_PREFIX, ... apply.
 // With -router-rules, SIGHUP reloads the router's rules file (which is also
 // polled every -router-rules-poll).
+//
+// With -principals-file (also ASSAY_PRINCIPALS_FILE, the gateway's), every
+// runner judges every event by its producer's role and scope
+// (streams/runtime, "Write rules") and sends what it may not write to the
+// DLQ; the file is polled every -principals-poll and reloaded on SIGHUP, a
+// file that does not parse (or has no token) is refused and the principals
+// in force stay. A principal's role is read when a record is processed, so
+// a rebuild after a reload judges the past by the new file: never reuse a
+// principal id for another role, and keep a revoked principal whose events
+// must keep counting with "-" for its hash.
 package main
 
 import (
@@ -27,11 +37,13 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/cenkalti/backoff/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/assay-data/assay/ops/clickhouse"
 	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/internal/serve"
 	"github.com/assay-data/assay/streams/processors"
 	"github.com/assay-data/assay/streams/router"
@@ -60,6 +72,7 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	httpCfg := serve.RegisterHTTPFlags(fs, serve.DefaultHTTPConfig())
 	logFlags := serve.RegisterLogFlags(fs)
 	procCfg := processors.RegisterFlags(fs)
+	principalsPoll := fs.Duration("principals-poll", 5*time.Second, "how often the principals file is read for changes (it is also reloaded on SIGHUP)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: processor [flags]\n\nEnvironment only: %s (never a flag: flags show in ps).\n\n", config.EnvClickHousePassword)
 		fs.PrintDefaults()
@@ -86,28 +99,48 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 		fmt.Fprintln(stderr, "processor:", err)
 		return 2
 	}
-	stopWatch := watchRules(ctx, log, procs)
-	defer stopWatch()
-	if err := serveProcessors(ctx, log, procs, *kCfg, *chCfg, *httpAddr, *httpCfg, *migrate,
+	if *principalsPoll <= 0 {
+		fmt.Fprintln(stderr, "processor: -principals-poll must be positive")
+		return 2
+	}
+	principals, err := procCfg.LoadPrincipals()
+	if err != nil {
+		fmt.Fprintln(stderr, "processor:", err)
+		return 2
+	}
+	opts := []runtime.Option{
 		runtime.WithBatchSize(*batchSize), runtime.WithFlushInterval(*flushInterval), runtime.WithShutdownTimeout(*shutdown),
-		runtime.WithKafkaOptions(kgo.SessionTimeout(*session))); err != nil {
+		runtime.WithKafkaOptions(kgo.SessionTimeout(*session)),
+	}
+	if principals != nil {
+		st := principals.Status()
+		log.Info("principals loaded: events their producer may not write go to the DLQ",
+			"file", principals.Path(), "principals", st.Principals, "tokens", st.Tokens)
+		opts = append(opts, runtime.WithAuthorizer(runtime.Principals(principals.Store())))
+	} else {
+		log.Info("no principals file: only the rules that need none apply (own labels, the router's own decisions)")
+	}
+	stopWatch := watchRules(ctx, log, procs, principals, *principalsPoll)
+	defer stopWatch()
+	if err := serveProcessors(ctx, log, procs, principals, *kCfg, *chCfg, *httpAddr, *httpCfg, *migrate, opts...); err != nil {
 		log.Error("processor failed", "err", err)
 		return 1
 	}
 	return 0
 }
 
-// watchRules runs the router's rules Loader, if a rules file was given: it polls the file and
-// reloads it on SIGHUP, until ctx ends or the returned stop is called (which waits for it). The
-// signal and the goroutines are main's: the router library handles neither.
-func watchRules(ctx context.Context, log *slog.Logger, procs []runtime.Processor) (stop func()) {
+// watchRules runs the router's rules Loader, if a rules file was given, and polls the
+// principals file every poll, if one was given (principals non-nil): it reloads both on SIGHUP,
+// until ctx ends or the returned stop is called (which waits for it). The signal and the
+// goroutines are main's: the router and access libraries handle neither.
+func watchRules(ctx context.Context, log *slog.Logger, procs []runtime.Processor, principals *access.Loader, poll time.Duration) (stop func()) {
 	var loaders []*router.Loader
 	for _, p := range procs {
 		if r, ok := p.(*router.Router); ok && r.Loader() != nil {
 			loaders = append(loaders, r.Loader())
 		}
 	}
-	if len(loaders) == 0 {
+	if len(loaders) == 0 && principals == nil {
 		return func() {} // SIGHUP keeps its default meaning
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -121,6 +154,22 @@ func watchRules(ctx context.Context, log *slog.Logger, procs []runtime.Processor
 			l.Run(ctx)
 		}()
 	}
+	if principals != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(poll)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					reported(log, principals, principals.Poll)
+				}
+			}
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -129,9 +178,15 @@ func watchRules(ctx context.Context, log *slog.Logger, procs []runtime.Processor
 			case <-ctx.Done():
 				return
 			case <-hup:
-				log.Info("SIGHUP: reloading the rules file")
+				if len(loaders) > 0 {
+					log.Info("SIGHUP: reloading the rules file")
+				}
 				for _, l := range loaders {
 					_, _ = l.Reload() // the loader logs and counts the outcome
+				}
+				if principals != nil {
+					log.Info("SIGHUP: reloading the principals file")
+					reported(log, principals, principals.Reload)
 				}
 			}
 		}
@@ -143,7 +198,56 @@ func watchRules(ctx context.Context, log *slog.Logger, procs []runtime.Processor
 	}
 }
 
-func serveProcessors(ctx context.Context, log *slog.Logger, procs []runtime.Processor, k config.Kafka, ch config.ClickHouse, httpAddr string, httpCfg serve.HTTPConfig, migrate bool, opts ...runtime.Option) error {
+// reported runs a reload of the principals file (Poll or Reload) and logs its outcome: the
+// access library logs nothing. Poll reports a refused file once, so a standing refusal is not
+// logged every poll; assay_processor_principals_reload_failed stays 1 meanwhile.
+func reported(log *slog.Logger, l *access.Loader, reload func() (bool, error)) {
+	changed, err := reload()
+	switch {
+	case err != nil:
+		log.Error("principals reload refused; the principals in force stay", "file", l.Path(), "err", err)
+	case changed:
+		st := l.Status()
+		log.Info("principals reloaded", "file", l.Path(), "principals", st.Principals, "tokens", st.Tokens)
+	}
+}
+
+// principalsCollector exports the principals file's reloads, read at scrape time.
+type principalsCollector struct{ l *access.Loader }
+
+var (
+	descPrincipals = prometheus.NewDesc("assay_processor_principals",
+		"Principals in the registry in force (the principals file the processors judge events by).", nil, nil)
+	descPrincipalsReloadFailed = prometheus.NewDesc("assay_processor_principals_reload_failed",
+		"1 when the last reload of the principals file was refused (the principals in force stay), else 0: alert on it.", nil, nil)
+	descPrincipalsReloadFailures = prometheus.NewDesc("assay_processor_principals_reload_failures_total",
+		"Reloads of the principals file refused since the process started.", nil, nil)
+	descPrincipalsReloads = prometheus.NewDesc("assay_processor_principals_reloads_total",
+		"New principals registries put in force since the process started.", nil, nil)
+	descPrincipalsLoaded = prometheus.NewDesc("assay_processor_principals_loaded_timestamp_seconds",
+		"When the principals in force were loaded (Unix seconds).", nil, nil)
+)
+
+func (principalsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descPrincipals, descPrincipalsReloadFailed, descPrincipalsReloadFailures, descPrincipalsReloads, descPrincipalsLoaded} {
+		ch <- d
+	}
+}
+
+func (c principalsCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.l.Status()
+	failed := 0.0
+	if st.Err != nil {
+		failed = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descPrincipals, prometheus.GaugeValue, float64(st.Principals))
+	ch <- prometheus.MustNewConstMetric(descPrincipalsReloadFailed, prometheus.GaugeValue, failed)
+	ch <- prometheus.MustNewConstMetric(descPrincipalsReloadFailures, prometheus.CounterValue, float64(st.Failures))
+	ch <- prometheus.MustNewConstMetric(descPrincipalsReloads, prometheus.CounterValue, float64(st.Reloads))
+	ch <- prometheus.MustNewConstMetric(descPrincipalsLoaded, prometheus.GaugeValue, float64(st.Loaded.UnixNano())/float64(time.Second))
+}
+
+func serveProcessors(ctx context.Context, log *slog.Logger, procs []runtime.Processor, principals *access.Loader, k config.Kafka, ch config.ClickHouse, httpAddr string, httpCfg serve.HTTPConfig, migrate bool, opts ...runtime.Option) error {
 	conn, err := connect(ctx, log, ch, migrate)
 	if err != nil {
 		return err
@@ -154,6 +258,11 @@ func serveProcessors(ctx context.Context, log *slog.Logger, procs []runtime.Proc
 	defer conn.Close()
 
 	reg := serve.NewRegistry()
+	if principals != nil {
+		if err := reg.Register(principalsCollector{principals}); err != nil {
+			return fmt.Errorf("register the principals metrics: %w", err)
+		}
+	}
 	ops := serve.NewOps(reg)
 	ops.AddCheck("clickhouse", func(ctx context.Context) error { return conn.Ping(ctx) })
 	opts = append(opts, runtime.WithRegisterer(reg), runtime.WithLogger(log))

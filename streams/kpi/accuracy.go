@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
@@ -65,11 +66,12 @@ type itemQuestion struct {
 	question str
 }
 
-// scoredLabel is a counted label and what it is compared on.
+// scoredLabel is a counted label and what it is compared on; producer is
+// the producer of its LabelSubmitted, the only one that may retract it.
 type scoredLabel struct {
-	id                                        id128
-	project, annotator, cohort, vendor, level str
-	value                                     value
+	id                                                  id128
+	project, annotator, cohort, vendor, level, producer str
+	value                                               value
 }
 
 // accKey addresses one partition total of accuracy_counts.
@@ -116,7 +118,13 @@ func (*Accuracy) NewState(topic string, partition int32) any {
 
 // Apply implements runtime.Processor. An event delivered twice (the same
 // event id at two offsets) is applied once; a label id submitted again
-// while it counts is ignored, as in the agreement processor.
+// while it counts is ignored, as in the agreement processor. A retraction
+// of a counted label by another producer than the label's is refused, and,
+// with an authorizer, so are a retraction and a gold answer by a principal
+// whose projects do not hold the label's (the item's labels') project
+// (rec.Authorized): the runner sends them to the DLQ. A gold answer from a
+// producer that is not a qa principal is refused by the runner before
+// Apply, when it has an authorizer.
 func (a *Accuracy) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 	s, ok := state.(*AccuracyState)
 	if !ok {
@@ -151,7 +159,7 @@ func (a *Accuracy) Apply(state any, rec runtime.Record) (runtime.Output, error) 
 			return runtime.Output{}, err
 		}
 		l := scoredLabel{id: id, project: intern(e.ProjectID), annotator: intern(e.AnnotatorID), cohort: intern(e.Cohort),
-			vendor: intern(e.Vendor), level: intern(string(e.Value.Level)), value: internValue(v)}
+			vendor: intern(e.Vendor), level: intern(string(e.Value.Level)), producer: intern(e.Producer), value: internValue(v)}
 		s.applied[ek] = struct{}{}
 		s.labelIQ[id] = iq
 		s.labels[iq] = append(s.labels[iq], l)
@@ -174,11 +182,16 @@ func (a *Accuracy) Apply(state any, rec runtime.Record) (runtime.Output, error) 
 			s.applied[ek] = struct{}{}
 			return runtime.Output{}, nil
 		}
-		// A retraction of a counted label frees a key for the one it takes,
-		// so it is never refused.
-		s.applied[ek] = struct{}{}
 		ls := s.labels[iq]
 		i := slices.IndexFunc(ls, func(x scoredLabel) bool { return x.id == id })
+		// Only the label's producer retracts it, in the label's project; a
+		// refusal changes nothing and is not remembered.
+		if err := rec.Authorized(access.Facts{LabelProducer: ls[i].producer.Value(), Project: ls[i].project.Value()}); err != nil {
+			return runtime.Output{}, err // the violation names the rule first, as the DLQ reason should
+		}
+		// A retraction of a counted label frees a key for the one it takes,
+		// so it is never refused for room.
+		s.applied[ek] = struct{}{}
 		if g, ok := s.gold[iq]; ok {
 			s.score(iq.question, ls[i], g, -1, touched)
 		}
@@ -197,11 +210,21 @@ func (a *Accuracy) Apply(state any, rec runtime.Record) (runtime.Output, error) 
 		if err != nil {
 			return runtime.Output{}, fmt.Errorf("gold of %s/%s: %w", e.ItemID, e.QuestionID, err)
 		}
+		iq := itemQuestion{idOf(e.ItemID), intern(e.QuestionID)}
+		// A gold answer names no project: its item's is the one the item's
+		// counted labels name, when it has any (the first's, should they
+		// differ). Without labels yet the project rule cannot be checked.
+		var project string
+		if ls := s.labels[iq]; len(ls) > 0 {
+			project = ls[0].project.Value()
+		}
+		if err := rec.Authorized(access.Facts{Project: project}); err != nil {
+			return runtime.Output{}, err
+		}
 		if err := a.limits.full(s.StateKeys(), "gold of "+e.ItemID+"/"+e.QuestionID); err != nil {
 			return runtime.Output{}, err
 		}
 		s.applied[ek] = struct{}{}
-		iq := itemQuestion{idOf(e.ItemID), intern(e.QuestionID)}
 		ng := gold{level: intern(string(e.Value.Level)), value: internValue(v)}
 		old, had := s.gold[iq]
 		if had && old == ng {

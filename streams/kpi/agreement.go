@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/streams/agreement"
 	"github.com/assay-data/assay/streams/runtime"
 )
@@ -104,11 +105,13 @@ type unit struct {
 	entries []entry
 }
 
-// entry is one counted label of a unit.
+// entry is one counted label of a unit. producer is the producer of its
+// LabelSubmitted: only that producer may retract it (access, rule
+// labeler.own_labels).
 type entry struct {
-	label                     id128
-	annotator, cohort, vendor str
-	value                     value
+	label                               id128
+	annotator, cohort, vendor, producer str
+	value                               value
 }
 
 // inScope reports whether the entry counts in scope.
@@ -188,7 +191,10 @@ func labelEventKey(t schemas.EventType, item, label, eventID string) id128 {
 // under a new event id while it counts (the same label_id reused) is
 // ignored; a retraction of a label the partition never counted changes
 // nothing, since the retraction may be the only trace of a label that was
-// poison.
+// poison. A retraction of a counted label by another producer than the
+// label's, or (with an authorizer) by a principal whose projects do not
+// hold the label's, is refused (rec.Authorized): the runner sends it to
+// the DLQ.
 func (a *Agreement) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 	s, ok := state.(*AgreementState)
 	if !ok {
@@ -227,7 +233,8 @@ func (a *Agreement) Apply(state any, rec runtime.Record) (runtime.Output, error)
 			u = &unit{key: k, day: floorDiv(e.OccurredAt, msPerDay)}
 			s.units[k] = u
 		}
-		n := entry{label: id, annotator: intern(e.AnnotatorID), cohort: intern(e.Cohort), vendor: intern(e.Vendor), value: internValue(v)}
+		n := entry{label: id, annotator: intern(e.AnnotatorID), cohort: intern(e.Cohort), vendor: intern(e.Vendor),
+			producer: intern(e.Producer), value: internValue(v)}
 		old := u.entries
 		u.entries = append(slices.Clip(old), n)
 		s.labels[id] = u
@@ -249,12 +256,18 @@ func (a *Agreement) Apply(state any, rec runtime.Record) (runtime.Output, error)
 			s.applied[ek] = struct{}{}
 			return runtime.Output{}, nil
 		}
-		// A retraction of a counted label frees more keys than it takes, so
-		// it is never refused.
-		s.applied[ek] = struct{}{}
 		old := u.entries
 		i := slices.IndexFunc(old, func(x entry) bool { return x.label == id })
 		gone := old[i]
+		// Only the label's producer retracts it, in the label's project: a
+		// refusal changes nothing and is not remembered, so every copy of
+		// it is refused alike.
+		if err := rec.Authorized(access.Facts{LabelProducer: gone.producer.Value(), Project: u.key.project.Value()}); err != nil {
+			return runtime.Output{}, err // the violation names the rule first, as the DLQ reason should
+		}
+		// A retraction of a counted label frees more keys than it takes, so
+		// it is never refused for room.
+		s.applied[ek] = struct{}{}
 		u.entries = slices.Delete(slices.Clone(old), i, i+1)
 		delete(s.labels, id)
 		if len(u.entries) == 0 {

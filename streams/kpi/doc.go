@@ -58,12 +58,14 @@
 // proportional to legitimate entities and capped instead. Identifiers no row
 // needs as text (item, label, event ids) are kept as 128-bit digests, and the
 // names that repeat (project, question, annotator, cohort, vendor, scope,
-// values) are interned; BenchmarkStateBytes measures 30-90 bytes per key.
+// values, producer) are interned; BenchmarkStateBytes measures 30-95 bytes
+// per key.
 //
 //	map (processor)       key                                 bound                                why it is kept
 //	labels (agreement)    label id                            one per counted label                a retraction finds its unit
 //	units (agreement)     project, question, level, item      one per live unit, each holding at   the unit's cells are recomputed
-//	                                                          most the unit cap of labels          from its values
+//	                                                          most the unit cap of labels (value,  from its values; only the
+//	                                                          annotator, cohort, vendor, producer) label's producer retracts it
 //	cells, daily          project, question, level, scope,    cells of live units (daily: on the   rows are the partition's
 //	(agreement)           unit size, values (daily: + day)    unit's first day); zeros forgotten   current totals
 //	pairs, kappa          project, question, annotator        annotators, pairs of annotators ×    rows are totals
@@ -71,7 +73,8 @@
 //	applied (agreement,   event type, item, label or          one per label (and gold) event       a copy changes nothing
 //	accuracy)             question, event id
 //	gold (accuracy)       item, question                      one per item question with gold      labels are scored on arrival
-//	labels (accuracy)     item, question                      one per unit, at most the unit cap   a new gold re-scores them
+//	labels (accuracy)     item, question                      one per unit, at most the unit cap   a new gold re-scores them; the
+//	                                                          (value, scopes, project, producer)   gold's project, who retracts
 //	labelIQ (accuracy)    label id                            one per counted label                a retraction finds it
 //	counts (accuracy)     project, question, scope            scopes (all, cohorts, vendors,       rows are totals
 //	                                                          annotators); zeros forgotten
@@ -95,10 +98,39 @@
 // rebuilt state equals the live one; after raising a cap, replay the
 // processors into fresh tables (assay replay) to count what was refused.
 //
+// # Write rules
+//
+// With an authorizer (streams/runtime WithAuthorizer; services/processor
+// -principals-file) the runner refuses, before Apply, every event its
+// producer may not write by the rules that need no state (schemas/access):
+// a GoldLabelSet or ReviewCompleted from a producer that is not a qa
+// principal, a label outside its labeler's projects, vendor, cohorts or
+// annotators, an unknown producer. Apply completes the rules its state
+// knows the facts of (runtime.Record.Authorized), and a refusal goes to the
+// DLQ with cause "forbidden" and changes no figure:
+//
+//   - kpi_agreement and kpi_accuracy: a LabelRetracted of a counted label
+//     is refused unless its producer submitted the label
+//     [labeler.own_labels], with or without an authorizer (the producer is
+//     kept with every counted label), and, with one, unless the label's
+//     project is in the principal's [scope.project];
+//   - kpi_accuracy: a GoldLabelSet is refused unless the project the
+//     item's counted labels name is in the qa principal's projects
+//     [scope.project]; for an item none of whose labels was counted yet the
+//     project is unknown and not checked.
+//
+// A retraction of a label the partition never counted has no known
+// producer and changes nothing anyway. kpi_flow has no rule of its own: a
+// review names no project and the reviews partition does not know its
+// item's, so the runner's stateless check is all it applies.
+//
 // Reading: the kpi_* views give every figure that is a plain sum (nominal
-// alpha, accuracy, rework, cycle-time quantiles, coverage); ReadAgreement,
-// ReadAgreementWindow and ReadPairwiseKappa merge cells in SQL and apply the
-// level's metric with streams/agreement, for the figures that are not.
+// alpha, accuracy, rework, cycle-time quantiles, coverage); ReadAgreement
+// (all time or a window of days, narrowed by AgreementFilter) and
+// ReadPairwiseKappa merge cells in SQL and apply the level's metric with
+// streams/agreement, for the figures that are not. ReadAgreement and its
+// AgreementFigure are the only agreement read: the API (services/api), the
+// tests and any other reader call it, so every reader shows the same figure.
 //
 // Definitions (denominators, the error of accuracy, which units count) are
 // in README.md, section "KPIs", and in the comments of migrations 0003-0007.

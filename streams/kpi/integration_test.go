@@ -107,7 +107,7 @@ func waitFigures(t *testing.T, ctx context.Context, conn driver.Conn, w *annotat
 	_, wantTotal := w.ExactAccuracy("")
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		figs, err := kpi.ReadAgreement(ctx, conn)
+		figs, err := kpi.ReadAgreement(ctx, conn, kpi.AgreementFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +134,7 @@ func checkFigures(t *testing.T, ctx context.Context, conn driver.Conn, w *annota
 	t.Helper()
 	cfg := w.Config
 	measured := map[string]float64{}
-	figs, err := kpi.ReadAgreement(ctx, conn)
+	figs, err := kpi.ReadAgreement(ctx, conn, kpi.AgreementFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,16 +271,25 @@ func TestKPIEndToEnd(t *testing.T) {
 	// into the all-time cells, and a window over every day equals them.
 	day0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	exact := w.ExactCoincidences("")
-	whole, err := kpi.ReadAgreementWindow(ctx, conn, day0, day0.AddDate(0, 0, 7))
+	whole, err := kpi.ReadAgreement(ctx, conn, kpi.AgreementFilter{From: day0, To: day0.AddDate(0, 0, 7)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if f, ok := kpi.FindFigure(whole, w.Config.Project, w.Config.Question, kpi.ScopeAll); !ok || !f.Coincidences.Equal(exact) {
 		t.Errorf("window over every day differs from the all-time cells")
 	}
+	// A window without an end, narrowed to the project and its scope all: the same cells,
+	// and no other project's or scope's figure.
+	open, err := kpi.ReadAgreement(ctx, conn, kpi.AgreementFilter{Project: w.Config.Project, Scope: kpi.ScopeAll, From: day0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != 1 || open[0].Scope != kpi.ScopeAll || open[0].ProjectID != w.Config.Project || !open[0].Coincidences.Equal(exact) {
+		t.Errorf("open window of the project's scope all: %d figures, want its one all-time figure", len(open))
+	}
 	merged := agreement.NewCoincidences()
 	for d := range 7 {
-		figs, err := kpi.ReadAgreementWindow(ctx, conn, day0.AddDate(0, 0, d), day0.AddDate(0, 0, d+1))
+		figs, err := kpi.ReadAgreement(ctx, conn, kpi.AgreementFilter{From: day0.AddDate(0, 0, d), To: day0.AddDate(0, 0, d+1)})
 		if err != nil {
 			t.Fatal(err)
 		}

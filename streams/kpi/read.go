@@ -2,7 +2,9 @@ package kpi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -11,64 +13,167 @@ import (
 	"github.com/assay-data/assay/streams/agreement"
 )
 
-// AgreementFigure is the agreement of one (project, question, level, scope),
-// merged over every partition.
+// AgreementFigure is the agreement of one (project, question, level, scope), merged over
+// every partition: the one type every reader of the agreement tables uses (the API, the
+// CLI, the tests). Its JSON (MarshalJSON) is the API's: undefined figures are null, and a
+// figure read back from it (UnmarshalJSON) has the figures and their evidence, without the
+// disagreements and the cells behind them.
 type AgreementFigure struct {
-	ProjectID  string `json:"project_id"`
-	QuestionID string `json:"question_id"`
-	Level      string `json:"level"`
-	Scope      string `json:"scope"`
-	// Alpha is Krippendorff's alpha at the level's own distance (MASI for
-	// multi-label), with pairable units and values; zero with Err set when
-	// undefined.
-	Alpha agreement.AlphaResult `json:"alpha"`
-	// Percent is the mean pairwise percent agreement over pairable units.
-	Percent agreement.AgreementResult `json:"percent_agreement"`
-	// Fleiss is Fleiss' kappa (nominal), defined only when every pairable
-	// unit has the same number of values; FleissErr says why not otherwise.
-	Fleiss    agreement.KappaResult `json:"fleiss_kappa"`
-	FleissErr error                 `json:"-"`
-	// Err says why Alpha is undefined (it wraps agreement.ErrUndefined when
-	// there is no evidence or no expected disagreement).
-	Err error `json:"-"`
-	// Coincidences are the merged cells, for other figures (Fleiss' kappa,
-	// marginals).
-	Coincidences *agreement.Coincidences `json:"-"`
+	ProjectID  string
+	QuestionID string
+	Level      string
+	Scope      string
+	// PairableUnits counts the units (item x question) with two or more values, and
+	// PairableValues the values in them (n.. of alpha): the evidence behind every figure,
+	// defined or not.
+	PairableUnits, PairableValues int64
+	// Alpha is Krippendorff's alpha at the level's own distance (MASI for multi-label), with
+	// pairable units and values; zero with Err set when undefined.
+	Alpha agreement.AlphaResult
+	// Err says why Alpha is undefined (it wraps agreement.ErrUndefined when there is no
+	// evidence or no expected disagreement).
+	Err error
+	// Percent is the mean pairwise percent agreement over pairable units; PercentErr says
+	// why it is undefined (no pairable unit).
+	Percent    agreement.AgreementResult
+	PercentErr error
+	// Fleiss is Fleiss' kappa (nominal), defined only when every pairable unit has the same
+	// number of values; FleissErr says why not otherwise.
+	Fleiss    agreement.KappaResult
+	FleissErr error
+	// Coincidences are the merged cells, for other figures (marginals, merging windows); nil
+	// in a figure read from JSON.
+	Coincidences *agreement.Coincidences
 }
 
-// AgreementQuery reads the merged coincidence cells; ReadAgreement runs it.
-// The view kpi_agreement_cells sums the partitions' latest totals (FINAL).
+// figureJSON is the wire form of an AgreementFigure.
+type figureJSON struct {
+	ProjectID        string   `json:"project_id"`
+	QuestionID       string   `json:"question_id"`
+	Level            string   `json:"level"`
+	Scope            string   `json:"scope"`
+	Alpha            *float64 `json:"alpha"`
+	PercentAgreement *float64 `json:"percent_agreement"`
+	FleissKappa      *float64 `json:"fleiss_kappa"`
+	PairableUnits    int64    `json:"pairable_units"`
+	PairableValues   int64    `json:"pairable_values"`
+	// Undefined says why alpha is null.
+	Undefined string `json:"undefined,omitempty"`
+}
+
+// MarshalJSON writes the figure with null for what is undefined (JSON has no NaN) and the
+// reason alpha is undefined in "undefined".
+func (f AgreementFigure) MarshalJSON() ([]byte, error) {
+	out := figureJSON{ProjectID: f.ProjectID, QuestionID: f.QuestionID, Level: f.Level, Scope: f.Scope,
+		PairableUnits: f.PairableUnits, PairableValues: f.PairableValues}
+	if f.Err != nil {
+		out.Undefined = f.Err.Error()
+	} else {
+		out.Alpha = finite(f.Alpha.Alpha)
+	}
+	if f.PercentErr == nil {
+		out.PercentAgreement = finite(f.Percent.PercentAgreement)
+	}
+	if f.FleissErr == nil {
+		out.FleissKappa = finite(f.Fleiss.Kappa)
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; a null figure comes back with its error set.
+func (f *AgreementFigure) UnmarshalJSON(b []byte) error {
+	var in figureJSON
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	*f = AgreementFigure{ProjectID: in.ProjectID, QuestionID: in.QuestionID, Level: in.Level, Scope: in.Scope,
+		PairableUnits: in.PairableUnits, PairableValues: in.PairableValues}
+	if in.Alpha != nil {
+		f.Alpha = agreement.AlphaResult{Alpha: *in.Alpha, PairableUnits: in.PairableUnits, PairableValues: in.PairableValues}
+	} else {
+		f.Err = fmt.Errorf("%w: %s", agreement.ErrUndefined, in.Undefined)
+	}
+	if in.PercentAgreement != nil {
+		f.Percent = agreement.AgreementResult{PercentAgreement: *in.PercentAgreement, PairableUnits: in.PairableUnits, PairableValues: in.PairableValues}
+	} else {
+		f.PercentErr = fmt.Errorf("%w: percent agreement", agreement.ErrUndefined)
+	}
+	if in.FleissKappa != nil {
+		f.Fleiss = agreement.KappaResult{Kappa: *in.FleissKappa, PairableUnits: in.PairableUnits, PairableValues: in.PairableValues}
+	} else {
+		f.FleissErr = fmt.Errorf("%w: Fleiss' kappa", agreement.ErrUndefined)
+	}
+	return nil
+}
+
+// finite returns &v, or nil for NaN and infinities.
+func finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+// AgreementFilter says which figures ReadAgreement reads. The zero value reads every
+// (project, question, level, scope) over all time.
+type AgreementFilter struct {
+	// Project keeps one project's figures; empty keeps every project.
+	Project string
+	// Scope keeps one scope (ScopeAll, CohortScope(c), VendorScope(v)); empty keeps every
+	// scope.
+	Scope string
+	// Cohorts keeps every cohort's scope as well as Scope: the figures per cohort that the
+	// API shows beside a headline.
+	Cohorts bool
+	// From, when not zero, makes the figures a sliding window: only the units that started
+	// (got their first label) on the UTC days from From's day up to, not including, To's day
+	// count (e.g. the last 7 days: From = today-6, To = today+1). To zero means no end.
+	From, To time.Time
+}
+
+// noEnd is the day a window without an end stops before: the last one both ClickHouse 18.16
+// and current releases can hold in a Date.
+const noEnd = "2105-12-31"
+
+// agreementWhere filters the cells by AgreementFilter's Project, Scope and Cohorts, in this
+// order of bound parameters: project, project, scope, scope, cohorts (1 or 0).
+const agreementWhere = `(? = '' OR project_id = ?) AND (? = '' OR scope = ? OR (? = 1 AND scope LIKE 'cohort:%'))`
+
+// AgreementQuery reads the merged coincidence cells over all time: the view
+// kpi_agreement_cells sums the partitions' latest totals (FINAL).
 const AgreementQuery = `SELECT project_id, question_id, level, scope, unit_size, a, b, total
 FROM kpi_agreement_cells
+WHERE ` + agreementWhere + `
 ORDER BY project_id, question_id, level, scope, unit_size, a, b`
 
-// ReadAgreement reads every (project, question, level, scope) from
-// ClickHouse and computes its figures with streams/agreement: alpha is not a
-// plain SQL sum for ordinal, interval, ratio and set questions (the ordinal
-// distance depends on the global marginals, ratio and MASI have no closed
-// form), so the cells are merged in SQL and the metric applied here.
-func ReadAgreement(ctx context.Context, conn driver.Conn) ([]AgreementFigure, error) {
-	return readAgreement(ctx, conn, AgreementQuery)
-}
-
-// AgreementWindowQuery reads the merged cells of the units that started on
-// the days [from, to) (parameters: two 'YYYY-MM-DD' dates).
+// AgreementWindowQuery reads the merged cells of the units that started on the days
+// [from, to) (two 'YYYY-MM-DD' dates, then agreementWhere's parameters): the daily cells
+// (migration 0007) split the coincidences by the UTC day of a unit's first label.
 const AgreementWindowQuery = `SELECT project_id, question_id, level, scope, unit_size, a, b, sum(count) AS total
 FROM agreement_cells_daily FINAL
-WHERE day >= toDate(?) AND day < toDate(?)
+WHERE day >= toDate(?) AND day < toDate(?) AND ` + agreementWhere + `
 GROUP BY project_id, question_id, level, scope, unit_size, a, b
 HAVING total > 0
 ORDER BY project_id, question_id, level, scope, unit_size, a, b`
 
-// ReadAgreementWindow is ReadAgreement over the units that started (got
-// their first label) on the UTC days from from up to, not including, to:
-// the sliding-window figure of the KPI contract (e.g. the last 7 days:
-// from = today-7, to = today+1).
-func ReadAgreementWindow(ctx context.Context, conn driver.Conn, from, to time.Time) ([]AgreementFigure, error) {
-	return readAgreement(ctx, conn, AgreementWindowQuery, from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly))
-}
-
-func readAgreement(ctx context.Context, conn driver.Conn, query string, args ...any) ([]AgreementFigure, error) {
+// ReadAgreement reads the figures f selects from ClickHouse and computes them with
+// streams/agreement: alpha is not a plain SQL sum for ordinal, interval, ratio and set
+// questions (the ordinal distance depends on the global marginals, ratio and MASI have no
+// closed form), so the cells are merged in SQL and the metric applied here. Figures come in
+// (project, question, level, scope) order.
+func ReadAgreement(ctx context.Context, conn driver.Conn, f AgreementFilter) ([]AgreementFigure, error) {
+	cohorts := uint8(0)
+	if f.Cohorts {
+		cohorts = 1
+	}
+	query, args := AgreementQuery, []any{f.Project, f.Project, f.Scope, f.Scope, cohorts}
+	if !f.From.IsZero() {
+		to := noEnd
+		if !f.To.IsZero() {
+			to = f.To.UTC().Format(time.DateOnly)
+		}
+		query, args = AgreementWindowQuery, append([]any{f.From.UTC().Format(time.DateOnly), to}, args...)
+	}
 	rows, err := conn.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query agreement cells: %w", err)
@@ -97,16 +202,17 @@ func readAgreement(ctx context.Context, conn driver.Conn, query string, args ...
 	}
 	out := make([]AgreementFigure, 0, len(order))
 	for _, k := range order {
-		f := AgreementFigure{ProjectID: k.project, QuestionID: k.question, Level: k.level, Scope: k.scope}
+		fig := AgreementFigure{ProjectID: k.project, QuestionID: k.question, Level: k.level, Scope: k.scope}
 		co, err := agreement.CoincidencesFromCells(cells[k])
 		if err != nil {
 			return nil, fmt.Errorf("cells of %s/%s scope %s: %w", k.project, k.question, k.scope, err)
 		}
-		f.Coincidences = co
-		f.Alpha, f.Err = Figures(co, k.level)
-		f.Percent, _ = co.PercentAgreement()
-		f.Fleiss, f.FleissErr = co.FleissKappa()
-		out = append(out, f)
+		fig.Coincidences = co
+		fig.PairableUnits, fig.PairableValues = co.PairableUnits(), co.PairableValues()
+		fig.Alpha, fig.Err = Figures(co, k.level)
+		fig.Percent, fig.PercentErr = co.PercentAgreement()
+		fig.Fleiss, fig.FleissErr = co.FleissKappa()
+		out = append(out, fig)
 	}
 	return out, nil
 }

@@ -16,7 +16,7 @@ import (
 const (
 	// DefaultMaxStateKeys caps the keys of one partition's state. The
 	// processors keep 30-90 bytes per key (BenchmarkStateBytes: flow 32,
-	// agreement 80, accuracy 88), so a partition at the cap holds at most
+	// agreement 84, accuracy 92), so a partition at the cap holds at most
 	// about 350 MiB; agreement needs about 2.5 keys per label, so the cap
 	// is reached near 1.5 million live labels in one partition.
 	DefaultMaxStateKeys = 4_000_000

@@ -5,12 +5,41 @@
 // tables for the lists inside events (dataset members, the dataset versions
 // of a training run, the items implicated by a finding).
 //
-// The ledger is stateless: Apply is a pure mapping from one record to rows,
-// and NewState returns nil, so it holds no per-key state to bound (and the
-// runner skips the rebuild and reports no assay_processor_state_keys).
-// The table definitions are ops/clickhouse/migrations/0001_events.sql and
-// 0002_ledger.sql; Tables here must list the same columns (a test checks it
-// against the migrated server).
+// Apply is a pure mapping from one record to rows. The ledger keeps state
+// only for the findings partitions (Findings: each finding's project, for
+// the write rules below); NewState returns nil for every other partition,
+// so they hold no per-key state to bound and the runner skips their
+// rebuild.
+//
+// Write rules. With a principals registry (streams/runtime WithAuthorizer)
+// the runner refuses, before Apply, every event its producer may not write
+// by the rules that need no state (schemas/access), so no typed table the
+// API and the kpi_* views read (coverage, remediation, lineage of datasets)
+// can be moved by a party that may not move it; Apply adds two: a
+// RemediationStarted or RemediationShipped only in its finding's project
+// [scope.project], and a RoutingDecided only from the router
+// [router.own_decisions]. A refused record is poison: it goes to the DLQ
+// (which the ledger copies into the dlq table, with the original record's
+// bytes, coordinates, producer, rule and reason) and gets no row at all,
+// not even in events: events holds the records the ledger accepted, and
+// events and dlq together hold every record of the log, as for records
+// that do not decode. The rules that need a label's producer (a
+// retraction) are not the ledger's: label_retractions copies every
+// retraction the gateway or the registry let through, and the KPI,
+// lineage and routing processors, which remember who submitted each
+// label, refuse another producer's.
+//
+// The table definitions are ops/clickhouse/migrations/0001_events.sql,
+// 0002_ledger.sql and later ledger migrations. Here (tables.go) each table's
+// row is a Go struct whose fields name their columns (`ch:"column"`, else the
+// JSON name, so an event struct is a row as it is), so rows are written by
+// name, never by position: the columns of Tables, their ClickHouse types
+// (ColumnTypes) and each row's values in column order are derived from the
+// struct when the table is declared, and every typed table starts with the
+// envelope. A test compares every column, by name and type, with the
+// migrated tables of the 18.16 server and of current ClickHouse (chdb). Each
+// event type's rows are declared once, beside its table (eventTable, oneRow,
+// on); the tests require rows for every type of the contract.
 //
 // Keys, so that at-least-once writes have an exactly-once effect
 // (ReplacingMergeTree, read with FINAL):

@@ -12,7 +12,7 @@ import (
 	"github.com/assay-data/assay/streams/runtime"
 )
 
-func record(t *testing.T, ev schemas.Event, offset int64) runtime.Record {
+func record(t testing.TB, ev schemas.Event, offset int64) runtime.Record {
 	t.Helper()
 	val, err := schemas.Encode(ev)
 	if err != nil {
@@ -44,13 +44,29 @@ func get(t *testing.T, r runtime.Row, col string) any {
 
 func TestApplyEveryType(t *testing.T) {
 	evs := workload.New("u", 1).Round(0)
+	of := func(typ schemas.EventType) schemas.Event {
+		for _, ev := range evs {
+			if ev.Type() == typ {
+				return ev
+			}
+		}
+		t.Fatalf("no %s in a round", typ)
+		return nil
+	}
+	members := len(of(schemas.TypeDatasetVersionCommitted).(*schemas.DatasetVersionCommitted).Members)
+	versions := len(of(schemas.TypeTrainingRunRegistered).(*schemas.TrainingRunRegistered).DatasetVersions)
+	implicated := len(of(schemas.TypeEvalFindingReported).(*schemas.EvalFindingReported).ImplicatedItemIDs)
+	targets := len(of(schemas.TypeCoverageTargetSet).(*schemas.CoverageTargetSet).SliceTargets)
+	if members < 2 || versions < 1 || implicated < 2 || targets < 2 {
+		t.Fatalf("the examples' lists are too short to test: %d members, %d versions, %d items, %d targets", members, versions, implicated, targets)
+	}
 	type want struct {
 		tables map[string]int // rows per table besides the one events row
 		check  func(t *testing.T, rows []runtime.Row)
 	}
 	cases := map[schemas.EventType]want{
 		schemas.TypeItemIngested: {map[string]int{"items": 1}, func(t *testing.T, rows []runtime.Row) {
-			if got := get(t, rows[1], "slice_tags").([]string); len(got) != 1 || got[0] != "slice-0" {
+			if got := get(t, rows[1], "slice_tags").([]string); strings.Join(got, ",") != "night,urban" {
 				t.Errorf("slice_tags = %v", got)
 			}
 		}},
@@ -60,51 +76,60 @@ func TestApplyEveryType(t *testing.T) {
 			}
 		}},
 		schemas.TypeRoutingDecided: {map[string]int{"routing": 1}, func(t *testing.T, rows []runtime.Row) {
-			if get(t, rows[1], "input_names").([]string)[0] != "confidence" || get(t, rows[1], "input_values").([]float64)[0] != 0.4 {
+			if get(t, rows[1], "input_names").([]string)[1] != "threshold" || get(t, rows[1], "input_values").([]float64)[1] != 0.95 {
 				t.Errorf("inputs wrong: %v", rows[1].Values)
 			}
 		}},
 		schemas.TypeLabelSubmitted: {map[string]int{"labels": 1}, func(t *testing.T, rows []runtime.Row) {
-			if get(t, rows[1], "value_level") != "ordinal" || get(t, rows[1], "value_rank").(*int32) == nil || get(t, rows[1], "prelabel_model") != "m" {
+			if get(t, rows[1], "value_level") != "nominal" || get(t, rows[1], "value_category") != "car" || get(t, rows[1], "prelabel_model") != "detector" {
 				t.Errorf("label columns wrong: %v", rows[1].Values)
 			}
 		}},
 		schemas.TypeLabelRetracted: {map[string]int{"label_retractions": 1}, nil},
 		schemas.TypeGoldLabelSet: {map[string]int{"gold_labels": 1}, func(t *testing.T, rows []runtime.Row) {
-			if got := get(t, rows[1], "value_categories").([]string); strings.Join(got, ",") != "cat,dog" {
-				t.Errorf("value_categories = %v", got)
+			if r := get(t, rows[1], "value_rank").(*int32); get(t, rows[1], "value_level") != "ordinal" || r == nil || *r != 3 || len(get(t, rows[1], "value_categories").([]string)) != 0 {
+				t.Errorf("gold value columns wrong: %v", rows[1].Values)
 			}
 		}},
 		schemas.TypeReviewCompleted: {map[string]int{"reviews": 1}, func(t *testing.T, rows []runtime.Row) {
-			if get(t, rows[1], "corrected_level") != "interval" || *get(t, rows[1], "corrected_number").(*float64) != 0.25 {
+			if get(t, rows[1], "corrected_level") != "multi_label" || strings.Join(get(t, rows[1], "corrected_categories").([]string), ",") != "car,truck" ||
+				get(t, rows[1], "corrected_number").(*float64) != nil {
 				t.Errorf("corrected columns wrong: %v", rows[1].Values)
 			}
 		}},
 		schemas.TypeCoverageTargetSet: {map[string]int{"coverage_targets": 1}, func(t *testing.T, rows []runtime.Row) {
 			counts := get(t, rows[1], "slice_min_counts").([]*int64)
-			if len(counts) != workload.SlicesPerTarget || counts[0] == nil || *counts[0] != 10 || counts[1] != nil {
-				t.Errorf("slice_min_counts = %v", counts)
+			shares := get(t, rows[1], "slice_target_shares").([]*float64)
+			if len(counts) != targets || counts[0] != nil || counts[1] == nil || *counts[1] != 500 || shares[0] == nil || shares[1] != nil {
+				t.Errorf("slice_min_counts = %v, slice_target_shares = %v", counts, shares)
 			}
 		}},
-		schemas.TypeDatasetVersionCommitted: {map[string]int{"dataset_versions": 1, "dataset_members": workload.MembersPerVersion}, func(t *testing.T, rows []runtime.Row) {
-			if get(t, rows[1], "member_count") != uint64(workload.MembersPerVersion) {
+		schemas.TypeDatasetVersionCommitted: {map[string]int{"dataset_versions": 1, "dataset_members": members}, func(t *testing.T, rows []runtime.Row) {
+			if get(t, rows[1], "member_count") != uint64(members) {
 				t.Errorf("member_count = %v", get(t, rows[1], "member_count"))
 			}
 		}},
-		schemas.TypeTrainingRunRegistered: {map[string]int{"training_runs": 1, "training_run_datasets": workload.VersionsPerRun}, nil},
-		schemas.TypeEvalFindingReported:   {map[string]int{"findings": 1, "finding_items": workload.ItemsPerFinding}, nil},
+		schemas.TypeTrainingRunRegistered: {map[string]int{"training_runs": 1, "training_run_datasets": versions}, nil},
+		schemas.TypeEvalFindingReported:   {map[string]int{"findings": 1, "finding_items": implicated}, nil},
 		schemas.TypeRemediationStarted: {map[string]int{"remediations": 1}, func(t *testing.T, rows []runtime.Row) {
-			if get(t, rows[1], "stage") != ledger.StageStarted || get(t, rows[1], "owner") != "ops" {
+			if get(t, rows[1], "stage") != ledger.StageStarted || get(t, rows[1], "owner") != "data-team" {
 				t.Errorf("remediation wrong: %v", rows[1].Values)
 			}
 		}},
 		schemas.TypeRemediationShipped: {map[string]int{"remediations": 1}, func(t *testing.T, rows []runtime.Row) {
-			if get(t, rows[1], "stage") != ledger.StageShipped || get(t, rows[1], "fixing_version") != "v0" {
+			want := of(schemas.TypeRemediationShipped).(*schemas.RemediationShipped).FixingVersion
+			if get(t, rows[1], "stage") != ledger.StageShipped || get(t, rows[1], "fixing_version") != want || get(t, rows[1], "owner") != "" {
 				t.Errorf("remediation wrong: %v", rows[1].Values)
 			}
 		}},
+		schemas.TypeGuidelineReleased: {map[string]int{"guidelines": 1}, func(t *testing.T, rows []runtime.Row) {
+			e := of(schemas.TypeGuidelineReleased).(*schemas.GuidelineReleased)
+			if get(t, rows[1], "project_id") != e.ProjectID || get(t, rows[1], "guideline_version") != e.GuidelineVersion || get(t, rows[1], "sha256") != e.SHA256 {
+				t.Errorf("guideline wrong: %v", rows[1].Values)
+			}
+		}},
 		schemas.TypeEventRejected: {map[string]int{"dlq": 1}, func(t *testing.T, rows []runtime.Row) {
-			if get(t, rows[1], "original") != "{bad json" || get(t, rows[1], "original_partition").(*int32) != nil {
+			if p := get(t, rows[1], "original_partition").(*int32); get(t, rows[1], "original") != `{"event_type":"Nope"}` || p == nil || *p != 2 {
 				t.Errorf("dlq wrong: %v", rows[1].Values)
 			}
 		}},

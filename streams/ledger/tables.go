@@ -1,6 +1,19 @@
 package ledger
 
-import "github.com/assay-data/assay/streams/runtime"
+import (
+	"time"
+
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/runtime"
+)
+
+// This file is the ledger's schema: for each table, the Go struct of its
+// rows (columns by name, see table), the event struct itself where the
+// table is the event as it is (eventTable), and for each event type the
+// rows it becomes (eventTable, oneRow, on). The migrations in
+// ops/clickhouse/migrations create the tables; TestTablesMatchMigrations
+// checks every column by name and type on the 18.16 server and on current
+// ClickHouse (chdb).
 
 // The ledger's tables.
 const (
@@ -20,51 +33,264 @@ const (
 	TableFindings            = "findings"
 	TableFindingItems        = "finding_items"
 	TableRemediations        = "remediations"
+	TableGuidelines          = "guidelines"
 	TableDLQ                 = "dlq"
 )
 
-// envelopeColumns start every typed table, in this order.
-var envelopeColumns = []string{
-	"event_id", "event_type", "occurred_at", "occurred_at_ms", "recorded_at", "recorded_at_ms",
-	"producer", "correlation_id", "causation_id", "kafka_topic", "kafka_partition", "kafka_offset",
-}
-
-func valueColumns(prefix string) []string {
-	return []string{prefix + "_level", prefix + "_category", prefix + "_rank", prefix + "_number", prefix + "_categories"}
-}
-
-func typed(name string, cols ...[]string) runtime.Table {
-	all := append([]string(nil), envelopeColumns...)
-	for _, c := range cols {
-		all = append(all, c...)
-	}
-	return runtime.Table{Name: name, Columns: all}
-}
-
-func c(names ...string) []string { return names }
+// The remediations.stage values.
+const (
+	StageStarted = "started"
+	StageShipped = "shipped"
+)
 
 // Tables lists the ledger's tables with the columns Apply fills, in order.
 func Tables() []runtime.Table {
-	return []runtime.Table{
-		{Name: TableEvents, Columns: c("topic", "partition", "offset", "record_key", "event_id", "event_type",
-			"occurred_at", "occurred_at_ms", "recorded_at", "recorded_at_ms", "producer", "correlation_id",
-			"causation_id", "schema_fingerprint", "payload")},
-		typed(TableItems, c("item_id", "source", "uri", "sha256", "modality", "slice_tags", "edge_case_tags", "dataset_id", "project_id")),
-		typed(TablePrelabels, c("item_id", "question_id", "model", "model_version"), valueColumns("value"), c("confidence")),
-		typed(TableRouting, c("item_id", "question_id", "route", "rule", "input_names", "input_values", "reason")),
-		typed(TableLabels, c("label_id", "item_id", "project_id", "task_id", "question_id", "annotator_id", "cohort", "vendor", "guideline_version"),
-			valueColumns("value"), c("time_spent_ms", "prelabel_model", "prelabel_model_version")),
-		typed(TableLabelRetractions, c("label_id", "item_id", "reason")),
-		typed(TableGoldLabels, c("item_id", "question_id"), valueColumns("value"), c("set_by")),
-		typed(TableReviews, c("review_id", "label_id", "item_id", "reviewer_id", "verdict"), valueColumns("corrected"), c("reason")),
-		typed(TableCoverageTargets, c("dataset_id", "slice_names", "slice_target_shares", "slice_min_counts", "edge_case_tags", "edge_case_min_counts")),
-		typed(TableDatasetVersions, c("dataset_id", "version", "parent_version", "member_count", "manifest_digest")),
-		typed(TableDatasetMembers, c("dataset_id", "version", "item_id", "label_id")),
-		typed(TableTrainingRuns, c("run_id", "model", "dataset_id")),
-		typed(TableTrainingRunDatasets, c("run_id", "dataset_id", "version")),
-		typed(TableFindings, c("finding_id", "eval_run", "model", "training_run_id", "slice", "severity", "project_id")),
-		typed(TableFindingItems, c("finding_id", "item_id")),
-		typed(TableRemediations, c("finding_id", "stage", "owner", "plan", "dataset_id", "fixing_version")),
-		typed(TableDLQ, c("source", "original", "reason", "field", "original_producer", "original_topic", "original_partition", "original_offset")),
+	out := make([]runtime.Table, len(declared))
+	for i, t := range declared {
+		out[i] = t.Table()
 	}
+	return out
 }
+
+// meta is the envelope of an event as columns, in the events table and in
+// every typed table.
+type meta struct {
+	EventID       string    `ch:"event_id"`
+	EventType     string    `ch:"event_type"`
+	OccurredAt    time.Time `ch:"occurred_at"`
+	OccurredAtMS  int64     `ch:"occurred_at_ms"`
+	RecordedAt    time.Time `ch:"recorded_at"`
+	RecordedAtMS  int64     `ch:"recorded_at_ms"`
+	Producer      string    `ch:"producer"`
+	CorrelationID string    `ch:"correlation_id"`
+	CausationID   string    `ch:"causation_id"`
+}
+
+// eventRow is a row of events: one per Kafka record of every contract
+// topic, the payload as JSON.
+type eventRow struct {
+	Topic             string `ch:"topic"`
+	Partition         uint32 `ch:"partition"`
+	Offset            uint64 `ch:"offset"`
+	RecordKey         string `ch:"record_key"`
+	Meta              meta   `ch:",inline"`
+	SchemaFingerprint uint64 `ch:"schema_fingerprint"`
+	Payload           string `ch:"payload"`
+}
+
+var events = declare[eventRow](TableEvents, false)
+
+// envelope starts every typed table: the event's envelope and the record's
+// place in the log.
+type envelope struct {
+	Meta           meta   `ch:",inline"`
+	KafkaTopic     string `ch:"kafka_topic"`
+	KafkaPartition uint32 `ch:"kafka_partition"`
+	KafkaOffset    uint64 `ch:"kafka_offset"`
+}
+
+// makers lists, for each event type, what makes its typed rows, in
+// declaration order.
+var makers = map[schemas.EventType][]func(*envelopeValues, schemas.Event) []runtime.Row{}
+
+// on adds rows to what an event of the type of P becomes.
+func on[E any, P interface {
+	*E
+	schemas.Event
+}](rows func(*envelopeValues, P) []runtime.Row) struct{} {
+	var zero P = new(E)
+	makers[zero.Type()] = append(makers[zero.Type()], func(env *envelopeValues, ev schemas.Event) []runtime.Row { return rows(env, ev.(P)) })
+	return struct{}{}
+}
+
+// oneRow makes row(e) of t the row an event e of the type of P becomes
+// (next to rows declared before for the type).
+func oneRow[E any, P interface {
+	*E
+	schemas.Event
+}, R any](t table[R], row func(P) R) struct{} {
+	return on(func(env *envelopeValues, e P) []runtime.Row {
+		r := row(e)
+		return []runtime.Row{t.row(env, &r)}
+	})
+}
+
+// eventTable declares a typed table whose row is the event of type E as it
+// is: its fields by JSON name, less those in omit (lists, whose rows go to
+// child tables). Its row is the first an event of the type becomes.
+func eventTable[E any, P interface {
+	*E
+	schemas.Event
+}](name string, omit ...string) table[E] {
+	t := declare[E](name, true, omit...)
+	on(func(env *envelopeValues, e P) []runtime.Row { return []runtime.Row{t.row(env, e)} })
+	return t
+}
+
+// each makes a row of the child table t per element of an event's list.
+func each[T, R any](env *envelopeValues, t table[R], list []T, row func(T) R) []runtime.Row {
+	out := make([]runtime.Row, len(list))
+	for i, x := range list {
+		r := row(x)
+		out[i] = t.row(env, &r)
+	}
+	return out
+}
+
+var (
+	_ = eventTable[schemas.ItemIngested](TableItems)
+	_ = eventTable[schemas.PreLabelProposed](TablePrelabels)
+	_ = eventTable[schemas.LabelRetracted](TableLabelRetractions)
+	_ = eventTable[schemas.GoldLabelSet](TableGoldLabels)
+	_ = eventTable[schemas.GuidelineReleased](TableGuidelines)
+	_ = eventTable[schemas.EventRejected](TableDLQ)
+)
+
+// RoutingDecided, its inputs as parallel arrays.
+type routingRow struct {
+	Event       *schemas.RoutingDecided `ch:",inline"`
+	InputNames  []string                `ch:"input_names"`
+	InputValues []float64               `ch:"input_values"`
+}
+
+var _ = oneRow(declare[routingRow](TableRouting, true, "inputs"), func(e *schemas.RoutingDecided) routingRow {
+	r := routingRow{Event: e, InputNames: make([]string, len(e.Inputs)), InputValues: make([]float64, len(e.Inputs))}
+	for i, in := range e.Inputs {
+		r.InputNames[i], r.InputValues[i] = in.Name, in.Value
+	}
+	return r
+})
+
+// LabelSubmitted, the pre-label shown (if any) as prelabel_model and
+// prelabel_model_version.
+type labelRow struct {
+	Event    *schemas.LabelSubmitted `ch:",inline"`
+	Prelabel schemas.PreLabelRef     `ch:"prelabel"`
+}
+
+var _ = oneRow(declare[labelRow](TableLabels, true, "pre_label"), func(e *schemas.LabelSubmitted) labelRow {
+	return labelRow{Event: e, Prelabel: valueOrZero(e.PreLabel)}
+})
+
+// ReviewCompleted; the corrected_* columns are empty unless the verdict is
+// correct.
+type reviewRow struct {
+	Event     *schemas.ReviewCompleted `ch:",inline"`
+	Corrected schemas.LabelValue       `ch:"corrected"`
+}
+
+var _ = oneRow(declare[reviewRow](TableReviews, true, "corrected_value"), func(e *schemas.ReviewCompleted) reviewRow {
+	return reviewRow{Event: e, Corrected: valueOrZero(e.CorrectedValue)}
+})
+
+func valueOrZero[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
+}
+
+// CoverageTargetSet, slice and edge-case targets as parallel arrays.
+type coverageTargetRow struct {
+	DatasetID         string     `ch:"dataset_id"`
+	SliceNames        []string   `ch:"slice_names"`
+	SliceTargetShares []*float64 `ch:"slice_target_shares"`
+	SliceMinCounts    []*int64   `ch:"slice_min_counts"`
+	EdgeCaseTags      []string   `ch:"edge_case_tags"`
+	EdgeCaseMinCounts []int64    `ch:"edge_case_min_counts"`
+}
+
+var _ = oneRow(declare[coverageTargetRow](TableCoverageTargets, true), func(e *schemas.CoverageTargetSet) coverageTargetRow {
+	n, m := len(e.SliceTargets), len(e.EdgeCaseMinimums)
+	r := coverageTargetRow{DatasetID: e.DatasetID, SliceNames: make([]string, n), SliceTargetShares: make([]*float64, n),
+		SliceMinCounts: make([]*int64, n), EdgeCaseTags: make([]string, m), EdgeCaseMinCounts: make([]int64, m)}
+	for i, t := range e.SliceTargets {
+		r.SliceNames[i], r.SliceTargetShares[i], r.SliceMinCounts[i] = t.Slice, t.TargetShare, t.MinCount
+	}
+	for i, t := range e.EdgeCaseMinimums {
+		r.EdgeCaseTags[i], r.EdgeCaseMinCounts[i] = t.Tag, t.MinCount
+	}
+	return r
+})
+
+// DatasetVersionCommitted: one row per version with its member count, one
+// per member.
+type datasetVersionRow struct {
+	Event       *schemas.DatasetVersionCommitted `ch:",inline"`
+	MemberCount uint64                           `ch:"member_count"`
+}
+
+type datasetMemberRow struct {
+	DatasetID string         `ch:"dataset_id"`
+	Version   string         `ch:"version"`
+	Member    schemas.Member `ch:",inline"`
+}
+
+var (
+	datasetVersions = declare[datasetVersionRow](TableDatasetVersions, true, "members")
+	datasetMembers  = declare[datasetMemberRow](TableDatasetMembers, true)
+)
+
+var _ = on(func(env *envelopeValues, e *schemas.DatasetVersionCommitted) []runtime.Row {
+	version := datasetVersions.row(env, &datasetVersionRow{Event: e, MemberCount: uint64(len(e.Members))})
+	return append([]runtime.Row{version}, each(env, datasetMembers, e.Members, func(m schemas.Member) datasetMemberRow {
+		return datasetMemberRow{DatasetID: e.DatasetID, Version: e.Version, Member: m}
+	})...)
+})
+
+// TrainingRunRegistered: one row per run, one per dataset version it used.
+type trainingRunDatasetRow struct {
+	RunID string                    `ch:"run_id"`
+	Ref   schemas.DatasetVersionRef `ch:",inline"`
+}
+
+var (
+	_                   = eventTable[schemas.TrainingRunRegistered](TableTrainingRuns, "dataset_versions")
+	trainingRunDatasets = declare[trainingRunDatasetRow](TableTrainingRunDatasets, true)
+)
+
+var _ = on(func(env *envelopeValues, e *schemas.TrainingRunRegistered) []runtime.Row {
+	return each(env, trainingRunDatasets, e.DatasetVersions, func(dv schemas.DatasetVersionRef) trainingRunDatasetRow {
+		return trainingRunDatasetRow{RunID: e.RunID, Ref: dv}
+	})
+})
+
+// EvalFindingReported: one row per finding, one per implicated item.
+type findingItemRow struct {
+	FindingID string `ch:"finding_id"`
+	ItemID    string `ch:"item_id"`
+}
+
+var (
+	_            = eventTable[schemas.EvalFindingReported](TableFindings, "implicated_item_ids")
+	findingItems = declare[findingItemRow](TableFindingItems, true)
+)
+
+var _ = on(func(env *envelopeValues, e *schemas.EvalFindingReported) []runtime.Row {
+	return each(env, findingItems, e.ImplicatedItemIDs, func(item string) findingItemRow {
+		return findingItemRow{FindingID: e.FindingID, ItemID: item}
+	})
+})
+
+// RemediationStarted (stage started: owner, plan) and RemediationShipped
+// (stage shipped: dataset_id, fixing_version), in one table.
+type remediationRow struct {
+	FindingID     string `ch:"finding_id"`
+	Stage         string `ch:"stage"`
+	Owner         string `ch:"owner"`
+	Plan          string `ch:"plan"`
+	DatasetID     string `ch:"dataset_id"`
+	FixingVersion string `ch:"fixing_version"`
+}
+
+var remediations = declare[remediationRow](TableRemediations, true)
+
+var (
+	_ = oneRow(remediations, func(e *schemas.RemediationStarted) remediationRow {
+		return remediationRow{FindingID: e.FindingID, Stage: StageStarted, Owner: e.Owner, Plan: e.Plan}
+	})
+	_ = oneRow(remediations, func(e *schemas.RemediationShipped) remediationRow {
+		return remediationRow{FindingID: e.FindingID, Stage: StageShipped, DatasetID: e.DatasetID, FixingVersion: e.FixingVersion}
+	})
+)

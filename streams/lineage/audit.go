@@ -10,20 +10,6 @@ import (
 	"github.com/assay-data/assay/schemas"
 )
 
-// Missing links of a member chain, in chain order. They are stable strings: reports and tests
-// compare them.
-const (
-	MissingItem      = "item not ingested"
-	MissingSource    = "item has no source"
-	MissingHash      = "item has no sha256"
-	MissingLabel     = "label not submitted"
-	MissingAnnotator = "label has no annotator"
-	LabelOtherItem   = "label belongs to another item"
-	LabelRetracted   = "label retracted"
-	MissingReview    = "label not reviewed"
-	ReviewRejected   = "label rejected in review"
-)
-
 // GoldCheck is the comparison of a member's label with the gold answer of its item's question.
 type GoldCheck struct {
 	Gold  string `json:"gold"`
@@ -52,29 +38,95 @@ type MemberChain struct {
 // Complete reports whether the member's chain has no missing link.
 func (m MemberChain) Complete() bool { return len(m.Missing) == 0 }
 
-// VersionAudit is the audit of one dataset version as the graph knows it.
+// VersionLineage is one dataset version's lineage: every member's chain with its missing
+// links, who took part, the training runs that used the version and the findings it fixes.
+// Graph.Audit builds it from the replayed log and ReadVersion from the lineage processor's
+// tables in ClickHouse, with the same chain rule (Links.Missing): the API serves the second,
+// assay audit the first, and the audit reports any difference as drift.
+type VersionLineage struct {
+	Dataset        string `json:"dataset"`
+	Version        string `json:"version"`
+	Parent         string `json:"parent_version,omitempty"`
+	CommittedAt    int64  `json:"committed_at_ms"`
+	ManifestDigest string `json:"manifest_digest"`
+	// ManifestOK: the manifest digest recomputes over the members (schemas.ManifestDigest).
+	ManifestOK bool   `json:"manifest_digest_ok"`
+	MerkleRoot string `json:"merkle_root"`
+	// Members are the member chains sorted by item, label. MemberCount counts them all, also
+	// where a reader lists only some (the API bounds its answer).
+	Members     []MemberChain `json:"members"`
+	MemberCount int           `json:"member_count"`
+	// CompleteCount counts the members with a full chain; Missing counts the members missing
+	// each link (by the Missing* strings).
+	CompleteCount int            `json:"complete_members"`
+	Missing       map[string]int `json:"missing"`
+	// Complete is Status().Complete(): the manifest recomputes and every member is complete.
+	Complete     bool     `json:"complete"`
+	Cohorts      []string `json:"cohorts"`
+	Annotators   []string `json:"annotators"`
+	Reviewers    []string `json:"reviewers"`
+	TrainingRuns []string `json:"training_runs"`
+	// Fixes lists the findings whose (first) remediation shipped this version.
+	Fixes []string `json:"fixes"`
+}
+
+// Status is the version as lineage completeness counts it.
+func (v VersionLineage) Status() VersionStatus {
+	return VersionStatus{Members: v.MemberCount, CompleteMembers: v.CompleteCount, ManifestOK: v.ManifestOK}
+}
+
+// newVersionLineage judges a version from its commit and its members' chains (chain builds
+// one): the one assembly of a VersionLineage, for both models.
+func newVersionLineage(v *Version, chain func(schemas.Member) MemberChain, runs, fixes []string) VersionLineage {
+	out := VersionLineage{Dataset: v.Ref.DatasetID, Version: v.Ref.Version, Parent: v.Parent, CommittedAt: v.OccurredAt,
+		ManifestDigest: v.ManifestDigest, ManifestOK: schemas.ManifestDigest(v.Members) == v.ManifestDigest,
+		Members: []MemberChain{}, MemberCount: len(v.Members), Missing: map[string]int{},
+		TrainingRuns: nonNil(runs), Fixes: nonNil(fixes)}
+	members := append([]schemas.Member(nil), v.Members...)
+	sort.Slice(members, func(i, j int) bool {
+		if members[i].ItemID != members[j].ItemID {
+			return members[i].ItemID < members[j].ItemID
+		}
+		return members[i].LabelID < members[j].LabelID
+	})
+	cohorts, annotators, reviewers := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	leaves := make([]Leaf, 0, len(members))
+	for _, m := range members {
+		c := chain(m)
+		out.Members = append(out.Members, c)
+		if c.Complete() {
+			out.CompleteCount++
+		}
+		for _, l := range c.Missing {
+			out.Missing[l]++
+		}
+		cohorts[c.Cohort] = true
+		annotators[c.AnnotatorID] = true
+		reviewers[c.ReviewerID] = true
+		leaves = append(leaves, Leaf{ItemSHA256: c.SHA256, LabelID: m.LabelID})
+	}
+	out.Complete = out.Status().Complete()
+	out.Cohorts, out.Annotators, out.Reviewers = sortedSet(cohorts), sortedSet(annotators), sortedSet(reviewers)
+	out.MerkleRoot = MerkleRoot(leaves)
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// VersionAudit is the audit of one dataset version as the graph knows it: its lineage, gold
+// checks of its members' labels and the findings that implicate it.
 type VersionAudit struct {
-	Dataset        string        `json:"dataset"`
-	Version        string        `json:"version"`
-	Parent         string        `json:"parent_version,omitempty"`
-	CommittedAt    int64         `json:"committed_at_ms"`
-	ManifestDigest string        `json:"manifest_digest"`
-	ManifestOK     bool          `json:"manifest_digest_ok"`
-	MerkleRoot     string        `json:"merkle_root"`
-	Members        []MemberChain `json:"members"`
-	CompleteCount  int           `json:"complete_members"`
-	Complete       bool          `json:"complete"`
-	Cohorts        []string      `json:"cohorts"`
-	Annotators     []string      `json:"annotators"`
-	Reviewers      []string      `json:"reviewers"`
-	GoldChecked    int           `json:"gold_checked"`
-	GoldMatched    int           `json:"gold_matched"`
-	TrainingRuns   []string      `json:"training_runs"`
+	VersionLineage
+	GoldChecked int `json:"gold_checked"`
+	GoldMatched int `json:"gold_matched"`
 	// Findings implicate this version (through their training run and items), with their
 	// remediation; ages are at the graph's Now.
 	Findings []FindingImpact `json:"findings"`
-	// Fixes lists the findings whose remediation shipped this version.
-	Fixes []string `json:"fixes"`
 }
 
 // ErrVersionNotFound is returned by Audit for a version that was not committed (as of AsOf).
@@ -91,106 +143,69 @@ func (e ErrVersionNotFound) Error() string {
 	return fmt.Sprintf("version not found: %s@%s", e.Ref.DatasetID, e.Ref.Version)
 }
 
-// Chain builds one member's chain. A member is complete when its item was ingested with a
-// source and a hash, its label exists for that item, is not retracted and names an annotator,
-// and the label's latest review accepted or corrected it.
+// Chain builds one member's chain (chainOf, Links.Missing): complete when its item was
+// ingested with a source and a hash, its label exists for that item, is not retracted and
+// names an annotator, and the label's latest review accepted or corrected it. The gold check
+// compares the submitted value (not a reviewer's correction) with the item's latest gold
+// answer: gold checks measure the annotator, as the accuracy KPI does.
 func (g *Graph) Chain(m schemas.Member) MemberChain {
-	c := MemberChain{ItemID: m.ItemID, LabelID: m.LabelID}
-	miss := func(s string) { c.Missing = append(c.Missing, s) }
-	if it, ok := g.Items[m.ItemID]; !ok {
-		miss(MissingItem)
-	} else {
-		c.Source, c.SHA256 = it.Source, it.SHA256
-		if it.Source == "" {
-			miss(MissingSource)
-		}
-		if it.SHA256 == "" {
-			miss(MissingHash)
-		}
-	}
-	l, ok := g.Labels[m.LabelID]
-	if !ok {
-		miss(MissingLabel)
-		miss(MissingReview)
+	it, l, r := g.facts(m)
+	c := chainOf(m, it, l, r)
+	if l == nil {
 		return c
 	}
-	c.AnnotatorID, c.Cohort, c.Vendor, c.GuidelineVersion, c.PreLabelModel = l.AnnotatorID, l.Cohort, l.Vendor, l.GuidelineVersion, l.PreLabelModel
-	if l.AnnotatorID == "" {
-		miss(MissingAnnotator)
-	}
-	if l.ItemID != m.ItemID {
-		miss(LabelOtherItem)
-	}
-	if l.Retracted {
-		miss(LabelRetracted)
-	}
-	if r := g.LatestReview(m.LabelID); r == nil {
-		miss(MissingReview)
-	} else {
-		c.ReviewID, c.ReviewerID, c.Verdict = r.ReviewID, r.ReviewerID, string(r.Verdict)
-		if r.Verdict == schemas.VerdictReject {
-			miss(ReviewRejected)
-		}
-	}
 	if gd, ok := g.Gold(m.ItemID, l.QuestionID); ok {
-		// The submitted value is compared (not a reviewer's correction): gold checks measure
-		// the annotator, as the accuracy KPI does.
 		c.Gold = &GoldCheck{Gold: gd.Value.String(), Label: l.Value.String(), Match: gd.Value.String() == l.Value.String()}
 	}
 	return c
 }
 
-// Audit audits a dataset version: every member's chain (sorted by item, label), the cohorts,
-// annotators and reviewers involved, gold checks, the manifest digest recomputed and the
-// members' Merkle root. It returns ErrVersionNotFound when the version is not in the graph.
+// Links returns the facts of a member's chain as the graph holds them.
+func (g *Graph) Links(m schemas.Member) Links {
+	it, l, r := g.facts(m)
+	return linksOf(m, it, l, r)
+}
+
+// facts returns what the graph holds about a member: its item, its label and the label's
+// latest review (none for a label never submitted: a review is of a label).
+func (g *Graph) facts(m schemas.Member) (*Item, *Label, *Review) {
+	l := g.Labels[m.LabelID]
+	if l == nil {
+		return g.Items[m.ItemID], nil, nil
+	}
+	return g.Items[m.ItemID], l, g.LatestReview(m.LabelID)
+}
+
+// Audit audits a dataset version: its lineage (newVersionLineage over Chain), gold checks and
+// the findings that implicate it. It returns ErrVersionNotFound when the version is not in the
+// graph.
 func (g *Graph) Audit(ref VersionRef) (VersionAudit, error) {
 	v, ok := g.Versions[ref]
 	if !ok {
 		return VersionAudit{}, ErrVersionNotFound{Ref: ref, AsOf: g.AsOf}
 	}
-	a := VersionAudit{Dataset: ref.DatasetID, Version: ref.Version, Parent: v.Parent, CommittedAt: v.OccurredAt,
-		ManifestDigest: v.ManifestDigest, ManifestOK: schemas.ManifestDigest(v.Members) == v.ManifestDigest,
-		TrainingRuns: g.RunsUsing(ref)}
-	members := append([]schemas.Member(nil), v.Members...)
-	sort.Slice(members, func(i, j int) bool {
-		if members[i].ItemID != members[j].ItemID {
-			return members[i].ItemID < members[j].ItemID
+	var fixes []string
+	for id, f := range g.Findings {
+		if f.ShippedAt != 0 && f.Fix == ref {
+			fixes = append(fixes, id)
 		}
-		return members[i].LabelID < members[j].LabelID
-	})
-	cohorts, annotators, reviewers := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	leaves := make([]Leaf, 0, len(members))
-	for _, m := range members {
-		c := g.Chain(m)
-		a.Members = append(a.Members, c)
-		if c.Complete() {
-			a.CompleteCount++
-		}
-		cohorts[c.Cohort] = true
-		annotators[c.AnnotatorID] = true
-		reviewers[c.ReviewerID] = true
+	}
+	sort.Strings(fixes)
+	a := VersionAudit{VersionLineage: newVersionLineage(v, g.Chain, g.RunsUsing(ref), fixes), Findings: []FindingImpact{}}
+	for _, c := range a.Members {
 		if c.Gold != nil {
 			a.GoldChecked++
 			if c.Gold.Match {
 				a.GoldMatched++
 			}
 		}
-		leaves = append(leaves, Leaf{ItemSHA256: c.SHA256, LabelID: m.LabelID})
 	}
-	a.Complete = a.CompleteCount == len(members)
-	a.Cohorts, a.Annotators, a.Reviewers = sortedSet(cohorts), sortedSet(annotators), sortedSet(reviewers)
-	a.MerkleRoot = MerkleRoot(leaves)
-	a.Findings, a.Fixes = []FindingImpact{}, []string{}
 	name := ref.DatasetID + "@" + ref.Version
-	for id, f := range g.Findings {
-		if f.ShippedAt != 0 && f.Fix == ref {
-			a.Fixes = append(a.Fixes, id)
-		}
+	for id := range g.Findings {
 		if im, err := g.Impact(id, g.Now()); err == nil && slices.Contains(im.Versions, name) {
 			a.Findings = append(a.Findings, im)
 		}
 	}
-	sort.Strings(a.Fixes)
 	sort.Slice(a.Findings, func(i, j int) bool { return a.Findings[i].FindingID < a.Findings[j].FindingID })
 	return a, nil
 }

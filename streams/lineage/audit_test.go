@@ -46,9 +46,9 @@ func TestAuditVersions(t *testing.T) {
 			annotators []string
 			runs       []string
 		}{
-			{"1", true, map[string][]string{}, []string{"cohort-a", "cohort-b"}, []string{"ann-a", "ann-b"}, nil},
+			{"1", true, map[string][]string{}, []string{"cohort-a", "cohort-b"}, []string{"ann-a", "ann-b"}, []string{}},
 			{"2", false, map[string][]string{"l3": {lineage.ReviewRejected}}, []string{"cohort-a", "cohort-b"}, []string{"ann-a", "ann-b", "ann-c"}, []string{"run-1"}},
-			{"3", true, map[string][]string{}, []string{"cohort-a", "cohort-b", "cohort-c"}, []string{"ann-a", "ann-b", "ann-c", "ann-d"}, nil},
+			{"3", true, map[string][]string{}, []string{"cohort-a", "cohort-b", "cohort-c"}, []string{"ann-a", "ann-b", "ann-c", "ann-d"}, []string{}},
 		}
 		for _, tc := range tests {
 			a, err := g.Audit(ref(tc.version))
@@ -215,8 +215,9 @@ func TestAuditFindingsAndCompleteness(t *testing.T) {
 	if !reflect.DeepEqual(a3.Fixes, []string{"f1"}) {
 		t.Errorf("v3 fixes %v, want [f1]", a3.Fixes)
 	}
-	want := lineage.Completeness{Versions: 3, CompleteVersions: 2, Runs: 1, CompleteRuns: 0}
-	if got := g.Completeness(); got != want {
+	// Members: 2 of v1, 4 of v2 (l3 rejected), 4 of v3.
+	want := lineage.Completeness{Versions: 3, CompleteVersions: 2, Members: 10, CompleteMembers: 9, Runs: 1, CompleteRuns: 0}
+	if got := g.Completeness(""); got != want {
 		t.Errorf("completeness %+v, want %+v", got, want)
 	}
 	if g.Now() != lineagetest.At(70) || build(lineagetest.At(35), false).Now() != lineagetest.At(35) {

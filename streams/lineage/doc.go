@@ -1,13 +1,46 @@
-// Package lineage is the lineage projection of the log as a pure model: Graph folds events
-// (items, labels, reviews, dataset versions, training runs, findings, remediations) into the
-// chain source → item → labels → reviews → dataset version → training run → eval finding →
-// remediation → fixing dataset version, and answers the audit questions over it: is every member
-// of a dataset version fully traced, which links are missing, which cohorts and annotators are
-// involved, what is the members' Merkle digest, which versions and cohorts does a finding
-// implicate, and how long did its fix take.
+// Package lineage is the lineage projection of the log: the chain source → item → labels →
+// reviews → dataset version → training run → eval finding → remediation → fixing dataset
+// version, and the one rule that says whether a member's chain is complete.
+//
+// # One model, two stores
+//
+// Graph folds events into memory and answers the audit questions over them: is every member
+// of a dataset version fully traced, which links are missing, which cohorts and annotators
+// are involved, what is the members' Merkle digest, which versions and cohorts does a finding
+// implicate, and how long did its fix take. assay audit replays the whole log into a Graph.
+//
+// The Processor writes the same facts to ClickHouse, maintained as the log arrives: the graph
+// as node and edge rows for walking it in SQL, and the chain read model (one typed row per
+// event that states a link) that ReadVersion and ReadCompleteness read. The API and the
+// dashboard read lineage and lineage completeness there, never from the ledger tables.
+//
+// Both stores reduce a member to the same Links (Graph.Links; ReadVersion through the same
+// chainOf; ReadCompleteness by counting the members of each version by their Links in SQL),
+// judged by one rule, Links.Missing: a member is complete when its item was ingested with a
+// source and a hash, its label was submitted for that item by a known annotator and is not
+// retracted, and the label's latest review accepted or corrected it. A version is complete
+// when its manifest digest recomputes and every member is (VersionStatus), a training run when
+// every version it used is (Tally). The audit passes a version only when it is complete and
+// ClickHouse agrees with the replayed log (auditor.CompareLineage compares ReadVersion with
+// Graph.Audit), so the dashboard cannot count as complete a version the audit fails on the
+// same data. TestChainBreaks, TestChainBreaksInClickHouse and the API's stack test run every
+// way a chain can break (lineagetest.Breaks) through each.
+//
+// # Order and "latest"
 //
 // The model does no I/O. Fold order does not matter (every fact is keyed by its own id and
 // "latest" is decided by occurred_at, then event id), because a replay reads partitions of
-// several topics interleaved in no global order. The Processor in this package writes the same
-// graph as node and edge rows for SQL; the audit (Audit, CompareLedger) is the CLI's library code.
+// several topics interleaved in no global order. The chain tables keep every statement and
+// their reads decide "latest" by the same rule, with argMax over (occurred_at_ms, event_id):
+// an item's and a label's latest statement and a label's latest review; a version's earliest
+// commit (a version is immutable); any retraction; a finding's first shipment; a training
+// run's latest registration.
+//
+// Write rules. So that no party can make the graph say another party's label was retracted, or
+// another project's finding remediated, the Processor completes two rules of schemas/access with
+// the little state it keeps (State): a LabelRetracted is refused unless its producer submitted
+// the label [labeler.own_labels], with or without a principals registry; with one, a
+// RemediationStarted or RemediationShipped is refused unless the finding's project (from its
+// EvalFindingReported) is in the principal's projects [scope.project]. The runner refuses the
+// rest of the rules before Apply when it has a registry, and sends every refusal to the DLQ.
 package lineage

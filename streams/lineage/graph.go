@@ -16,6 +16,7 @@ type Item struct {
 	URI        string
 	SHA256     string
 	ProjectID  string
+	DatasetID  string
 	OccurredAt int64
 	EventID    string
 }
@@ -34,7 +35,10 @@ type Label struct {
 	Value         schemas.LabelValue
 	OccurredAt    int64
 	EventID       string
-	// Retracted is set by a LabelRetracted of this label.
+	// Producer submitted the label: only it may retract it (rule labeler.own_labels, which
+	// the Processor enforces too, so the graph and the chain tables agree).
+	Producer string
+	// Retracted is set by a LabelRetracted of this label from its Producer.
 	Retracted bool
 }
 
@@ -91,8 +95,11 @@ type Finding struct {
 	StartedAt int64
 	// ShippedAt is the first RemediationShipped, 0 while the finding is open.
 	ShippedAt int64
-	// Fix is the fixing dataset version of the first RemediationShipped.
+	// Fix is the fixing dataset version of the first RemediationShipped (by occurred_at, then
+	// event id).
 	Fix VersionRef
+
+	shippedEvent string
 }
 
 type goldKey struct{ item, question string }
@@ -125,7 +132,7 @@ type Graph struct {
 	latest int64
 
 	gold       map[goldKey]*Gold
-	retracted  map[string]bool
+	retracted  map[string]map[string]bool // label id -> producers that retracted it
 	seenEvents map[string]bool
 }
 
@@ -140,7 +147,7 @@ func New(asOf int64) *Graph {
 		Runs:       map[string]*Run{},
 		Findings:   map[string]*Finding{},
 		gold:       map[goldKey]*Gold{},
-		retracted:  map[string]bool{},
+		retracted:  map[string]map[string]bool{},
 		seenEvents: map[string]bool{},
 	}
 }
@@ -171,11 +178,11 @@ func (g *Graph) Apply(ev schemas.Event) bool {
 			break // a re-ingest earlier than the one kept: the latest description wins
 		}
 		g.Items[e.ItemID] = &Item{ItemID: e.ItemID, Source: e.Source, URI: e.URI, SHA256: e.SHA256,
-			ProjectID: e.ProjectID, OccurredAt: m.OccurredAt, EventID: m.EventID}
+			ProjectID: e.ProjectID, DatasetID: e.DatasetID, OccurredAt: m.OccurredAt, EventID: m.EventID}
 	case *schemas.LabelSubmitted:
 		l := &Label{LabelID: e.LabelID, ItemID: e.ItemID, QuestionID: e.QuestionID, AnnotatorID: e.AnnotatorID,
 			Cohort: e.Cohort, Vendor: e.Vendor, GuidelineVersion: e.GuidelineVersion, Value: e.Value,
-			OccurredAt: m.OccurredAt, EventID: m.EventID, Retracted: g.retracted[e.LabelID]}
+			OccurredAt: m.OccurredAt, EventID: m.EventID, Producer: m.Producer, Retracted: g.retracted[e.LabelID][m.Producer]}
 		if e.PreLabel != nil {
 			l.PreLabelModel = e.PreLabel.Model + "@" + e.PreLabel.ModelVersion
 		}
@@ -186,8 +193,13 @@ func (g *Graph) Apply(ev schemas.Event) bool {
 	case *schemas.LabelRetracted:
 		// The retraction may be read before the label (another partition order is not
 		// possible for one item, but a replay of a truncated range could start mid-way).
-		g.retracted[e.LabelID] = true
-		if l, ok := g.Labels[e.LabelID]; ok {
+		// Only the label's own producer retracts it (labeler.own_labels): a retraction by
+		// anyone else is kept aside and never applies, as the Processor refuses it.
+		if g.retracted[e.LabelID] == nil {
+			g.retracted[e.LabelID] = map[string]bool{}
+		}
+		g.retracted[e.LabelID][m.Producer] = true
+		if l, ok := g.Labels[e.LabelID]; ok && l.Producer == m.Producer {
 			l.Retracted = true
 		}
 	case *schemas.GoldLabelSet:
@@ -224,8 +236,8 @@ func (g *Graph) Apply(ev schemas.Event) bool {
 		}
 	case *schemas.RemediationShipped:
 		f := g.finding(e.FindingID)
-		if f.ShippedAt == 0 || m.OccurredAt < f.ShippedAt {
-			f.ShippedAt = m.OccurredAt
+		if f.ShippedAt == 0 || later(f.ShippedAt, f.shippedEvent, m.OccurredAt, m.EventID) {
+			f.ShippedAt, f.shippedEvent = m.OccurredAt, m.EventID
 			f.Fix = VersionRef{DatasetID: e.DatasetID, Version: e.FixingVersion}
 		}
 	default:
@@ -304,36 +316,34 @@ func (g *Graph) Now() int64 {
 	return g.latest
 }
 
-// Completeness is the lineage completeness KPI over the whole graph.
-type Completeness struct {
-	Versions         int `json:"versions"`
-	CompleteVersions int `json:"complete_versions"`
-	// A training run is complete when every dataset version it used exists and is complete.
-	Runs         int `json:"training_runs"`
-	CompleteRuns int `json:"complete_training_runs"`
+// Completeness is the lineage completeness KPI (Tally) over the versions of the datasets of
+// project (DatasetsOf), or over every version when project is empty.
+func (g *Graph) Completeness(project string) Completeness {
+	versions := make(map[VersionRef]VersionStatus, len(g.Versions))
+	for ref, v := range g.Versions {
+		versions[ref] = newVersionLineage(v, g.Chain, nil, nil).Status()
+	}
+	runs := make(map[string][]VersionRef, len(g.Runs))
+	for id, r := range g.Runs {
+		runs[id] = r.Versions
+	}
+	var keep func(string) bool
+	if project != "" {
+		datasets := g.DatasetsOf(project)
+		keep = func(d string) bool { return datasets[d] }
+	}
+	return Tally(versions, runs, keep)
 }
 
-// Completeness counts the dataset versions and training runs whose every member has a full
-// chain (DESIGN.md, "Lineage completeness").
-func (g *Graph) Completeness() Completeness {
-	var c Completeness
-	complete := map[VersionRef]bool{}
-	for ref := range g.Versions {
-		c.Versions++
-		if a, err := g.Audit(ref); err == nil && a.Complete {
-			c.CompleteVersions++
-			complete[ref] = true
+// DatasetsOf lists the datasets of a project: those its items were ingested into (each
+// item's latest ingest names its project and dataset). ReadCompleteness filters by the same
+// rule.
+func (g *Graph) DatasetsOf(project string) map[string]bool {
+	out := map[string]bool{}
+	for _, it := range g.Items {
+		if it.ProjectID == project && it.DatasetID != "" {
+			out[it.DatasetID] = true
 		}
 	}
-	for _, r := range g.Runs {
-		c.Runs++
-		ok := len(r.Versions) > 0
-		for _, v := range r.Versions {
-			ok = ok && complete[v]
-		}
-		if ok {
-			c.CompleteRuns++
-		}
-	}
-	return c
+	return out
 }

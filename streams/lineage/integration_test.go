@@ -2,48 +2,54 @@ package lineage_test
 
 import (
 	"context"
+	"errors"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/testenv"
-	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/ledger"
 	"github.com/assay-data/assay/streams/lineage"
+	"github.com/assay-data/assay/streams/lineage/auditor"
 	"github.com/assay-data/assay/streams/lineage/lineagetest"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
-// TestLineageTablesAndRemediationKPI writes the history through the broker into the lineage
-// and ledger tables and runs the README's queries and the kpi_remediation view.
-func TestLineageTablesAndRemediationKPI(t *testing.T) {
+// replayTwice produces recs to a namespace of the broker of the test's own and replays each
+// processor into a fresh database twice (a replayed batch must collapse, not double what the
+// tables say); it returns a context bounded by two minutes, the namespace and the database.
+func replayTwice(t *testing.T, recs []lineagetest.Record, ps ...runtime.Processor) (context.Context, config.Kafka, driver.Conn) {
+	t.Helper()
 	k := testenv.Kafka(t)
 	testenv.Topics(t, k, 3)
 	_, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var recs []*kgo.Record
-	for _, ev := range lineagetest.History() {
-		b, err := schemas.Encode(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, &kgo.Record{Topic: k.Topic(ev.Family().Topic()), Key: []byte(ev.Key()), Value: b})
-	}
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+	t.Cleanup(cancel)
+	if err := lineagetest.Produce(ctx, testenv.KafkaClient(t, k), k, recs); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []runtime.Processor{lineage.NewProcessor(), ledger.New()} {
-		// Twice: a replayed batch must collapse, not double the graph.
-		for i := 0; i < 2; i++ {
+	for _, p := range ps {
+		for range 2 {
 			if _, err := runtime.Replay(ctx, p, k, runtime.ClickHouseSink(conn), time.Time{}); err != nil {
 				t.Fatalf("%s: %v", p.Name(), err)
 			}
 		}
 	}
+	return ctx, k, conn
+}
+
+// TestLineageTablesAndRemediationKPI writes the history through the broker into the lineage
+// and ledger tables and runs the README's queries and the kpi_remediation view.
+func TestLineageTablesAndRemediationKPI(t *testing.T) {
+	recs, err := lineagetest.HistoryRecords()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, _, conn := replayTwice(t, recs, lineage.NewProcessor(), ledger.New())
 	strs := func(q string, args ...any) []string {
 		rows, err := conn.Query(ctx, q, args...)
 		if err != nil {
@@ -125,5 +131,74 @@ ORDER BY run_id`, "i3")
 	if len(got) != 2 || got[0].Severity != "high" || got[0].Shipped != 1 || got[0].P50 != 900 || got[0].P90 != 900 ||
 		got[1].Severity != "low" || got[1].Open != 1 || got[1].Oldest < float64(time.Since(lineagetest.T0.Add(70*time.Minute))/time.Second)-60 {
 		t.Errorf("kpi_remediation: %+v", got)
+	}
+}
+
+// TestChainBreaksInClickHouse runs every way a chain can break (lineagetest.Breaks) and the
+// scripted history through the broker into the lineage processor's tables, and requires the
+// ClickHouse read model (ReadVersion, ReadCompleteness: what the API serves) to equal the
+// graph the audit replays from the same log, version by version and member by member.
+func TestChainBreaksInClickHouse(t *testing.T) {
+	cases, brk, err := lineagetest.Breaks("brk", "proj-brk", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, err := lineagetest.HistoryRecords()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, k, conn := replayTwice(t, append(brk, hist...), lineage.NewProcessor())
+	g, _, err := auditor.Rebuild(ctx, k, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// check compares one version; with one set, its one member must miss exactly missing.
+	check := func(ref lineage.VersionRef, one bool, missing []string) {
+		t.Helper()
+		audit, err := g.Audit(ref)
+		if err != nil {
+			t.Fatalf("audit %v: %v", ref, err)
+		}
+		want := audit.VersionLineage
+		for i := range want.Members {
+			want.Members[i].Gold = nil // gold checks are the audit's, not lineage
+		}
+		got, err := lineage.ReadVersion(ctx, conn, ref)
+		if err != nil {
+			t.Fatalf("read %v: %v", ref, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s@%s in ClickHouse:\n %+v\nreplayed from the log:\n %+v", ref.DatasetID, ref.Version, got, want)
+		}
+		if one && (len(got.Members) != 1 || !slices.Equal(got.Members[0].Missing, missing)) {
+			t.Errorf("%s@%s: members %+v, want one missing %q", ref.DatasetID, ref.Version, got.Members, missing)
+		}
+	}
+	for _, c := range cases {
+		check(lineage.VersionRef{DatasetID: "brk-ds", Version: c.Version}, true, c.Missing)
+	}
+	for _, v := range []string{"all", "bad-manifest"} {
+		check(lineage.VersionRef{DatasetID: "brk-ds", Version: v}, false, nil)
+	}
+	for _, v := range []string{"1", "2", "3"} {
+		check(lineage.VersionRef{DatasetID: lineagetest.Dataset, Version: v}, false, nil)
+	}
+	var nf lineage.ErrVersionNotFound
+	if _, err := lineage.ReadVersion(ctx, conn, lineage.VersionRef{DatasetID: "brk-ds", Version: "never-committed"}); !errors.As(err, &nf) {
+		t.Errorf("a version never committed: %v, want ErrVersionNotFound", err)
+	}
+
+	for _, project := range []string{"", "proj-brk", "proj"} {
+		got, err := lineage.ReadCompleteness(ctx, conn, project)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := g.Completeness(project); got != want {
+			t.Errorf("completeness of project %q in ClickHouse %+v, replayed %+v", project, got, want)
+		}
+	}
+	if got, _ := lineage.ReadCompleteness(ctx, conn, "proj-brk"); got != lineagetest.BreakCompleteness(cases) {
+		t.Errorf("completeness of the breaks %+v, want %+v", got, lineagetest.BreakCompleteness(cases))
 	}
 }

@@ -1,20 +1,31 @@
 package lineage
 
 import (
+	"crypto/sha256"
 	"fmt"
+	"strings"
 	"time"
+	"unique"
 
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
 // Name is the processor's registry name.
 const Name = "lineage"
 
-// Tables written by the Processor (migration 0010_lineage.sql).
+// Tables written by the Processor: the graph as nodes and edges for walking it in SQL
+// (migration 0010_lineage.sql), and the chain read model that ReadVersion and
+// ReadCompleteness judge chains from (migration 0025_lineage_chains.sql).
 const (
-	TableNodes = "lineage_nodes"
-	TableEdges = "lineage_edges"
+	TableNodes    = "lineage_nodes"
+	TableEdges    = "lineage_edges"
+	TableItems    = "lineage_items"
+	TableLabels   = "lineage_labels"
+	TableReviews  = "lineage_reviews"
+	TableVersions = "lineage_versions"
+	TableMembers  = "lineage_members"
 )
 
 // Node kinds and edge relations. An edge reads "src rel dst", e.g. item labeled label.
@@ -50,10 +61,15 @@ const (
 
 var logColumns = []string{"event_id", "occurred_at", "occurred_at_ms", "kafka_topic", "kafka_partition", "kafka_offset"}
 
-// Processor writes the lineage graph as node and edge rows. It is stateless (NewState returns
-// nil, so there is no per-key state to bound and no assay_processor_state_keys series): every
-// row follows from one event, and the tables (ReplacingMergeTree versioned by kafka_offset)
-// make replays and duplicates collapse.
+// Processor writes the lineage graph as node and edge rows, and the facts a member's chain is
+// judged from as typed rows of the chain read model (items, labels and retractions, reviews,
+// version commits and their members). Every row follows from one event, and the tables
+// (ReplacingMergeTree versioned by kafka_offset) make replays and duplicates collapse. The
+// chain tables keep one row per event (keyed by event_id), so what "latest" means is decided
+// when they are read, by the rule of the in-memory model. Its only state is what the write
+// rules of schemas/access need (see State): who submitted each label of a labels partition,
+// and each finding's project in a findings partition; the other partitions are stateless
+// (NewState returns nil).
 //
 // A duplicate delivery (the same event_id in a second record) writes the same rows at a later
 // offset. lineage_edges is keyed by (edge, event_id), so each copy collapses into the first
@@ -81,11 +97,95 @@ func (*Processor) Tables() []runtime.Table {
 	return []runtime.Table{
 		{Name: TableNodes, Columns: append([]string{"kind", "id", "attr_names", "attr_values"}, logColumns...)},
 		{Name: TableEdges, Columns: append([]string{"src_kind", "src_id", "rel", "dst_kind", "dst_id"}, logColumns...)},
+		{Name: TableItems, Columns: append([]string{"item_id", "source", "sha256", "project_id", "dataset_id"}, logColumns...)},
+		{Name: TableLabels, Columns: append([]string{"label_id", "retracted", "item_id", "annotator_id", "cohort", "vendor", "guideline_version", "prelabel_model"}, logColumns...)},
+		{Name: TableReviews, Columns: append([]string{"label_id", "review_id", "reviewer_id", "verdict"}, logColumns...)},
+		{Name: TableVersions, Columns: append([]string{"dataset_id", "version", "parent_version", "manifest_digest", "manifest_ok", "member_count"}, logColumns...)},
+		{Name: TableMembers, Columns: append([]string{"dataset_id", "version", "item_id", "label_id"}, logColumns...)},
 	}
 }
 
-// NewState implements runtime.Processor: no state.
-func (*Processor) NewState(string, int32) any { return nil }
+// NewState implements runtime.Processor: a *State for a labels or findings partition, nil (no
+// state, no rebuild) for the others.
+func (*Processor) NewState(topic string, _ int32) any {
+	switch {
+	case strings.HasSuffix(topic, schemas.FamilyLabels.Topic()), strings.HasSuffix(topic, schemas.FamilyFindings.Topic()):
+		return &State{labels: map[digest]unique.Handle[string]{}, findings: map[digest]unique.Handle[string]{}}
+	}
+	return nil
+}
+
+// State is what a labels or findings partition keeps for the write rules: the producer of every
+// label not retracted (only it may retract the label, rule labeler.own_labels) and the project of
+// every finding (a remediation names none, rule scope.project). Ids are kept as 128-bit digests,
+// producers and projects interned. Nothing is kept of the items, reviews and datasets topics.
+type State struct {
+	labels   map[digest]unique.Handle[string]
+	findings map[digest]unique.Handle[string]
+}
+
+// StateKeys is the number of labels and findings the state holds (runtime.StateSizer).
+func (s *State) StateKeys() int { return len(s.labels) + len(s.findings) }
+
+// digest stands for a label or finding id: SHA-256 truncated to 128 bits, so no producer can aim
+// for a collision.
+type digest [16]byte
+
+func digestOf(id string) digest {
+	sum := sha256.Sum256([]byte(id))
+	return digest(sum[:16])
+}
+
+// authorize completes the write rules the state knows the facts of, before the record changes
+// anything: a retraction of a label only by the label's producer, a remediation only in its
+// finding's project. A nil state (a caller that keeps none) checks nothing.
+func (s *State) authorize(rec runtime.Record) error {
+	if s == nil {
+		return nil
+	}
+	var f access.Facts
+	switch e := rec.Event.(type) {
+	case *schemas.LabelRetracted:
+		if p, ok := s.labels[digestOf(e.LabelID)]; ok {
+			f.LabelProducer = p.Value()
+		}
+	case *schemas.RemediationStarted:
+		f.Project = s.projectOf(e.FindingID)
+	case *schemas.RemediationShipped:
+		f.Project = s.projectOf(e.FindingID)
+	default:
+		return nil
+	}
+	return rec.Authorized(f)
+}
+
+func (s *State) projectOf(finding string) string {
+	if p, ok := s.findings[digestOf(finding)]; ok {
+		return p.Value()
+	}
+	return ""
+}
+
+// remember records what a later record's rules need of an accepted one. The first submission of
+// a label id is the label, and the first report of a finding its project, until the label is
+// retracted.
+func (s *State) remember(ev schemas.Event) {
+	if s == nil {
+		return
+	}
+	switch e := ev.(type) {
+	case *schemas.LabelSubmitted:
+		if d := digestOf(e.LabelID); s.labels[d] == (unique.Handle[string]{}) {
+			s.labels[d] = unique.Make(e.Producer)
+		}
+	case *schemas.LabelRetracted:
+		delete(s.labels, digestOf(e.LabelID))
+	case *schemas.EvalFindingReported:
+		if d := digestOf(e.FindingID); s.findings[d] == (unique.Handle[string]{}) {
+			s.findings[d] = unique.Make(e.ProjectID)
+		}
+	}
+}
 
 // maxDateTimeMillis is the last millisecond a ClickHouse DateTime (UInt32 seconds) holds.
 const maxDateTimeMillis = int64(^uint32(0)) * 1000
@@ -93,12 +193,20 @@ const maxDateTimeMillis = int64(^uint32(0)) * 1000
 // VersionID is the node id of a dataset version: dataset@version.
 func VersionID(datasetID, version string) string { return datasetID + "@" + version }
 
-// Apply implements runtime.Processor.
-func (*Processor) Apply(_ any, rec runtime.Record) (runtime.Output, error) {
+// Apply implements runtime.Processor. A retraction by another producer than the label's, and
+// (with a principals registry) a remediation outside its finding's project, are refused
+// (runtime.Record.Authorized): the runner sends them to the DLQ and no edge says the label was
+// retracted or the finding remediated.
+func (*Processor) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 	m := rec.Event.Meta()
 	if m.OccurredAt < 0 || m.OccurredAt > maxDateTimeMillis {
 		return runtime.Output{}, fmt.Errorf("occurred_at %d ms is outside the range of a ClickHouse DateTime", m.OccurredAt)
 	}
+	st, _ := state.(*State)
+	if err := st.authorize(rec); err != nil {
+		return runtime.Output{}, err
+	}
+	st.remember(rec.Event)
 	logVals := []any{m.EventID, time.UnixMilli(m.OccurredAt).UTC(), m.OccurredAt, rec.Topic, uint32(rec.Partition), uint64(rec.Offset)}
 	var out runtime.Output
 	node := func(kind, id string, kv ...string) {
@@ -116,11 +224,15 @@ func (*Processor) Apply(_ any, rec runtime.Record) (runtime.Output, error) {
 	edge := func(sk, sid, rel, dk, did string) {
 		out.Rows = append(out.Rows, runtime.Row{Table: TableEdges, Values: append([]any{sk, sid, rel, dk, did}, logVals...)})
 	}
+	fact := func(table string, vals ...any) {
+		out.Rows = append(out.Rows, runtime.Row{Table: table, Values: append(vals, logVals...)})
+	}
 	switch e := rec.Event.(type) {
 	case *schemas.ItemIngested:
 		node(KindItem, e.ItemID, "source", e.Source, "uri", e.URI, "sha256", e.SHA256, "modality", e.Modality, "project_id", e.ProjectID, "dataset_id", e.DatasetID)
 		node(KindSource, e.Source)
 		edge(KindSource, e.Source, RelIngested, KindItem, e.ItemID)
+		fact(TableItems, e.ItemID, e.Source, e.SHA256, e.ProjectID, e.DatasetID)
 	case *schemas.PreLabelProposed:
 		model := e.Model + "@" + e.ModelVersion
 		node(KindModel, model)
@@ -135,18 +247,22 @@ func (*Processor) Apply(_ any, rec runtime.Record) (runtime.Output, error) {
 			node(KindCohort, e.Cohort)
 			edge(KindLabel, e.LabelID, RelInCohort, KindCohort, e.Cohort)
 		}
+		prelabel := ""
 		if e.PreLabel != nil {
-			model := e.PreLabel.Model + "@" + e.PreLabel.ModelVersion
-			node(KindModel, model)
-			edge(KindModel, model, RelPrelabeled, KindLabel, e.LabelID)
+			prelabel = e.PreLabel.Model + "@" + e.PreLabel.ModelVersion
+			node(KindModel, prelabel)
+			edge(KindModel, prelabel, RelPrelabeled, KindLabel, e.LabelID)
 		}
+		fact(TableLabels, e.LabelID, uint8(0), e.ItemID, e.AnnotatorID, e.Cohort, e.Vendor, e.GuidelineVersion, prelabel)
 	case *schemas.LabelRetracted:
 		edge(KindLabel, e.LabelID, RelRetracted, KindLabel, e.LabelID)
+		fact(TableLabels, e.LabelID, uint8(1), "", "", "", "", "", "")
 	case *schemas.ReviewCompleted:
 		node(KindReview, e.ReviewID, "label_id", e.LabelID, "reviewer_id", e.ReviewerID, "verdict", string(e.Verdict))
 		edge(KindLabel, e.LabelID, RelReviewed, KindReview, e.ReviewID)
 		node(KindAnnotator, e.ReviewerID)
 		edge(KindReview, e.ReviewID, RelBy, KindAnnotator, e.ReviewerID)
+		fact(TableReviews, e.LabelID, e.ReviewID, e.ReviewerID, string(e.Verdict))
 	case *schemas.DatasetVersionCommitted:
 		v := VersionID(e.DatasetID, e.Version)
 		node(KindDatasetVersion, v, "dataset_id", e.DatasetID, "version", e.Version, "parent_version", e.ParentVersion,
@@ -154,9 +270,15 @@ func (*Processor) Apply(_ any, rec runtime.Record) (runtime.Output, error) {
 		if e.ParentVersion != "" {
 			edge(KindDatasetVersion, VersionID(e.DatasetID, e.ParentVersion), RelParentOf, KindDatasetVersion, v)
 		}
+		manifestOK := uint8(0)
+		if schemas.ManifestDigest(e.Members) == e.ManifestDigest {
+			manifestOK = 1
+		}
+		fact(TableVersions, e.DatasetID, e.Version, e.ParentVersion, e.ManifestDigest, manifestOK, uint32(len(e.Members)))
 		for _, mem := range e.Members {
 			edge(KindItem, mem.ItemID, RelMemberOf, KindDatasetVersion, v)
 			edge(KindLabel, mem.LabelID, RelMemberOf, KindDatasetVersion, v)
+			fact(TableMembers, e.DatasetID, e.Version, mem.ItemID, mem.LabelID)
 		}
 	case *schemas.TrainingRunRegistered:
 		node(KindTrainingRun, e.RunID, "model", e.Model, "dataset_id", e.DatasetID)

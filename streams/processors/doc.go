@@ -6,7 +6,8 @@
 // New(name, cfg) and Parse(list, cfg) return an error rather than panic,
 // and no processor reads the environment, installs a signal handler or
 // starts a goroutine. Config carries one field per processor that takes
-// configuration (the router's, the KPI processors' state limits);
+// configuration (the router's, the KPI processors' state limits), and the
+// principals file every runner judges events by (LoadPrincipals);
 // RegisterFlags declares its flags once for every binary, and main derives
 // their environment variables (ops/config.ParseFlags). A processor with
 // something to run beside the runner (the router's rules Loader) exposes it

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/streams/kpi"
 	"github.com/assay-data/assay/streams/ledger"
 	"github.com/assay-data/assay/streams/lineage"
@@ -28,6 +29,23 @@ type Config struct {
 	// KPI configures the limits of the state of the KPI processors
 	// (kpi_agreement, kpi_accuracy, kpi_flow).
 	KPI kpi.Config
+	// PrincipalsFile is the principals file (schemas/access) the runners
+	// judge every event by (streams/runtime WithAuthorizer); LoadPrincipals
+	// reads it. Empty: no registry, and only the rules that need none apply
+	// (a label retracted by its producer only, the router's own
+	// decisions).
+	PrincipalsFile string
+}
+
+// LoadPrincipals reads the principals file, or returns nil when none is
+// configured. Hand its Store to the runners (runtime.WithAuthorizer(
+// runtime.Principals(l.Store()))); the loader starts no goroutine, so the
+// binary that runs the processors polls and reloads it.
+func (c Config) LoadPrincipals() (*access.Loader, error) {
+	if c.PrincipalsFile == "" {
+		return nil, nil
+	}
+	return access.NewLoader(c.PrincipalsFile)
 }
 
 // RegisterFlags declares on fs the flags of the fields of a Config and
@@ -35,12 +53,15 @@ type Config struct {
 //
 //	-router-rules, -router-rules-poll, -router-pending-ttl, -router-max-pending
 //	-kpi-max-state-keys, -kpi-max-unit-labels
+//	-principals-file
 //
 // Their environment variables are derived by config.ParseFlags (for
 // services/processor: ASSAY_PROCESSOR_ROUTER_RULES, then ASSAY_ROUTER_RULES).
 // Every binary that builds processors by name declares the same flags, so
 // assay replay can rebuild the router's state with the limits the live
-// router used.
+// router used, and judge the log by the principals file the live
+// processors use (-principals-file also reads ASSAY_PRINCIPALS_FILE, the
+// variable the gateway and the API share).
 func RegisterFlags(fs *flag.FlagSet) *Config {
 	c := &Config{}
 	fs.StringVar(&c.Router.RulesFile, "router-rules", "",
@@ -55,6 +76,8 @@ func RegisterFlags(fs *flag.FlagSet) *Config {
 		"kpi_*: keys of one partition's state at most; when full, records that would add keys go to the DLQ")
 	fs.IntVar(&c.KPI.MaxUnitLabels, "kpi-max-unit-labels", kpi.DefaultMaxUnitLabels,
 		"kpi_agreement, kpi_accuracy: labels counted in one unit (an item's answers to one question) at most; further ones go to the DLQ")
+	fs.StringVar(&c.PrincipalsFile, "principals-file", "",
+		"path of the principals file (the gateway's): every event its producer may not write goes to the DLQ (empty: no principals; a label is still retracted only by its producer, and the router trusts only its own decisions)")
 	return c
 }
 

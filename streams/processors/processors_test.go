@@ -101,3 +101,50 @@ func TestRegisterFlags(t *testing.T) {
 		t.Fatalf("a value that does not parse must be an error naming the variable: %v", err)
 	}
 }
+
+// TestPrincipalsFile: -principals-file reads ASSAY_PROCESSOR_PRINCIPALS_FILE, then
+// ASSAY_PRINCIPALS_FILE (shared with the gateway and the API); LoadPrincipals is nil without a
+// file and refuses a file without any token.
+func TestPrincipalsFile(t *testing.T) {
+	parse := func(env map[string]string, args ...string) *Config {
+		t.Helper()
+		fs := flag.NewFlagSet("processor", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		c := RegisterFlags(fs)
+		if err := config.ParseFlags(fs, "processor", args, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, nil); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if c := parse(nil); c.PrincipalsFile != "" {
+		t.Fatalf("default %q", c.PrincipalsFile)
+	}
+	if c := parse(map[string]string{"ASSAY_PRINCIPALS_FILE": "shared"}); c.PrincipalsFile != "shared" {
+		t.Fatalf("ASSAY_PRINCIPALS_FILE: %q", c.PrincipalsFile)
+	}
+	if c := parse(map[string]string{"ASSAY_PRINCIPALS_FILE": "shared", "ASSAY_PROCESSOR_PRINCIPALS_FILE": "own"}); c.PrincipalsFile != "own" {
+		t.Fatalf("ASSAY_PROCESSOR_PRINCIPALS_FILE must win: %q", c.PrincipalsFile)
+	}
+	if l, err := (Config{}).LoadPrincipals(); l != nil || err != nil {
+		t.Fatalf("no file: %v, %v", l, err)
+	}
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	good := filepath.Join(dir, "principals")
+	if err := os.WriteFile(empty, []byte("# nobody\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(good, []byte("qa "+strings.Repeat("ab", 32)+" role=qa projects=*\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (Config{PrincipalsFile: empty}).LoadPrincipals(); err == nil {
+		t.Fatal("a file without tokens must be refused")
+	}
+	l, err := (Config{PrincipalsFile: good}).LoadPrincipals()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := l.Store().Load().Principal("qa"); !ok {
+		t.Fatal("principal qa not loaded")
+	}
+}

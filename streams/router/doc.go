@@ -54,6 +54,24 @@
 // items-stage decisions also marks the question decided, so a state
 // rebuilt under newer rules never decides a question twice.
 //
+// Trust. The router trusts only its own decisions: a RoutingDecided whose
+// producer is not Producer (another principal's, or an id that merely
+// looks like the router's, written straight to Kafka) is refused with
+// rule RuleOwnDecisions, with or without a principals registry, so it
+// neither writes a routing_decisions row nor marks a question decided; the
+// runner sends it to the DLQ (cause "forbidden"). A record claiming
+// Producer itself cannot be told from the router's own: Kafka's ACLs must
+// keep other writers off the items topic. It completes two write rules of
+// schemas/access with its state (runtime.Record.Authorized): a
+// LabelRetracted is refused unless its producer submitted the label
+// [labeler.own_labels] (with or without a registry), so a party cannot
+// move the accepted labels behind the override and precision KPIs by
+// retracting someone else's; and, with a registry, a PreLabelProposed of an
+// ingested item is refused unless the item's project is in its model
+// principal's projects [scope.project] (a pre-label waiting for its item
+// is not checked for its project). A refused record changes no state, not
+// even the partition's event time.
+//
 // Bounded state. Per key the router keeps only what a later decision or
 // row needs, never a record's bytes: an ingested item's project, edge-case
 // tags and decided questions (with the pre-label each was decided on, for
@@ -63,7 +81,9 @@
 // item/question each annotator's latest answer as 64-bit hashes of the
 // annotator, label id and value (hashes seeded per process, so no one can
 // aim for a collision), dropped once the question is escalated, since
-// nothing reads them again.
+// nothing reads them again; and per label of a labeled item, until it is
+// retracted, its producer (an interned id under the label's 64-bit hash),
+// which a retraction is checked against.
 //
 // A pre-label whose item has not been ingested waits in a pending set
 // bounded two ways, both in event time: it expires once the partition's

@@ -7,8 +7,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unique"
 
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
@@ -107,8 +109,38 @@ func (s *itemsState) get(id string) *item {
 	return it
 }
 
+// RuleOwnDecisions names the refusal of a RoutingDecided that the router
+// did not emit (its producer is not Producer): the router trusts its own
+// decisions only, whoever else claims to have decided, with or without a
+// principals registry. The runner sends such a record to the DLQ with
+// cause "forbidden".
+const RuleOwnDecisions = "router.own_decisions"
+
+// authorize refuses, before the record changes anything, a RoutingDecided
+// the router did not emit and, with an authorizer, a pre-label of an
+// ingested item whose project is not in its model principal's projects.
+// A pre-label of an item not ingested yet has no known project; it waits
+// unchecked, as the gateway let it through.
+func (s *itemsState) authorize(rec runtime.Record) error {
+	switch e := rec.Event.(type) {
+	case *schemas.RoutingDecided:
+		if e.Producer != Producer {
+			return &access.Violation{Rule: RuleOwnDecisions, Field: "producer", Reason: fmt.Sprintf(
+				"the router trusts only the decisions it emitted (producer %s), not %q's", Producer, e.Producer)}
+		}
+	case *schemas.PreLabelProposed:
+		if it := s.items[e.ItemID]; it != nil && it.ingested {
+			return rec.Authorized(access.Facts{Project: it.project})
+		}
+	}
+	return nil
+}
+
 func (s *itemsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, error) {
 	var out runtime.Output
+	if err := s.authorize(rec); err != nil {
+		return out, err
+	}
 	// Time first: a pre-label that has waited PendingTTL by this record's
 	// time is gone before the record is looked at, even if the record is
 	// its item.
@@ -150,16 +182,14 @@ func (s *itemsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, er
 			emit(&out, decidePrelabel(rules, pl.cause, it, e.ItemID, pl))
 		}
 	case *schemas.RoutingDecided:
-		// Never decide on a decision (ours or anyone's): that would loop.
-		// Our own decisions, read back once committed, become the
-		// routing_decisions rows, so ClickHouse holds exactly the decisions
-		// the log holds (an aborted copy is never read), and a replay
-		// reproduces them instead of re-deciding under today's rules. Items-
-		// stage decisions also mark the question decided, so a state rebuilt
-		// under newer rules still never decides it twice.
-		if e.Producer != Producer {
-			return out, nil
-		}
+		// Never decide on a decision (ours; anyone else's was refused by
+		// authorize): that would loop. Our own decisions, read back once
+		// committed, become the routing_decisions rows, so ClickHouse holds
+		// exactly the decisions the log holds (an aborted copy is never
+		// read), and a replay reproduces them instead of re-deciding under
+		// today's rules. Items-stage decisions also mark the question
+		// decided, so a state rebuilt under newer rules still never decides
+		// it twice.
 		it := s.get(e.ItemID)
 		stage, d := stageItems, decidedOn{}
 		if isLabelsRule(e.Rule) {
@@ -308,8 +338,13 @@ func (s *labelsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, e
 		}})
 		li := s.items[e.ItemID]
 		if li == nil {
-			li = &labelItem{questions: map[string]*questionLabels{}, labels: map[uint64]*questionLabels{}}
+			li = &labelItem{questions: map[string]*questionLabels{}, labels: map[uint64]*questionLabels{}, producers: map[uint64]producer{}}
 			s.items[e.ItemID] = li
+		}
+		// Who submitted the label, for its retraction: the first
+		// submission of a label id is the label (as in the KPI processors).
+		if lid := hash(e.LabelID); li.producers[lid] == (producer{}) {
+			li.producers[lid] = unique.Make(e.Producer)
 		}
 		ql := li.questions[e.QuestionID]
 		if ql == nil {
@@ -346,6 +381,14 @@ func (s *labelsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, e
 			reason: fmt.Sprintf("%d annotators agree on %.0f%% of pairs, below %.0f%%", n, 100*agree, 100*rules.Agreement.MinAgreement),
 		})
 	case *schemas.LabelRetracted:
+		// Only the label's producer retracts it (access rule
+		// labeler.own_labels): a refused retraction writes no
+		// routing_label_retractions row, which would move the accepted
+		// labels of the routing KPIs.
+		if err := rec.Authorized(access.Facts{LabelProducer: s.producerOf(e.ItemID, e.LabelID)}); err != nil {
+			return out, err
+		}
+		s.retracted(e.ItemID, e.LabelID)
 		out.Rows = append(out.Rows, runtime.Row{Table: TableRetractions, Values: []any{
 			e.ItemID, e.LabelID, e.EventID, dateTime(e.OccurredAt), e.OccurredAt,
 			rec.Topic, uint32(rec.Partition), uint64(rec.Offset),

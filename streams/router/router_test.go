@@ -208,9 +208,7 @@ func TestRules(t *testing.T) {
 		{name: "own RoutingDecided emits nothing but marks the question decided",
 			evs: []schemas.Event{routed("i1", "q-vehicle", schemas.RouteHumanReview, RuleLowConfidence, Producer), ingest("i1", "daylight"), pre("i1", "q-vehicle", 0.99)},
 		},
-		{name: "someone else's RoutingDecided changes nothing",
-			evs:  []schemas.Event{routed("i1", "q-vehicle", schemas.RouteHumanReview, "manual", "ops-console"), ingest("i1", "daylight"), pre("i1", "q-vehicle", 0.99)},
-			want: []string{"i1/q-vehicle auto_accept confident"}},
+		// Someone else's RoutingDecided is refused: TestForeignDecisionsAreRefused.
 		{name: "audit sample at rate 1: auto-acceptable goes to human review",
 			rules: func(r *Rules) { r.Audit.Rate = 1 },
 			evs:   []schemas.Event{ingest("i1"), pre("i1", "q-vehicle", 0.99)},
@@ -476,8 +474,9 @@ func TestDecisionRowsComeFromTheReadBack(t *testing.T) {
 	}
 
 	out = f.apply(ingestP1("i1"), pre("i1", "q-vehicle", 0.99),
-		label("l1", "i1", "q-vehicle", "a1", "car"), label("l2", "i1", "q-vehicle", "a2", "bus"),
-		routed("i1", "q-other", schemas.RouteExpertReview, "manual", "ops-console"))
+		label("l1", "i1", "q-vehicle", "a1", "car"), label("l2", "i1", "q-vehicle", "a2", "bus"))
+	// Another producer's decision is refused: it writes no row either
+	// (TestForeignDecisionsAreRefused).
 	want := []string{
 		"i1/q-caption prelabel no_prelabel 0 test-1",
 		"i1/q-vehicle prelabel audit_sample 1 test-1",

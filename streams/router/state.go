@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"sync/atomic"
 	"time"
+	"unique"
 
 	"github.com/assay-data/assay/streams/runtime"
 )
@@ -281,6 +282,35 @@ type labelItem struct {
 	// labels maps a label id (hashed) to its question, for retractions;
 	// it holds only the labels of questions not escalated yet.
 	labels map[uint64]*questionLabels
+	// producers maps every label id (hashed) of the item, escalated or
+	// not, to the producer that submitted it, until it is retracted: only
+	// that producer may retract it.
+	producers map[uint64]producer
+}
+
+// producer is an interned producer id: a partition's labels come from a
+// handful of principals.
+type producer = unique.Handle[string]
+
+// producerOf returns the producer of a label of item, "" when the
+// partition has not seen it (or it was retracted).
+func (s *labelsState) producerOf(itemID, labelID string) string {
+	li := s.items[itemID]
+	if li == nil {
+		return ""
+	}
+	if p, ok := li.producers[hash(labelID)]; ok {
+		return p.Value()
+	}
+	return ""
+}
+
+// retracted forgets the producer of a retracted label: a label id
+// submitted again is a new label.
+func (s *labelsState) retracted(itemID, labelID string) {
+	if li := s.items[itemID]; li != nil {
+		delete(li.producers, hash(labelID))
+	}
 }
 
 type questionLabels struct {

@@ -146,8 +146,8 @@ func TestPendingPrelabelsExpireAndEvict(t *testing.T) {
 			want: []string{"a/q-vehicle auto_accept confident", "b/q-vehicle auto_accept confident"}, keys: 2},
 		{name: "pre-labels for items never ingested: expired, no item entry left",
 			steps: []step{{0, []schemas.Event{pre("x1", "q", 0.9), pre("x2", "q", 0.9), pre("x2", "q2", 0.9)}},
-				{ttl, []schemas.Event{retractNoop()}}},
-			expired: 3, keys: 0},
+				{ttl, []schemas.Event{tick()}}},
+			expired: 3, keys: 1}, // the tick's own item
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -172,11 +172,12 @@ func TestPendingPrelabelsExpireAndEvict(t *testing.T) {
 	}
 }
 
-// retractNoop is an items-topic record that changes nothing but time: an
-// ingest would add an item, so it is a decision of another producer.
-func retractNoop() schemas.Event {
-	return routed("other", "q", schemas.RouteHumanReview, "manual", "ops-console")
-}
+// tick is an items-topic record that moves time and adds nothing but its
+// own item ("tick", of a project without questions to decide): every record
+// the router accepts on the items topic names an item (another producer's
+// decision, which once changed nothing but time, is refused now and moves
+// nothing).
+func tick() schemas.Event { return ingest("tick") }
 
 // timed is an event and its record time (from base).
 type timed struct {
@@ -339,12 +340,12 @@ func TestPendingFlood(t *testing.T) {
 		t.Fatalf("pending queue holds %d entries for %d live ones", len(st.pending.queue), st.pending.live)
 	}
 	// One record a TTL later expires every one of them.
-	later := runtime.Record{Topic: topic, Offset: int64(n), Timestamp: base.Add(time.Duration(n)*time.Millisecond + DefaultPendingTTL), Event: retractNoop()}
+	later := runtime.Record{Topic: topic, Offset: int64(n), Timestamp: base.Add(time.Duration(n)*time.Millisecond + DefaultPendingTTL), Event: tick()}
 	if _, err := r.Apply(st, later); err != nil {
 		t.Fatal(err)
 	}
-	if k := st.StateKeys(); k != 0 || st.expired != DefaultMaxPending {
-		t.Fatalf("a TTL later: %d keys, %d expired; want 0 and %d", k, st.expired, DefaultMaxPending)
+	if k := st.StateKeys(); k != 1 || st.pending.live != 0 || st.expired != DefaultMaxPending {
+		t.Fatalf("a TTL later: %d keys (%d pending), %d expired; want the tick's item only and %d expired", k, st.pending.live, st.expired, DefaultMaxPending)
 	}
 	after := heap()
 	mib := func(b uint64) float64 { return float64(b) / (1 << 20) }

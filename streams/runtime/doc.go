@@ -21,7 +21,10 @@
 //   - offsets committed only after the batch is durable (autocommit is off);
 //     processors that emit events (Emitter) run in Kafka transactions
 //     (kgo.GroupTransactSession), so emitted events and offsets commit
-//     atomically;
+//     atomically; the commit also moves past the transaction markers those
+//     transactions leave in the topics (the client keeps control records and
+//     the runner skips them), so a group that has consumed everything has a
+//     lag of 0 on the broker, which is where the API reads it;
 //   - poison records (undecodable, or rejected by Apply) go to the DLQ topic
 //     as schemas.EventRejected with the reason and the record's coordinates;
 //     they never block the partition and are never dropped silently;
@@ -99,4 +102,51 @@
 //
 // Replay runs a processor over the log without a consumer group, for
 // rebuilding a projection into fresh tables (assay replay).
+//
+// # Write rules: what slipped past the gateway
+//
+// The gateway refuses what a principal may not write (schemas/access), but
+// an event can reach Kafka another way (a client with Kafka credentials, a
+// replayed backup), and some rules need state the gateway does not have. So
+// with WithAuthorizer (services/processor -principals-file, and assay replay
+// with the same flag) the engine judges every decoded record by its
+// producer before Apply (access.Registry.Check, without facts): an unknown
+// producer, a role that does not write the type, a project, vendor, cohort,
+// annotator or model outside the principal's scope, or an Assay-reserved
+// producer on a type Assay does not write. Apply completes the check with
+// what its state knows (Record.Authorized with access.Facts: the project of
+// an event that names none, the producer of a retracted label). A refused
+// record is poison with cause "forbidden": it goes to the DLQ, its reason
+// "forbidden: <rule>: <why>", its original_producer and field set, with the
+// deterministic id of every poison record, and it changes no state and
+// writes no row, in this processor. Each processor refuses on its own, so a
+// forbidden event read by several processors has one DLQ record per
+// processor. Which processor completes which rule is in its package
+// documentation:
+//
+//	rule (access)          needs                       completed by
+//	labeler.own_labels     the label's producer        kpi_agreement, kpi_accuracy, lineage, router (labels side)
+//	scope.project          an item's project           kpi_accuracy (GoldLabelSet, of an item with labels),
+//	                                                   kpi_agreement and kpi_accuracy (LabelRetracted),
+//	                                                   router (PreLabelProposed of an ingested item)
+//	scope.project          a finding's project         ledger, lineage (RemediationStarted, RemediationShipped)
+//	router.own_decisions   nothing                     router (always), ledger (with an authorizer):
+//	                                                   RoutingDecided only from router.Producer
+//
+// Two rules need no registry and apply with or without an authorizer: a
+// label is retracted only by the producer that submitted it
+// (Record.Authorized), and the router trusts only its own decisions. The
+// project of a review, a dataset's events and a gold answer for an item no
+// label of the partition names yet is not known to any processor: for
+// those only the role and the other stateless rules apply, unless the
+// principal is scoped to every project (projects=*).
+//
+// A principal's role and scope are read when a record is processed, from
+// the registry in force then: a rebuild on assignment and assay replay
+// judge the whole log by today's principals file. So a principal id must
+// never be reused for another role or a narrower scope (give the new role
+// a new id), and a revoked principal whose past events must keep counting
+// stays in the file with "-" for its token hash; deleting its lines makes
+// the next rebuild or replay refuse its past events too, and the figures
+// move.
 package runtime

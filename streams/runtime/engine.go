@@ -87,7 +87,10 @@ func (e *engine) topics() []string {
 // (its index in srcs), so a write can send the records whose rows
 // ClickHouse refuses to the DLQ and write the others.
 type batch struct {
-	records   int
+	records int
+	// markers counts the transaction markers polled since the last flush: nothing to apply,
+	// but the flush's commit moves past them (Runner.loop).
+	markers   int
 	srcs      []*kgo.Record // the batch's records, in the order added
 	rows      map[string]*tableRows
 	nrows     int
@@ -115,7 +118,16 @@ func newBatch() *batch {
 	return &batch{rows: map[string]*tableRows{}, isolated: map[int]*isolation{}}
 }
 
-func (b *batch) empty() bool { return b.records == 0 }
+func (b *batch) empty() bool { return b.records == 0 && b.markers == 0 }
+
+// marker counts a transaction marker polled: the batch is not empty any more, so the next
+// flush commits past it even when no record came with it.
+func (b *batch) marker() {
+	if b.empty() {
+		b.first = time.Now()
+	}
+	b.markers++
+}
 
 func (b *batch) addProduce(rec int, kr *kgo.Record) {
 	b.produce = append(b.produce, kr)
@@ -125,7 +137,7 @@ func (b *batch) addProduce(rec int, kr *kgo.Record) {
 // poisonError marks why a record could not be processed, for the DLQ
 // reason and the metric's cause label.
 type poisonError struct {
-	cause string // decode, apply, output
+	cause string // decode, forbidden, apply, output, write
 	err   error
 }
 
@@ -164,8 +176,14 @@ func (e *engine) apply(state any, kr *kgo.Record) (Output, error) {
 	if err != nil {
 		return Output{}, err
 	}
+	if err := e.authorize(&rec); err != nil {
+		return Output{}, &poisonError{"forbidden", err}
+	}
 	out, err := e.p.Apply(state, rec)
 	if err != nil {
+		if _, ok := forbidden(err); ok {
+			return Output{}, &poisonError{"forbidden", err}
+		}
 		return Output{}, &poisonError{"apply", err}
 	}
 	for _, r := range out.Rows {
@@ -238,9 +256,18 @@ func (e *engine) add(b *batch, state any, kr *kgo.Record, live bool) (poison boo
 // derived from the processor, the record's coordinates and, for a record
 // whose rows a table refused, that table (table is "" otherwise), so the
 // same poison record replayed yields the same DLQ event id (the ledger's
-// dlq table collapses the copies).
+// dlq table collapses the copies). It names the original's producer when
+// the record decodes, and, for a refusal by the write rules, the field the
+// rule looked at.
 func (e *engine) rejection(kr *kgo.Record, cause error, table string) *kgo.Record {
-	rej := schemas.Rejection(e.producer, kr.Value, "", cause)
+	var producer string
+	if ev, err := schemas.Decode(kr.Value); err == nil {
+		producer = ev.Meta().Producer
+	}
+	rej := schemas.Rejection(e.producer, kr.Value, producer, cause)
+	if v, ok := forbidden(cause); ok && v.Field != "" {
+		rej.Field = v.Field
+	}
 	part, off := kr.Partition, kr.Offset
 	rej.OriginalTopic, rej.OriginalPartition, rej.OriginalOffset = kr.Topic, &part, &off
 	key := fmt.Sprintf("%s\x00%s\x00%d\x00%d", e.name, kr.Topic, part, off)

@@ -42,7 +42,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"processor", "topic"}),
 		dlq: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "assay_processor_dlq_records_total",
-			Help: "Poison records sent to the DLQ topic, by cause (decode, apply, output, write).",
+			Help: "Poison records sent to the DLQ topic, by cause (decode, forbidden, apply, output, write).",
 		}, []string{"processor", "cause"}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "assay_processor_consumer_lag_records",

@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/assay-data/assay/ops/config"
 )
 
 // Option configures a Runner or a Replay.
@@ -23,6 +25,7 @@ type options struct {
 	rebuildIdle     time.Duration
 	kgoOpts         []kgo.Opt
 	producer        string
+	auth            Authorizer
 }
 
 func defaultOptions() *options {
@@ -56,9 +59,15 @@ func WithFlushInterval(d time.Duration) Option {
 	}
 }
 
-// WithGroup sets the consumer group (default: the topic prefix followed by
-// "assay.processor.<name>", so namespaced deployments get their own group).
+// WithGroup sets the consumer group (default: DefaultGroup).
 func WithGroup(name string) Option { return func(o *options) { o.group = name } }
+
+// DefaultGroup is the consumer group of a processor in the namespace of k: the topic prefix
+// followed by "assay.processor.<name>", so namespaced deployments get their own group. The
+// API reads the processors' lag from these groups' committed offsets.
+func DefaultGroup(k config.Kafka, processor string) string {
+	return k.TopicPrefix + "assay.processor." + processor
+}
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option {

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 )
 
 // Record is one Kafka record as a processor sees it: where it sits in the
@@ -28,6 +29,12 @@ type Record struct {
 	Value []byte
 	// Event is Value decoded; never nil when Apply is called.
 	Event schemas.Event
+	// Authorize judges Event again with facts the processor's state knows
+	// (the project of an event that names none, the producer of a retracted
+	// label): the runner checked it without facts before Apply. It is nil
+	// when the runner has no authorizer (WithAuthorizer). Processors call
+	// Authorized, which also applies the rules that need no registry.
+	Authorize func(access.Facts) error
 }
 
 // Table declares a ClickHouse table a processor writes: its name (in the
@@ -73,7 +80,9 @@ type Processor interface {
 	NewState(topic string, partition int32) any
 	// Apply folds rec into state (in place) and returns what it causes. An
 	// error marks rec as poison: it goes to the DLQ and processing goes on,
-	// so Apply must leave state unchanged when it returns an error.
+	// so Apply must leave state unchanged when it returns an error. A
+	// refusal of rec.Authorized (an *access.Violation, wrapped or not) is
+	// counted with cause "forbidden", any other error with cause "apply".
 	Apply(state any, rec Record) (Output, error)
 }
 

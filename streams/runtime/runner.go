@@ -51,7 +51,7 @@ func New(p Processor, k config.Kafka, sink Sink, opts ...Option) (*Runner, error
 	}
 	r := &Runner{e: e, group: e.o.group, states: map[tp]any{}, b: newBatch()}
 	if r.group == "" {
-		r.group = k.TopicPrefix + "assay.processor." + e.name
+		r.group = DefaultGroup(k, e.name)
 	}
 	return r, nil
 }
@@ -104,6 +104,11 @@ func (r *Runner) Run(ctx context.Context) error {
 		kgo.OnPartitionsLost(r.lost),
 		// Events emitted by transactional processors count only once committed.
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// A committed transaction ends with a marker in each partition it wrote. Polling
+		// the markers lets the commit move past them: otherwise a group that has consumed
+		// everything commits the offset of the marker, and its lag on the broker (what
+		// kadm, kafka-consumer-groups and the API read) stays 1 per such partition.
+		kgo.KeepControlRecords(),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 	}
 	opts = append(opts, r.e.o.kgoOpts...)
@@ -240,10 +245,16 @@ func (r *Runner) loop(ctx context.Context) error {
 				state = r.e.p.NewState(fp.Topic, fp.Partition)
 				r.states[key] = state
 			}
+			records := 0
 			for _, kr := range fp.Records {
+				if kr.Attrs.IsControl() {
+					r.b.marker()
+					continue
+				}
+				records++
 				r.e.add(r.b, state, kr, true)
 			}
-			r.e.m.recordsIn.WithLabelValues(r.e.name, fp.Topic).Add(float64(len(fp.Records)))
+			r.e.m.recordsIn.WithLabelValues(r.e.name, fp.Topic).Add(float64(records))
 			last := fp.Records[len(fp.Records)-1].Offset
 			r.e.m.lag.WithLabelValues(r.e.name, fp.Topic, partLabel(fp.Partition)).Set(float64(max(0, fp.HighWatermark-last-1)))
 		})

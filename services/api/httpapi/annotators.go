@@ -105,3 +105,27 @@ func (r *Reader) Annotators(ctx context.Context, f Filter) ([]AnnotatorFigure, e
 	})
 	return out, nil
 }
+
+// each runs a query of string columns and calls put with each row.
+func (r *Reader) each(ctx context.Context, query string, args []any, put func([]string), cols int) error {
+	rows, err := r.conn.Query(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("query: %w", err)
+	}
+	defer rows.Close()
+	vals := make([]string, cols)
+	ptrs := make([]any, cols)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return fmt.Errorf("scan: %w", err)
+		}
+		put(append([]string(nil), vals...))
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	return nil
+}

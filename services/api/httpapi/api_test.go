@@ -14,11 +14,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/assay-data/assay/loadtest/demo"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/services/api/httpapi"
 	"github.com/assay-data/assay/streams/kpi"
+	"github.com/assay-data/assay/streams/lineage"
 )
 
 type agreementAnswer struct {
@@ -47,9 +47,7 @@ func TestAPIOverPipeline(t *testing.T) {
 	t.Parallel()
 	s := startStack(t)
 	const project = "proj-api"
-	p := demo.Build("apit", project, 7, 120)
-	demo.Shift(p.Events, time.Now())
-	s.send(t, p.Events)
+	p := s.play(t, "apit", project, 7, 120)
 
 	wantCo := p.Workload.ExactCoincidences("")
 	wantAlpha, err := kpi.Figures(wantCo, string(schemas.LevelNominal))
@@ -172,7 +170,7 @@ func TestAPIOverPipeline(t *testing.T) {
 	if sum.Pipeline == nil || sum.Pipeline.ConsumerLagRecords == nil {
 		t.Errorf("pipeline lag missing: %+v", sum.Pipeline)
 	}
-	if l := sum.Lineage; l == nil || l.Versions != 3 || l.CompleteVersions != 3 || l.Runs != 1 || l.CompleteRuns != 1 || !near(l.Completeness, 1) {
+	if l := sum.Lineage; l == nil || l.Versions != 3 || l.CompleteVersions != 3 || l.Runs != 1 || l.CompleteRuns != 1 || !near(l.VersionShare, 1) {
 		t.Errorf("lineage completeness %+v, want 3 of 3 versions and 1 of 1 run", sum.Lineage)
 	}
 	if sum.Volume == nil || sum.Volume.Labels != int64(countType(p.Events, schemas.TypeLabelSubmitted)) {
@@ -185,12 +183,12 @@ func TestAPIOverPipeline(t *testing.T) {
 	if code := get(t, s.api.URL, "/v1/lineage/"+url.PathEscape(p.Dataset)+"/v1", &lin); code != 200 {
 		t.Fatalf("lineage: %d", code)
 	}
-	if lin.Members == 0 || lin.Complete != lin.Members || !lin.DigestMatches || !slices.Contains(lin.TrainingRuns, "apit-train-1") {
-		t.Errorf("lineage v1: members %d complete %d digest %v runs %v missing %v", lin.Members, lin.Complete, lin.DigestMatches, lin.TrainingRuns, lin.Missing)
+	if lin.MemberCount == 0 || lin.CompleteCount != lin.MemberCount || !lin.Complete || !lin.ManifestOK || !slices.Contains(lin.TrainingRuns, "apit-train-1") {
+		t.Errorf("lineage v1: members %d complete %d digest %v runs %v missing %v", lin.MemberCount, lin.CompleteCount, lin.ManifestOK, lin.TrainingRuns, lin.Missing)
 	}
 	get(t, s.api.URL, "/v1/lineage/"+url.PathEscape(p.Dataset)+"/v2", &lin)
-	if !slices.Equal(lin.FixesFinding, p.Findings[:1]) {
-		t.Errorf("lineage v2 fixes %v, want %v", lin.FixesFinding, p.Findings[:1])
+	if !slices.Equal(lin.Fixes, p.Findings[:1]) {
+		t.Errorf("lineage v2 fixes %v, want %v", lin.Fixes, p.Findings[:1])
 	}
 	var prob httpapi.Problem
 	if code := get(t, s.api.URL, "/v1/lineage/"+url.PathEscape(p.Dataset)+"/v99", &prob); code != 404 || !strings.Contains(prob.Error, "v99") {
@@ -199,7 +197,7 @@ func TestAPIOverPipeline(t *testing.T) {
 
 	// A version with a member that never went through the pipeline: its chain lacks the
 	// item, the label and the review, and a run trained on it is not fully traced.
-	real := lin.Chains[0]
+	real := lin.Members[0]
 	ghost := []schemas.Member{{ItemID: real.ItemID, LabelID: real.LabelID}, {ItemID: "apit-ghost-item", LabelID: "apit-ghost-label"}}
 	s.send(t, []schemas.Event{
 		&schemas.DatasetVersionCommitted{DatasetID: p.Dataset, Version: "v9", ParentVersion: "v3", Members: ghost, ManifestDigest: schemas.ManifestDigest(ghost)},
@@ -211,11 +209,12 @@ func TestAPIOverPipeline(t *testing.T) {
 		l := sum.Lineage
 		return l != nil && l.Versions == 4 && l.Runs == 2, fmt.Sprintf("%+v", l)
 	})
-	if l := sum.Lineage; l.CompleteVersions != 3 || l.CompleteRuns != 1 || !near(l.Completeness, 0.75) || l.CompleteMembers != l.Members-1 {
+	if l := sum.Lineage; l.CompleteVersions != 3 || l.CompleteRuns != 1 || !near(l.VersionShare, 0.75) || l.CompleteMembers != l.Members-1 {
 		t.Errorf("lineage with a ghost member: %+v, want 3/4 versions, 1/2 runs, all members but one", l)
 	}
 	get(t, s.api.URL, "/v1/lineage/"+url.PathEscape(p.Dataset)+"/v9", &lin)
-	if lin.Members != 2 || lin.Complete != 1 || lin.Missing["item"] != 1 || lin.Missing["label"] != 1 || lin.Missing["review"] != 1 || !lin.DigestMatches {
+	if lin.MemberCount != 2 || lin.CompleteCount != 1 || lin.Missing[lineage.MissingItem] != 1 || lin.Missing[lineage.MissingLabel] != 1 ||
+		lin.Missing[lineage.MissingReview] != 1 || !lin.ManifestOK || lin.Complete {
 		t.Errorf("lineage v9: %+v, want 1 of 2 complete, the ghost missing item, label and review", lin)
 	}
 

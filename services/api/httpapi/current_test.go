@@ -2,10 +2,11 @@ package httpapi
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/assay-data/assay/ops/clickhouse/chdb"
+	"github.com/assay-data/assay/streams/kpi"
+	"github.com/assay-data/assay/streams/lineage"
 )
 
 // apiQueries are every query the API runs, with example arguments for their `?` parameters.
@@ -14,8 +15,8 @@ var apiQueries = []struct {
 	query string
 	args  []any
 }{
-	{"agreement", agreementCellsQuery, []any{"p", "p", "all"}},
-	{"agreement window", agreementWindowQuery, []any{"2026-01-01", "", "", "cohort:c"}},
+	{"agreement", kpi.AgreementQuery, []any{"p", "p", "all", "all", 1}},
+	{"agreement window", kpi.AgreementWindowQuery, []any{"2026-01-01", "2105-12-31", "", "", "cohort:c", "cohort:c", 0}},
 	{"accuracy", accuracyQuery, []any{"", "", "all"}},
 	{"cycle", cycleQuery, []any{"p", "p", int64(0)}},
 	{"rework", reworkQuery, nil},
@@ -29,43 +30,23 @@ var apiQueries = []struct {
 	{"annotator agreement", annotatorAgreementQuery, []any{"p", "p"}},
 	{"annotator accuracy", annotatorAccuracyQuery, []any{"", ""}},
 	{"annotator cohort", annotatorCohortQuery, []any{"p", "p"}},
-	{"lineage completeness", lineageCompletenessQuery, []any{"p", "p"}},
-	{"completeness runs", completenessRunsQuery, []any{"", ""}},
-	{"lineage version", lineageVersionQuery, []any{"d", "v1"}},
-	{"lineage members", lineageMembersQuery, []any{"d", "v1"}},
-	{"lineage items", lineageItemsQuery, []any{"d", "v1"}},
-	{"lineage labels", lineageLabelsQuery, []any{"d", "v1"}},
-	{"lineage reviews", lineageReviewsQuery, []any{"d", "v1"}},
-	{"lineage runs", lineageRunsQuery, []any{"d", "v1"}},
-	{"lineage fixes", lineageFixesQuery, []any{"d", "v1"}},
+	{"lineage version", lineage.VersionHeadQuery, []any{"d", "v1"}},
+	{"lineage chains", lineage.VersionChainsQuery, []any{"d", "v1", "d", "v1", "d", "v1", "d", "v1", "d", "v1", "d", "v1", "d", "v1", "d", "v1"}},
+	{"lineage runs", lineage.RunsQuery, nil},
+	{"lineage runs of a version", lineage.RunsUsingQuery, []any{"d@v1"}},
+	{"lineage fixes", lineage.FixesQuery, []any{"d@v1"}},
+	{"lineage version manifests", lineage.VersionStatusQuery, nil},
+	{"lineage chain facts", lineage.ChainFactsQuery, nil},
+	{"lineage project datasets", lineage.ProjectDatasetsQuery, []any{"p"}},
 }
 
-// literal binds args into q the way the client's `?` binding does, for a server that takes
-// no parameters (chdb). Test values only: no quote in them.
 func literal(t *testing.T, q string, args []any) string {
 	t.Helper()
-	var b strings.Builder
-	for _, part := range strings.SplitAfter(q, "?") {
-		if !strings.HasSuffix(part, "?") {
-			b.WriteString(part)
-			continue
-		}
-		if len(args) == 0 {
-			t.Fatalf("more ? than arguments in %s", q)
-		}
-		b.WriteString(strings.TrimSuffix(part, "?"))
-		switch v := args[0].(type) {
-		case string:
-			b.WriteString("'" + v + "'")
-		default:
-			fmt.Fprint(&b, v)
-		}
-		args = args[1:]
+	sql, err := chdb.Bind(q, args...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(args) != 0 {
-		t.Fatalf("%d arguments left over for %s", len(args), q)
-	}
-	return b.String()
+	return sql
 }
 
 // TestQueriesOnCurrentClickHouse runs every API query on a current ClickHouse embedded in

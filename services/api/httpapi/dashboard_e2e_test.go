@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,11 +13,13 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/assay-data/assay/loadtest/demo"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/services/api/httpapi"
 	"github.com/assay-data/assay/streams/agreement"
 	"github.com/assay-data/assay/streams/kpi"
+	"github.com/assay-data/assay/streams/lineage"
+	"github.com/assay-data/assay/streams/lineage/auditor"
 )
 
 // chromium returns the browser binary: $ASSAY_CHROMIUM or Debian's chromium. Without it the
@@ -64,15 +67,15 @@ func artifactDir(t *testing.T) string {
 // TestDashboardAgreementTileMoves drives the dashboard in headless Chromium against the
 // real pipeline: the demo program goes through the gateway, broker and processors into
 // ClickHouse; the page shows its agreement; then newly ingested, disagreeing labels must
-// move the agreement tile to the exact new alpha. Screenshots of both states are kept.
+// move the agreement tile to the exact new alpha; versions broken in every way a lineage
+// chain can break must bring the lineage tile to the share of versions assay audit passes.
+// Screenshots of both states are kept.
 func TestDashboardAgreementTileMoves(t *testing.T) {
 	t.Parallel()
 	browser := chromium(t)
 	s := startStack(t)
 	const project = "proj-dash"
-	p := demo.Build("dash", project, 11, 90)
-	demo.Shift(p.Events, time.Now())
-	s.send(t, p.Events)
+	p := s.play(t, "dash", project, 11, 90)
 	co := p.Workload.ExactCoincidences("")
 	before, err := kpi.Figures(co, string(schemas.LevelNominal))
 	if err != nil {
@@ -103,8 +106,8 @@ func TestDashboardAgreementTileMoves(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.api.URL+"/"+q("project", project))); err != nil {
 		t.Fatalf("open the dashboard: %v", err)
 	}
-	// tileReads waits until the tile name reads want.
-	tileReads := func(name, want string, timeout time.Duration) {
+	// tileWait waits until the text of the tile name satisfies ok, described by want.
+	tileWait := func(name, want string, ok func(string) bool, timeout time.Duration) {
 		t.Helper()
 		deadline := time.Now().Add(timeout)
 		var text string
@@ -115,14 +118,19 @@ func TestDashboardAgreementTileMoves(t *testing.T) {
 			if err != nil {
 				t.Fatalf("read the %s tile: %v", name, err)
 			}
-			if text = got; text == want {
+			if text = got; ok(text) {
 				return
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%s tile reads %q after %s, want %q", name, text, timeout, want)
+				t.Fatalf("%s tile reads %q after %s, want %s", name, text, timeout, want)
 			}
 			time.Sleep(250 * time.Millisecond)
 		}
+	}
+	// tileReads waits until the tile name reads want.
+	tileReads := func(name, want string, timeout time.Duration) {
+		t.Helper()
+		tileWait(name, strconv.Quote(want), func(s string) bool { return s == want }, timeout)
 	}
 	// tileText waits until the agreement tile reads want.
 	tileText := func(want string, timeout time.Duration) {
@@ -180,6 +188,42 @@ func TestDashboardAgreementTileMoves(t *testing.T) {
 	}
 	s.send(t, evs)
 	tileText(wantAfter, time.Minute)
+
+	// Lineage: the tile is the share of the project's versions that assay audit passes on
+	// the same data, also once versions broken in every way a chain can break join the
+	// program's: the tile cannot show 100% while the audit exits 1.
+	produceBreaks(t, s, "dashb", project)
+	actx, acancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer acancel()
+	var g *lineage.Graph
+	var sum httpapi.Summary
+	waitFor(t, 2*time.Minute, "the API's lineage completeness to equal the audit's replay", func() (bool, string) {
+		var err error
+		if g, _, err = auditor.Rebuild(actx, s.k, 0); err != nil {
+			t.Fatal(err)
+		}
+		get(t, s.api.URL, "/v1/kpis"+q("project", project), &sum)
+		return sum.Lineage != nil && sum.Lineage.Completeness == g.Completeness(project), fmt.Sprintf("API %+v, replay %+v", sum.Lineage, g.Completeness(project))
+	})
+	datasets := g.DatasetsOf(project)
+	versions, passing := 0, 0
+	for ref := range g.Versions {
+		if !datasets[ref.DatasetID] {
+			continue
+		}
+		versions++
+		if _, rep := auditVersion(t, actx, s, g, ref); rep.Pass {
+			passing++
+		}
+	}
+	if passing == versions || passing != sum.Lineage.CompleteVersions || versions != sum.Lineage.Versions {
+		t.Fatalf("the audit passes %d of %d versions, the API counts %d of %d complete; want the same, and not all", passing, versions, sum.Lineage.CompleteVersions, sum.Lineage.Versions)
+	}
+	share := 100 * float64(passing) / float64(versions)
+	tileWait("lineage", fmt.Sprintf("%.1f%% (%d of %d versions pass the audit)", share, passing, versions), func(text string) bool {
+		v, err := strconv.ParseFloat(strings.TrimSuffix(text, "%"), 64)
+		return err == nil && math.Abs(v-share) <= 0.05+1e-9 // JavaScript's toFixed(1)
+	}, time.Minute)
 	tctx, tcancel = context.WithTimeout(ctx, 10*time.Second)
 	status, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS("#status")))
 	tcancel()

@@ -1,10 +1,13 @@
 // Package httpapi is the read-only KPI API and live dashboard of services/api.
 //
-// Every handler reads ClickHouse only: the kpi_* views and KPI tables the streams/kpi
-// processors write (agreement, accuracy, cycle time, rework) and, for the figures no KPI
-// processor writes yet (coverage, evaluation-to-remediation time, lineage of a dataset
-// version), the ledger tables of streams/ledger, and for automation (GET /v1/routing) the
-// kpi_automation view and the routing_* tables of streams/router.
+// Every handler reads ClickHouse through the read path of the package that owns the figure:
+// the kpi_* views and KPI tables the streams/kpi processors write (agreement through
+// kpi.ReadAgreement, accuracy, cycle time, rework), the lineage processor's chain read model
+// (lineage.ReadVersion, lineage.ReadCompleteness: judged by the rule assay audit judges by),
+// for the figures no processor writes yet (coverage, evaluation-to-remediation time) the
+// ledger tables of streams/ledger, and for automation (GET /v1/routing) the kpi_automation
+// view and the routing_* tables of streams/router. The consumer lag (GET /v1/pipeline) comes
+// from the broker: each processor group's committed offsets against its topics' ends.
 //
 // # Failures
 //
@@ -23,10 +26,10 @@
 // query and status) and never to the client. /v1/history answers the same codes while the
 // latest sample of its view failed (the sampler adds no point for a failed sample: a gap in
 // the charts, never a made-up value), and the KPI gauges keep their last values.
-// /v1/pipeline reads the processors' /metrics, not ClickHouse: its total is the sum over
-// every processor or null, and it answers 502 Bad Gateway naming the endpoints that did not
-// answer; in /v1/kpis the lag total is then null and the endpoints are listed, beside
-// ClickHouse figures that are whole. /healthz stays 200 through a ClickHouse outage and
+// /v1/pipeline reads the broker, not ClickHouse: its total is the sum over every processor
+// or null, and it answers 502 Bad Gateway naming the processors whose lag could not be read;
+// in /v1/kpis the lag total is then null and the processors are listed, beside ClickHouse
+// figures that are whole. /healthz stays 200 through a ClickHouse outage and
 // /readyz (a ClickHouse ping) answers 503.
 //
 // # Host allowlist

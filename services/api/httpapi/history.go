@@ -48,7 +48,7 @@ func SampleOf(s *Summary) Sample {
 		p.OpenFindings = &open
 	}
 	if l := s.Lineage; l != nil {
-		p.Lineage = l.Completeness
+		p.Lineage = l.VersionShare
 	}
 	if rt := s.Routing; rt != nil {
 		p.Automation, p.OverrideRate = rt.AutomationRate, rt.OverrideRate

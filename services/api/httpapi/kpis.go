@@ -11,7 +11,6 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/assay-data/assay/streams/agreement"
 	"github.com/assay-data/assay/streams/kpi"
 )
 
@@ -50,8 +49,9 @@ type Summary struct {
 	// Annotators are every annotator's agreement and accuracy, lowest agreement first.
 	Annotators []AnnotatorFigure `json:"annotators"`
 	Volume     *VolumeKPI        `json:"volume"`
-	// Pipeline is the consumer lag read from the processors (nil without -processor-metrics);
-	// its total is null while a processor does not answer, which fails nothing else.
+	// Pipeline is the processors' consumer lag read from the broker (nil without a
+	// LagReader); its total is null while a processor's lag cannot be read, which fails
+	// nothing else.
 	Pipeline *PipelineKPI `json:"pipeline"`
 }
 
@@ -107,8 +107,8 @@ func (r *Reader) Summary(ctx context.Context, f Filter) (*Summary, error) {
 		}
 	}
 	if r.lag != nil {
-		// The lag comes from the processors, not ClickHouse: a processor that does not
-		// answer leaves the total null and is listed in Unanswered (the error only repeats
+		// The lag comes from the broker, not ClickHouse: a processor whose lag cannot be
+		// read leaves the total null and is listed in Unanswered (the error only repeats
 		// that, with the detail /v1/pipeline logs); the ClickHouse figures stand.
 		s.Pipeline, _ = r.lag.Read(ctx)
 	}
@@ -134,107 +134,52 @@ type AgreementKPI struct {
 	PairableUnits    int64  `json:"pairable_units"`
 	PairableValues   int64  `json:"pairable_values"`
 	Scope            string `json:"scope"`
-	// Questions are the figures per (project, question) in Scope.
-	Questions []AgreementFigure `json:"questions"`
+	// Questions are the figures per (project, question) in Scope, as kpi.ReadAgreement reads
+	// them.
+	Questions []kpi.AgreementFigure `json:"questions"`
 	// Cohorts are the within-cohort figures (only that cohort's labels of each unit),
 	// weighted over questions like the headline.
-	Cohorts []AgreementFigure `json:"cohorts"`
+	Cohorts []CohortAgreement `json:"cohorts"`
 	// WindowFromDay is the first UTC day of the window: with a window, the figures cover the
 	// units (item x question) whose first label came on that day or later.
 	WindowFromDay string `json:"window_from_day,omitempty"`
 	Definition    string `json:"definition"`
 }
 
-// AgreementFigure is the agreement of one question, or of one cohort over its questions.
-type AgreementFigure struct {
-	ProjectID        string `json:"project_id,omitempty"`
-	QuestionID       string `json:"question_id,omitempty"`
-	Level            string `json:"level,omitempty"`
-	Cohort           string `json:"cohort,omitempty"`
+// CohortAgreement is one cohort's agreement over its questions, weighted like the headline.
+type CohortAgreement struct {
+	Cohort           string `json:"cohort"`
 	Alpha            Num    `json:"alpha"`
 	PercentAgreement Num    `json:"percent_agreement"`
 	PairableUnits    int64  `json:"pairable_units"`
 	PairableValues   int64  `json:"pairable_values"`
-	// Undefined says why Alpha is null.
-	Undefined string `json:"undefined,omitempty"`
 }
 
 const agreementDefinition = "Krippendorff's alpha per question at its level of measurement (nominal, ordinal, interval, ratio; MASI for multi-label), over units (item x question) with two or more values; the headline and cohort figures are means over questions weighted by pairable values. Cohort figures use only that cohort's labels of each unit. A window selects units by the UTC day of their first label."
 
-const agreementCellsQuery = `SELECT project_id, question_id, level, scope, unit_size, a, b, total
-FROM kpi_agreement_cells
-WHERE (? = '' OR project_id = ?) AND (scope = ? OR scope LIKE 'cohort:%')
-ORDER BY project_id, question_id, level, scope, unit_size, a, b`
-
-// The daily cells (migration 0007) split the same coincidences by the UTC day a unit got its
-// first label, so a window of days merges the days it covers (kpi.ReadAgreementWindow).
-const agreementWindowQuery = `SELECT project_id, question_id, level, scope, unit_size, a, b, sum(count) AS total
-FROM agreement_cells_daily FINAL
-WHERE day >= toDate(?) AND (? = '' OR project_id = ?) AND (scope = ? OR scope LIKE 'cohort:%')
-GROUP BY project_id, question_id, level, scope, unit_size, a, b
-HAVING total > 0
-ORDER BY project_id, question_id, level, scope, unit_size, a, b`
-
-// Agreement reads the merged coincidence cells of f and computes alpha per question with
-// streams/agreement, as kpi.ReadAgreement does, but only for the filter's rows. With a
-// window it reads the daily cells from the window's first UTC day on.
+// Agreement reads the figures of f's project in f's scope, and every cohort's, with
+// kpi.ReadAgreement; with a window, over the units that started from the window's first UTC
+// day on.
 func (r *Reader) Agreement(ctx context.Context, f Filter) (*AgreementKPI, error) {
-	query, args := agreementCellsQuery, []any{f.Project, f.Project, scope(f)}
+	q := kpi.AgreementFilter{Project: f.Project, Scope: scope(f), Cohorts: true}
 	fromDay := ""
 	if f.Window > 0 {
-		fromDay = r.now().Add(-f.Window).UTC().Format(time.DateOnly)
-		query, args = agreementWindowQuery, append([]any{fromDay}, args...)
+		q.From = r.now().Add(-f.Window)
+		fromDay = q.From.UTC().Format(time.DateOnly)
 	}
-	rows, err := r.conn.Query(ctx, query, args...)
+	figs, err := kpi.ReadAgreement(ctx, r.conn, q)
 	if err != nil {
-		return nil, fmt.Errorf("query agreement cells: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	type key struct{ project, question, level, scope string }
-	cells := map[key][]agreement.Cell{}
-	var order []key
-	for rows.Next() {
-		var (
-			k    key
-			size uint32
-			a, b string
-			n    int64
-		)
-		if err := rows.Scan(&k.project, &k.question, &k.level, &k.scope, &size, &a, &b, &n); err != nil {
-			return nil, fmt.Errorf("scan agreement cell: %w", err)
-		}
-		if _, ok := cells[k]; !ok {
-			order = append(order, k)
-		}
-		cells[k] = append(cells[k], agreement.Cell{UnitSize: int(size), A: agreement.Value(a), B: agreement.Value(b), Count: n})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read agreement cells: %w", err)
-	}
-	out := &AgreementKPI{Scope: scope(f), Questions: []AgreementFigure{}, Cohorts: []AgreementFigure{}, WindowFromDay: fromDay, Definition: agreementDefinition}
+	out := &AgreementKPI{Scope: q.Scope, Questions: []kpi.AgreementFigure{}, Cohorts: []CohortAgreement{}, WindowFromDay: fromDay, Definition: agreementDefinition}
 	headline := &weighted{}
 	cohorts := map[string]*weighted{}
-	for _, k := range order {
-		co, err := agreement.CoincidencesFromCells(cells[k])
-		if err != nil {
-			return nil, fmt.Errorf("cells of %s/%s scope %s: %w", k.project, k.question, k.scope, err)
-		}
-		fig := AgreementFigure{ProjectID: k.project, QuestionID: k.question, Level: k.level}
-		res, aerr := kpi.Figures(co, k.level)
-		fig.PairableUnits, fig.PairableValues = co.PairableUnits(), co.PairableValues()
-		if aerr != nil {
-			fig.Undefined = aerr.Error()
-		} else {
-			fig.Alpha = num(res.Alpha)
-		}
-		if pa, err := co.PercentAgreement(); err == nil {
-			fig.PercentAgreement = num(pa.PercentAgreement)
-		}
-		if k.scope == out.Scope {
+	for _, fig := range figs {
+		if fig.Scope == out.Scope {
 			out.Questions = append(out.Questions, fig)
 			headline.add(fig)
 		}
-		if c, ok := strings.CutPrefix(k.scope, "cohort:"); ok && (f.Cohort == "" || c == f.Cohort) {
+		if c, ok := strings.CutPrefix(fig.Scope, "cohort:"); ok && (f.Cohort == "" || c == f.Cohort) {
 			if cohorts[c] == nil {
 				cohorts[c] = &weighted{}
 			}
@@ -245,7 +190,7 @@ func (r *Reader) Agreement(ctx context.Context, f Filter) (*AgreementKPI, error)
 	out.PairableUnits, out.PairableValues = headline.units, headline.values
 	for _, c := range sortedKeys(cohorts) {
 		w := cohorts[c]
-		out.Cohorts = append(out.Cohorts, AgreementFigure{Cohort: c, Alpha: w.alpha(), PercentAgreement: w.percent(), PairableUnits: w.units, PairableValues: w.values})
+		out.Cohorts = append(out.Cohorts, CohortAgreement{Cohort: c, Alpha: w.alpha(), PercentAgreement: w.percent(), PairableUnits: w.units, PairableValues: w.values})
 	}
 	return out, nil
 }
@@ -257,17 +202,17 @@ type weighted struct {
 	percentSum, percentW float64
 }
 
-func (w *weighted) add(f AgreementFigure) {
+func (w *weighted) add(f kpi.AgreementFigure) {
+	v := f.PairableValues
 	w.units += f.PairableUnits
-	w.values += f.PairableValues
-	v := float64(f.PairableValues)
-	if f.Alpha != nil {
-		w.alphaSum += *f.Alpha * v
-		w.alphaW += v
+	w.values += v
+	if f.Err == nil && num(f.Alpha.Alpha) != nil {
+		w.alphaSum += f.Alpha.Alpha * float64(v)
+		w.alphaW += float64(v)
 	}
-	if f.PercentAgreement != nil {
-		w.percentSum += *f.PercentAgreement * v
-		w.percentW += v
+	if f.PercentErr == nil && num(f.Percent.PercentAgreement) != nil {
+		w.percentSum += f.Percent.PercentAgreement * float64(v)
+		w.percentW += float64(v)
 	}
 }
 

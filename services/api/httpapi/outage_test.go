@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,17 +18,19 @@ import (
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/assay-data/assay/ops/clickhouse"
 	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/services/api/httpapi"
 	"github.com/assay-data/assay/services/internal/serve"
+	"github.com/assay-data/assay/streams/runtime"
 )
 
 // v1Reads are requests for every /v1 endpoint that reads ClickHouse (with and without
-// filters, so the windowed queries are covered too). /v1/pipeline reads the processors.
+// filters, so the windowed queries are covered too). /v1/pipeline reads the broker.
 var v1Reads = []string{
 	"/v1/kpis",
 	"/v1/kpis?project=p&cohort=c&window=7d",
@@ -163,17 +166,28 @@ func checkOps(t *testing.T, base string) {
 	}
 }
 
-// lagServer serves processor metrics with a consumer lag of 7 records.
-func lagServer(t *testing.T) *httptest.Server {
+// lagReader reads the consumer lag of a "ledger" processor that never ran, over a topic of
+// its own on the real broker holding 7 records: a lag of 7. With more, it reads them too (a
+// consumer whose topic does not exist cannot be read).
+func lagReader(t *testing.T, more ...httpapi.Consumer) *httpapi.LagReader {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: httpapi.LagMetric, Help: "lag"}, []string{"processor", "partition"})
-	reg.MustRegister(g)
-	g.WithLabelValues("ledger", "0").Set(3)
-	g.WithLabelValues("ledger", "1").Set(4)
-	s := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	t.Cleanup(s.Close)
-	return s
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, 2)
+	cl := testenv.KafkaClient(t, k)
+	topic := k.Topic(schemas.FamilyItems.Topic())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := range 7 {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Key: []byte{byte(i)}, Value: []byte("x")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	consumers := append([]httpapi.Consumer{{Name: "ledger", Group: runtime.DefaultGroup(k, "ledger"), Topics: []string{topic}}}, more...)
+	l, err := httpapi.NewLagReader(kadm.NewClient(cl), consumers, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 // TestClickHouseOutage cuts the API's connection to ClickHouse (testenv's proxy) and checks
@@ -186,7 +200,7 @@ func TestClickHouseOutage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// One committed version, so the lineage read answers 200 while ClickHouse is up.
-	if err := direct.Exec(ctx, "INSERT INTO dataset_versions (dataset_id, version, occurred_at_ms, manifest_digest) SELECT 'ds', 'v1', toInt64(1), 'd'"); err != nil {
+	if err := direct.Exec(ctx, "INSERT INTO lineage_versions (dataset_id, version, occurred_at_ms, manifest_digest) SELECT 'ds', 'v1', toInt64(1), 'd'"); err != nil {
 		t.Fatal(err)
 	}
 	proxy := testenv.NewTCPProxy(t, cfg.Addr[0])
@@ -197,8 +211,7 @@ func TestClickHouseOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	lag := lagServer(t)
-	srv, base, logs := serveLikeMain(t, httpapi.Config{Conn: conn, ProcessorMetrics: []string{lag.URL}, QueryTimeout: 10 * time.Second})
+	srv, base, logs := serveLikeMain(t, httpapi.Config{Conn: conn, Lag: lagReader(t), QueryTimeout: 10 * time.Second})
 
 	srv.SampleOnce(ctx)
 	for _, p := range append(v1Reads, "/v1/pipeline", "/healthz", "/readyz") {
@@ -221,7 +234,7 @@ func TestClickHouseOutage(t *testing.T) {
 	if !strings.Contains(logs.String(), "kpi history sampling failed") {
 		t.Error("the sampler did not log its failure")
 	}
-	// The lag is read from the processors, not ClickHouse.
+	// The lag is read from the broker, not ClickHouse.
 	if code := get(t, base, "/v1/pipeline", &pl); code != 200 || pl.Pipeline.ConsumerLagRecords == nil {
 		t.Errorf("pipeline during the ClickHouse outage: %d %+v, want 200 (it does not read ClickHouse)", code, pl.Pipeline)
 	}
@@ -313,27 +326,43 @@ func TestClickHouseDoesNotAnswer(t *testing.T) {
 }
 
 // TestPipelineLagAllOrNothing: the lag total is the sum over every processor or nothing; a
-// processor that does not answer makes /v1/pipeline a 502 naming it.
+// processor whose lag cannot be read makes /v1/pipeline a 502 naming it, and a broker that
+// does not answer makes every processor's lag unknown within the reader's timeout.
 func TestPipelineLagAllOrNothing(t *testing.T) {
 	t.Parallel()
-	up := lagServer(t)
-	down := httptest.NewServer(http.NotFoundHandler())
-	down.Close()
-	p, err := httpapi.NewLagReader([]string{up.URL, down.URL}).Read(context.Background())
-	if err == nil || p.ConsumerLagRecords != nil || p.Processors["ledger"] != 7 || len(p.Unanswered) != 1 || p.Unanswered[0] != down.URL {
-		t.Errorf("one of two sources down: %+v, %v; want no total, the ledger's 7 and the other source unanswered", p, err)
+	ghost := httpapi.Consumer{Name: "ghost", Group: "assay.test.ghost", Topics: []string{"assay.test.no-such-topic"}}
+	lag := lagReader(t, ghost)
+	p, err := lag.Read(context.Background())
+	if err == nil || p.ConsumerLagRecords != nil || p.Processors["ledger"] != 7 || !slices.Equal(p.Unanswered, []string{"ghost"}) {
+		t.Errorf("one of two processors unreadable: %+v, %v; want no total, the ledger's 7 and the ghost unanswered", p, err)
 	}
 	// No ClickHouse is needed for /v1/pipeline: a connection that never dials.
 	conn := lazyConn(t, []string{"127.0.0.1:1"}, "assay", "default", "", time.Second)
-	_, base, logs := serveLikeMain(t, httpapi.Config{Conn: conn, ProcessorMetrics: []string{up.URL, down.URL}})
+	_, base, logs := serveLikeMain(t, httpapi.Config{Conn: conn, Lag: lag})
 	a := fetch(t, base, "/v1/pipeline", "")
 	var prob httpapi.Problem
 	if a.code != http.StatusBadGateway || json.Unmarshal([]byte(a.body), &prob) != nil || !strings.Contains(prob.Error, "1 of 2") ||
-		!strings.Contains(prob.Error, down.URL) || strings.Contains(prob.Error, "refused") {
-		t.Errorf("pipeline with a processor down: %d %s, want 502 naming it (and not the dial error)", a.code, a.body)
+		!strings.Contains(prob.Error, "ghost") || strings.Contains(prob.Error, "UNKNOWN_TOPIC") {
+		t.Errorf("pipeline with an unreadable processor: %d %s, want 502 naming it (and not the broker's error)", a.code, a.body)
 	}
-	if !strings.Contains(logs.String(), "connection refused") {
-		t.Errorf("the dial error is not in the log:\n%s", logs.String())
+	if !strings.Contains(logs.String(), "UNKNOWN_TOPIC_OR_PARTITION") {
+		t.Errorf("the broker's error is not in the log:\n%s", logs.String())
+	}
+
+	// A broker that does not answer: every processor's lag is unknown once the reader's
+	// timeout passes.
+	cl, err := kgo.NewClient(kgo.SeedBrokers("127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	down, err := httpapi.NewLagReader(kadm.NewClient(cl), []httpapi.Consumer{{Name: "ledger", Group: "g", Topics: []string{"t"}}}, 500*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err = down.Read(context.Background())
+	if err == nil || p.ConsumerLagRecords != nil || !slices.Equal(p.Unanswered, []string{"ledger"}) {
+		t.Errorf("broker down: %+v, %v; want every processor unanswered", p, err)
 	}
 }
 

@@ -24,9 +24,9 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Log receives request failures; nil discards.
 	Log *slog.Logger
-	// ProcessorMetrics are the processors' /metrics URLs read for consumer lag; empty means
-	// no pipeline lag figure.
-	ProcessorMetrics []string
+	// Lag reads the processors' consumer lag from the broker (GET /v1/pipeline, the pipeline
+	// section of /v1/kpis); nil means no pipeline lag figure.
+	Lag *LagReader
 	// SampleInterval is the period of the history sampler (default 2s).
 	SampleInterval time.Duration
 	// History is how much history each view keeps (default 1h).
@@ -91,16 +91,12 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lag *LagReader
-	if len(cfg.ProcessorMetrics) > 0 {
-		lag = NewLagReader(cfg.ProcessorMetrics)
-	}
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
 		return nil, err
 	}
 	samples := max(int(cfg.History/cfg.SampleInterval), 1)
-	return &Server{cfg: cfg, reader: NewReader(cfg.Conn, lag), hist: newHistory(samples, 16, 2*time.Minute), m: m, hosts: hosts}, nil
+	return &Server{cfg: cfg, reader: NewReader(cfg.Conn, cfg.Lag), hist: newHistory(samples, 16, 2*time.Minute), m: m, hosts: hosts}, nil
 }
 
 // Reader returns the server's KPI reader (for the CLI and tests).
@@ -317,16 +313,16 @@ func (s *Server) pipeline(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if s.reader.lag == nil {
-		writeJSON(w, http.StatusOK, map[string]any{"pipeline": nil, "note": "no processor metrics configured (-processor-metrics)"})
+		writeJSON(w, http.StatusOK, map[string]any{"pipeline": nil, "note": "no consumer lag configured (-lag-processors is empty)"})
 		return nil
 	}
-	// A processor that does not answer makes the total unknown: 502, not the sum of the
+	// A processor whose lag cannot be read makes the total unknown: 502, not the sum of the
 	// others' lag.
 	p, err := s.reader.lag.Read(r.Context())
 	if err != nil {
 		s.cfg.Log.Warn("api request failed", "path", r.URL.Path, "status", http.StatusBadGateway, "err", err)
-		return &httpError{code: http.StatusBadGateway, msg: fmt.Sprintf("%d of %d processor metrics endpoints did not answer (%s), so the consumer lag is unknown",
-			len(p.Unanswered), len(p.Sources), strings.Join(p.Unanswered, ", "))}
+		return &httpError{code: http.StatusBadGateway, msg: fmt.Sprintf("the broker did not give the consumer lag of %d of %d processors (%s), so the total is unknown",
+			len(p.Unanswered), len(s.reader.lag.consumers), strings.Join(p.Unanswered, ", "))}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"pipeline": p})
 	return nil

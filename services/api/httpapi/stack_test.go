@@ -16,11 +16,14 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/assay-data/assay/loadtest/demo"
 	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/api/httpapi"
 	"github.com/assay-data/assay/services/ingest/client"
 	"github.com/assay-data/assay/services/ingest/gateway"
@@ -28,24 +31,43 @@ import (
 	"github.com/assay-data/assay/services/internal/serve"
 	"github.com/assay-data/assay/streams/kpi"
 	"github.com/assay-data/assay/streams/ledger"
+	"github.com/assay-data/assay/streams/lineage"
 	"github.com/assay-data/assay/streams/router"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
 // stack is the real pipeline in one test: the ingest gateway (in process, producing to the
-// real broker in a namespace of the test's own), the ledger, KPI and router processors consuming it
-// into a fresh ClickHouse database, and the API over that database.
+// real broker in a namespace of the test's own), the ledger, KPI, lineage and router
+// processors consuming it into a fresh ClickHouse database, and the API over that database,
+// reading the processors' consumer lag from the broker.
 type stack struct {
-	k      config.Kafka
-	conn   driver.Conn
-	ingest *client.Client
-	api    *httptest.Server
-	srv    *httpapi.Server
+	k    config.Kafka
+	conn driver.Conn
+	// ingest has a collector client per principal of the demo (loadtest/demo.Principals),
+	// and writers picks the one that sends each event.
+	ingest  map[string]*client.Client
+	writers *access.Writers
+	api     *httptest.Server
+	srv     *httpapi.Server
 	// reg holds the API's metrics.
 	reg *prometheus.Registry
+	// stops stops one processor by name (its runner leaves the group; its commits stay).
+	stops map[string]context.CancelFunc
 }
 
-const collectorToken = "demo-collector-token"
+// stop stops the processor name, as a crash or an operator would.
+func (s *stack) stop(t *testing.T, name string) {
+	t.Helper()
+	stop, ok := s.stops[name]
+	if !ok {
+		t.Fatalf("no processor %q in the stack", name)
+	}
+	stop()
+}
+
+// stackProjects are the projects the tests of this package play programs of: the demo's
+// principals are scoped to them.
+var stackProjects = []string{"proj-api", "proj-dash"}
 
 func startStack(t *testing.T) *stack {
 	t.Helper()
@@ -69,40 +91,59 @@ func startStack(t *testing.T) *stack {
 	// Warnings (a failing write, a rebalance) go to the test log: they explain a timeout.
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
-	// Processors, with their /metrics served like services/processor does, so the API
-	// reads real consumer lag.
+	// Processors, each stoppable on its own; the API reads their lag from the broker.
 	reg := serve.NewRegistry()
-	ops := serve.NewOps(reg)
-	procMetrics := httptest.NewServer(ops.Mux)
-	t.Cleanup(procMetrics.Close)
 	// The router runs with its default rules, as in make run.
 	rt, err := router.New(router.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []runtime.Processor{ledger.New(), kpi.NewAgreement(), kpi.NewAccuracy(), kpi.NewFlow(), rt} {
+	stops := map[string]context.CancelFunc{}
+	var consumers []httpapi.Consumer
+	for _, p := range []runtime.Processor{ledger.New(), kpi.NewAgreement(), kpi.NewAccuracy(), kpi.NewFlow(), lineage.NewProcessor(), rt} {
 		r, err := runtime.New(p, k, runtime.ClickHouseSink(conn), runtime.WithRegisterer(reg), runtime.WithLogger(log),
 			runtime.WithBatchSize(1000), runtime.WithFlushInterval(200*time.Millisecond),
 			runtime.WithKafkaOptions(kgo.SessionTimeout(10*time.Second), kgo.HeartbeatInterval(500*time.Millisecond)))
 		if err != nil {
 			t.Fatal(err)
 		}
+		c := httpapi.Consumer{Name: p.Name(), Group: r.Group()}
+		for _, f := range p.Families() {
+			c.Topics = append(c.Topics, k.Topic(f.Topic()))
+		}
+		consumers = append(consumers, c)
+		pctx, stop := context.WithCancel(ctx)
+		stops[p.Name()] = stop
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := r.Run(ctx); err != nil && ctx.Err() == nil {
+			if err := r.Run(pctx); err != nil && pctx.Err() == nil {
 				t.Errorf("processor %s: %v", p.Name(), err)
 			}
 		}()
 	}
+	lag, err := httpapi.NewLagReader(kadm.NewClient(testenv.KafkaClient(t, k)), consumers, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 
-	// The ingest gateway and a collector client for it.
-	toks, err := gateway.ParseTokens("assay-demo " + gateway.HashToken(collectorToken))
+	// The ingest gateway, whose callers are the demo's principals.
+	var lines strings.Builder
+	tokens := map[string]string{}
+	for _, p := range demo.Principals(stackProjects...) {
+		tok, err := access.NewToken()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[p.ID] = tok
+		lines.WriteString(p.Line(access.HashToken(tok)) + "\n")
+	}
+	principals, err := access.Parse("stack principals", lines.String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	gcfg := gateway.DefaultConfig()
-	gcfg.Tokens = toks
+	gcfg.Principals = access.NewStore(principals)
 	gw, err := gateway.New(gcfg, k, serve.NewRegistry(), log)
 	if err != nil {
 		t.Fatal(err)
@@ -118,8 +159,7 @@ func startStack(t *testing.T) *stack {
 	})
 
 	apiReg := prometheus.NewRegistry()
-	srv, err := httpapi.New(httpapi.Config{Conn: conn, Registerer: apiReg, Log: log,
-		ProcessorMetrics: []string{procMetrics.URL + "/metrics"}, SampleInterval: 500 * time.Millisecond})
+	srv, err := httpapi.New(httpapi.Config{Conn: conn, Registerer: apiReg, Log: log, Lag: lag, SampleInterval: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +170,21 @@ func startStack(t *testing.T) *stack {
 	t.Cleanup(api.Close)
 	wg.Add(1)
 	go func() { defer wg.Done(); srv.RunSampler(ctx) }()
-	return &stack{k: k, conn: conn, ingest: client.New(ingest.URL, collectorToken), api: api, srv: srv, reg: apiReg}
+	clients := map[string]*client.Client{}
+	for id, tok := range tokens {
+		clients[id] = client.New(ingest.URL, tok)
+	}
+	return &stack{k: k, conn: conn, ingest: clients, writers: access.NewWriters(principals), api: api, srv: srv, reg: apiReg, stops: stops}
+}
+
+// play sends the demo program of run, project, seed and items through the gateway, dated as
+// if it were played now.
+func (s *stack) play(t *testing.T, run, project string, seed uint64, items int) *demo.Program {
+	t.Helper()
+	p := demo.Build(run, project, seed, items)
+	demo.Shift(p.Events, time.Now())
+	s.send(t, p.Events)
+	return p
 }
 
 // send delivers events through the gateway.
@@ -138,8 +192,24 @@ func (s *stack) send(t *testing.T, evs []schemas.Event) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := s.ingest.Send(ctx, evs...); err != nil {
-		t.Fatalf("send %d events: %v", len(evs), err)
+	// Each event by the principal that may write it, in order: consecutive events of one
+	// principal go together.
+	for len(evs) > 0 {
+		p, err := s.writers.Pick(evs[0])
+		if err != nil {
+			t.Fatalf("no principal sends %s %s: %v", evs[0].Type(), evs[0].Meta().EventID, err)
+		}
+		n := 1
+		for ; n < len(evs); n++ {
+			q, err := s.writers.Pick(evs[n])
+			if err != nil || q != p {
+				break
+			}
+		}
+		if _, err := s.ingest[p.ID].Send(ctx, evs[:n]...); err != nil {
+			t.Fatalf("send %d events as %s: %v", n, p.ID, err)
+		}
+		evs = evs[n:]
 	}
 }
 

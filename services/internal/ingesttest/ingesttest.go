@@ -14,61 +14,22 @@ import (
 	"github.com/assay-data/assay/schemas"
 )
 
-// Hash is a valid sha256 hex value.
-const Hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-
-// Sample returns a valid event of type t (envelope without producer and recorded_at, which
-// the gateway stamps), distinguished by n: ids and keys contain it.
+// Sample returns a valid event of type t as a collector sends it, distinguished by n: the
+// example of its descriptor (schemas.Example) about subject n, so ids and keys contain n, with
+// the envelope a client writes: an event id, occurred_at a minute ago and a correlation id,
+// but no producer and no recorded_at, which the gateway stamps.
 func Sample(t schemas.EventType, n int) schemas.Event {
-	item := fmt.Sprintf("item-%d", n)
-	env := schemas.Envelope{EventID: fmt.Sprintf("evt-%s-%d", t, n), OccurredAt: time.Now().Add(-time.Minute).UnixMilli(),
-		Trace: schemas.Trace{CorrelationID: fmt.Sprintf("corr-%d", n)}}
-	rank := int32(n % 5)
-	share := 0.5
-	switch t {
-	case schemas.TypeItemIngested:
-		return &schemas.ItemIngested{Envelope: env, ItemID: item, Source: "crawler", URI: "s3://bucket/" + item, SHA256: Hash,
-			Modality: "text", SliceTags: []string{"en", "short"}, EdgeCaseTags: []string{"sarcasm"}, DatasetID: "ds-1", ProjectID: "proj-1"}
-	case schemas.TypePreLabelProposed:
-		return &schemas.PreLabelProposed{Envelope: env, ItemID: item, QuestionID: "q-sentiment", Model: "m", ModelVersion: "1", Value: schemas.Nominal("positive"), Confidence: 0.9}
-	case schemas.TypeRoutingDecided:
-		return &schemas.RoutingDecided{Envelope: env, ItemID: item, QuestionID: "q-sentiment", Route: schemas.RouteHumanReview, Rule: "low-confidence",
-			Inputs: []schemas.RoutingInput{{Name: "confidence", Value: 0.4}}}
-	case schemas.TypeLabelSubmitted:
-		return &schemas.LabelSubmitted{Envelope: env, LabelID: fmt.Sprintf("label-%d", n), ItemID: item, ProjectID: "proj-1", TaskID: "task-1",
-			QuestionID: "q-quality", AnnotatorID: fmt.Sprintf("ann-%d", n%7), Cohort: "c1", GuidelineVersion: "g3",
-			Value: schemas.Ordinal("good", rank), TimeSpentMS: 4200, PreLabel: &schemas.PreLabelRef{Model: "m", ModelVersion: "1"}}
-	case schemas.TypeLabelRetracted:
-		return &schemas.LabelRetracted{Envelope: env, LabelID: fmt.Sprintf("label-%d", n), ItemID: item, Reason: "mistake"}
-	case schemas.TypeGoldLabelSet:
-		return &schemas.GoldLabelSet{Envelope: env, ItemID: item, QuestionID: "q-count", Value: schemas.Ratio(3), SetBy: "expert"}
-	case schemas.TypeReviewCompleted:
-		v := schemas.MultiLabel("cat", "dog")
-		return &schemas.ReviewCompleted{Envelope: env, ReviewID: fmt.Sprintf("rev-%d", n), LabelID: fmt.Sprintf("label-%d", n), ItemID: item,
-			ReviewerID: "rev-a", Verdict: schemas.VerdictCorrect, CorrectedValue: &v, Reason: "missed dog"}
-	case schemas.TypeCoverageTargetSet:
-		return &schemas.CoverageTargetSet{Envelope: env, DatasetID: fmt.Sprintf("ds-%d", n), SliceTargets: []schemas.SliceTarget{{Slice: "en", TargetShare: &share}},
-			EdgeCaseMinimums: []schemas.EdgeCaseMinimum{{Tag: "sarcasm", MinCount: 10}}}
-	case schemas.TypeDatasetVersionCommitted:
-		members := []schemas.Member{{ItemID: item, LabelID: "label-1"}, {ItemID: "item-x", LabelID: "label-2"}}
-		return &schemas.DatasetVersionCommitted{Envelope: env, DatasetID: fmt.Sprintf("ds-%d", n), Version: "v2", ParentVersion: "v1",
-			Members: members, ManifestDigest: schemas.ManifestDigest(members)}
-	case schemas.TypeTrainingRunRegistered:
-		ds := fmt.Sprintf("ds-%d", n)
-		return &schemas.TrainingRunRegistered{Envelope: env, RunID: "run-1", Model: "m2", DatasetID: ds,
-			DatasetVersions: []schemas.DatasetVersionRef{{DatasetID: ds, Version: "v2"}}}
-	case schemas.TypeEvalFindingReported:
-		return &schemas.EvalFindingReported{Envelope: env, FindingID: fmt.Sprintf("f-%d", n), EvalRun: "eval-1", Model: "m2", TrainingRunID: "run-1",
-			Slice: "en", ImplicatedItemIDs: []string{item}, Severity: schemas.SeverityHigh, ProjectID: "proj-1"}
-	case schemas.TypeRemediationStarted:
-		return &schemas.RemediationStarted{Envelope: env, FindingID: fmt.Sprintf("f-%d", n), Owner: "alice", Plan: "relabel"}
-	case schemas.TypeRemediationShipped:
-		return &schemas.RemediationShipped{Envelope: env, FindingID: fmt.Sprintf("f-%d", n), DatasetID: "ds-1", FixingVersion: "v3"}
+	ev, err := schemas.Example(t, schemas.Subject{N: n})
+	if err != nil {
+		panic("ingesttest: " + err.Error())
 	}
-	panic("ingesttest: no sample for " + string(t))
+	*ev.Meta() = schemas.Envelope{EventID: fmt.Sprintf("evt-%s-%d", t, n), OccurredAt: time.Now().Add(-time.Minute).UnixMilli(),
+		Trace: schemas.Trace{CorrelationID: fmt.Sprintf("corr-%d", n)}}
+	return ev
 }
 
-// AllTypes lists the event types a collector may send (every type but the DLQ's).
+// AllTypes lists the event types of every family but the DLQ's (RoutingDecided among them,
+// which only Assay's router may write: access.WriterOf tells who writes which).
 func AllTypes() []schemas.EventType {
 	var out []schemas.EventType
 	for _, t := range schemas.EventTypes() {

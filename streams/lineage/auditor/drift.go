@@ -2,7 +2,9 @@ package auditor
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -13,7 +15,8 @@ import (
 
 var timeZero time.Time
 
-// Drift is one disagreement between the replayed log and the ClickHouse ledger tables.
+// Drift is one disagreement between the replayed log and ClickHouse: the ledger tables
+// (CompareLedger) or the lineage processor's chain read model (CompareLineage).
 type Drift struct {
 	Table   string `json:"table"`
 	Key     string `json:"key"`
@@ -103,13 +106,18 @@ func CompareLedger(ctx context.Context, conn driver.Conn, g *lineage.Graph, ref 
 			add("labels", m.LabelID, "no row with annotator %s", l.AnnotatorID)
 		}
 	}
+	sortDrift(out)
+	return out, nil
+}
+
+// sortDrift orders drift by table, then key.
+func sortDrift(out []Drift) {
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Table != out[j].Table {
 			return out[i].Table < out[j].Table
 		}
 		return out[i].Key < out[j].Key
 	})
-	return out, nil
 }
 
 // pairs runs a query returning two String columns and collects the distinct pairs.
@@ -128,4 +136,85 @@ func pairs(ctx context.Context, conn driver.Conn, q string, args ...any) (map[[2
 		out[[2]string{a, b}] = true
 	}
 	return out, rows.Err()
+}
+
+// CompareLineage checks that the lineage processor's chain read model, which the API and the
+// dashboard read (lineage.ReadVersion), says what the replayed log says about one version: its
+// commit (parent, time, manifest digest) and its members always; each member's chain, the
+// training runs that used the version and the findings it fixes only when g is not bounded by
+// an as-of instant, because events after the instant have changed those in ClickHouse since.
+// Gold checks are the audit's own and are not compared.
+func CompareLineage(ctx context.Context, conn driver.Conn, g *lineage.Graph, ref lineage.VersionRef) ([]Drift, error) {
+	a, err := g.Audit(ref)
+	if err != nil {
+		return nil, err
+	}
+	want := a.VersionLineage
+	vkey := ref.DatasetID + "@" + ref.Version
+	got, err := lineage.ReadVersion(ctx, conn, ref)
+	var nf lineage.ErrVersionNotFound
+	if errors.As(err, &nf) {
+		return []Drift{{Table: lineage.TableVersions, Key: vkey, Problem: "row missing"}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read lineage of %s: %w", vkey, err)
+	}
+	var out []Drift
+	add := func(table, key, format string, args ...any) {
+		out = append(out, Drift{Table: table, Key: key, Problem: fmt.Sprintf(format, args...)})
+	}
+	if got.Parent != want.Parent || got.CommittedAt != want.CommittedAt || got.ManifestDigest != want.ManifestDigest {
+		add(lineage.TableVersions, vkey, "commit (parent %q, at %d ms, digest %s), log says (parent %q, at %d ms, digest %s)",
+			got.Parent, got.CommittedAt, got.ManifestDigest, want.Parent, want.CommittedAt, want.ManifestDigest)
+	}
+	chains := map[[2]string]lineage.MemberChain{}
+	for _, c := range got.Members {
+		chains[[2]string{c.ItemID, c.LabelID}] = c
+	}
+	for _, w := range want.Members {
+		key := [2]string{w.ItemID, w.LabelID}
+		c, ok := chains[key]
+		delete(chains, key)
+		mkey := vkey + " " + w.ItemID + "/" + w.LabelID
+		switch {
+		case !ok:
+			add(lineage.TableMembers, mkey, "row missing")
+		case g.AsOf == 0:
+			w.Gold = nil
+			if p := chainDiff(c, w); p != "" {
+				add("lineage chain", mkey, "%s", p)
+			}
+		}
+	}
+	for key := range chains {
+		add(lineage.TableMembers, vkey+" "+key[0]+"/"+key[1], "row not in the log")
+	}
+	if g.AsOf == 0 {
+		if !slices.Equal(got.TrainingRuns, want.TrainingRuns) {
+			add(lineage.TableEdges, vkey, "training runs %v, log says %v", got.TrainingRuns, want.TrainingRuns)
+		}
+		if !slices.Equal(got.Fixes, want.Fixes) {
+			add(lineage.TableEdges, vkey, "fixes findings %v, log says %v", got.Fixes, want.Fixes)
+		}
+	}
+	sortDrift(out)
+	return out, nil
+}
+
+// chainDiff says how ClickHouse's chain c differs from the log's w, or "" when it does not.
+func chainDiff(c, w lineage.MemberChain) string {
+	if !slices.Equal(c.Missing, w.Missing) {
+		return fmt.Sprintf("missing %q, log says %q", c.Missing, w.Missing)
+	}
+	for _, f := range []struct{ name, got, want string }{
+		{"source", c.Source, w.Source}, {"sha256", c.SHA256, w.SHA256}, {"annotator", c.AnnotatorID, w.AnnotatorID},
+		{"cohort", c.Cohort, w.Cohort}, {"vendor", c.Vendor, w.Vendor}, {"guideline", c.GuidelineVersion, w.GuidelineVersion},
+		{"pre-label", c.PreLabelModel, w.PreLabelModel}, {"review", c.ReviewID, w.ReviewID}, {"reviewer", c.ReviewerID, w.ReviewerID},
+		{"verdict", c.Verdict, w.Verdict},
+	} {
+		if f.got != f.want {
+			return fmt.Sprintf("%s %q, log says %q", f.name, f.got, f.want)
+		}
+	}
+	return ""
 }

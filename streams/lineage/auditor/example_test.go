@@ -42,6 +42,6 @@ func ExampleReport_WriteText() {
 	// i3    l3     cam-south  9a83c6cb1126  ann-a      cohort-a  g1         -             reject by rev-1   -                              label rejected in review
 	// i4    l4     cam-south  6ed5045938d7  ann-c      cohort-b  g1         -             accept by rev-1   -                              -
 	//
-	// ledger drift: 1
+	// ClickHouse drift: 1
 	//   dataset_members ds-cars@2 i4/l4: row missing
 }

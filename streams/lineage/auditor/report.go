@@ -11,7 +11,7 @@ import (
 )
 
 // Report is the audit of one dataset version: the lineage verdict, the replay that produced it
-// and the ledger comparison.
+// and the comparison with ClickHouse (the ledger tables and the lineage read model).
 type Report struct {
 	lineage.VersionAudit
 	// AsOf is the --as-of instant (RFC 3339), empty for "everything in the log".
@@ -21,7 +21,8 @@ type Report struct {
 	// DriftChecked is false with --no-drift-check.
 	DriftChecked bool    `json:"drift_checked"`
 	Drift        []Drift `json:"drift"`
-	// Pass is Complete, a manifest digest that recomputes, and no drift: exit status 0.
+	// Pass is Complete (which includes a manifest digest that recomputes) and no drift: exit
+	// status 0.
 	Pass bool `json:"pass"`
 }
 
@@ -46,7 +47,7 @@ func (r Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "as of:           %s\n", r.AsOf)
 	}
 	fmt.Fprintf(&b, "committed:       %s (parent %q)\n", time.UnixMilli(r.CommittedAt).UTC().Format(time.RFC3339), r.Parent)
-	fmt.Fprintf(&b, "members:         %d, complete %d\n", len(r.Members), r.CompleteCount)
+	fmt.Fprintf(&b, "members:         %d, complete %d\n", r.MemberCount, r.CompleteCount)
 	fmt.Fprintf(&b, "merkle root:     %s\n", r.MerkleRoot)
 	fmt.Fprintf(&b, "manifest digest: %s (recomputed: %s)\n", r.ManifestDigest, okString(r.ManifestOK))
 	fmt.Fprintf(&b, "cohorts:         %s\n", strings.Join(r.Cohorts, ", "))
@@ -99,13 +100,13 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 	switch {
 	case !r.DriftChecked:
-		_, err := fmt.Fprintln(w, "\nledger drift: not checked (--no-drift-check)")
+		_, err := fmt.Fprintln(w, "\nClickHouse drift: not checked (--no-drift-check)")
 		return err
 	case len(r.Drift) == 0:
-		_, err := fmt.Fprintln(w, "\nledger drift: none (ClickHouse agrees with the log)")
+		_, err := fmt.Fprintln(w, "\nClickHouse drift: none (the ledger and lineage tables agree with the log)")
 		return err
 	}
-	fmt.Fprintf(w, "\nledger drift: %d\n", len(r.Drift))
+	fmt.Fprintf(w, "\nClickHouse drift: %d\n", len(r.Drift))
 	for _, d := range r.Drift {
 		if _, err := fmt.Fprintf(w, "  %s %s: %s\n", d.Table, d.Key, d.Problem); err != nil {
 			return err

@@ -82,6 +82,8 @@ function renderTiles(k) {
   }
   const l = k.lineage;
   if (l) {
+    // Complete as assay audit judges a version: every member's chain (latest review not a
+    // rejection, label not retracted) and the manifest digest.
     tile("lineage", fmtPct(l.completeness), `${l.complete_versions}/${l.versions} versions · ${l.complete_runs}/${l.runs} training runs fully traced`,
       level(l.completeness, 1, 0.9), l.completeness);
   }
@@ -97,11 +99,15 @@ function renderTiles(k) {
   }
   const p = k.pipeline;
   if (p) {
+    // Read from the broker: a stopped processor keeps its committed offsets, so its lag
+    // grows, and it is named as stopped (and colors the tile) whatever the lag.
     const lag = p.consumer_lag_records;
-    const procs = Object.entries(p.processors || {}).map(([n, l]) => `${n} ${l}`).join(" · ");
-    tile("lag", lag === null ? "–" : fmtCount(lag), lag === null ? "processor metrics unreachable" : procs || "no partitions assigned yet", level(lag, 1000, 10000, false), lag);
+    const stopped = p.stopped || [];
+    const procs = Object.entries(p.processors || {}).map(([n, l]) => `${n} ${fmtCount(l)}${stopped.includes(n) ? " (stopped)" : ""}`).join(" · ");
+    tile("lag", lag === null ? "–" : fmtCount(lag), lag === null ? "consumer lag unknown (see below)" : procs || "no processors",
+      stopped.length ? "bad" : level(lag, 1000, 10000, false), lag);
   } else {
-    tile("lag", "–", "no processor metrics configured", "", null);
+    tile("lag", "–", "no consumer lag configured", "", null);
   }
 }
 
@@ -209,9 +215,9 @@ function renderTables(k) {
     cell(fmtNum(d.distance, 3)), cell(`${d.edge_cases_met}/${d.edge_cases}`, d.edge_cases_met === d.edge_cases ? "good" : "warn"),
   ]));
   // A KPI that cannot be read fails the whole answer (the status line says so); only the
-  // consumer lag, read from the processors, can be missing beside the other figures.
+  // consumer lag, read from the broker, can be missing beside the other figures.
   const un = (k.pipeline && k.pipeline.unanswered) || [];
-  $("errors").textContent = un.length ? `Consumer lag unknown: ${un.length} of ${k.pipeline.sources.length} processor metrics endpoints did not answer.` : "";
+  $("errors").textContent = un.length ? `Consumer lag unknown for ${un.join(", ")}: the broker did not give it.` : "";
 }
 
 // sampleOf mirrors the API's SampleOf, so a freshly filtered view has a first point before

@@ -1,0 +1,50 @@
+package ingesttest
+
+import (
+	"strings"
+
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
+)
+
+// Project, Cohort and Model are the scope of Sample's events: the project of its items,
+// labels and findings, the cohort of its (in-house) labels, the model of its pre-labels.
+const (
+	Project = "proj-1"
+	Cohort  = "c1"
+	Model   = "m"
+)
+
+// TokenOf is the bearer token of the principal of role r in Principals.
+func TokenOf(r access.Role) string { return "tok-" + string(r) + "-secret" }
+
+// Principals is a principals file with one principal of every role, named after its role
+// ("collector", "labeler", ...), with the token TokenOf(role), and scoped to what Sample
+// writes: project Project, in-house labels of cohort Cohort, pre-labels of model Model, so
+// each may write Sample's events of the types its role writes.
+func Principals() string {
+	var b strings.Builder
+	for _, r := range access.Roles() {
+		p := access.Principal{ID: string(r), Role: r, Projects: []string{Project}}
+		switch r {
+		case access.RoleLabeler:
+			p.Cohorts = []string{Cohort}
+		case access.RoleModel:
+			p.Models = []string{Model}
+		case access.RoleVendor:
+			p.Vendor = "vendor-x"
+		}
+		b.WriteString(p.Line(access.HashToken(TokenOf(r))) + "\n")
+	}
+	return b.String()
+}
+
+// WriterToken is the token of the principal of Principals that writes event type t, or ""
+// for the types no principal writes (RoutingDecided, EventRejected).
+func WriterToken(t schemas.EventType) string {
+	r, ok := access.WriterOf(t)
+	if !ok {
+		return ""
+	}
+	return TokenOf(r)
+}
