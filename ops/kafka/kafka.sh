@@ -8,6 +8,9 @@
 #   ops/kafka/kafka.sh logs [-f]  last lines of the broker log (-f follows)
 #   ops/kafka/kafka.sh topics ... org.apache.kafka.tools.TopicCommand against this broker
 #                                 (e.g. `topics --list`, `topics --describe --topic x`)
+#   ops/kafka/kafka.sh libs       collect the jars if needed and print their directory (the
+#                                 tests' private brokers use them even when the shared Kafka
+#                                 is someone else's: make test sets ASSAY_KAFKA_LIBS from it)
 #
 # Environment (all optional):
 #   ASSAY_KAFKA_PORT             client listener, default 19092
@@ -273,5 +276,6 @@ case "${cmd}" in
   status) do_status ;;
   logs) do_logs "$@" ;;
   topics) do_topics "$@" ;;
+  libs) with_lock "${LOCK}" ensure_libs >&2 && printf '%s\n' "${LIBS}" ;;
   *) usage "${BASH_SOURCE[0]}" ;;
 esac
