@@ -158,3 +158,49 @@ func perPrincipal(rounds int) map[string]int {
 	}
 	return out
 }
+
+// TestRunRetriesRateLimitedAfterRetryAfter: a 429 is the gateway's rate limit, not a
+// rejection: the request is re-sent with the same bytes, not before its Retry-After (1 s
+// here, although RetryWait is 1 ms), and the run succeeds.
+func TestRunRetriesRateLimitedAfterRetryAfter(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		first = map[string]time.Time{}
+		gaps  []time.Duration
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		at, seen := first[string(b)]
+		if !seen {
+			first[string(b)] = time.Now()
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		gaps = append(gaps, time.Since(at))
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	_, tokens, writers, err := driver.Credentials(driver.Principals())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs, err := driver.Prepare(workload.New("l", 4).Rounds(3), 13, writers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := driver.Run(context.Background(), driver.Config{URL: srv.URL, Tokens: tokens, Concurrency: 3, RetryWait: time.Millisecond}, reqs)
+	if err != nil {
+		t.Fatalf("a 429 ended the run: %v", err)
+	}
+	if n := len(reqs); st.Requests != n || st.Retries != n || st.RateLimited != n || st.Statuses[429] != n || st.Statuses[202] != n || st.RateLimitWait != time.Duration(n)*time.Second {
+		t.Fatalf("%d requests, stats %+v", n, st)
+	}
+	for _, g := range gaps {
+		if g < time.Second {
+			t.Errorf("re-sent %s after the 429, before its Retry-After of 1 s", g)
+		}
+	}
+}
