@@ -128,10 +128,8 @@ func checkCycleToDataset(t *testing.T, ctx context.Context, conn driver.Conn, w 
 // every dataset version of a generated workload, the figures computed from
 // its events.
 func TestCoverageViews(t *testing.T) {
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	_, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, conn, cl := env.Kafka, env.Conn, env.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cfg := annotation.DefaultConfig("cov", 9)

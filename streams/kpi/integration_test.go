@@ -248,10 +248,8 @@ func expectedRework(evs []schemas.Event) (reviewed, reworked int64) {
 // of the generated labels exactly and the noise model within Tolerance;
 // rework and cycle time come out of the flow processor's views.
 func TestKPIEndToEnd(t *testing.T) {
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 4)
-	_, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
+	env := testenv.Stack(t, 4, testenv.MigratedDatabase)
+	k, conn, cl := env.Kafka, env.Conn, env.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
@@ -379,10 +377,8 @@ func TestKPIEndToEnd(t *testing.T) {
 // the partitions; the merged figures are identical to the exact ones, as
 // with one instance.
 func TestKPITwoInstances(t *testing.T) {
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 4)
-	_, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
+	env := testenv.Stack(t, 4, testenv.MigratedDatabase)
+	k, conn, cl := env.Kafka, env.Conn, env.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 

@@ -223,9 +223,8 @@ func readDecisions(t *testing.T, k config.Kafka, iso kgo.IsolationLevel) []*sche
 // every expected decision exactly once, and that ClickHouse's KPI views
 // agree with the decisions.
 func TestExactlyOnceAcrossKillNine(t *testing.T) {
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	chCfg, conn := testenv.MigratedClickHouse(t)
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, chCfg, conn := env.Kafka, env.ClickHouse, env.Conn
 	bin := buildProcessor(t)
 	rulesPath := filepath.Join(t.TempDir(), "rules.json")
 	if err := os.WriteFile(rulesPath, []byte(itRules), 0o644); err != nil {
@@ -501,9 +500,8 @@ func TestProcessorRefusesMalformedRulesAtStart(t *testing.T) {
 // rules version without a restart, refuses a malformed file and keeps
 // deciding with the rules in force, and records the version it used.
 func TestRulesReloadInTheRunningRouter(t *testing.T) {
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	chCfg, conn := testenv.MigratedClickHouse(t)
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, chCfg, conn := env.Kafka, env.ClickHouse, env.Conn
 	bin := buildProcessor(t)
 	rulesPath := filepath.Join(t.TempDir(), "rules.json")
 	write := func(doc string) {
@@ -622,9 +620,8 @@ func TestRulesReloadInTheRunningRouter(t *testing.T) {
 // then a replay of the log under other rules rebuilds the same
 // routing_decisions rows.
 func TestTwoInstancesSplitThePartitions(t *testing.T) {
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	chCfg, conn := testenv.MigratedClickHouse(t)
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, chCfg, conn := env.Kafka, env.ClickHouse, env.Conn
 	bin := buildProcessor(t)
 	rulesPath := filepath.Join(t.TempDir(), "rules.json")
 	if err := os.WriteFile(rulesPath, []byte(itRules), 0o644); err != nil {

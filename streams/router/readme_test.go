@@ -46,10 +46,8 @@ func TestReadmeRoutingQueries(t *testing.T) {
 	if len(blocks) < 3 {
 		t.Fatalf("found %d sql blocks in the Routing section, want at least 3", len(blocks))
 	}
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	_, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, conn, cl := env.Kafka, env.Conn, env.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	items, labels := workload(300)

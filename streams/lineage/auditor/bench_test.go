@@ -21,9 +21,8 @@ import (
 // against a bare franz-go read of the same partitions to the same high-water marks, in the same
 // run on the same broker, so the difference is the audit's own cost. Reported as events/s.
 func BenchmarkRebuildVsRawConsume(b *testing.B) {
-	k := testenv.Kafka(b)
-	testenv.Topics(b, k, 6)
-	cl := testenv.KafkaClient(b, k)
+	env := testenv.Stack(b, 6, testenv.NoDatabase)
+	k, cl := env.Kafka, env.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	const rounds = 3000
