@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -101,7 +100,7 @@ func TestUsageNamesEveryVariable(t *testing.T) {
 
 // gatewayProcess runs the ingest main (run, as the binary does) on a free port against k
 // until the test ends.
-func gatewayProcess(t *testing.T, args []string, env map[string]string) (url string, logs *syncBuffer) {
+func gatewayProcess(t *testing.T, args []string, env map[string]string) (url string, logs *testenv.LockedBuffer) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -109,7 +108,7 @@ func gatewayProcess(t *testing.T, args []string, env map[string]string) (url str
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	logs = &syncBuffer{}
+	logs = &testenv.LockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -137,18 +136,6 @@ func gatewayProcess(t *testing.T, args []string, env map[string]string) (url str
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func post(t *testing.T, url, token string, n int) int {
 	t.Helper()
