@@ -152,17 +152,6 @@ func post(t *testing.T, url, token string, n int) int {
 	return resp.StatusCode
 }
 
-func metricsOf(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
-}
-
 func collectorLine(id, token string) string {
 	return id + " " + access.HashToken(token) + " role=collector projects=" + ingesttest.Project + "\n"
 }
@@ -200,12 +189,12 @@ func TestIntegrationRevocationByFileEdit(t *testing.T) {
 
 	writePrincipals(t, path, collectorLine("keeper", "tok-keeper")+"oops this is not a line\n")
 	waitFor(t, "the broken file to be refused", func() bool {
-		return strings.Contains(metricsOf(t, url), "\nassay_ingest_principals_reload_failed 1\n")
+		return strings.Contains(testenv.Metrics(t, url), "\nassay_ingest_principals_reload_failed 1\n")
 	})
 	if s := post(t, url, "tok-keeper", 101); s != http.StatusAccepted {
 		t.Fatalf("keeper while the file is broken: %d", s)
 	}
-	m := metricsOf(t, url)
+	m := testenv.Metrics(t, url)
 	for _, want := range []string{"assay_ingest_principals 1", "assay_ingest_principal_tokens 1",
 		"assay_ingest_principals_reloads_total 1", "assay_ingest_principals_reload_failures_total 1"} {
 		if !strings.Contains(m, "\n"+want+"\n") {
