@@ -58,10 +58,7 @@ func TestReadmeRoutingQueries(t *testing.T) {
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	rules, err := router.ParseRules([]byte(itRules))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rules := parseRules(t, itRules)
 	// The live runner, not Replay: decision rows are written when the
 	// committed decisions are read back, and Replay emits nothing.
 	want, _ := expected(t, rules, items, labels)
