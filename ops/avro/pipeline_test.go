@@ -36,9 +36,8 @@ func TestMain(m *testing.M) {
 // by the header and decode it to what Assay decodes.
 func TestPipelineLogDecodesWithApacheAvro(t *testing.T) {
 	Classpath(t) // before any work: skip (or fail) early without the checker
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	ch, _ := testenv.MigratedClickHouse(t)
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, ch := env.Kafka, env.ClickHouse
 	ingestBin := testenv.Binary(t, "github.com/assay-data/assay/services/ingest")
 	processorBin := testenv.Binary(t, "github.com/assay-data/assay/services/processor")
 	assayBin := testenv.Binary(t, "github.com/assay-data/assay/services/assay")

@@ -55,11 +55,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "usage: assay demo -setup DIR [-project P]      create the demo's principals and tokens\n       assay demo -tokens DIR/demo-tokens [flags]  play programs through the gateway")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, "demo", args, config.Aliases{"url": {"ASSAY_INGEST_URL"}}); err != nil {
+	if err := parseNoArgs(fs, "demo", args, config.Aliases{"url": {"ASSAY_INGEST_URL"}}); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected arguments %v", errUsage, fs.Args())
 	}
 	if *setup != "" {
 		return demoSetup(*setup, *project, stdout)

@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -101,7 +100,7 @@ func TestUsageNamesEveryVariable(t *testing.T) {
 
 // gatewayProcess runs the ingest main (run, as the binary does) on a free port against k
 // until the test ends.
-func gatewayProcess(t *testing.T, args []string, env map[string]string) (url string, logs *syncBuffer) {
+func gatewayProcess(t *testing.T, args []string, env map[string]string) (url string, logs *testenv.LockedBuffer) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -109,7 +108,7 @@ func gatewayProcess(t *testing.T, args []string, env map[string]string) (url str
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	logs = &syncBuffer{}
+	logs = &testenv.LockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -138,18 +137,6 @@ func gatewayProcess(t *testing.T, args []string, env map[string]string) (url str
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func post(t *testing.T, url, token string, n int) int {
 	t.Helper()
 	b, _ := json.Marshal(ingesttest.Sample(schemas.TypeItemIngested, n))
@@ -163,17 +150,6 @@ func post(t *testing.T, url, token string, n int) int {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode
-}
-
-func metricsOf(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }
 
 func collectorLine(id, token string) string {
@@ -213,12 +189,12 @@ func TestIntegrationRevocationByFileEdit(t *testing.T) {
 
 	writePrincipals(t, path, collectorLine("keeper", "tok-keeper")+"oops this is not a line\n")
 	waitFor(t, "the broken file to be refused", func() bool {
-		return strings.Contains(metricsOf(t, url), "\nassay_ingest_principals_reload_failed 1\n")
+		return strings.Contains(testenv.Metrics(t, url), "\nassay_ingest_principals_reload_failed 1\n")
 	})
 	if s := post(t, url, "tok-keeper", 101); s != http.StatusAccepted {
 		t.Fatalf("keeper while the file is broken: %d", s)
 	}
-	m := metricsOf(t, url)
+	m := testenv.Metrics(t, url)
 	for _, want := range []string{"assay_ingest_principals 1", "assay_ingest_principal_tokens 1",
 		"assay_ingest_principals_reloads_total 1", "assay_ingest_principals_reload_failures_total 1"} {
 		if !strings.Contains(m, "\n"+want+"\n") {

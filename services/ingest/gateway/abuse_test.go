@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -189,7 +188,7 @@ func TestUnauthenticatedBodyNotRead(t *testing.T) {
 	h := newHarness(t, k, nil)
 	const size = 256 << 20
 	for _, length := range []int64{size, -1} {
-		body := &countingReader{r: io.LimitReader(zeroReader{}, size)}
+		body := &countingReader{r: io.LimitReader(gateway.ZeroReader{}, size)}
 		resp, err := from("127.0.0.1").Do(h.request(t, "wrong-token", body, length))
 		if err == nil {
 			resp.Body.Close()
@@ -214,13 +213,6 @@ func TestUnauthenticatedBodyNotRead(t *testing.T) {
 func isConnClosed(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "connection reset") || strings.Contains(s, "broken pipe") || strings.Contains(s, "EOF")
-}
-
-type zeroReader struct{}
-
-func (zeroReader) Read(p []byte) (int, error) {
-	clear(p)
-	return len(p), nil
 }
 
 // TestUnauthenticatedCaps plays several remote addresses: each has its own DLQ cap, and the
@@ -347,7 +339,7 @@ func TestGzipBomb(t *testing.T) {
 		c.MaxInFlightBytes = budget
 		c.InFlightWait = 200 * time.Millisecond
 	})
-	bomb := gzipZeros(t, 512<<20)
+	bomb := gateway.GzipZeros(t, 512<<20)
 	t.Logf("bomb: %d bytes of gzip, 512 MiB decoded", len(bomb))
 	send := func() answer {
 		req := h.request(t, collectorToken, bytes.NewReader(bomb), int64(len(bomb)))
@@ -388,20 +380,6 @@ func TestGzipBomb(t *testing.T) {
 	if used := h.gw.BudgetUsed(); used != 0 {
 		t.Fatalf("%d bytes still charged after the requests ended", used)
 	}
-}
-
-// gzipZeros compresses n zero bytes (about 1 KiB of gzip per MiB).
-func gzipZeros(t testing.TB, n int64) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if _, err := io.Copy(zw, io.LimitReader(zeroReader{}, n)); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // waitFor polls cond until it holds, failing the test after a minute (a deadline against

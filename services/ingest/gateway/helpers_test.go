@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/ingest/gateway"
@@ -190,13 +191,7 @@ func fakeServer(url string) *httptest.Server { return &httptest.Server{URL: url}
 
 func scrape(t testing.TB, h *harness) string {
 	t.Helper()
-	resp, err := http.Get(h.srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	return testenv.Metrics(t, h.srv.URL)
 }
 
 func containsLine(text, line string) bool {

@@ -331,7 +331,7 @@ func TestChargedReader(t *testing.T) {
 	const budgetSize, limit = 3 << 20, 2 << 20
 	var gauge int64
 	b := newBudget(budgetSize, func(d int64) { gauge += d })
-	bomb := gzipZeros(t, 64<<20)
+	bomb := GzipZeros(t, 64<<20)
 	zr, err := gzip.NewReader(bytes.NewReader(bomb))
 	if err != nil {
 		t.Fatal(err)
@@ -347,7 +347,7 @@ func TestChargedReader(t *testing.T) {
 	// A second reader gets what is left of the budget, then has to wait, and gives up after
 	// its wait with errNoRoom.
 	h2 := &hold{b: b, ctx: context.Background(), wait: 50 * time.Millisecond}
-	_, err = io.ReadAll(&chargedReader{r: io.LimitReader(zeroReader{}, limit), h: h2, limit: limit})
+	_, err = io.ReadAll(&chargedReader{r: io.LimitReader(ZeroReader{}, limit), h: h2, limit: limit})
 	if !errors.Is(err, errNoRoom) || b.peak.Load() > budgetSize {
 		t.Fatalf("second reader: %v, peak %d of %d", err, b.peak.Load(), budgetSize)
 	}
@@ -356,27 +356,6 @@ func TestChargedReader(t *testing.T) {
 	if b.used.Load() != 0 || gauge != 0 {
 		t.Fatalf("used %d, gauge %d after release", b.used.Load(), gauge)
 	}
-}
-
-type zeroReader struct{}
-
-func (zeroReader) Read(p []byte) (int, error) {
-	clear(p)
-	return len(p), nil
-}
-
-// gzipZeros compresses n zero bytes (about 1 KiB of gzip per MiB).
-func gzipZeros(t testing.TB, n int64) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if _, err := io.Copy(zw, io.LimitReader(zeroReader{}, n)); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 func TestConfigValidation(t *testing.T) {
