@@ -237,6 +237,6 @@ case "${cmd}" in
   status) do_status ;;
   logs) do_logs "$@" ;;
   topics) do_topics "$@" ;;
-  libs) with_lock "${LOCK}" ensure_libs >&2 && printf '%s\n' "${LIBS}" ;;
+  libs) mkdir -p -- "${DIR}" && with_lock "${LOCK}" maven_libs "${POM}" "${LIBS}" "Kafka" >&2 && printf '%s\n' "${LIBS}" ;;
   *) usage "${BASH_SOURCE[0]}" ;;
 esac
