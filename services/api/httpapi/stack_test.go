@@ -143,7 +143,7 @@ func startStack(t *testing.T) *stack {
 	})
 
 	apiReg := prometheus.NewRegistry()
-	srv, err := httpapi.New(httpapi.Config{Conn: conn, Registerer: apiReg, Log: log, Lag: lag, SampleInterval: 500 * time.Millisecond})
+	srv, err := httpapi.New(httpapi.Config{Conn: conn, Principals: testStore(t), Registerer: apiReg, Log: log, Lag: lag, SampleInterval: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,11 +177,35 @@ func (s *stack) send(t *testing.T, evs []schemas.Event) {
 	}
 }
 
-// get fetches path from the API and decodes the JSON answer into out (when not nil),
-// returning the status code.
+// get fetches path from the API as the test analyst (every figure of every project) and
+// decodes the JSON answer into out (when not nil), returning the status code.
 func get(t *testing.T, base, path string, out any) int {
 	t.Helper()
-	resp, err := http.Get(base + path)
+	return getAs(t, base, path, testAnalyst, out)
+}
+
+// getAs is get as the test principal id ("": without a token).
+func getAs(t *testing.T, base, path, id string, out any) int {
+	t.Helper()
+	code, body := getBody(t, base, path, id)
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			t.Fatalf("GET %s: decode %s: %v", path, body, err)
+		}
+	}
+	return code
+}
+
+// getBody fetches path as the test principal id ("": without a token) and returns the status
+// and the JSON body.
+func getBody(t *testing.T, base, path, id string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authorize(t, req, id)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}
@@ -193,12 +217,7 @@ func get(t *testing.T, base, path string, out any) int {
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("GET %s: Content-Type %q, body %s", path, ct, body)
 	}
-	if out != nil {
-		if err := json.Unmarshal(body, out); err != nil {
-			t.Fatalf("GET %s: decode %s: %v", path, body, err)
-		}
-	}
-	return resp.StatusCode
+	return resp.StatusCode, body
 }
 
 // waitFor polls cond until it holds or timeout passes.
