@@ -11,7 +11,7 @@ export ASSAY_CLICKHOUSE_ADDR ?= 127.0.0.1:19000
 PKGS := ./...
 BIN := bin
 
-.PHONY: all build test unit run bench gobench chaos lint fmt fuzz stack-up stack-down clean
+.PHONY: all build test unit run bench gobench chaos abuse lint fmt fuzz stack-up stack-down clean
 
 all: lint build test
 
@@ -39,6 +39,12 @@ gobench: ## the go test benchmarks against the real local stack
 
 chaos: ## fault suite under load (private broker, ClickHouse cut 60 s, kill -9, malformed input); summary into loadtest/results/
 	@ops/stack.sh with chaos env ASSAY_INTEGRATION=1 ASSAY_CHAOS_OUT=$(CURDIR)/loadtest/results $(GO) test $(GOFLAGS) -tags chaos -count=1 -v -run TestFaultSuite -timeout 15m ./loadtest/chaos
+
+# ABUSE_FLAGS=-quick runs the short variant (a few seconds of each attack, a smaller flood).
+ABUSE_FLAGS ?=
+abuse: ## abuse suite on the real stack (unauthenticated flood, gzip bombs and slow clients, pre-label flood, poison batch, SIGTERM with ClickHouse down); summary into loadtest/results/
+	@chdb=$$(ops/clickhouse/chdb/setup.sh) && \
+	ops/stack.sh with abuse env ASSAY_INTEGRATION=1 ASSAY_CHDB_PYTHON=$$chdb ASSAY_CHAOS_OUT=$(CURDIR)/loadtest/results $(GO) test $(GOFLAGS) -tags abuse -count=1 -v -run 'TestAbuseSuite|TestGuardColumnOnCurrentClickHouse' -timeout 45m ./loadtest/chaos $(ABUSE_FLAGS)
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -9,6 +9,8 @@
 #   ASSAY_AVRO_CLASSPATH      Apache Avro for Java from Maven Central (ops/avro/setup.sh)
 #   ASSAY_CHROMIUM            headless Chromium for the dashboard test (ops/browser/chromium.sh)
 #   ASSAY_PROMTOOL            promtool for the alert rules' unit tests (ops/prometheus/promtool.sh)
+#   ASSAY_KAFKA_LIBS          the broker's jars, for the tests' private brokers (ops/kafka/kafka.sh
+#                             libs), also when the shared Kafka was started by someone else
 #
 # A checker that cannot be set up stops here with its script's message (exit 1): under
 # ASSAY_INTEGRATION=1 the tests would fail without it anyway, later and less clearly.
@@ -24,7 +26,9 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh"
 # export's status and hide it).
 setup() {
   local value
-  value="$("${ASSAY_ROOT}/$2")" || die "$2 failed"
+  # $2 is a script under the root and its arguments (word-split on purpose).
+  # shellcheck disable=SC2086
+  value="$("${ASSAY_ROOT}"/$2)" || die "$2 failed"
   export "$1=${value}"
 }
 
@@ -33,4 +37,5 @@ setup ASSAY_OPENLINEAGE_PYTHON ops/openlineage/setup.sh
 setup ASSAY_AVRO_CLASSPATH ops/avro/setup.sh
 setup ASSAY_CHROMIUM ops/browser/chromium.sh
 setup ASSAY_PROMTOOL ops/prometheus/promtool.sh
+setup ASSAY_KAFKA_LIBS "ops/kafka/kafka.sh libs"
 exec "$@"

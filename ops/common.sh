@@ -189,6 +189,80 @@ usage() {
   exit 2
 }
 
+# first_executable PATH...: print the first PATH that is an executable file (empty ones are
+# skipped, so "${ASSAY_X:-}" can come first); fail when none is.
+first_executable() {
+  local p
+  for p in "$@"; do
+    if [[ -n "$p" && -x "$p" ]]; then
+      printf '%s\n' "$p"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# apt_install WHAT PACKAGE HINT: install Debian's PACKAGE because WHAT (a test tool) is missing,
+# progress and timing on stderr. Dies, saying HINT (how to provide WHAT otherwise), without
+# apt-get, and without root. The package index is refreshed only when the install fails: a
+# stale index makes it fail with 404s, and a fresh one costs time on every machine.
+apt_install() {
+  local what="$1" package="$2" hint="$3" start
+  command -v apt-get >/dev/null || die "${what} is missing and apt-get is not available: ${hint}"
+  [[ "$(id -u)" == 0 ]] || die "${what} is missing; installing it needs root (apt-get install ${package})"
+  start="$(now_us)"
+  say "installing Debian's ${package} package for ${what} (once per machine)..."
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -q --no-install-recommends "${package}" >&2; then
+    apt-get update -q >&2
+    apt-get install -y -q --no-install-recommends "${package}" >&2
+  fi
+  say "${package} installed in $(since "$start")s"
+}
+
+# need_java: die unless a JDK is on PATH (the Kafka broker and the Avro checker run on it).
+need_java() {
+  command -v java >/dev/null 2>&1 ||
+    die "java not found on PATH: install a JDK 17+ (Debian: apt-get install -y openjdk-17-jdk-headless)"
+}
+
+# maven_libs POM LIBS WHAT: collect POM's dependencies into the directory LIBS with Maven, but
+# only when LIBS is missing or was collected from a different pom (LIBS/.pom.sha256 holds the
+# pom's hash, inside LIBS so that deleting it also forgets the stamp): a warm start then costs
+# no Maven run at all. Jars go to a fresh directory that replaces LIBS only once complete, so
+# an interrupted download never leaves a half classpath, and a version bump never leaves old
+# and new jars side by side. WHAT names the jars in messages. Run it under with_lock: two
+# setups at once must not both replace LIBS.
+maven_libs() {
+  local pom="$1" libs="$2" what="$3" want have="" stamp="$2/.pom.sha256" dir
+  dir="$(dirname -- "${libs}")"
+  want="$(sha256sum "${pom}" | cut -d' ' -f1)"
+  [[ -f "${stamp}" ]] && have="$(<"${stamp}")"
+  if [[ -d "${libs}" && "${have}" == "${want}" ]]; then
+    return 0
+  fi
+  command -v mvn >/dev/null 2>&1 ||
+    die "mvn not found on PATH: install Maven 3.8+ (Debian: apt-get install -y maven)"
+  local t0 tmp mvnlog
+  t0="$(now_us)"
+  tmp="${libs}.tmp.$$"
+  mvnlog="${dir}/mvn.log"
+  rm -rf -- "${tmp}"
+  say "collecting ${what} jars with Maven (${pom#"${ASSAY_ROOT}"/})"
+  # Output goes to a log shown only on failure: -q still prints a few ANSI resets with Debian's
+  # Maven 3.8, and a successful run has nothing to say.
+  if ! mvn -q -B -f "${pom}" dependency:copy-dependencies \
+    -DoutputDirectory="${tmp}" >"${mvnlog}" 2>&1; then
+    show_log_tail "${mvnlog}" 40
+    rm -rf -- "${tmp}"
+    die "Maven could not collect the ${what} jars (full output: ${mvnlog})"
+  fi
+  printf '%s\n' "${want}" >"${tmp}/.pom.sha256"
+  rm -rf -- "${libs}"
+  mv -- "${tmp}" "${libs}"
+  say "collected $(find "${libs}" -name '*.jar' | wc -l) jars in $(since "${t0}")s"
+}
+
 # python_venv NAME PACKAGE VERSION CHECK: make .data/NAME-venv with PACKAGE==VERSION from PyPI
 # (unless CHECK, a python expression, is true there already) and print its python on stdout.
 # The test-only checkers (chdb, openlineage-python) live in venvs of their own, so their pins

@@ -6,7 +6,8 @@
 #   3. the ingest gateway, the processors (ledger, every kpi_* processor, lineage, router) and the API
 #      with its dashboard, in the background, logs under .data/run/,
 #   4. the demo workload (assay demo): realistic annotation programs played through the
-#      gateway with the collector client, one after another,
+#      gateway, each event by the demo principal that may write it (collector, model, a
+#      labeler per vendor, qa, owner), one program after another,
 # then it prints the dashboard's URL and the KPIs once they are non-empty. Ctrl-C stops
 # everything it started, and the stack when this run started it.
 #
@@ -114,9 +115,11 @@ ops/stack.sh up
 bin/assay admin migrate
 bin/assay admin topics
 
-# A fresh collector token for this run: the gateway gets only its hash.
-token="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-hash="$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)"
+# The demo's principals, fresh for this run: their lines (token hashes only) in the gateway's
+# principals file, their tokens beside it for the demo (mode 0600), both under .data/run/.
+PRINCIPALS_DIR="${RUN_DIR}/principals"
+rm -rf -- "${PRINCIPALS_DIR}"
+bin/assay demo -setup "${PRINCIPALS_DIR}" -project "$PROJECT" >/dev/null
 
 # Every processor that the registry knows and that runs without configuration of its own: the
 # ledger, each kpi_* processor, lineage, and the router (with its built-in rules unless
@@ -129,7 +132,7 @@ for p in ${known//,/ }; do
 done
 [[ -n "$procs" ]] || die "could not read the processor names from bin/processor"
 
-ASSAY_INGEST_TOKENS="demo ${hash}" start ingest bin/ingest -addr "$INGEST_ADDR"
+start ingest bin/ingest -addr "$INGEST_ADDR" -principals-file "${PRINCIPALS_DIR}/principals"
 start processor bin/processor -processors "$procs" -http "$PROCESSOR_HTTP"
 # The API reads the consumer lag of the processors started above from the broker.
 start api bin/api -addr "$API_ADDR" -lag-processors "$procs"
@@ -137,7 +140,7 @@ wait_ready ingest "http://${INGEST_ADDR}/readyz" 60
 wait_ready processor "http://${PROCESSOR_HTTP}/readyz" 120
 wait_ready api "http://${API_ADDR}/readyz" 60
 
-ASSAY_INGEST_TOKEN="$token" start demo bin/assay demo -url "http://${INGEST_ADDR}" -api-url "http://${API_ADDR}" \
+start demo bin/assay demo -url "http://${INGEST_ADDR}" -api-url "http://${API_ADDR}" -tokens "${PRINCIPALS_DIR}/demo-tokens" \
   -rate "$DEMO_RATE" -seed "$DEMO_SEED" -duration "$DEMO_DURATION" -project "$PROJECT"
 
 # Wait until the dashboard has figures: agreement and accuracy computed by the processors.
@@ -162,7 +165,8 @@ Assay is running: dashboard with live KPIs after ${ready_s}s
   Dashboard   http://${API_ADDR}/   (every project; charts sampled since the API started)
   KPI API     http://${API_ADDR}/v1/kpis?project=${PROJECT}   (also /v1/agreement, /v1/annotators,
               /v1/coverage, /v1/remediation, /v1/cycle, /v1/routing, /v1/lineage/<dataset>/<version>, /metrics)
-  Ingest      http://${INGEST_ADDR}/v1/events   (demo collector token in this shell only)
+  Ingest      http://${INGEST_ADDR}/v1/events   (principals: .data/run/principals/principals,
+              the demo's tokens beside it; bin/assay token list -principals-file <it>)
   Processors  ${procs}   (metrics http://${PROCESSOR_HTTP}/metrics)
   Kafka       ${ASSAY_KAFKA_BROKERS:-127.0.0.1:19092}
   ClickHouse  ${ch_addr} (database ${ASSAY_CLICKHOUSE_DATABASE:-assay}; clickhouse-client --host ${ch_addr%:*} --port ${ch_addr##*:})

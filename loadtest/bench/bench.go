@@ -27,6 +27,7 @@ import (
 	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/kafka"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/streams/ledger"
 	"github.com/assay-data/assay/streams/runtime"
 )
@@ -121,6 +122,10 @@ func (r *Result) ratio(name string, num, den float64, goal string, min float64) 
 	r.Ratios = append(r.Ratios, q)
 }
 
+// perRound is the events of a workload round that callers may send: every type but the two
+// only Assay's own components write.
+var perRound = workload.TypesPerRound - 2
+
 // Run measures everything in order and returns the result; a failing step ends the run.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	logf := func(format string, args ...any) { fmt.Fprintf(cfg.Log, "bench: "+format+"\n", args...) }
@@ -173,13 +178,32 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}()
 	}
 
-	// The stream: workload rounds without the DLQ type (callers may not write it).
+	// The stream: workload rounds without the types only Assay's own components write
+	// (RoutingDecided, EventRejected: the gateway refuses them from any principal), each
+	// event sent by the principal that may write it.
 	var evs []schemas.Event
 	for _, ev := range workload.New(ns, cfg.Seed).Rounds(cfg.Rounds) {
-		if ev.Family() != schemas.FamilyDLQ {
+		if !access.Internal(ev.Type()) {
 			schemas.Stamp(ev, "bench", time.Now())
 			evs = append(evs, ev)
 		}
+	}
+	principalsText, tokens, writers, err := load.Credentials(load.Principals())
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp("", "assay-bench-principals-*")
+	if err != nil {
+		return nil, fmt.Errorf("principals file: %w", err)
+	}
+	principalsFile := tmp.Name()
+	defer os.Remove(principalsFile)
+	_, err = tmp.WriteString(principalsText)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("principals file: %w", err)
 	}
 	n := len(evs)
 	size := 0
@@ -244,7 +268,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res.add("clickhouse_insert", chRate, "events/s", fmt.Sprintf("best of 2: clickhouse-go batch inserts of the ledger's %.2f rows/event, %d events a batch", float64(nrows)/float64(n), cfg.BatchSize))
 
-	floor, tables, err := flushFloor(ctx, conns["raw"], evs[:workload.TypesPerRound-1], 15)
+	floor, tables, err := flushFloor(ctx, conns["raw"], evs[:perRound], 15)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +287,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer proc.stop()
-	gw, err := startChild(self, "gateway", append(base, "-cpuprofile", gwProf))
+	gw, err := startChild(self, "gateway", append(base, "-cpuprofile", gwProf, "-principals-file", principalsFile))
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +299,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := waitReady(ctx, url, 60*time.Second); err != nil {
 		return nil, err
 	}
-	reqs, err := load.Prepare(evs, cfg.PerRequest)
+	reqs, err := load.Prepare(evs, cfg.PerRequest, writers)
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +308,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	own := map[int]string{os.Getpid(): "bench-driver", proc.cmd.Process.Pid: "processor", gw.cmd.Process.Pid: "gateway"}
 	cpuA = snapshotCPU()
 	start := time.Now()
-	dst, err := load.Run(ctx, load.Config{URL: url, Token: Token, Concurrency: cfg.Concurrency}, reqs)
+	dst, err := load.Run(ctx, load.Config{URL: url, Tokens: tokens, Concurrency: cfg.Concurrency}, reqs)
 	if err != nil {
 		return nil, fmt.Errorf("drive pipeline: %w", err)
 	}
@@ -306,22 +330,22 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	for i, share := range []float64{0.5, 0.25} {
 		rate := pipeRate * share
 		run := fmt.Sprintf("%s-lat%d", ns, i)
-		latRounds := int(rate * cfg.LatencyFor.Seconds() / float64(workload.TypesPerRound-1))
+		latRounds := int(rate * cfg.LatencyFor.Seconds() / float64(perRound))
 		var latEvs []schemas.Event
 		for _, ev := range workload.New(run, cfg.Seed+1+uint64(i)).Rounds(max(latRounds, 10)) {
-			if ev.Family() != schemas.FamilyDLQ {
+			if !access.Internal(ev.Type()) {
 				latEvs = append(latEvs, ev)
 			}
 		}
 		latTotal += len(latEvs)
 		// About 20 requests a second, so a request's own batching adds at most 50 ms.
-		latReqs, err := load.Prepare(latEvs, max(10, min(cfg.PerRequest, int(rate/20))))
+		latReqs, err := load.Prepare(latEvs, max(10, min(cfg.PerRequest, int(rate/20))), writers)
 		if err != nil {
 			return nil, err
 		}
 		logf("latency at %.0f events/s for %s (%d requests of %d events)", rate, cfg.LatencyFor, len(latReqs), len(latReqs[0].EventIDs))
 		cpuA = snapshotCPU()
-		l, err := measureLatency(ctx, pconn, url, rate, cfg.Concurrency, latReqs, len(latEvs)/(workload.TypesPerRound-1), run+"-ev-%")
+		l, err := measureLatency(ctx, pconn, url, rate, cfg.Concurrency, latReqs, tokens, len(latEvs)/perRound, run+"-ev-%")
 		if err != nil {
 			return nil, err
 		}
@@ -455,7 +479,7 @@ type latency struct {
 // measureLatency drives reqs at rate while polling items for their rows: each ItemIngested
 // is a marker, its latency the time its row was first seen minus its recorded_at (stamped by
 // the gateway when it accepted the request; same host, same clock).
-func measureLatency(ctx context.Context, conn driver.Conn, url string, rate float64, conc int, reqs []load.Request, markers int, like string) (latency, error) {
+func measureLatency(ctx context.Context, conn driver.Conn, url string, rate float64, conc int, reqs []load.Request, tokens map[string]string, markers int, like string) (latency, error) {
 	seen := map[string]time.Duration{}
 	var stoppedAt time.Time // written before stop(), read by the poller only after it sees ctx done
 	since := time.Now().Add(-time.Second).UnixMilli()
@@ -492,7 +516,7 @@ func measureLatency(ctx context.Context, conn driver.Conn, url string, rate floa
 			time.Sleep(25 * time.Millisecond)
 		}
 	}()
-	_, err := load.Run(ctx, load.Config{URL: url, Token: Token, Rate: rate, Concurrency: conc}, reqs)
+	_, err := load.Run(ctx, load.Config{URL: url, Tokens: tokens, Rate: rate, Concurrency: conc}, reqs)
 	stoppedAt = time.Now()
 	stop()
 	wg.Wait()

@@ -20,6 +20,7 @@ import (
 
 	"github.com/assay-data/assay/ops/clickhouse"
 	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/ingest/gateway"
 	"github.com/assay-data/assay/services/ingest/wire"
 	"github.com/assay-data/assay/streams/processors"
@@ -41,6 +42,7 @@ func RunRole(ctx context.Context, role string, args []string, stderr io.Writer) 
 	batch := fs.Int("batch-size", 5000, "records per ClickHouse batch (role processor)")
 	flush := fs.Duration("flush-interval", time.Second, "flush interval (role processor)")
 	addr := fs.String("addr", "127.0.0.1:0", "listen address (role gateway); the bound one is printed as 'addr=' on stdout")
+	principals := fs.String("principals-file", "", "principals file of the bench's callers (role gateway)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,7 +65,7 @@ func RunRole(ctx context.Context, role string, args []string, stderr io.Writer) 
 	case "processor":
 		return runProcessors(ctx, log, *names, *kcfg, *chcfg, *batch, *flush)
 	case "gateway":
-		return runGateway(ctx, log, *kcfg, *addr)
+		return runGateway(ctx, log, *kcfg, *addr, *principals)
 	}
 	return fmt.Errorf("unknown role %q (processor or gateway)", role)
 }
@@ -108,18 +110,15 @@ func runProcessors(ctx context.Context, log *slog.Logger, names string, k config
 	return errors.Join(errs...)
 }
 
-// Token is the bearer token the bench's gateway accepts (producer "bench"); it guards a
-// loopback port of a throwaway namespace only.
-const Token = "bench-token"
-
-// runGateway is services/ingest's wiring with one producer allowed every family.
-func runGateway(ctx context.Context, log *slog.Logger, k config.Kafka, addr string) error {
+// runGateway is services/ingest's wiring, its callers the principals the parent wrote to
+// principalsFile (driver.Principals: one of each writing role, with fresh tokens).
+func runGateway(ctx context.Context, log *slog.Logger, k config.Kafka, addr, principalsFile string) error {
 	cfg := gateway.DefaultConfig()
-	toks, err := gateway.ParseTokens("bench " + gateway.HashToken(Token))
+	reg, err := access.ReadFile(principalsFile)
 	if err != nil {
-		return fmt.Errorf("bench token: %w", err)
+		return fmt.Errorf("bench principals: %w", err)
 	}
-	cfg.Tokens = toks
+	cfg.Principals = access.NewStore(reg)
 	gw, err := gateway.New(cfg, k, prometheus.NewRegistry(), log)
 	if err != nil {
 		return err

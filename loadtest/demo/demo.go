@@ -30,7 +30,9 @@ func Cohorts() []annotation.Cohort {
 	}
 }
 
-const producer = "assay-demo"
+// producer stamps the built events; the gateway replaces it with the principal that sends
+// each one (Principals). Never "assay-...": that prefix is Assay's own components'.
+const producer = "demo"
 
 // Build returns the program of run (the id prefix; distinct runs never share ids) in
 // project, with items items, deterministic for seed.

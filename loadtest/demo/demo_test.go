@@ -1,10 +1,13 @@
 package demo
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/streams/router"
 	"github.com/assay-data/assay/streams/runtime"
 )
@@ -115,4 +118,49 @@ func TestPreLabelsRouted(t *testing.T) {
 		t.Errorf("decisions %v, want 600", rules)
 	}
 	t.Logf("decisions under the default rules: %v", rules)
+}
+
+// TestPrincipalsWriteEveryEvent: each event of a program has exactly the principal of
+// Principals that may write it (access.Writers), every writing principal writes something,
+// and a retraction goes to the labeler that submitted the label.
+func TestPrincipalsWriteEveryEvent(t *testing.T) {
+	ps := Principals("proj")
+	var text strings.Builder
+	for i, p := range ps {
+		if err := p.Validate(); err != nil {
+			t.Fatalf("%s: %v", p.ID, err)
+		}
+		text.WriteString(p.Line(access.HashToken(fmt.Sprint("token-", i))) + "\n")
+	}
+	reg, err := access.Parse("demo principals", text.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := access.NewWriters(reg)
+	used := map[string]int{}
+	submitter := map[string]string{}
+	for _, ev := range Build("t", "proj", 1, 200).Events {
+		p, err := w.Pick(ev)
+		if err != nil {
+			t.Fatalf("%s %s: no principal: %v", ev.Type(), ev.Meta().EventID, err)
+		}
+		used[p.ID]++
+		switch e := ev.(type) {
+		case *schemas.LabelSubmitted:
+			submitter[e.LabelID] = p.ID
+			if want := "demo-labelers-inhouse"; e.Vendor == "" && p.ID != want || e.Vendor == "acme" && p.ID != "demo-labelers-acme" {
+				t.Errorf("label of vendor %q cohort %q sent by %s", e.Vendor, e.Cohort, p.ID)
+			}
+		case *schemas.LabelRetracted:
+			if submitter[e.LabelID] != p.ID {
+				t.Errorf("retraction of %s sent by %s, submitted by %s", e.LabelID, p.ID, submitter[e.LabelID])
+			}
+		}
+	}
+	for _, p := range ps {
+		if p.Role.Writes() && used[p.ID] == 0 {
+			t.Errorf("%s writes nothing of the program", p.ID)
+		}
+	}
+	t.Logf("events per principal: %v", used)
 }

@@ -2,13 +2,12 @@ package avro
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -37,19 +36,31 @@ func TestMain(m *testing.M) {
 // by the header and decode it to what Assay decodes.
 func TestPipelineLogDecodesWithApacheAvro(t *testing.T) {
 	Classpath(t) // before any work: skip (or fail) early without the checker
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	ch, _ := testenv.MigratedClickHouse(t)
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, ch := env.Kafka, env.ClickHouse
 	ingestBin := testenv.Binary(t, "github.com/assay-data/assay/services/ingest")
 	processorBin := testenv.Binary(t, "github.com/assay-data/assay/services/processor")
 	assayBin := testenv.Binary(t, "github.com/assay-data/assay/services/assay")
 
 	kafkaEnv := []string{"ASSAY_KAFKA_BROKERS=" + strings.Join(k.Brokers, ","), "ASSAY_TOPIC_PREFIX=" + k.TopicPrefix}
-	const token = "avro-check-token"
-	sum := sha256.Sum256([]byte(token))
+	// The demo's principals (one per party: collector, model, labelers, qa, owner), made by
+	// `assay demo -setup` as make run does.
+	principals := t.TempDir()
+	if out, err := exec.Command(assayBin, "demo", "-setup", principals, "-project", "avro-check").CombinedOutput(); err != nil {
+		t.Fatalf("assay demo -setup: %v\n%s", err, out)
+	}
+	tokens, err := os.ReadFile(filepath.Join(principals, "demo-tokens"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var token string // the demo collector's
+	for _, l := range strings.Split(string(tokens), "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[0] == "demo-collector" {
+			token = f[1]
+		}
+	}
 	addr := freeAddr(t)
-	ingest := testenv.StartProcess(t, "ingest", ingestBin,
-		append(kafkaEnv, "ASSAY_INGEST_TOKENS=avro-check "+hex.EncodeToString(sum[:])), "-addr", addr)
+	ingest := testenv.StartProcess(t, "ingest", ingestBin, kafkaEnv, "-addr", addr, "-principals-file", filepath.Join(principals, "principals"))
 	waitReady(t, ingest, "http://"+addr+"/readyz")
 	router := testenv.StartProcess(t, "router", processorBin,
 		append(kafkaEnv, "ASSAY_CLICKHOUSE_ADDR="+ch.Addr[0], "ASSAY_CLICKHOUSE_DATABASE="+ch.Database),
@@ -57,8 +68,8 @@ func TestPipelineLogDecodesWithApacheAvro(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	demo := exec.CommandContext(ctx, assayBin, "demo", "-url", "http://"+addr, "-api-url", "", "-items", "12", "-rate", "2000", "-project", "avro-check")
-	demo.Env = append(os.Environ(), "ASSAY_INGEST_TOKEN="+token)
+	demo := exec.CommandContext(ctx, assayBin, "demo", "-url", "http://"+addr, "-api-url", "", "-items", "12", "-rate", "2000", "-project", "avro-check",
+		"-tokens", filepath.Join(principals, "demo-tokens"))
 	if out, err := demo.CombinedOutput(); err != nil {
 		t.Fatalf("assay demo: %v\n%s", err, out)
 	}

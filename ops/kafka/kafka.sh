@@ -8,6 +8,9 @@
 #   ops/kafka/kafka.sh logs [-f]  last lines of the broker log (-f follows)
 #   ops/kafka/kafka.sh topics ... org.apache.kafka.tools.TopicCommand against this broker
 #                                 (e.g. `topics --list`, `topics --describe --topic x`)
+#   ops/kafka/kafka.sh libs       collect the jars if needed and print their directory (the
+#                                 tests' private brokers use them even when the shared Kafka
+#                                 is someone else's: make test sets ASSAY_KAFKA_LIBS from it)
 #
 # Environment (all optional):
 #   ASSAY_KAFKA_PORT             client listener, default 19092
@@ -28,7 +31,6 @@ START_TIMEOUT="${ASSAY_KAFKA_START_TIMEOUT:-120}"
 POM="${ASSAY_ROOT}/ops/kafka/pom.xml"
 DIR="${ASSAY_DATA}/kafka"
 LIBS="${DIR}/libs"
-STAMP="${LIBS}/.pom.sha256"     # inside libs/, so deleting libs/ also forgets the stamp
 CONF="${DIR}/server.properties" # its absolute path is also the marker that identifies our pid
 LOG4J="${DIR}/log4j2.properties"
 TOOLS_LOG4J="${DIR}/tools-log4j2.properties" # tool JVMs: warnings to stderr, not into server.log
@@ -41,49 +43,11 @@ LOCK="${DIR}/.lock"
 OUT_FROM=0 # sizes of the log files before this start, for failure messages
 LOG_FROM=0
 
-need_java() {
-  command -v java >/dev/null 2>&1 ||
-    die "java not found on PATH: install a JDK 17+ (Debian: apt-get install -y openjdk-17-jdk-headless)"
-}
-
 # Tool JVMs are short-lived; C1 only and the serial collector make them start noticeably faster.
 # TOOL_TIMEOUT (seconds) bounds a call that would otherwise retry for the admin client's 60 s.
 tool() {
   timeout "${TOOL_TIMEOUT:-300}" java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto \
     -Dlog4j2.configurationFile="${TOOLS_LOG4J}" -cp "${LIBS}/*" "$@"
-}
-
-# Collect the broker's jars with Maven, but only when libs/ is missing or was collected from a
-# different pom: a warm start then costs no Maven run at all. Jars go to a fresh directory that
-# replaces libs/ only once complete, so an interrupted download never leaves a half classpath,
-# and a version bump never leaves old and new jars side by side.
-ensure_libs() {
-  local want have=""
-  want="$(sha256sum "${POM}" | cut -d' ' -f1)"
-  [[ -f "${STAMP}" ]] && have="$(<"${STAMP}")"
-  if [[ -d "${LIBS}" && "${have}" == "${want}" ]]; then
-    return 0
-  fi
-  command -v mvn >/dev/null 2>&1 ||
-    die "mvn not found on PATH: install Maven 3.8+ (Debian: apt-get install -y maven)"
-  local t0 tmp mvnlog
-  t0="$(now_us)"
-  tmp="${DIR}/libs.tmp.$$"
-  mvnlog="${DIR}/mvn.log"
-  rm -rf -- "${tmp}"
-  say "collecting broker jars with Maven (${POM#"${ASSAY_ROOT}"/})"
-  # Output goes to a log shown only on failure: -q still prints a few ANSI resets with Debian's
-  # Maven 3.8, and a successful run has nothing to say.
-  if ! mvn -q -B -f "${POM}" dependency:copy-dependencies \
-    -DoutputDirectory="${tmp}" >"${mvnlog}" 2>&1; then
-    show_log_tail "${mvnlog}" 40
-    rm -rf -- "${tmp}"
-    die "Maven could not collect the Kafka jars (full output: ${mvnlog})"
-  fi
-  printf '%s\n' "${want}" >"${tmp}/.pom.sha256"
-  rm -rf -- "${LIBS}"
-  mv -- "${tmp}" "${LIBS}"
-  say "collected $(find "${LIBS}" -name '*.jar' | wc -l) jars in $(since "${t0}")s"
 }
 
 # server.properties and log4j2.properties are rewritten on every start, so a change to this
@@ -227,7 +191,7 @@ do_start() {
   local t0
   t0="$(now_us)"
   mkdir -p -- "${DIR}"
-  ensure_libs
+  maven_libs "${POM}" "${LIBS}" "Kafka"
   write_config
   ensure_formatted
   OUT_FROM="$(file_size "${OUTFILE}")"
@@ -273,5 +237,6 @@ case "${cmd}" in
   status) do_status ;;
   logs) do_logs "$@" ;;
   topics) do_topics "$@" ;;
+  libs) with_lock "${LOCK}" ensure_libs >&2 && printf '%s\n' "${LIBS}" ;;
   *) usage "${BASH_SOURCE[0]}" ;;
 esac

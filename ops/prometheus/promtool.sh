@@ -13,28 +13,11 @@ LOG_PREFIX="promtool"
 source "$(dirname -- "${BASH_SOURCE[0]}")/../common.sh"
 
 find_promtool() {
-  local p
-  for p in "${ASSAY_PROMTOOL:-}" "$(command -v promtool 2>/dev/null || true)"; do
-    if [[ -n "$p" && -x "$p" ]]; then
-      printf '%s\n' "$p"
-      return 0
-    fi
-  done
-  return 1
+  first_executable "${ASSAY_PROMTOOL:-}" "$(command -v promtool 2>/dev/null || true)"
 }
 
 if find_promtool; then
   exit 0
 fi
-command -v apt-get >/dev/null || die "promtool is missing and apt-get is not available: install Prometheus' promtool and set ASSAY_PROMTOOL"
-[[ "$(id -u)" == 0 ]] || die "promtool is missing; installing it needs root (apt-get install prometheus)"
-start="$(now_us)"
-say "installing Debian's prometheus package for promtool (once per machine)..."
-export DEBIAN_FRONTEND=noninteractive
-# A stale package index makes install fail with 404s; refresh it only when install fails.
-if ! apt-get install -y -q --no-install-recommends prometheus >&2; then
-  apt-get update -q >&2
-  apt-get install -y -q --no-install-recommends prometheus >&2
-fi
-say "promtool installed in $(since "$start")s"
+apt_install promtool prometheus "install Prometheus' promtool and set ASSAY_PROMTOOL"
 find_promtool || die "prometheus installed but no promtool found"

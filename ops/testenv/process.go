@@ -108,7 +108,14 @@ func (p *Process) Metrics(t testing.TB) string {
 	if m == nil {
 		t.Fatalf("%s log has no ops address", p.Cmd.Path)
 	}
-	resp, err := http.Get("http://" + string(m[1]) + "/metrics")
+	return Metrics(t, "http://"+string(m[1]))
+}
+
+// Metrics returns the text of base's /metrics (base: a scheme and address, no path). It needs
+// no stack, so unit tests of a handler served by httptest use it too.
+func Metrics(t testing.TB, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -195,3 +195,41 @@ func Python(t testing.TB, env, setup string) string {
 	}
 	return python
 }
+
+// Database says which database Stack gives a test.
+type Database int
+
+const (
+	// NoDatabase: Kafka only; Env.ClickHouse and Env.Conn stay zero.
+	NoDatabase Database = iota
+	// EmptyDatabase: a fresh, empty database (ClickHouse), for code under test that migrates.
+	EmptyDatabase
+	// MigratedDatabase: a fresh database with every migration applied (MigratedClickHouse).
+	MigratedDatabase
+)
+
+// Env is the real stack as one integration test sees it: its Kafka namespace, a client for it
+// and, unless NoDatabase was asked for, its own database and a connection to it.
+type Env struct {
+	Kafka      config.Kafka
+	Client     *kgo.Client
+	ClickHouse config.ClickHouse
+	Conn       driver.Conn
+}
+
+// Stack is the setup pipeline tests share: Kafka with every contract topic at the given
+// partition count (Topics), a client (KafkaClient), and the database db says. Everything is
+// released when t ends; it skips or fails t like the calls it is made of.
+func Stack(t testing.TB, partitions int32, db Database) Env {
+	t.Helper()
+	e := Env{Kafka: Kafka(t)}
+	Topics(t, e.Kafka, partitions)
+	e.Client = KafkaClient(t, e.Kafka)
+	switch db {
+	case EmptyDatabase:
+		e.ClickHouse, e.Conn = ClickHouse(t)
+	case MigratedDatabase:
+		e.ClickHouse, e.Conn = MigratedClickHouse(t)
+	}
+	return e
+}

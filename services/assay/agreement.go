@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/assay-data/assay/streams/agreement"
 )
@@ -25,25 +24,18 @@ func runAgreement(_ context.Context, args []string, stdout, stderr io.Writer) er
 	input := fs.String("input", "-", "ratings CSV with a header naming unit, annotator and value; - for stdin")
 	levelName := fs.String("level", "nominal", "level of measurement: nominal, ordinal, interval, ratio, set (MASI) or jaccard")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := parseFlags(fs, "agreement", args, nil); err != nil {
+	if err := parseNoArgs(fs, "agreement", args, nil); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
 	level, err := parseLevel(*levelName)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	in := io.Reader(os.Stdin)
-	if *input != "-" {
-		f, err := os.Open(*input)
-		if err != nil {
-			return fmt.Errorf("open ratings: %w", err)
-		}
-		defer f.Close()
-		in = f
+	in, err := openInput(*input)
+	if err != nil {
+		return fmt.Errorf("open ratings: %w", err)
 	}
+	defer in.Close()
 	ratings, err := agreement.ReadRatingsCSV(in, level)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", *input, err)

@@ -35,9 +35,8 @@ func produceHistory(ctx context.Context, t *testing.T, k config.Kafka) {
 // TestAuditAgainstBrokerAndClickHouse runs the whole audit path on the real servers: the
 // history on the broker, the ledger and lineage processors' tables in ClickHouse, then the CLI.
 func TestAuditAgainstBrokerAndClickHouse(t *testing.T) {
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	cfg, conn := testenv.MigratedClickHouse(t)
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, cfg, conn := env.Kafka, env.ClickHouse, env.Conn
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	produceHistory(ctx, t, k)

@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/assay-data/assay/loadtest/demo"
 	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/api/httpapi"
 	"github.com/assay-data/assay/services/ingest/client"
 )
@@ -28,10 +30,16 @@ func init() {
 
 // runDemo plays demo programs (loadtest/demo: three cohorts of different quality, gold items,
 // model pre-labels for the router, reviews, dataset versions, a training run, an eval finding
-// remediated and one left open)
-// through the gateway at -rate events per second, one program after another until -duration
-// has passed (0: one program). After each program it prints the project's KPIs as the API
-// reports them, so a terminal shows what the dashboard shows.
+// remediated and one left open) through the gateway at -rate events per second, one program
+// after another until -duration has passed (0: one program). Each event is sent by the
+// principal that may write it (loadtest/demo.Principals: collector, model, a labeler per
+// vendor, qa, owner), with that principal's token from -tokens. After each program it prints
+// the project's KPIs as the API reports them (asked with the demo analyst's token), so a
+// terminal shows what the dashboard shows.
+//
+// -setup DIR creates the demo's principals instead: their lines are added to DIR/principals
+// (the gateway's -principals-file) and their fresh tokens written to DIR/demo-tokens (mode
+// 0600, "<principal_id> <token>" lines, for -tokens); then it exits.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", stderr)
 	ingestURL := fs.String("url", "http://127.0.0.1:18090", "gateway base URL")
@@ -40,25 +48,29 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	seed := fs.Uint64("seed", 1, "seed of the first program; program i uses seed+i, so a run is reproducible")
 	duration := fs.Duration("duration", 0, "keep playing new programs until this much time has passed (0: play one program)")
 	items := fs.Int("items", 600, "items per program (each gets three labels, gold for 30%, reviews for half)")
-	project := fs.String("project", "demo", "project id of the programs")
+	project := fs.String("project", "demo", "project id of the programs (the principals are scoped to it)")
+	tokens := fs.String("tokens", "", "file of the demo principals' tokens ('<principal_id> <token>' lines), as -setup writes it")
+	setup := fs.String("setup", "", "create the demo's principals for -project in this directory (principals, demo-tokens) and exit")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: assay demo [flags]\n\nThe bearer token is read from ASSAY_INGEST_TOKEN (never a flag: flags show in ps).")
+		fmt.Fprintln(stderr, "usage: assay demo -setup DIR [-project P]      create the demo's principals and tokens\n       assay demo -tokens DIR/demo-tokens [flags]  play programs through the gateway")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, "demo", args, config.Aliases{"url": {"ASSAY_INGEST_URL"}}); err != nil {
+	if err := parseNoArgs(fs, "demo", args, config.Aliases{"url": {"ASSAY_INGEST_URL"}}); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected arguments %v", errUsage, fs.Args())
+	if *setup != "" {
+		return demoSetup(*setup, *project, stdout)
 	}
 	if *rate <= 0 || *items <= 0 {
 		return fmt.Errorf("%w: -rate and -items must be positive", errUsage)
 	}
-	token := os.Getenv("ASSAY_INGEST_TOKEN")
-	if token == "" {
-		return fmt.Errorf("%w: set ASSAY_INGEST_TOKEN to the collector's bearer token", errUsage)
+	if *tokens == "" {
+		return fmt.Errorf("%w: set -tokens to the demo principals' tokens file (create it, and the gateway's principals, with assay demo -setup DIR)", errUsage)
 	}
-	cl := client.New(*ingestURL, token, client.WithGzip(64<<10))
+	cast, err := loadCast(*tokens, *project, *ingestURL)
+	if err != nil {
+		return err
+	}
 	end := time.Now().Add(*duration)
 	for i := 0; ; i++ {
 		s := *seed + uint64(i)
@@ -68,7 +80,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		demo.Shift(p.Events, time.Now())
 		start := time.Now()
 		fmt.Fprintf(stdout, "demo: program %d (seed %d): %d events at %d/s into project %q\n", i+1, s, len(p.Events), *rate, *project)
-		if err := play(ctx, cl, p.Events, *rate); err != nil {
+		if err := play(ctx, cast, p.Events, *rate); err != nil {
 			if errors.Is(err, context.Canceled) {
 				return nil
 			}
@@ -76,7 +88,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		fmt.Fprintf(stdout, "demo: program %d sent in %s\n", i+1, time.Since(start).Round(100*time.Millisecond))
 		if *apiURL != "" {
-			summarize(ctx, stdout, *apiURL, *project)
+			summarize(ctx, stdout, *apiURL, *project, cast.readerToken)
 		}
 		if *duration <= 0 || time.Now().After(end) || ctx.Err() != nil {
 			return nil
@@ -84,17 +96,128 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 }
 
+// The files -setup writes in its directory: the principals (hashes, for the gateway) and the
+// demo's tokens (secrets, for -tokens).
+const (
+	setupPrincipals = "principals"
+	setupTokens     = "demo-tokens"
+)
+
+// demoSetup creates the demo's principals: fresh tokens, their lines added to
+// dir/principals (created if missing), the tokens to dir/demo-tokens (which must not exist:
+// tokens are never overwritten, a lost one is revoked and made anew).
+func demoSetup(dir, project string, stdout io.Writer) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("demo setup: %w", err)
+	}
+	tokPath := filepath.Join(dir, setupTokens)
+	f, err := os.OpenFile(tokPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("demo setup: %w (already set up? delete it and the demo lines of %s to start over)", err, filepath.Join(dir, setupPrincipals))
+	}
+	var toks, lines strings.Builder
+	toks.WriteString("# The demo principals' bearer tokens (assay demo -tokens); secrets: keep this file private.\n")
+	for _, p := range demo.Principals(project) {
+		tok, err := access.NewToken()
+		if err != nil {
+			f.Close()
+			return err
+		}
+		fmt.Fprintf(&toks, "%s %s\n", p.ID, tok)
+		lines.WriteString(p.Line(access.HashToken(tok)) + "\n")
+	}
+	if _, err := f.WriteString(toks.String()); err != nil {
+		f.Close()
+		return fmt.Errorf("demo setup: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("demo setup: %w", err)
+	}
+	principals := filepath.Join(dir, setupPrincipals)
+	if err := addLines(principals, "# assay demo -setup, project "+project+"\n"+lines.String()); err != nil {
+		os.Remove(tokPath)
+		return err
+	}
+	fmt.Fprintf(stdout, "demo principals of project %q added to %s (the gateway's -principals-file); their tokens are in %s (assay demo -tokens)\n", project, principals, tokPath)
+	return nil
+}
+
+// cast is the demo's principals with their clients: the writers pick which one sends each
+// event, and the analyst's token reads the KPI summary.
+type cast struct {
+	writers     *access.Writers
+	clients     map[string]*client.Client
+	readerToken string
+}
+
+// loadCast reads the tokens file and pairs its tokens with the demo's principals of project.
+func loadCast(path, project, ingestURL string) (*cast, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("demo tokens: %w", err)
+	}
+	tokens := map[string]string{}
+	for n, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		f := strings.Fields(l)
+		if len(f) != 2 {
+			return nil, fmt.Errorf("demo tokens %s line %d: want '<principal_id> <token>'", path, n+1)
+		}
+		tokens[f[0]] = f[1]
+	}
+	c := &cast{clients: map[string]*client.Client{}}
+	var lines strings.Builder
+	for _, p := range demo.Principals(project) {
+		tok, ok := tokens[p.ID]
+		if !ok {
+			return nil, fmt.Errorf("demo tokens %s: no token of %s (made by assay demo -setup)", path, p.ID)
+		}
+		lines.WriteString(p.Line(access.HashToken(tok)) + "\n")
+		switch {
+		case p.Role.Writes():
+			c.clients[p.ID] = client.New(ingestURL, tok, client.WithGzip(64<<10))
+		case p.Role == access.RoleAnalyst:
+			c.readerToken = tok
+		}
+	}
+	reg, err := access.Parse(path, lines.String())
+	if err != nil {
+		return nil, err
+	}
+	c.writers = access.NewWriters(reg)
+	return c, nil
+}
+
 // play sends evs in small batches, one every 200 ms, so the gateway sees a steady rate and the
-// dashboard moves smoothly instead of in one jump.
-func play(ctx context.Context, cl *client.Client, evs []schemas.Event, rate int) error {
+// dashboard moves smoothly instead of in one jump. Each batch is split by the principal that
+// sends each event, in the order the principals first appear in it (an item's ingest before
+// its labels), each principal's events in their order.
+func play(ctx context.Context, c *cast, evs []schemas.Event, rate int) error {
 	const tick = 200 * time.Millisecond
 	per := max(1, rate*int(tick/time.Millisecond)/1000)
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for len(evs) > 0 {
 		n := min(per, len(evs))
-		if _, err := cl.Send(ctx, evs[:n]...); err != nil {
-			return fmt.Errorf("send demo events: %w", err)
+		var order []string
+		groups := map[string][]schemas.Event{}
+		for _, ev := range evs[:n] {
+			p, err := c.writers.Pick(ev)
+			if err != nil {
+				return fmt.Errorf("demo event %s %s: %w", ev.Type(), ev.Meta().EventID, err)
+			}
+			if _, ok := groups[p.ID]; !ok {
+				order = append(order, p.ID)
+			}
+			groups[p.ID] = append(groups[p.ID], ev)
+		}
+		for _, id := range order {
+			if _, err := c.clients[id].Send(ctx, groups[id]...); err != nil {
+				return fmt.Errorf("send demo events as %s: %w", id, err)
+			}
 		}
 		evs = evs[n:]
 		select {
@@ -108,13 +231,13 @@ func play(ctx context.Context, cl *client.Client, evs []schemas.Event, rate int)
 
 // summarize prints the project's KPIs from the API, after giving the processors a moment to
 // catch up with the last batch.
-func summarize(ctx context.Context, w io.Writer, apiURL, project string) {
+func summarize(ctx context.Context, w io.Writer, apiURL, project, token string) {
 	select {
 	case <-ctx.Done():
 		return
 	case <-time.After(3 * time.Second):
 	}
-	s, err := fetchSummary(ctx, apiURL, project)
+	s, err := fetchSummary(ctx, apiURL, project, token)
 	if err != nil {
 		fmt.Fprintf(w, "demo: no KPI summary: %v\n", err)
 		return
@@ -122,13 +245,16 @@ func summarize(ctx context.Context, w io.Writer, apiURL, project string) {
 	fmt.Fprint(w, formatSummary(s))
 }
 
-func fetchSummary(ctx context.Context, apiURL, project string) (*httpapi.Summary, error) {
+func fetchSummary(ctx context.Context, apiURL, project, token string) (*httpapi.Summary, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	u := strings.TrimRight(apiURL, "/") + "/v1/kpis?" + url.Values{"project": {project}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("kpi request: %w", err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

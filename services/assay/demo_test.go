@@ -6,38 +6,104 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/assay-data/assay/loadtest/demo"
 	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/api/httpapi"
 	"github.com/assay-data/assay/services/internal/ingesttest"
 )
 
 func TestDemoUsage(t *testing.T) {
-	t.Setenv("ASSAY_INGEST_TOKEN", "")
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"demo"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "ASSAY_INGEST_TOKEN") {
-		t.Fatalf("no token: %d %s", code, errb.String())
+	if code := run(context.Background(), []string{"demo"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "-tokens") || !strings.Contains(errb.String(), "-setup") {
+		t.Fatalf("no tokens: %d %s", code, errb.String())
 	}
-	t.Setenv("ASSAY_INGEST_TOKEN", "x")
-	if code := run(context.Background(), []string{"demo", "-rate", "0"}, &out, &errb); code != 2 {
+	if code := run(context.Background(), []string{"demo", "-tokens", "x", "-rate", "0"}, &out, &errb); code != 2 {
 		t.Fatalf("rate 0: %d", code)
 	}
 }
 
-// TestDemoThroughGateway plays one small program through a real gateway on the real broker
-// and prints the summary of a (stub) API.
+// TestDemoSetup: -setup adds the demo's principals to a principals file (beside an owner
+// line already there) and writes their tokens, each of which authenticates as its principal;
+// a second setup in the same directory is refused rather than overwriting tokens.
+func TestDemoSetup(t *testing.T) {
+	dir := t.TempDir()
+	owner := "me " + access.HashToken("mine") + " role=owner projects=*\n"
+	if err := os.WriteFile(filepath.Join(dir, "principals"), []byte(owner), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"demo", "-setup", dir, "-project", "p1"}, &out, &errb); code != 0 {
+		t.Fatalf("setup: %d %s", code, errb.String())
+	}
+	reg, err := access.ReadFile(filepath.Join(dir, "principals"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := reg.Principal("me"); !ok || reg.Len() != len(demo.Principals("p1"))+1 {
+		t.Fatalf("%d principals after setup", reg.Len())
+	}
+	st, err := os.Stat(filepath.Join(dir, "demo-tokens"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("tokens file: %v %v", err, st)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "demo-tokens"))
+	n := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 2 || strings.HasPrefix(l, "#") {
+			continue
+		}
+		n++
+		if p, err := reg.Authenticate(f[1]); err != nil || p.ID != f[0] || !p.InProject("p1") {
+			t.Errorf("token of %s: %v %v", f[0], p, err)
+		}
+	}
+	if n != len(demo.Principals("p1")) {
+		t.Errorf("%d tokens", n)
+	}
+	if code := run(context.Background(), []string{"demo", "-setup", dir}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "already set up") {
+		t.Fatalf("second setup: %d %s", code, errb.String())
+	}
+}
+
+// TestDemoThroughGateway plays one small program through a real gateway on the real broker,
+// each event sent by its principal, and prints the summary of a (stub) API, which it asks
+// with the demo analyst's token.
 func TestDemoThroughGateway(t *testing.T) {
 	k := testenv.Kafka(t)
 	testenv.Topics(t, k, 3)
-	ingest := ingesttest.Gateway(t, k, "demo", "demo-token")
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"demo", "-setup", dir, "-project", "demo-test"}, &out, &errb); code != 0 {
+		t.Fatalf("setup: %d %s", code, errb.String())
+	}
+	principals, err := os.ReadFile(filepath.Join(dir, "principals"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ingest := ingesttest.Gateway(t, k, string(principals))
+	reg, err := access.Parse("", string(principals))
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	alpha := 0.5
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/v1/kpis" || r.URL.Query().Get("project") != "demo-test" {
 			http.NotFound(w, r)
+			return
+		}
+		tok, _ := access.BearerToken(r.Header.Get("Authorization"))
+		if p, err := reg.Authenticate(tok); err != nil || p.Role != access.RoleAnalyst {
+			http.Error(w, "want the demo analyst's token", http.StatusUnauthorized)
 			return
 		}
 		auto, over, prec := 0.65, 0.1, 0.85
@@ -47,9 +113,8 @@ func TestDemoThroughGateway(t *testing.T) {
 	}))
 	defer api.Close()
 
-	t.Setenv("ASSAY_INGEST_TOKEN", "demo-token")
-	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"demo", "-url", ingest.URL, "-api-url", api.URL, "-items", "20", "-rate", "5000", "-project", "demo-test"}, &out, &errb)
+	out.Reset()
+	code := run(context.Background(), []string{"demo", "-tokens", filepath.Join(dir, "demo-tokens"), "-url", ingest.URL, "-api-url", api.URL, "-items", "20", "-rate", "5000", "-project", "demo-test"}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("demo: %d %s %s", code, out.String(), errb.String())
 	}
@@ -59,6 +124,29 @@ func TestDemoThroughGateway(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+	// Every event is on the ledger, from the principal of its kind.
+	var topics []string
+	for _, f := range schemas.Families() {
+		if f != schemas.FamilyDLQ {
+			topics = append(topics, k.Topic(f.Topic()))
+		}
+	}
+	producers := map[string]int{}
+	for _, r := range ingesttest.ReadTopic(t, k, n, 30*time.Second, topics...) {
+		ev, err := schemas.Decode(r.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		producers[ev.Meta().Producer]++
+	}
+	for _, p := range demo.Principals("demo-test") {
+		if p.Role.Writes() && producers[p.ID] == 0 {
+			t.Errorf("nothing on the ledger from %s: %v", p.ID, producers)
+		}
+	}
+	if dlq := ingesttest.ReadTopic(t, k, 1, 2*time.Second, k.Topic(schemas.FamilyDLQ.Topic())); len(dlq) != 0 {
+		t.Errorf("%d events of the demo refused", len(dlq))
 	}
 }
 

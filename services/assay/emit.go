@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,22 +43,19 @@ func runEmit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if token == "" {
 		return fmt.Errorf("%w: set ASSAY_INGEST_TOKEN to the collector's bearer token", errUsage)
 	}
-	var in io.Reader = os.Stdin
-	name := "stdin"
-	switch fs.NArg() {
-	case 0:
-	case 1:
-		if p := fs.Arg(0); p != "-" {
-			f, err := os.Open(p)
-			if err != nil {
-				return fmt.Errorf("open events: %w", err)
-			}
-			defer f.Close()
-			in, name = f, p
-		}
-	default:
+	if fs.NArg() > 1 {
 		return fmt.Errorf("%w: at most one file", errUsage)
 	}
+	path := cmp.Or(fs.Arg(0), "-")
+	name := path
+	if path == "-" {
+		name = "stdin"
+	}
+	in, err := openInput(path)
+	if err != nil {
+		return fmt.Errorf("open events: %w", err)
+	}
+	defer in.Close()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	cl := client.New(*url, token, client.WithBatchLimits(*batch, 4<<20), client.WithGzip(64<<10))
@@ -92,7 +90,11 @@ func emitStream(ctx context.Context, cl *client.Client, r io.Reader, batch int) 
 			if errors.As(err, &ce) {
 				var b strings.Builder
 				for _, e := range ce.Problem.Errors {
-					fmt.Fprintf(&b, "\n  line %d: %s %s: %s", lines[e.Index], e.Code, e.Field, e.Reason)
+					code := e.Code
+					if e.Rule != "" {
+						code += " (" + e.Rule + ")"
+					}
+					fmt.Fprintf(&b, "\n  line %d: %s %s: %s", lines[e.Index], code, e.Field, e.Reason)
 				}
 				return fmt.Errorf("send events from line %d: %w%s", first, err, b.String())
 			}

@@ -38,11 +38,8 @@ func lineageExport(ctx context.Context, args []string, stdout, stderr io.Writer)
 	openLineage := fs.Bool("openlineage", false, "export as OpenLineage RunEvents (the only format so far; required)")
 	namespace := fs.String("namespace", "assay", "OpenLineage namespace of jobs and datasets")
 	asOfFlag := fs.String("as-of", "", "export the lineage as of this RFC 3339 instant")
-	if err := parseFlags(fs, "lineage", args, nil); err != nil {
+	if err := parseNoArgs(fs, "lineage", args, nil); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
 	if !*openLineage {
 		return fmt.Errorf("%w: --openlineage is required (the only export format)", errUsage)

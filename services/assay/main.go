@@ -97,6 +97,26 @@ func parseFlags(fs *flag.FlagSet, command string, args []string, aliases config.
 	return config.ParseFlags(fs, command, args, os.LookupEnv, aliases)
 }
 
+// parseNoArgs is parseFlags for a command that takes flags only: an argument left over is a
+// usage error.
+func parseNoArgs(fs *flag.FlagSet, command string, args []string, aliases config.Aliases) error {
+	if err := parseFlags(fs, command, args, aliases); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	return nil
+}
+
+// openInput opens the file at path, or stdin for "-", for a command that reads one input.
+func openInput(path string) (io.ReadCloser, error) {
+	if path == "-" {
+		return io.NopCloser(os.Stdin), nil
+	}
+	return os.Open(path)
+}
+
 // subcommand splits args into a sub-subcommand name and its arguments ("admin migrate ...").
 func subcommand(args []string, names ...string) (string, []string, error) {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {

@@ -39,13 +39,10 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	// use the live router's -router-pending-ttl and -router-max-pending to rebuild its state
 	// (and so the pre-label values of its routing_decisions rows) as the live one did.
 	procCfg := processors.RegisterFlags(fs)
-	if err := parseFlags(fs, "replay", args, nil); err != nil {
+	if err := parseNoArgs(fs, "replay", args, nil); err != nil {
 		return err
 	}
 	chCfg.Password = os.Getenv(config.EnvClickHousePassword)
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
-	}
 	var from time.Time
 	if *since != "" {
 		t, err := time.Parse(time.RFC3339, *since)

@@ -21,10 +21,8 @@ import (
 // the CLI into an empty database named by -into (migrated by the command), and
 // checks the tables and that no consumer group was created.
 func TestReplayRebuildsIntoAFreshDatabase(t *testing.T) {
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	cfg, conn := testenv.ClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
+	env := testenv.Stack(t, 3, testenv.EmptyDatabase)
+	k, cfg, conn, cl := env.Kafka, env.ClickHouse, env.Conn, env.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const rounds = 30
@@ -120,10 +118,8 @@ func TestReplayTarget(t *testing.T) {
 // refuses the live database without -into-live, and -since with the live database in any
 // case, before reading or writing anything; -into-live writes there, with a warning.
 func TestReplayProtectsTheLiveDatabase(t *testing.T) {
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	cfg, conn := testenv.ClickHouse(t) // the "live" database: exists, empty
-	cl := testenv.KafkaClient(t, k)
+	env := testenv.Stack(t, 3, testenv.EmptyDatabase) // the "live" database: exists, empty
+	k, cfg, conn, cl := env.Kafka, env.ClickHouse, env.Conn, env.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const rounds = 10

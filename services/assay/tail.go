@@ -211,41 +211,42 @@ func tailOffsets(ctx context.Context, adm *kadm.Client, topics []string, startMs
 	if err != nil {
 		return nil, nil, fmt.Errorf("list start offsets: %w", err)
 	}
-	starts, ends = map[string]map[int32]int64{}, map[string]map[int32]int64{}
 	for _, t := range topics {
 		if _, ok := endOffs[t]; !ok {
 			return nil, nil, fmt.Errorf("topic %s does not exist", t)
 		}
 	}
-	var errs []error
-	endOffs.Each(func(o kadm.ListedOffset) {
-		if o.Err != nil {
-			errs = append(errs, fmt.Errorf("%s/%d: %w", o.Topic, o.Partition, o.Err))
-			return
+	ends, endErr := byPartition(endOffs)
+	starts, startErr := byPartition(startOffs)
+	if err := errors.Join(endErr, startErr); err != nil {
+		return nil, nil, err
+	}
+	for t, parts := range starts {
+		for p, off := range parts {
+			if off < 0 { // no record at or after the time: start at the end
+				parts[p] = ends[t][p]
+			}
 		}
-		if ends[o.Topic] == nil {
-			ends[o.Topic] = map[int32]int64{}
-		}
-		ends[o.Topic][o.Partition] = o.Offset
-	})
-	startOffs.Each(func(o kadm.ListedOffset) {
-		if o.Err != nil {
-			errs = append(errs, fmt.Errorf("%s/%d: %w", o.Topic, o.Partition, o.Err))
-			return
-		}
-		if starts[o.Topic] == nil {
-			starts[o.Topic] = map[int32]int64{}
-		}
-		off := o.Offset
-		if off < 0 { // no record at or after the time: start at the end
-			off = ends[o.Topic][o.Partition]
-		}
-		starts[o.Topic][o.Partition] = off
-	})
-	if len(errs) > 0 {
-		return nil, nil, errors.Join(errs...)
 	}
 	return starts, ends, nil
+}
+
+// byPartition folds listed offsets into topic -> partition -> offset, with the errors of
+// every partition that has one.
+func byPartition(l kadm.ListedOffsets) (map[string]map[int32]int64, error) {
+	out := map[string]map[int32]int64{}
+	var errs []error
+	l.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil {
+			errs = append(errs, fmt.Errorf("%s/%d: %w", o.Topic, o.Partition, o.Err))
+			return
+		}
+		if out[o.Topic] == nil {
+			out[o.Topic] = map[int32]int64{}
+		}
+		out[o.Topic][o.Partition] = o.Offset
+	})
+	return out, errors.Join(errs...)
 }
 
 // tailLine renders one record; records that do not decode are reported, not printed.

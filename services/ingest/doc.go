@@ -2,5 +2,7 @@
 // authenticates, validates and publishes them to the ledger topics, dead-letters what it
 // rejects, and serves /healthz, /readyz and /metrics. The library is services/ingest/gateway
 // (answers, batch semantics, idempotency: its package documentation and README.md,
-// "Ingest"); main.go only wires flags to it.
+// "Ingest"); main.go wires flags to it, loads the principals file (-principals-file) and
+// keeps it in force: it polls the file (-principals-poll) and reloads it on SIGHUP, so a
+// token is revoked by editing the file, without a restart (services/internal/principals).
 package main

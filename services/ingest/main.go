@@ -12,8 +12,14 @@ import (
 	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/services/ingest/gateway"
 	"github.com/assay-data/assay/services/ingest/wire"
+	"github.com/assay-data/assay/services/internal/principals"
 	"github.com/assay-data/assay/services/internal/serve"
 )
+
+// legacyTokensEnv held inline 'producer_id sha256hex [families]' entries before principals.
+// Set, it stops the gateway: silently ignoring it would turn every one of those tokens into
+// a 401 with no hint why.
+const legacyTokensEnv = "ASSAY_INGEST_TOKENS"
 
 func main() {
 	ctx, cancel := serve.SignalContext(context.Background())
@@ -54,12 +60,13 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	fs.SetOutput(stderr)
 	kcfg := config.RegisterKafka(fs)
 	gflags := gateway.RegisterFlags(fs)
+	pflags := principals.RegisterFlags(fs)
 	addr := fs.String("addr", "127.0.0.1:18090", "listen address")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "time given to in-flight requests and produces on shutdown")
 	httpCfg := serve.RegisterHTTPFlags(fs, httpDefaults())
 	logFlags := serve.RegisterLogFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: ingest [flags]\n\nEnvironment only: %s, the inline 'producer_id sha256hex [families]' entries (never a flag: flags show in ps).\n\n", gateway.EnvTokens)
+		fmt.Fprintf(fs.Output(), "usage: ingest [flags]\n\nCallers authenticate with tokens of the principals file (-principals-file), which is reloaded\nwhen it changes and on SIGHUP.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := config.ParseFlags(fs, "ingest", args, env, nil); err != nil {
@@ -72,16 +79,21 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	inline, _ := env(gateway.EnvTokens)
-	cfg, err := gflags.Config(inline)
+	if _, set := env(legacyTokensEnv); set {
+		return fmt.Errorf("%s is no longer read: callers are principals of a principals file now (-principals-file, ASSAY_INGEST_PRINCIPALS_FILE); `assay token create` prints its lines", legacyTokensEnv)
+	}
+	loader, err := pflags.Load()
 	if err != nil {
 		return err
 	}
+	cfg := gflags.Config()
+	cfg.Principals = loader.Store()
 	if h := *httpCfg; h.WriteTimeout > 0 && h.WriteTimeout < h.ReadTimeout+cfg.InFlightWait+cfg.ProduceTimeout {
 		return fmt.Errorf("-http-write-timeout %v is shorter than -http-read-timeout + -inflight-wait + -produce-timeout (%v): a request could be acknowledged by Kafka and its answer cut",
 			h.WriteTimeout, h.ReadTimeout+cfg.InFlightWait+cfg.ProduceTimeout)
 	}
 	reg := serve.NewRegistry()
+	reg.MustRegister(principals.Collector("ingest", loader))
 	gw, err := gateway.New(cfg, *kcfg, reg, log)
 	if err != nil {
 		return err
@@ -89,7 +101,11 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	ops := serve.NewOps(reg)
 	ops.Mux.Handle("POST "+wire.Path, gw)
 	ops.AddCheck("kafka", gw.Ready)
-	log.Info("ingest gateway starting", "brokers", kcfg.Brokers, "topic_prefix", kcfg.TopicPrefix, "producers", cfg.Tokens.Len())
+	st := loader.Status()
+	log.Info("ingest gateway starting", "brokers", kcfg.Brokers, "topic_prefix", kcfg.TopicPrefix,
+		"principals_file", loader.Path(), "principals", st.Principals, "tokens", st.Tokens)
+	stopWatch := principals.Watch(ctx, log, loader, pflags.Poll)
+	defer stopWatch()
 
 	// The server's graceful shutdown waits for in-flight handlers, and each handler waits for
 	// its records' acknowledgements; Close then flushes anything still buffered.

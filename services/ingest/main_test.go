@@ -1,34 +1,77 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
+	"github.com/assay-data/assay/services/ingest/wire"
+	"github.com/assay-data/assay/services/internal/ingesttest"
 )
 
 func envOf(m map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }
 
-// tokens is a valid inline entry, so that run gets past the token check when it should.
-var tokens = "collector " + strings.Repeat("ab", 32)
+// writePrincipals writes a principals file atomically (a temporary file renamed over it), as
+// an operator should, so no poll reads it half-written.
+func writePrincipals(t testing.TB, path, text string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // TestConfigurationErrorsStopTheGateway: a value that does not parse is an error naming the
-// variable (ASSAY_INGEST_MAX_EVENTS=50k used to become the default, 50000, silently), and HTTP
-// bounds that would cut acknowledged requests are refused; both before anything is started.
+// variable (ASSAY_INGEST_MAX_EVENTS=50k used to become the default, 50000, silently), HTTP
+// bounds that would cut acknowledged requests are refused, and so is a gateway without a
+// usable principals file, or with the old inline tokens variable; all before anything is
+// started.
 func TestConfigurationErrorsStopTheGateway(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		writePrincipals(t, p, text)
+		return p
+	}
+	good := file("good", "collector "+strings.Repeat("ab", 32)+" role=collector projects=p\n")
+	withFile := func(m map[string]string) map[string]string {
+		m["ASSAY_INGEST_PRINCIPALS_FILE"] = good
+		return m
+	}
 	for _, tt := range []struct {
 		name string
 		args []string
 		env  map[string]string
 		want string
 	}{
-		{"unparsable service variable", nil, map[string]string{"ASSAY_INGEST_MAX_EVENTS": "50k", "ASSAY_INGEST_TOKENS": tokens}, `ASSAY_INGEST_MAX_EVENTS="50k"`},
-		{"unparsable shared variable", nil, map[string]string{"ASSAY_HTTP_READ_TIMEOUT": "5", "ASSAY_INGEST_TOKENS": tokens}, "ASSAY_HTTP_READ_TIMEOUT"},
-		{"write timeout below read", []string{"-http-write-timeout", "1m"}, map[string]string{"ASSAY_INGEST_TOKENS": tokens}, "write timeout"},
-		{"write timeout below read + produce", []string{"-http-write-timeout", "5m5s"}, map[string]string{"ASSAY_INGEST_TOKENS": tokens}, "-produce-timeout"},
-		{"no tokens", nil, nil, "ASSAY_INGEST_TOKENS"},
+		{"unparsable service variable", nil, withFile(map[string]string{"ASSAY_INGEST_MAX_EVENTS": "50k"}), `ASSAY_INGEST_MAX_EVENTS="50k"`},
+		{"unparsable shared variable", nil, withFile(map[string]string{"ASSAY_HTTP_READ_TIMEOUT": "5"}), "ASSAY_HTTP_READ_TIMEOUT"},
+		{"write timeout below read", []string{"-http-write-timeout", "1m"}, withFile(map[string]string{}), "write timeout"},
+		{"write timeout below read + produce", []string{"-http-write-timeout", "5m5s"}, withFile(map[string]string{}), "-produce-timeout"},
+		{"no principals file", nil, nil, "-principals-file"},
+		{"missing principals file", []string{"-principals-file", filepath.Join(dir, "nope")}, nil, "no such file"},
+		{"principals file without a token", []string{"-principals-file", file("none", "# nobody yet\nold - role=qa projects=p\n")}, nil, "no principal has a token"},
+		{"reserved principal id", []string{"-principals-file", file("reserved", "assay-processor/router "+strings.Repeat("ab", 32)+" role=qa projects=p\n")}, nil, "line 1 (principal assay-processor/router): principal id \"assay-processor/router\" is reserved"},
+		{"the old inline tokens", nil, withFile(map[string]string{"ASSAY_INGEST_TOKENS": "collector " + strings.Repeat("ab", 32)}), "ASSAY_INGEST_TOKENS is no longer read"},
+		{"poll not positive", []string{"-principals-poll", "0s"}, withFile(map[string]string{}), "-principals-poll"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -41,15 +84,166 @@ func TestConfigurationErrorsStopTheGateway(t *testing.T) {
 	}
 }
 
-// TestUsageNamesEveryVariable: -h shows each flag's variables and the env-only token entries.
+// TestUsageNamesEveryVariable: -h shows each flag's variables, the principals file's too.
 func TestUsageNamesEveryVariable(t *testing.T) {
 	var help strings.Builder
 	if err := run(context.Background(), []string{"-h"}, envOf(nil), &help); err == nil {
 		t.Fatal("-h: no error")
 	}
-	for _, want := range []string{"ASSAY_INGEST_TOKENS", "(env ASSAY_INGEST_MAX_EVENTS, ASSAY_MAX_EVENTS)", "(env ASSAY_INGEST_HTTP_READ_TIMEOUT, ASSAY_HTTP_READ_TIMEOUT) (default 5m0s)"} {
+	for _, want := range []string{"(env ASSAY_INGEST_PRINCIPALS_FILE, ASSAY_PRINCIPALS_FILE)", "(env ASSAY_INGEST_PRINCIPALS_POLL, ASSAY_PRINCIPALS_POLL) (default 2s)",
+		"(env ASSAY_INGEST_MAX_EVENTS, ASSAY_MAX_EVENTS)", "(env ASSAY_INGEST_HTTP_READ_TIMEOUT, ASSAY_HTTP_READ_TIMEOUT) (default 5m0s)"} {
 		if !strings.Contains(help.String(), want) {
 			t.Errorf("-h lacks %q:\n%s", want, help.String())
 		}
+	}
+}
+
+// gatewayProcess runs the ingest main (run, as the binary does) on a free port against k
+// until the test ends.
+func gatewayProcess(t *testing.T, args []string, env map[string]string) (url string, logs *testenv.LockedBuffer) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	logs = &testenv.LockedBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"-addr", addr, "-shutdown-grace", "5s"}, args...), envOf(env), logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("ingest: %v", err)
+		}
+	})
+	url = "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return url, logs
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ingest not ready: %v\n%s", err, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func post(t *testing.T, url, token string, n int) int {
+	t.Helper()
+	b, _ := json.Marshal(ingesttest.Sample(schemas.TypeItemIngested, n))
+	b = append([]byte(`{"event_type":"ItemIngested",`), b[1:]...)
+	req, _ := http.NewRequest(http.MethodPost, url+wire.Path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func collectorLine(id, token string) string {
+	return id + " " + access.HashToken(token) + " role=collector projects=" + ingesttest.Project + "\n"
+}
+
+// TestIntegrationRevocationByFileEdit: the real gateway main on the real broker. A token
+// removed from the principals file is refused (401) at the next poll, without a restart,
+// while the others keep writing; a broken file is refused and the principals in force stay;
+// the metrics count the reloads and the refusal.
+func TestIntegrationRevocationByFileEdit(t *testing.T) {
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, 3)
+	path := filepath.Join(t.TempDir(), "principals")
+	writePrincipals(t, path, collectorLine("keeper", "tok-keeper")+collectorLine("leaver", "tok-leaver"))
+	const poll = 200 * time.Millisecond
+	url, logs := gatewayProcess(t, []string{"-principals-file", path, "-principals-poll", poll.String(),
+		"-kafka-brokers", strings.Join(k.Brokers, ","), "-topic-prefix", k.TopicPrefix}, nil)
+
+	if s := post(t, url, "tok-leaver", 1); s != http.StatusAccepted {
+		t.Fatalf("leaver before the revocation: %d", s)
+	}
+	writePrincipals(t, path, "# leaver revoked\n"+collectorLine("keeper", "tok-keeper"))
+	revoked := time.Now()
+	n := 2
+	for post(t, url, "tok-leaver", n) != http.StatusUnauthorized {
+		n++
+		if time.Since(revoked) > 10*time.Second {
+			t.Fatalf("the revoked token still writes 10s after the edit (poll %v)\n%s", poll, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("revoked token refused %v after the edit (poll interval %v)", time.Since(revoked).Round(time.Millisecond), poll)
+	if s := post(t, url, "tok-keeper", 100); s != http.StatusAccepted {
+		t.Fatalf("keeper after the revocation: %d", s)
+	}
+
+	writePrincipals(t, path, collectorLine("keeper", "tok-keeper")+"oops this is not a line\n")
+	waitFor(t, "the broken file to be refused", func() bool {
+		return strings.Contains(testenv.Metrics(t, url), "\nassay_ingest_principals_reload_failed 1\n")
+	})
+	if s := post(t, url, "tok-keeper", 101); s != http.StatusAccepted {
+		t.Fatalf("keeper while the file is broken: %d", s)
+	}
+	m := testenv.Metrics(t, url)
+	for _, want := range []string{"assay_ingest_principals 1", "assay_ingest_principal_tokens 1",
+		"assay_ingest_principals_reloads_total 1", "assay_ingest_principals_reload_failures_total 1"} {
+		if !strings.Contains(m, "\n"+want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if l := logs.String(); !strings.Contains(l, "principals reloaded") || !strings.Contains(l, "principals file refused") || !strings.Contains(l, "line 2") {
+		t.Errorf("the reload and the refusal are not logged:\n%s", l)
+	}
+}
+
+// TestIntegrationSIGHUPReloadsPrincipals: with the poll an hour away, SIGHUP alone puts a new
+// principal in force.
+func TestIntegrationSIGHUPReloadsPrincipals(t *testing.T) {
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, 3)
+	// Catch SIGHUP in this process before the gateway does, so a signal sent before it
+	// registers cannot kill the test binary.
+	guard := make(chan os.Signal, 16)
+	signal.Notify(guard, syscall.SIGHUP)
+	defer signal.Stop(guard)
+
+	path := filepath.Join(t.TempDir(), "principals")
+	writePrincipals(t, path, collectorLine("first", "tok-first"))
+	url, logs := gatewayProcess(t, []string{"-principals-file", path, "-principals-poll", "1h",
+		"-kafka-brokers", strings.Join(k.Brokers, ","), "-topic-prefix", k.TopicPrefix}, nil)
+	if s := post(t, url, "tok-second", 1); s != http.StatusUnauthorized {
+		t.Fatalf("second before it is added: %d", s)
+	}
+	writePrincipals(t, path, collectorLine("first", "tok-first")+collectorLine("second", "tok-second"))
+	waitFor(t, "SIGHUP to reload the file", func() bool {
+		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+		return post(t, url, "tok-second", 2) == http.StatusAccepted
+	})
+	if !strings.Contains(logs.String(), "on=SIGHUP") {
+		t.Errorf("the SIGHUP reload is not logged:\n%s", logs.String())
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

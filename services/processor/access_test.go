@@ -202,10 +202,8 @@ func count(t *testing.T, conn driver.Conn, query string) int {
 // those records into the dlq table.
 func TestForgedEventsWrittenToKafkaMoveNoFigure(t *testing.T) {
 	t.Parallel()
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 1) // one partition per topic: a sentinel comes after what precedes it
-	cfg, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
+	env := testenv.Stack(t, 1, testenv.MigratedDatabase) // one partition per topic: a sentinel comes after what precedes it
+	k, cfg, conn, cl := env.Kafka, env.ClickHouse, env.Conn, env.Client
 	file := filepath.Join(t.TempDir(), "principals")
 	if err := os.WriteFile(file, []byte(accessPrincipals), 0o600); err != nil {
 		t.Fatal(err)

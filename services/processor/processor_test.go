@@ -138,10 +138,8 @@ func roundsFrom(gen *workload.Generator, first, n int) []schemas.Event {
 
 func TestKillNineMidBatchThenRestart(t *testing.T) {
 	t.Parallel()
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	cfg, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, cfg, conn, cl := env.Kafka, env.ClickHouse, env.Conn, env.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
@@ -178,10 +176,8 @@ func TestClickHouseOutageOfSixtySeconds(t *testing.T) {
 	if testing.Short() {
 		outage = 5 * time.Second
 	}
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	cfg, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, cfg, conn, cl := env.Kafka, env.ClickHouse, env.Conn, env.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	proxy := testenv.NewTCPProxy(t, cfg.Addr[0])
@@ -225,10 +221,8 @@ func TestClickHouseOutageOfSixtySeconds(t *testing.T) {
 
 func TestPoisonRecordGoesToDLQAndThePartitionContinues(t *testing.T) {
 	t.Parallel()
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 1) // one partition: the poison sits between valid records
-	cfg, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
+	env := testenv.Stack(t, 1, testenv.MigratedDatabase) // one partition: the poison sits between valid records
+	k, cfg, conn, cl := env.Kafka, env.ClickHouse, env.Conn, env.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -304,10 +298,8 @@ func waitGroupSplit(ctx context.Context, t *testing.T, adm *kadm.Client, group s
 
 func TestTwoInstancesSplitPartitions(t *testing.T) {
 	t.Parallel()
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 6)
-	cfg, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
+	env := testenv.Stack(t, 6, testenv.MigratedDatabase)
+	k, cfg, conn, cl := env.Kafka, env.ClickHouse, env.Conn, env.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/streams/runtime"
@@ -26,31 +24,20 @@ const TableAccuracyCounts = "accuracy_counts"
 // labels, one per cohort, vendor and annotator. A new gold value for an item
 // re-scores the item's labels; a retraction takes the label out of both the
 // numerator and the denominator.
-type Accuracy struct{ limits limits }
+type Accuracy struct{ base }
 
 // NewAccuracy returns the accuracy processor; WithMaxStateKeys and
-// WithMaxUnitLabels apply.
-func NewAccuracy(opts ...Option) *Accuracy { return &Accuracy{limits: newLimits(opts)} }
+// WithMaxUnitLabels apply. It reads labels only: labels and gold share the
+// labels topic, keyed by item, so an item's labels and gold meet in one
+// partition.
+func NewAccuracy(opts ...Option) *Accuracy {
+	return &Accuracy{newBase(AccuracyName, AccuracyTables(), opts, schemas.FamilyLabels)}
+}
 
 var (
 	_ runtime.Processor    = (*Accuracy)(nil)
 	_ runtime.Instrumented = (*Accuracy)(nil)
 )
-
-// Name implements runtime.Processor.
-func (*Accuracy) Name() string { return AccuracyName }
-
-// Families implements runtime.Processor: labels and gold share the labels
-// topic, keyed by item, so an item's labels and gold meet in one partition.
-func (*Accuracy) Families() []schemas.Family { return []schemas.Family{schemas.FamilyLabels} }
-
-// Tables implements runtime.Processor.
-func (*Accuracy) Tables() []runtime.Table { return AccuracyTables() }
-
-// Collectors implements runtime.Instrumented: the state cap.
-func (a *Accuracy) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{newLimitsCollector(AccuracyName, a.limits)}
-}
 
 // AccuracyTables declares the accuracy processor's table (migration 0003).
 func AccuracyTables() []runtime.Table {
@@ -134,18 +121,10 @@ func (a *Accuracy) Apply(state any, rec runtime.Record) (runtime.Output, error) 
 	switch e := rec.Event.(type) {
 	case *schemas.LabelSubmitted:
 		ek := labelEventKey(e.Type(), e.ItemID, e.LabelID, e.EventID)
-		if _, dup := s.applied[ek]; dup {
-			return runtime.Output{}, nil
-		}
 		id := idOf(e.LabelID)
-		if _, live := s.labelIQ[id]; live {
-			// Ignored, and remembered: a copy delivered after the label is
-			// retracted must not count it either.
-			if err := a.limits.full(s.StateKeys(), "label "+e.LabelID); err != nil {
-				return runtime.Output{}, err
-			}
-			s.applied[ek] = struct{}{}
-			return runtime.Output{}, nil
+		_, live := s.labelIQ[id]
+		if done, err := a.limits.seen(s.applied, s.StateKeys(), ek, live, "label "+e.LabelID); done {
+			return runtime.Output{}, err
 		}
 		v, err := canonical(e.Value)
 		if err != nil {
@@ -168,19 +147,10 @@ func (a *Accuracy) Apply(state any, rec runtime.Record) (runtime.Output, error) 
 		}
 	case *schemas.LabelRetracted:
 		ek := labelEventKey(e.Type(), e.ItemID, e.LabelID, e.EventID)
-		if _, dup := s.applied[ek]; dup {
-			return runtime.Output{}, nil
-		}
 		id := idOf(e.LabelID)
 		iq, live := s.labelIQ[id]
-		if !live {
-			// Remembered all the same: a second copy delivered after the
-			// label is (re)submitted must not retract it.
-			if err := a.limits.full(s.StateKeys(), "retraction of label "+e.LabelID); err != nil {
-				return runtime.Output{}, err
-			}
-			s.applied[ek] = struct{}{}
-			return runtime.Output{}, nil
+		if done, err := a.limits.seen(s.applied, s.StateKeys(), ek, !live, "retraction of label "+e.LabelID); done {
+			return runtime.Output{}, err
 		}
 		ls := s.labels[iq]
 		i := slices.IndexFunc(ls, func(x scoredLabel) bool { return x.id == id })

@@ -93,10 +93,7 @@ func TestAccuracyApply(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFeed(kpi.NewAccuracy(), "labels", 1)
-			for _, ev := range tc.pre {
-				f.must(ev)
-			}
+			f := newFeed(kpi.NewAccuracy(), "labels", 1, tc.pre...)
 			var got [][]any
 			for _, r := range rowsOf(f.must(tc.ev), kpi.TableAccuracyCounts) {
 				if r[0] != "p" || r[1] != "q" || r[3] != "labels" || r[4] != uint32(1) || r[7] != uint64(len(tc.pre)) {

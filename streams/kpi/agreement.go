@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/streams/agreement"
@@ -39,31 +37,19 @@ const (
 // (project, question, level, scope), and writes each changed cell's current
 // partition total. LabelSubmitted adds a value to its unit, LabelRetracted
 // removes it again (exactly, since the cells are integers).
-type Agreement struct{ limits limits }
+type Agreement struct{ base }
 
 // NewAgreement returns the agreement processor; WithMaxStateKeys and
-// WithMaxUnitLabels apply.
-func NewAgreement(opts ...Option) *Agreement { return &Agreement{limits: newLimits(opts)} }
+// WithMaxUnitLabels apply. It reads labels only, so the state of a
+// partition is complete on its own.
+func NewAgreement(opts ...Option) *Agreement {
+	return &Agreement{newBase(AgreementName, AgreementTables(), opts, schemas.FamilyLabels)}
+}
 
 var (
 	_ runtime.Processor    = (*Agreement)(nil)
 	_ runtime.Instrumented = (*Agreement)(nil)
 )
-
-// Name implements runtime.Processor.
-func (*Agreement) Name() string { return AgreementName }
-
-// Families implements runtime.Processor: labels only, so the state of a
-// partition is complete on its own.
-func (*Agreement) Families() []schemas.Family { return []schemas.Family{schemas.FamilyLabels} }
-
-// Tables implements runtime.Processor.
-func (*Agreement) Tables() []runtime.Table { return AgreementTables() }
-
-// Collectors implements runtime.Instrumented: the state cap.
-func (a *Agreement) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{newLimitsCollector(AgreementName, a.limits)}
-}
 
 // AgreementTables declares the agreement processor's tables (migration 0003).
 func AgreementTables() []runtime.Table {
@@ -203,18 +189,10 @@ func (a *Agreement) Apply(state any, rec runtime.Record) (runtime.Output, error)
 	switch e := rec.Event.(type) {
 	case *schemas.LabelSubmitted:
 		ek := labelEventKey(e.Type(), e.ItemID, e.LabelID, e.EventID)
-		if _, dup := s.applied[ek]; dup {
-			return runtime.Output{}, nil
-		}
 		id := idOf(e.LabelID)
-		if _, live := s.labels[id]; live {
-			// Ignored, and remembered: a copy delivered after the label is
-			// retracted must not count it either.
-			if err := a.limits.full(s.StateKeys(), "label "+e.LabelID); err != nil {
-				return runtime.Output{}, err
-			}
-			s.applied[ek] = struct{}{}
-			return runtime.Output{}, nil
+		_, live := s.labels[id]
+		if done, err := a.limits.seen(s.applied, s.StateKeys(), ek, live, "label "+e.LabelID); done {
+			return runtime.Output{}, err
 		}
 		v, err := canonical(e.Value)
 		if err != nil {
@@ -242,19 +220,10 @@ func (a *Agreement) Apply(state any, rec runtime.Record) (runtime.Output, error)
 		return s.changed(rec.Offset, u, old, n, +1), nil
 	case *schemas.LabelRetracted:
 		ek := labelEventKey(e.Type(), e.ItemID, e.LabelID, e.EventID)
-		if _, dup := s.applied[ek]; dup {
-			return runtime.Output{}, nil
-		}
 		id := idOf(e.LabelID)
 		u, live := s.labels[id]
-		if !live {
-			// Remembered all the same: a second copy delivered after the
-			// label is (re)submitted must not retract it.
-			if err := a.limits.full(s.StateKeys(), "retraction of label "+e.LabelID); err != nil {
-				return runtime.Output{}, err
-			}
-			s.applied[ek] = struct{}{}
-			return runtime.Output{}, nil
+		if done, err := a.limits.seen(s.applied, s.StateKeys(), ek, !live, "retraction of label "+e.LabelID); done {
+			return runtime.Output{}, err
 		}
 		old := u.entries
 		i := slices.IndexFunc(old, func(x entry) bool { return x.label == id })

@@ -88,10 +88,7 @@ func TestAgreementApplyRows(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFeed(kpi.NewAgreement(), "labels", 3)
-			for _, ev := range tc.pre {
-				f.must(ev)
-			}
+			f := newFeed(kpi.NewAgreement(), "labels", 3, tc.pre...)
 			rows := f.must(tc.ev)
 			var cells, pairs [][]any
 			for _, r := range rowsOf(rows, kpi.TableAgreementCells) {

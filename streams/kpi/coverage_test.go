@@ -3,7 +3,6 @@ package kpi_test
 import (
 	"context"
 	"math"
-	"slices"
 	"testing"
 	"time"
 
@@ -108,18 +107,14 @@ func checkCycleToDataset(t *testing.T, ctx context.Context, conn driver.Conn, w 
 			}
 		}
 	}
-	var waits []float64
-	for item, at := range inDataset {
-		waits = append(waits, float64(at-ingested[item])/1000)
-	}
-	slices.Sort(waits)
+	waits := secondsBetween(ingested, inDataset)
 	var items uint64
 	var p50, p90 float64
 	if err := conn.QueryRow(ctx, "SELECT items, to_dataset_p50_s, to_dataset_p90_s FROM kpi_cycle_time_to_dataset WHERE project_id = ?", w.Config.Project).Scan(&items, &p50, &p90); err != nil {
 		t.Fatal(err)
 	}
-	if items != uint64(len(waits)) || p50 != waits[len(waits)/2] || p90 != waits[len(waits)*9/10] {
-		t.Errorf("kpi_cycle_time_to_dataset: %d items p50 %v p90 %v; want %d items p50 %v p90 %v", items, p50, p90, len(waits), waits[len(waits)/2], waits[len(waits)*9/10])
+	if want50, want90 := p50p90(waits); items != uint64(len(waits)) || p50 != want50 || p90 != want90 {
+		t.Errorf("kpi_cycle_time_to_dataset: %d items p50 %v p90 %v; want %d items p50 %v p90 %v", items, p50, p90, len(waits), want50, want90)
 	}
 	t.Logf("ingest -> first dataset version over %d items: p50 %.0fs p90 %.0fs", items, p50, p90)
 }
@@ -128,10 +123,8 @@ func checkCycleToDataset(t *testing.T, ctx context.Context, conn driver.Conn, w 
 // every dataset version of a generated workload, the figures computed from
 // its events.
 func TestCoverageViews(t *testing.T) {
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	_, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, conn, cl := env.Kafka, env.Conn, env.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cfg := annotation.DefaultConfig("cov", 9)

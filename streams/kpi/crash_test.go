@@ -23,10 +23,8 @@ import (
 // from the log up to the committed offsets, re-reads the uncommitted tail,
 // and the figures end up exactly those of the generated labels.
 func TestKPIKillRestart(t *testing.T) {
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 4)
-	chCfg, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
+	env := testenv.Stack(t, 4, testenv.MigratedDatabase)
+	k, chCfg, conn, cl := env.Kafka, env.ClickHouse, env.Conn, env.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 

@@ -75,10 +75,8 @@ func waitProcessed(t *testing.T, ctx context.Context, cl *kgo.Client, r *runtime
 // record) leaves kpi_rework as it was; an older gold answer delivered again
 // after a correction leaves kpi_accuracy scored against the correction.
 func TestDuplicateDeliveryChangesNoKPI(t *testing.T) {
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 2)
-	_, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
+	env := testenv.Stack(t, 2, testenv.MigratedDatabase)
+	k, conn, cl := env.Kafka, env.Conn, env.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 

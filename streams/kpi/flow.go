@@ -3,8 +3,6 @@ package kpi
 import (
 	"fmt"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/runtime"
 )
@@ -36,31 +34,17 @@ const (
 // stages, computed in the kpi_item_cycle and kpi_cycle_time views, because
 // the stages come from different topics whose partitions the runtime keeps
 // in separate states (see the package documentation).
-type Flow struct{ limits limits }
+type Flow struct{ base }
 
 // NewFlow returns the flow processor; WithMaxStateKeys applies.
-func NewFlow(opts ...Option) *Flow { return &Flow{limits: newLimits(opts)} }
+func NewFlow(opts ...Option) *Flow {
+	return &Flow{newBase(FlowName, FlowTables(), opts, schemas.FamilyItems, schemas.FamilyLabels, schemas.FamilyReviews)}
+}
 
 var (
 	_ runtime.Processor    = (*Flow)(nil)
 	_ runtime.Instrumented = (*Flow)(nil)
 )
-
-// Name implements runtime.Processor.
-func (*Flow) Name() string { return FlowName }
-
-// Families implements runtime.Processor.
-func (*Flow) Families() []schemas.Family {
-	return []schemas.Family{schemas.FamilyItems, schemas.FamilyLabels, schemas.FamilyReviews}
-}
-
-// Tables implements runtime.Processor.
-func (*Flow) Tables() []runtime.Table { return FlowTables() }
-
-// Collectors implements runtime.Instrumented: the state cap.
-func (f *Flow) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{newLimitsCollector(FlowName, f.limits)}
-}
 
 // FlowTables declares the flow processor's tables (migration 0003).
 func FlowTables() []runtime.Table {

@@ -45,10 +45,7 @@ func TestFlowStages(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFeed(kpi.NewFlow(), "x", 0)
-			for _, ev := range tc.pre {
-				f.must(ev)
-			}
+			f := newFeed(kpi.NewFlow(), "x", 0, tc.pre...)
 			var got [][]any
 			for _, r := range rowsOf(f.must(tc.ev), kpi.TableItemFlow) {
 				got = append(got, r[:4])

@@ -2,6 +2,7 @@ package kpi_test
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/runtime"
@@ -16,8 +17,13 @@ type feed struct {
 	topic string
 }
 
-func newFeed(p runtime.Processor, topic string, part int32) *feed {
-	return &feed{p: p, state: p.NewState(topic, part), topic: topic}
+// newFeed returns a feed of a new state of p that has applied pre.
+func newFeed(p runtime.Processor, topic string, part int32, pre ...schemas.Event) *feed {
+	f := &feed{p: p, state: p.NewState(topic, part), topic: topic}
+	for _, ev := range pre {
+		f.must(ev)
+	}
+	return f
 }
 
 func (f *feed) apply(ev schemas.Event) ([]runtime.Row, error) {
@@ -61,4 +67,22 @@ func rowsOf(rows []runtime.Row, table string) [][]any {
 		}
 	}
 	return out
+}
+
+// secondsBetween returns, sorted, the seconds from from[item] to to[item]
+// (both in milliseconds) for every item of to: the waits a cycle-time view
+// takes quantiles of.
+func secondsBetween(from, to map[string]int64) []float64 {
+	waits := make([]float64, 0, len(to))
+	for item, at := range to {
+		waits = append(waits, float64(at-from[item])/1000)
+	}
+	slices.Sort(waits)
+	return waits
+}
+
+// p50p90 returns what ClickHouse's quantileExact(0.5) and (0.9) give over
+// sorted: quantileExact(q) is the element at index floor(q*n).
+func p50p90(sorted []float64) (p50, p90 float64) {
+	return sorted[len(sorted)/2], sorted[len(sorted)*9/10]
 }

@@ -248,10 +248,8 @@ func expectedRework(evs []schemas.Event) (reviewed, reworked int64) {
 // of the generated labels exactly and the noise model within Tolerance;
 // rework and cycle time come out of the flow processor's views.
 func TestKPIEndToEnd(t *testing.T) {
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 4)
-	_, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
+	env := testenv.Stack(t, 4, testenv.MigratedDatabase)
+	k, conn, cl := env.Kafka, env.Conn, env.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
@@ -340,11 +338,7 @@ func TestKPIEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	var waits []float64
-	for item, at := range accepted {
-		waits = append(waits, float64(at-ingestedAt[item])/1000)
-	}
-	slices.Sort(waits)
+	waits := secondsBetween(ingestedAt, accepted)
 	var items uint64
 	var p50, p90 float64
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(300 * time.Millisecond) {
@@ -358,9 +352,8 @@ func TestKPIEndToEnd(t *testing.T) {
 			t.Fatalf("kpi_cycle_time counts %d items, want %d", items, len(accepted))
 		}
 	}
-	// quantileExact(q) is the element at index floor(q*n) of the sorted values.
-	if p50 != waits[len(waits)/2] || p90 != waits[len(waits)*9/10] {
-		t.Errorf("kpi_cycle_time: p50 %v p90 %v, want %v %v", p50, p90, waits[len(waits)/2], waits[len(waits)*9/10])
+	if want50, want90 := p50p90(waits); p50 != want50 || p90 != want90 {
+		t.Errorf("kpi_cycle_time: p50 %v p90 %v, want %v %v", p50, p90, want50, want90)
 	}
 	t.Logf("cycle time ingest->accepted over %d items: p50 %.0fs p90 %.0fs", items, p50, p90)
 	stop()
@@ -379,10 +372,8 @@ func TestKPIEndToEnd(t *testing.T) {
 // the partitions; the merged figures are identical to the exact ones, as
 // with one instance.
 func TestKPITwoInstances(t *testing.T) {
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 4)
-	_, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
+	env := testenv.Stack(t, 4, testenv.MigratedDatabase)
+	k, conn, cl := env.Kafka, env.Conn, env.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 

@@ -21,10 +21,8 @@ func TestReadmeKPIQueries(t *testing.T) {
 	if len(blocks) < 5 {
 		t.Fatalf("found %d sql blocks in the section, want at least 5", len(blocks))
 	}
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	_, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, conn, cl := env.Kafka, env.Conn, env.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cfg := annotation.DefaultConfig("readme", 5)

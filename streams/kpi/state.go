@@ -5,11 +5,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"unique"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/agreement"
+	"github.com/assay-data/assay/streams/runtime"
 )
 
 // Defaults of the state limits (see the package documentation, "State").
@@ -89,6 +92,35 @@ func (c Config) Options() ([]Option, error) {
 	return opts, nil
 }
 
+// base is what the KPI processors share apart from Apply and their state:
+// a name, the families they read, the tables they write and their limits.
+// Each processor embeds it, which gives it Name, Families, Tables and
+// Collectors (runtime.Processor and runtime.Instrumented).
+type base struct {
+	name     string
+	families []schemas.Family
+	tables   []runtime.Table
+	limits   limits
+}
+
+func newBase(name string, tables []runtime.Table, opts []Option, families ...schemas.Family) base {
+	return base{name: name, families: families, tables: tables, limits: newLimits(opts)}
+}
+
+// Name implements runtime.Processor.
+func (b *base) Name() string { return b.name }
+
+// Families implements runtime.Processor.
+func (b *base) Families() []schemas.Family { return slices.Clone(b.families) }
+
+// Tables implements runtime.Processor.
+func (b *base) Tables() []runtime.Table { return slices.Clone(b.tables) }
+
+// Collectors implements runtime.Instrumented: the state cap.
+func (b *base) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{newLimitsCollector(b.name, b.limits)}
+}
+
 // limits are a processor's caps; zero or less means none.
 type limits struct {
 	maxKeys, maxUnitLabels int
@@ -109,6 +141,29 @@ func (l limits) full(keys int, what string) error {
 		return fmt.Errorf("%w: the partition's state holds %d keys (limit %d); %s not counted", ErrStateLimit, keys, l.maxKeys, what)
 	}
 	return nil
+}
+
+// seen does what the label processors do alike before they count a label
+// event whose key (labelEventKey) is ek: a copy of an event already applied
+// changes nothing; an event to ignore (a label submitted again while it
+// counts, a retraction of a label the partition does not count) changes
+// nothing either but is remembered in applied, room permitting, so that a
+// copy delivered after the label was retracted, or (re)submitted, is
+// ignored too. keys is the state's StateKeys and what names the record in
+// a refusal. done reports that the caller has nothing more to do (with err
+// when the record is refused for room).
+func (l limits) seen(applied map[id128]struct{}, keys int, ek id128, ignore bool, what string) (done bool, err error) {
+	if _, dup := applied[ek]; dup {
+		return true, nil
+	}
+	if !ignore {
+		return false, nil
+	}
+	if err := l.full(keys, what); err != nil {
+		return true, err
+	}
+	applied[ek] = struct{}{}
+	return true, nil
 }
 
 // unitFull returns an ErrStateLimit error when a unit of n labels may not

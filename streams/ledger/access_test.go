@@ -1,7 +1,6 @@
 package ledger_test
 
 import (
-	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/assay-data/assay/streams/ledger"
 	"github.com/assay-data/assay/streams/router"
 	"github.com/assay-data/assay/streams/runtime"
+	"github.com/assay-data/assay/streams/runtime/runtimetest"
 )
 
 const principals = `
@@ -38,14 +38,6 @@ func stamp[E schemas.Event](producer string, ev E) E {
 	return ev
 }
 
-func violated(t *testing.T, what string, out runtime.Output, err error, rule string) {
-	t.Helper()
-	var v *access.Violation
-	if !errors.As(err, &v) || v.Rule != rule || len(out.Rows) != 0 {
-		t.Fatalf("%s: %d rows, %v; want none and a %s violation", what, len(out.Rows), err, rule)
-	}
-}
-
 // TestLedgerRemediationsInTheFindingsProject: with principals, a remediation of a finding of
 // another project is refused and writes no row, not even in events; the findings partition
 // remembers each finding's project.
@@ -67,9 +59,9 @@ func TestLedgerRemediationsInTheFindingsProject(t *testing.T) {
 		t.Fatalf("StateKeys %d, want 1", k)
 	}
 	out, err := authorized(t, st, reg, stamp("own-q", &schemas.RemediationStarted{FindingID: "f1", Owner: "o", Plan: "fix"}))
-	violated(t, "own-q starting p's remediation", out, err, access.RuleProject)
+	runtimetest.Refused(t, "own-q starting p's remediation", out, err, access.RuleProject)
 	out, err = authorized(t, st, reg, stamp("own-q", &schemas.RemediationShipped{FindingID: "f1", DatasetID: "d", FixingVersion: "2"}))
-	violated(t, "own-q shipping p's remediation", out, err, access.RuleProject)
+	runtimetest.Refused(t, "own-q shipping p's remediation", out, err, access.RuleProject)
 	if out, err := authorized(t, st, reg, stamp("own-p", &schemas.RemediationStarted{FindingID: "f1", Owner: "o", Plan: "fix"})); err != nil || len(out.Rows) != 2 {
 		t.Fatalf("own-p's remediation: %d rows, %v; want events and remediations", len(out.Rows), err)
 	}
@@ -91,9 +83,9 @@ func TestLedgerRoutingDecisionsOnlyFromTheRouter(t *testing.T) {
 		return stamp(producer, &schemas.RoutingDecided{ItemID: "i", QuestionID: "q", Route: schemas.RouteAutoAccept, Rule: "confident", Reason: "r"})
 	}
 	out, err := authorized(t, nil, reg, decision("own-p"))
-	violated(t, "a principal's decision", out, err, access.RuleInternal)
+	runtimetest.Refused(t, "a principal's decision", out, err, access.RuleInternal)
 	out, err = authorized(t, nil, reg, decision("assay-processor/router-fake"))
-	violated(t, "a router look-alike's decision", out, err, ledger.RuleOwnDecisions)
+	runtimetest.Refused(t, "a router look-alike's decision", out, err, ledger.RuleOwnDecisions)
 	if out, err := authorized(t, nil, reg, decision(router.Producer)); err != nil || len(out.Rows) != 2 {
 		t.Fatalf("the router's decision: %d rows, %v", len(out.Rows), err)
 	}

@@ -117,10 +117,8 @@ func TestTablesMatchMigrations(t *testing.T) {
 // duplicate collapse instead of adding rows.
 func TestLedgerEndToEnd(t *testing.T) {
 	t.Parallel()
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	cfg, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, cfg, conn, cl := env.Kafka, env.ClickHouse, env.Conn, env.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -182,10 +180,8 @@ func TestReadmeQueries(t *testing.T) {
 	if len(blocks) < 5 {
 		t.Fatalf("found %d sql blocks in the section, want at least 5", len(blocks))
 	}
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	_, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, conn, cl := env.Kafka, env.Conn, env.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := workload.Produce(ctx, cl, k, workload.New("readme", 2).Rounds(20)); err != nil {

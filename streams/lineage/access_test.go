@@ -1,13 +1,13 @@
 package lineage_test
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/streams/lineage"
 	"github.com/assay-data/assay/streams/runtime"
+	"github.com/assay-data/assay/streams/runtime/runtimetest"
 )
 
 // apply runs one event through p with state st as the runner would with an authorizer over reg
@@ -29,14 +29,6 @@ func by[E schemas.Event](producer string, ev E) E {
 	return ev
 }
 
-func refused(t *testing.T, what string, out runtime.Output, err error, rule string) {
-	t.Helper()
-	var v *access.Violation
-	if !errors.As(err, &v) || v.Rule != rule || len(out.Rows) != 0 {
-		t.Fatalf("%s: %d rows, err %v; want no row and a %s violation", what, len(out.Rows), err, rule)
-	}
-}
-
 // TestLineageRetractionsOnlyByTheLabelsProducer: no retracted edge for another producer's
 // retraction, with or without principals; the label's producer retracts it.
 func TestLineageRetractionsOnlyByTheLabelsProducer(t *testing.T) {
@@ -51,7 +43,7 @@ func TestLineageRetractionsOnlyByTheLabelsProducer(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := apply(p, st, nil, by("globex", &schemas.LabelRetracted{LabelID: "l1", ItemID: "i1", Reason: "r"}))
-	refused(t, "globex retracting acme's label", out, err, access.RuleOwnLabels)
+	runtimetest.Refused(t, "globex retracting acme's label", out, err, access.RuleOwnLabels)
 	if k := st.(runtime.StateSizer).StateKeys(); k != 1 {
 		t.Fatalf("StateKeys %d, want 1", k)
 	}
@@ -86,9 +78,9 @@ own-q  bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb role=own
 	}
 	shipped := by("own-q", &schemas.RemediationShipped{FindingID: "f1", DatasetID: "d", FixingVersion: "2"})
 	out, err := apply(p, st, reg, started("own-q"))
-	refused(t, "own-q starting p's remediation", out, err, access.RuleProject)
+	runtimetest.Refused(t, "own-q starting p's remediation", out, err, access.RuleProject)
 	out, err = apply(p, st, reg, shipped)
-	refused(t, "own-q shipping p's remediation", out, err, access.RuleProject)
+	runtimetest.Refused(t, "own-q shipping p's remediation", out, err, access.RuleProject)
 	if out, err := apply(p, st, reg, started("own-p")); err != nil || len(out.Rows) == 0 {
 		t.Fatalf("own-p starting its remediation: %v, %v", out.Rows, err)
 	}

@@ -24,9 +24,8 @@ import (
 // tables say); it returns a context bounded by two minutes, the namespace and the database.
 func replayTwice(t *testing.T, recs []lineagetest.Record, ps ...runtime.Processor) (context.Context, config.Kafka, driver.Conn) {
 	t.Helper()
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	_, conn := testenv.MigratedClickHouse(t)
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, conn := env.Kafka, env.Conn
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	if err := lineagetest.Produce(ctx, testenv.KafkaClient(t, k), k, recs); err != nil {

@@ -1,13 +1,13 @@
 package router
 
 import (
-	"errors"
 	"slices"
 	"testing"
 
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/streams/runtime"
+	"github.com/assay-data/assay/streams/runtime/runtimetest"
 )
 
 // try applies one event to its topic's partition 0 of f, as the runner does
@@ -32,17 +32,6 @@ func (f *feed) try(reg *access.Registry, ev schemas.Event) (runtime.Output, erro
 	return f.r.Apply(st, rec)
 }
 
-func refusedBy(t *testing.T, what string, out runtime.Output, err error, rule string) {
-	t.Helper()
-	var v *access.Violation
-	if !errors.As(err, &v) || v.Rule != rule {
-		t.Fatalf("%s: err %v, want a %s violation", what, err, rule)
-	}
-	if len(out.Rows) != 0 || len(out.Emit) != 0 {
-		t.Fatalf("%s: a refused record wrote %d rows and emitted %d events", what, len(out.Rows), len(out.Emit))
-	}
-}
-
 func by[E schemas.Event](producer string, ev E) E {
 	ev.Meta().Producer = producer
 	return ev
@@ -57,7 +46,7 @@ func TestForeignDecisionsAreRefused(t *testing.T) {
 	for _, forger := range []string{"ops-console", "assay-processor/router-fake", "assay-processor/router "} {
 		f := newFeed(t, testRules())
 		out, err := f.try(nil, routed("i1", "q-vehicle", schemas.RouteHumanReview, RuleLowConfidence, forger))
-		refusedBy(t, forger, out, err, RuleOwnDecisions)
+		runtimetest.Refused(t, forger, out, err, RuleOwnDecisions)
 		if got := decided(f.apply(ingest("i1", "daylight"), pre("i1", "q-vehicle", 0.99))); !slices.Equal(got, []string{"i1/q-vehicle auto_accept confident"}) {
 			t.Fatalf("%s: after a refused decision the router decided %q", forger, got)
 		}
@@ -73,14 +62,14 @@ func TestRetractionsOnlyByTheLabelsProducer(t *testing.T) {
 	f := newFeed(t, rules)
 	f.apply(by("acme", label("l1", "i1", "q", "a1", "car")), by("globex", label("l2", "i1", "q", "a2", "bus")))
 	out, err := f.try(nil, by("globex", retract("l1", "i1")))
-	refusedBy(t, "globex retracting acme's label", out, err, access.RuleOwnLabels)
+	runtimetest.Refused(t, "globex retracting acme's label", out, err, access.RuleOwnLabels)
 	// l1 still counts: a third label that disagrees with it escalates.
 	if got := decided(f.apply(by("globex", label("l3", "i1", "q", "a3", "van")))); len(got) != 1 {
 		t.Fatalf("l1 no longer counted after a refused retraction: %q", got)
 	}
 	// Escalated or not, the producer is known: refused again; the owner may.
 	out, err = f.try(nil, by("globex", retract("l1", "i1")))
-	refusedBy(t, "after the escalation", out, err, access.RuleOwnLabels)
+	runtimetest.Refused(t, "after the escalation", out, err, access.RuleOwnLabels)
 	out, err = f.try(nil, by("acme", retract("l1", "i1")))
 	if err != nil || len(out.Rows) != 1 || out.Rows[0].Table != TableRetractions {
 		t.Fatalf("the owner's retraction: %v rows, %v", out.Rows, err)
@@ -108,7 +97,7 @@ det  bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb role=model
 		t.Fatal(err)
 	}
 	out, err := f.try(reg, by("det", pre("i2", "q-vehicle", 0.99)))
-	refusedBy(t, "a pre-label of a proj-2 item", out, err, access.RuleProject)
+	runtimetest.Refused(t, "a pre-label of a proj-2 item", out, err, access.RuleProject)
 	if _, err := f.try(reg, by("cam", ingestP1("i1"))); err != nil {
 		t.Fatal(err)
 	}

@@ -217,30 +217,42 @@ func readDecisions(t *testing.T, k config.Kafka, iso kgo.IsolationLevel) []*sche
 	return out
 }
 
+// rulesFile writes doc to a rules file of its own and returns its path.
+func rulesFile(t *testing.T, doc string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "rules.json")
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// parseRules parses doc, which the test knows to be valid.
+func parseRules(t *testing.T, doc string) *router.Rules {
+	t.Helper()
+	rules, err := router.ParseRules([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rules
+}
+
 // TestExactlyOnceAcrossKillNine runs the router binary (services/processor
 // -processors router) on the real broker, kills it with SIGKILL while it
 // decides, restarts it, and checks that a read_committed consumer sees
 // every expected decision exactly once, and that ClickHouse's KPI views
 // agree with the decisions.
 func TestExactlyOnceAcrossKillNine(t *testing.T) {
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	chCfg, conn := testenv.MigratedClickHouse(t)
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, chCfg, conn, cl := env.Kafka, env.ClickHouse, env.Conn, env.Client
 	bin := buildProcessor(t)
-	rulesPath := filepath.Join(t.TempDir(), "rules.json")
-	if err := os.WriteFile(rulesPath, []byte(itRules), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	rules, err := router.ParseRules([]byte(itRules))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rulesPath := rulesFile(t, itRules)
+	rules := parseRules(t, itRules)
 
 	const n = 1500
 	items, labels := workload(n)
 	want, wantAll := expected(t, rules, items, labels)
 
-	cl := testenv.KafkaClient(t, k)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var prodErr error
@@ -466,10 +478,7 @@ func checkKPIs(t *testing.T, conn driver.Conn, decisions []*schemas.RoutingDecid
 // way the file is named: the flag or either of its environment variables.
 func TestProcessorRefusesMalformedRulesAtStart(t *testing.T) {
 	bin := buildProcessor(t)
-	rulesPath := filepath.Join(t.TempDir(), "rules.json")
-	if err := os.WriteFile(rulesPath, []byte(`{"version":"bad","default_confidence_threshold":1.7}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	rulesPath := rulesFile(t, `{"version":"bad","default_confidence_threshold":1.7}`)
 	for _, c := range []struct {
 		name string
 		args []string
@@ -501,9 +510,8 @@ func TestProcessorRefusesMalformedRulesAtStart(t *testing.T) {
 // rules version without a restart, refuses a malformed file and keeps
 // deciding with the rules in force, and records the version it used.
 func TestRulesReloadInTheRunningRouter(t *testing.T) {
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	chCfg, conn := testenv.MigratedClickHouse(t)
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, chCfg, conn, cl := env.Kafka, env.ClickHouse, env.Conn, env.Client
 	bin := buildProcessor(t)
 	rulesPath := filepath.Join(t.TempDir(), "rules.json")
 	write := func(doc string) {
@@ -514,7 +522,6 @@ func TestRulesReloadInTheRunningRouter(t *testing.T) {
 	}
 	write(`{"version":"r1","default_confidence_threshold":0.8}`)
 	p := startRouter(t, bin, k, chCfg, rulesPath)
-	cl := testenv.KafkaClient(t, k)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -622,22 +629,14 @@ func TestRulesReloadInTheRunningRouter(t *testing.T) {
 // then a replay of the log under other rules rebuilds the same
 // routing_decisions rows.
 func TestTwoInstancesSplitThePartitions(t *testing.T) {
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	chCfg, conn := testenv.MigratedClickHouse(t)
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, chCfg, conn, cl := env.Kafka, env.ClickHouse, env.Conn, env.Client
 	bin := buildProcessor(t)
-	rulesPath := filepath.Join(t.TempDir(), "rules.json")
-	if err := os.WriteFile(rulesPath, []byte(itRules), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	rules, err := router.ParseRules([]byte(itRules))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rulesPath := rulesFile(t, itRules)
+	rules := parseRules(t, itRules)
 	const n = 600
 	items, labels := workload(n)
 	want, _ := expected(t, rules, items, labels)
-	cl := testenv.KafkaClient(t, k)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 

@@ -46,10 +46,8 @@ func TestReadmeRoutingQueries(t *testing.T) {
 	if len(blocks) < 3 {
 		t.Fatalf("found %d sql blocks in the Routing section, want at least 3", len(blocks))
 	}
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	_, conn := testenv.MigratedClickHouse(t)
-	cl := testenv.KafkaClient(t, k)
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, conn, cl := env.Kafka, env.Conn, env.Client
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	items, labels := workload(300)
@@ -60,10 +58,7 @@ func TestReadmeRoutingQueries(t *testing.T) {
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	rules, err := router.ParseRules([]byte(itRules))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rules := parseRules(t, itRules)
 	// The live runner, not Replay: decision rows are written when the
 	// committed decisions are read back, and Replay emits nothing.
 	want, _ := expected(t, rules, items, labels)

@@ -121,9 +121,8 @@ func checkRefusals(t *testing.T, k config.Kafka, refused map[string][]string) {
 // exist); the partition moves on, the rest is written and committed.
 func TestRefusedRecordsOnClickHouse1816(t *testing.T) {
 	t.Parallel()
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	_, conn := testenv.ClickHouse(t)
+	env := testenv.Stack(t, 3, testenv.EmptyDatabase)
+	k, conn := env.Kafka, env.Conn
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := conn.Exec(ctx, guardedDDL(false)); err != nil {
@@ -261,9 +260,8 @@ func TestLedgerWritesAManyMonthBatchOnCurrentClickHouse(t *testing.T) {
 // so the same batch goes in as one insert there.
 func TestLedgerWritesAManyMonthBatchOnClickHouse1816(t *testing.T) {
 	t.Parallel()
-	k := testenv.Kafka(t)
-	testenv.Topics(t, k, 3)
-	_, conn := testenv.MigratedClickHouse(t)
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, conn := env.Kafka, env.Conn
 	produce(t, testenv.KafkaClient(t, k), k, monthly(150)...)
 	stats, err := runtime.Replay(context.Background(), ledger.New(), k, runtime.ClickHouseSink(conn), time.Time{}, runtime.WithBatchSize(20000))
 	if err != nil {

@@ -279,7 +279,8 @@ func TestRunnerWritesEveryRecordOnceAndCommits(t *testing.T) {
 	}
 }
 
-// sumMetric sums every series of a counter family.
+// sumMetric sums every series of a counter or gauge family (the getter of
+// the other kind reads zero).
 func sumMetric(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
@@ -290,7 +291,7 @@ func sumMetric(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	for _, mf := range mfs {
 		if mf.GetName() == name {
 			for _, m := range mf.GetMetric() {
-				sum += m.GetCounter().GetValue()
+				sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
 			}
 		}
 	}

@@ -134,26 +134,9 @@ func TestRunnerExportsStateKeys(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	r := start(t, counter{}, k, newMemSink(), runtime.WithRegisterer(reg))
 	eventually(t, "offsets committed", func() bool { return committed(t, k, group) == 40 })
-	eventually(t, "7 keys over the partitions", func() bool { return gaugeSum(t, reg, "assay_processor_state_keys") == 7 })
+	eventually(t, "7 keys over the partitions", func() bool { return sumMetric(t, reg, "assay_processor_state_keys") == 7 })
 	r.stop(t)
 	if hasMetric(t, reg, "assay_processor_state_keys") {
 		t.Fatal("state_keys series left after the runner stopped")
 	}
-}
-
-func gaugeSum(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			for _, m := range mf.GetMetric() {
-				sum += m.GetGauge().GetValue()
-			}
-		}
-	}
-	return sum
 }

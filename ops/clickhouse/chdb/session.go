@@ -39,7 +39,7 @@ type Session struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	out    *bufio.Reader
-	stderr lockedBuffer
+	stderr testenv.LockedBuffer
 	broken error
 }
 
@@ -171,24 +171,6 @@ type request struct {
 	SQL    string `json:"sql"`
 	Data   string `json:"data,omitempty"`
 	Format string `json:"format,omitempty"`
-}
-
-// lockedBuffer collects the process's stderr, written by exec's goroutine, for messages.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // do sends one request and reads its answer. When ctx ends first the process is killed (it

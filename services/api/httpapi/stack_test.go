@@ -23,6 +23,7 @@ import (
 	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/api/httpapi"
 	"github.com/assay-data/assay/services/ingest/client"
 	"github.com/assay-data/assay/services/ingest/gateway"
@@ -40,11 +41,14 @@ import (
 // processors consuming it into a fresh ClickHouse database, and the API over that database,
 // reading the processors' consumer lag from the broker.
 type stack struct {
-	k      config.Kafka
-	conn   driver.Conn
-	ingest *client.Client
-	api    *httptest.Server
-	srv    *httpapi.Server
+	k    config.Kafka
+	conn driver.Conn
+	// ingest has a collector client per principal of the demo (loadtest/demo.Principals),
+	// and writers picks the one that sends each event.
+	ingest  map[string]*client.Client
+	writers *access.Writers
+	api     *httptest.Server
+	srv     *httpapi.Server
 	// reg holds the API's metrics.
 	reg *prometheus.Registry
 	// stops stops one processor by name (its runner leaves the group; its commits stay).
@@ -61,7 +65,9 @@ func (s *stack) stop(t *testing.T, name string) {
 	stop()
 }
 
-const collectorToken = "demo-collector-token"
+// stackProjects are the projects the tests of this package play programs of: the demo's
+// principals are scoped to them.
+var stackProjects = []string{"proj-api", "proj-dash"}
 
 func startStack(t *testing.T) *stack {
 	t.Helper()
@@ -121,13 +127,23 @@ func startStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 
-	// The ingest gateway and a collector client for it.
-	toks, err := gateway.ParseTokens("assay-demo " + gateway.HashToken(collectorToken))
+	// The ingest gateway, whose callers are the demo's principals.
+	var lines strings.Builder
+	tokens := map[string]string{}
+	for _, p := range demo.Principals(stackProjects...) {
+		tok, err := access.NewToken()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[p.ID] = tok
+		lines.WriteString(p.Line(access.HashToken(tok)) + "\n")
+	}
+	principals, err := access.Parse("stack principals", lines.String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	gcfg := gateway.DefaultConfig()
-	gcfg.Tokens = toks
+	gcfg.Principals = access.NewStore(principals)
 	gw, err := gateway.New(gcfg, k, serve.NewRegistry(), log)
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +170,11 @@ func startStack(t *testing.T) *stack {
 	t.Cleanup(api.Close)
 	wg.Add(1)
 	go func() { defer wg.Done(); srv.RunSampler(ctx) }()
-	return &stack{k: k, conn: conn, ingest: client.New(ingest.URL, collectorToken), api: api, srv: srv, reg: apiReg, stops: stops}
+	clients := map[string]*client.Client{}
+	for id, tok := range tokens {
+		clients[id] = client.New(ingest.URL, tok)
+	}
+	return &stack{k: k, conn: conn, ingest: clients, writers: access.NewWriters(principals), api: api, srv: srv, reg: apiReg, stops: stops}
 }
 
 // play sends the demo program of run, project, seed and items through the gateway, dated as
@@ -172,8 +192,24 @@ func (s *stack) send(t *testing.T, evs []schemas.Event) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := s.ingest.Send(ctx, evs...); err != nil {
-		t.Fatalf("send %d events: %v", len(evs), err)
+	// Each event by the principal that may write it, in order: consecutive events of one
+	// principal go together.
+	for len(evs) > 0 {
+		p, err := s.writers.Pick(evs[0])
+		if err != nil {
+			t.Fatalf("no principal sends %s %s: %v", evs[0].Type(), evs[0].Meta().EventID, err)
+		}
+		n := 1
+		for ; n < len(evs); n++ {
+			q, err := s.writers.Pick(evs[n])
+			if err != nil || q != p {
+				break
+			}
+		}
+		if _, err := s.ingest[p.ID].Send(ctx, evs[:n]...); err != nil {
+			t.Fatalf("send %d events as %s: %v", n, p.ID, err)
+		}
+		evs = evs[n:]
 	}
 }
 

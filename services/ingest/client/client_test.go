@@ -15,6 +15,7 @@ import (
 
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/ingest/client"
 	"github.com/assay-data/assay/services/ingest/wire"
 	"github.com/assay-data/assay/services/internal/ingesttest"
@@ -158,9 +159,9 @@ func TestIntegrationSend(t *testing.T) {
 	t.Parallel()
 	k := testenv.Kafka(t)
 	testenv.Topics(t, k, 6)
-	srv := ingesttest.Gateway(t, k, "collector", "tok")
+	srv := ingesttest.Gateway(t, k, ingesttest.Principals())
 
-	c := client.New(srv.URL, "tok", client.WithBatchLimits(250, 1<<20), client.WithGzip(16<<10))
+	c := client.New(srv.URL, ingesttest.TokenOf(access.RoleLabeler), client.WithBatchLimits(250, 1<<20), client.WithGzip(16<<10))
 	evs := events(1000)
 	res, err := c.Send(context.Background(), evs...)
 	if err != nil || len(res.Events) != 1000 || res.Duplicates != 0 {

@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -189,7 +188,7 @@ func TestUnauthenticatedBodyNotRead(t *testing.T) {
 	h := newHarness(t, k, nil)
 	const size = 256 << 20
 	for _, length := range []int64{size, -1} {
-		body := &countingReader{r: io.LimitReader(zeroReader{}, size)}
+		body := &countingReader{r: io.LimitReader(gateway.ZeroReader{}, size)}
 		resp, err := from("127.0.0.1").Do(h.request(t, "wrong-token", body, length))
 		if err == nil {
 			resp.Body.Close()
@@ -214,13 +213,6 @@ func TestUnauthenticatedBodyNotRead(t *testing.T) {
 func isConnClosed(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "connection reset") || strings.Contains(s, "broken pipe") || strings.Contains(s, "EOF")
-}
-
-type zeroReader struct{}
-
-func (zeroReader) Read(p []byte) (int, error) {
-	clear(p)
-	return len(p), nil
 }
 
 // TestUnauthenticatedCaps plays several remote addresses: each has its own DLQ cap, and the
@@ -278,14 +270,15 @@ func TestRateLimits(t *testing.T) {
 		}
 		return n
 	}
-	ev := func(n int) []byte { return marshal(t, ingesttest.Sample(schemas.TypeLabelSubmitted, n)) }
+	item := func(n int) []byte { return marshal(t, ingesttest.Sample(schemas.TypeItemIngested, n)) }
+	label := func(n int) []byte { return marshal(t, ingesttest.Sample(schemas.TypeLabelSubmitted, n)) }
 
 	for i := 0; i < 2; i++ {
-		if a := h.post(t, collectorToken, wire.MediaJSON, ev(i)); a.status != http.StatusAccepted {
+		if a := h.post(t, collectorToken, wire.MediaJSON, item(i)); a.status != http.StatusAccepted {
 			t.Fatalf("collector request %d: %d %s", i, a.status, a.body)
 		}
 	}
-	a := h.post(t, collectorToken, wire.MediaJSON, ev(2))
+	a := h.post(t, collectorToken, wire.MediaJSON, item(2))
 	if a.status != http.StatusTooManyRequests || a.problem.Code != wire.CodeRateLimited {
 		t.Fatalf("collector over its rate: %d %s", a.status, a.body)
 	}
@@ -293,11 +286,11 @@ func TestRateLimits(t *testing.T) {
 	if ra := retryAfter(a); ra < 90 || ra > 100 {
 		t.Errorf("per-token Retry-After %d, want about 100", ra)
 	}
-	if a := h.post(t, labelerToken, wire.MediaJSON, ev(3)); a.status != http.StatusAccepted {
+	if a := h.post(t, labelerToken, wire.MediaJSON, label(3)); a.status != http.StatusAccepted {
 		t.Fatalf("another producer is limited by the collector's bucket: %d %s", a.status, a.body)
 	}
 
-	body := ev(4)
+	body := label(4)
 	for i := 0; i < 2; i++ {
 		if a := do(t, from("127.0.0.2"), h.request(t, "wrong", bytes.NewReader(body), int64(len(body)))); a.status != http.StatusUnauthorized {
 			t.Fatalf("unauthenticated request %d: %d %s", i, a.status, a.body)
@@ -346,7 +339,7 @@ func TestGzipBomb(t *testing.T) {
 		c.MaxInFlightBytes = budget
 		c.InFlightWait = 200 * time.Millisecond
 	})
-	bomb := gzipZeros(t, 512<<20)
+	bomb := gateway.GzipZeros(t, 512<<20)
 	t.Logf("bomb: %d bytes of gzip, 512 MiB decoded", len(bomb))
 	send := func() answer {
 		req := h.request(t, collectorToken, bytes.NewReader(bomb), int64(len(bomb)))
@@ -389,20 +382,6 @@ func TestGzipBomb(t *testing.T) {
 	}
 }
 
-// gzipZeros compresses n zero bytes (about 1 KiB of gzip per MiB).
-func gzipZeros(t testing.TB, n int64) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if _, err := io.Copy(zw, io.LimitReader(zeroReader{}, n)); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // waitFor polls cond until it holds, failing the test after a minute (a deadline against
 // hanging, not a speed assertion).
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -428,7 +407,7 @@ func TestChunkedBodyChargedAsRead(t *testing.T) {
 	half := bytes.LastIndexByte(body[:len(body)/2], '\n') + 1
 	pr, pw := io.Pipe()
 	got := make(chan answer, 1)
-	go func() { got <- do(t, &http.Client{Timeout: time.Minute}, h.request(t, collectorToken, pr, -1)) }()
+	go func() { got <- do(t, &http.Client{Timeout: time.Minute}, h.request(t, labelerToken, pr, -1)) }()
 	if _, err := pw.Write(body[:half]); err != nil {
 		t.Fatal(err)
 	}
@@ -478,13 +457,13 @@ func TestSlowBodyReleased(t *testing.T) {
 	if len(other) <= budget-sent {
 		t.Fatalf("the other body (%d bytes) fits beside the slow one", len(other))
 	}
-	if a := h.post(t, collectorToken, wire.MediaNDJSON, other); a.status != http.StatusServiceUnavailable || a.problem.Code != wire.CodeOverloaded {
+	if a := h.post(t, labelerToken, wire.MediaNDJSON, other); a.status != http.StatusServiceUnavailable || a.problem.Code != wire.CodeOverloaded {
 		t.Fatalf("while the slow body holds the budget: %d %s", a.status, a.body)
 	}
 	pw.CloseWithError(fmt.Errorf("client gives up"))
 	<-slow
 	waitFor(t, "the slow request's charge to be released", func() bool { return h.gw.BudgetUsed() == 0 })
-	if a := h.post(t, collectorToken, wire.MediaNDJSON, other); a.status != http.StatusAccepted {
+	if a := h.post(t, labelerToken, wire.MediaNDJSON, other); a.status != http.StatusAccepted {
 		t.Fatalf("after the slow request ended: %d %s", a.status, a.body)
 	}
 }
@@ -500,7 +479,7 @@ func TestPerProducerWindow(t *testing.T) {
 	}
 	var flood []schemas.Event
 	for i := 0; i < 50; i++ {
-		flood = append(flood, ingesttest.Sample(schemas.TypeLabelSubmitted, i))
+		flood = append(flood, ingesttest.Sample(schemas.TypeItemIngested, i))
 	}
 	if a := h.post(t, collectorToken, wire.MediaNDJSON, ndjson(t, flood...)); a.status != http.StatusAccepted {
 		t.Fatalf("collector's flood: %d %s", a.status, a.body)

@@ -1,161 +1,77 @@
 package gateway
 
 import (
-	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
-	"fmt"
-	"os"
-	"regexp"
-	"slices"
-	"strings"
+	"sync"
+	"sync/atomic"
 
-	"github.com/assay-data/assay/schemas"
+	"golang.org/x/time/rate"
+
+	"github.com/assay-data/assay/schemas/access"
 )
 
-// Producer is an authenticated collector: its id becomes the events' producer field.
-type Producer struct {
-	// ID is the producer id stamped on every event it sends.
-	ID string
-	// Families are the families it may write. The DLQ family is never writable by callers:
-	// only Assay's own components reject input.
-	Families []schemas.Family
+// principals authenticates callers against the registry in force and keeps the per-principal
+// state (request limiters, duplicate windows) in step with it: when a reload drops a
+// principal, its state goes too, so that state stays bounded by the principals configured.
+// The registry itself is swapped by whoever owns the Store (the ingest main's reload).
+type principals struct {
+	store    *access.Store
+	rate     float64
+	burst    int
+	win      *window
+	seen     atomic.Pointer[access.Registry] // the registry the state was last pruned to
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
 }
 
-// Allows reports whether p may publish events of family f.
-func (p *Producer) Allows(f schemas.Family) bool { return slices.Contains(p.Families, f) }
-
-// Tokens maps SHA-256 hashes of bearer tokens to producers. Only hashes are configured, so
-// the gateway's configuration, logs and memory dumps never hold a usable token.
-type Tokens struct {
-	byHash map[[sha256.Size]byte]*Producer
+func newPrincipals(store *access.Store, perSecond float64, burst int, win *window) *principals {
+	ps := &principals{store: store, rate: perSecond, burst: burst, win: win, limiters: map[string]*rate.Limiter{}}
+	ps.follow(store.Load())
+	return ps
 }
 
-// Errors of Authenticate; both are answered 401.
-var (
-	// ErrNoCredentials: no Authorization header, or not a Bearer one.
-	ErrNoCredentials = errors.New("missing bearer token (Authorization: Bearer <token>)")
-	// ErrUnknownToken: a bearer token whose hash is not configured.
-	ErrUnknownToken = errors.New("unknown bearer token")
-)
-
-var producerIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$`)
-
-// ParseTokens reads token entries, one a line (or separated by ';', for the environment
-// variable): "producer_id sha256hex [families]", where families is a comma-separated list
-// of family names (schemas.Families, e.g. items,labels) and defaults to all of them; the DLQ
-// family is never writable.
-// Blank lines and lines starting with '#' are ignored. One producer may have several tokens
-// (rotation); one hash may not belong to two producers.
-func ParseTokens(text string) (*Tokens, error) {
-	t := &Tokens{byHash: map[[sha256.Size]byte]*Producer{}}
-	if err := t.add(text, "ASSAY_INGEST_TOKENS"); err != nil {
-		return nil, err
+// authenticate finds the principal of an Authorization header value in the registry in
+// force: access.ErrNoCredentials or access.ErrUnknownToken if there is none.
+func (ps *principals) authenticate(authorization string) (*access.Principal, error) {
+	reg := ps.store.Load()
+	if ps.seen.Load() != reg {
+		ps.follow(reg)
 	}
-	return t, nil
-}
-
-// LoadTokens merges the entries of inline (the ASSAY_INGEST_TOKENS form) and of the file at
-// path (when not empty). It fails when the result has no token at all.
-func LoadTokens(inline, path string) (*Tokens, error) {
-	t := &Tokens{byHash: map[[sha256.Size]byte]*Producer{}}
-	if err := t.add(inline, "ASSAY_INGEST_TOKENS"); err != nil {
-		return nil, err
-	}
-	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("read tokens file: %w", err)
-		}
-		if err := t.add(string(b), path); err != nil {
-			return nil, err
-		}
-	}
-	if t.Len() == 0 {
-		return nil, errors.New("no ingest tokens configured: set ASSAY_INGEST_TOKENS or -tokens-file (lines 'producer_id sha256hex'; `assay token <producer_id>` makes one)")
-	}
-	return t, nil
-}
-
-func (t *Tokens) add(text, origin string) error {
-	sc := bufio.NewScanner(strings.NewReader(strings.ReplaceAll(text, ";", "\n")))
-	line := 0
-	for sc.Scan() {
-		line++
-		s := strings.TrimSpace(sc.Text())
-		if s == "" || strings.HasPrefix(s, "#") {
-			continue
-		}
-		f := strings.Fields(s)
-		// Never echo the line: a token pasted by mistake instead of its hash must not end up
-		// in an error message, and so in logs.
-		if len(f) < 2 || len(f) > 3 {
-			return fmt.Errorf("%s entry %d: want 'producer_id sha256hex [families]', got %d fields", origin, line, len(f))
-		}
-		if !producerIDRe.MatchString(f[0]) {
-			return fmt.Errorf("%s entry %d: producer id must match %s", origin, line, producerIDRe)
-		}
-		h := strings.ToLower(f[1])
-		if !schemas.IsSHA256Hex(h) {
-			return fmt.Errorf("%s entry %d (producer %s): second field must be the token's SHA-256 in hex (64 characters), not the token", origin, line, f[0])
-		}
-		var key [sha256.Size]byte
-		_, _ = hex.Decode(key[:], []byte(h))
-		p := &Producer{ID: f[0]}
-		if len(f) == 3 && f[2] != "*" {
-			for _, name := range strings.Split(f[2], ",") {
-				fam := schemas.Family(strings.TrimSpace(name))
-				if fam == schemas.FamilyDLQ || !slices.Contains(schemas.Families(), fam) {
-					return fmt.Errorf("%s entry %d (producer %s): unknown or reserved family %q", origin, line, f[0], name)
-				}
-				p.Families = append(p.Families, fam)
-			}
-		} else {
-			for _, fam := range schemas.Families() {
-				if fam != schemas.FamilyDLQ {
-					p.Families = append(p.Families, fam)
-				}
-			}
-		}
-		if other, dup := t.byHash[key]; dup {
-			return fmt.Errorf("%s entry %d: the same token hash is configured for %s and %s", origin, line, other.ID, p.ID)
-		}
-		t.byHash[key] = p
-	}
-	return nil
-}
-
-// Len is the number of configured tokens.
-func (t *Tokens) Len() int { return len(t.byHash) }
-
-// Producers returns the ids of the configured producers, each once, sorted.
-func (t *Tokens) Producers() []string {
-	var ids []string
-	for _, p := range t.byHash {
-		ids = append(ids, p.ID)
-	}
-	slices.Sort(ids)
-	return slices.Compact(ids)
-}
-
-// Authenticate finds the producer of an Authorization header value. The token is hashed
-// before the lookup, so the map is keyed by a value an attacker cannot choose bytewise and
-// lookup timing reveals nothing usable about configured tokens.
-func (t *Tokens) Authenticate(authorization string) (*Producer, error) {
-	scheme, tok, ok := strings.Cut(strings.TrimSpace(authorization), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
-		return nil, ErrNoCredentials
-	}
-	p, ok := t.byHash[sha256.Sum256([]byte(strings.TrimSpace(tok)))]
+	tok, ok := access.BearerToken(authorization)
 	if !ok {
-		return nil, ErrUnknownToken
+		return nil, access.ErrNoCredentials
 	}
-	return p, nil
+	return reg.Authenticate(tok)
 }
 
-// HashToken returns the hex SHA-256 of a token: the form the gateway is configured with.
-func HashToken(token string) string {
-	h := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(h[:])
+// follow drops the state of the principals reg no longer has.
+func (ps *principals) follow(reg *access.Registry) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.seen.Load() == reg {
+		return
+	}
+	gone := func(id string) bool { _, ok := reg.Principal(id); return !ok }
+	for id := range ps.limiters {
+		if gone(id) {
+			delete(ps.limiters, id)
+		}
+	}
+	ps.win.drop(gone)
+	ps.seen.Store(reg)
+}
+
+// limiter returns the request limiter of principal id (nil: no limit). A principal keeps its
+// limiter across reloads, so a reload never refills anyone's bucket.
+func (ps *principals) limiter(id string) *rate.Limiter {
+	if ps.rate <= 0 {
+		return nil
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	l, ok := ps.limiters[id]
+	if !ok {
+		l = newLimiter(ps.rate, ps.burst)
+		ps.limiters[id] = l
+	}
+	return l
 }

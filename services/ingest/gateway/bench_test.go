@@ -40,7 +40,7 @@ func benchEvent(b *testing.B, n int) (line, value []byte, key string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	schemas.Stamp(ev, "collector", time.Now())
+	schemas.Stamp(ev, "labeler", time.Now())
 	value, err = schemas.Encode(ev)
 	if err != nil {
 		b.Fatal(err)
@@ -132,7 +132,7 @@ func BenchmarkGatewayThroughput(b *testing.B) {
 				}
 				req, _ := http.NewRequest(http.MethodPost, h.srv.URL+wire.Path, bytes.NewReader(bodies[i]))
 				req.Header.Set("Content-Type", wire.MediaNDJSON)
-				req.Header.Set("Authorization", "Bearer "+collectorToken)
+				req.Header.Set("Authorization", "Bearer "+labelerToken)
 				resp, err := hc.Do(req)
 				if err != nil {
 					errs <- err

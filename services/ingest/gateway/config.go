@@ -4,14 +4,19 @@ import (
 	"errors"
 	"flag"
 	"time"
+
+	"github.com/assay-data/assay/schemas/access"
 )
 
 // Config holds the gateway's limits and policies. The zero value is not usable; start from
 // DefaultConfig (or RegisterFlags) and override.
 type Config struct {
-	// Tokens authenticates callers. Required: a gateway without tokens refuses to start
-	// rather than accept anonymous writes into an immutable ledger.
-	Tokens *Tokens
+	// Principals holds the registry in force (schemas/access): callers authenticate by a
+	// token whose hash it has, and each event is authorized for its principal. Required, with
+	// at least one token: a gateway without any refuses to start rather than accept anonymous
+	// writes into an immutable ledger. Its owner swaps registries on reload; the gateway reads
+	// the one in force once per request.
+	Principals *access.Store
 	// ServiceID is the producer stamped on the DLQ records the gateway itself writes.
 	ServiceID string
 
@@ -133,17 +138,11 @@ func DefaultConfig() Config {
 	}
 }
 
-// Flags are the gateway's settings as parsed from the command line; Config builds the
-// Config once the flag set is parsed (the tokens are loaded then).
+// Flags are the gateway's settings as parsed from the command line; Config returns them once
+// the flag set is parsed. The principals are the main's: it loads and reloads their file.
 type Flags struct {
-	cfg        Config
-	tokensFile string
+	cfg Config
 }
-
-// EnvTokens is the environment variable of the inline token entries. It has no flag: like
-// passwords, entries should not sit in ps output (hashes are not secrets, but a file is easier
-// to rotate). Main reads it and passes it to Flags.Config.
-const EnvTokens = "ASSAY_INGEST_TOKENS"
 
 // RegisterFlags registers the gateway's flags on fs with DefaultConfig's values as defaults.
 // Main parses them with config.ParseFlags, which derives their environment variables
@@ -151,7 +150,6 @@ const EnvTokens = "ASSAY_INGEST_TOKENS"
 func RegisterFlags(fs *flag.FlagSet) *Flags {
 	f := &Flags{cfg: DefaultConfig()}
 	c := &f.cfg
-	fs.StringVar(&f.tokensFile, "tokens-file", "", "file of 'producer_id sha256hex [families]' lines")
 	fs.StringVar(&c.ServiceID, "service-id", c.ServiceID, "producer id stamped on the gateway's own DLQ records")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest request body, decoded")
 	fs.IntVar(&c.MaxEvents, "max-events", c.MaxEvents, "most events in one request")
@@ -174,14 +172,5 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	return f
 }
 
-// Config returns the parsed configuration, with the tokens loaded from inline (the EnvTokens
-// form) and -tokens-file (both may be given; their entries are merged).
-func (f *Flags) Config(inline string) (Config, error) {
-	c := f.cfg
-	toks, err := LoadTokens(inline, f.tokensFile)
-	if err != nil {
-		return Config{}, err
-	}
-	c.Tokens = toks
-	return c, nil
-}
+// Config returns the parsed configuration, without Principals (the caller sets them).
+func (f *Flags) Config() Config { return f.cfg }

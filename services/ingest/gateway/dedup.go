@@ -135,3 +135,18 @@ func (w *window) len() int {
 	}
 	return n
 }
+
+// drop forgets the windows of the producers gone reports (principals a reload removed).
+func (w *window) drop(gone func(producer string) bool) {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for p, r := range w.byProducer {
+		if gone(p) {
+			w.onSize(-r.n)
+			delete(w.byProducer, p)
+		}
+	}
+}

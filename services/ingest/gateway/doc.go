@@ -5,22 +5,33 @@
 // (NDJSON, Content-Type application/x-ndjson). Each object carries event_type and the fields
 // of the schemas Go struct of that type, by their JSON names. The gateway:
 //
-//   - authenticates the caller by a bearer token, configured only as its SHA-256 hash, from
-//     the header alone (nothing of the body is read first); the token decides the producer
-//     field (schemas.Stamp) and which families it may write;
+//   - authenticates the caller by a bearer token, configured only as its SHA-256 hash in the
+//     principals file (schemas/access), from the header alone (nothing of the body is read
+//     first): the token's principal is the producer stamped on every event (schemas.Stamp).
+//     The registry is read from Config.Principals once per request; its owner (the ingest
+//     main) swaps it on reload, and the gateway then drops the limiters and duplicate windows
+//     of principals that are gone;
+//   - authorizes every event for its principal (access.Authorize): a type the principal's
+//     role does not write, or an event outside its scope (project, vendor, cohort, model), is
+//     a 403 whose error names the rule (EventError.Rule: role.event_type, scope.project,
+//     labeler.own_vendor, ...). The rules that need state (the project of an event that names
+//     none, the producer of a retracted label) are the processors' (access.Deferred);
 //   - makes a request without a valid token cost a constant: such requests are limited per
 //     remote address (429), at most 16 KiB of the body is read (the connection is closed
 //     rather than the rest read), and a DLQ record is written only within a per-address and a total cap per
 //     interval, keeping metadata (remote address, reason, size, SHA-256 of what was read)
 //     and the first KiB, never the body; the rest are only counted;
-//   - limits each producer's request rate (429 with Retry-After from its token bucket);
-//     producers are not limited per address, since behind a proxy they all share one;
+//   - limits each principal's request rate (429 with Retry-After from its token bucket; a
+//     reload keeps the buckets of the principals it keeps); principals are not limited per
+//     address, since behind a proxy they all share one;
 //   - decodes strictly (unknown fields and wrong types are errors), stamps and validates each
 //     event (schemas' Validate plus the door's own rules: timestamps in milliseconds and not
 //     in the future, sizes, event id shape), and encodes it to Avro;
-//   - publishes the request all-or-nothing: if any event is rejected, none is published, every
-//     rejected event is written to the DLQ topic with its original bytes and the reason, and the
-//     answer names each rejected event by index and field;
+//   - publishes the request all-or-nothing: if any event is rejected (invalid or forbidden),
+//     none is published, every rejected event is written to the DLQ topic with its original
+//     bytes (up to MaxDLQOriginalBytes) and the reason (with the rule, for a forbidden one), and
+//     the answer names each rejected event by index, field and, if forbidden, rule; its status
+//     is 413 if any event is too large, else 403 if any is forbidden, else 422;
 //   - answers 202 only after Kafka acknowledged every record (acks=all, idempotent producer),
 //     and 503 with Retry-After when Kafka does not;
 //   - collapses retried events by event id in a bounded window of recently acknowledged ids,
@@ -34,7 +45,7 @@
 //
 // Every piece of per-key state is bounded: the per-address table by -max-clients (and its
 // entries expire once their buckets have refilled), the duplicate windows by the window size
-// times the configured producers, the per-producer limiters by the token set.
+// times the configured principals, the per-principal limiters by the principals.
 //
 // The answers and their reasons are the contract documented in README.md ("Ingest").
 package gateway

@@ -27,6 +27,7 @@ import (
 	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/kafka"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/ingest/wire"
 )
 
@@ -42,9 +43,8 @@ type Gateway struct {
 	m      *metrics
 	budget *budget
 	win    *window
-	// producers limits each producer's requests (nil entries: no limit); the map is
-	// read-only after New.
-	producers map[string]*rate.Limiter
+	// principals authenticates callers and limits each principal's requests.
+	principals *principals
 	// clients holds the per-address limits of requests without a valid token, and
 	// unauthDLQ caps their DLQ records over all addresses (nil: none are written).
 	clients   *clientTable
@@ -58,8 +58,8 @@ type Gateway struct {
 // defaults and are kept: a 202 means the record is on every in-sync replica, and producer
 // retries never duplicate or reorder a partition) and registers the metrics on reg.
 func New(cfg Config, k config.Kafka, reg prometheus.Registerer, log *slog.Logger, opts ...kgo.Opt) (*Gateway, error) {
-	if cfg.Tokens == nil || cfg.Tokens.Len() == 0 {
-		return nil, errors.New("gateway: no tokens configured")
+	if cfg.Principals == nil || cfg.Principals.Load() == nil || cfg.Principals.Load().Tokens() == 0 {
+		return nil, errors.New("gateway: no principal with a token configured")
 	}
 	if cfg.MaxBodyBytes <= 0 || cfg.MaxEvents <= 0 || cfg.MaxEventBytes <= 0 || cfg.MaxDLQOriginalBytes <= 0 ||
 		cfg.MaxInFlightBytes <= 0 || cfg.ProduceTimeout <= 0 || cfg.InFlightWait < 0 {
@@ -106,13 +106,10 @@ func New(cfg Config, k config.Kafka, reg prometheus.Registerer, log *slog.Logger
 		m:         m,
 		budget:    newBudget(cfg.MaxInFlightBytes, func(d int64) { m.inFlightBytes.Add(float64(d)) }),
 		win:       newWindow(cfg.DedupWindow, cfg.DedupTTL, func(d int) { m.dedupIDs.Add(float64(d)) }),
-		producers: map[string]*rate.Limiter{},
 		unauthDLQ: perInterval(cfg.UnauthDLQTotal, cfg.UnauthDLQInterval),
 		now:       time.Now,
 	}
-	for _, id := range cfg.Tokens.Producers() {
-		g.producers[id] = newLimiter(cfg.TokenRate, cfg.TokenBurst)
-	}
+	g.principals = newPrincipals(cfg.Principals, cfg.TokenRate, cfg.TokenBurst, g.win)
 	// An address's entry can be forgotten once its buckets are full again: it is then no
 	// different from a new one.
 	idle := cfg.UnauthDLQInterval
@@ -185,11 +182,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) int {
 	now := g.now()
 
 	// Authentication needs only the header: nothing of the body is read before it.
-	prod, err := g.cfg.Tokens.Authenticate(r.Header.Get("Authorization"))
+	prod, err := g.principals.authenticate(r.Header.Get("Authorization"))
 	if err != nil {
 		return g.unauthenticated(ctx, w, r, err, now)
 	}
-	if wait, ok := reserve(g.producers[prod.ID], now); !ok {
+	if wait, ok := reserve(g.principals.limiter(prod.ID), now); !ok {
 		g.m.rejectedRequests.WithLabelValues(reasonRateLimitedToken).Inc()
 		return tooManyRequests(w, wait, fmt.Sprintf("producer %s sends more than %g requests a second (burst %d); send larger batches or slow down", prod.ID, g.cfg.TokenRate, g.cfg.TokenBurst))
 	}
@@ -251,7 +248,7 @@ func (g *Gateway) unauthenticated(ctx context.Context, w http.ResponseWriter, r 
 		return tooManyRequests(w, wait, "too many requests without a valid bearer token from this address")
 	}
 	reason := reasonUnknownToken
-	if errors.Is(authErr, ErrNoCredentials) {
+	if errors.Is(authErr, access.ErrNoCredentials) {
 		reason = reasonNoCredentials
 	}
 	g.m.rejectedRequests.WithLabelValues(reason).Inc()
@@ -396,7 +393,7 @@ type pending struct {
 }
 
 // publish stamps and validates the decoded events and publishes them all or none.
-func (g *Gateway) publish(ctx context.Context, w http.ResponseWriter, prod *Producer, decoded []Decoded) int {
+func (g *Gateway) publish(ctx context.Context, w http.ResponseWriter, prod *access.Principal, decoded []Decoded) int {
 	now := g.now()
 	var (
 		bad  []Decoded
@@ -470,17 +467,31 @@ func (g *Gateway) publish(ctx context.Context, w http.ResponseWriter, prod *Prod
 	return writeJSON(w, http.StatusAccepted, accepted)
 }
 
-// check applies the rules that need the producer, the request and the clock, then stamps
-// and validates the event with the contract's own Validate.
-func (g *Gateway) check(d Decoded, prod *Producer, now time.Time, seen map[string]int) *wire.EventError {
+// check applies the rules that need the principal, the request and the clock, stamps and
+// validates the event with the contract's own Validate, and authorizes it (access.Authorize):
+// a type the principal's role does not write is refused before the event is validated, the
+// scope rules (project, vendor, cohort, model) after, since they read its fields.
+func (g *Gateway) check(d Decoded, prod *access.Principal, now time.Time, seen map[string]int) *wire.EventError {
 	ev := d.Event
 	m := ev.Meta()
 	fail := func(field, code, format string, args ...any) *wire.EventError {
 		return &wire.EventError{Index: d.Index, Line: d.Line, EventID: m.EventID, EventType: string(ev.Type()),
 			Field: field, Code: code, Reason: fmt.Sprintf(format, args...)}
 	}
-	if !prod.Allows(ev.Family()) {
-		return fail("event_type", wire.CodeForbiddenFamily, "producer %s may not write %s events (family %s)", prod.ID, ev.Type(), ev.Family())
+	forbidden := func(err error) *wire.EventError {
+		var v *access.Violation
+		if !errors.As(err, &v) {
+			return fail("", wire.CodeForbidden, "%v", err)
+		}
+		g.m.forbidden.WithLabelValues(v.Rule).Inc()
+		e := fail(v.Field, wire.CodeForbidden, "%s", v.Reason)
+		e.Rule = v.Rule
+		return e
+	}
+	authErr := access.Authorize(prod, ev)
+	var v *access.Violation
+	if errors.As(authErr, &v) && (v.Rule == access.RuleEventType || v.Rule == access.RuleInternal) {
+		return forbidden(authErr)
 	}
 	if m.EventID != "" {
 		if len(m.EventID) > 128 || strings.IndexFunc(m.EventID, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
@@ -507,11 +518,14 @@ func (g *Gateway) check(d Decoded, prod *Producer, now time.Time, seen map[strin
 		}
 		return fail("", wire.CodeInvalid, "%v", err)
 	}
+	if authErr != nil {
+		return forbidden(authErr)
+	}
 	return nil
 }
 
 // encode builds the record of a checked event and consults the recent-ids window.
-func (g *Gateway) encode(d Decoded, prod *Producer, now time.Time) (pending, *wire.EventError) {
+func (g *Gateway) encode(d Decoded, prod *access.Principal, now time.Time) (pending, *wire.EventError) {
 	ev := d.Event
 	p := pending{index: d.Index, ev: ev, hash: contentHash(d.Raw)}
 	id := ev.Meta().EventID
@@ -604,7 +618,7 @@ func (g *Gateway) produce(ctx context.Context, recs []*kgo.Record) []error {
 }
 
 // rejectRequest dead-letters a body rejected as a whole and answers.
-func (g *Gateway) rejectRequest(ctx context.Context, w http.ResponseWriter, prod *Producer, body []byte, rerr *RequestError) int {
+func (g *Gateway) rejectRequest(ctx context.Context, w http.ResponseWriter, prod *access.Principal, body []byte, rerr *RequestError) int {
 	g.m.rejected.WithLabelValues("unknown", rerr.Code).Inc()
 	orig, note := body, ""
 	if max := g.cfg.MaxDLQOriginalBytes; len(orig) > max {
@@ -619,9 +633,15 @@ func (g *Gateway) rejectRequest(ctx context.Context, w http.ResponseWriter, prod
 
 // rejectEvents dead-letters the rejected events of a request (the valid ones are neither
 // published nor dead-lettered: the answer tells the client that nothing was accepted) and
-// answers with the most specific status: 413 if any event is too large, else 403 if any is of
-// a forbidden family, else 422.
-func (g *Gateway) rejectEvents(ctx context.Context, w http.ResponseWriter, prod *Producer, bad []Decoded, total int) int {
+// answers with the most specific status: 413 if any event is too large, else 403 if the
+// principal may not write any (access.Violation: the error names the rule), else 422.
+//
+// A forbidden event is dead-lettered with its bytes, like an invalid one (up to
+// MaxDLQOriginalBytes), not as metadata only like a request without a valid token: its
+// sender is authenticated, accountable and rate limited as a principal, the record names it,
+// and the usual fix (a wider scope for the principal, or a corrected event) needs the event
+// to replay.
+func (g *Gateway) rejectEvents(ctx context.Context, w http.ResponseWriter, prod *access.Principal, bad []Decoded, total int) int {
 	status := http.StatusUnprocessableEntity
 	rejs := make([]*schemas.EventRejected, 0, len(bad))
 	errs := make([]wire.EventError, 0, len(bad))
@@ -630,7 +650,7 @@ func (g *Gateway) rejectEvents(ctx context.Context, w http.ResponseWriter, prod 
 		switch {
 		case e.Code == wire.CodeEventTooLarge:
 			status = http.StatusRequestEntityTooLarge
-		case e.Code == wire.CodeForbiddenFamily && status != http.StatusRequestEntityTooLarge:
+		case e.Code == wire.CodeForbidden && status != http.StatusRequestEntityTooLarge:
 			status = http.StatusForbidden
 		}
 		typ := e.EventType
@@ -645,6 +665,9 @@ func (g *Gateway) rejectEvents(ctx context.Context, w http.ResponseWriter, prod 
 		reason := fmt.Sprintf("%s: event %d of %d", e.Code, e.Index, total)
 		if e.Field != "" {
 			reason += ": " + e.Field
+		}
+		if e.Rule != "" {
+			reason += ": " + e.Rule
 		}
 		reason += ": " + e.Reason + note
 		rejs = append(rejs, g.rejection(prod, orig, reason, e.Field))
@@ -663,7 +686,7 @@ func (g *Gateway) rejectEvents(ctx context.Context, w http.ResponseWriter, prod 
 
 // rejection builds one DLQ record. Its key (source) is "ingest:<producer>", so one
 // collector's rejects stay in order on one partition and are easy to find.
-func (g *Gateway) rejection(prod *Producer, orig []byte, reason, field string) *schemas.EventRejected {
+func (g *Gateway) rejection(prod *access.Principal, orig []byte, reason, field string) *schemas.EventRejected {
 	source, producer := "ingest:unauthenticated", ""
 	if prod != nil {
 		source, producer = "ingest:"+prod.ID, prod.ID

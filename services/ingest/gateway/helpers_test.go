@@ -17,26 +17,38 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/ingest/gateway"
 	"github.com/assay-data/assay/services/ingest/wire"
 	"github.com/assay-data/assay/services/internal/ingesttest"
 	"github.com/assay-data/assay/services/internal/serve"
 )
 
-// Tokens of the test producers: "collector" may write everything, "labeler" only labels.
-const (
-	collectorToken = "tok-collector-secret"
-	labelerToken   = "tok-labeler-secret"
+// Tokens of the test principals (ingesttest.Principals: one of every role, named after it,
+// scoped to what ingesttest.Sample writes): "collector" writes ItemIngested, "labeler"
+// LabelSubmitted and LabelRetracted, and so on.
+// "labeler-2" is a second labeler of the same scope, for what two principals of one role do.
+var (
+	collectorToken = ingesttest.TokenOf(access.RoleCollector)
+	labelerToken   = ingesttest.TokenOf(access.RoleLabeler)
+	qaToken        = ingesttest.TokenOf(access.RoleQA)
+	labeler2Token  = "tok-labeler-2-secret"
 )
 
-func testTokens(t testing.TB) *gateway.Tokens {
+// testPrincipalsFile is the harness's principals file.
+func testPrincipalsFile() string {
+	return ingesttest.Principals() + "labeler-2 " + access.HashToken(labeler2Token) + " role=labeler projects=" + ingesttest.Project + " vendor=" + ingesttest.Vendor + " cohorts=" + ingesttest.Cohort + "\n"
+}
+
+func testPrincipals(t testing.TB) *access.Store {
 	t.Helper()
-	toks, err := gateway.ParseTokens("collector " + gateway.HashToken(collectorToken) + "\nlabeler " + gateway.HashToken(labelerToken) + " labels")
+	reg, err := access.Parse("test principals", testPrincipalsFile())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return toks
+	return access.NewStore(reg)
 }
 
 type harness struct {
@@ -50,7 +62,7 @@ type harness struct {
 func newHarness(t testing.TB, k config.Kafka, mutate func(*gateway.Config), opts ...kgo.Opt) *harness {
 	t.Helper()
 	cfg := gateway.DefaultConfig()
-	cfg.Tokens = testTokens(t)
+	cfg.Principals = testPrincipals(t)
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -179,13 +191,7 @@ func fakeServer(url string) *httptest.Server { return &httptest.Server{URL: url}
 
 func scrape(t testing.TB, h *harness) string {
 	t.Helper()
-	resp, err := http.Get(h.srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	return testenv.Metrics(t, h.srv.URL)
 }
 
 func containsLine(text, line string) bool {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/ingest/gateway"
 	"github.com/assay-data/assay/services/ingest/wire"
 	"github.com/assay-data/assay/services/internal/ingesttest"
@@ -21,10 +22,11 @@ import (
 
 const partitions = 6
 
-// TestIntegrationRoundTrip sends every event type as a JSON array, a large NDJSON batch and a
-// single object, and checks that each record is on its family's topic, on the partition the
-// Java client's murmur2 would pick for its key, at the offset the answer named, and decodes
-// to the event sent (stamped with the token's producer).
+// TestIntegrationRoundTrip sends every event type a principal may write, as JSON arrays (one
+// per role, each with its principal's token), a large NDJSON batch and a single object, and
+// checks that each record is on its family's topic, on the partition the Java client's
+// murmur2 would pick for its key, at the offset the answer named, and decodes to the event
+// sent (stamped with its principal's id as the producer).
 func TestIntegrationRoundTrip(t *testing.T) {
 	t.Parallel()
 	k := testenv.Kafka(t)
@@ -32,28 +34,43 @@ func TestIntegrationRoundTrip(t *testing.T) {
 	h := newHarness(t, k, nil)
 
 	sent := map[string]schemas.Event{}
-	var batch []schemas.Event
+	writer := map[string]access.Role{} // event id -> the role whose principal sent it
+	batches := map[string][]schemas.Event{}
 	for i, typ := range ingesttest.AllTypes() {
+		role, ok := access.WriterOf(typ)
+		if !ok {
+			continue // RoutingDecided: Assay's router writes it, never a caller
+		}
 		ev := ingesttest.Sample(typ, i)
-		batch = append(batch, ev)
+		tok := ingesttest.TokenOf(role)
+		batches[tok] = append(batches[tok], ev)
 		sent[ev.Meta().EventID] = ev
+		writer[ev.Meta().EventID] = role
+	}
+	if len(batches) != 5 {
+		t.Fatalf("%d writing roles, want collector, labeler, model, qa and owner", len(batches))
 	}
 	var labels []schemas.Event
 	for i := 1000; i < 1300; i++ {
 		ev := ingesttest.Sample(schemas.TypeLabelSubmitted, i)
 		labels = append(labels, ev)
 		sent[ev.Meta().EventID] = ev
+		writer[ev.Meta().EventID] = access.RoleLabeler
 	}
 	single := ingesttest.Sample(schemas.TypeItemIngested, 5000)
 	sent[single.Meta().EventID] = single
+	writer[single.Meta().EventID] = access.RoleCollector
 
 	before := time.Now().UnixMilli()
 	results := map[string]wire.EventResult{}
-	for _, a := range []answer{
-		h.post(t, collectorToken, wire.MediaJSON, jsonArray(t, batch...)),
-		h.post(t, collectorToken, wire.MediaNDJSON, ndjson(t, labels...)),
-		h.post(t, collectorToken, "", marshal(t, single)),
-	} {
+	var answers []answer
+	for tok, batch := range batches {
+		answers = append(answers, h.post(t, tok, wire.MediaJSON, jsonArray(t, batch...)))
+	}
+	answers = append(answers,
+		h.post(t, labelerToken, wire.MediaNDJSON, ndjson(t, labels...)),
+		h.post(t, collectorToken, "", marshal(t, single)))
+	for _, a := range answers {
 		if a.status != http.StatusAccepted {
 			t.Fatalf("status %d: %s", a.status, a.body)
 		}
@@ -99,7 +116,7 @@ func TestIntegrationRoundTrip(t *testing.T) {
 			t.Errorf("%s at offset %d, answer said %d", id, r.Offset, *res.Offset)
 		}
 		m := got.Meta()
-		if m.Producer != "collector" || m.RecordedAt < before || m.RecordedAt > time.Now().UnixMilli() {
+		if m.Producer != string(writer[id]) || m.RecordedAt < before || m.RecordedAt > time.Now().UnixMilli() {
 			t.Errorf("%s stamped producer %q recorded_at %d", id, m.Producer, m.RecordedAt)
 		}
 		// The gateway owns producer, recorded_at and event_type; everything else must be
@@ -116,11 +133,12 @@ func TestIntegrationRoundTrip(t *testing.T) {
 // rejectCase is one kind of bad input and the answer it must get.
 type rejectCase struct {
 	name        string
-	token       string
+	token       string // "" is the labeler's, "-" none
 	contentType string
 	body        string
 	status      int
 	code        string // request-level code, or the code of every rejected event
+	rule        string // the access rule named for the first rejected event (code forbidden)
 	field       string // the field named for the first rejected event
 	index       int    // the index of the first rejected event
 	dlq         int    // DLQ records this input must produce
@@ -167,19 +185,19 @@ func TestIntegrationRejections(t *testing.T) {
 			status: 422, code: wire.CodeUnknownType, field: "event_type", dlq: 1, marker: "MARK-unknowntype"},
 		{name: "missing event type", body: `{"item_id":"MARK-notype"}`,
 			status: 422, code: wire.CodeMissingType, field: "event_type", dlq: 1, marker: "MARK-notype"},
-		{name: "bad hash", body: eventJSON(t, schemas.TypeItemIngested, 1, func(m map[string]any) { m["sha256"] = "ABC"; m["item_id"] = "MARK-hash" }),
+		{name: "bad hash", token: collectorToken, body: eventJSON(t, schemas.TypeItemIngested, 1, func(m map[string]any) { m["sha256"] = "ABC"; m["item_id"] = "MARK-hash" }),
 			status: 422, code: wire.CodeInvalid, field: "sha256", dlq: 1, marker: "MARK-hash"},
-		{name: "unknown field", body: eventJSON(t, schemas.TypeItemIngested, 1, func(m map[string]any) { m["colour"] = "red"; m["item_id"] = "MARK-unknownfield" }),
+		{name: "unknown field", token: collectorToken, body: eventJSON(t, schemas.TypeItemIngested, 1, func(m map[string]any) { m["colour"] = "red"; m["item_id"] = "MARK-unknownfield" }),
 			status: 422, code: wire.CodeUnknownField, field: "colour", dlq: 1, marker: "MARK-unknownfield"},
 		{name: "label value does not match its level", body: eventJSON(t, schemas.TypeLabelSubmitted, 1, func(m map[string]any) {
 			m["value"] = map[string]any{"level": "nominal", "category": "x", "rank": 2}
 			m["item_id"] = "MARK-level"
 		}), status: 422, code: wire.CodeInvalid, field: "value.rank", dlq: 1, marker: "MARK-level"},
-		{name: "occurred_at in the future", body: eventJSON(t, schemas.TypeItemIngested, 1, func(m map[string]any) {
+		{name: "occurred_at in the future", token: collectorToken, body: eventJSON(t, schemas.TypeItemIngested, 1, func(m map[string]any) {
 			m["occurred_at"] = time.Now().Add(3 * time.Hour).UnixMilli()
 			m["item_id"] = "MARK-future"
 		}), status: 422, code: wire.CodeInvalid, field: "occurred_at", dlq: 1, marker: "MARK-future"},
-		{name: "occurred_at in seconds", body: eventJSON(t, schemas.TypeItemIngested, 1, func(m map[string]any) {
+		{name: "occurred_at in seconds", token: collectorToken, body: eventJSON(t, schemas.TypeItemIngested, 1, func(m map[string]any) {
 			m["occurred_at"] = time.Now().Unix()
 			m["item_id"] = "MARK-seconds"
 		}), status: 422, code: wire.CodeInvalid, field: "occurred_at", dlq: 1, marker: "MARK-seconds"},
@@ -192,10 +210,22 @@ func TestIntegrationRejections(t *testing.T) {
 			status: 401, code: wire.CodeUnauthenticated, dlq: 1, marker: "MARK-noauth"},
 		{name: "unknown token", token: "not-a-token", body: eventJSON(t, schemas.TypeItemIngested, 1, mark("MARK-badtoken")),
 			status: 401, code: wire.CodeUnauthenticated, dlq: 1, marker: "MARK-badtoken"},
-		{name: "family not allowed for the producer", token: labelerToken, body: "[" + valid(1) + "," + eventJSON(t, schemas.TypeItemIngested, 1, mark("MARK-forbidden")) + "]",
-			status: 403, code: wire.CodeForbiddenFamily, field: "event_type", index: 1, dlq: 1, marker: "MARK-forbidden"},
+		{name: "event type the role does not write", body: "[" + valid(1) + "," + eventJSON(t, schemas.TypeItemIngested, 1, mark("MARK-forbidden")) + "]",
+			status: 403, code: wire.CodeForbidden, rule: access.RuleEventType, field: "event_type", index: 1, dlq: 1, marker: "MARK-forbidden"},
+		{name: "a labeler setting gold", body: eventJSON(t, schemas.TypeGoldLabelSet, 1, mark("MARK-gold")),
+			status: 403, code: wire.CodeForbidden, rule: access.RuleEventType, field: "event_type", dlq: 1, marker: "MARK-gold"},
+		{name: "a labeler claiming another vendor", body: "[" + valid(1) + "," + eventJSON(t, schemas.TypeLabelSubmitted, 2, func(m map[string]any) {
+			m["vendor"] = "acme"
+			m["item_id"] = "MARK-vendor"
+		}) + "]", status: 403, code: wire.CodeForbidden, rule: access.RuleOwnVendor, field: "vendor", index: 1, dlq: 1, marker: "MARK-vendor"},
+		{name: "a collector in another project", token: collectorToken, body: eventJSON(t, schemas.TypeItemIngested, 1, func(m map[string]any) {
+			m["project_id"] = "proj-2"
+			m["item_id"] = "MARK-project"
+		}), status: 403, code: wire.CodeForbidden, rule: access.RuleProject, field: "project_id", dlq: 1, marker: "MARK-project"},
+		{name: "routing decisions are the router's", token: qaToken, body: eventJSON(t, schemas.TypeRoutingDecided, 1, mark("MARK-routing")),
+			status: 403, code: wire.CodeForbidden, rule: access.RuleInternal, field: "event_type", dlq: 1, marker: "MARK-routing"},
 		{name: "DLQ events are not for callers", body: `{"event_type":"EventRejected","event_id":"x","source":"MARK-dlqtype","reason":"r","original":""}`,
-			status: 403, code: wire.CodeForbiddenFamily, field: "event_type", dlq: 1, marker: "MARK-dlqtype"},
+			status: 403, code: wire.CodeForbidden, rule: access.RuleInternal, field: "event_type", dlq: 1, marker: "MARK-dlqtype"},
 		{name: "oversize body", body: `[` + strings.Repeat(eventJSON(t, schemas.TypeLabelSubmitted, 1, mark("MARK-bigbody"))+",", 200) + valid(1) + `]`,
 			status: 413, code: wire.CodeBodyTooLarge, dlq: 1, marker: "MARK-bigbody"},
 		{name: "oversize event", body: "[" + valid(1) + "," + eventJSON(t, schemas.TypeItemIngested, 1, func(m map[string]any) {
@@ -213,7 +243,7 @@ func TestIntegrationRejections(t *testing.T) {
 			token := c.token
 			switch token {
 			case "":
-				token = collectorToken
+				token = labelerToken
 			case "-":
 				token = ""
 			}
@@ -237,8 +267,11 @@ func TestIntegrationRejections(t *testing.T) {
 				t.Errorf("%d errors (rejected %d), want %d: %s", len(a.problem.Errors), a.problem.Rejected, c.dlq, a.body)
 			}
 			e := a.problem.Errors[0]
-			if e.Code != c.code || e.Field != c.field || e.Index != c.index {
-				t.Errorf("first error %+v, want code %s field %q index %d", e, c.code, c.field, c.index)
+			if e.Code != c.code || e.Field != c.field || e.Index != c.index || e.Rule != c.rule {
+				t.Errorf("first error %+v, want code %s rule %q field %q index %d", e, c.code, c.rule, c.field, c.index)
+			}
+			if c.rule != "" && (e.Reason == "" || !strings.Contains(e.Reason, "labeler") && !strings.Contains(e.Reason, "collector") && !strings.Contains(e.Reason, "qa")) {
+				t.Errorf("a refusal's reason does not name the principal: %q", e.Reason)
 			}
 		})
 		wantDLQ += c.dlq
@@ -258,15 +291,17 @@ func TestIntegrationRejections(t *testing.T) {
 				continue
 			}
 			n++
-			if !strings.HasPrefix(r.Reason, c.code+":") {
-				t.Errorf("%s: DLQ reason %q, want code %s", c.name, r.Reason, c.code)
+			if !strings.HasPrefix(r.Reason, c.code+":") || !strings.Contains(r.Reason, c.rule) {
+				t.Errorf("%s: DLQ reason %q, want code %s and rule %q", c.name, r.Reason, c.code, c.rule)
 			}
-			wantSource := "ingest:collector"
+			wantSource := "ingest:labeler"
 			switch c.token {
 			case "-", "not-a-token":
 				wantSource = "ingest:unauthenticated"
-			case labelerToken:
-				wantSource = "ingest:labeler"
+			case collectorToken:
+				wantSource = "ingest:collector"
+			case qaToken:
+				wantSource = "ingest:qa"
 			}
 			if r.Source != wantSource || r.Producer != "assay-ingest" {
 				t.Errorf("%s: DLQ source %q producer %q, want %q, assay-ingest", c.name, r.Source, r.Producer, wantSource)
@@ -307,6 +342,10 @@ func TestIntegrationRejections(t *testing.T) {
 		`assay_ingest_requests_total{code="422"}`,
 		`assay_ingest_events_rejected_total{event_type="ItemIngested",reason="invalid"}`,
 		`assay_ingest_events_rejected_total{event_type="unknown",reason="unauthenticated"} 2`,
+		`assay_ingest_events_rejected_total{event_type="LabelSubmitted",reason="forbidden"} 1`,
+		`assay_ingest_events_forbidden_total{rule="labeler.own_vendor"} 1`,
+		`assay_ingest_events_forbidden_total{rule="role.event_type"} 2`,
+		`assay_ingest_events_forbidden_total{rule="assay.internal"} 2`,
 		`assay_ingest_inflight_bytes 0`,
 	} {
 		if !strings.Contains(string(metrics), want) {
@@ -330,23 +369,23 @@ func TestIntegrationIdempotentRetry(t *testing.T) {
 		evs = append(evs, ingesttest.Sample(schemas.TypeLabelSubmitted, i))
 	}
 	body := jsonArray(t, evs...)
-	if a := h.post(t, collectorToken, wire.MediaJSON, body); a.status != 202 || a.accepted.Duplicates != 0 {
+	if a := h.post(t, labelerToken, wire.MediaJSON, body); a.status != 202 || a.accepted.Duplicates != 0 {
 		t.Fatalf("first send: %d %s", a.status, a.body)
 	}
-	if a := h.post(t, collectorToken, wire.MediaJSON, body); a.status != 202 || a.accepted.Duplicates != 50 || a.accepted.Accepted != 50 {
+	if a := h.post(t, labelerToken, wire.MediaJSON, body); a.status != 202 || a.accepted.Duplicates != 50 || a.accepted.Accepted != 50 {
 		t.Fatalf("retry: %d %s", a.status, a.body)
 	}
-	if a := h.post(t, collectorToken, wire.MediaNDJSON, ndjson(t, evs...)); a.status != 202 || a.accepted.Duplicates != 50 {
+	if a := h.post(t, labelerToken, wire.MediaNDJSON, ndjson(t, evs...)); a.status != 202 || a.accepted.Duplicates != 50 {
 		t.Fatalf("retry as NDJSON: %d %s", a.status, a.body)
 	}
 	changed := ingesttest.Sample(schemas.TypeLabelSubmitted, 3).(*schemas.LabelSubmitted)
 	changed.AnnotatorID = "someone-else"
-	a := h.post(t, collectorToken, wire.MediaJSON, marshal(t, changed))
+	a := h.post(t, labelerToken, wire.MediaJSON, marshal(t, changed))
 	if a.status != 422 || len(a.problem.Errors) != 1 || a.problem.Errors[0].Code != wire.CodeIDConflict {
 		t.Fatalf("same id, other content: %d %s", a.status, a.body)
 	}
 	// Another producer's ids are its own: the window never suppresses them.
-	if a := h.post(t, labelerToken, wire.MediaJSON, marshal(t, ingesttest.Sample(schemas.TypeLabelSubmitted, 0))); a.status != 202 || a.accepted.Duplicates != 0 {
+	if a := h.post(t, labeler2Token, wire.MediaJSON, marshal(t, ingesttest.Sample(schemas.TypeLabelSubmitted, 0))); a.status != 202 || a.accepted.Duplicates != 0 {
 		t.Fatalf("other producer, same id: %d %s", a.status, a.body)
 	}
 
@@ -354,7 +393,7 @@ func TestIntegrationIdempotentRetry(t *testing.T) {
 	for _, ev := range noIDs {
 		ev.Meta().EventID = ""
 	}
-	a = h.post(t, collectorToken, wire.MediaJSON, jsonArray(t, noIDs...))
+	a = h.post(t, qaToken, wire.MediaJSON, jsonArray(t, noIDs...))
 	if a.status != 202 || len(a.accepted.Events) != 2 || a.accepted.Events[0].EventID == "" || a.accepted.Events[0].EventID == a.accepted.Events[1].EventID {
 		t.Fatalf("generated ids: %d %s", a.status, a.body)
 	}
@@ -394,7 +433,7 @@ func TestIntegrationKafkaDown(t *testing.T) {
 		}
 		batchNo++
 		body := jsonArray(t, evs...)
-		a := h.post(t, collectorToken, wire.MediaJSON, body)
+		a := h.post(t, labelerToken, wire.MediaJSON, body)
 		switch a.status {
 		case http.StatusAccepted:
 			for _, r := range a.accepted.Events {
@@ -439,7 +478,7 @@ func TestIntegrationKafkaDown(t *testing.T) {
 	// What a client does: retry every 503'd batch (same ids) until it is accepted.
 	for _, body := range pending {
 		for try := 0; ; try++ {
-			a := h.post(t, collectorToken, wire.MediaJSON, body)
+			a := h.post(t, labelerToken, wire.MediaJSON, body)
 			if a.status == 202 {
 				for _, r := range a.accepted.Events {
 					acked[r.EventID] = true

@@ -66,11 +66,11 @@ func TestBackpressure(t *testing.T) {
 	release := make(chan struct{})
 	held := holdProduce(c, release)
 	first := make(chan answer, 1)
-	go func() { first <- h.post(t, collectorToken, wire.MediaJSON, big) }()
+	go func() { first <- h.post(t, labelerToken, wire.MediaJSON, big) }()
 	<-held
 
 	start := time.Now()
-	a := h.post(t, collectorToken, wire.MediaJSON, jsonArray(t, ingesttest.Sample(schemas.TypeLabelSubmitted, 99), ingesttest.Sample(schemas.TypeLabelSubmitted, 98), ingesttest.Sample(schemas.TypeLabelSubmitted, 97)))
+	a := h.post(t, labelerToken, wire.MediaJSON, jsonArray(t, ingesttest.Sample(schemas.TypeLabelSubmitted, 99), ingesttest.Sample(schemas.TypeLabelSubmitted, 98), ingesttest.Sample(schemas.TypeLabelSubmitted, 97)))
 	if a.status != http.StatusServiceUnavailable || a.problem.Code != wire.CodeOverloaded || a.header.Get("Retry-After") == "" {
 		t.Fatalf("second request: %d %s", a.status, a.body)
 	}
@@ -94,7 +94,7 @@ func TestBackpressure(t *testing.T) {
 func TestGracefulShutdown(t *testing.T) {
 	c, k := fakeKafka(t)
 	cfg := gateway.DefaultConfig()
-	cfg.Tokens = testTokens(t)
+	cfg.Principals = testPrincipals(t)
 	reg := serve.NewRegistry()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	gw, err := gateway.New(cfg, k, reg, log)

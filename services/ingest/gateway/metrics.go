@@ -21,6 +21,7 @@ type metrics struct {
 	clients          prometheus.Gauge
 	clientEvictions  prometheus.Counter
 	dedupIDs         prometheus.Gauge
+	forbidden        *prometheus.CounterVec
 }
 
 // Reasons of assay_ingest_rejected_requests_total: requests answered before their body was
@@ -88,11 +89,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "assay_ingest_dedup_ids",
 			Help: "Event ids remembered in the producers' duplicate windows, all producers together.",
 		}),
+		forbidden: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assay_ingest_events_forbidden_total",
+			Help: "Events refused because their principal may not write them (403), by the access rule broken (role.event_type, scope.project, labeler.own_vendor, ...).",
+		}, []string{"rule"}),
 	}
 	for _, r := range []string{reasonNoCredentials, reasonUnknownToken, reasonRateLimitedClient, reasonRateLimitedToken} {
 		m.rejectedRequests.WithLabelValues(r)
 	}
 	reg.MustRegister(m.requests, m.accepted, m.rejected, m.duplicates, m.dlq, m.produceDuration, m.inFlightBytes, m.requestBytes,
-		m.rejectedRequests, m.unauthDLQSkipped, m.clients, m.clientEvictions, m.dedupIDs)
+		m.rejectedRequests, m.unauthDLQSkipped, m.clients, m.clientEvictions, m.dedupIDs, m.forbidden)
 	return m
 }

@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/ingest/wire"
 )
 
@@ -85,48 +85,63 @@ func TestDecodeRequest(t *testing.T) {
 	}
 }
 
-func TestParseTokens(t *testing.T) {
-	h := HashToken("secret")
-	toks, err := ParseTokens("# comment\ncollector " + h + "\n\nlabeler " + strings.ToUpper(HashToken("s2")) + " labels,reviews;rot " + HashToken("s3"))
-	if err != nil {
-		t.Fatal(err)
+// TestPrincipalsFollowTheRegistry: authentication reads the registry in force; a principal a
+// reload keeps keeps its request limiter (a reload refills no bucket), one it drops loses its
+// limiter and its duplicate window.
+func TestPrincipalsFollowTheRegistry(t *testing.T) {
+	reg := func(text string) *access.Registry {
+		t.Helper()
+		r, err := access.Parse("", text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
 	}
-	if toks.Len() != 3 {
-		t.Fatalf("%d tokens", toks.Len())
+	a := "a " + access.HashToken("secret-a") + " role=collector projects=p\n"
+	b := "b " + access.HashToken("secret-b") + " role=collector projects=p\n"
+	store := access.NewStore(reg(a + b))
+	win := newWindow(10, time.Minute, nil)
+	ps := newPrincipals(store, 1, 1, win)
+
+	p, err := ps.authenticate("Bearer secret-a")
+	if err != nil || p.ID != "a" {
+		t.Fatalf("a: %+v %v", p, err)
 	}
-	p, err := toks.Authenticate("Bearer secret")
-	if err != nil || p.ID != "collector" || !p.Allows(schemas.FamilyItems) || p.Allows(schemas.FamilyDLQ) {
-		t.Fatalf("collector: %+v %v", p, err)
-	}
-	p, err = toks.Authenticate("bearer  s2 ")
-	if err != nil || p.ID != "labeler" || p.Allows(schemas.FamilyItems) || !p.Allows(schemas.FamilyReviews) {
-		t.Fatalf("labeler: %+v %v", p, err)
+	if p, err := ps.authenticate("bearer  secret-b "); err != nil || p.ID != "b" {
+		t.Fatalf("b: %+v %v", p, err)
 	}
 	for _, hdr := range []string{"", "Basic abc", "Bearer", "Bearer "} {
-		if _, err := toks.Authenticate(hdr); err != ErrNoCredentials {
+		if _, err := ps.authenticate(hdr); !errors.Is(err, access.ErrNoCredentials) {
 			t.Errorf("%q: %v", hdr, err)
 		}
 	}
-	if _, err := toks.Authenticate("Bearer " + h); err != ErrUnknownToken {
+	if _, err := ps.authenticate("Bearer " + access.HashToken("secret-a")); !errors.Is(err, access.ErrUnknownToken) {
 		t.Errorf("sending the hash as the token must fail: %v", err)
 	}
-	for _, bad := range []string{
-		"collector secret",            // the token instead of its hash
-		"collector " + h + " dlq",     // reserved family
-		"collector " + h + " widgets", // unknown family
-		"a " + h + "\nb " + h,         // one hash, two producers
-		"bad id " + h,                 // three fields, the last not families
-		"only-one-field",
-	} {
-		_, err := ParseTokens(bad)
-		if err == nil {
-			t.Errorf("%q parsed", bad)
-		} else if strings.Contains(err.Error(), "secret") {
-			t.Errorf("error leaks the token: %v", err)
-		}
+	now := time.Now()
+	la := ps.limiter("a")
+	if _, ok := reserve(la, now); !ok {
+		t.Fatal("a's first request limited")
 	}
-	if _, err := LoadTokens("", ""); err == nil {
-		t.Error("no tokens must be an error")
+	if _, ok := reserve(ps.limiter("a"), now); ok {
+		t.Fatal("a's burst of 1 allowed a second request")
+	}
+	ps.limiter("b")
+	win.add("a", []string{"e1"}, []uint64{1}, now)
+	win.add("b", []string{"e2"}, []uint64{2}, now)
+
+	store.Swap(reg(a)) // b revoked
+	if _, err := ps.authenticate("Bearer secret-b"); !errors.Is(err, access.ErrUnknownToken) {
+		t.Fatalf("revoked b: %v", err)
+	}
+	if ps.limiter("a") != la {
+		t.Fatal("a reload gave a a new limiter")
+	}
+	if _, ok := ps.limiters["b"]; ok {
+		t.Fatal("b's limiter outlived its principal")
+	}
+	if _, ok := win.lookup("b", "e2", now); ok || win.len() != 1 {
+		t.Fatalf("b's window outlived its principal (%d ids)", win.len())
 	}
 }
 
@@ -316,7 +331,7 @@ func TestChargedReader(t *testing.T) {
 	const budgetSize, limit = 3 << 20, 2 << 20
 	var gauge int64
 	b := newBudget(budgetSize, func(d int64) { gauge += d })
-	bomb := gzipZeros(t, 64<<20)
+	bomb := GzipZeros(t, 64<<20)
 	zr, err := gzip.NewReader(bytes.NewReader(bomb))
 	if err != nil {
 		t.Fatal(err)
@@ -332,7 +347,7 @@ func TestChargedReader(t *testing.T) {
 	// A second reader gets what is left of the budget, then has to wait, and gives up after
 	// its wait with errNoRoom.
 	h2 := &hold{b: b, ctx: context.Background(), wait: 50 * time.Millisecond}
-	_, err = io.ReadAll(&chargedReader{r: io.LimitReader(zeroReader{}, limit), h: h2, limit: limit})
+	_, err = io.ReadAll(&chargedReader{r: io.LimitReader(ZeroReader{}, limit), h: h2, limit: limit})
 	if !errors.Is(err, errNoRoom) || b.peak.Load() > budgetSize {
 		t.Fatalf("second reader: %v, peak %d of %d", err, b.peak.Load(), budgetSize)
 	}
@@ -341,27 +356,6 @@ func TestChargedReader(t *testing.T) {
 	if b.used.Load() != 0 || gauge != 0 {
 		t.Fatalf("used %d, gauge %d after release", b.used.Load(), gauge)
 	}
-}
-
-type zeroReader struct{}
-
-func (zeroReader) Read(p []byte) (int, error) {
-	clear(p)
-	return len(p), nil
-}
-
-// gzipZeros compresses n zero bytes (about 1 KiB of gzip per MiB).
-func gzipZeros(t testing.TB, n int64) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if _, err := io.Copy(zw, io.LimitReader(zeroReader{}, n)); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 func TestConfigValidation(t *testing.T) {

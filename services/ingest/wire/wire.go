@@ -30,7 +30,7 @@ const (
 	CodeEventTooLarge    = "event_too_large"        // one event over the gateway's limit
 	CodeDuplicateID      = "duplicate_id"           // an event_id seen earlier in the same request
 	CodeIDConflict       = "id_conflict"            // an event_id recently accepted with other content
-	CodeForbiddenFamily  = "forbidden_family"       // the producer may not write this family
+	CodeForbidden        = "forbidden"              // the principal may not write this event (EventError.Rule names the rule)
 	CodeRateLimited      = "rate_limited"           // over a per-producer or per-address request rate (429)
 	CodeOverloaded       = "overloaded"             // no in-flight room within the wait (503)
 	CodeUnavailable      = "kafka_unavailable"      // Kafka did not acknowledge in time (503)
@@ -93,6 +93,9 @@ type EventError struct {
 	Field string `json:"field,omitempty"`
 	// Code is one of the Code* constants.
 	Code string `json:"code"`
+	// Rule is, for Code forbidden, the access rule the event breaks (schemas/access: e.g.
+	// role.event_type, scope.project, labeler.own_vendor).
+	Rule string `json:"rule,omitempty"`
 	// Reason says what is wrong, for people.
 	Reason string `json:"reason"`
 }

@@ -28,7 +28,8 @@ func Sample(t schemas.EventType, n int) schemas.Event {
 	return ev
 }
 
-// AllTypes lists the event types a collector may send (every type but the DLQ's).
+// AllTypes lists the event types of every family but the DLQ's (RoutingDecided among them,
+// which only Assay's router may write: access.WriterOf tells who writes which).
 func AllTypes() []schemas.EventType {
 	var out []schemas.EventType
 	for _, t := range schemas.EventTypes() {

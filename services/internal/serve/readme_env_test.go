@@ -16,7 +16,6 @@ import (
 // for one of its flags (config.ParseFlags), and for the flag the table names.
 var envOnly = map[string]string{
 	"ASSAY_CLICKHOUSE_PASSWORD": "secret: read by the mains of api, processor and assay (config.EnvClickHousePassword)",
-	"ASSAY_INGEST_TOKENS":       "token hashes, kept out of ps: read by the ingest main (gateway.EnvTokens)",
 	"ASSAY_INGEST_TOKEN":        "secret: read by assay emit and assay demo",
 }
 
@@ -233,7 +232,7 @@ func testREADMEEnvironment(t *testing.T, root, dir string) {
 // silently; now the gateway refuses to start, naming the variable.
 func testUnparsableEnvironment(t *testing.T, dir string) {
 	cmd := exec.Command(filepath.Join(dir, "ingest"))
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "ASSAY_INGEST_MAX_EVENTS=50k", "ASSAY_INGEST_TOKENS=p " + strings.Repeat("ab", 32)}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "ASSAY_INGEST_MAX_EVENTS=50k"}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err := cmd.Run()
