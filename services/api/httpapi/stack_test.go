@@ -67,7 +67,14 @@ func (s *stack) stop(t *testing.T, name string) {
 
 // stackProjects are the projects the tests of this package play programs of: the demo's
 // principals are scoped to them.
-var stackProjects = []string{"proj-api", "proj-dash"}
+var stackProjects = []string{"proj-api", "proj-dash", "proj-lag", rbacProject, rbacOther}
+
+// stackLabelers are the labelers beside the demo's that the access test's labels need: a
+// second vendor, globex, and both vendors in a cohort they share.
+var stackLabelers = []access.Principal{
+	{ID: "test-labelers-globex", Role: access.RoleLabeler, Projects: []string{rbacProject}, Vendor: "globex", Cohorts: []string{"globex-crowd", "mixed"}},
+	{ID: "test-labelers-acme-mixed", Role: access.RoleLabeler, Projects: []string{rbacProject}, Vendor: "acme", Cohorts: []string{"mixed"}},
+}
 
 func startStack(t *testing.T) *stack {
 	t.Helper()
@@ -130,7 +137,7 @@ func startStack(t *testing.T) *stack {
 	// The ingest gateway, whose callers are the demo's principals.
 	var lines strings.Builder
 	tokens := map[string]string{}
-	for _, p := range demo.Principals(stackProjects...) {
+	for _, p := range append(demo.Principals(stackProjects...), stackLabelers...) {
 		tok, err := access.NewToken()
 		if err != nil {
 			t.Fatal(err)
