@@ -208,7 +208,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			challenge += `, error="invalid_token"`
 		}
 		w.Header().Set("WWW-Authenticate", challenge)
-		writeJSON(w, http.StatusUnauthorized, Problem{Error: ae.Error() + ": send Authorization: Bearer <token> (assay token create makes one)"})
+		writeJSON(w, http.StatusUnauthorized, Problem{Error: ae.Error() + "; a reader's token (analyst, owner, qa or vendor) is made with assay token create"})
 	case errors.As(err, &v):
 		s.cfg.Log.Info("api request refused", "path", r.URL.Path, "query", r.URL.RawQuery, "rule", v.Rule, "reason", v.Reason)
 		writeJSON(w, http.StatusForbidden, Problem{Error: v.Error(), Rule: v.Rule})
