@@ -69,9 +69,11 @@ func (s *stack) stop(t *testing.T, name string) {
 // principals are scoped to them.
 var stackProjects = []string{"proj-api", "proj-dash", "proj-lag", rbacProject, rbacOther}
 
-// stackLabelers are the labelers beside the demo's that the access test's labels need: a
-// second vendor, globex, and both vendors in a cohort they share.
+// stackLabelers are the labelers beside the demo's that the tests' labels need: a second
+// vendor, globex, and both vendors in a cohort they share (the access test); an in-house team
+// without a cohort (the lag test's labels name none).
 var stackLabelers = []access.Principal{
+	{ID: "test-labelers-inhouse", Role: access.RoleLabeler, Projects: []string{"proj-lag"}},
 	{ID: "test-labelers-globex", Role: access.RoleLabeler, Projects: []string{rbacProject}, Vendor: "globex", Cohorts: []string{"globex-crowd", "mixed"}},
 	{ID: "test-labelers-acme-mixed", Role: access.RoleLabeler, Projects: []string{rbacProject}, Vendor: "acme", Cohorts: []string{"mixed"}},
 }
