@@ -174,8 +174,9 @@ func (s *Server) read(mux *http.ServeMux, pattern string, h readFunc) {
 	})
 }
 
-// handle wraps h with metrics and error answers: a ParamError is a 400, httpError its own
-// code, errNotFound a 404, anything else a failed ClickHouse read, answered 503 or 500
+// handle wraps h with metrics and error answers: missing or unknown credentials are a 401, an
+// *access.Violation a 403 naming its rule, a ParamError a 400, httpError its own code,
+// errNotFound a 404, anything else a failed ClickHouse read, answered 503 or 500
 // (storeStatus) with a message that says nothing of the failure, whose detail is logged.
 // A handler writes its answer only once every read has succeeded, so a failure never
 // leaves a partial answer behind a 200.
@@ -210,7 +211,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", challenge)
 		writeJSON(w, http.StatusUnauthorized, Problem{Error: ae.Error() + "; a reader's token (analyst, owner, qa or vendor) is made with assay token create"})
 	case errors.As(err, &v):
-		s.cfg.Log.Info("api request refused", "path", r.URL.Path, "query", r.URL.RawQuery, "rule", v.Rule, "reason", v.Reason)
+		// Debug: a dashboard left on a refused filter asks every two seconds; the refusals are
+		// counted by rule in assay_api_refused_requests_total.
+		s.cfg.Log.Debug("api request refused", "path", r.URL.Path, "query", r.URL.RawQuery, "rule", v.Rule, "reason", v.Reason)
 		writeJSON(w, http.StatusForbidden, Problem{Error: v.Error(), Rule: v.Rule})
 	case errors.As(err, &pe):
 		writeJSON(w, http.StatusBadRequest, Problem{Error: pe.Error(), Param: pe.Param})
