@@ -419,4 +419,25 @@ func vendorDashboard(t *testing.T, s *stack, d *accessData, projectAlpha httpapi
 			t.Errorf("after logging out the page still holds %s", id)
 		}
 	}
+
+	// Signed in again, then revoked: the page's next poll is refused, and it returns to the
+	// form with the reason and without the token or the figures.
+	signIn(t, ctx, testToken(t, "test-vendor-acme"))
+	waitPage(t, ctx, "acme's annotators again", `[...document.querySelectorAll("#annotators tbody tr td:first-child")].map(td => td.textContent).sort().join(",")`,
+		func(s string) bool { return s == want })
+	s.principals.Swap(registryWithout(t, "test-vendor-acme"))
+	t.Cleanup(func() { s.principals.Swap(registryWithout(t)) })
+	revoked := time.Now()
+	msg := waitPage(t, ctx, "the revoked session back on the sign-in form", `document.getElementById("login").hidden ? "" : document.getElementById("login-error").textContent`,
+		func(s string) bool { return s != "" })
+	if st := evalString(t, ctx, `JSON.stringify([sessionStorage.length, document.getElementById("app").hidden])`); !strings.Contains(msg, "refused") || st != "[0,true]" {
+		t.Errorf("after the revocation: form says %q, (stored tokens, app hidden) %s", msg, st)
+	}
+	dom = evalString(t, ctx, `document.documentElement.outerHTML`)
+	for _, id := range mine {
+		if strings.Contains(dom, id) {
+			t.Errorf("after the revocation the page still holds %s", id)
+		}
+	}
+	t.Logf("the revoked vendor's page was back on the sign-in form %v after the revocation (it polls every 2s): %q", time.Since(revoked).Round(100*time.Millisecond), msg)
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -77,6 +78,24 @@ func testStore(t testing.TB) *access.Store {
 	t.Helper()
 	testToken(t, testAnalyst)
 	return access.NewStore(registry)
+}
+
+// registryWithout is the test principals' registry without the lines of ids: their tokens
+// revoked.
+func registryWithout(t testing.TB, ids ...string) *access.Registry {
+	t.Helper()
+	testToken(t, testAnalyst)
+	var lines strings.Builder
+	for _, p := range testPrincipals {
+		if !slices.Contains(ids, p.id) {
+			lines.WriteString(p.id + " " + access.HashToken(tokens[p.id]) + " " + p.attrs + "\n")
+		}
+	}
+	r, err := access.Parse("test principals", lines.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // authorize sets the request's bearer token to the test principal id's ("" leaves it unset).

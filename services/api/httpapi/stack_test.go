@@ -49,6 +49,8 @@ type stack struct {
 	writers *access.Writers
 	api     *httptest.Server
 	srv     *httpapi.Server
+	// principals are the API's readers (the test principals), swappable to revoke.
+	principals *access.Store
 	// reg holds the API's metrics.
 	reg *prometheus.Registry
 	// stops stops one processor by name (its runner leaves the group; its commits stay).
@@ -168,7 +170,8 @@ func startStack(t *testing.T) *stack {
 	})
 
 	apiReg := prometheus.NewRegistry()
-	srv, err := httpapi.New(httpapi.Config{Conn: conn, Principals: testStore(t), Registerer: apiReg, Log: log, Lag: lag, SampleInterval: 500 * time.Millisecond})
+	readers := testStore(t)
+	srv, err := httpapi.New(httpapi.Config{Conn: conn, Principals: readers, Registerer: apiReg, Log: log, Lag: lag, SampleInterval: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +186,7 @@ func startStack(t *testing.T) *stack {
 	for id, tok := range tokens {
 		clients[id] = client.New(ingest.URL, tok)
 	}
-	return &stack{k: k, conn: conn, ingest: clients, writers: access.NewWriters(principals), api: api, srv: srv, reg: apiReg, stops: stops}
+	return &stack{k: k, conn: conn, ingest: clients, writers: access.NewWriters(principals), api: api, srv: srv, principals: readers, reg: apiReg, stops: stops}
 }
 
 // play sends the demo program of run, project, seed and items through the gateway, dated as
