@@ -77,7 +77,7 @@ func playAccessData(t *testing.T, s *stack) *accessData {
 		var a, b httpapi.Summary
 		get(t, s.api.URL, "/v1/kpis"+q("project", rbacProject), &a)
 		get(t, s.api.URL, "/v1/kpis"+q("project", rbacOther), &b)
-		return a.Volume != nil && a.Volume.Labels == wantLabels && len(a.Annotators) == len(d.annotatorParty) && b.Volume != nil && b.Volume.Labels > 0 &&
+		return a.Volume != nil && a.Volume.Labels == wantLabels && len(a.Annotators) == len(d.annotatorParty) && b.Volume != nil && b.Volume.Labels > 0 && b.Lineage.Versions >= 1 &&
 				len(a.Coverage.Datasets) == 1 && a.Lineage.Versions >= 1 && a.Routing.Decisions > 0,
 			fmt.Sprintf("labels %v/%d, annotators %d/%d", a.Volume, wantLabels, len(a.Annotators), len(d.annotatorParty))
 	})

@@ -322,7 +322,8 @@ func waitPage(t *testing.T, ctx context.Context, what, expr string, ok func(stri
 // the refusal; vendor acme signed in sees its own annotators and the project's shared figures
 // (the agreement the analyst reads), and no other party's annotator, label, cohort or vendor
 // anywhere in the page's text or DOM; its token is in sessionStorage only; signing out leaves
-// nothing of its figures on the page.
+// nothing of its figures on the page, and neither does its token's revocation while it is
+// signed in.
 func vendorDashboard(t *testing.T, s *stack, d *accessData, projectAlpha httpapi.Num) {
 	browser := chromium(t)
 	ctx := startBrowser(t, browser)
