@@ -23,11 +23,12 @@ import (
 
 	load "github.com/assay-data/assay/loadtest/driver"
 	"github.com/assay-data/assay/loadtest/workload"
-	"github.com/assay-data/assay/ops/clickhouse"
-	"github.com/assay-data/assay/ops/config"
-	"github.com/assay-data/assay/ops/kafka"
+	"github.com/assay-data/assay/ops/clickhouse/migrations"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/schemas/access"
+	"github.com/assay-data/assay/streams/infra/clickhouse"
+	"github.com/assay-data/assay/streams/infra/config"
+	"github.com/assay-data/assay/streams/infra/kafka"
 	"github.com/assay-data/assay/streams/ledger"
 	"github.com/assay-data/assay/streams/runtime"
 )
@@ -436,7 +437,7 @@ func migrated(ctx context.Context, c config.ClickHouse) (driver.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", c.Database, err)
 	}
-	ms, err := clickhouse.Migrations()
+	ms, err := migrations.All()
 	if err != nil {
 		return nil, err
 	}

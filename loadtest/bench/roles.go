@@ -18,11 +18,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/assay-data/assay/ops/clickhouse"
-	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/ingest/gateway"
 	"github.com/assay-data/assay/services/ingest/wire"
+	"github.com/assay-data/assay/streams/infra/clickhouse"
+	"github.com/assay-data/assay/streams/infra/config"
 	"github.com/assay-data/assay/streams/processors"
 	"github.com/assay-data/assay/streams/runtime"
 )

@@ -22,9 +22,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/services/ingest/wire"
+	"github.com/assay-data/assay/streams/infra/config"
 )
 
 // gatewayProc is the ingest gateway (services/ingest) running as a process of its own.

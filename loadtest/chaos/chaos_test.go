@@ -17,12 +17,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/assay-data/assay/loadtest/annotation"
 	load "github.com/assay-data/assay/loadtest/driver"
 	"github.com/assay-data/assay/loadtest/workload"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/schemas/access"
+	"github.com/assay-data/assay/services/demo/annotation"
 	"github.com/assay-data/assay/services/ingest/gateway"
 	"github.com/assay-data/assay/services/ingest/wire"
 	"github.com/assay-data/assay/streams/kpi"

@@ -21,10 +21,10 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/assay-data/assay/ops/config"
-	"github.com/assay-data/assay/ops/kafka"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/infra/config"
+	"github.com/assay-data/assay/streams/infra/kafka"
 	"github.com/assay-data/assay/streams/runtime"
 )
 

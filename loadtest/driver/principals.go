@@ -10,7 +10,7 @@ import (
 // Principals are principals that may write every event the generators make:
 // loadtest/workload's rounds (the contract's example events: a vendor's labels, pre-labels of
 // model m) and
-// loadtest/annotation's default programs (in-house experts, vendor acme's crowd, pre-labels
+// services/demo/annotation's default programs (in-house experts, vendor acme's crowd, pre-labels
 // of species-clf). The internal ones are scoped to every project; acme's labeler, a vendor's,
 // to the projects given (a vendor's scope names its projects: the annotation programs'
 // projects are "<run>-proj").

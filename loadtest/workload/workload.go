@@ -8,8 +8,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/infra/config"
 	"github.com/assay-data/assay/streams/ledger"
 	"github.com/assay-data/assay/streams/runtime"
 )

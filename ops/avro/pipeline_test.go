@@ -15,10 +15,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/services/ingest/wire"
+	"github.com/assay-data/assay/streams/infra/config"
 )
 
 func TestMain(m *testing.M) {

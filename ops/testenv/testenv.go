@@ -15,9 +15,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/assay-data/assay/ops/clickhouse"
-	"github.com/assay-data/assay/ops/config"
-	"github.com/assay-data/assay/ops/kafka"
+	"github.com/assay-data/assay/ops/clickhouse/migrations"
+	"github.com/assay-data/assay/streams/infra/clickhouse"
+	"github.com/assay-data/assay/streams/infra/config"
+	"github.com/assay-data/assay/streams/infra/kafka"
 )
 
 // Required reports whether integration infrastructure must be present (ASSAY_INTEGRATION=1).
@@ -167,7 +168,7 @@ func ClickHouse(t testing.TB) (config.ClickHouse, driver.Conn) {
 func MigratedClickHouse(t testing.TB) (config.ClickHouse, driver.Conn) {
 	t.Helper()
 	cfg, conn := ClickHouse(t)
-	ms, err := clickhouse.Migrations()
+	ms, err := migrations.All()
 	if err != nil {
 		t.Fatal(err)
 	}

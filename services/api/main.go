@@ -16,12 +16,12 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/twmb/franz-go/pkg/kadm"
 
-	"github.com/assay-data/assay/ops/clickhouse"
-	"github.com/assay-data/assay/ops/config"
-	"github.com/assay-data/assay/ops/kafka"
 	"github.com/assay-data/assay/services/api/httpapi"
 	"github.com/assay-data/assay/services/internal/principals"
 	"github.com/assay-data/assay/services/internal/serve"
+	"github.com/assay-data/assay/streams/infra/clickhouse"
+	"github.com/assay-data/assay/streams/infra/config"
+	"github.com/assay-data/assay/streams/infra/kafka"
 	"github.com/assay-data/assay/streams/processors"
 	"github.com/assay-data/assay/streams/runtime"
 )

@@ -9,10 +9,11 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
-	"github.com/assay-data/assay/ops/clickhouse"
-	"github.com/assay-data/assay/ops/config"
-	"github.com/assay-data/assay/ops/kafka"
+	"github.com/assay-data/assay/ops/clickhouse/migrations"
 	"github.com/assay-data/assay/services/internal/serve"
+	"github.com/assay-data/assay/streams/infra/clickhouse"
+	"github.com/assay-data/assay/streams/infra/config"
+	"github.com/assay-data/assay/streams/infra/kafka"
 )
 
 func init() {
@@ -52,7 +53,7 @@ func adminMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer conn.Close()
-	ms, err := clickhouse.Migrations()
+	ms, err := migrations.All()
 	if err != nil {
 		return err
 	}

@@ -9,8 +9,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/assay-data/assay/ops/clickhouse"
-	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/streams/infra/clickhouse"
+	"github.com/assay-data/assay/streams/infra/config"
 	"github.com/assay-data/assay/streams/lineage"
 	"github.com/assay-data/assay/streams/lineage/auditor"
 )

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/openlineage"
 	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/streams/infra/config"
 	"github.com/assay-data/assay/streams/ledger"
 	"github.com/assay-data/assay/streams/lineage"
 	"github.com/assay-data/assay/streams/lineage/auditor"

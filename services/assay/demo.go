@@ -13,12 +13,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/assay-data/assay/loadtest/demo"
-	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/api/httpapi"
+	"github.com/assay-data/assay/services/demo"
 	"github.com/assay-data/assay/services/ingest/client"
+	"github.com/assay-data/assay/streams/infra/config"
 )
 
 func init() {
@@ -28,11 +28,11 @@ func init() {
 	})
 }
 
-// runDemo plays demo programs (loadtest/demo: three cohorts of different quality, gold items,
+// runDemo plays demo programs (services/demo: three cohorts of different quality, gold items,
 // model pre-labels for the router, reviews, dataset versions, a training run, an eval finding
 // remediated and one left open) through the gateway at -rate events per second, one program
 // after another until -duration has passed (0: one program). Each event is sent by the
-// principal that may write it (loadtest/demo.Principals: collector, model, a labeler per
+// principal that may write it (services/demo.Principals: collector, model, a labeler per
 // vendor, qa, owner), with that principal's token from -tokens. After each program it prints
 // the project's KPIs as the API reports them (asked with the demo analyst's token), so a
 // terminal shows what the dashboard shows.

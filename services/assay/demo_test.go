@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/assay-data/assay/loadtest/demo"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/api/httpapi"
+	"github.com/assay-data/assay/services/demo"
 	"github.com/assay-data/assay/services/internal/ingesttest"
 )
 

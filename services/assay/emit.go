@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/services/ingest/client"
 	"github.com/assay-data/assay/services/ingest/gateway"
+	"github.com/assay-data/assay/streams/infra/config"
 )
 
 func init() {

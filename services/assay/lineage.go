@@ -7,7 +7,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/streams/infra/config"
 	"github.com/assay-data/assay/streams/lineage/auditor"
 )
 

@@ -16,8 +16,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/services/internal/serve"
+	"github.com/assay-data/assay/streams/infra/config"
 )
 
 // command is one `assay <name>` subcommand.

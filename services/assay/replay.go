@@ -8,9 +8,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/assay-data/assay/ops/clickhouse"
-	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/ops/clickhouse/migrations"
 	"github.com/assay-data/assay/services/internal/serve"
+	"github.com/assay-data/assay/streams/infra/clickhouse"
+	"github.com/assay-data/assay/streams/infra/config"
 	"github.com/assay-data/assay/streams/processors"
 	"github.com/assay-data/assay/streams/runtime"
 )
@@ -94,7 +95,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer conn.Close()
 	if *migrate {
-		ms, err := clickhouse.Migrations()
+		ms, err := migrations.All()
 		if err != nil {
 			return err
 		}

@@ -12,9 +12,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/assay-data/assay/loadtest/workload"
-	"github.com/assay-data/assay/ops/clickhouse"
-	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/streams/infra/clickhouse"
+	"github.com/assay-data/assay/streams/infra/config"
 )
 
 // TestReplayRebuildsIntoAFreshDatabase produces events, replays them with

@@ -13,9 +13,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/assay-data/assay/ops/config"
-	"github.com/assay-data/assay/ops/kafka"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/infra/config"
+	"github.com/assay-data/assay/streams/infra/kafka"
 )
 
 func init() {

@@ -9,11 +9,11 @@ import (
 	"os"
 	"time"
 
-	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/services/ingest/gateway"
 	"github.com/assay-data/assay/services/ingest/wire"
 	"github.com/assay-data/assay/services/internal/principals"
 	"github.com/assay-data/assay/services/internal/serve"
+	"github.com/assay-data/assay/streams/infra/config"
 )
 
 // legacyTokensEnv held inline 'producer_id sha256hex [families]' entries before principals.

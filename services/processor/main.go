@@ -41,10 +41,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/assay-data/assay/ops/clickhouse"
-	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/ops/clickhouse/migrations"
 	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/internal/serve"
+	"github.com/assay-data/assay/streams/infra/clickhouse"
+	"github.com/assay-data/assay/streams/infra/config"
 	"github.com/assay-data/assay/streams/processors"
 	"github.com/assay-data/assay/streams/router"
 	"github.com/assay-data/assay/streams/runtime"
@@ -310,7 +311,7 @@ func connect(ctx context.Context, log *slog.Logger, ch config.ClickHouse, migrat
 			return err
 		}
 		if migrate {
-			ms, err := clickhouse.Migrations()
+			ms, err := migrations.All()
 			if err != nil {
 				c.Close()
 				return backoff.Permanent(err)

@@ -5,8 +5,8 @@ import (
 	goruntime "runtime"
 	"testing"
 
-	"github.com/assay-data/assay/loadtest/annotation"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/services/demo/annotation"
 	"github.com/assay-data/assay/streams/kpi"
 	"github.com/assay-data/assay/streams/runtime"
 )

@@ -8,10 +8,10 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/assay-data/assay/loadtest/annotation"
 	"github.com/assay-data/assay/loadtest/workload"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/services/demo/annotation"
 	"github.com/assay-data/assay/streams/kpi"
 	"github.com/assay-data/assay/streams/ledger"
 	"github.com/assay-data/assay/streams/runtime"

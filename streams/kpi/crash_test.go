@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/assay-data/assay/loadtest/annotation"
 	"github.com/assay-data/assay/loadtest/workload"
 	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/services/demo/annotation"
 	"github.com/assay-data/assay/streams/kpi"
 )
 

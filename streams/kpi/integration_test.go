@@ -14,12 +14,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/assay-data/assay/loadtest/annotation"
 	"github.com/assay-data/assay/loadtest/workload"
-	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/services/demo/annotation"
 	"github.com/assay-data/assay/streams/agreement"
+	"github.com/assay-data/assay/streams/infra/config"
 	"github.com/assay-data/assay/streams/kpi"
 	"github.com/assay-data/assay/streams/runtime"
 )

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/assay-data/assay/loadtest/annotation"
 	"github.com/assay-data/assay/loadtest/workload"
 	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/services/demo/annotation"
 	"github.com/assay-data/assay/streams/kpi"
 	"github.com/assay-data/assay/streams/ledger"
 	"github.com/assay-data/assay/streams/runtime"

@@ -10,8 +10,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/streams/infra/config"
 	"github.com/assay-data/assay/streams/ledger"
 	"github.com/assay-data/assay/streams/lineage"
 	"github.com/assay-data/assay/streams/lineage/auditor"

@@ -9,7 +9,7 @@
 // configuration (the router's, the KPI processors' state limits), and the
 // principals file every runner judges events by (LoadPrincipals);
 // RegisterFlags declares its flags once for every binary, and main derives
-// their environment variables (ops/config.ParseFlags). A processor with
+// their environment variables (streams/infra/config.ParseFlags). A processor with
 // something to run beside the runner (the router's rules Loader) exposes it
 // for main to run on goroutines and signals main owns.
 package processors

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/streams/infra/config"
 	"github.com/assay-data/assay/streams/kpi"
 	"github.com/assay-data/assay/streams/router"
 )

@@ -11,7 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/streams/infra/config"
 	"github.com/assay-data/assay/streams/runtime"
 )
 

@@ -15,8 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/infra/config"
 )
 
 // engine is what the group Runner and Replay share: turning Kafka records

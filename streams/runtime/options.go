@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/streams/infra/config"
 )
 
 // Option configures a Runner or a Replay.

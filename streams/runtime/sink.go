@@ -8,7 +8,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/cenkalti/backoff/v4"
 
-	"github.com/assay-data/assay/ops/clickhouse"
+	"github.com/assay-data/assay/streams/infra/clickhouse"
 )
 
 // Sink makes rows durable. Write either stores all rows or returns an

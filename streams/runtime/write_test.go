@@ -16,8 +16,8 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/infra/config"
 	"github.com/assay-data/assay/streams/runtime"
 )
 

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/assay-data/assay/loadtest/bench"
-	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/streams/infra/config"
 )
 
 func main() {

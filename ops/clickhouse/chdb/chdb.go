@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/assay-data/assay/ops/clickhouse"
+	"github.com/assay-data/assay/ops/clickhouse/migrations"
 	"github.com/assay-data/assay/ops/testenv"
 )
 
@@ -40,7 +40,7 @@ type Result struct {
 func AfterMigrations(t testing.TB, queries []Query) Result {
 	t.Helper()
 	python := testenv.Python(t, "ASSAY_CHDB_PYTHON", "ops/clickhouse/chdb/setup.sh")
-	ms, err := clickhouse.Migrations()
+	ms, err := migrations.All()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,9 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
-	chsql "github.com/assay-data/assay/ops/clickhouse"
+	"github.com/assay-data/assay/ops/clickhouse/migrations"
 	"github.com/assay-data/assay/ops/testenv"
+	chsql "github.com/assay-data/assay/streams/infra/clickhouse"
 )
 
 // Session is one current ClickHouse embedded in a long-lived Python process (session.py), with
@@ -75,7 +76,7 @@ func Start(t testing.TB) *Session {
 		t.Fatalf("chdb session did not start: %v (output %q, stderr %s)", err, line, s.stderr.String())
 	}
 	s.Version = hello.Version
-	ms, err := chsql.Migrations()
+	ms, err := migrations.All()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,11 +21,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/assay-data/assay/ops/clickhouse"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/services/api/httpapi"
 	"github.com/assay-data/assay/services/internal/serve"
+	"github.com/assay-data/assay/streams/infra/clickhouse"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
@@ -369,7 +369,7 @@ func TestPipelineLagAllOrNothing(t *testing.T) {
 	}
 }
 
-// lazyConn opens a ClickHouse connection without dialling (ops/clickhouse.Open pings, and
+// lazyConn opens a ClickHouse connection without dialling (streams/infra/clickhouse.Open pings, and
 // these servers must not answer).
 func lazyConn(t *testing.T, addr []string, database, user, password string, dialTimeout time.Duration) driver.Conn {
 	t.Helper()

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/assay-data/assay/loadtest/demo"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/services/api/httpapi"
+	"github.com/assay-data/assay/services/demo"
 	"github.com/assay-data/assay/streams/router"
 	"github.com/assay-data/assay/streams/runtime"
 )

@@ -19,16 +19,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/assay-data/assay/loadtest/demo"
-	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/api/httpapi"
+	"github.com/assay-data/assay/services/demo"
 	"github.com/assay-data/assay/services/ingest/client"
 	"github.com/assay-data/assay/services/ingest/gateway"
 	"github.com/assay-data/assay/services/ingest/wire"
 	"github.com/assay-data/assay/services/internal/serve"
+	"github.com/assay-data/assay/streams/infra/config"
 	"github.com/assay-data/assay/streams/kpi"
 	"github.com/assay-data/assay/streams/ledger"
 	"github.com/assay-data/assay/streams/lineage"
@@ -43,7 +43,7 @@ import (
 type stack struct {
 	k    config.Kafka
 	conn driver.Conn
-	// ingest has a collector client per principal of the demo (loadtest/demo.Principals),
+	// ingest has a collector client per principal of the demo (services/demo.Principals),
 	// and writers picks the one that sends each event.
 	ingest  map[string]*client.Client
 	writers *access.Writers

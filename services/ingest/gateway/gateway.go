@@ -24,11 +24,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/time/rate"
 
-	"github.com/assay-data/assay/ops/config"
-	"github.com/assay-data/assay/ops/kafka"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/ingest/wire"
+	"github.com/assay-data/assay/streams/infra/config"
+	"github.com/assay-data/assay/streams/infra/kafka"
 )
 
 // Gateway is the POST /v1/events handler and the Kafka producer behind it. Create it with

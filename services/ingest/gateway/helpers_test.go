@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/schemas/access"
@@ -24,6 +23,7 @@ import (
 	"github.com/assay-data/assay/services/ingest/wire"
 	"github.com/assay-data/assay/services/internal/ingesttest"
 	"github.com/assay-data/assay/services/internal/serve"
+	"github.com/assay-data/assay/streams/infra/config"
 )
 
 // Tokens of the test principals (ingesttest.Principals: one of every role, named after it,

@@ -12,12 +12,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/services/ingest/gateway"
 	"github.com/assay-data/assay/services/ingest/wire"
 	"github.com/assay-data/assay/services/internal/ingesttest"
 	"github.com/assay-data/assay/services/internal/serve"
+	"github.com/assay-data/assay/streams/infra/config"
 )
 
 // fakeKafka is an in-process cluster with every contract topic, for tests that need to hold

@@ -8,11 +8,11 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/ingest/gateway"
 	"github.com/assay-data/assay/services/ingest/wire"
 	"github.com/assay-data/assay/services/internal/serve"
+	"github.com/assay-data/assay/streams/infra/config"
 )
 
 // Gateway serves a real ingest gateway for k over HTTP that accepts the principals of a

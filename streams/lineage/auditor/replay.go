@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/infra/config"
 	"github.com/assay-data/assay/streams/lineage"
 	"github.com/assay-data/assay/streams/runtime"
 )

@@ -10,10 +10,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/assay-data/assay/ops/kafka"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/schemas/schematest"
+	"github.com/assay-data/assay/streams/infra/kafka"
 )
 
 // TestEnsureTopics creates the ledger topics on the real broker, checks partitions and the

@@ -8,7 +8,7 @@ import (
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/assay-data/assay/ops/config"
+	"github.com/assay-data/assay/streams/infra/config"
 )
 
 // Open connects to ClickHouse over the native protocol, using cfg.Database as the default

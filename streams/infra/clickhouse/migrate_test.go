@@ -7,8 +7,9 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/assay-data/assay/ops/clickhouse"
+	"github.com/assay-data/assay/ops/clickhouse/migrations"
 	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/streams/infra/clickhouse"
 )
 
 func TestSplitStatements(t *testing.T) {
@@ -47,7 +48,7 @@ func TestLoadMigrationsRejectsBadNames(t *testing.T) {
 }
 
 func TestEmbeddedMigrationsLoad(t *testing.T) {
-	ms, err := clickhouse.Migrations()
+	ms, err := migrations.All()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestEmbeddedMigrationsLoad(t *testing.T) {
 func TestMigrateTwice(t *testing.T) {
 	_, conn := testenv.ClickHouse(t)
 	ctx := context.Background()
-	ms, err := clickhouse.Migrations()
+	ms, err := migrations.All()
 	if err != nil {
 		t.Fatal(err)
 	}

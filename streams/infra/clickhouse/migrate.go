@@ -3,7 +3,6 @@ package clickhouse
 import (
 	"context"
 	"crypto/sha256"
-	"embed"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
@@ -18,9 +17,6 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
-//go:embed migrations/*.sql
-var embedded embed.FS
-
 // Migration is one numbered SQL file. Its statements are separated by a semicolon at the end
 // of a line, because the native protocol runs one statement per query.
 type Migration struct {
@@ -34,11 +30,6 @@ type Migration struct {
 }
 
 var fileName = regexp.MustCompile(`^(\d{4})_([a-z0-9_]+)\.sql$`)
-
-// Migrations returns the embedded migrations in version order.
-func Migrations() ([]Migration, error) {
-	return LoadMigrations(embedded, "migrations")
-}
 
 // LoadMigrations reads NNNN_name.sql files from dir of fsys in version order. Versions must be
 // unique; gaps are allowed so that branches can reserve numbers.

@@ -1,6 +1,6 @@
 // Package demo builds the annotation program that `assay demo` (and `make run`) plays
 // through the ingest gateway, and that the dashboard's browser test uses: the realistic,
-// deterministic workload of loadtest/annotation (items with slice and edge-case tags, gold
+// deterministic workload of services/demo/annotation (items with slice and edge-case tags, gold
 // answers, retractions, reviews, coverage targets, dataset versions) with three cohorts of
 // clearly different quality, plus the model side of the story that workload leaves out: a
 // training run on the first dataset version, an evaluation finding against it with its

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/assay-data/assay/loadtest/annotation"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/services/demo/annotation"
 )
 
 // Program is one played annotation program.

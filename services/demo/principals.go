@@ -3,8 +3,8 @@ package demo
 import (
 	"slices"
 
-	"github.com/assay-data/assay/loadtest/annotation"
 	"github.com/assay-data/assay/schemas/access"
+	"github.com/assay-data/assay/services/demo/annotation"
 )
 
 // Principals are the principals that play programs of projects, one per party, each scoped

@@ -1,4 +1,4 @@
-package clickhouse_test
+package migrations_test
 
 import (
 	"testing"

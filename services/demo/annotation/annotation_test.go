@@ -5,8 +5,8 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/assay-data/assay/loadtest/annotation"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/services/demo/annotation"
 	"github.com/assay-data/assay/streams/agreement"
 )
 
