@@ -16,10 +16,10 @@ import (
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/assay-data/assay/ops/clickhouse"
 	"github.com/assay-data/assay/ops/clickhouse/chdb"
-	"github.com/assay-data/assay/ops/config"
 	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/streams/infra/clickhouse"
+	"github.com/assay-data/assay/streams/infra/config"
 )
 
 // readonlyCode is ClickHouse's READONLY error: what a readonly=1 session gets for anything
