@@ -32,6 +32,8 @@
 //     and accuracy, the member chains of its labels in /v1/lineage. An annotator or cohort
 //     that also labeled for another party or in house is not shown to a vendor, since its
 //     figures count those labels too; a cohort filter naming such a cohort is RuleParty.
+//     Who labeled for whom is read from the project's labels, at most once per
+//     SampleInterval for all the vendor views of a project (partyCache).
 //
 // The history is sampled per view, never per principal: readers of one scope asking for one
 // filter share one sampled view (see history), and a reader is served only its own scope's.

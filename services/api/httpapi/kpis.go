@@ -75,6 +75,8 @@ type Reader struct {
 	conn driver.Conn
 	now  func() time.Time
 	lag  *LagReader
+	// parties keeps each project's parties for a vendor's views (Reader.View) a moment.
+	parties partyCache
 }
 
 // NewReader returns a Reader over conn; lag may be nil (no pipeline lag figure).

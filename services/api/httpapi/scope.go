@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/assay-data/assay/schemas/access"
 )
@@ -94,7 +96,7 @@ func (r *Reader) View(ctx context.Context, f Filter, sc access.ReadScope) (View,
 	if sc.Full() {
 		return v, nil
 	}
-	ps, err := r.parties(ctx, f.Project)
+	ps, err := r.partiesOf(ctx, f.Project)
 	if err != nil {
 		return View{}, err
 	}
@@ -134,7 +136,54 @@ FROM labels
 WHERE project_id = ?
 GROUP BY annotator_id, cohort, vendor`
 
-func (r *Reader) parties(ctx context.Context, project string) (*parties, error) {
+// partyCache keeps the parties read per project for ttl (0: not at all), so that the cost of
+// the vendors' views grows with the projects they read, not with their number: every vendor
+// dashboard asks /v1/kpis and /v1/history every two seconds, and each reads the project's
+// labels. Parties only grow (a label is never deleted), and for at most ttl a view may miss
+// an annotator's newest label: the KPI tables, written by other processors than the labels
+// table, are never more in step with it than that.
+type partyCache struct {
+	ttl time.Duration
+	mu  sync.Mutex
+	m   map[string]cachedParties
+}
+
+type cachedParties struct {
+	at time.Time
+	ps *parties
+}
+
+// partiesOf returns the parties of project, read at most ttl ago.
+func (r *Reader) partiesOf(ctx context.Context, project string) (*parties, error) {
+	c := &r.parties
+	now := r.now()
+	if c.ttl > 0 {
+		c.mu.Lock()
+		e, ok := c.m[project]
+		c.mu.Unlock()
+		if ok && now.Sub(e.at) < c.ttl {
+			return e.ps, nil
+		}
+	}
+	ps, err := r.readParties(ctx, project)
+	if err != nil || c.ttl <= 0 {
+		return ps, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]cachedParties{}
+	}
+	for p, e := range c.m {
+		if now.Sub(e.at) >= c.ttl {
+			delete(c.m, p) // bounded by the projects read within ttl
+		}
+	}
+	c.m[project] = cachedParties{at: now, ps: ps}
+	return ps, nil
+}
+
+func (r *Reader) readParties(ctx context.Context, project string) (*parties, error) {
 	ps := &parties{annotators: map[string][]party{}, cohorts: map[string][]party{}}
 	if err := r.each(ctx, partiesQuery, []any{project}, func(v []string) {
 		p := party{vendor: v[2], cohort: v[1]}

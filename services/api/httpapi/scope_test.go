@@ -1,8 +1,12 @@
 package httpapi
 
 import (
+	"context"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/assay-data/assay/streams/lineage"
 )
@@ -85,5 +89,78 @@ func TestOwnParty(t *testing.T) {
 	if !slices.Equal(labels, []string{"l1", "l5"}) || !slices.Equal(v.Cohorts, []string{"crowd", "night"}) || !slices.Equal(v.Annotators, []string{"a1", "a2"}) ||
 		!slices.Equal(v.Reviewers, []string{"r1"}) || v.MemberCount != 5 || v.CompleteCount != 3 {
 		t.Errorf("acme's lineage: members %v, cohorts %v, annotators %v, reviewers %v, counts %d/%d", labels, v.Cohorts, v.Annotators, v.Reviewers, v.CompleteCount, v.MemberCount)
+	}
+}
+
+// fakeConn answers partiesQuery with one row per call and counts the calls; every other method
+// of driver.Conn is left nil (unused here).
+type fakeConn struct {
+	driver.Conn
+	queries map[string]int
+}
+
+func (c *fakeConn) Query(_ context.Context, _ string, args ...any) (driver.Rows, error) {
+	project := args[0].(string)
+	c.queries[project]++
+	return &fakeRows{row: []string{"a-" + project, "crowd", "acme"}}, nil
+}
+
+type fakeRows struct {
+	driver.Rows
+	row  []string
+	done bool
+}
+
+func (r *fakeRows) Next() bool {
+	next := !r.done
+	r.done = true
+	return next
+}
+
+func (r *fakeRows) Scan(dest ...any) error {
+	for i, d := range dest {
+		*d.(*string) = r.row[i]
+	}
+	return nil
+}
+
+func (r *fakeRows) Err() error   { return nil }
+func (r *fakeRows) Close() error { return nil }
+
+// TestPartyCache: a project's parties are read once per ttl, however many views ask, and
+// anew once it has passed; without a ttl, every time.
+func TestPartyCache(t *testing.T) {
+	conn := &fakeConn{queries: map[string]int{}}
+	now := time.Unix(1000, 0)
+	r := NewReader(conn, nil)
+	r.now = func() time.Time { return now }
+	r.parties.ttl = 2 * time.Second
+	acme := scopeOf(t, "acme - role=vendor projects=p,q vendor=acme")
+	ask := func(project string) {
+		t.Helper()
+		v, err := r.View(context.Background(), Filter{Project: project, WindowText: "all"}, acme)
+		if err != nil || !v.seesAnnotator("a-"+project) {
+			t.Fatalf("view of %s: %v, sees a-%s %v", project, err, project, err == nil && v.seesAnnotator("a-"+project))
+		}
+	}
+	for range 5 {
+		ask("p")
+	}
+	ask("q")
+	now = now.Add(1900 * time.Millisecond)
+	ask("p")
+	if conn.queries["p"] != 1 || conn.queries["q"] != 1 {
+		t.Fatalf("reads within the ttl: %v, want one per project", conn.queries)
+	}
+	now = now.Add(200 * time.Millisecond)
+	ask("p")
+	if conn.queries["p"] != 2 || len(r.parties.m) != 1 {
+		t.Fatalf("after the ttl: %v reads, %d cached (q's entry expired too)", conn.queries, len(r.parties.m))
+	}
+	r.parties.ttl = 0
+	ask("p")
+	ask("p")
+	if conn.queries["p"] != 4 {
+		t.Errorf("without a ttl: %d reads of p, want every time", conn.queries["p"])
 	}
 }

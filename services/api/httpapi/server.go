@@ -107,7 +107,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	samples := max(int(cfg.History/cfg.SampleInterval), 1)
-	return &Server{cfg: cfg, reader: NewReader(cfg.Conn, cfg.Lag), hist: newHistory(samples, 16, 2*time.Minute), m: m, hosts: hosts}, nil
+	reader := NewReader(cfg.Conn, cfg.Lag)
+	// A vendor's dashboard asks twice per poll and the sampler once per interval: one read of
+	// a project's parties serves them all for an interval.
+	reader.parties.ttl = cfg.SampleInterval
+	return &Server{cfg: cfg, reader: reader, hist: newHistory(samples, 16, 2*time.Minute), m: m, hosts: hosts}, nil
 }
 
 // Reader returns the server's KPI reader (for the CLI and tests).
