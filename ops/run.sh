@@ -8,7 +8,8 @@
 #   4. the demo workload (assay demo): realistic annotation programs played through the
 #      gateway, each event by the demo principal that may write it (collector, model, a
 #      labeler per vendor, qa, owner), one program after another,
-# then it prints the dashboard's URL and the KPIs once they are non-empty. Ctrl-C stops
+# then it prints the dashboard's URL with the read tokens to sign in with (an analyst of every
+# project, and the demo vendor's own view) and the KPIs once they are non-empty. Ctrl-C stops
 # everything it started, and the stack when this run started it.
 #
 # Addresses follow the services' own variables: ASSAY_INGEST_ADDR (127.0.0.1:18090),
@@ -115,11 +116,18 @@ ops/stack.sh up
 bin/assay admin migrate
 bin/assay admin topics
 
-# The demo's principals, fresh for this run: their lines (token hashes only) in the gateway's
-# principals file, their tokens beside it for the demo (mode 0600), both under .data/run/.
+# The demo's principals, fresh for this run: their lines (token hashes only) in the principals
+# file the gateway and the API read, their tokens beside it for the demo (mode 0600), both
+# under .data/run/. Beside them, the dashboard's reader: an analyst of every project (the demo's
+# own analyst reads its project only, so it would not see the pipeline's lag), its token kept
+# in dashboard-token (0600) and printed below: a local demo's secret.
 PRINCIPALS_DIR="${RUN_DIR}/principals"
 rm -rf -- "${PRINCIPALS_DIR}"
 bin/assay demo -setup "${PRINCIPALS_DIR}" -project "$PROJECT" >/dev/null
+(umask 077 && bin/assay token create -role analyst -projects '*' -id demo-dashboard -add-to "${PRINCIPALS_DIR}/principals" 2>/dev/null |
+  sed -n 1p >"${PRINCIPALS_DIR}/dashboard-token") || die "could not create the dashboard's token (bin/assay token create)"
+dashboard_token="$(<"${PRINCIPALS_DIR}/dashboard-token")"
+vendor_token="$(awk '$1 ~ /^demo-vendor-/ { print $1 " " $2; exit }' "${PRINCIPALS_DIR}/demo-tokens")"
 
 # Every processor that the registry knows and that runs without configuration of its own: the
 # ledger, each kpi_* processor, lineage, and the router (with its built-in rules unless
@@ -134,8 +142,9 @@ done
 
 start ingest bin/ingest -addr "$INGEST_ADDR" -principals-file "${PRINCIPALS_DIR}/principals"
 start processor bin/processor -processors "$procs" -http "$PROCESSOR_HTTP"
-# The API reads the consumer lag of the processors started above from the broker.
-start api bin/api -addr "$API_ADDR" -lag-processors "$procs"
+# The API reads the consumer lag of the processors started above from the broker, and
+# authenticates its readers with the same principals file.
+start api bin/api -addr "$API_ADDR" -lag-processors "$procs" -principals-file "${PRINCIPALS_DIR}/principals"
 wait_ready ingest "http://${INGEST_ADDR}/readyz" 60
 wait_ready processor "http://${PROCESSOR_HTTP}/readyz" 120
 wait_ready api "http://${API_ADDR}/readyz" 60
@@ -143,9 +152,11 @@ wait_ready api "http://${API_ADDR}/readyz" 60
 start demo bin/assay demo -url "http://${INGEST_ADDR}" -api-url "http://${API_ADDR}" -tokens "${PRINCIPALS_DIR}/demo-tokens" \
   -rate "$DEMO_RATE" -seed "$DEMO_SEED" -duration "$DEMO_DURATION" -project "$PROJECT"
 
-# Wait until the dashboard has figures: agreement and accuracy computed by the processors.
+# Wait until the dashboard has figures: agreement and accuracy computed by the processors. The
+# token goes to curl in a config read from a pipe, so it shows in no process's arguments.
 deadline=$((SECONDS + 180))
-until curl -fsS --max-time 5 "http://${API_ADDR}/v1/kpis?project=${PROJECT}" 2>/dev/null \
+until curl -fsS --max-time 5 -K <(printf 'header = "Authorization: Bearer %s"\n' "$dashboard_token") \
+    "http://${API_ADDR}/v1/kpis?project=${PROJECT}" 2>/dev/null \
     | tr -d ' \n' | grep -q '"accuracy":{"accuracy":[0-9]'; do
   if ! kill -0 "$(pid_of demo)" 2>/dev/null; then
     tail -n 20 "${RUN_DIR}/demo.log" >&2 || true
@@ -162,14 +173,19 @@ cat <<MSG
 
 Assay is running: dashboard with live KPIs after ${ready_s}s
 
-  Dashboard   http://${API_ADDR}/   (every project; charts sampled since the API started)
-  KPI API     http://${API_ADDR}/v1/kpis?project=${PROJECT}   (also /v1/agreement, /v1/annotators,
-              /v1/coverage, /v1/remediation, /v1/cycle, /v1/routing, /v1/lineage/<dataset>/<version>, /metrics)
+  Dashboard   http://${API_ADDR}/   (charts sampled since the API started); sign in with a read token,
+              kept for the browser tab only (local demo tokens: every one is in .data/run/principals/):
+                analyst, every figure of every project:   ${dashboard_token}
+                ${vendor_token%% *}, its own annotators:   ${vendor_token#* }
+  KPI API     curl -H "Authorization: Bearer \$(cat .data/run/principals/dashboard-token)" \\
+                http://${API_ADDR}/v1/kpis?project=${PROJECT}   (also /v1/whoami, /v1/agreement, /v1/annotators,
+              /v1/coverage, /v1/remediation, /v1/cycle, /v1/routing, /v1/lineage/<dataset>/<version>; /metrics open)
   Ingest      http://${INGEST_ADDR}/v1/events   (principals: .data/run/principals/principals,
               the demo's tokens beside it; bin/assay token list -principals-file <it>)
   Processors  ${procs}   (metrics http://${PROCESSOR_HTTP}/metrics)
   Kafka       ${ASSAY_KAFKA_BROKERS:-127.0.0.1:19092}
-  ClickHouse  ${ch_addr} (database ${ASSAY_CLICKHOUSE_DATABASE:-assay}; clickhouse-client --host ${ch_addr%:*} --port ${ch_addr##*:})
+  ClickHouse  ${ch_addr} (database ${ASSAY_CLICKHOUSE_DATABASE:-assay}; read-only, as analysts query it:
+              clickhouse-client --host ${ch_addr%:*} --port ${ch_addr##*:} --user analyst)
   Logs        .data/run/{ingest,processor,api,demo}.log
 
 MSG

@@ -7,12 +7,18 @@
 #   ops/clickhouse/clickhouse.sh status     exit 0 when running and answering on its port
 #   ops/clickhouse/clickhouse.sh logs [-f]  last lines of the server log (-f follows)
 #   ops/clickhouse/clickhouse.sh client ... clickhouse-client against this server
-#                                           (e.g. `client -q 'SELECT version()'`)
+#                                           (e.g. `client -q 'SELECT version()'`; as the
+#                                           read-only analyst: `client -u analyst`)
+#
+# Users: "default" (no password, loopback; what the services use) and the read-only "analyst"
+# of users.d/ in this directory (readonly=1, loopback; README, "Analysts on ClickHouse").
 #
 # Environment (all optional):
 #   ASSAY_CLICKHOUSE_PORT           native protocol, default 19000
 #   ASSAY_CLICKHOUSE_HTTP_PORT      HTTP interface, default 18123
 #   ASSAY_CLICKHOUSE_START_TIMEOUT  seconds to wait for readiness, default 120
+#   ASSAY_CLICKHOUSE_DIR            state directory (config, data, logs, pid), default
+#                                   .data/clickhouse; a test's private server uses its own
 set -euo pipefail
 
 LOG_PREFIX="clickhouse"
@@ -23,7 +29,8 @@ PORT="${ASSAY_CLICKHOUSE_PORT:-19000}"
 HTTP_PORT="${ASSAY_CLICKHOUSE_HTTP_PORT:-18123}"
 START_TIMEOUT="${ASSAY_CLICKHOUSE_START_TIMEOUT:-120}"
 
-DIR="${ASSAY_DATA}/clickhouse"
+DIR="${ASSAY_CLICKHOUSE_DIR:-${ASSAY_DATA}/clickhouse}"
+USERS_D_SRC="${ASSAY_ROOT}/ops/clickhouse/users.d"
 CONF="${DIR}/config.xml" # its absolute path is also the marker that identifies our pid
 USERS="${DIR}/users.xml"
 LOGS="${DIR}/logs"
@@ -137,6 +144,13 @@ EOF
   </quotas>
 </yandex>
 EOF
+
+  # The users Assay ships beside "default" (the read-only analyst), copied afresh on every
+  # start: the server merges users.d/*.xml next to its users.xml into it (18.16 and current
+  # releases alike), and reloads them when they change.
+  rm -rf -- "${DIR}/users.d"
+  mkdir -p -- "${DIR}/users.d"
+  cp -- "${USERS_D_SRC}"/*.xml "${DIR}/users.d/"
 }
 
 running() {

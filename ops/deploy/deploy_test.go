@@ -183,6 +183,24 @@ func TestComposeShipsNoDefaultSecret(t *testing.T) {
 	}
 }
 
+// TestComposeReadAccess (issue 15): the API reads the gateway's principals file from the same
+// required directory (it does not start without one), and ClickHouse has the read-only
+// analyst user that ops/clickhouse/clickhouse.sh gives the local server.
+func TestComposeReadAccess(t *testing.T) {
+	c := loadCompose(t)
+	api := c.Services["api"]
+	if f := api.Environment["ASSAY_API_PRINCIPALS_FILE"]; f == "" || !mountedFrom(api.Volumes, f, "${ASSAY_PRINCIPALS_DIR:?") {
+		t.Errorf("api: the principals file %q is not in a mount of the required ASSAY_PRINCIPALS_DIR: %v", f, api.Volumes)
+	}
+	if a, i := api.Environment["ASSAY_API_PRINCIPALS_FILE"], c.Services["ingest"].Environment["ASSAY_INGEST_PRINCIPALS_FILE"]; a != i {
+		t.Errorf("api reads principals from %q, the gateway from %q: one file for both", a, i)
+	}
+	const analyst = "./ops/clickhouse/users.d/analyst.xml:/etc/clickhouse-server/users.d/analyst.xml:ro"
+	if !slices.Contains(c.Services["clickhouse"].Volumes, analyst) {
+		t.Errorf("clickhouse: the analyst user is not mounted (%s): %v", analyst, c.Services["clickhouse"].Volumes)
+	}
+}
+
 // mountedFrom reports whether path lies under the target of a volume whose source starts
 // with source.
 func mountedFrom(volumes []string, path, source string) bool {

@@ -1,7 +1,23 @@
 // Command api serves Assay's read-only KPI API and the live dashboard over ClickHouse:
-// /v1/kpis, /v1/agreement, /v1/accuracy, /v1/coverage, /v1/cycle, /v1/remediation,
-// /v1/lineage/{dataset}/{version} and /v1/history as JSON, the dashboard page at /, and
-// /healthz, /readyz (ClickHouse ping) and /metrics (assay_api_*).
+// /v1/kpis, /v1/agreement, /v1/accuracy, /v1/annotators, /v1/coverage, /v1/cycle,
+// /v1/remediation, /v1/routing, /v1/lineage/{dataset}/{version}, /v1/history and /v1/whoami
+// as JSON, the dashboard page at /, and /healthz, /readyz (ClickHouse ping) and /metrics
+// (assay_api_*).
+//
+// Every /v1 request authenticates with a bearer token of a principal of the principals file
+// (-principals-file, ASSAY_API_PRINCIPALS_FILE or the ASSAY_PRINCIPALS_FILE the gateway and
+// processors share; `assay token create` prints its lines) and is answered within that
+// principal's read scope (package httpapi, "Who reads what"). The file is checked every
+// -principals-poll and reloaded on SIGHUP, so a token removed from it is refused within a
+// poll; a file that does not parse leaves the principals in force. Without a principals
+// file the API does not start: it has no unauthenticated mode.
+//
+// /metrics stays open, for Prometheus to scrape without a secret: it carries the request
+// counters and the KPI gauges of the unfiltered view, which are project-level headline
+// figures (labelled by project, model and model version, never by annotator, cohort or
+// vendor) and no party figure. They are every project's, though: an operator who must keep
+// them from a project's vendors lets vendors reach the API through a proxy that passes /,
+// /static/ and /v1/ only (all a vendor's dashboard needs).
 //
 // /v1/pipeline is the processors' consumer lag, read from the broker (-kafka-brokers,
 // -topic-prefix) for the processors of -lag-processors: each group's committed offsets

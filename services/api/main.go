@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/assay-data/assay/services/api/httpapi"
+	"github.com/assay-data/assay/services/internal/principals"
 	"github.com/assay-data/assay/services/internal/serve"
 	"github.com/assay-data/assay/streams/infra/clickhouse"
 	"github.com/assay-data/assay/streams/infra/config"
@@ -50,10 +51,11 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	queryTimeout := fs.Duration("query-timeout", 10*time.Second, "bound on one request's ClickHouse queries")
 	grace := fs.Duration("shutdown-grace", 10*time.Second, "time given to in-flight requests on shutdown")
 	allowedHosts := fs.String("allowed-hosts", "", "comma-separated further names (host or host:port) the Host header may carry, beside localhost, 127.0.0.1, [::1] and the host of -addr: the API's public name in production; other hosts are answered 421")
+	pflags := principals.RegisterFlags(fs)
 	httpCfg := serve.RegisterHTTPFlags(fs, serve.DefaultHTTPConfig())
 	logFlags := serve.RegisterLogFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: api [flags]\n\nEnvironment only: %s (never a flag: flags show in ps).\n\n", config.EnvClickHousePassword)
+		fmt.Fprintf(fs.Output(), "usage: api [flags]\n\nEvery /v1 request needs a bearer token of a reader of the principals file (-principals-file:\nanalyst, owner, qa or vendor), which is reloaded when it changes and on SIGHUP.\nEnvironment only: %s (never a flag: flags show in ps).\n\n", config.EnvClickHousePassword)
 		fs.PrintDefaults()
 	}
 	if err := config.ParseFlags(fs, "api", args, env, nil); err != nil {
@@ -67,6 +69,12 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	// timeout only has to outlast the query bound.
 	if w := httpCfg.WriteTimeout; w > 0 && w <= *queryTimeout {
 		return fmt.Errorf("-http-write-timeout %v must exceed -query-timeout %v, or answers are cut after their queries succeed", w, *queryTimeout)
+	}
+	// No principals file, no API: there is no unauthenticated mode (tests give the API a
+	// principals file too), so a missing flag can never serve every figure to anyone.
+	loader, err := pflags.Load()
+	if err != nil {
+		return err
 	}
 	log, err := logFlags.Logger(stderr)
 	if err != nil {
@@ -82,6 +90,7 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	defer conn.Close()
 
 	reg := serve.NewRegistry()
+	reg.MustRegister(principals.Collector("api", loader))
 	var lag *httpapi.LagReader
 	if strings.TrimSpace(*lagProcs) != "" {
 		consumers, err := lagConsumers(*lagProcs, *kCfg)
@@ -101,6 +110,7 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	}
 	srv, err := httpapi.New(httpapi.Config{
 		Conn:           conn,
+		Principals:     loader.Store(),
 		Registerer:     reg,
 		Log:            log,
 		Lag:            lag,
@@ -117,8 +127,12 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	ops.AddCheck("clickhouse", func(ctx context.Context) error { return conn.Ping(ctx) })
 	srv.Mount(ops.Mux)
 
+	stopWatch := principals.Watch(ctx, log, loader, pflags.Poll)
+	defer stopWatch()
 	go srv.RunSampler(ctx)
-	log.Info("api starting", "clickhouse", chCfg.Addr, "database", chCfg.Database)
+	st := loader.Status()
+	log.Info("api starting", "clickhouse", chCfg.Addr, "database", chCfg.Database,
+		"principals_file", loader.Path(), "principals", st.Principals, "tokens", st.Tokens)
 	return serve.ListenAndServe(ctx, *addr, srv.CheckHost(ops.Mux), *grace, log, func(a net.Addr) {
 		log.Info("dashboard ready", "url", "http://"+a.String()+"/")
 	}, serve.WithHTTP(*httpCfg), serve.WithConnMetrics(reg, "api"))

@@ -36,10 +36,12 @@ WHERE (? = '' OR project_id = ?)
 GROUP BY annotator_id`
 )
 
-// Annotators reads every annotator's figures for f (the cohort filter keeps the annotators
-// whose latest label was in that cohort), lowest agreement first: the list a lead reads
-// to find who needs calibration.
-func (r *Reader) Annotators(ctx context.Context, f Filter) ([]AnnotatorFigure, error) {
+// Annotators reads the figures of every annotator v sees (a vendor's view: those whose every
+// label in the project is its party's) for v's project (the cohort filter keeps the
+// annotators whose latest label was in that cohort), lowest agreement first: the list a lead
+// reads to find who needs calibration.
+func (r *Reader) Annotators(ctx context.Context, v View) ([]AnnotatorFigure, error) {
+	f := v.Filter
 	by := map[string]*AnnotatorFigure{}
 	get := func(id string) *AnnotatorFigure {
 		if by[id] == nil {
@@ -87,7 +89,7 @@ func (r *Reader) Annotators(ctx context.Context, f Filter) ([]AnnotatorFigure, e
 	}
 	out := make([]AnnotatorFigure, 0, len(by))
 	for _, a := range by {
-		if f.Cohort == "" || a.Cohort == f.Cohort {
+		if (f.Cohort == "" || a.Cohort == f.Cohort) && v.seesAnnotator(a.AnnotatorID) {
 			out = append(out, *a)
 		}
 	}

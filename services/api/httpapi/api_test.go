@@ -396,7 +396,7 @@ func TestBadParameters(t *testing.T) {
 	t.Parallel()
 	_, conn := testenv.MigratedClickHouse(t)
 	reg := prometheus.NewRegistry()
-	srv, err := httpapi.New(httpapi.Config{Conn: conn, Registerer: reg})
+	srv, err := httpapi.New(httpapi.Config{Conn: conn, Principals: testStore(t), Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,10 +20,10 @@ type LineageKPI struct {
 	Definition string `json:"definition"`
 }
 
-// LineageCompleteness reads lineage completeness over the versions of f's project (its
+// LineageCompleteness reads lineage completeness over the versions of v's project (its
 // datasets: those its items were ingested into), every version without a project.
-func (r *Reader) LineageCompleteness(ctx context.Context, f Filter) (*LineageKPI, error) {
-	c, err := lineage.ReadCompleteness(ctx, r.conn, f.Project)
+func (r *Reader) LineageCompleteness(ctx context.Context, v View) (*LineageKPI, error) {
+	c, err := lineage.ReadCompleteness(ctx, r.conn, v.Project)
 	if err != nil {
 		return nil, err
 	}

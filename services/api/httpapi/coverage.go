@@ -66,8 +66,9 @@ WHERE (dataset_id, version) IN (
   AND (? = '' OR dataset_id = ?)
 ORDER BY dataset_id, slice`
 
-// Coverage reads the coverage of f's datasets.
-func (r *Reader) Coverage(ctx context.Context, f Filter) (*CoverageKPI, error) {
+// Coverage reads the coverage of v's datasets (a project-level figure).
+func (r *Reader) Coverage(ctx context.Context, v View) (*CoverageKPI, error) {
+	f := v.Filter
 	out := &CoverageKPI{Datasets: []DatasetCoverage{}, Definition: coverageDefinition}
 	rows, err := r.conn.Query(ctx, coverageQuery, f.Dataset, f.Dataset, f.Project, f.Project)
 	if err != nil {

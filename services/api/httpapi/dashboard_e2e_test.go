@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/api/httpapi"
 	"github.com/assay-data/assay/streams/agreement"
 	"github.com/assay-data/assay/streams/kpi"
@@ -87,25 +90,11 @@ func TestDashboardAgreementTileMoves(t *testing.T) {
 		return ag.Agreement.PairableValues == co.PairableValues(), fmt.Sprintf("%d/%d pairable values", ag.Agreement.PairableValues, co.PairableValues())
 	})
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser),
-		chromedp.NoSandbox, // root in CI containers
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1100),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	// The first Run starts the browser and must not carry a timeout (chromedp's rule: the
-	// timeout would stop the browser); each later step gets its own.
-	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancel()
+	ctx := startBrowser(t, browser)
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.api.URL+"/"+q("project", project))); err != nil {
 		t.Fatalf("open the dashboard: %v", err)
 	}
+	signIn(t, ctx, testToken(t, testAnalyst))
 	// tileWait waits until the text of the tile name satisfies ok, described by want.
 	tileWait := func(name, want string, ok func(string) bool, timeout time.Duration) {
 		t.Helper()
@@ -258,10 +247,198 @@ func TestDashboardAgreementTileMoves(t *testing.T) {
 	t.Logf("agreement tile moved from %s to %s after 120 new labels", wantBefore, wantAfter)
 }
 
+// startBrowser starts headless Chromium for the test and returns its context.
+func startBrowser(t *testing.T, browser string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser),
+		chromedp.NoSandbox, // root in CI containers
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 1100),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	// The first Run starts the browser and must not carry a timeout (chromedp's rule: the
+	// timeout would stop the browser); each later step gets its own.
+	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// signIn types token into the dashboard's sign-in form, submits it, and waits for the page
+// to show who is signed in.
+func signIn(t *testing.T, ctx context.Context, token string) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS("#login-token")), chromedp.SendKeys(chromedp.CSS("#login-token"), token),
+		chromedp.Click(chromedp.CSS("#login-submit")), chromedp.WaitVisible(chromedp.CSS("#app")), chromedp.WaitVisible(chromedp.CSS("#who"))); err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+}
+
 func writeShot(t *testing.T, path string, png []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatalf("write screenshot: %v", err)
 	}
 	t.Logf("screenshot: %s", path)
+}
+
+// evalString evaluates a JavaScript expression of the page that yields a string.
+func evalString(t *testing.T, ctx context.Context, expr string) string {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(tctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitPage polls the page's JavaScript expr (a string) until ok holds.
+func waitPage(t *testing.T, ctx context.Context, what, expr string, ok func(string) bool) string {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		v := evalString(t, ctx, expr)
+		if ok(v) {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: the page has %q", what, v)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// vendorDashboard drives the dashboard in headless Chromium over TestReadAccessOverPipeline's
+// data: a wrong token and a token of a role that reads nothing leave the sign-in form up with
+// the refusal; vendor acme signed in sees its own annotators and the project's shared figures
+// (the agreement the analyst reads), and no other party's annotator, label, cohort or vendor
+// anywhere in the page's text or DOM; its token is in sessionStorage only; signing out leaves
+// nothing of its figures on the page, and neither does its token's revocation while it is
+// signed in.
+func vendorDashboard(t *testing.T, s *stack, d *accessData, projectAlpha httpapi.Num) {
+	browser := chromium(t)
+	ctx := startBrowser(t, browser)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.api.URL+"/")); err != nil {
+		t.Fatalf("open the dashboard: %v", err)
+	}
+	refused := func(token, want string) {
+		t.Helper()
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS("#login-token")), chromedp.SendKeys(chromedp.CSS("#login-token"), token),
+			chromedp.Click(chromedp.CSS("#login-submit"))); err != nil {
+			t.Fatalf("submit a token: %v", err)
+		}
+		msg := waitPage(t, ctx, "the refusal on the sign-in form", `document.getElementById("login-error").textContent`, func(s string) bool { return strings.Contains(s, want) })
+		state := evalString(t, ctx, `JSON.stringify([document.getElementById("login").hidden, document.getElementById("app").hidden, sessionStorage.length, localStorage.length, document.cookie])`)
+		if !strings.Contains(msg, want) || state != `[false,true,0,0,""]` {
+			t.Errorf("token %q: sign-in form says %q, page state (login hidden, app hidden, stored tokens, cookie) %s; want the form with %q and nothing stored", token, msg, state, want)
+		}
+	}
+	refused("assay_not-a-token-of-this-api", "unknown bearer token")
+	refused(testToken(t, "test-collector"), access.RuleRead)
+
+	signIn(t, ctx, testToken(t, "test-vendor-acme"))
+	if who := evalString(t, ctx, `document.getElementById("who").textContent`); !strings.Contains(who, "test-vendor-acme") || !strings.Contains(who, "vendor") {
+		t.Errorf("signed in as %q, want test-vendor-acme, vendor", who)
+	}
+	var mine []string
+	for id, party := range d.annotatorParty {
+		if party[0] == "acme" {
+			mine = append(mine, id)
+		}
+	}
+	slices.Sort(mine)
+	want := strings.Join(mine, ",")
+	waitPage(t, ctx, "acme's annotators in the table", `[...document.querySelectorAll("#annotators tbody tr td:first-child")].map(td => td.textContent).sort().join(",")`,
+		func(s string) bool { return s == want })
+	wantAlpha := fmt.Sprintf("%.3f", *projectAlpha)
+	waitPage(t, ctx, "the project's agreement", `document.getElementById("agreement-value").textContent`, func(s string) bool { return s == wantAlpha })
+	waitPage(t, ctx, "a charted sample", `String(document.querySelectorAll("#chart-agreement path.line").length)`, func(s string) bool { return s == "1" })
+	if st := evalString(t, ctx, `JSON.stringify([sessionStorage.length, localStorage.length, document.cookie, location.search])`); st != `[1,0,"","?project=`+rbacProject+`"]` {
+		t.Errorf("storage (session, local, cookie, address) %s: want the token in sessionStorage only, and the project of the scope chosen", st)
+	}
+
+	// Nothing of another party anywhere: the rendered text and the whole DOM.
+	var foreign []string
+	for id, party := range d.annotatorParty {
+		if party[0] != "acme" {
+			foreign = append(foreign, id)
+		}
+	}
+	for id, party := range d.labelParty {
+		if party[0] != "acme" {
+			foreign = append(foreign, id)
+		}
+	}
+	foreign = append(foreign, d.otherAnnotators...)
+	foreign = append(foreign, "experts", "inhouse", "globex-crowd", "globex")
+	text := evalString(t, ctx, `document.body.innerText`)
+	dom := evalString(t, ctx, `document.documentElement.outerHTML`)
+	for _, f := range foreign {
+		re := regexp.MustCompile(`(^|[^A-Za-z0-9_.-])` + regexp.QuoteMeta(f) + `($|[^A-Za-z0-9_.-])`)
+		if re.MatchString(text) || re.MatchString(dom) {
+			t.Errorf("the vendor's page shows %q", f)
+		}
+	}
+	for _, id := range mine {
+		if !strings.Contains(text, id) {
+			t.Errorf("the vendor's page does not show its annotator %s", id)
+		}
+	}
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	shot, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
+	cancel()
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	writeShot(t, filepath.Join(artifactDir(t), "dashboard-vendor.png"), shot)
+	t.Logf("vendor acme's dashboard: annotators %s beside the project's agreement %s; %d strings of other parties absent from %d bytes of DOM", want, wantAlpha, len(foreign), len(dom))
+
+	// Signing out forgets the token and clears the figures.
+	tctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+	err = chromedp.Do(tctx, chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login-token")))
+	cancel()
+	if err != nil {
+		t.Fatalf("log out: %v", err)
+	}
+	dom = evalString(t, ctx, `document.documentElement.outerHTML`)
+	if st := evalString(t, ctx, `JSON.stringify([sessionStorage.length, document.getElementById("app").hidden])`); st != "[0,true]" {
+		t.Errorf("after logging out: (stored tokens, app hidden) %s", st)
+	}
+	for _, id := range mine {
+		if strings.Contains(dom, id) {
+			t.Errorf("after logging out the page still holds %s", id)
+		}
+	}
+
+	// Signed in again, then revoked: the page's next poll is refused, and it returns to the
+	// form with the reason and without the token or the figures.
+	signIn(t, ctx, testToken(t, "test-vendor-acme"))
+	waitPage(t, ctx, "acme's annotators again", `[...document.querySelectorAll("#annotators tbody tr td:first-child")].map(td => td.textContent).sort().join(",")`,
+		func(s string) bool { return s == want })
+	s.principals.Swap(registryWithout(t, "test-vendor-acme"))
+	t.Cleanup(func() { s.principals.Swap(registryWithout(t)) })
+	revoked := time.Now()
+	msg := waitPage(t, ctx, "the revoked session back on the sign-in form", `document.getElementById("login").hidden ? "" : document.getElementById("login-error").textContent`,
+		func(s string) bool { return s != "" })
+	if st := evalString(t, ctx, `JSON.stringify([sessionStorage.length, document.getElementById("app").hidden])`); !strings.Contains(msg, "refused") || st != "[0,true]" {
+		t.Errorf("after the revocation: form says %q, (stored tokens, app hidden) %s", msg, st)
+	}
+	dom = evalString(t, ctx, `document.documentElement.outerHTML`)
+	for _, id := range mine {
+		if strings.Contains(dom, id) {
+			t.Errorf("after the revocation the page still holds %s", id)
+		}
+	}
+	t.Logf("the revoked vendor's page was back on the sign-in form %v after the revocation (it polls every 2s): %q", time.Since(revoked).Round(100*time.Millisecond), msg)
 }

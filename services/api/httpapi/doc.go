@@ -1,5 +1,43 @@
 // Package httpapi is the read-only KPI API and live dashboard of services/api.
 //
+// # Who reads what
+//
+// Every /v1 request carries a bearer token (Authorization: Bearer <token>), resolved through
+// the registry in force in Config.Principals (an access.Store, which main keeps in step with
+// the principals file); the registry is read once per request, so a token removed from the
+// file is refused from the request after the reload on. No token, or one the registry does
+// not know, is a 401 with a Bearer challenge; a principal whose role reads nothing (collector,
+// labeler, model) a 403 naming access.RuleRead. The dashboard's page and static files hold no
+// figure and are open, as are /healthz and /readyz; /metrics too (see services/api), as
+// Prometheus scrapes it.
+//
+// Every answer is narrowed server-side to the caller's read scope (access.ReadScope) by a
+// View (Reader.View), with one rule throughout: a request that names something outside the
+// scope is refused with a 403 naming the rule, never answered with less:
+//
+//   - project: a scope of every project (projects=*) reads any project, or all of them at
+//     once; any other reads one of its own projects per answer (access.RuleProject for
+//     another, whether it exists or not), its only one by default, and a scope of several
+//     names one (400 otherwise: figures over a set of projects cannot be put together from
+//     the per-project ones the KPI tables hold);
+//   - figures over every project at once, which no table splits by project (the consumer lag
+//     of /v1/pipeline, the rework rate, the count of rejected events), are read by scopes of
+//     every project only: /v1/pipeline is RuleAllProjects for the others, and in /v1/kpis
+//     and /v1/cycle those figures are null;
+//   - party figures: a full scope (analyst, owner, qa) reads every figure of its projects; a
+//     vendor's reads the project-level figures (agreement and accuracy over all labels,
+//     coverage, cycle time, remediation, lineage completeness, routing, volume) and, of the
+//     party figures, only those whose every label is its own (its vendor, and its cohorts
+//     when its principal names some): its annotators, its cohorts' within-cohort agreement
+//     and accuracy, the member chains of its labels in /v1/lineage. An annotator or cohort
+//     that also labeled for another party or in house is not shown to a vendor, since its
+//     figures count those labels too; a cohort filter naming such a cohort is RuleParty.
+//     Who labeled for whom is read from the project's labels, at most once per
+//     SampleInterval for all the vendor views of a project (partyCache).
+//
+// The history is sampled per view, never per principal: readers of one scope asking for one
+// filter share one sampled view (see history), and a reader is served only its own scope's.
+//
 // Every handler reads ClickHouse through the read path of the package that owns the figure:
 // the kpi_* views and KPI tables the streams/kpi processors write (agreement through
 // kpi.ReadAgreement, accuracy, cycle time, rework), the lineage processor's chain read model
@@ -58,8 +96,11 @@
 // # Live figures
 //
 // The dashboard (static files embedded with go:embed, plain HTML, CSS and JavaScript with
-// inline SVG charts) polls /v1/kpis and /v1/history every two seconds. The history is kept
-// in memory by a sampler that computes the same summary as /v1/kpis every SampleInterval for
-// the unfiltered view and for every filter a client asked for recently; the KPI tables hold
-// current totals, not their past, so the charts start when the API starts.
+// inline SVG charts) asks for a read token, keeps it in sessionStorage (the tab only: never
+// localStorage, never a cookie, which a browser would send along with cross-site requests),
+// shows who it is (GET /v1/whoami) with a way to log out, and polls /v1/kpis and /v1/history
+// every two seconds with it. The history is kept in memory by a sampler that computes the
+// same summary as /v1/kpis every SampleInterval for the unfiltered view of every figure and
+// for every view (filter and scope) a client asked for recently; the KPI tables hold current
+// totals, not their past, so the charts start when the API starts.
 package httpapi

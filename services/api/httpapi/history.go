@@ -6,6 +6,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/assay-data/assay/schemas/access"
 )
 
 // Sample is one point of the KPI history: the headline figures of a Summary.
@@ -63,8 +65,12 @@ func SampleOf(s *Summary) Sample {
 	return p
 }
 
-// history keeps the samples of every filter a client asked for recently (and always the
-// unfiltered view), each in a bounded ring.
+// history keeps the samples of every view a client asked for recently (and always the
+// unfiltered view of every figure), each in a bounded ring. A view is a filter narrowed by a
+// read scope (View.key): readers of one scope share it, whoever they are, so the sampling
+// costs one summary per distinct (filter, scope) asked for within idle, at most maxViews,
+// however many readers poll it; and a reader is only ever served the samples of its own
+// scope's view, taken with its scope's filter.
 type history struct {
 	mu       sync.Mutex
 	max      int
@@ -75,6 +81,7 @@ type history struct {
 
 type view struct {
 	filter   Filter
+	scope    access.ReadScope
 	samples  []Sample
 	lastWant time.Time
 	// err is the failure of the latest sample, nil once one succeeds again: while it is
@@ -82,25 +89,33 @@ type view struct {
 	err error
 }
 
+// unfiltered is the view always sampled: every figure of every project, unfiltered. Its
+// samples set the KPI gauges.
+func unfiltered() View { return EveryFigure(Filter{WindowText: "all"}) }
+
+// unfilteredKey is the history key of unfiltered().
+var unfilteredKey = unfiltered().key()
+
 func newHistory(maxSamples, maxViews int, idle time.Duration) *history {
 	h := &history{max: maxSamples, idle: idle, maxViews: maxViews, views: map[string]*view{}}
-	h.views[Filter{WindowText: "all"}.Key()] = &view{filter: Filter{WindowText: "all"}}
+	u := unfiltered()
+	h.views[unfilteredKey] = &view{filter: u.Filter, scope: u.scope}
 	return h
 }
 
-// want marks f as wanted and returns its samples after sinceMS, or the failure of its latest
-// sample. A new filter beyond maxViews evicts the view wanted least recently (never the
+// want marks the view wanted and returns its samples after sinceMS, or the failure of its latest
+// sample. A new view beyond maxViews evicts the view wanted least recently (never the
 // unfiltered one).
-func (h *history) want(f Filter, sinceMS int64, now time.Time) ([]Sample, error) {
+func (h *history) want(wanted View, sinceMS int64, now time.Time) ([]Sample, error) {
+	k := wanted.key()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	k := f.Key()
 	v, ok := h.views[k]
 	if !ok {
 		if len(h.views) >= h.maxViews {
 			var oldest string
 			for key, cand := range h.views {
-				if key == (Filter{WindowText: "all"}).Key() {
+				if key == unfilteredKey {
 					continue
 				}
 				if oldest == "" || cand.lastWant.Before(h.views[oldest].lastWant) {
@@ -109,7 +124,7 @@ func (h *history) want(f Filter, sinceMS int64, now time.Time) ([]Sample, error)
 			}
 			delete(h.views, oldest)
 		}
-		v = &view{filter: f}
+		v = &view{filter: wanted.Filter, scope: wanted.scope}
 		h.views[k] = v
 	}
 	v.lastWant = now
@@ -125,24 +140,31 @@ func (h *history) want(f Filter, sinceMS int64, now time.Time) ([]Sample, error)
 	return out, nil
 }
 
-// due lists the filters to sample now: the unfiltered view and those wanted within idle.
-func (h *history) due(now time.Time) []Filter {
+// dueView is a view to sample: its key, filter and scope.
+type dueView struct {
+	key    string
+	filter Filter
+	scope  access.ReadScope
+}
+
+// due lists the views to sample now: the unfiltered view and those wanted within idle.
+func (h *history) due(now time.Time) []dueView {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []Filter
+	var out []dueView
 	for k, v := range h.views {
-		if k == (Filter{WindowText: "all"}).Key() || now.Sub(v.lastWant) < h.idle {
-			out = append(out, v.filter)
+		if k == unfilteredKey || now.Sub(v.lastWant) < h.idle {
+			out = append(out, dueView{key: k, filter: v.filter, scope: v.scope})
 		}
 	}
 	return out
 }
 
-// add appends a sample to f's view; it returns whether the view was failing until now.
-func (h *history) add(f Filter, s Sample) (recovered bool) {
+// add appends a sample to the view key; it returns whether the view was failing until now.
+func (h *history) add(key string, s Sample) (recovered bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	v, ok := h.views[f.Key()]
+	v, ok := h.views[key]
 	if !ok {
 		return false
 	}
@@ -154,12 +176,13 @@ func (h *history) add(f Filter, s Sample) (recovered bool) {
 	return recovered
 }
 
-// fail records that f's latest sample could not be taken; it returns whether the view
-// was healthy until now. No sample is added: a gap in the charts, never a made-up point.
-func (h *history) fail(f Filter, err error) (started bool) {
+// fail records that the latest sample of the view key could not be taken; it returns whether
+// the view was healthy until now. No sample is added: a gap in the charts, never a made-up
+// point.
+func (h *history) fail(key string, err error) (started bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	v, ok := h.views[f.Key()]
+	v, ok := h.views[key]
 	if !ok {
 		return false
 	}
@@ -181,32 +204,39 @@ func (s *Server) RunSampler(ctx context.Context) {
 	}
 }
 
-// SampleOnce takes one sample of every due view. A view whose summary cannot be read gets
-// no sample (and the KPI gauges keep their values: a failed read is not a change in
-// quality); the failure is logged when it starts and when it ends, counted in
+// SampleOnce takes one sample of every due view, each narrowed by its own scope again (a
+// vendor's view reads its project's parties anew, as a request does). A view whose summary
+// cannot be read gets no sample (and the KPI gauges keep their values: a failed read is not a
+// change in quality); the failure is logged when it starts and when it ends, counted in
 // assay_api_kpi_section_errors_total every time.
 func (s *Server) SampleOnce(ctx context.Context) {
-	for _, f := range s.hist.due(time.Now()) {
+	for _, d := range s.hist.due(time.Now()) {
 		qctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
-		sum, err := s.reader.Summary(qctx, f)
+		v, err := s.reader.View(qctx, d.filter, d.scope)
+		var sum *Summary
+		if err == nil {
+			sum, err = s.reader.Summary(qctx, v)
+		}
 		cancel()
 		if ctx.Err() != nil {
 			return
 		}
 		if err != nil {
-			s.m.sectionFailed(err)
-			if s.hist.fail(f, err) {
-				s.cfg.Log.Warn("kpi history sampling failed; /v1/history answers 5xx for this view until a sample succeeds", "view", f.Key(), "err", err)
+			if _, refused := refusal(err); !refused {
+				s.m.sectionFailed(err)
+			}
+			if s.hist.fail(d.key, err) {
+				s.cfg.Log.Warn("kpi history sampling failed; /v1/history answers an error for this view until a sample succeeds", "view", d.key, "err", err)
 			} else {
-				s.cfg.Log.Debug("kpi history sampling still failing", "view", f.Key(), "err", err)
+				s.cfg.Log.Debug("kpi history sampling still failing", "view", d.key, "err", err)
 			}
 			continue
 		}
-		if f.Key() == (Filter{WindowText: "all"}).Key() {
+		if d.key == unfilteredKey {
 			s.m.publish(sum)
 		}
-		if s.hist.add(f, SampleOf(sum)) {
-			s.cfg.Log.Info("kpi history sampling recovered", "view", f.Key())
+		if s.hist.add(d.key, SampleOf(sum)) {
+			s.cfg.Log.Info("kpi history sampling recovered", "view", d.key)
 		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/assay-data/assay/schemas/access"
 )
 
 func TestHostList(t *testing.T) {
@@ -72,11 +74,17 @@ func TestCheckHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if _, err := New(Config{Conn: conn, AllowedHosts: []string{"https://assay.example.com"}}); err == nil || !strings.Contains(err.Error(), "not a URL") {
+	const token = "assay_host-test-token"
+	principals, err := access.Parse("test", "reader "+access.HashToken(token)+" role=analyst projects=*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := access.NewStore(principals)
+	if _, err := New(Config{Conn: conn, Principals: store, AllowedHosts: []string{"https://assay.example.com"}}); err == nil || !strings.Contains(err.Error(), "not a URL") {
 		t.Errorf("New with a URL as allowed host: %v", err)
 	}
 	reg := prometheus.NewRegistry()
-	srv, err := New(Config{Conn: conn, Registerer: reg, ListenAddr: "127.0.0.1:18080", AllowedHosts: []string{"assay.example.com"}})
+	srv, err := New(Config{Conn: conn, Principals: store, Registerer: reg, ListenAddr: "127.0.0.1:18080", AllowedHosts: []string{"assay.example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,6 +109,7 @@ func TestCheckHost(t *testing.T) {
 	} {
 		req := httptest.NewRequest(http.MethodGet, tc.path, nil)
 		req.Host = tc.host
+		req.Header.Set("Authorization", "Bearer "+token)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code != tc.want {

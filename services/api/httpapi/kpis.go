@@ -36,22 +36,24 @@ func ratio(a, b int64) Num {
 // Every section is read, or there is no Summary (Reader.Summary fails): a figure that
 // could not be read is never reported as missing beside the others.
 type Summary struct {
-	AsOfMillis  int64           `json:"as_of_ms"`
-	Filter      Filter          `json:"filter"`
-	Agreement   *AgreementKPI   `json:"agreement"`
-	Accuracy    *AccuracyKPI    `json:"accuracy"`
-	Coverage    *CoverageKPI    `json:"coverage"`
-	Cycle       *CycleKPI       `json:"cycle_time"`
+	AsOfMillis int64         `json:"as_of_ms"`
+	Filter     Filter        `json:"filter"`
+	Agreement  *AgreementKPI `json:"agreement"`
+	Accuracy   *AccuracyKPI  `json:"accuracy"`
+	Coverage   *CoverageKPI  `json:"coverage"`
+	Cycle      *CycleKPI     `json:"cycle_time"`
+	// Rework is over every project: null in a view whose scope is not every project.
 	Rework      *ReworkKPI      `json:"rework"`
 	Remediation *RemediationKPI `json:"remediation"`
 	Lineage     *LineageKPI     `json:"lineage"`
 	Routing     *RoutingKPI     `json:"routing"`
-	// Annotators are every annotator's agreement and accuracy, lowest agreement first.
+	// Annotators are every annotator's agreement and accuracy (a vendor's own only, in a
+	// vendor's view), lowest agreement first.
 	Annotators []AnnotatorFigure `json:"annotators"`
 	Volume     *VolumeKPI        `json:"volume"`
 	// Pipeline is the processors' consumer lag read from the broker (nil without a
-	// LagReader); its total is null while a processor's lag cannot be read, which fails
-	// nothing else.
+	// LagReader, and in a view whose scope is not every project); its total is null while a
+	// processor's lag cannot be read, which fails nothing else.
 	Pipeline *PipelineKPI `json:"pipeline"`
 }
 
@@ -73,6 +75,8 @@ type Reader struct {
 	conn driver.Conn
 	now  func() time.Time
 	lag  *LagReader
+	// parties keeps each project's parties for a vendor's views (Reader.View) a moment.
+	parties partyCache
 }
 
 // NewReader returns a Reader over conn; lag may be nil (no pipeline lag figure).
@@ -80,33 +84,35 @@ func NewReader(conn driver.Conn, lag *LagReader) *Reader {
 	return &Reader{conn: conn, now: time.Now, lag: lag}
 }
 
-// Summary reads every section for f, or fails with the first section that cannot be read
+// Summary reads every section of v, or fails with the first section that cannot be read
 // (a *SectionError): a summary with a hole in it would show the other figures as if the
 // KPI store were whole, and the first failure usually means the next would fail too
-// (ClickHouse unreachable: one timeout, not ten).
-func (r *Reader) Summary(ctx context.Context, f Filter) (*Summary, error) {
+// (ClickHouse unreachable: one timeout, not ten). The figures over every project at once
+// (rework, rejected events, consumer lag) are null unless v's scope is every project.
+func (r *Reader) Summary(ctx context.Context, v View) (*Summary, error) {
 	now := r.now()
+	f := v.Filter
 	s := &Summary{AsOfMillis: now.UnixMilli(), Filter: f}
 	for _, sec := range []struct {
 		name string
 		read func() error
 	}{
-		{"agreement", func() (err error) { s.Agreement, err = r.Agreement(ctx, f); return }},
-		{"accuracy", func() (err error) { s.Accuracy, err = r.Accuracy(ctx, f); return }},
-		{"coverage", func() (err error) { s.Coverage, err = r.Coverage(ctx, f); return }},
-		{"cycle_time", func() (err error) { s.Cycle, err = r.Cycle(ctx, f); return }},
-		{"rework", func() (err error) { s.Rework, err = r.Rework(ctx); return }},
-		{"remediation", func() (err error) { s.Remediation, err = r.Remediation(ctx, f); return }},
-		{"annotators", func() (err error) { s.Annotators, err = r.Annotators(ctx, f); return }},
-		{"lineage", func() (err error) { s.Lineage, err = r.LineageCompleteness(ctx, f); return }},
-		{"routing", func() (err error) { s.Routing, err = r.Routing(ctx, f); return }},
-		{"volume", func() (err error) { s.Volume, err = r.Volume(ctx, f); return }},
+		{"agreement", func() (err error) { s.Agreement, err = r.Agreement(ctx, v); return }},
+		{"accuracy", func() (err error) { s.Accuracy, err = r.Accuracy(ctx, v); return }},
+		{"coverage", func() (err error) { s.Coverage, err = r.Coverage(ctx, v); return }},
+		{"cycle_time", func() (err error) { s.Cycle, err = r.Cycle(ctx, v); return }},
+		{"rework", func() (err error) { s.Rework, err = r.Rework(ctx, v); return }},
+		{"remediation", func() (err error) { s.Remediation, err = r.Remediation(ctx, v); return }},
+		{"annotators", func() (err error) { s.Annotators, err = r.Annotators(ctx, v); return }},
+		{"lineage", func() (err error) { s.Lineage, err = r.LineageCompleteness(ctx, v); return }},
+		{"routing", func() (err error) { s.Routing, err = r.Routing(ctx, v); return }},
+		{"volume", func() (err error) { s.Volume, err = r.Volume(ctx, v); return }},
 	} {
 		if err := sec.read(); err != nil {
 			return nil, &SectionError{Section: sec.name, Err: err}
 		}
 	}
-	if r.lag != nil {
+	if r.lag != nil && v.allProjects() {
 		// The lag comes from the broker, not ClickHouse: a processor whose lag cannot be
 		// read leaves the total null and is listed in Unanswered (the error only repeats
 		// that, with the detail /v1/pipeline logs); the ClickHouse figures stand.
@@ -157,10 +163,11 @@ type CohortAgreement struct {
 
 const agreementDefinition = "Krippendorff's alpha per question at its level of measurement (nominal, ordinal, interval, ratio; MASI for multi-label), over units (item x question) with two or more values; the headline and cohort figures are means over questions weighted by pairable values. Cohort figures use only that cohort's labels of each unit. A window selects units by the UTC day of their first label."
 
-// Agreement reads the figures of f's project in f's scope, and every cohort's, with
-// kpi.ReadAgreement; with a window, over the units that started from the window's first UTC
-// day on.
-func (r *Reader) Agreement(ctx context.Context, f Filter) (*AgreementKPI, error) {
+// Agreement reads the figures of v's project in v's scope, and every cohort's the view sees,
+// with kpi.ReadAgreement; with a window, over the units that started from the window's first
+// UTC day on.
+func (r *Reader) Agreement(ctx context.Context, v View) (*AgreementKPI, error) {
+	f := v.Filter
 	q := kpi.AgreementFilter{Project: f.Project, Scope: scope(f), Cohorts: true}
 	fromDay := ""
 	if f.Window > 0 {
@@ -179,7 +186,7 @@ func (r *Reader) Agreement(ctx context.Context, f Filter) (*AgreementKPI, error)
 			out.Questions = append(out.Questions, fig)
 			headline.add(fig)
 		}
-		if c, ok := strings.CutPrefix(fig.Scope, "cohort:"); ok && (f.Cohort == "" || c == f.Cohort) {
+		if c, ok := strings.CutPrefix(fig.Scope, "cohort:"); ok && (f.Cohort == "" || c == f.Cohort) && v.seesCohort(c) {
 			if cohorts[c] == nil {
 				cohorts[c] = &weighted{}
 			}
@@ -267,8 +274,9 @@ FROM kpi_accuracy
 WHERE (? = '' OR project_id = ?) AND (scope = ? OR scope LIKE 'cohort:%')
 ORDER BY project_id, question_id, scope`
 
-// Accuracy reads kpi_accuracy for f.
-func (r *Reader) Accuracy(ctx context.Context, f Filter) (*AccuracyKPI, error) {
+// Accuracy reads kpi_accuracy for v: its project's questions, and the cohorts it sees.
+func (r *Reader) Accuracy(ctx context.Context, v View) (*AccuracyKPI, error) {
+	f := v.Filter
 	rows, err := r.conn.Query(ctx, accuracyQuery, f.Project, f.Project, scope(f))
 	if err != nil {
 		return nil, fmt.Errorf("query accuracy: %w", err)
@@ -287,7 +295,7 @@ func (r *Reader) Accuracy(ctx context.Context, f Filter) (*AccuracyKPI, error) {
 			out.CorrectLabels += correct
 			out.ScoredLabels += scored
 		}
-		if c, ok := strings.CutPrefix(sc, "cohort:"); ok && (f.Cohort == "" || c == f.Cohort) {
+		if c, ok := strings.CutPrefix(sc, "cohort:"); ok && (f.Cohort == "" || c == f.Cohort) && v.seesCohort(c) {
 			if cohorts[c] == nil {
 				cohorts[c] = &[2]int64{}
 			}
@@ -329,8 +337,9 @@ FROM kpi_item_cycle
 WHERE ingested_at_ms > 0 AND first_label_at_ms > 0 AND accepted_at_ms > 0
   AND (? = '' OR project_id = ?) AND ingested_at_ms >= ?`
 
-// Cycle reads the cycle times of f from kpi_item_cycle.
-func (r *Reader) Cycle(ctx context.Context, f Filter) (*CycleKPI, error) {
+// Cycle reads the cycle times of v from kpi_item_cycle.
+func (r *Reader) Cycle(ctx context.Context, v View) (*CycleKPI, error) {
+	f := v.Filter
 	var (
 		out                  CycleKPI
 		fl50, fl90, a50, a90 float64
@@ -360,8 +369,12 @@ type ReworkKPI struct {
 
 const reworkQuery = `SELECT toInt64(labels_reviewed), toInt64(labels_reworked), toInt64(reviews), toInt64(rework_reviews) FROM kpi_rework`
 
-// Rework reads kpi_rework.
-func (r *Reader) Rework(ctx context.Context) (*ReworkKPI, error) {
+// Rework reads kpi_rework, for a view whose scope is every project; nil for any other (the
+// rework partials carry no project, so the rate is every project's).
+func (r *Reader) Rework(ctx context.Context, v View) (*ReworkKPI, error) {
+	if !v.allProjects() {
+		return nil, nil
+	}
 	var out ReworkKPI
 	if err := r.conn.QueryRow(ctx, reworkQuery).Scan(&out.LabelsReviewed, &out.LabelsReworked, &out.Reviews, &out.ReworkReviews); err != nil {
 		return nil, fmt.Errorf("query rework: %w", err)
@@ -417,9 +430,10 @@ USING finding_id
 GROUP BY severity
 ORDER BY severity`
 
-// Remediation reads evaluation-to-remediation time for f; the overall p50/p90 are computed
+// Remediation reads evaluation-to-remediation time for v; the overall p50/p90 are computed
 // over every shipped finding, not averaged over severities.
-func (r *Reader) Remediation(ctx context.Context, f Filter) (*RemediationKPI, error) {
+func (r *Reader) Remediation(ctx context.Context, v View) (*RemediationKPI, error) {
+	f := v.Filter
 	now := r.now()
 	rows, err := r.conn.Query(ctx, remediationQuery, now.UnixMilli(), f.Project, f.Project, f.SinceMillis(now))
 	if err != nil {
@@ -480,8 +494,9 @@ USING finding_id`
 type VolumeKPI struct {
 	Items  int64 `json:"items"`
 	Labels int64 `json:"labels"`
-	// Rejected counts DLQ records (every project: a rejected event has no trusted project).
-	Rejected int64 `json:"rejected"`
+	// Rejected counts DLQ records (every project: a rejected event has no trusted project),
+	// so it is null in a view whose scope is not every project.
+	Rejected *int64 `json:"rejected"`
 }
 
 const volumeQuery = `SELECT
@@ -489,11 +504,15 @@ const volumeQuery = `SELECT
   (SELECT toInt64(count()) FROM labels FINAL WHERE (? = '' OR project_id = ?)),
   (SELECT toInt64(count()) FROM dlq FINAL)`
 
-// Volume counts items, labels and rejected events.
-func (r *Reader) Volume(ctx context.Context, f Filter) (*VolumeKPI, error) {
+// Volume counts items, labels and (for a view of every project) rejected events.
+func (r *Reader) Volume(ctx context.Context, v View) (*VolumeKPI, error) {
 	var out VolumeKPI
-	if err := r.conn.QueryRow(ctx, volumeQuery, f.Project, f.Project, f.Project, f.Project).Scan(&out.Items, &out.Labels, &out.Rejected); err != nil {
+	var rejected int64
+	if err := r.conn.QueryRow(ctx, volumeQuery, v.Project, v.Project, v.Project, v.Project).Scan(&out.Items, &out.Labels, &rejected); err != nil {
 		return nil, fmt.Errorf("query volume: %w", err)
+	}
+	if v.allProjects() {
+		out.Rejected = &rejected
 	}
 	return &out, nil
 }

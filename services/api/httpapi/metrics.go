@@ -16,6 +16,9 @@ type metrics struct {
 	sectionErrors *prometheus.CounterVec
 	// misdirected counts requests refused by the Host allowlist.
 	misdirected prometheus.Counter
+	// refused counts /v1 requests answered 401 or 403, by reason (no_token, unknown_token)
+	// or rule.
+	refused *prometheus.CounterVec
 
 	// KPI gauges of the unfiltered view, set by the sampler, so Prometheus can alert on
 	// figures that live in ClickHouse (agreement below target, findings open too long).
@@ -52,6 +55,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "assay_api_misdirected_requests_total",
 			Help: "Requests refused with 421 because their Host header is not on the allowlist (-allowed-hosts): DNS rebinding attempts, or a name to add.",
 		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assay_api_refused_requests_total",
+			Help: "API requests refused: 401 without a token (reason no_token) or with one the principals file does not hold (unknown_token: revoked, mistyped, guessed), 403 by the read rule that refused it (role.read, scope.project, scope.all_projects, scope.party).",
+		}, []string{"reason"}),
 		agreement: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "assay_api_kpi_agreement_alpha",
 			Help: "Krippendorff's alpha of each project (questions weighted by pairable values); absent while undefined.",
@@ -96,7 +103,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.sectionErrors, m.misdirected,
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.sectionErrors, m.misdirected, m.refused,
 		m.agreement, m.accuracy, m.coverage, m.openFindings, m.oldestOpen, m.remediation,
 		m.automation, m.override, m.auditsLabeled, m.precision} {
 		if err := reg.Register(c); err != nil {

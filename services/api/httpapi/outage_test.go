@@ -80,6 +80,7 @@ func serveLikeMain(t *testing.T, cfg httpapi.Config) (*httpapi.Server, string, *
 	reg := serve.NewRegistry()
 	cfg.Registerer = reg
 	cfg.ListenAddr = "127.0.0.1:18080"
+	cfg.Principals = testStore(t)
 	srv, err := httpapi.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -99,13 +100,15 @@ type answer struct {
 	body string
 }
 
-// fetch GETs path with the given Host header ("" = the server's address).
+// fetch GETs path as the test analyst with the given Host header ("" = the server's
+// address).
 func fetch(t *testing.T, base, path, host string) answer {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, base+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	authorize(t, req, testAnalyst)
 	if host != "" {
 		req.Host = host
 	}

@@ -113,8 +113,10 @@ USING (item_id, question_id)
 GROUP BY labels_project, model, model_version
 ORDER BY labels_project, model, model_version`
 
-// Routing reads the automation and pre-label precision of f (project only).
-func (r *Reader) Routing(ctx context.Context, f Filter) (*RoutingKPI, error) {
+// Routing reads the automation and pre-label precision of v (project only: project-level
+// figures, which no party owns).
+func (r *Reader) Routing(ctx context.Context, v View) (*RoutingKPI, error) {
+	f := v.Filter
 	out := &RoutingKPI{Projects: []AutomationFigure{}, Models: []PrecisionFigure{}, Definition: routingDefinition}
 	rows, err := r.conn.Query(ctx, automationQuery, f.Project, f.Project)
 	if err != nil {

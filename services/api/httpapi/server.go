@@ -14,12 +14,17 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/assay-data/assay/schemas/access"
 )
 
 // Config configures a Server.
 type Config struct {
 	// Conn reads ClickHouse (required).
 	Conn driver.Conn
+	// Principals authenticates the callers of /v1 (required): the registry in force, which
+	// the caller swaps on reload (access.Loader); each request reads it once.
+	Principals *access.Store
 	// Registerer receives the assay_api_* metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 	// Log receives request failures; nil discards.
@@ -56,6 +61,9 @@ type Problem struct {
 	Error string `json:"error"`
 	// Param names the offending query parameter, for 400s about one.
 	Param string `json:"param,omitempty"`
+	// Rule names the rule that refused a 403 (access.RuleRead, access.RuleProject,
+	// RuleAllProjects, RuleParty).
+	Rule string `json:"rule,omitempty"`
 }
 
 // Filter parameters per endpoint.
@@ -74,6 +82,9 @@ var (
 func New(cfg Config) (*Server, error) {
 	if cfg.Conn == nil {
 		return nil, errors.New("httpapi: Config.Conn is required")
+	}
+	if cfg.Principals == nil || cfg.Principals.Load() == nil {
+		return nil, errors.New("httpapi: Config.Principals is required: every /v1 request is authenticated")
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -96,28 +107,34 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	samples := max(int(cfg.History/cfg.SampleInterval), 1)
-	return &Server{cfg: cfg, reader: NewReader(cfg.Conn, cfg.Lag), hist: newHistory(samples, 16, 2*time.Minute), m: m, hosts: hosts}, nil
+	reader := NewReader(cfg.Conn, cfg.Lag)
+	// A vendor's dashboard asks twice per poll and the sampler once per interval: one read of
+	// a project's parties serves them all for an interval.
+	reader.parties.ttl = cfg.SampleInterval
+	return &Server{cfg: cfg, reader: reader, hist: newHistory(samples, 16, 2*time.Minute), m: m, hosts: hosts}, nil
 }
 
 // Reader returns the server's KPI reader (for the CLI and tests).
 func (s *Server) Reader() *Reader { return s.reader }
 
 // Mount registers the API and the dashboard on mux (beside /healthz, /readyz and /metrics
-// of services/internal/serve).
+// of services/internal/serve). Every /v1 route, unknown ones included, authenticates its
+// caller first; the dashboard's page and static files hold no figure and are open.
 func (s *Server) Mount(mux *http.ServeMux) {
-	s.handle(mux, "GET /v1/kpis", s.kpis)
-	s.handle(mux, "GET /v1/agreement", s.agreement)
-	s.handle(mux, "GET /v1/accuracy", s.accuracy)
-	s.handle(mux, "GET /v1/annotators", s.annotators)
-	s.handle(mux, "GET /v1/coverage", s.coverage)
-	s.handle(mux, "GET /v1/cycle", s.cycle)
-	s.handle(mux, "GET /v1/remediation", s.remediation)
-	s.handle(mux, "GET /v1/routing", s.routing)
-	s.handle(mux, "GET /v1/pipeline", s.pipeline)
-	s.handle(mux, "GET /v1/lineage/{dataset}/{version}", s.lineage)
-	s.handle(mux, "GET /v1/history", s.history)
-	s.handle(mux, "/v1/", func(w http.ResponseWriter, r *http.Request) error {
-		return &httpError{code: http.StatusNotFound, msg: "no such endpoint: " + r.URL.Path + " (see GET /v1/kpis, /v1/agreement, /v1/accuracy, /v1/annotators, /v1/coverage, /v1/cycle, /v1/remediation, /v1/routing, /v1/pipeline, /v1/lineage/{dataset}/{version}, /v1/history)"}
+	s.read(mux, "GET /v1/whoami", s.whoami)
+	s.read(mux, "GET /v1/kpis", s.kpis)
+	s.read(mux, "GET /v1/agreement", s.agreement)
+	s.read(mux, "GET /v1/accuracy", s.accuracy)
+	s.read(mux, "GET /v1/annotators", s.annotators)
+	s.read(mux, "GET /v1/coverage", s.coverage)
+	s.read(mux, "GET /v1/cycle", s.cycle)
+	s.read(mux, "GET /v1/remediation", s.remediation)
+	s.read(mux, "GET /v1/routing", s.routing)
+	s.read(mux, "GET /v1/pipeline", s.pipeline)
+	s.read(mux, "GET /v1/lineage/{dataset}/{version}", s.lineage)
+	s.read(mux, "GET /v1/history", s.history)
+	s.read(mux, "/v1/", func(w http.ResponseWriter, r *http.Request, _ access.ReadScope) error {
+		return &httpError{code: http.StatusNotFound, msg: "no such endpoint: " + r.URL.Path + " (see GET /v1/whoami, /v1/kpis, /v1/agreement, /v1/accuracy, /v1/annotators, /v1/coverage, /v1/cycle, /v1/remediation, /v1/routing, /v1/pipeline, /v1/lineage/{dataset}/{version}, /v1/history)"}
 	})
 	static, _ := fs.Sub(staticFiles, "static")
 	files := http.FileServerFS(static)
@@ -145,8 +162,25 @@ func (e *httpError) Error() string { return e.msg }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// handle wraps h with metrics and error answers: a ParamError is a 400, httpError its own
-// code, errNotFound a 404, anything else a failed ClickHouse read, answered 503 or 500
+// readFunc is a /v1 handler: it answers what its caller's read scope may see.
+type readFunc func(w http.ResponseWriter, r *http.Request, sc access.ReadScope) error
+
+// read wraps h with authentication (authenticate): a request without a token, or with one
+// the registry in force does not know, is answered 401; one whose principal reads nothing
+// 403 naming access.RuleRead; h answers the others.
+func (s *Server) read(mux *http.ServeMux, pattern string, h readFunc) {
+	s.handle(mux, pattern, func(w http.ResponseWriter, r *http.Request) error {
+		sc, err := s.authenticate(r)
+		if err != nil {
+			return err
+		}
+		return h(w, r, sc)
+	})
+}
+
+// handle wraps h with metrics and error answers: missing or unknown credentials are a 401, an
+// *access.Violation a 403 naming its rule, a ParamError a 400, httpError its own code,
+// errNotFound a 404, anything else a failed ClickHouse read, answered 503 or 500
 // (storeStatus) with a message that says nothing of the failure, whose detail is logged.
 // A handler writes its answer only once every read has succeeded, so a failure never
 // leaves a partial answer behind a 200.
@@ -166,7 +200,25 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc) {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var pe *ParamError
 	var he *httpError
+	var ae *authError
+	var v *access.Violation
+	if reason, ok := refusal(err); ok {
+		s.m.refused.WithLabelValues(reason).Inc()
+	}
 	switch {
+	case errors.As(err, &ae):
+		// RFC 6750: no token is a bare challenge, a token that is not known an invalid one.
+		challenge := `Bearer realm="assay"`
+		if !errors.Is(ae.err, access.ErrNoCredentials) {
+			challenge += `, error="invalid_token"`
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
+		writeJSON(w, http.StatusUnauthorized, Problem{Error: ae.Error() + "; a reader's token (analyst, owner, qa or vendor) is made with assay token create"})
+	case errors.As(err, &v):
+		// Debug: a dashboard left on a refused filter asks every two seconds; the refusals are
+		// counted by rule in assay_api_refused_requests_total.
+		s.cfg.Log.Debug("api request refused", "path", r.URL.Path, "query", r.URL.RawQuery, "rule", v.Rule, "reason", v.Reason)
+		writeJSON(w, http.StatusForbidden, Problem{Error: v.Error(), Rule: v.Rule})
 	case errors.As(err, &pe):
 		writeJSON(w, http.StatusBadRequest, Problem{Error: pe.Error(), Param: pe.Param})
 	case errors.As(err, &he):
@@ -202,12 +254,30 @@ func noWindow(r *http.Request, what string) error {
 	return nil
 }
 
-func (s *Server) kpis(w http.ResponseWriter, r *http.Request) error {
-	f, err := ParseFilter(r.URL.Query(), kpiParams...)
+// view parses the request's filter (the parameters the endpoint takes) and narrows it to
+// sc (Reader.View).
+func (s *Server) view(r *http.Request, sc access.ReadScope, params ...string) (View, error) {
+	f, err := ParseFilter(r.URL.Query(), params...)
+	if err != nil {
+		return View{}, err
+	}
+	return s.reader.View(r.Context(), f, sc)
+}
+
+func (s *Server) whoami(w http.ResponseWriter, r *http.Request, sc access.ReadScope) error {
+	if _, err := ParseFilter(r.URL.Query()); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, whoAmI(sc))
+	return nil
+}
+
+func (s *Server) kpis(w http.ResponseWriter, r *http.Request, sc access.ReadScope) error {
+	v, err := s.view(r, sc, kpiParams...)
 	if err != nil {
 		return err
 	}
-	sum, err := s.reader.Summary(r.Context(), f)
+	sum, err := s.reader.Summary(r.Context(), v)
 	if err != nil {
 		s.m.sectionFailed(err)
 		return err
@@ -225,92 +295,99 @@ func section[T any](w http.ResponseWriter, f Filter, name string, v T, err error
 	return nil
 }
 
-func (s *Server) agreement(w http.ResponseWriter, r *http.Request) error {
-	f, err := ParseFilter(r.URL.Query(), agreementParams...)
+func (s *Server) agreement(w http.ResponseWriter, r *http.Request, sc access.ReadScope) error {
+	v, err := s.view(r, sc, agreementParams...)
 	if err != nil {
 		return err
 	}
-	v, err := s.reader.Agreement(r.Context(), f)
-	return section(w, f, "agreement", v, err)
+	a, err := s.reader.Agreement(r.Context(), v)
+	return section(w, v.Filter, "agreement", a, err)
 }
 
-func (s *Server) accuracy(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) accuracy(w http.ResponseWriter, r *http.Request, sc access.ReadScope) error {
 	if err := noWindow(r, "accuracy is kept as all-time totals per partition and"); err != nil {
 		return err
 	}
-	f, err := ParseFilter(r.URL.Query(), accuracyParams...)
+	v, err := s.view(r, sc, accuracyParams...)
 	if err != nil {
 		return err
 	}
-	v, err := s.reader.Accuracy(r.Context(), f)
-	return section(w, f, "accuracy", v, err)
+	a, err := s.reader.Accuracy(r.Context(), v)
+	return section(w, v.Filter, "accuracy", a, err)
 }
 
-func (s *Server) annotators(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) annotators(w http.ResponseWriter, r *http.Request, sc access.ReadScope) error {
 	if err := noWindow(r, "annotator agreement and accuracy are kept as all-time totals and"); err != nil {
 		return err
 	}
-	f, err := ParseFilter(r.URL.Query(), accuracyParams...)
+	v, err := s.view(r, sc, accuracyParams...)
 	if err != nil {
 		return err
 	}
-	v, err := s.reader.Annotators(r.Context(), f)
-	return section(w, f, "annotators", v, err)
+	a, err := s.reader.Annotators(r.Context(), v)
+	return section(w, v.Filter, "annotators", a, err)
 }
 
-func (s *Server) coverage(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) coverage(w http.ResponseWriter, r *http.Request, sc access.ReadScope) error {
 	if err := noWindow(r, "coverage describes the latest version of each dataset and"); err != nil {
 		return err
 	}
-	f, err := ParseFilter(r.URL.Query(), coverageParams...)
+	v, err := s.view(r, sc, coverageParams...)
 	if err != nil {
 		return err
 	}
-	v, err := s.reader.Coverage(r.Context(), f)
-	return section(w, f, "coverage", v, err)
+	c, err := s.reader.Coverage(r.Context(), v)
+	return section(w, v.Filter, "coverage", c, err)
 }
 
-func (s *Server) cycle(w http.ResponseWriter, r *http.Request) error {
-	f, err := ParseFilter(r.URL.Query(), cycleParams...)
+func (s *Server) cycle(w http.ResponseWriter, r *http.Request, sc access.ReadScope) error {
+	v, err := s.view(r, sc, cycleParams...)
 	if err != nil {
 		return err
 	}
-	c, err := s.reader.Cycle(r.Context(), f)
+	c, err := s.reader.Cycle(r.Context(), v)
 	if err != nil {
 		return err
 	}
-	rw, err := s.reader.Rework(r.Context())
+	rw, err := s.reader.Rework(r.Context(), v)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"filter": f, "cycle_time": c, "rework": rw})
+	writeJSON(w, http.StatusOK, map[string]any{"filter": v.Filter, "cycle_time": c, "rework": rw})
 	return nil
 }
 
-func (s *Server) remediation(w http.ResponseWriter, r *http.Request) error {
-	f, err := ParseFilter(r.URL.Query(), remediationParams...)
+func (s *Server) remediation(w http.ResponseWriter, r *http.Request, sc access.ReadScope) error {
+	v, err := s.view(r, sc, remediationParams...)
 	if err != nil {
 		return err
 	}
-	v, err := s.reader.Remediation(r.Context(), f)
-	return section(w, f, "remediation", v, err)
+	rem, err := s.reader.Remediation(r.Context(), v)
+	return section(w, v.Filter, "remediation", rem, err)
 }
 
-func (s *Server) routing(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) routing(w http.ResponseWriter, r *http.Request, sc access.ReadScope) error {
 	if err := noWindow(r, "routing figures are kept as all-time decisions and labels and"); err != nil {
 		return err
 	}
-	f, err := ParseFilter(r.URL.Query(), routingParams...)
+	v, err := s.view(r, sc, routingParams...)
 	if err != nil {
 		return err
 	}
-	v, err := s.reader.Routing(r.Context(), f)
-	return section(w, f, "routing", v, err)
+	rt, err := s.reader.Routing(r.Context(), v)
+	return section(w, v.Filter, "routing", rt, err)
 }
 
-func (s *Server) pipeline(w http.ResponseWriter, r *http.Request) error {
+// pipeline answers the processors' consumer lag: a figure over every project at once (the
+// topics carry every project's events), read only by a scope of every project.
+func (s *Server) pipeline(w http.ResponseWriter, r *http.Request, sc access.ReadScope) error {
 	if _, err := ParseFilter(r.URL.Query()); err != nil {
 		return err
+	}
+	if !allProjects(sc) {
+		projects, _ := sc.Projects()
+		return &access.Violation{Rule: RuleAllProjects, Reason: fmt.Sprintf("%s reads projects %s; the consumer lag is every project's at once, read by principals of every project (projects=*)",
+			sc.Principal().ID, strings.Join(projects, ","))}
 	}
 	if s.reader.lag == nil {
 		writeJSON(w, http.StatusOK, map[string]any{"pipeline": nil, "note": "no consumer lag configured (-lag-processors is empty)"})
@@ -328,7 +405,7 @@ func (s *Server) pipeline(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) lineage(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) lineage(w http.ResponseWriter, r *http.Request, sc access.ReadScope) error {
 	if _, err := ParseFilter(r.URL.Query()); err != nil {
 		return err
 	}
@@ -339,7 +416,7 @@ func (s *Server) lineage(w http.ResponseWriter, r *http.Request) error {
 	if err := CheckID(ver); err != nil || ver == "" {
 		return &ParamError{Param: "version", Reason: "not a version: " + reason(err, "empty")}
 	}
-	v, err := s.reader.Lineage(r.Context(), ds, ver)
+	v, err := s.reader.Lineage(r.Context(), sc, ds, ver)
 	if err != nil {
 		return err
 	}
@@ -354,23 +431,29 @@ func reason(err error, def string) string {
 	return def
 }
 
-func (s *Server) history(w http.ResponseWriter, r *http.Request) error {
+// history answers the samples of the caller's view: its filter narrowed by its scope, so a
+// vendor is served the samples of a vendor's view of its project, never another's.
+func (s *Server) history(w http.ResponseWriter, r *http.Request, sc access.ReadScope) error {
 	q := r.URL.Query()
-	f, err := ParseFilter(q, historyParams...)
-	if err != nil {
-		return err
-	}
 	var since int64
 	if v := q.Get("since"); v != "" {
+		var err error
 		if since, err = strconv.ParseInt(v, 10, 64); err != nil || since < 0 {
 			return &ParamError{Param: "since", Reason: fmt.Sprintf("%q is not a time: want epoch milliseconds (the at_ms of the last sample you have)", v)}
 		}
 	}
-	samples, err := s.hist.want(f, since, time.Now())
+	v, err := s.view(r, sc, historyParams...)
 	if err != nil {
+		return err
+	}
+	samples, err := s.hist.want(v, since, time.Now())
+	if err != nil {
+		if _, refused := refusal(err); refused {
+			return err
+		}
 		return fmt.Errorf("latest history sample: %w", err)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"filter": f, "interval_ms": s.cfg.SampleInterval.Milliseconds(), "samples": samples})
+	writeJSON(w, http.StatusOK, map[string]any{"filter": v.Filter, "interval_ms": s.cfg.SampleInterval.Milliseconds(), "samples": samples})
 	return nil
 }
 

@@ -49,6 +49,8 @@ type stack struct {
 	writers *access.Writers
 	api     *httptest.Server
 	srv     *httpapi.Server
+	// principals are the API's readers (the test principals), swappable to revoke.
+	principals *access.Store
 	// reg holds the API's metrics.
 	reg *prometheus.Registry
 	// stops stops one processor by name (its runner leaves the group; its commits stay).
@@ -67,7 +69,16 @@ func (s *stack) stop(t *testing.T, name string) {
 
 // stackProjects are the projects the tests of this package play programs of: the demo's
 // principals are scoped to them.
-var stackProjects = []string{"proj-api", "proj-dash"}
+var stackProjects = []string{"proj-api", "proj-dash", "proj-lag", rbacProject, rbacOther}
+
+// stackLabelers are the labelers beside the demo's that the tests' labels need: a second
+// vendor, globex, and both vendors in a cohort they share (the access test); an in-house team
+// without a cohort (the lag test's labels name none).
+var stackLabelers = []access.Principal{
+	{ID: "test-labelers-inhouse", Role: access.RoleLabeler, Projects: []string{"proj-lag"}},
+	{ID: "test-labelers-globex", Role: access.RoleLabeler, Projects: []string{rbacProject}, Vendor: "globex", Cohorts: []string{"globex-crowd", "mixed"}},
+	{ID: "test-labelers-acme-mixed", Role: access.RoleLabeler, Projects: []string{rbacProject}, Vendor: "acme", Cohorts: []string{"mixed"}},
+}
 
 func startStack(t *testing.T) *stack {
 	t.Helper()
@@ -130,7 +141,7 @@ func startStack(t *testing.T) *stack {
 	// The ingest gateway, whose callers are the demo's principals.
 	var lines strings.Builder
 	tokens := map[string]string{}
-	for _, p := range demo.Principals(stackProjects...) {
+	for _, p := range append(demo.Principals(stackProjects...), stackLabelers...) {
 		tok, err := access.NewToken()
 		if err != nil {
 			t.Fatal(err)
@@ -159,7 +170,8 @@ func startStack(t *testing.T) *stack {
 	})
 
 	apiReg := prometheus.NewRegistry()
-	srv, err := httpapi.New(httpapi.Config{Conn: conn, Registerer: apiReg, Log: log, Lag: lag, SampleInterval: 500 * time.Millisecond})
+	readers := testStore(t)
+	srv, err := httpapi.New(httpapi.Config{Conn: conn, Principals: readers, Registerer: apiReg, Log: log, Lag: lag, SampleInterval: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +186,7 @@ func startStack(t *testing.T) *stack {
 	for id, tok := range tokens {
 		clients[id] = client.New(ingest.URL, tok)
 	}
-	return &stack{k: k, conn: conn, ingest: clients, writers: access.NewWriters(principals), api: api, srv: srv, reg: apiReg, stops: stops}
+	return &stack{k: k, conn: conn, ingest: clients, writers: access.NewWriters(principals), api: api, srv: srv, principals: readers, reg: apiReg, stops: stops}
 }
 
 // play sends the demo program of run, project, seed and items through the gateway, dated as
@@ -213,11 +225,48 @@ func (s *stack) send(t *testing.T, evs []schemas.Event) {
 	}
 }
 
-// get fetches path from the API and decodes the JSON answer into out (when not nil),
-// returning the status code.
+// get fetches path from the API as the test analyst (every figure of every project) and
+// decodes the JSON answer into out (when not nil), returning the status code.
 func get(t *testing.T, base, path string, out any) int {
 	t.Helper()
-	resp, err := http.Get(base + path)
+	return getAs(t, base, path, testAnalyst, out)
+}
+
+// getAs is get as the test principal id ("": without a token).
+func getAs(t *testing.T, base, path, id string, out any) int {
+	t.Helper()
+	code, body := getBody(t, base, path, id)
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			t.Fatalf("GET %s: decode %s: %v", path, body, err)
+		}
+	}
+	return code
+}
+
+// getBody fetches path as the test principal id ("": without a token) and returns the status
+// and the JSON body.
+func getBody(t *testing.T, base, path, id string) (int, []byte) {
+	t.Helper()
+	tok := ""
+	if id != "" {
+		tok = testToken(t, id)
+	}
+	return getWithToken(t, base, path, tok)
+}
+
+// getWithToken fetches path with the bearer token tok ("": none) and returns the status and
+// the JSON body.
+func getWithToken(t *testing.T, base, path, tok string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}
@@ -229,12 +278,7 @@ func get(t *testing.T, base, path string, out any) int {
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("GET %s: Content-Type %q, body %s", path, ct, body)
 	}
-	if out != nil {
-		if err := json.Unmarshal(body, out); err != nil {
-			t.Fatalf("GET %s: decode %s: %v", path, body, err)
-		}
-	}
-	return resp.StatusCode
+	return resp.StatusCode, body
 }
 
 // waitFor polls cond until it holds or timeout passes.

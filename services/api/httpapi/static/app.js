@@ -1,14 +1,26 @@
-// Assay dashboard: polls /v1/kpis and /v1/history every 2 s and draws tiles, inline SVG
-// charts and tables. No framework and no build step, so it is served as is from the API binary.
+// Assay dashboard: asks for a read token, then polls /v1/kpis and /v1/history every 2 s with
+// it and draws tiles, inline SVG charts and tables. No framework and no build step, so it is
+// served as is from the API binary.
+//
+// The token is kept in sessionStorage: for this tab only, gone when it closes; never in
+// localStorage, never in a cookie (a cookie would ride along on every request to the API,
+// cross-site ones included). The API filters every answer by the token's scope: a vendor's
+// page only ever receives its own annotators and cohorts beside the project-level figures.
 "use strict";
 
 const POLL_MS = 2000;
 const MAX_POINTS = 1800;
+const TOKEN_KEY = "assay.token";
 const params = new URLSearchParams(location.search);
 const filters = { project: params.get("project") || "", cohort: params.get("cohort") || "", window: params.get("window") || "all" };
 let samples = [];
 let lastAt = 0;
 let filterKey = "";
+// who is the signed-in principal (GET /v1/whoami); session counts sign-ins and sign-outs, so
+// that a poll of an ended session stops instead of drawing into the next one.
+let who = null;
+let session = 0;
+let pollTimer = null;
 
 const $ = (id) => document.getElementById(id);
 
@@ -31,7 +43,7 @@ function fmtCount(v) {
   if (v === null || v === undefined) return "–";
   if (v >= 1e6) return (v / 1e6).toFixed(1) + "M";
   if (v >= 1e4) return (v / 1e3).toFixed(1) + "k";
-  return String(v);
+  return String(Math.round(v));
 }
 function fmtDur(s) {
   if (s === null || s === undefined) return "–";
@@ -107,7 +119,7 @@ function renderTiles(k) {
     tile("lag", lag === null ? "–" : fmtCount(lag), lag === null ? "consumer lag unknown (see below)" : procs || "no processors",
       stopped.length ? "bad" : level(lag, 1000, 10000, false), lag);
   } else {
-    tile("lag", "–", "no consumer lag configured", "", null);
+    tile("lag", "–", who && !who.all_projects ? "every project's figure: read by principals of every project" : "no consumer lag configured", "", null);
   }
 }
 
@@ -119,14 +131,17 @@ const CHARTS = [
   { key: "remediation_p50_s", title: "Eval → remediation p50", fmt: fmtDur, min: 0 },
   { key: "lineage_completeness", title: "Lineage completeness", fmt: fmtPct, min: 0, max: 1, target: 1 },
   { key: "automation_rate", title: "Automation rate (router)", fmt: fmtPct, min: 0, max: 1 },
-  { key: "consumer_lag_records", title: "Pipeline lag (records)", fmt: fmtCount, min: 0 },
+  // Every project's figure: charted for principals of every project only.
+  { key: "consumer_lag_records", title: "Pipeline lag (records)", fmt: fmtCount, min: 0, allProjects: true },
   { key: "labels", title: "Labels in the ledger", fmt: fmtCount, min: 0 },
 ];
+
+function charts() { return CHARTS.filter((c) => !c.allProjects || !who || who.all_projects); }
 
 function buildCharts() {
   const root = $("charts");
   root.textContent = "";
-  for (const c of CHARTS) {
+  for (const c of charts()) {
     const el = document.createElement("div");
     el.className = "chart";
     el.id = "chart-" + c.key;
@@ -239,41 +254,121 @@ function sampleOf(k) {
   };
 }
 
+// AuthError is a refused token (401, or 403 for a role that reads nothing): the page signs out.
+class AuthError extends Error {}
+
 async function getJSON(url) {
-  const r = await fetch(url, { cache: "no-store" });
-  const body = await r.json();
-  if (!r.ok) throw new Error(body.error || r.statusText);
+  const r = await fetch(url, { cache: "no-store", headers: { Authorization: "Bearer " + (sessionStorage.getItem(TOKEN_KEY) || "") } });
+  let body = {};
+  try { body = await r.json(); } catch (_) { /* not JSON: the status text says it */ }
+  const msg = body.error || r.statusText;
+  if (r.status === 401 || (r.status === 403 && body.rule === "role.read")) throw new AuthError(msg);
+  if (!r.ok) throw new Error(msg);
   return body;
 }
 
-async function poll() {
+async function poll(s) {
+  if (s !== session) return;
   const key = query();
   if (key !== filterKey) { samples = []; lastAt = 0; filterKey = key; }
   try {
     const [k, h] = await Promise.all([getJSON("/v1/kpis" + key), getJSON("/v1/history" + query({ since: lastAt }))]);
-    for (const s of h.samples) if (s.at_ms > lastAt) { samples.push(s); lastAt = s.at_ms; }
+    if (s !== session) return;
+    for (const p of h.samples) if (p.at_ms > lastAt) { samples.push(p); lastAt = p.at_ms; }
     if (samples.length === 0) samples.push(sampleOf(k));
     samples.sort((a, b) => a.at_ms - b.at_ms);
     if (samples.length > MAX_POINTS) samples = samples.slice(samples.length - MAX_POINTS);
     renderTiles(k);
     renderTables(k);
-    for (const c of CHARTS) drawChart(c);
+    for (const c of charts()) drawChart(c);
     const st = $("status");
     st.dataset.state = "live";
     st.textContent = "live · updated " + new Date(k.as_of_ms).toLocaleTimeString();
     document.body.dataset.updated = String(k.as_of_ms);
   } catch (e) {
+    if (s !== session) return;
+    if (e instanceof AuthError) {
+      signOut("Your token was refused: " + e.message);
+      return;
+    }
     const st = $("status");
     st.dataset.state = "error";
     st.textContent = "error: " + e.message;
-  } finally {
-    setTimeout(poll, POLL_MS);
   }
+  if (s === session) pollTimer = setTimeout(() => poll(s), POLL_MS);
 }
 
-$("f-project").value = filters.project;
-$("f-cohort").value = filters.cohort;
-$("f-window").value = filters.window;
+// clearData empties every tile, chart and table: nothing of a session stays on the page
+// after it ends.
+function clearData() {
+  samples = []; lastAt = 0; filterKey = "";
+  for (const t of document.querySelectorAll(".tile")) tile(t.dataset.kpi, "–", "", "", null);
+  buildCharts();
+  for (const id of ["cohorts", "annotators", "severity", "datasets"]) fillTable(id, []);
+  $("errors").textContent = "";
+  $("who").textContent = "";
+  $("who").title = "";
+  $("f-projects").textContent = "";
+  $("annotators-title").textContent = "Annotators";
+  const st = $("status");
+  st.dataset.state = "connecting";
+  st.textContent = "connecting…";
+}
+
+function showLogin(message) {
+  $("app").hidden = true;
+  $("login").hidden = false;
+  $("login-error").textContent = message || "";
+  $("login-token").value = "";
+  $("login-token").focus();
+}
+
+// signOut forgets the token and everything shown with it.
+function signOut(message) {
+  session++;
+  clearTimeout(pollTimer);
+  sessionStorage.removeItem(TOKEN_KEY);
+  who = null;
+  clearData();
+  showLogin(message);
+}
+
+// signIn asks who the stored token is, then shows the page and starts polling.
+async function signIn() {
+  const s = ++session;
+  clearTimeout(pollTimer);
+  let w;
+  try {
+    w = await getJSON("/v1/whoami");
+  } catch (e) {
+    if (s === session) signOut((e instanceof AuthError ? "Token refused: " : "Could not sign in: ") + e.message);
+    return;
+  }
+  if (s !== session) return;
+  who = w;
+  $("who").textContent = `${w.principal} · ${w.role}${w.vendor ? " " + w.vendor : ""}`;
+  $("who").title = "reads " + w.reads;
+  if (!w.all_projects) {
+    // One project per answer for a scope that is not every project: its first by default.
+    for (const p of w.projects) {
+      const o = document.createElement("option");
+      o.value = p;
+      $("f-projects").appendChild(o);
+    }
+    if (!filters.project || !w.projects.includes(filters.project)) filters.project = w.projects[0];
+    $("f-project").placeholder = w.projects.join(", ");
+  }
+  if (!w.full) $("annotators-title").textContent = `Your annotators (${w.vendor})`;
+  buildCharts();
+  $("f-project").value = filters.project;
+  $("f-cohort").value = filters.cohort;
+  $("f-window").value = filters.window;
+  history.replaceState(null, "", location.pathname + query());
+  $("login").hidden = true;
+  $("app").hidden = false;
+  poll(s);
+}
+
 $("filters").addEventListener("submit", (ev) => {
   ev.preventDefault();
   filters.project = $("f-project").value.trim();
@@ -281,5 +376,15 @@ $("filters").addEventListener("submit", (ev) => {
   filters.window = $("f-window").value;
   history.replaceState(null, "", location.pathname + query());
 });
+$("login-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const tok = $("login-token").value.trim();
+  if (!tok) return;
+  sessionStorage.setItem(TOKEN_KEY, tok);
+  $("login-token").value = "";
+  $("login-error").textContent = "";
+  signIn();
+});
+$("logout").addEventListener("click", () => signOut(""));
 buildCharts();
-poll();
+if (sessionStorage.getItem(TOKEN_KEY)) signIn(); else showLogin("");
