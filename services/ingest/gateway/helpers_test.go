@@ -38,7 +38,7 @@ var (
 
 // testPrincipalsFile is the harness's principals file.
 func testPrincipalsFile() string {
-	return ingesttest.Principals() + "labeler-2 " + access.HashToken(labeler2Token) + " role=labeler projects=" + ingesttest.Project + " cohorts=" + ingesttest.Cohort + "\n"
+	return ingesttest.Principals() + "labeler-2 " + access.HashToken(labeler2Token) + " role=labeler projects=" + ingesttest.Project + " vendor=" + ingesttest.Vendor + " cohorts=" + ingesttest.Cohort + "\n"
 }
 
 func testPrincipals(t testing.TB) *access.Store {

@@ -7,12 +7,14 @@ import (
 	"github.com/assay-data/assay/schemas/access"
 )
 
-// Project, Cohort and Model are the scope of Sample's events: the project of its items,
-// labels and findings, the cohort of its (in-house) labels, the model of its pre-labels.
+// Project, Vendor, Cohort and Model are the scope of Sample's events (the contract's
+// examples): the project of its items, labels and findings, the vendor and cohort its labels
+// name, the model of its pre-labels.
 const (
 	Project = "proj-1"
-	Cohort  = "c1"
-	Model   = "m"
+	Vendor  = "vendor-x"
+	Cohort  = "cohort-a"
+	Model   = "detector"
 )
 
 // TokenOf is the bearer token of the principal of role r in Principals.
@@ -20,19 +22,19 @@ func TokenOf(r access.Role) string { return "tok-" + string(r) + "-secret" }
 
 // Principals is a principals file with one principal of every role, named after its role
 // ("collector", "labeler", ...), with the token TokenOf(role), and scoped to what Sample
-// writes: project Project, in-house labels of cohort Cohort, pre-labels of model Model, so
-// each may write Sample's events of the types its role writes.
+// writes: project Project, labels of vendor Vendor and cohort Cohort, pre-labels of model
+// Model, so each may write Sample's events of the types its role writes.
 func Principals() string {
 	var b strings.Builder
 	for _, r := range access.Roles() {
 		p := access.Principal{ID: string(r), Role: r, Projects: []string{Project}}
 		switch r {
 		case access.RoleLabeler:
-			p.Cohorts = []string{Cohort}
+			p.Vendor, p.Cohorts = Vendor, []string{Cohort}
 		case access.RoleModel:
 			p.Models = []string{Model}
 		case access.RoleVendor:
-			p.Vendor = "vendor-x"
+			p.Vendor = Vendor
 		}
 		b.WriteString(p.Line(access.HashToken(TokenOf(r))) + "\n")
 	}
