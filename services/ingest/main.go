@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/assay-data/assay/services/ingest/gateway"
@@ -55,6 +56,33 @@ func httpDefaults() serve.HTTPConfig {
 	return c
 }
 
+// memoryOverhead is the gateway's memory beside what its in-flight budget counts, for its
+// soft memory limit: the Go runtime and its metadata, the Kafka client and its buffers
+// (franz-go buffers at most 10,000 records), the metrics, the duplicate windows, and the
+// buffers and goroutines of the connections (about 16 KiB each: net/http's 4 KiB reader and
+// writer and a goroutine's stack, so 16 MiB at the default -http-max-conns of 1024). The
+// binary's own pages are not Go memory and come on top in RSS (about 10 MiB).
+const memoryOverhead = 48 << 20
+
+// memoryLimit is the Go runtime's soft memory limit for a budget of budget bytes: flagValue
+// when set, else budget + memoryOverhead; source says which, or "GOMEMLIMIT" when that
+// variable is set (the runtime has read it at start, and it wins: the limit is left alone).
+//
+// Why a limit: the budget bounds the memory requests hold, but freed memory is only returned
+// by the garbage collector, which by default lets the heap grow to twice what is live before
+// it runs (GOGC=100). Under a burst that holds the whole budget, that puts RSS at twice the
+// budget and more. With the limit, the collector runs before the heap passes it, so RSS
+// stays near the budget plus the overhead.
+func memoryLimit(flagValue, budget int64, env config.LookupEnv) (limit int64, source string) {
+	if v, ok := env("GOMEMLIMIT"); ok && v != "" {
+		return debug.SetMemoryLimit(-1), "GOMEMLIMIT"
+	}
+	if flagValue > 0 {
+		return flagValue, "-memory-limit"
+	}
+	return budget + memoryOverhead, "derived"
+}
+
 func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -63,6 +91,7 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	pflags := principals.RegisterFlags(fs)
 	addr := fs.String("addr", "127.0.0.1:18090", "listen address")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "time given to in-flight requests and produces on shutdown")
+	memLimit := fs.Int64("memory-limit", 0, "the Go runtime's soft memory limit in bytes (0: -max-inflight-bytes + 48 MiB); GOMEMLIMIT, when set, wins")
 	httpCfg := serve.RegisterHTTPFlags(fs, httpDefaults())
 	logFlags := serve.RegisterLogFlags(fs)
 	fs.Usage = func() {
@@ -88,6 +117,9 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	}
 	cfg := gflags.Config()
 	cfg.Principals = loader.Store()
+	if *memLimit < 0 {
+		return fmt.Errorf("-memory-limit %d: want a number of bytes, or 0 for -max-inflight-bytes + %d MiB", *memLimit, memoryOverhead>>20)
+	}
 	if h := *httpCfg; h.WriteTimeout > 0 && h.WriteTimeout < h.ReadTimeout+cfg.InFlightWait+cfg.ProduceTimeout {
 		return fmt.Errorf("-http-write-timeout %v is shorter than -http-read-timeout + -inflight-wait + -produce-timeout (%v): a request could be acknowledged by Kafka and its answer cut",
 			h.WriteTimeout, h.ReadTimeout+cfg.InFlightWait+cfg.ProduceTimeout)
@@ -98,6 +130,11 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	if err != nil {
 		return err
 	}
+	limit, source := memoryLimit(*memLimit, cfg.MaxInFlightBytes, env)
+	if source != "GOMEMLIMIT" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit))
+	}
+	log.Info("memory limit", "bytes", limit, "source", source, "inflight_bytes", cfg.MaxInFlightBytes)
 	ops := serve.NewOps(reg)
 	ops.Mux.Handle("POST "+wire.Path, gw)
 	ops.AddCheck("kafka", gw.Ready)

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -72,6 +74,8 @@ func TestConfigurationErrorsStopTheGateway(t *testing.T) {
 		{"reserved principal id", []string{"-principals-file", file("reserved", "assay-processor/router "+strings.Repeat("ab", 32)+" role=qa projects=p\n")}, nil, "line 1 (principal assay-processor/router): principal id \"assay-processor/router\" is reserved"},
 		{"the old inline tokens", nil, withFile(map[string]string{"ASSAY_INGEST_TOKENS": "collector " + strings.Repeat("ab", 32)}), "ASSAY_INGEST_TOKENS is no longer read"},
 		{"poll not positive", []string{"-principals-poll", "0s"}, withFile(map[string]string{}), "-principals-poll"},
+		{"negative memory limit", []string{"-memory-limit", "-1"}, withFile(map[string]string{}), "-memory-limit -1"},
+		{"share out of range", nil, withFile(map[string]string{"ASSAY_INGEST_MAX_INFLIGHT_SHARE": "1.5"}), "in-flight share 1.5"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -81,6 +85,53 @@ func TestConfigurationErrorsStopTheGateway(t *testing.T) {
 				t.Fatalf("err = %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestMemoryLimit: the soft memory limit is -memory-limit when set, else the budget and the
+// stated overhead; GOMEMLIMIT, read by the runtime at start, wins over both.
+func TestMemoryLimit(t *testing.T) {
+	const budget = 64 << 20
+	if got, src := memoryLimit(0, budget, envOf(nil)); got != budget+48<<20 || src != "derived" {
+		t.Errorf("derived: %d (%s), want %d", got, src, budget+48<<20)
+	}
+	if got, src := memoryLimit(200<<20, budget, envOf(nil)); got != 200<<20 || src != "-memory-limit" {
+		t.Errorf("flag: %d (%s)", got, src)
+	}
+	if got, src := memoryLimit(200<<20, budget, envOf(map[string]string{"GOMEMLIMIT": "1GiB"})); got != debug.SetMemoryLimit(-1) || src != "GOMEMLIMIT" {
+		t.Errorf("GOMEMLIMIT: %d (%s): want the runtime's limit left alone", got, src)
+	}
+}
+
+// TestIntegrationMemoryLimit: the running gateway has set the runtime's limit (derived from
+// -max-inflight-bytes, or -memory-limit) and logged it, and gives the previous one back when
+// it stops.
+func TestIntegrationMemoryLimit(t *testing.T) {
+	k := testenv.Kafka(t)
+	testenv.Topics(t, k, 3)
+	path := filepath.Join(t.TempDir(), "principals")
+	writePrincipals(t, path, collectorLine("keeper", "tok-keeper"))
+	before := debug.SetMemoryLimit(-1)
+	for _, c := range []struct {
+		args []string
+		want int64
+	}{
+		{[]string{"-max-inflight-bytes", "67108864"}, 64<<20 + 48<<20},
+		{[]string{"-max-inflight-bytes", "67108864", "-memory-limit", "209715200"}, 200 << 20},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			_, logs := gatewayProcess(t, append([]string{"-principals-file", path,
+				"-kafka-brokers", strings.Join(k.Brokers, ","), "-topic-prefix", k.TopicPrefix}, c.args...), nil)
+			if got := debug.SetMemoryLimit(-1); got != c.want {
+				t.Errorf("runtime memory limit %d while the gateway runs, want %d", got, c.want)
+			}
+			if !strings.Contains(logs.String(), fmt.Sprintf(`msg="memory limit" bytes=%d`, c.want)) {
+				t.Errorf("the limit is not logged:\n%s", logs.String())
+			}
+		})
+	}
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("memory limit %d after the gateways stopped, want %d back", got, before)
 	}
 }
 

@@ -120,10 +120,12 @@ func (e *Error) Error() string {
 // Unwrap returns the network error, if any, for errors.Is (e.g. context.DeadlineExceeded).
 func (e *Error) Unwrap() error { return e.Err }
 
-// retryable reports whether the same request may succeed later: network errors, 429 and
-// 5xx. Everything else is about the request itself and would fail again.
+// retryable reports whether the same request may succeed later: network errors, 408 (the
+// body did not arrive within the gateway's read timeout: a slow link, which may be faster on
+// the next attempt), 429 and 5xx. Everything else is about the request itself and would fail
+// again.
 func (e *Error) retryable() bool {
-	return e.Status == 0 || e.Status == http.StatusTooManyRequests || e.Status >= 500
+	return e.Status == 0 || e.Status == http.StatusRequestTimeout || e.Status == http.StatusTooManyRequests || e.Status >= 500
 }
 
 // Send delivers events, in order, in as many requests as the batch limits need, and returns

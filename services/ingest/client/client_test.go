@@ -89,6 +89,21 @@ func TestRateLimitedIsRetried(t *testing.T) {
 	}
 }
 
+// TestRequestTimeoutIsRetried: a 408 (the body did not arrive within the gateway's read
+// timeout) is retried with the same body.
+func TestRequestTimeoutIsRetried(t *testing.T) {
+	f := &fakeGateway{script: []int{http.StatusRequestTimeout}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	c := client.New(srv.URL, "tok", client.WithRetry(10*time.Millisecond, 50*time.Millisecond, time.Minute))
+	if _, err := c.Send(context.Background(), events(2)...); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.bodies) != 2 || !bytes.Equal(f.bodies[0], f.bodies[1]) {
+		t.Fatalf("%d attempts; a 408 must be retried with the same body", len(f.bodies))
+	}
+}
+
 func events(n int) []schemas.Event {
 	var out []schemas.Event
 	for i := 0; i < n; i++ {

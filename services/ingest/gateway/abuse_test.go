@@ -324,7 +324,8 @@ func TestRateLimits(t *testing.T) {
 }
 
 // TestGzipBomb sends gzip bodies that each decode to 512 MiB (from about 500 KB: deflate
-// expands at most about 1000 times), with a body limit of 4 MiB and a budget of 6 MiB. Alone,
+// expands at most about 1000 times), with a body limit of 4 MiB and a budget of 6 MiB that
+// one producer may hold whole (no share: the budget is what is attacked here). Alone,
 // a bomb is answered 413 once its decoded bytes pass the limit, and the budget charged them
 // (its peak passes the compressed size by far). Three at once are each answered 413 or 503:
 // which depends on how the scheduler interleaves them (readers that hold part of the budget
@@ -337,6 +338,7 @@ func TestGzipBomb(t *testing.T) {
 	h := newHarness(t, k, func(c *gateway.Config) {
 		c.MaxBodyBytes = limit
 		c.MaxInFlightBytes = budget
+		c.MaxInFlightShare = 1
 		c.InFlightWait = 200 * time.Millisecond
 	})
 	bomb := gateway.GzipZeros(t, 512<<20)
@@ -394,8 +396,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // TestChunkedBodyChargedAsRead sends a chunked body (no Content-Length) in two halves: the
-// first half is charged to the budget while the second is still on its way, the request
-// is accepted once it arrives, and the charge is given back.
+// first half is charged to the budget while the second is still on its way (the body is
+// read into pieces charged before they are filled, so the charge covers what was read and
+// at most one piece of 64 KiB more), the request is accepted once it arrives, and the charge
+// is given back.
 func TestChunkedBodyChargedAsRead(t *testing.T) {
 	_, k := fakeKafka(t)
 	h := newHarness(t, k, nil)
@@ -411,7 +415,10 @@ func TestChunkedBodyChargedAsRead(t *testing.T) {
 	if _, err := pw.Write(body[:half]); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the first half to be charged", func() bool { return h.gw.BudgetUsed() == int64(half) })
+	waitFor(t, "the first half to be charged", func() bool { return h.gw.BudgetUsed() >= int64(half) })
+	if used := h.gw.BudgetUsed(); used >= int64(half)+64<<10 {
+		t.Fatalf("%d bytes charged for the %d read: more than one piece ahead", used, half)
+	}
 	if _, err := pw.Write(body[half:]); err != nil {
 		t.Fatal(err)
 	}
@@ -419,19 +426,21 @@ func TestChunkedBodyChargedAsRead(t *testing.T) {
 	if a := <-got; a.status != http.StatusAccepted || a.accepted.Accepted != len(evs) {
 		t.Fatalf("chunked request: %d %s", a.status, a.body)
 	}
-	if peak, used := h.gw.BudgetPeak(), h.gw.BudgetUsed(); peak != int64(len(body)) || used != 0 {
-		t.Fatalf("peak %d, used %d; want the body's %d bytes, then 0", peak, used, len(body))
+	if peak, used := h.gw.BudgetPeak(), h.gw.BudgetUsed(); peak < int64(len(body)) || used != 0 {
+		t.Fatalf("peak %d, used %d; want at least the body's %d bytes, then 0", peak, used, len(body))
 	}
 }
 
 // TestSlowBodyReleased has a client send part of a body and stall while holding most of
-// the budget: another request finds no room (503), and once the slow request ends (its
-// client gives up) the budget is whole again and the other request is accepted.
+// the budget (a producer may hold it all: no share here): another request finds no room
+// (503), and once the slow request ends (its client gives up) the budget is whole again and
+// the other request is accepted.
 func TestSlowBodyReleased(t *testing.T) {
 	_, k := fakeKafka(t)
 	const budget = 256 << 10
 	h := newHarness(t, k, func(c *gateway.Config) {
 		c.MaxInFlightBytes = budget
+		c.MaxInFlightShare = 1
 		c.InFlightWait = 100 * time.Millisecond
 	})
 	pr, pw := io.Pipe()
@@ -447,7 +456,7 @@ func TestSlowBodyReleased(t *testing.T) {
 	if _, err := pw.Write(bytes.Repeat([]byte(" "), sent)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the slow body to be charged", func() bool { return h.gw.BudgetUsed() == sent })
+	waitFor(t, "the slow body to be charged", func() bool { return h.gw.BudgetUsed() >= sent })
 
 	var evs []schemas.Event
 	for i := 0; i < 200; i++ {

@@ -10,7 +10,7 @@ import (
 )
 
 // principals authenticates callers against the registry in force and keeps the per-principal
-// state (request limiters, duplicate windows) in step with it: when a reload drops a
+// state (request limiters, duplicate windows, shares of the in-flight budget) in step with it: when a reload drops a
 // principal, its state goes too, so that state stays bounded by the principals configured.
 // The registry itself is swapped by whoever owns the Store (the ingest main's reload).
 type principals struct {
@@ -18,13 +18,14 @@ type principals struct {
 	rate     float64
 	burst    int
 	win      *window
+	shares   *shares
 	seen     atomic.Pointer[access.Registry] // the registry the state was last pruned to
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
 }
 
-func newPrincipals(store *access.Store, perSecond float64, burst int, win *window) *principals {
-	ps := &principals{store: store, rate: perSecond, burst: burst, win: win, limiters: map[string]*rate.Limiter{}}
+func newPrincipals(store *access.Store, perSecond float64, burst int, win *window, sh *shares) *principals {
+	ps := &principals{store: store, rate: perSecond, burst: burst, win: win, shares: sh, limiters: map[string]*rate.Limiter{}}
 	ps.follow(store.Load())
 	return ps
 }
@@ -57,6 +58,7 @@ func (ps *principals) follow(reg *access.Registry) {
 		}
 	}
 	ps.win.drop(gone)
+	ps.shares.drop(gone)
 	ps.seen.Store(reg)
 }
 

@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"time"
 
 	"github.com/assay-data/assay/schemas/access"
@@ -31,10 +32,15 @@ type Config struct {
 	// as a whole (oversize, unauthenticated, malformed) are truncated to it, and the reason says so.
 	MaxDLQOriginalBytes int
 
-	// MaxInFlightBytes bounds the bytes of all request bodies being processed at once,
-	// counted after gzip decoding as they are read. It is the gateway's memory budget; a body
-	// larger than the whole budget gets 413 like one over MaxBodyBytes.
+	// MaxInFlightBytes bounds the memory of all requests being processed at once: their
+	// bodies, counted after gzip decoding as they are read, and what is made of them (records,
+	// DLQ records, answers). It is the gateway's memory budget; a body larger than what one
+	// request may hold (MaxInFlightShare of it) gets 413 like one over MaxBodyBytes.
 	MaxInFlightBytes int64
+	// MaxInFlightShare is the fraction of MaxInFlightBytes one principal may hold at once,
+	// in (0, 1]: past it that principal's requests wait, then get 503, while the others
+	// still find room. 1 is no share (any principal may hold the whole budget).
+	MaxInFlightShare float64
 	// InFlightWait is how long, in total, a request waits for in-flight room before it gets
 	// 503.
 	InFlightWait time.Duration
@@ -100,7 +106,24 @@ func (c Config) validateLimits() error {
 	case c.DedupWindow < 0:
 		return errors.New("the dedup window must not be negative (0 is off)")
 	}
-	return nil
+	_, err := c.shareBytes()
+	return err
+}
+
+// shareBytes is the bytes of the budget one principal may hold, 0 when there are no shares
+// (MaxInFlightShare 1).
+func (c Config) shareBytes() (int64, error) {
+	if !(c.MaxInFlightShare > 0 && c.MaxInFlightShare <= 1) { // also refuses NaN
+		return 0, fmt.Errorf("the in-flight share %v must be in (0, 1]", c.MaxInFlightShare)
+	}
+	if c.MaxInFlightShare == 1 {
+		return 0, nil
+	}
+	n := int64(c.MaxInFlightShare * float64(c.MaxInFlightBytes))
+	if n < 1 {
+		return 0, fmt.Errorf("the in-flight share %v of %d bytes is less than a byte", c.MaxInFlightShare, c.MaxInFlightBytes)
+	}
+	return n, nil
 }
 
 // DefaultConfig returns the defaults documented in README.md.
@@ -112,7 +135,10 @@ func DefaultConfig() Config {
 		MaxEventBytes:       512 << 10,
 		MaxDLQOriginalBytes: 512 << 10,
 		MaxInFlightBytes:    256 << 20,
-		InFlightWait:        2 * time.Second,
+		// Half: a runaway producer (or a leaked token sending gzip bombs) leaves the other
+		// half to everyone else, and one producer alone still has four maximal bodies' worth.
+		MaxInFlightShare: 0.5,
+		InFlightWait:     2 * time.Second,
 		// Request rates, not event rates: a batch is one request. The benchmark's full-speed
 		// phase sends about 75 requests a second from one producer on a 2-core machine and
 		// the demo and the fault suite 5; these limits are there against a runaway loop, so
@@ -154,7 +180,8 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest request body, decoded")
 	fs.IntVar(&c.MaxEvents, "max-events", c.MaxEvents, "most events in one request")
 	fs.IntVar(&c.MaxEventBytes, "max-event-bytes", c.MaxEventBytes, "largest event JSON")
-	fs.Int64Var(&c.MaxInFlightBytes, "max-inflight-bytes", c.MaxInFlightBytes, "bytes of requests processed at once")
+	fs.Int64Var(&c.MaxInFlightBytes, "max-inflight-bytes", c.MaxInFlightBytes, "memory of the requests processed at once (bodies, decoded, and what is made of them); the gateway's memory budget")
+	fs.Float64Var(&c.MaxInFlightShare, "max-inflight-share", c.MaxInFlightShare, "fraction of -max-inflight-bytes one producer may hold at once, in (0, 1] (1: no share)")
 	fs.DurationVar(&c.InFlightWait, "inflight-wait", c.InFlightWait, "wait for in-flight room before answering 503")
 	fs.Float64Var(&c.TokenRate, "token-rate", c.TokenRate, "requests a second per producer, then 429 (0 = no limit)")
 	fs.IntVar(&c.TokenBurst, "token-burst", c.TokenBurst, "requests a producer may send at once above -token-rate")

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"mime"
 	"net/http"
 	"reflect"
@@ -20,8 +22,14 @@ type Element struct {
 	Index int
 	// Line is the 1-based NDJSON line, 0 for JSON bodies.
 	Line int
-	// Raw is the event's JSON, verbatim (what a DLQ record keeps).
+	// Raw is the event's JSON, verbatim (what a DLQ record keeps). Of an event over the
+	// event size limit, only the first bytes a DLQ record keeps.
 	Raw []byte
+	// Size is the event's length in bytes (len(Raw) unless Raw was cut).
+	Size int
+	// charged is what the gateway charged for Raw when it is a copy (an event across two
+	// pieces of a body), to give back once the event is done with.
+	charged int64
 }
 
 // RequestError is a problem with the request as a whole: nothing in it is examined further.
@@ -48,7 +56,9 @@ type Decoded struct {
 // that cannot be split (unsupported media type, a JSON syntax error in a JSON body, no event,
 // too many events) is a *RequestError; an element that does not decode gets its own
 // wire.EventError and the others are still decoded, so one answer can name every bad event.
+// An event over maxEventBytes is refused for its size alone (its syntax is not examined).
 // It only reads: stamping and validation come after (they need the producer and the clock).
+// The gateway itself does the same over a body in pieces, one event at a time.
 func DecodeRequest(body []byte, contentType string, maxEvents, maxEventBytes int) ([]Decoded, *RequestError) {
 	elems, rerr := SplitRequest(body, contentType, maxEvents)
 	if rerr != nil {
@@ -56,24 +66,101 @@ func DecodeRequest(body []byte, contentType string, maxEvents, maxEventBytes int
 	}
 	out := make([]Decoded, len(elems))
 	for i, el := range elems {
-		out[i].Element = el
-		if maxEventBytes > 0 && len(el.Raw) > maxEventBytes {
-			out[i].Err = &wire.EventError{Code: wire.CodeEventTooLarge, Reason: fmt.Sprintf("event is %d bytes, the limit is %d", len(el.Raw), maxEventBytes)}
-		} else {
-			out[i].Event, out[i].Err = DecodeEvent(el.Raw)
-		}
-		if out[i].Err != nil {
-			out[i].Err.Index, out[i].Err.Line = el.Index, el.Line
-		}
+		out[i] = decodeElement(el, maxEventBytes)
 	}
 	return out, nil
+}
+
+// decodeElement decodes one element, refusing it for its size first.
+func decodeElement(el Element, maxEventBytes int) Decoded {
+	d := Decoded{Element: el}
+	if maxEventBytes > 0 && el.Size > maxEventBytes {
+		d.Err = &wire.EventError{Code: wire.CodeEventTooLarge, Reason: fmt.Sprintf("event is %d bytes, the limit is %d", el.Size, maxEventBytes)}
+	} else {
+		d.Event, d.Err = DecodeEvent(el.Raw)
+	}
+	if d.Err != nil {
+		d.Err.Index, d.Err.Line = el.Index, el.Line
+	}
+	return d
 }
 
 // SplitRequest cuts a body into elements by its media type: a JSON object (one event), a
 // JSON array (a batch), or NDJSON (one object a line; blank lines are skipped). A missing
 // Content-Type is read as JSON; any other type, curl's form-encoded default included, is a
-// 415 that names the mistake instead of guessing around it.
+// 415 that names the mistake instead of guessing around it. The elements are slices of body.
 func SplitRequest(body []byte, contentType string, maxEvents int) ([]Element, *RequestError) {
+	sp, rerr := newSplitter(bodyOf(body), contentType, maxEvents, 0, math.MaxInt64)
+	if rerr != nil {
+		return nil, rerr
+	}
+	var elems []Element
+	for {
+		el, err := sp.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err.(*RequestError) // a body in one piece is never copied, so never charged
+		}
+		elems = append(elems, el)
+	}
+	if len(elems) == 0 {
+		return nil, emptyRequest()
+	}
+	return elems, nil
+}
+
+func emptyRequest() *RequestError {
+	return &RequestError{http.StatusBadRequest, wire.CodeEmpty, "no event in the request"}
+}
+
+func tooMany(max int) *RequestError {
+	return &RequestError{http.StatusRequestEntityTooLarge, wire.CodeTooManyEvents, fmt.Sprintf("more than %d events in one request; split the batch", max)}
+}
+
+// Body formats a splitter cuts.
+const (
+	formatJSON = iota
+	formatNDJSON
+)
+
+// States of a splitter of a JSON body.
+const (
+	jsonStart      = iota // nothing read yet
+	jsonArrayFirst        // after '[': an element or ']'
+	jsonArrayNext         // after an element: ',' or ']'
+	jsonDone              // after the single object or the array's ']'
+)
+
+// splitter cuts a body into its events, in order, without copying them: an event within one
+// piece of the body is a slice of it, one across two pieces a copy (charged to the body's
+// hold), and an event over maxEventBytes keeps only its first keep bytes. A JSON body is a
+// single object or an array, whose structure the splitter follows itself (brackets and
+// strings) and whose elements it checks with json.Valid when syntax is set: a syntax error
+// anywhere is an error of the whole request, as json.Decoder would have it. NDJSON lines are
+// not checked here: a broken line is an error of its own event.
+//
+// The gateway runs two splitters over a body: the first only checks it (the request-level
+// errors, the count of events) and holds nothing, the second (syntax off: the first has
+// checked) hands the events out one by one, so that the gateway can drop each piece of the
+// body once it is past it.
+type splitter struct {
+	b             *body
+	format        int
+	maxEvents     int
+	maxEventBytes int64 // 0: no limit
+	keep          int64
+	syntax        bool // check JSON elements with json.Valid
+	extract       bool // hand out Raw (else only positions are followed)
+
+	pos   int64
+	line  int
+	count int
+	state int
+}
+
+func newSplitter(b *body, contentType string, maxEvents, maxEventBytes int, keep int64) (*splitter, *RequestError) {
 	media := wire.MediaJSON
 	if strings.TrimSpace(contentType) != "" {
 		mt, _, err := mime.ParseMediaType(contentType)
@@ -82,104 +169,182 @@ func SplitRequest(body []byte, contentType string, maxEvents int) ([]Element, *R
 		}
 		media = mt
 	}
-	var (
-		elems []Element
-		rerr  *RequestError
-	)
+	sp := &splitter{b: b, maxEvents: maxEvents, maxEventBytes: int64(maxEventBytes), keep: keep, syntax: true, extract: true}
 	switch media {
 	case wire.MediaJSON:
-		elems, rerr = splitJSON(body, maxEvents)
+		sp.format = formatJSON
 	case wire.MediaNDJSON, "application/ndjson", "application/jsonl", "application/x-jsonlines":
-		elems, rerr = splitNDJSON(body, maxEvents)
+		sp.format = formatNDJSON
 	default:
 		return nil, &RequestError{http.StatusUnsupportedMediaType, wire.CodeUnsupportedMedia, fmt.Sprintf("Content-Type %s: want %s or %s", media, wire.MediaJSON, wire.MediaNDJSON)}
 	}
-	if rerr != nil {
-		return nil, rerr
-	}
-	if len(elems) == 0 {
-		return nil, &RequestError{http.StatusBadRequest, wire.CodeEmpty, "no event in the request"}
-	}
-	return elems, nil
+	return sp, nil
 }
 
-func tooMany(max int) *RequestError {
-	return &RequestError{http.StatusRequestEntityTooLarge, wire.CodeTooManyEvents, fmt.Sprintf("more than %d events in one request; split the batch", max)}
+// next returns the next element, io.EOF after the last, a *RequestError for a body that
+// cannot be split, or the hold's error when a copy found no room.
+func (sp *splitter) next() (Element, error) {
+	if sp.format == formatNDJSON {
+		return sp.nextLine()
+	}
+	return sp.nextJSON()
 }
 
-func splitJSON(body []byte, maxEvents int) ([]Element, *RequestError) {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 {
-		return nil, nil
-	}
-	if trimmed[0] != '[' {
-		// One event. Its syntax is checked here so that a broken single object is a 400 like
-		// a broken array, not a per-event error.
-		if !json.Valid(trimmed) {
-			return nil, malformed(trimmed)
+func (sp *splitter) nextLine() (Element, error) {
+	b := sp.b
+	for sp.pos < b.size {
+		// The common case: lines within one piece, blank ones skipped without leaving it.
+		for v := b.view(sp.pos); ; {
+			i := bytes.IndexByte(v, '\n')
+			if i < 0 {
+				break
+			}
+			start := sp.pos
+			sp.pos, sp.line = start+int64(i)+1, sp.line+1
+			l := bytes.TrimSpace(v[:i]) // also drops the \r of CRLF files
+			if len(l) == 0 {
+				v = v[i+1:]
+				continue
+			}
+			if sp.maxEvents > 0 && sp.count == sp.maxEvents {
+				return Element{}, tooMany(sp.maxEvents)
+			}
+			from := start + int64(cap(v)-cap(l))
+			return sp.element(from, from+int64(len(l)), sp.line)
 		}
-		return []Element{{Index: 0, Raw: trimmed}}, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	if _, err := dec.Token(); err != nil { // '['
-		return nil, malformed(trimmed)
-	}
-	var elems []Element
-	for dec.More() {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, malformed(trimmed)
+		if sp.pos == b.size {
+			break
 		}
-		if maxEvents > 0 && len(elems) == maxEvents {
-			return nil, tooMany(maxEvents)
+		// A line that runs past its piece.
+		start, end := sp.pos, b.size
+		for p := start; p < b.size; {
+			v := b.view(p)
+			if i := bytes.IndexByte(v, '\n'); i >= 0 {
+				end = p + int64(i)
+				break
+			}
+			p += int64(len(v))
 		}
-		elems = append(elems, Element{Index: len(elems), Raw: raw})
-	}
-	if _, err := dec.Token(); err != nil { // ']'
-		return nil, malformed(trimmed)
-	}
-	if rest := bytes.TrimSpace(trimmed[dec.InputOffset():]); len(rest) != 0 {
-		return nil, &RequestError{http.StatusBadRequest, wire.CodeMalformedJSON, fmt.Sprintf("unexpected data after the JSON array at byte %d", dec.InputOffset())}
-	}
-	return elems, nil
-}
-
-// malformed describes a JSON syntax error with its byte offset, found by the standard
-// validator (json.Decoder's errors from Token lose the offset).
-func malformed(b []byte) *RequestError {
-	var v any
-	err := json.Unmarshal(b, &v)
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return &RequestError{http.StatusBadRequest, wire.CodeMalformedJSON, fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)}
-	}
-	if err == nil {
-		err = errors.New("not a JSON object or array")
-	}
-	return &RequestError{http.StatusBadRequest, wire.CodeMalformedJSON, fmt.Sprintf("invalid JSON: %v", err)}
-}
-
-func splitNDJSON(body []byte, maxEvents int) ([]Element, *RequestError) {
-	var elems []Element
-	line := 0
-	for len(body) > 0 {
-		line++
-		var l []byte
-		if i := bytes.IndexByte(body, '\n'); i >= 0 {
-			l, body = body[:i], body[i+1:]
-		} else {
-			l, body = body, nil
-		}
-		l = bytes.TrimSpace(l) // also drops the \r of CRLF files
-		if len(l) == 0 {
+		sp.pos, sp.line = min(end+1, b.size), sp.line+1
+		from, to := b.trimSpace(start, end)
+		if from == to {
 			continue
 		}
-		if maxEvents > 0 && len(elems) == maxEvents {
-			return nil, tooMany(maxEvents)
+		if sp.maxEvents > 0 && sp.count == sp.maxEvents {
+			return Element{}, tooMany(sp.maxEvents)
 		}
-		elems = append(elems, Element{Index: len(elems), Line: line, Raw: l})
+		return sp.element(from, to, sp.line)
 	}
-	return elems, nil
+	return Element{}, io.EOF
+}
+
+func (sp *splitter) nextJSON() (Element, error) {
+	b := sp.b
+	switch sp.state {
+	case jsonStart:
+		from, to := b.trimSpace(0, b.size)
+		if from == to {
+			sp.state = jsonDone
+			return Element{}, io.EOF
+		}
+		if b.at(from) != '[' {
+			// One event. Its syntax is checked here so that a broken single object is a
+			// 400 like a broken array, not a per-event error.
+			sp.state, sp.pos = jsonDone, b.size
+			return sp.element(from, to, 0)
+		}
+		sp.state, sp.pos = jsonArrayFirst, from+1
+		return sp.nextJSON()
+	case jsonArrayFirst, jsonArrayNext:
+		p := b.skipJSONSpace(sp.pos)
+		if p == b.size {
+			return Element{}, malformedAt(p, "unexpected end of JSON input")
+		}
+		switch c := b.at(p); {
+		case c == ']':
+			sp.state, sp.pos = jsonDone, p+1
+			if from, to := b.trimSpace(sp.pos, b.size); from != to {
+				return Element{}, &RequestError{http.StatusBadRequest, wire.CodeMalformedJSON, fmt.Sprintf("unexpected data after the JSON array at byte %d", from)}
+			}
+			return Element{}, io.EOF
+		case sp.state == jsonArrayNext && c != ',':
+			return Element{}, malformedAt(p, "invalid character %q after array element", c)
+		case sp.state == jsonArrayNext:
+			if p = b.skipJSONSpace(p + 1); p == b.size {
+				return Element{}, malformedAt(p, "unexpected end of JSON input")
+			}
+		}
+		if c := b.at(p); c == ',' || c == ']' || c == '}' || c == ':' {
+			return Element{}, malformedAt(p, "invalid character %q looking for beginning of value", c)
+		}
+		end, complete := b.valueEnd(p)
+		if !complete {
+			return Element{}, malformedAt(end, "unexpected end of JSON input")
+		}
+		if sp.maxEvents > 0 && sp.count == sp.maxEvents {
+			return Element{}, tooMany(sp.maxEvents)
+		}
+		sp.state, sp.pos = jsonArrayNext, end
+		return sp.element(p, end, 0)
+	}
+	return Element{}, io.EOF
+}
+
+// element hands out the event at [from, to), checking a JSON element's syntax.
+func (sp *splitter) element(from, to int64, line int) (Element, error) {
+	el := Element{Index: sp.count, Line: line, Size: int(to - from)}
+	sp.count++
+	over := sp.maxEventBytes > 0 && to-from > sp.maxEventBytes
+	check := sp.syntax && sp.format == formatJSON && !over
+	if !sp.extract && !check {
+		return el, nil
+	}
+	n := to - from
+	if over {
+		n = min(n, sp.keep)
+	}
+	raw, charged, err := sp.b.bytes(from, from+n)
+	if err != nil {
+		return Element{}, err
+	}
+	el.charged = charged
+	if check && !json.Valid(raw) {
+		sp.free(el)
+		return Element{}, syntaxError(raw, from)
+	}
+	if !sp.extract {
+		sp.free(el)
+		el.charged = 0
+		return el, nil
+	}
+	el.Raw = raw
+	return el, nil
+}
+
+// free gives back the charge of an element's copy.
+func (sp *splitter) free(el Element) {
+	if el.charged > 0 {
+		sp.b.h.free(el.charged)
+	}
+}
+
+// malformedAt is a JSON syntax error of the request at byte off of its body.
+func malformedAt(off int64, format string, args ...any) *RequestError {
+	return &RequestError{http.StatusBadRequest, wire.CodeMalformedJSON, fmt.Sprintf("invalid JSON at byte %d: ", off) + fmt.Sprintf(format, args...)}
+}
+
+// syntaxError describes the syntax error of raw, an element at byte base of the body.
+func syntaxError(raw []byte, base int64) *RequestError {
+	var v any
+	err := json.Unmarshal(raw, &v)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return malformedAt(base+se.Offset, "%v", se)
+	}
+	if err == nil {
+		err = errors.New("not a JSON value")
+	}
+	return malformedAt(base, "%v", err)
 }
 
 // DecodeEvent decodes one event's JSON into the struct of its event_type, strictly: unknown

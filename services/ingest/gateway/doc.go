@@ -31,21 +31,40 @@
 //     none is published, every rejected event is written to the DLQ topic with its original
 //     bytes (up to MaxDLQOriginalBytes) and the reason (with the rule, for a forbidden one), and
 //     the answer names each rejected event by index, field and, if forbidden, rule; its status
-//     is 413 if any event is too large, else 403 if any is forbidden, else 422;
+//     is 413 if any event is too large, else 403 if any is forbidden, else 422. A body
+//     rejected as a whole keeps its first MaxDLQOriginalBytes, except one rejected for its
+//     size (413: over the body limit, too many events, more memory than a request may hold),
+//     which keeps metadata only, like a request without a valid token (its size, the SHA-256
+//     of the bytes read, the first KiB: under 2 KiB), so that resending a large body does
+//     not cost storage in proportion;
 //   - answers 202 only after Kafka acknowledged every record (acks=all, idempotent producer),
 //     and 503 with Retry-After when Kafka does not;
 //   - collapses retried events by event id in a bounded window of recently acknowledged ids,
 //     one per producer, so one producer's batches never evict another's ids;
 //     what escapes the window (restarts, other instances, concurrent retries) is collapsed
 //     downstream, where every typed table is a ReplacingMergeTree keyed by event_id;
-//   - bounds the bytes of request bodies in flight, charged after gzip decoding as they are
-//     read (a compressed bomb or a chunked body holds no more than it has decoded, and never
-//     more than the budget), so a burst queues briefly and then gets 503 instead of
-//     exhausting memory; a body larger than the whole budget is a 413.
+//   - bounds the memory of the requests in flight by a budget (MaxInFlightBytes), so a
+//     burst queues briefly and then gets 503 instead of exhausting memory. The rule: a
+//     request charges memory to the budget before it holds it, and what it holds is what
+//     it charged. Its body is read into pieces of at most 64 KiB, each charged before it is
+//     allocated (after gzip decoding: a compressed bomb or a chunked body holds no more than
+//     it has decoded, and at most one piece more), and events are cut out of the pieces in
+//     place, so there is no second copy of a body; as each event turns into its record (or
+//     its DLQ record) the record is charged and the pieces behind it are dropped, their
+//     charge paying for what comes next. Fixed bookkeeping (a record's structs, an answer's
+//     JSON, the transient work of one event) is counted by estimates (request.go). A DLQ
+//     record of metadata only (< 2 KiB) is a constant of the request, not charged;
+//   - gives each principal at most a share of the budget (MaxInFlightShare, half by
+//     default): past it only that principal's requests wait and get 503, so one producer
+//     (a leaked token sending gzip bombs, a runaway loop) cannot take everyone's room. A
+//     body larger than what one request may hold is a 413, and so is a request whose events
+//     need more memory than that (split the batch);
+//   - answers 408 (Connection: close) to a request whose body did not arrive within the
+//     server's read timeout: the client's own sending was too slow, which is not overload.
 //
 // Every piece of per-key state is bounded: the per-address table by -max-clients (and its
 // entries expire once their buckets have refilled), the duplicate windows by the window size
-// times the configured principals, the per-principal limiters by the principals.
+// times the configured principals, the per-principal limiters and shares by the principals.
 //
 // The answers and their reasons are the contract documented in README.md ("Ingest").
 package gateway

@@ -8,7 +8,8 @@ import (
 
 // FuzzDecodeRequest feeds arbitrary bodies and content types to the request decoder. It must
 // never panic, and its result must be coherent: either a request-level error, or one element
-// per event, indexed in order, each with exactly one of an event or an error.
+// per event, indexed in order, each with exactly one of an event or an error. The same body
+// cut into pieces (as the gateway reads it) must split into the same elements.
 func FuzzDecodeRequest(f *testing.F) {
 	ok := `{"event_type":"LabelSubmitted","event_id":"e","label_id":"l","item_id":"i","project_id":"p","task_id":"t","question_id":"q","annotator_id":"a","guideline_version":"g","value":{"level":"ordinal","category":"good","rank":2},"time_spent_ms":5,"pre_label":{"model":"m","model_version":"1"}}`
 	for _, seed := range []struct{ body, ct string }{
@@ -26,6 +27,9 @@ func FuzzDecodeRequest(f *testing.F) {
 		f.Add([]byte(seed.body), seed.ct)
 	}
 	f.Fuzz(func(t *testing.T, body []byte, ct string) {
+		if err := sameInPieces(body, ct, 64, 1+len(body)%13); err != nil {
+			t.Fatal(err)
+		}
 		out, rerr := DecodeRequest(body, ct, 64, 4096)
 		if rerr != nil {
 			if out != nil || rerr.Status < 400 || rerr.Code == "" {

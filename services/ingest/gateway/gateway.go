@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -20,7 +19,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/time/rate"
 
@@ -42,7 +40,10 @@ type Gateway struct {
 	log    *slog.Logger
 	m      *metrics
 	budget *budget
+	shares *shares
 	win    *window
+	// topics are the namespace's topic of each family.
+	topics map[schemas.Family]string
 	// principals authenticates callers and limits each principal's requests.
 	principals *principals
 	// clients holds the per-address limits of requests without a valid token, and
@@ -64,6 +65,10 @@ func New(cfg Config, k config.Kafka, reg prometheus.Registerer, log *slog.Logger
 	if cfg.MaxBodyBytes <= 0 || cfg.MaxEvents <= 0 || cfg.MaxEventBytes <= 0 || cfg.MaxDLQOriginalBytes <= 0 ||
 		cfg.MaxInFlightBytes <= 0 || cfg.ProduceTimeout <= 0 || cfg.InFlightWait < 0 {
 		return nil, errors.New("gateway: limits and timeouts must be positive")
+	}
+	share, err := cfg.shareBytes()
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	if err := cfg.validateLimits(); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -105,11 +110,16 @@ func New(cfg Config, k config.Kafka, reg prometheus.Registerer, log *slog.Logger
 		log:       log,
 		m:         m,
 		budget:    newBudget(cfg.MaxInFlightBytes, func(d int64) { m.inFlightBytes.Add(float64(d)) }),
+		shares:    newShares(share),
+		topics:    map[schemas.Family]string{},
 		win:       newWindow(cfg.DedupWindow, cfg.DedupTTL, func(d int) { m.dedupIDs.Add(float64(d)) }),
 		unauthDLQ: perInterval(cfg.UnauthDLQTotal, cfg.UnauthDLQInterval),
 		now:       time.Now,
 	}
-	g.principals = newPrincipals(cfg.Principals, cfg.TokenRate, cfg.TokenBurst, g.win)
+	for _, f := range schemas.Families() {
+		g.topics[f] = k.Topic(f.Topic())
+	}
+	g.principals = newPrincipals(cfg.Principals, cfg.TokenRate, cfg.TokenBurst, g.win, g.shares)
 	// An address's entry can be forgotten once its buckets are full again: it is then no
 	// different from a new one.
 	idle := cfg.UnauthDLQInterval
@@ -191,38 +201,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) int {
 		return tooManyRequests(w, wait, fmt.Sprintf("producer %s sends more than %g requests a second (burst %d); send larger batches or slow down", prod.ID, g.cfg.TokenRate, g.cfg.TokenBurst))
 	}
 
-	// Admission: every byte of the body, decoded, is charged to the in-flight budget as it
-	// is read, and given back when the request ends.
-	h := &hold{b: g.budget, ctx: r.Context(), wait: g.cfg.InFlightWait}
+	h := g.newHold(r.Context(), prod.ID)
 	defer h.release()
-	limit := g.bodyLimit()
-	if r.ContentLength > limit {
-		// The start of the body, for the DLQ record, charged like any other read (and never
-		// more than the limit, which the budget can always grant).
-		n := min(int64(g.cfg.MaxDLQOriginalBytes)+1, limit)
-		body, _ := io.ReadAll(&chargedReader{r: io.LimitReader(r.Body, n), h: h, limit: n})
-		return g.rejectRequest(ctx, w, prod, body, bodyTooLarge(r.ContentLength, limit))
-	}
-	body, rerr, err := g.readBody(r, h, limit)
-	if err != nil {
-		return g.overloaded(w)
-	}
-	if rerr != nil {
-		return g.rejectRequest(ctx, w, prod, body, rerr)
-	}
-	g.m.requestBytes.Observe(float64(len(body)))
-
-	decoded, rerr := DecodeRequest(body, r.Header.Get("Content-Type"), g.cfg.MaxEvents, g.cfg.MaxEventBytes)
-	if rerr != nil {
-		return g.rejectRequest(ctx, w, prod, body, rerr)
-	}
-	return g.publish(ctx, w, prod, decoded)
+	return g.serveBody(ctx, w, r, prod, h)
 }
-
-// bodyLimit is the largest body served: MaxBodyBytes, or the whole in-flight budget when
-// that is smaller (such a body could never be admitted, and waiting for it would only turn
-// into 503s the client retries forever).
-func (g *Gateway) bodyLimit() int64 { return min(g.cfg.MaxBodyBytes, g.cfg.MaxInFlightBytes) }
 
 // What the gateway reads of a request without a valid token, and keeps of it.
 const (
@@ -322,151 +304,6 @@ func closeUnread(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// readBody reads the body up to limit, decoding gzip (the limit applies to the decoded
-// bytes, so a small compressed bomb cannot expand past it) and charging every byte to h. On
-// oversize it returns the first bytes, for the DLQ record. err is set (and the answer is
-// 503) when the budget had no room within the request's wait, or the client went away
-// while it waited.
-func (g *Gateway) readBody(r *http.Request, h *hold, limit int64) (body []byte, rerr *RequestError, err error) {
-	var src io.Reader = r.Body
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
-	case "", "identity":
-	case "gzip":
-		// Compressed bytes are bounded too: gzip adds little to incompressible data, so a
-		// longer stream is padding (empty blocks) that would keep the request reading forever.
-		zr, err := gzip.NewReader(&wireReader{r: r.Body, left: limit + limit/8 + 64<<10})
-		if err != nil {
-			if errors.Is(err, errBodyTooLarge) {
-				return nil, bodyTooLarge(-1, limit), nil
-			}
-			return nil, &RequestError{http.StatusBadRequest, wire.CodeMalformedJSON, "gzip body does not decode: " + err.Error()}, nil
-		}
-		defer zr.Close()
-		src = zr
-	default:
-		return nil, &RequestError{http.StatusUnsupportedMediaType, wire.CodeUnsupportedMedia, fmt.Sprintf("Content-Encoding %q: want gzip or none", enc)}, nil
-	}
-	body, rdErr := io.ReadAll(&chargedReader{r: src, h: h, limit: limit})
-	switch {
-	case rdErr == nil:
-		return body, nil, nil
-	case errors.Is(rdErr, errBodyTooLarge):
-		return body, bodyTooLarge(-1, limit), nil
-	case errors.Is(rdErr, errNoRoom), h.ctx.Err() != nil:
-		return nil, nil, rdErr
-	default:
-		return body, &RequestError{http.StatusBadRequest, wire.CodeMalformedJSON, "reading the body: " + rdErr.Error()}, nil
-	}
-}
-
-// wireReader fails with errBodyTooLarge once more than left bytes were read.
-type wireReader struct {
-	r    io.Reader
-	left int64
-}
-
-func (w *wireReader) Read(p []byte) (int, error) {
-	if w.left <= 0 {
-		return 0, errBodyTooLarge
-	}
-	p = p[:min(int64(len(p)), w.left)]
-	n, err := w.r.Read(p)
-	w.left -= int64(n)
-	return n, err
-}
-
-func bodyTooLarge(n, max int64) *RequestError {
-	msg := fmt.Sprintf("body over the limit of %d bytes; split the batch", max)
-	if n > 0 {
-		msg = fmt.Sprintf("body is %d bytes, over the limit of %d; split the batch", n, max)
-	}
-	return &RequestError{http.StatusRequestEntityTooLarge, wire.CodeBodyTooLarge, msg}
-}
-
-// pending is one valid event on its way to Kafka.
-type pending struct {
-	index int
-	ev    schemas.Event
-	rec   *kgo.Record
-	hash  uint64
-	dup   bool
-}
-
-// publish stamps and validates the decoded events and publishes them all or none.
-func (g *Gateway) publish(ctx context.Context, w http.ResponseWriter, prod *access.Principal, decoded []Decoded) int {
-	now := g.now()
-	var (
-		bad  []Decoded
-		ok   []pending
-		seen = make(map[string]int, len(decoded))
-	)
-	for _, d := range decoded {
-		if d.Err == nil {
-			d.Err = g.check(d, prod, now, seen)
-		}
-		if d.Err != nil {
-			bad = append(bad, d)
-			continue
-		}
-		p, err := g.encode(d, prod, now)
-		if err != nil {
-			d.Err = err
-			bad = append(bad, d)
-			continue
-		}
-		ok = append(ok, p)
-	}
-	if len(bad) > 0 {
-		return g.rejectEvents(ctx, w, prod, bad, len(decoded))
-	}
-
-	var recs []*kgo.Record
-	for i := range ok {
-		if !ok[i].dup {
-			recs = append(recs, ok[i].rec)
-		}
-	}
-	errs := g.produce(ctx, recs)
-	// Acknowledged records enter the window even when others failed: the client's retry of
-	// the whole request then writes only what is missing.
-	var ids []string
-	var hashes []uint64
-	var failed error
-	accepted := wire.Accepted{Events: make([]wire.EventResult, 0, len(ok))}
-	j := 0
-	for _, p := range ok {
-		res := wire.EventResult{Index: p.index, EventID: p.ev.Meta().EventID, EventType: string(p.ev.Type())}
-		if p.dup {
-			res.Duplicate = true
-			accepted.Duplicates++
-			g.m.duplicates.WithLabelValues(string(p.ev.Type())).Inc()
-		} else {
-			err := errs[j]
-			j++
-			if err != nil {
-				failed = err
-				continue
-			}
-			part, off := p.rec.Partition, p.rec.Offset
-			res.Topic, res.Partition, res.Offset = p.rec.Topic, &part, &off
-			ids = append(ids, res.EventID)
-			hashes = append(hashes, p.hash)
-			g.m.accepted.WithLabelValues(string(p.ev.Type())).Inc()
-		}
-		accepted.Events = append(accepted.Events, res)
-	}
-	g.win.add(prod.ID, ids, hashes, now)
-	if failed != nil {
-		g.log.Warn("produce failed", "producer", prod.ID, "events", len(ok), "acknowledged", len(ids), "err", failed)
-		if errors.Is(failed, kerr.MessageTooLarge) || errors.Is(failed, kerr.RecordListTooLarge) {
-			return writeJSON(w, http.StatusRequestEntityTooLarge, wire.Problem{Error: "a record is larger than Kafka accepts: " + failed.Error(), Code: wire.CodeEventTooLarge})
-		}
-		return g.unavailable(w, wire.CodeUnavailable, fmt.Sprintf("Kafka did not acknowledge %d of %d events: %v; retry the request (acknowledged ones will not be written twice)", len(recs)-len(ids), len(ok), failed))
-	}
-	accepted.Accepted = len(accepted.Events)
-	return writeJSON(w, http.StatusAccepted, accepted)
-}
-
 // check applies the rules that need the principal, the request and the clock, stamps and
 // validates the event with the contract's own Validate, and authorizes it (access.Authorize):
 // a type the principal's role does not write is refused before the event is validated, the
@@ -524,30 +361,39 @@ func (g *Gateway) check(d Decoded, prod *access.Principal, now time.Time, seen m
 	return nil
 }
 
-// encode builds the record of a checked event and consults the recent-ids window.
-func (g *Gateway) encode(d Decoded, prod *access.Principal, now time.Time) (pending, *wire.EventError) {
+// encode builds the record of a checked event and consults the recent-ids window. The
+// record's value is encoded into the request's scratch buffer and copied out at its exact
+// size, so a record holds no more than its bytes; the scratch buffer's growth is charged to h.
+func (g *Gateway) encode(d Decoded, prod *access.Principal, now time.Time, h *hold, scratch *[]byte) (pending, *wire.EventError, error) {
 	ev := d.Event
-	p := pending{index: d.Index, ev: ev, hash: contentHash(d.Raw)}
 	id := ev.Meta().EventID
-	if h, ok := g.win.lookup(prod.ID, id, now); ok {
-		if h != p.hash {
+	p := pending{index: d.Index, id: id, typ: ev.Type(), hash: contentHash(d.Raw)}
+	if hash, ok := g.win.lookup(prod.ID, id, now); ok {
+		if hash != p.hash {
 			return p, &wire.EventError{Index: d.Index, Line: d.Line, EventID: id, EventType: string(ev.Type()), Field: "event_id",
-				Code: wire.CodeIDConflict, Reason: "this event_id was accepted recently with different content; a correction is a new event with a new id"}
+				Code: wire.CodeIDConflict, Reason: "this event_id was accepted recently with different content; a correction is a new event with a new id"}, nil
 		}
 		p.dup = true
-		return p, nil
+		return p, nil, nil
 	}
-	val, err := schemas.Encode(ev)
+	before := cap(*scratch)
+	val, err := schemas.Append((*scratch)[:0], ev)
+	if grown := int64(cap(val) - before); grown > 0 {
+		*scratch = val
+		if err := h.alloc(grown); err != nil {
+			return p, nil, err
+		}
+	}
 	if err != nil {
-		return p, &wire.EventError{Index: d.Index, Line: d.Line, EventID: id, EventType: string(ev.Type()), Code: wire.CodeInvalid, Reason: err.Error()}
+		return p, &wire.EventError{Index: d.Index, Line: d.Line, EventID: id, EventType: string(ev.Type()), Code: wire.CodeInvalid, Reason: err.Error()}, nil
 	}
 	p.rec = &kgo.Record{
-		Topic:     g.kcfg.Topic(ev.Family().Topic()),
+		Topic:     g.topics[ev.Family()],
 		Key:       []byte(ev.Key()),
-		Value:     val,
+		Value:     append(make([]byte, 0, len(val)), val...),
 		Timestamp: now,
 	}
-	return p, nil
+	return p, nil, nil
 }
 
 // contentHash identifies an event's content for the window: the compacted JSON as sent, so
@@ -617,73 +463,6 @@ func (g *Gateway) produce(ctx context.Context, recs []*kgo.Record) []error {
 	return errs
 }
 
-// rejectRequest dead-letters a body rejected as a whole and answers.
-func (g *Gateway) rejectRequest(ctx context.Context, w http.ResponseWriter, prod *access.Principal, body []byte, rerr *RequestError) int {
-	g.m.rejected.WithLabelValues("unknown", rerr.Code).Inc()
-	orig, note := body, ""
-	if max := g.cfg.MaxDLQOriginalBytes; len(orig) > max {
-		orig, note = orig[:max], fmt.Sprintf(" (original truncated to its first %d bytes)", max)
-	}
-	rej := g.rejection(prod, orig, rerr.Code+": "+rerr.Message+note, "")
-	if err := g.deadLetter(ctx, []*schemas.EventRejected{rej}); err != nil {
-		return g.dlqUnavailable(w, err)
-	}
-	return writeJSON(w, rerr.Status, wire.Problem{Error: rerr.Message, Code: rerr.Code, DeadLettered: true})
-}
-
-// rejectEvents dead-letters the rejected events of a request (the valid ones are neither
-// published nor dead-lettered: the answer tells the client that nothing was accepted) and
-// answers with the most specific status: 413 if any event is too large, else 403 if the
-// principal may not write any (access.Violation: the error names the rule), else 422.
-//
-// A forbidden event is dead-lettered with its bytes, like an invalid one (up to
-// MaxDLQOriginalBytes), not as metadata only like a request without a valid token: its
-// sender is authenticated, accountable and rate limited as a principal, the record names it,
-// and the usual fix (a wider scope for the principal, or a corrected event) needs the event
-// to replay.
-func (g *Gateway) rejectEvents(ctx context.Context, w http.ResponseWriter, prod *access.Principal, bad []Decoded, total int) int {
-	status := http.StatusUnprocessableEntity
-	rejs := make([]*schemas.EventRejected, 0, len(bad))
-	errs := make([]wire.EventError, 0, len(bad))
-	for _, d := range bad {
-		e := d.Err
-		switch {
-		case e.Code == wire.CodeEventTooLarge:
-			status = http.StatusRequestEntityTooLarge
-		case e.Code == wire.CodeForbidden && status != http.StatusRequestEntityTooLarge:
-			status = http.StatusForbidden
-		}
-		typ := e.EventType
-		if typ == "" {
-			typ = "unknown"
-		}
-		g.m.rejected.WithLabelValues(typ, e.Code).Inc()
-		orig, note := d.Raw, ""
-		if max := g.cfg.MaxDLQOriginalBytes; len(orig) > max {
-			orig, note = orig[:max], fmt.Sprintf(" (original truncated to its first %d bytes)", max)
-		}
-		reason := fmt.Sprintf("%s: event %d of %d", e.Code, e.Index, total)
-		if e.Field != "" {
-			reason += ": " + e.Field
-		}
-		if e.Rule != "" {
-			reason += ": " + e.Rule
-		}
-		reason += ": " + e.Reason + note
-		rejs = append(rejs, g.rejection(prod, orig, reason, e.Field))
-		errs = append(errs, *e)
-	}
-	if err := g.deadLetter(ctx, rejs); err != nil {
-		return g.dlqUnavailable(w, err)
-	}
-	return writeJSON(w, status, wire.Problem{
-		Error:        fmt.Sprintf("%d of %d events rejected; nothing from this request was published", len(bad), total),
-		Rejected:     len(bad),
-		Errors:       errs,
-		DeadLettered: true,
-	})
-}
-
 // rejection builds one DLQ record. Its key (source) is "ingest:<producer>", so one
 // collector's rejects stay in order on one partition and are easy to find.
 func (g *Gateway) rejection(prod *access.Principal, orig []byte, reason, field string) *schemas.EventRejected {
@@ -705,12 +484,26 @@ func (g *Gateway) rejection(prod *access.Principal, orig []byte, reason, field s
 func (g *Gateway) deadLetter(ctx context.Context, rejs []*schemas.EventRejected) error {
 	recs := make([]*kgo.Record, 0, len(rejs))
 	for _, rej := range rejs {
-		val, err := schemas.Encode(rej)
+		rec, err := g.dlqRecord(rej)
 		if err != nil {
-			return fmt.Errorf("encode DLQ record: %w", err)
+			return err
 		}
-		recs = append(recs, &kgo.Record{Topic: g.kcfg.Topic(schemas.FamilyDLQ.Topic()), Key: []byte(rej.Key()), Value: val})
+		recs = append(recs, rec)
 	}
+	return g.produceDLQ(ctx, recs)
+}
+
+// dlqRecord encodes one DLQ record.
+func (g *Gateway) dlqRecord(rej *schemas.EventRejected) (*kgo.Record, error) {
+	val, err := schemas.Encode(rej)
+	if err != nil {
+		return nil, fmt.Errorf("encode DLQ record: %w", err)
+	}
+	return &kgo.Record{Topic: g.topics[schemas.FamilyDLQ], Key: []byte(rej.Key()), Value: val}, nil
+}
+
+// produceDLQ writes encoded DLQ records and waits for their acknowledgement.
+func (g *Gateway) produceDLQ(ctx context.Context, recs []*kgo.Record) error {
 	var first error
 	for _, err := range g.produce(ctx, recs) {
 		outcome := "ok"
@@ -731,10 +524,6 @@ func (g *Gateway) deadLetter(ctx context.Context, rejs []*schemas.EventRejected)
 func (g *Gateway) dlqUnavailable(w http.ResponseWriter, err error) int {
 	g.log.Warn("DLQ write failed; answering 503 so the client retries", "err", err)
 	return g.unavailable(w, wire.CodeUnavailable, "the request was rejected but its DLQ record could not be written: "+err.Error())
-}
-
-func (g *Gateway) overloaded(w http.ResponseWriter) int {
-	return g.unavailable(w, wire.CodeOverloaded, fmt.Sprintf("too many bytes in flight (limit %d); retry later", g.cfg.MaxInFlightBytes))
 }
 
 // tooManyRequests answers 429 with the Retry-After of the limiter that refused (wait,

@@ -314,9 +314,12 @@ func TestIntegrationRejections(t *testing.T) {
 			t.Errorf("%s: %d DLQ records carry %s, want %d", c.name, n, c.marker, c.dlq)
 		}
 	}
+	// A body rejected for its size keeps metadata only: its size, the SHA-256 of what was
+	// read and its first KiB (not the first -max-dlq-original-bytes, here 8 KiB).
 	for _, r := range rejs {
-		if ingesttest.Contains(r.Original, "MARK-bigbody") && (len(r.Original) != 8<<10 || !strings.Contains(r.Reason, "truncated")) {
-			t.Errorf("oversize body kept %d bytes, reason %q; want the first 8 KiB and a note", len(r.Original), r.Reason)
+		if (ingesttest.Contains(r.Original, "MARK-bigbody") || ingesttest.Contains(r.Original, "MARK-toomany")) &&
+			(len(r.Original) != 1<<10 || !strings.Contains(r.Reason, "; sha256 ") || !strings.Contains(r.Reason, "; body ")) {
+			t.Errorf("a body rejected for its size kept %d bytes, reason %q; want its first KiB, its size and hash", len(r.Original), r.Reason)
 		}
 	}
 

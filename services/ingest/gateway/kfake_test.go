@@ -49,39 +49,54 @@ func holdProduce(c *kfake.Cluster, release <-chan struct{}) (held <-chan struct{
 	return h
 }
 
-// TestBackpressure fills the in-flight budget with a request whose produce is held, and
-// checks that the next request waits InFlightWait and then gets 503 with Retry-After, that the
-// gauge shows the held bytes, and that the held request completes with 202 once released.
+// TestBackpressure fills the in-flight budget with a request whose produce is held (what it
+// holds then is its records), and checks that a request larger than the room left waits
+// InFlightWait and then gets 503 with Retry-After, that the gauge shows the held bytes, and
+// that the held request completes with 202 once released.
 func TestBackpressure(t *testing.T) {
 	c, k := fakeKafka(t)
 	var evs []schemas.Event
 	for i := 0; i < 5; i++ {
 		evs = append(evs, ingesttest.Sample(schemas.TypeLabelSubmitted, i))
 	}
-	big := jsonArray(t, evs...)
+	first := jsonArray(t, evs...)
+	const budget = 64 << 10
 	h := newHarness(t, k, func(cfg *gateway.Config) {
-		cfg.MaxInFlightBytes = int64(len(big)) + 100 // room for big, not for big and another
+		cfg.MaxInFlightBytes = budget
+		cfg.MaxInFlightShare = 1
 		cfg.InFlightWait = 200 * time.Millisecond
 	})
 	release := make(chan struct{})
 	held := holdProduce(c, release)
-	first := make(chan answer, 1)
-	go func() { first <- h.post(t, labelerToken, wire.MediaJSON, big) }()
+	got := make(chan answer, 1)
+	go func() { got <- h.post(t, labelerToken, wire.MediaJSON, first) }()
 	<-held
+	used := h.gw.BudgetUsed()
+	if used <= 0 {
+		t.Fatalf("the held request holds %d bytes", used)
+	}
+	var more []schemas.Event
+	for i := 100; len(jsonArray(t, more...)) <= budget-int(used); i++ {
+		more = append(more, ingesttest.Sample(schemas.TypeLabelSubmitted, i))
+	}
 
 	start := time.Now()
-	a := h.post(t, labelerToken, wire.MediaJSON, jsonArray(t, ingesttest.Sample(schemas.TypeLabelSubmitted, 99), ingesttest.Sample(schemas.TypeLabelSubmitted, 98), ingesttest.Sample(schemas.TypeLabelSubmitted, 97)))
+	a := h.post(t, labelerToken, wire.MediaJSON, jsonArray(t, more...))
 	if a.status != http.StatusServiceUnavailable || a.problem.Code != wire.CodeOverloaded || a.header.Get("Retry-After") == "" {
 		t.Fatalf("second request: %d %s", a.status, a.body)
 	}
 	if waited := time.Since(start); waited < 200*time.Millisecond {
 		t.Errorf("answered 503 after %s, before the in-flight wait", waited)
 	}
-	if m := scrape(t, h); !containsLine(m, "assay_ingest_inflight_bytes "+itoa(len(big))) {
-		t.Errorf("in-flight gauge does not show the held %d bytes", len(big))
+	m := scrape(t, h)
+	if !containsLine(m, "assay_ingest_inflight_bytes "+itoa(int(used))) {
+		t.Errorf("in-flight gauge does not show the held %d bytes", used)
+	}
+	if !containsLine(m, `assay_ingest_inflight_refused_total{limit="budget"} 1`) {
+		t.Error("the refusal is not counted against the budget")
 	}
 	close(release)
-	if a := <-first; a.status != http.StatusAccepted {
+	if a := <-got; a.status != http.StatusAccepted {
 		t.Fatalf("held request: %d %s", a.status, a.body)
 	}
 	if m := scrape(t, h); !containsLine(m, "assay_ingest_inflight_bytes 0") {

@@ -14,6 +14,7 @@ type metrics struct {
 	dlq             *prometheus.CounterVec
 	produceDuration *prometheus.HistogramVec
 	inFlightBytes   prometheus.Gauge
+	inFlightRefused *prometheus.CounterVec
 	requestBytes    prometheus.Histogram
 
 	rejectedRequests *prometheus.CounterVec
@@ -62,8 +63,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"outcome"}),
 		inFlightBytes: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "assay_ingest_inflight_bytes",
-			Help: "Bytes of requests currently admitted and being processed.",
+			Help: "Bytes charged to the in-flight budget by the requests being processed: their bodies as read (decoded) and what is made of them.",
 		}),
+		inFlightRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assay_ingest_inflight_refused_total",
+			Help: "Requests answered 503 because no in-flight room was found within -inflight-wait, by what was full: share (the producer's share, -max-inflight-share) or budget (-max-inflight-bytes).",
+		}, []string{"limit"}),
 		requestBytes: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "assay_ingest_request_body_bytes",
 			Help:    "Size of accepted-for-processing request bodies.",
@@ -94,10 +99,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Events refused because their principal may not write them (403), by the access rule broken (role.event_type, scope.project, labeler.own_vendor, ...).",
 		}, []string{"rule"}),
 	}
+	m.inFlightRefused.WithLabelValues("share")
+	m.inFlightRefused.WithLabelValues("budget")
 	for _, r := range []string{reasonNoCredentials, reasonUnknownToken, reasonRateLimitedClient, reasonRateLimitedToken} {
 		m.rejectedRequests.WithLabelValues(r)
 	}
-	reg.MustRegister(m.requests, m.accepted, m.rejected, m.duplicates, m.dlq, m.produceDuration, m.inFlightBytes, m.requestBytes,
+	reg.MustRegister(m.requests, m.accepted, m.rejected, m.duplicates, m.dlq, m.produceDuration, m.inFlightBytes, m.inFlightRefused, m.requestBytes,
 		m.rejectedRequests, m.unauthDLQSkipped, m.clients, m.clientEvictions, m.dedupIDs, m.forbidden)
 	return m
 }

@@ -1,11 +1,8 @@
 package gateway
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
-	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -101,7 +98,8 @@ func TestPrincipalsFollowTheRegistry(t *testing.T) {
 	b := "b " + access.HashToken("secret-b") + " role=collector projects=p\n"
 	store := access.NewStore(reg(a + b))
 	win := newWindow(10, time.Minute, nil)
-	ps := newPrincipals(store, 1, 1, win)
+	sh := newShares(100)
+	ps := newPrincipals(store, 1, 1, win, sh)
 
 	p, err := ps.authenticate("Bearer secret-a")
 	if err != nil || p.ID != "a" {
@@ -127,6 +125,8 @@ func TestPrincipalsFollowTheRegistry(t *testing.T) {
 		t.Fatal("a's burst of 1 allowed a second request")
 	}
 	ps.limiter("b")
+	shareA := sh.of("a")
+	sh.of("b")
 	win.add("a", []string{"e1"}, []uint64{1}, now)
 	win.add("b", []string{"e2"}, []uint64{2}, now)
 
@@ -142,6 +142,9 @@ func TestPrincipalsFollowTheRegistry(t *testing.T) {
 	}
 	if _, ok := win.lookup("b", "e2", now); ok || win.len() != 1 {
 		t.Fatalf("b's window outlived its principal (%d ids)", win.len())
+	}
+	if _, ok := sh.m["b"]; ok || sh.of("a") != shareA {
+		t.Fatal("b's share of the budget outlived its principal, or a lost its own")
 	}
 }
 
@@ -321,40 +324,6 @@ func TestReserve(t *testing.T) {
 		if got := retryAfterSeconds(d); got != want {
 			t.Errorf("retryAfterSeconds(%s) = %d, want %d", d, got, want)
 		}
-	}
-}
-
-// TestChargedReader reads a gzip bomb through the charged reader: it stops at the limit,
-// with the decoded bytes (not the compressed ones) charged, never more than the budget, and
-// everything given back on release.
-func TestChargedReader(t *testing.T) {
-	const budgetSize, limit = 3 << 20, 2 << 20
-	var gauge int64
-	b := newBudget(budgetSize, func(d int64) { gauge += d })
-	bomb := GzipZeros(t, 64<<20)
-	zr, err := gzip.NewReader(bytes.NewReader(bomb))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &hold{b: b, ctx: context.Background(), wait: time.Second}
-	body, err := io.ReadAll(&chargedReader{r: zr, h: h, limit: limit})
-	if !errors.Is(err, errBodyTooLarge) {
-		t.Fatalf("reading a %d-byte gzip of 64 MiB: %v after %d bytes", len(bomb), err, len(body))
-	}
-	if h.held > limit || h.held < limit-readChunk || b.peak.Load() != h.held {
-		t.Fatalf("held %d, peak %d; want the decoded bytes up to the limit %d", h.held, b.peak.Load(), limit)
-	}
-	// A second reader gets what is left of the budget, then has to wait, and gives up after
-	// its wait with errNoRoom.
-	h2 := &hold{b: b, ctx: context.Background(), wait: 50 * time.Millisecond}
-	_, err = io.ReadAll(&chargedReader{r: io.LimitReader(ZeroReader{}, limit), h: h2, limit: limit})
-	if !errors.Is(err, errNoRoom) || b.peak.Load() > budgetSize {
-		t.Fatalf("second reader: %v, peak %d of %d", err, b.peak.Load(), budgetSize)
-	}
-	h.release()
-	h2.release()
-	if b.used.Load() != 0 || gauge != 0 {
-		t.Fatalf("used %d, gauge %d after release", b.used.Load(), gauge)
 	}
 }
 

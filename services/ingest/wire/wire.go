@@ -33,6 +33,7 @@ const (
 	CodeForbidden        = "forbidden"              // the principal may not write this event (EventError.Rule names the rule)
 	CodeRateLimited      = "rate_limited"           // over a per-producer or per-address request rate (429)
 	CodeOverloaded       = "overloaded"             // no in-flight room within the wait (503)
+	CodeRequestTimeout   = "request_timeout"        // the body did not arrive within the server's read timeout (408)
 	CodeUnavailable      = "kafka_unavailable"      // Kafka did not acknowledge in time (503)
 	CodeShuttingDown     = "shutting_down"          // the gateway is stopping (503)
 )

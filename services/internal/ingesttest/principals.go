@@ -25,8 +25,7 @@ func TokenOf(r access.Role) string { return "tok-" + string(r) + "-secret" }
 // Principals is a principals file with one principal of every role, named after its role
 // ("collector", "labeler", ...), with the token TokenOf(role), and scoped to what Sample
 // writes: project Project, labels of vendor Vendor and cohort Cohort, pre-labels of model
-// Model, so
-// each may write Sample's events of the types its role writes.
+// Model, so each may write Sample's events of the types its role writes.
 func Principals() string {
 	var b strings.Builder
 	for _, r := range access.Roles() {
