@@ -18,23 +18,6 @@ import (
 	"github.com/assay-data/assay/schemas/access"
 )
 
-func envOf(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
-
-// writePrincipals writes a principals file atomically (a temporary file renamed over it), as
-// an operator should, so no poll reads it half-written.
-func writePrincipals(t testing.TB, path, text string) {
-	t.Helper()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func line(id, token, attrs string) string {
 	return id + " " + access.HashToken(token) + " " + attrs + "\n"
 }
@@ -44,7 +27,7 @@ func line(id, token, attrs string) string {
 func TestNoAPIWithoutPrincipals(t *testing.T) {
 	dir := t.TempDir()
 	none := filepath.Join(dir, "none")
-	writePrincipals(t, none, "# nobody yet\nold - role=analyst projects=*\n")
+	testenv.WriteFileAtomic(t, none, "# nobody yet\nold - role=analyst projects=*\n")
 	for _, tt := range []struct {
 		name string
 		args []string
@@ -60,14 +43,14 @@ func TestNoAPIWithoutPrincipals(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel() // were it to start, it would stop at once
-			err := run(ctx, append(tt.args, "-clickhouse-addr", "127.0.0.1:1"), envOf(tt.env), io.Discard)
+			err := run(ctx, append(tt.args, "-clickhouse-addr", "127.0.0.1:1"), testenv.EnvOf(tt.env), io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want one containing %q", err, tt.want)
 			}
 		})
 	}
 	var help strings.Builder
-	if err := run(context.Background(), []string{"-h"}, envOf(nil), &help); err == nil {
+	if err := run(context.Background(), []string{"-h"}, testenv.EnvOf(nil), &help); err == nil {
 		t.Fatal("-h: no error")
 	}
 	for _, want := range []string{"(env ASSAY_API_PRINCIPALS_FILE, ASSAY_PRINCIPALS_FILE)", "(env ASSAY_API_PRINCIPALS_POLL, ASSAY_PRINCIPALS_POLL)"} {
@@ -93,7 +76,7 @@ func apiProcess(t *testing.T, args ...string) (string, *testenv.LockedBuffer) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, append([]string{"-addr", addr, "-shutdown-grace", "5s", "-lag-processors", "",
-			"-clickhouse-addr", strings.Join(cfg.Addr, ","), "-clickhouse-database", cfg.Database}, args...), envOf(nil), logs)
+			"-clickhouse-addr", strings.Join(cfg.Addr, ","), "-clickhouse-database", cfg.Database}, args...), testenv.EnvOf(nil), logs)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -155,12 +138,12 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestRevocationByFileEdit(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "principals")
-	writePrincipals(t, path, line("keeper", "tok-keeper", "role=analyst projects=*")+line("leaver", "tok-leaver", "role=vendor projects=p vendor=acme"))
+	testenv.WriteFileAtomic(t, path, line("keeper", "tok-keeper", "role=analyst projects=*")+line("leaver", "tok-leaver", "role=vendor projects=p vendor=acme"))
 	url, logs := apiProcess(t, "-principals-file", path, "-principals-poll", "200ms")
 	if code, id := whoami(t, url, "tok-leaver"); code != 200 || id != "leaver" {
 		t.Fatalf("leaver before the revocation: %d %q", code, id)
 	}
-	writePrincipals(t, path, "# leaver revoked\n"+line("keeper", "tok-keeper", "role=analyst projects=*"))
+	testenv.WriteFileAtomic(t, path, "# leaver revoked\n"+line("keeper", "tok-keeper", "role=analyst projects=*"))
 	revoked := time.Now()
 	waitFor(t, "the revoked token to be refused", func() bool {
 		code, _ := whoami(t, url, "tok-leaver")
@@ -171,7 +154,7 @@ func TestRevocationByFileEdit(t *testing.T) {
 		t.Errorf("keeper after the revocation: %d", code)
 	}
 	// A file that does not parse is refused: keeper keeps reading.
-	writePrincipals(t, path, line("keeper", "tok-keeper", "role=analyst projects=*")+"broken line\n")
+	testenv.WriteFileAtomic(t, path, line("keeper", "tok-keeper", "role=analyst projects=*")+"broken line\n")
 	waitFor(t, "the broken file to be refused", func() bool { return strings.Contains(logs.String(), "principals file refused") })
 	if code, _ := whoami(t, url, "tok-keeper"); code != 200 {
 		t.Errorf("keeper with a broken file: %d", code)
@@ -200,12 +183,12 @@ func TestSIGHUPReloadsPrincipals(t *testing.T) {
 	defer signal.Stop(guard)
 
 	path := filepath.Join(t.TempDir(), "principals")
-	writePrincipals(t, path, line("first", "tok-first", "role=analyst projects=*"))
+	testenv.WriteFileAtomic(t, path, line("first", "tok-first", "role=analyst projects=*"))
 	url, logs := apiProcess(t, "-principals-file", path, "-principals-poll", "1h")
 	if code, _ := whoami(t, url, "tok-second"); code != http.StatusUnauthorized {
 		t.Fatalf("second before it is added: %d", code)
 	}
-	writePrincipals(t, path, line("second", "tok-second", "role=qa projects=p"))
+	testenv.WriteFileAtomic(t, path, line("second", "tok-second", "role=qa projects=p"))
 	waitFor(t, "SIGHUP to reload the file", func() bool {
 		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 			t.Fatal(err)

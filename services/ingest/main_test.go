@@ -24,23 +24,6 @@ import (
 	"github.com/assay-data/assay/services/internal/ingesttest"
 )
 
-func envOf(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
-
-// writePrincipals writes a principals file atomically (a temporary file renamed over it), as
-// an operator should, so no poll reads it half-written.
-func writePrincipals(t testing.TB, path, text string) {
-	t.Helper()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestConfigurationErrorsStopTheGateway: a value that does not parse is an error naming the
 // variable (ASSAY_INGEST_MAX_EVENTS=50k used to become the default, 50000, silently), HTTP
 // bounds that would cut acknowledged requests are refused, and so is a gateway without a
@@ -50,7 +33,7 @@ func TestConfigurationErrorsStopTheGateway(t *testing.T) {
 	dir := t.TempDir()
 	file := func(name, text string) string {
 		p := filepath.Join(dir, name)
-		writePrincipals(t, p, text)
+		testenv.WriteFileAtomic(t, p, text)
 		return p
 	}
 	good := file("good", "collector "+strings.Repeat("ab", 32)+" role=collector projects=p\n")
@@ -80,7 +63,7 @@ func TestConfigurationErrorsStopTheGateway(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel() // were it to start, it would stop at once
-			err := run(ctx, tt.args, envOf(tt.env), io.Discard)
+			err := run(ctx, tt.args, testenv.EnvOf(tt.env), io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want one containing %q", err, tt.want)
 			}
@@ -92,13 +75,13 @@ func TestConfigurationErrorsStopTheGateway(t *testing.T) {
 // stated overhead; GOMEMLIMIT, read by the runtime at start, wins over both.
 func TestMemoryLimit(t *testing.T) {
 	const budget = 64 << 20
-	if got, src := memoryLimit(0, budget, envOf(nil)); got != budget+48<<20 || src != "derived" {
+	if got, src := memoryLimit(0, budget, testenv.EnvOf(nil)); got != budget+48<<20 || src != "derived" {
 		t.Errorf("derived: %d (%s), want %d", got, src, budget+48<<20)
 	}
-	if got, src := memoryLimit(200<<20, budget, envOf(nil)); got != 200<<20 || src != "-memory-limit" {
+	if got, src := memoryLimit(200<<20, budget, testenv.EnvOf(nil)); got != 200<<20 || src != "-memory-limit" {
 		t.Errorf("flag: %d (%s)", got, src)
 	}
-	if got, src := memoryLimit(200<<20, budget, envOf(map[string]string{"GOMEMLIMIT": "1GiB"})); got != debug.SetMemoryLimit(-1) || src != "GOMEMLIMIT" {
+	if got, src := memoryLimit(200<<20, budget, testenv.EnvOf(map[string]string{"GOMEMLIMIT": "1GiB"})); got != debug.SetMemoryLimit(-1) || src != "GOMEMLIMIT" {
 		t.Errorf("GOMEMLIMIT: %d (%s): want the runtime's limit left alone", got, src)
 	}
 }
@@ -110,7 +93,7 @@ func TestIntegrationMemoryLimit(t *testing.T) {
 	k := testenv.Kafka(t)
 	testenv.Topics(t, k, 3)
 	path := filepath.Join(t.TempDir(), "principals")
-	writePrincipals(t, path, collectorLine("keeper", "tok-keeper"))
+	testenv.WriteFileAtomic(t, path, collectorLine("keeper", "tok-keeper"))
 	before := debug.SetMemoryLimit(-1)
 	for _, c := range []struct {
 		args []string
@@ -138,7 +121,7 @@ func TestIntegrationMemoryLimit(t *testing.T) {
 // TestUsageNamesEveryVariable: -h shows each flag's variables, the principals file's too.
 func TestUsageNamesEveryVariable(t *testing.T) {
 	var help strings.Builder
-	if err := run(context.Background(), []string{"-h"}, envOf(nil), &help); err == nil {
+	if err := run(context.Background(), []string{"-h"}, testenv.EnvOf(nil), &help); err == nil {
 		t.Fatal("-h: no error")
 	}
 	for _, want := range []string{"(env ASSAY_INGEST_PRINCIPALS_FILE, ASSAY_PRINCIPALS_FILE)", "(env ASSAY_INGEST_PRINCIPALS_POLL, ASSAY_PRINCIPALS_POLL) (default 2s)",
@@ -163,7 +146,7 @@ func gatewayProcess(t *testing.T, args []string, env map[string]string) (url str
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"-addr", addr, "-shutdown-grace", "5s"}, args...), envOf(env), logs)
+		done <- run(ctx, append([]string{"-addr", addr, "-shutdown-grace", "5s"}, args...), testenv.EnvOf(env), logs)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -215,7 +198,7 @@ func TestIntegrationRevocationByFileEdit(t *testing.T) {
 	k := testenv.Kafka(t)
 	testenv.Topics(t, k, 3)
 	path := filepath.Join(t.TempDir(), "principals")
-	writePrincipals(t, path, collectorLine("keeper", "tok-keeper")+collectorLine("leaver", "tok-leaver"))
+	testenv.WriteFileAtomic(t, path, collectorLine("keeper", "tok-keeper")+collectorLine("leaver", "tok-leaver"))
 	const poll = 200 * time.Millisecond
 	url, logs := gatewayProcess(t, []string{"-principals-file", path, "-principals-poll", poll.String(),
 		"-kafka-brokers", strings.Join(k.Brokers, ","), "-topic-prefix", k.TopicPrefix}, nil)
@@ -223,7 +206,7 @@ func TestIntegrationRevocationByFileEdit(t *testing.T) {
 	if s := post(t, url, "tok-leaver", 1); s != http.StatusAccepted {
 		t.Fatalf("leaver before the revocation: %d", s)
 	}
-	writePrincipals(t, path, "# leaver revoked\n"+collectorLine("keeper", "tok-keeper"))
+	testenv.WriteFileAtomic(t, path, "# leaver revoked\n"+collectorLine("keeper", "tok-keeper"))
 	revoked := time.Now()
 	n := 2
 	for post(t, url, "tok-leaver", n) != http.StatusUnauthorized {
@@ -238,7 +221,7 @@ func TestIntegrationRevocationByFileEdit(t *testing.T) {
 		t.Fatalf("keeper after the revocation: %d", s)
 	}
 
-	writePrincipals(t, path, collectorLine("keeper", "tok-keeper")+"oops this is not a line\n")
+	testenv.WriteFileAtomic(t, path, collectorLine("keeper", "tok-keeper")+"oops this is not a line\n")
 	waitFor(t, "the broken file to be refused", func() bool {
 		return strings.Contains(testenv.Metrics(t, url), "\nassay_ingest_principals_reload_failed 1\n")
 	})
@@ -269,13 +252,13 @@ func TestIntegrationSIGHUPReloadsPrincipals(t *testing.T) {
 	defer signal.Stop(guard)
 
 	path := filepath.Join(t.TempDir(), "principals")
-	writePrincipals(t, path, collectorLine("first", "tok-first"))
+	testenv.WriteFileAtomic(t, path, collectorLine("first", "tok-first"))
 	url, logs := gatewayProcess(t, []string{"-principals-file", path, "-principals-poll", "1h",
 		"-kafka-brokers", strings.Join(k.Brokers, ","), "-topic-prefix", k.TopicPrefix}, nil)
 	if s := post(t, url, "tok-second", 1); s != http.StatusUnauthorized {
 		t.Fatalf("second before it is added: %d", s)
 	}
-	writePrincipals(t, path, collectorLine("first", "tok-first")+collectorLine("second", "tok-second"))
+	testenv.WriteFileAtomic(t, path, collectorLine("first", "tok-first")+collectorLine("second", "tok-second"))
 	waitFor(t, "SIGHUP to reload the file", func() bool {
 		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 			t.Fatal(err)
