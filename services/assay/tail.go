@@ -115,13 +115,16 @@ func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer cl.Close()
 
 	printed := 0
+	// Offsets held by transaction markers are never delivered, so the last partitions may
+	// never "reach" their end: stop after a quiet spell instead. Until the first records
+	// arrive the spell is longer: a loaded machine can take seconds to join and fetch, and
+	// stopping then would print nothing although the records are there.
+	quiet := 30 * time.Second
 	for {
 		pctx := ctx
 		var pcancel context.CancelFunc = func() {}
 		if !*follow {
-			// Offsets held by transaction markers are never delivered, so the last
-			// partitions may never "reach" their end: stop after a quiet spell instead.
-			pctx, pcancel = context.WithTimeout(ctx, 5*time.Second)
+			pctx, pcancel = context.WithTimeout(ctx, quiet)
 		}
 		fetches := cl.PollFetches(pctx)
 		pcancel()
@@ -130,6 +133,9 @@ func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		if pctx.Err() != nil && fetches.NumRecords() == 0 {
 			return nil
+		}
+		if fetches.NumRecords() > 0 {
+			quiet = 5 * time.Second
 		}
 		for _, fe := range fetches.Errors() {
 			if !errors.Is(fe.Err, context.DeadlineExceeded) && !errors.Is(fe.Err, context.Canceled) {
