@@ -1,8 +1,11 @@
 package testenv
 
 import (
+	"fmt"
+	"net/http"
 	"os"
 	"testing"
+	"time"
 )
 
 // EnvOf is a LookupEnv over m, for a main's run function under test: the environment a
@@ -22,5 +25,25 @@ func WriteFileAtomic(t testing.TB, path, text string) {
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// WaitReady polls base+"/readyz" until it answers 200, failing t after timeout with the
+// service's log (what) so a service that never gets ready says why.
+func WaitReady(t testing.TB, base string, timeout time.Duration, what fmt.Stringer) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready: %v\n%s", base, err, what)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

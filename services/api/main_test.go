@@ -85,20 +85,8 @@ func apiProcess(t *testing.T, args ...string) (string, *testenv.LockedBuffer) {
 		}
 	})
 	url := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return url, logs
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("api not ready: %v\n%s", err, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.WaitReady(t, url, 30*time.Second, logs)
+	return url, logs
 }
 
 // whoami asks the API who token is: the status and the principal id.

@@ -155,20 +155,8 @@ func gatewayProcess(t *testing.T, args []string, env map[string]string) (url str
 		}
 	})
 	url = "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return url, logs
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ingest not ready: %v\n%s", err, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.WaitReady(t, url, 30*time.Second, logs)
+	return url, logs
 }
 
 func post(t *testing.T, url, token string, n int) int {
