@@ -274,3 +274,232 @@ func (e *TrainingRunRegistered) Validate() error {
 	}
 	return c.err
 }
+
+// The gate's event types (datasets family): its verdicts, and an owner's override.
+const (
+	TypeDatasetVersionCertified EventType = "DatasetVersionCertified"
+	TypeDatasetVersionRejected  EventType = "DatasetVersionRejected"
+	TypeGateOverrideGranted     EventType = "GateOverrideGranted"
+)
+
+// CheckStatus is the outcome of one target in a verdict (Avro enum
+// io.assay.datasets.CheckStatus).
+type CheckStatus string
+
+// The outcomes: only pass certifies.
+const (
+	CheckPass CheckStatus = "pass"
+	CheckFail CheckStatus = "fail"
+	// CheckNotEnoughData: the figure's evidence is below the target's minimum (or there is
+	// none), so the target is neither met nor missed; it does not certify.
+	CheckNotEnoughData CheckStatus = "not_enough_data"
+)
+
+// Valid reports whether s is a defined outcome.
+func (s CheckStatus) Valid() bool {
+	return s == CheckPass || s == CheckFail || s == CheckNotEnoughData
+}
+
+// TargetCheck is one target judged in a verdict: the target, the figure it was judged on, the
+// figure's interval where it has one, the evidence behind it and the outcome.
+type TargetCheck struct {
+	// Target names the target: min_alpha, min_accuracy, min_slice_coverage,
+	// min_edge_case_coverage, min_lineage_completeness, max_rework_rate, max_open_findings,
+	// no_gold_in_training, targets_in_force.
+	Target string `json:"target"`
+	// Scope narrows the target: a question id (alpha, accuracy), a severity (findings);
+	// empty for the version as a whole.
+	Scope string `json:"scope,omitempty"`
+	// Threshold is the target's bound (a minimum or a maximum, as Target says).
+	Threshold float64 `json:"threshold"`
+	// Figure is the measured value; nil when there is none.
+	Figure *float64 `json:"figure,omitempty"`
+	// Low and High bound the figure's confidence interval, where it has one.
+	Low  *float64 `json:"low,omitempty"`
+	High *float64 `json:"high,omitempty"`
+	// Evidence counts what the figure stands on (pairable values, counted gold labels,
+	// members, findings).
+	Evidence int64 `json:"evidence"`
+	// Status is the outcome.
+	Status CheckStatus `json:"status"`
+	// Detail says how the figure was measured and why it passed or not, in words.
+	Detail string `json:"detail,omitempty"`
+}
+
+// GateVerdict is the body of a gate verdict (DatasetVersionCertified, DatasetVersionRejected):
+// which version, against which targets, every check, and which verdict it supersedes.
+type GateVerdict struct {
+	// DatasetID is the dataset (partition key).
+	DatasetID string `json:"dataset_id"`
+	// Version is the dataset version judged.
+	Version string `json:"version"`
+	// ProjectID is the project whose targets judged it (the project of its members' items).
+	ProjectID string `json:"project_id"`
+	// TargetsVersions are the QualityTargetsSet versions in force at the commit time that
+	// judged it; empty when none was in force (then the version is not certified).
+	TargetsVersions []string `json:"targets_versions"`
+	// Sequence is 1 for the first verdict on the version and grows by one with every
+	// superseding verdict.
+	Sequence int64 `json:"sequence"`
+	// Supersedes is the event id of the verdict this one replaces; empty for the first.
+	Supersedes string `json:"supersedes,omitempty"`
+	// Checks are the targets judged, in a stable order.
+	Checks []TargetCheck `json:"checks"`
+	// Reason says in one line why the version is certified or rejected.
+	Reason string `json:"reason"`
+}
+
+func (v *GateVerdict) validate(c *check, certified bool) {
+	c.required("dataset_id", v.DatasetID)
+	c.required("version", v.Version)
+	c.required("project_id", v.ProjectID)
+	if v.Sequence < 1 {
+		c.fail("sequence", "must be >= 1, got %d", v.Sequence)
+	}
+	if v.Sequence == 1 && v.Supersedes != "" {
+		c.fail("supersedes", "the first verdict supersedes nothing")
+	}
+	if v.Sequence > 1 && v.Supersedes == "" {
+		c.fail("supersedes", "required when sequence > 1")
+	}
+	c.required("reason", v.Reason)
+	for i, k := range v.Checks {
+		f := fmt.Sprintf("checks[%d]", i)
+		c.required(f+".target", k.Target)
+		if !k.Status.Valid() {
+			c.fail(f+".status", "unknown status %q", k.Status)
+		}
+		if certified && k.Status != CheckPass {
+			c.fail(f+".status", "a certified version passes every check, %s is %s", k.Target, k.Status)
+		}
+	}
+	if certified && (len(v.Checks) == 0 || len(v.TargetsVersions) == 0) {
+		c.fail("checks", "a certified version was judged against targets in force")
+	}
+}
+
+// DatasetVersionCertified is the gate's verdict that a dataset version meets every target in
+// force at its commit time: training runs may use it. Written only by the gate.
+type DatasetVersionCertified struct {
+	Envelope
+	GateVerdict
+}
+
+// Type implements Event.
+func (*DatasetVersionCertified) Type() EventType { return TypeDatasetVersionCertified }
+
+// Family implements Event.
+func (*DatasetVersionCertified) Family() Family { return FamilyDatasets }
+
+// Key implements Event: dataset_id.
+func (e *DatasetVersionCertified) Key() string { return e.DatasetID }
+
+var _ = describe(func(s Subject) *DatasetVersionCertified {
+	env := s.envelope("certified", 16)
+	env.Producer = "assay-processor/gate"
+	return &DatasetVersionCertified{Envelope: env, GateVerdict: GateVerdict{DatasetID: s.id("ds"), Version: s.number(1),
+		ProjectID: exampleProject, TargetsVersions: []string{"t-" + s.number(0)}, Sequence: 1,
+		Checks: []TargetCheck{
+			{Target: "min_alpha", Scope: "q-1", Threshold: 0.667, Figure: ptr(0.81), Low: ptr(0.74), High: ptr(0.87),
+				Evidence: 240, Status: CheckPass, Detail: "nominal alpha over 96 pairable units"},
+			{Target: "min_lineage_completeness", Threshold: 1, Figure: ptr(1.0), Evidence: 2, Status: CheckPass},
+		},
+		Reason: "meets all 2 targets of t-" + s.number(0)}}
+})
+
+// Validate implements Event: a certified version passed every check of targets in force.
+func (e *DatasetVersionCertified) Validate() error {
+	var c check
+	c.envelope(e)
+	e.GateVerdict.validate(&c, true)
+	return c.err
+}
+
+// DatasetVersionRejected is the gate's verdict that a dataset version misses a target in
+// force at its commit time, or could not be judged (no targets in force, not enough data):
+// training runs may not use it without an owner's GateOverrideGranted. Written only by the
+// gate.
+type DatasetVersionRejected struct {
+	Envelope
+	GateVerdict
+}
+
+// Type implements Event.
+func (*DatasetVersionRejected) Type() EventType { return TypeDatasetVersionRejected }
+
+// Family implements Event.
+func (*DatasetVersionRejected) Family() Family { return FamilyDatasets }
+
+// Key implements Event: dataset_id.
+func (e *DatasetVersionRejected) Key() string { return e.DatasetID }
+
+// The example supersedes a first verdict: accuracy fell below its target after a gold
+// correction.
+var _ = describe(func(s Subject) *DatasetVersionRejected {
+	env := s.envelope("rejected", 17)
+	env.Producer = "assay-processor/gate"
+	return &DatasetVersionRejected{Envelope: env, GateVerdict: GateVerdict{DatasetID: s.id("ds"), Version: s.number(1),
+		ProjectID: exampleProject, TargetsVersions: []string{"t-" + s.number(0)}, Sequence: 2,
+		Supersedes: s.Prefix + "ev-certified",
+		Checks: []TargetCheck{
+			{Target: "min_accuracy", Scope: "q-1", Threshold: 0.7, Figure: ptr(0.64), Evidence: 50, Status: CheckFail,
+				Detail: "final label after review equals gold on 32 of 50 gold items"},
+			{Target: "no_gold_in_training", Threshold: 0, Figure: ptr(0.0), Evidence: 2, Status: CheckPass},
+		},
+		Reason: "min_accuracy on q-1: 0.64 < 0.7"}}
+})
+
+// Validate implements Event.
+func (e *DatasetVersionRejected) Validate() error {
+	var c check
+	c.envelope(e)
+	e.GateVerdict.validate(&c, false)
+	return c.err
+}
+
+// GateOverrideGranted is a project owner's explicit decision that training runs may use a
+// dataset version the gate has not certified, with the reason; it is recorded in the log,
+// the lineage and the audit, and a training run on the version counts as a run on
+// uncertified data.
+type GateOverrideGranted struct {
+	Envelope
+	// DatasetID is the dataset (partition key).
+	DatasetID string `json:"dataset_id"`
+	// Version is the dataset version the override lets through.
+	Version string `json:"version"`
+	// ProjectID is the project of the version, whose owner grants the override.
+	ProjectID string `json:"project_id"`
+	// Reason says why, in words an auditor can read; required.
+	Reason string `json:"reason"`
+}
+
+// Type implements Event.
+func (*GateOverrideGranted) Type() EventType { return TypeGateOverrideGranted }
+
+// Family implements Event.
+func (*GateOverrideGranted) Family() Family { return FamilyDatasets }
+
+// Key implements Event: dataset_id.
+func (e *GateOverrideGranted) Key() string { return e.DatasetID }
+
+var _ = describe(func(s Subject) *GateOverrideGranted {
+	env := s.envelope("override", 18)
+	env.Producer = "owner-1"
+	return &GateOverrideGranted{Envelope: env, DatasetID: s.id("ds"), Version: s.number(1), ProjectID: exampleProject,
+		Reason: "accuracy gold set under revision; signed off by the data owner for the ablation run"}
+})
+
+// Validate implements Event: the reason is required and says something (at least 10
+// characters).
+func (e *GateOverrideGranted) Validate() error {
+	var c check
+	c.envelope(e)
+	c.required("dataset_id", e.DatasetID)
+	c.required("version", e.Version)
+	c.required("project_id", e.ProjectID)
+	c.required("reason", e.Reason)
+	if r := strings.TrimSpace(e.Reason); r != "" && len([]rune(r)) < 10 {
+		c.fail("reason", "must say why (at least 10 characters)")
+	}
+	return c.err
+}

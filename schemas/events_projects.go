@@ -1,6 +1,10 @@
 package schemas
 
-import "strings"
+import (
+	"fmt"
+	"math"
+	"strings"
+)
 
 // The event type of the projects family (topic assay.projects.v1, keyed by
 // project_id): facts about a labeling project as a whole, in order per
@@ -57,5 +61,214 @@ func (e *GuidelineReleased) Validate() error {
 	c.predecessor("supersedes", e.Supersedes, "guideline_version", e.GuidelineVersion)
 	c.required("uri", e.URI)
 	c.sha256("sha256", e.SHA256)
+	return c.err
+}
+
+// TypeQualityTargetsSet is the projects family's second event type.
+const TypeQualityTargetsSet EventType = "QualityTargetsSet"
+
+// AccuracyDenominator says which labels accuracy against gold counts (Avro enum
+// io.assay.projects.AccuracyDenominator).
+type AccuracyDenominator string
+
+// The denominators.
+const (
+	// DenominatorAllSubmitted counts every submitted label of a gold item that is not
+	// retracted (the accuracy KPI's denominator).
+	DenominatorAllSubmitted AccuracyDenominator = "all_submitted"
+	// DenominatorFinalAfterReview counts one label per gold item and question: the value
+	// that stands after review (a correcting review's value; a rejected label does not
+	// stand), i.e. what a dataset version would contain.
+	DenominatorFinalAfterReview AccuracyDenominator = "final_after_review"
+)
+
+// Valid reports whether d is a defined denominator.
+func (d AccuracyDenominator) Valid() bool {
+	return d == DenominatorAllSubmitted || d == DenominatorFinalAfterReview
+}
+
+// AgreementTarget is the minimum inter-annotator agreement: Krippendorff's alpha at a level
+// of measurement.
+type AgreementTarget struct {
+	// Level is the level of measurement whose alpha is judged; questions answered at
+	// another level are not judged by this target.
+	Level MeasurementLevel `json:"level"`
+	// MinAlpha is the minimum alpha, in [-1, 1] (Krippendorff: 0.8, or 0.667 for tentative
+	// conclusions).
+	MinAlpha float64 `json:"min_alpha"`
+	// MinPairableValues is the evidence below which alpha is "not enough data" (not a
+	// pass); at least 2.
+	MinPairableValues int64 `json:"min_pairable_values"`
+	// OnLowerBound judges the lower bound of alpha's 95% confidence interval instead of
+	// the point estimate.
+	OnLowerBound bool `json:"on_lower_bound"`
+}
+
+// AccuracyTarget is the minimum accuracy against gold, with its denominator spelled out.
+type AccuracyTarget struct {
+	// MinAccuracy is the minimum share of counted labels equal to the gold value, in [0, 1].
+	MinAccuracy float64 `json:"min_accuracy"`
+	// Denominator says which labels count.
+	Denominator AccuracyDenominator `json:"denominator"`
+	// MinGoldLabels is the number of counted labels below which accuracy is "not enough
+	// data" (not a pass); at least 1.
+	MinGoldLabels int64 `json:"min_gold_labels"`
+}
+
+// CoverageTarget judges a dataset version against the CoverageTargetSet of its dataset in
+// force when the version was committed (the latest one that occurred at or before the
+// commit), so a later coverage target never rewrites an old verdict.
+type CoverageTarget struct {
+	// MinSliceCoverage is the minimum share of the slice targets the version meets, in [0, 1].
+	MinSliceCoverage *float64 `json:"min_slice_coverage,omitempty"`
+	// MinEdgeCaseCoverage is the minimum share of the edge-case minimums the version meets,
+	// in [0, 1].
+	MinEdgeCaseCoverage *float64 `json:"min_edge_case_coverage,omitempty"`
+}
+
+// FindingLimit is the most open evaluation findings of one severity a version may be
+// implicated in.
+type FindingLimit struct {
+	// Severity is the findings' severity.
+	Severity Severity `json:"severity"`
+	// Max is the most open findings allowed; 0 means none.
+	Max int64 `json:"max"`
+}
+
+// QualityTargetsSet states, as data, the quality a project's dataset versions must reach to
+// be certified for training: the gate (streams/gate) judges every DatasetVersionCommitted
+// against the targets in force at the version's commit time. Targets are versioned and take
+// effect from EffectiveAt; a later event for the same project, dataset and question with a
+// later EffectiveAt replaces them from then on, never before. A target left out (nil) is not
+// judged. Narrowed to a dataset, the targets replace the project's for that dataset; narrowed
+// to a question, the agreement and accuracy targets replace the project's for that question.
+type QualityTargetsSet struct {
+	Envelope
+	// ProjectID is the project (partition key).
+	ProjectID string `json:"project_id"`
+	// TargetsVersion names this version of the targets, unique within the project; verdicts
+	// name the version they used.
+	TargetsVersion string `json:"targets_version"`
+	// DatasetID narrows the targets to one dataset; empty for the whole project.
+	DatasetID string `json:"dataset_id,omitempty"`
+	// QuestionID narrows agreement and accuracy to one question; empty for every question.
+	QuestionID string `json:"question_id,omitempty"`
+	// EffectiveAt is when the targets come into force, epoch milliseconds: they judge the
+	// versions committed (occurred_at) at or after it.
+	EffectiveAt int64 `json:"effective_at"`
+	// Agreement is the minimum Krippendorff's alpha.
+	Agreement *AgreementTarget `json:"agreement,omitempty"`
+	// Accuracy is the minimum accuracy against gold.
+	Accuracy *AccuracyTarget `json:"accuracy,omitempty"`
+	// Coverage is the minimum slice and edge-case coverage.
+	Coverage *CoverageTarget `json:"coverage,omitempty"`
+	// MinLineageCompleteness is the minimum share of the version's members with a complete
+	// chain (streams/lineage's strict rule), in [0, 1].
+	MinLineageCompleteness *float64 `json:"min_lineage_completeness,omitempty"`
+	// MaxReworkRate is the maximum share of the version's member labels rejected or
+	// corrected in review, in [0, 1].
+	MaxReworkRate *float64 `json:"max_rework_rate,omitempty"`
+	// MaxOpenFindings limits, per severity, the open evaluation findings that implicate the
+	// version's items.
+	MaxOpenFindings []FindingLimit `json:"max_open_findings,omitempty"`
+	// AllowGoldInTraining lets gold items be members of a version; by default a version
+	// containing a gold item is rejected (gold must stay out of training data).
+	AllowGoldInTraining bool `json:"allow_gold_in_training"`
+	// MaxLabelDrift is the largest total-variation distance, in [0, 1], between a question's
+	// label distribution in the current window and its baseline before an anomaly is raised
+	// (monitoring; not a gate target).
+	MaxLabelDrift *float64 `json:"max_label_drift,omitempty"`
+}
+
+// Type implements Event.
+func (*QualityTargetsSet) Type() EventType { return TypeQualityTargetsSet }
+
+// Family implements Event.
+func (*QualityTargetsSet) Family() Family { return FamilyProjects }
+
+// Key implements Event: project_id.
+func (e *QualityTargetsSet) Key() string { return e.ProjectID }
+
+// The example states every target of version t-<N>, in force from its occurrence.
+var _ = describe(func(s Subject) *QualityTargetsSet {
+	env := s.envelope("targets", 15)
+	env.Producer = "owner-1"
+	return &QualityTargetsSet{Envelope: env, ProjectID: exampleProject, TargetsVersion: "t-" + s.number(0),
+		EffectiveAt:            env.OccurredAt,
+		Agreement:              &AgreementTarget{Level: LevelNominal, MinAlpha: 0.667, MinPairableValues: 20},
+		Accuracy:               &AccuracyTarget{MinAccuracy: 0.7, Denominator: DenominatorFinalAfterReview, MinGoldLabels: 10},
+		Coverage:               &CoverageTarget{MinSliceCoverage: ptr(1.0), MinEdgeCaseCoverage: ptr(0.5)},
+		MinLineageCompleteness: ptr(1.0), MaxReworkRate: ptr(0.25),
+		MaxOpenFindings: []FindingLimit{{Severity: SeverityCritical, Max: 0}, {Severity: SeverityHigh, Max: 2}},
+		MaxLabelDrift:   ptr(0.2)}
+})
+
+// Validate implements Event: every threshold is inside its range (alpha in [-1, 1], shares
+// and rates in [0, 1], counts at least their minimum), levels, denominators and severities
+// are known, a severity is limited once, and at least one target is stated.
+func (e *QualityTargetsSet) Validate() error {
+	var c check
+	c.envelope(e)
+	c.required("project_id", e.ProjectID)
+	c.required("targets_version", e.TargetsVersion)
+	if e.EffectiveAt <= 0 {
+		c.fail("effective_at", "required (epoch milliseconds > 0)")
+	}
+	if a := e.Agreement; a != nil {
+		if !a.Level.Valid() {
+			c.fail("agreement.level", "unknown level %q", a.Level)
+		}
+		if math.IsNaN(a.MinAlpha) || a.MinAlpha < -1 || a.MinAlpha > 1 {
+			c.fail("agreement.min_alpha", "must be in [-1, 1], got %v", a.MinAlpha)
+		}
+		if a.MinPairableValues < 2 {
+			c.fail("agreement.min_pairable_values", "must be >= 2, got %d", a.MinPairableValues)
+		}
+	}
+	if a := e.Accuracy; a != nil {
+		c.unit("accuracy.min_accuracy", a.MinAccuracy)
+		if !a.Denominator.Valid() {
+			c.fail("accuracy.denominator", "unknown denominator %q (all_submitted or final_after_review)", a.Denominator)
+		}
+		if a.MinGoldLabels < 1 {
+			c.fail("accuracy.min_gold_labels", "must be >= 1, got %d", a.MinGoldLabels)
+		}
+	}
+	if v := e.Coverage; v != nil {
+		if v.MinSliceCoverage == nil && v.MinEdgeCaseCoverage == nil {
+			c.fail("coverage", "needs min_slice_coverage or min_edge_case_coverage")
+		}
+		if v.MinSliceCoverage != nil {
+			c.unit("coverage.min_slice_coverage", *v.MinSliceCoverage)
+		}
+		if v.MinEdgeCaseCoverage != nil {
+			c.unit("coverage.min_edge_case_coverage", *v.MinEdgeCaseCoverage)
+		}
+	}
+	if v := e.MinLineageCompleteness; v != nil {
+		c.unit("min_lineage_completeness", *v)
+	}
+	if v := e.MaxReworkRate; v != nil {
+		c.unit("max_rework_rate", *v)
+	}
+	seen := map[Severity]bool{}
+	for i, l := range e.MaxOpenFindings {
+		f := fmt.Sprintf("max_open_findings[%d]", i)
+		if !l.Severity.Valid() {
+			c.fail(f+".severity", "unknown severity %q", l.Severity)
+		}
+		if seen[l.Severity] {
+			c.fail(f+".severity", "duplicate %q", l.Severity)
+		}
+		seen[l.Severity] = true
+		c.nonNegative(f+".max", l.Max)
+	}
+	if v := e.MaxLabelDrift; v != nil {
+		c.unit("max_label_drift", *v)
+	}
+	if e.Agreement == nil && e.Accuracy == nil && e.Coverage == nil && e.MinLineageCompleteness == nil &&
+		e.MaxReworkRate == nil && len(e.MaxOpenFindings) == 0 && e.MaxLabelDrift == nil && e.AllowGoldInTraining {
+		c.fail("targets", "states no target")
+	}
 	return c.err
 }
