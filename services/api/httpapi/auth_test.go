@@ -67,7 +67,7 @@ func TestAuthentication(t *testing.T) {
 	bearer := func(id string) string { return "Bearer tok-" + id }
 
 	for _, path := range []string{"/v1/whoami", "/v1/kpis", "/v1/agreement", "/v1/accuracy", "/v1/annotators", "/v1/coverage", "/v1/cycle",
-		"/v1/remediation", "/v1/routing", "/v1/pipeline", "/v1/lineage/ds/v1", "/v1/history", "/v1/nope"} {
+		"/v1/remediation", "/v1/routing", "/v1/pipeline", "/v1/lineage/ds/v1", "/v1/history", "/v1/targets", "/v1/nope"} {
 		for _, auth := range []string{"", "Bearer", "Basic dXNlcjpwdw==", "Bearer tok-nobody", "bearer  tok-ann-but-not"} {
 			code, hdr, p, _ := do(path, auth)
 			if code != http.StatusUnauthorized || !strings.HasPrefix(hdr.Get("WWW-Authenticate"), `Bearer realm="assay"`) || p.Error == "" {
@@ -117,6 +117,9 @@ func TestAuthentication(t *testing.T) {
 		{"/v1/agreement?project=q", "acme", 403, access.RuleProject},
 		{"/v1/history?project=q", "acme", 403, access.RuleProject},
 		{"/v1/coverage?project=r", "duo", 403, access.RuleProject},
+		{"/v1/targets?project=q", "acme", 403, access.RuleProject},
+		{"/v1/targets", "duo", 400, ""},
+		{"/v1/targets?project=p&window=7d", "pat", 400, ""},
 		{"/v1/kpis", "duo", 400, ""},
 		{"/v1/kpis?project=q&nope=1", "pat", 400, ""},
 	} {
@@ -159,7 +162,7 @@ func TestAuthentication(t *testing.T) {
 			}
 		}
 	}
-	if counts["no_token"] == 0 || counts["unknown_token"] == 0 || counts[access.RuleRead] != 39 || counts[RuleAllProjects] != 3 || counts[access.RuleProject] != 4 {
+	if counts["no_token"] == 0 || counts["unknown_token"] == 0 || counts[access.RuleRead] != 42 || counts[RuleAllProjects] != 3 || counts[access.RuleProject] != 5 {
 		t.Errorf("assay_api_refused_requests_total: %v", counts)
 	}
 }

@@ -31,6 +31,7 @@ var apiQueries = []struct {
 	{"annotator accuracy", annotatorAccuracyQuery, []any{"", ""}},
 	{"annotator cohort", annotatorCohortQuery, []any{"p", "p"}},
 	{"parties of a project", partiesQuery, []any{"p"}},
+	{"questions of a project", questionsQuery, []any{"p", "p"}},
 	{"lineage version", lineage.VersionHeadQuery, []any{"d", "v1"}},
 	{"lineage chains", lineage.VersionChainsQuery, []any{"d", "v1", "d", "v1", "d", "v1", "d", "v1", "d", "v1", "d", "v1", "d", "v1", "d", "v1"}},
 	{"lineage runs", lineage.RunsQuery, nil},

@@ -76,6 +76,7 @@ var (
 	remediationParams = []string{"project", "window"}
 	routingParams     = []string{"project"}
 	historyParams     = []string{"project", "cohort", "dataset", "window", "since"}
+	targetsParams     = []string{"project"}
 )
 
 // New returns a Server for cfg.
@@ -133,8 +134,9 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	s.read(mux, "GET /v1/pipeline", s.pipeline)
 	s.read(mux, "GET /v1/lineage/{dataset}/{version}", s.lineage)
 	s.read(mux, "GET /v1/history", s.history)
+	s.read(mux, "GET /v1/targets", s.targets)
 	s.read(mux, "/v1/", func(w http.ResponseWriter, r *http.Request, _ access.ReadScope) error {
-		return &httpError{code: http.StatusNotFound, msg: "no such endpoint: " + r.URL.Path + " (see GET /v1/whoami, /v1/kpis, /v1/agreement, /v1/accuracy, /v1/annotators, /v1/coverage, /v1/cycle, /v1/remediation, /v1/routing, /v1/pipeline, /v1/lineage/{dataset}/{version}, /v1/history)"}
+		return &httpError{code: http.StatusNotFound, msg: "no such endpoint: " + r.URL.Path + " (see GET /v1/whoami, /v1/kpis, /v1/agreement, /v1/accuracy, /v1/annotators, /v1/coverage, /v1/cycle, /v1/remediation, /v1/routing, /v1/pipeline, /v1/lineage/{dataset}/{version}, /v1/history, /v1/targets)"}
 	})
 	static, _ := fs.Sub(staticFiles, "static")
 	files := http.FileServerFS(static)
@@ -422,6 +424,17 @@ func (s *Server) lineage(w http.ResponseWriter, r *http.Request, sc access.ReadS
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
+}
+
+// targets answers the quality targets of the view's project: project-level data, which
+// every reader of the project reads (a vendor too: the targets its labels are judged by).
+func (s *Server) targets(w http.ResponseWriter, r *http.Request, sc access.ReadScope) error {
+	v, err := s.view(r, sc, targetsParams...)
+	if err != nil {
+		return err
+	}
+	t, err := s.reader.Targets(r.Context(), v)
+	return section(w, v.Filter, "targets", t, err)
 }
 
 func reason(err error, def string) string {
