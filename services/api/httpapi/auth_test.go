@@ -67,7 +67,7 @@ func TestAuthentication(t *testing.T) {
 	bearer := func(id string) string { return "Bearer tok-" + id }
 
 	for _, path := range []string{"/v1/whoami", "/v1/kpis", "/v1/agreement", "/v1/accuracy", "/v1/annotators", "/v1/coverage", "/v1/cycle",
-		"/v1/remediation", "/v1/routing", "/v1/pipeline", "/v1/lineage/ds/v1", "/v1/history", "/v1/targets", "/v1/nope"} {
+		"/v1/remediation", "/v1/routing", "/v1/pipeline", "/v1/lineage/ds/v1", "/v1/history", "/v1/targets", "/v1/gate", "/v1/gate/ds/v1", "/v1/alerts", "/v1/nope"} {
 		for _, auth := range []string{"", "Bearer", "Basic dXNlcjpwdw==", "Bearer tok-nobody", "bearer  tok-ann-but-not"} {
 			code, hdr, p, _ := do(path, auth)
 			if code != http.StatusUnauthorized || !strings.HasPrefix(hdr.Get("WWW-Authenticate"), `Bearer realm="assay"`) || p.Error == "" {
@@ -120,6 +120,12 @@ func TestAuthentication(t *testing.T) {
 		{"/v1/targets?project=q", "acme", 403, access.RuleProject},
 		{"/v1/targets", "duo", 400, ""},
 		{"/v1/targets?project=p&window=7d", "pat", 400, ""},
+		{"/v1/gate?project=q", "acme", 403, access.RuleProject},
+		{"/v1/gate", "duo", 400, ""},
+		{"/v1/gate?project=p&cohort=crowd", "pat", 400, ""},
+		{"/v1/alerts?project=q", "pat", 403, access.RuleProject},
+		{"/v1/alerts", "duo", 400, ""},
+		{"/v1/gate/ds/v1?project=p", "ann", 400, ""},
 		{"/v1/kpis", "duo", 400, ""},
 		{"/v1/kpis?project=q&nope=1", "pat", 400, ""},
 	} {
@@ -130,6 +136,12 @@ func TestAuthentication(t *testing.T) {
 		if tc.code == 400 && tc.path == "/v1/kpis" && (p.Param != "project" || !strings.Contains(p.Error, "p,q")) {
 			t.Errorf("%s as %s: %+v, want the project parameter required, naming p,q", tc.path, tc.id, p)
 		}
+	}
+
+	// The alerts are detected by the sampler, which has not run: 503 with Retry-After, never
+	// an empty list.
+	if code, hdr, p, _ := do("/v1/alerts", bearer("ann")); code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || !strings.Contains(p.Error, "not been yet") {
+		t.Errorf("alerts before the first detection: %d %q %+v, want 503 with Retry-After", code, hdr.Get("Retry-After"), p)
 	}
 
 	// A registry without pat's line: its token is refused at once, the others stay.
@@ -162,7 +174,7 @@ func TestAuthentication(t *testing.T) {
 			}
 		}
 	}
-	if counts["no_token"] == 0 || counts["unknown_token"] == 0 || counts[access.RuleRead] != 42 || counts[RuleAllProjects] != 3 || counts[access.RuleProject] != 5 {
+	if counts["no_token"] == 0 || counts["unknown_token"] == 0 || counts[access.RuleRead] != 51 || counts[RuleAllProjects] != 3 || counts[access.RuleProject] != 7 {
 		t.Errorf("assay_api_refused_requests_total: %v", counts)
 	}
 }

@@ -205,7 +205,8 @@ func (s *Server) RunSampler(ctx context.Context) {
 }
 
 // SampleOnce takes one sample of every due view, each narrowed by its own scope again (a
-// vendor's view reads its project's parties anew, as a request does). A view whose summary
+// vendor's view reads its project's parties anew, as a request does), and with the
+// unfiltered view's the thresholds in force and the alerts of every project (governance). A view whose summary
 // cannot be read gets no sample (and the KPI gauges keep their values: a failed read is not a
 // change in quality); the failure is logged when it starts and when it ends, counted in
 // assay_api_kpi_section_errors_total every time.
@@ -220,6 +221,16 @@ func (s *Server) SampleOnce(ctx context.Context) {
 		cancel()
 		if ctx.Err() != nil {
 			return
+		}
+		if d.key == unfilteredKey {
+			// The thresholds and alerts of every project, once per interval for every
+			// viewer, from the same sample (nil when it failed: the detection fails too).
+			gctx, gcancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
+			s.governance(gctx, sum)
+			gcancel()
+			if ctx.Err() != nil {
+				return
+			}
 		}
 		if err != nil {
 			if _, refused := refusal(err); !refused {

@@ -47,6 +47,9 @@ type Summary struct {
 	Remediation *RemediationKPI `json:"remediation"`
 	Lineage     *LineageKPI     `json:"lineage"`
 	Routing     *RoutingKPI     `json:"routing"`
+	// Gate is the gate's standing on the view's dataset versions and the KPI "training runs
+	// on uncertified data".
+	Gate *GateKPI `json:"gate"`
 	// Annotators are every annotator's agreement and accuracy (a vendor's own only, in a
 	// vendor's view), lowest agreement first.
 	Annotators []AnnotatorFigure `json:"annotators"`
@@ -106,6 +109,7 @@ func (r *Reader) Summary(ctx context.Context, v View) (*Summary, error) {
 		{"annotators", func() (err error) { s.Annotators, err = r.Annotators(ctx, v); return }},
 		{"lineage", func() (err error) { s.Lineage, err = r.LineageCompleteness(ctx, v); return }},
 		{"routing", func() (err error) { s.Routing, err = r.Routing(ctx, v); return }},
+		{"gate", func() (err error) { s.Gate, err = r.Gate(ctx, v); return }},
 		{"volume", func() (err error) { s.Volume, err = r.Volume(ctx, v); return }},
 	} {
 		if err := sec.read(); err != nil {

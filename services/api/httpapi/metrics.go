@@ -3,10 +3,15 @@ package httpapi
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/assay-data/assay/streams/anomaly"
 )
 
 // metrics are the assay_api_* series.
@@ -34,6 +39,70 @@ type metrics struct {
 	override      *prometheus.GaugeVec
 	auditsLabeled *prometheus.GaugeVec
 	precision     *prometheus.GaugeVec
+	// The gate (streams/gate): dataset versions by standing verdict, and the training runs
+	// on uncertified data.
+	versions    *prometheus.GaugeVec
+	uncertified prometheus.Gauge
+
+	// Governance, set once per sample interval for every viewer (Server.governance): the
+	// thresholds in force, which the alert rules compare the KPI series with, and the
+	// anomalies of streams/anomaly with their figures. Each family is replaced as a whole.
+	qualityTarget *gaugeSet
+	anomalyActive *gaugeSet
+	anomalyFigure *gaugeSet
+}
+
+// gaugeSet is a family of gauges replaced as a whole: a scrape gets the last complete set,
+// never one half-updated (as Reset then Set on a GaugeVec could give, dropping a threshold
+// an alert rule compares with for one evaluation).
+type gaugeSet struct {
+	desc *prometheus.Desc
+	mu   sync.Mutex
+	vals []gaugeValue
+}
+
+// gaugeValue is one gauge of a gaugeSet: its label values, in the family's order, and value.
+type gaugeValue struct {
+	labels []string
+	v      float64
+}
+
+func newGaugeSet(name, help string, labels ...string) *gaugeSet {
+	return &gaugeSet{desc: prometheus.NewDesc(name, help, labels, nil)}
+}
+
+// Describe implements prometheus.Collector.
+func (g *gaugeSet) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
+
+// Collect implements prometheus.Collector.
+func (g *gaugeSet) Collect(ch chan<- prometheus.Metric) {
+	g.mu.Lock()
+	vals := g.vals
+	g.mu.Unlock()
+	for _, v := range vals {
+		if m, err := prometheus.NewConstMetric(g.desc, prometheus.GaugeValue, v.v, v.labels...); err == nil {
+			ch <- m
+		}
+	}
+}
+
+// set replaces the family's gauges with vals; of two with the same labels the last stays (a
+// registry refuses a family that repeats a series).
+func (g *gaugeSet) set(vals []gaugeValue) {
+	seen := map[string]int{}
+	out := make([]gaugeValue, 0, len(vals))
+	for _, v := range vals {
+		k := strings.Join(v.labels, "\x00")
+		if i, ok := seen[k]; ok {
+			out[i] = v
+			continue
+		}
+		seen[k] = len(out)
+		out = append(out, v)
+	}
+	g.mu.Lock()
+	g.vals = out
+	g.mu.Unlock()
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -99,13 +168,31 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "assay_api_kpi_prelabel_precision_ratio",
 			Help: "Precision of each model version's pre-labels in each project: pre-labels equal to the accepted human label / pre-labels whose item has one.",
 		}, []string{"project", "model", "model_version"}),
+		versions: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "assay_api_kpi_versions",
+			Help: "Committed dataset versions by the gate's standing verdict: certified, rejected, unjudged (not judged yet).",
+		}, []string{"verdict"}),
+		uncertified: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "assay_api_kpi_training_runs_uncertified",
+			Help: "Training runs that used a dataset version not certified when the run was registered (overridden, rejected or not judged yet): kpi_training_runs_uncertified.",
+		}),
+		qualityTarget: newGaugeSet("assay_api_quality_target",
+			"Threshold of every quality target in force now, per project and question (question \"\" for the targets on a dataset version as a whole): min_alpha, min_accuracy, max_label_drift per question; min_slice_coverage, min_edge_case_coverage, min_lineage_completeness, max_rework_rate per version. Absent while no target is in force.",
+			"project", "question", "target"),
+		anomalyActive: newGaugeSet("assay_api_anomaly_active",
+			"1 while streams/anomaly reports an anomaly: kind agreement_drop (scope cohort:<c>, vendor:<v> or annotator:<a>) or label_drift (scope all).",
+			"kind", "project", "question", "scope"),
+		anomalyFigure: newGaugeSet("assay_api_anomaly_figure",
+			"The figures behind each active anomaly: window current (the current window's agreement, or a question's label drift from its baseline as a total-variation distance) and previous (the preceding window's agreement, for an agreement drop).",
+			"kind", "project", "question", "scope", "window"),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.sectionErrors, m.misdirected, m.refused,
 		m.agreement, m.accuracy, m.coverage, m.openFindings, m.oldestOpen, m.remediation,
-		m.automation, m.override, m.auditsLabeled, m.precision} {
+		m.automation, m.override, m.auditsLabeled, m.precision, m.versions, m.uncertified,
+		m.qualityTarget, m.anomalyActive, m.anomalyFigure} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register api metrics: %w", err)
 		}
@@ -176,6 +263,12 @@ func (m *metrics) publish(s *Summary) {
 			m.remediation.Set(*r.P50S)
 		}
 	}
+	if g := s.Gate; g != nil {
+		m.versions.WithLabelValues(VerdictCertified).Set(float64(g.Versions.Certified))
+		m.versions.WithLabelValues(VerdictRejected).Set(float64(g.Versions.Rejected))
+		m.versions.WithLabelValues(VerdictUnjudged).Set(float64(g.Versions.Unjudged))
+		m.uncertified.Set(float64(g.TrainingRunsUncertified))
+	}
 	if rt := s.Routing; rt != nil {
 		m.automation.Reset()
 		m.override.Reset()
@@ -196,4 +289,37 @@ func (m *metrics) publish(s *Summary) {
 			}
 		}
 	}
+}
+
+// publishTargets sets assay_api_quality_target to the thresholds in force of t (every
+// project's).
+func (m *metrics) publishTargets(t *TargetsKPI) {
+	var vals []gaugeValue
+	for _, p := range t.Projects {
+		for _, r := range p.Resolved {
+			vals = append(vals, gaugeValue{labels: []string{r.ProjectID, r.QuestionID, r.Target}, v: r.Threshold})
+		}
+	}
+	m.qualityTarget.set(vals)
+}
+
+// publishAnomalies sets assay_api_anomaly_active and assay_api_anomaly_figure to the
+// anomalies found (every project's): 1 and the figures behind each, window current and, for
+// an agreement drop, previous (a label drift's baseline is a distribution, not a figure:
+// its distance from it is current).
+func (m *metrics) publishAnomalies(found []anomaly.Anomaly) {
+	var active, figures []gaugeValue
+	for _, a := range found {
+		labels := []string{a.Kind, a.ProjectID, a.QuestionID, a.Scope}
+		active = append(active, gaugeValue{labels: labels, v: 1})
+		figure := func(window string, v float64) {
+			figures = append(figures, gaugeValue{labels: append(slices.Clone(labels), window), v: v})
+		}
+		figure("current", a.Current)
+		if a.Previous != nil {
+			figure("previous", *a.Previous)
+		}
+	}
+	m.anomalyActive.set(active)
+	m.anomalyFigure.set(figures)
 }

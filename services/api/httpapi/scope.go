@@ -42,6 +42,32 @@ func (v View) seesAnnotator(id string) bool {
 	return v.scope.Full() || v.parties.seesAnnotator(v.scope, id)
 }
 
+// seesVendor reports whether the view shows the figures of vendor as a whole (an agreement
+// drop of vendor:<v>): a full scope does; a vendor's only its own, and only when every label
+// of it in the project is in the scope's cohorts (so not when its principal names some
+// cohorts and the vendor labeled in others too).
+func (v View) seesVendor(vendor string) bool {
+	if v.scope.Full() {
+		return true
+	}
+	if v.parties == nil || vendor == "" || vendor != v.scope.Vendor() {
+		return false
+	}
+	found := false
+	for _, pairs := range v.parties.cohorts {
+		for _, p := range pairs {
+			if p.vendor != vendor {
+				continue
+			}
+			if !v.scope.SeesParty(p.vendor, p.cohort) {
+				return false
+			}
+			found = true
+		}
+	}
+	return found
+}
+
 // key identifies the view for the history: the filter and the part of the scope that changes
 // what a summary holds (full or a vendor's party, every project or not), never the principal,
 // so that readers of one scope share one sampled view.

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/assay-data/assay/schemas/access"
+	"github.com/assay-data/assay/streams/anomaly"
 )
 
 // Config configures a Server.
@@ -44,6 +45,10 @@ type Config struct {
 	// AllowedHosts are further names the Host header may carry: the public name of the
 	// API in production. "name" allows it on any port, "name:port" with that port only.
 	AllowedHosts []string
+	// Anomaly configures the anomaly rules the sampler runs once per SampleInterval (GET
+	// /v1/alerts); its Now and Project are the sampler's (now, every project), and zero
+	// fields take streams/anomaly's defaults.
+	Anomaly anomaly.Config
 }
 
 // Server is the API: handlers, history sampler and dashboard.
@@ -53,6 +58,8 @@ type Server struct {
 	hist   *history
 	m      *metrics
 	hosts  hostList
+	// gov is the latest detection of the alerts, for every viewer.
+	gov governance
 }
 
 // Problem is the body of every 4xx and 5xx answer.
@@ -77,6 +84,8 @@ var (
 	routingParams     = []string{"project"}
 	historyParams     = []string{"project", "cohort", "dataset", "window", "since"}
 	targetsParams     = []string{"project"}
+	gateParams        = []string{"project", "dataset"}
+	alertsParams      = []string{"project"}
 )
 
 // New returns a Server for cfg.
@@ -135,8 +144,11 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	s.read(mux, "GET /v1/lineage/{dataset}/{version}", s.lineage)
 	s.read(mux, "GET /v1/history", s.history)
 	s.read(mux, "GET /v1/targets", s.targets)
+	s.read(mux, "GET /v1/gate", s.gate)
+	s.read(mux, "GET /v1/gate/{dataset}/{version}", s.gateVersion)
+	s.read(mux, "GET /v1/alerts", s.alerts)
 	s.read(mux, "/v1/", func(w http.ResponseWriter, r *http.Request, _ access.ReadScope) error {
-		return &httpError{code: http.StatusNotFound, msg: "no such endpoint: " + r.URL.Path + " (see GET /v1/whoami, /v1/kpis, /v1/agreement, /v1/accuracy, /v1/annotators, /v1/coverage, /v1/cycle, /v1/remediation, /v1/routing, /v1/pipeline, /v1/lineage/{dataset}/{version}, /v1/history, /v1/targets)"}
+		return &httpError{code: http.StatusNotFound, msg: "no such endpoint: " + r.URL.Path + " (see GET /v1/whoami, /v1/kpis, /v1/agreement, /v1/accuracy, /v1/annotators, /v1/coverage, /v1/cycle, /v1/remediation, /v1/routing, /v1/pipeline, /v1/lineage/{dataset}/{version}, /v1/history, /v1/targets, /v1/gate, /v1/gate/{dataset}/{version}, /v1/alerts)"}
 	})
 	static, _ := fs.Sub(staticFiles, "static")
 	files := http.FileServerFS(static)
@@ -408,15 +420,9 @@ func (s *Server) pipeline(w http.ResponseWriter, r *http.Request, sc access.Read
 }
 
 func (s *Server) lineage(w http.ResponseWriter, r *http.Request, sc access.ReadScope) error {
-	if _, err := ParseFilter(r.URL.Query()); err != nil {
+	ds, ver, err := versionPath(r)
+	if err != nil {
 		return err
-	}
-	ds, ver := r.PathValue("dataset"), r.PathValue("version")
-	if err := CheckID(ds); err != nil || ds == "" {
-		return &ParamError{Param: "dataset", Reason: "not a dataset id: " + reason(err, "empty")}
-	}
-	if err := CheckID(ver); err != nil || ver == "" {
-		return &ParamError{Param: "version", Reason: "not a version: " + reason(err, "empty")}
 	}
 	v, err := s.reader.Lineage(r.Context(), sc, ds, ver)
 	if err != nil {
@@ -435,6 +441,67 @@ func (s *Server) targets(w http.ResponseWriter, r *http.Request, sc access.ReadS
 	}
 	t, err := s.reader.Targets(r.Context(), v)
 	return section(w, v.Filter, "targets", t, err)
+}
+
+// gate answers every dataset version of the view's project with the gate's standing verdict,
+// its checks and overrides: project-level figures (the checks are over all labels), which
+// every reader of the project reads.
+func (s *Server) gate(w http.ResponseWriter, r *http.Request, sc access.ReadScope) error {
+	v, err := s.view(r, sc, gateParams...)
+	if err != nil {
+		return err
+	}
+	g, err := s.reader.GateVersions(r.Context(), v)
+	return section(w, v.Filter, "gate", g, err)
+}
+
+// alerts answers the alerts of the latest detection (once per sample interval, for every
+// viewer) that the caller's view sees: 503 before the first detection and while the latest
+// failed.
+func (s *Server) alerts(w http.ResponseWriter, r *http.Request, sc access.ReadScope) error {
+	v, err := s.view(r, sc, alertsParams...)
+	if err != nil {
+		return err
+	}
+	a, err := s.Alerts(v)
+	if err != nil {
+		if _, ok := err.(*httpError); ok {
+			w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
+			return err
+		}
+		return fmt.Errorf("latest alert detection: %w", err)
+	}
+	return section(w, v.Filter, "alerts", a, nil)
+}
+
+// gateVersion answers one version's standing: 404 when it was neither committed nor judged,
+// 403 for a version outside the caller's projects (existing or not).
+func (s *Server) gateVersion(w http.ResponseWriter, r *http.Request, sc access.ReadScope) error {
+	ds, ver, err := versionPath(r)
+	if err != nil {
+		return err
+	}
+	g, err := s.reader.GateVersion(r.Context(), sc, ds, ver)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, g)
+	return nil
+}
+
+// versionPath reads the {dataset} and {version} of a path, refusing any query parameter.
+func versionPath(r *http.Request) (dataset, version string, err error) {
+	if _, err := ParseFilter(r.URL.Query()); err != nil {
+		return "", "", err
+	}
+	ds, ver := r.PathValue("dataset"), r.PathValue("version")
+	if err := CheckID(ds); err != nil || ds == "" {
+		return "", "", &ParamError{Param: "dataset", Reason: "not a dataset id: " + reason(err, "empty")}
+	}
+	if err := CheckID(ver); err != nil || ver == "" {
+		return "", "", &ParamError{Param: "version", Reason: "not a version: " + reason(err, "empty")}
+	}
+	return ds, ver, nil
 }
 
 func reason(err error, def string) string {
