@@ -142,6 +142,14 @@ func TestDashboardAgreementTileMoves(t *testing.T) {
 	// rules) auto-accepted, as the dashboard formats it (JavaScript toFixed(1)).
 	wantAuto := wantRouting(t, p).automation()
 	tileReads("automation", strconv.FormatFloat(wantAuto*100, 'f', 1, 64)+"%", time.Minute)
+	// proj-dash has no quality targets: nothing is judged, and the page says so; the gate
+	// has judged none of its versions (no gate runs in this stack); nothing is alerted.
+	waitPage(t, ctx, "the agreement tile without a target", `document.getElementById("tile-agreement").dataset.level + " | " + document.getElementById("agreement-detail").textContent`,
+		func(v string) bool { return strings.HasPrefix(v, " | ") && strings.HasSuffix(v, "no target") })
+	waitPage(t, ctx, "the targets note", `document.getElementById("targets-note").textContent`, func(v string) bool { return strings.HasPrefix(v, "no target") })
+	waitPage(t, ctx, "the program's versions in the gate panel", `[...document.querySelectorAll("#gate tbody tr")].map(tr => tr.innerText.replace(/\s+/g, " ")).join("\n")`,
+		func(v string) bool { return strings.Count(v, "unjudged not judged yet") == 3 })
+	waitPage(t, ctx, "no alerts", `document.querySelector("#alerts tbody").innerText.trim()`, func(v string) bool { return v == "no alerts" })
 	tctx, tcancel := context.WithTimeout(ctx, 30*time.Second)
 	err = chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS("#chart-agreement path.line")))
 	tcancel()

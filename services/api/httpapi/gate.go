@@ -94,9 +94,10 @@ type GateKPI struct {
 	Definition              string `json:"definition"`
 }
 
-// GateAnswer is the body of GET /v1/gate: the counts and every version, newest commit first.
+// GateAnswer is the body of GET /v1/gate: the KPI (the counts) and every version, newest
+// commit first.
 type GateAnswer struct {
-	GateKPI
+	KPI      GateKPI       `json:"kpi"`
 	Versions []GateVersion `json:"versions"`
 }
 
@@ -406,7 +407,7 @@ func (r *Reader) GateVersions(ctx context.Context, v View) (*GateAnswer, error) 
 	if err != nil {
 		return nil, err
 	}
-	out := &GateAnswer{GateKPI: g.kpi(), Versions: g.versions}
+	out := &GateAnswer{KPI: g.kpi(), Versions: g.versions}
 	if out.Versions == nil {
 		out.Versions = []GateVersion{}
 	}

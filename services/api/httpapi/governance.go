@@ -87,6 +87,9 @@ func (g *governance) set(at time.Time, alerts []Alert, err error) (changed bool)
 func (s *Server) governance(ctx context.Context, sum *Summary) {
 	now := s.reader.now()
 	alerts, err := s.detect(ctx, sum, now)
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return // stopping: not a failure of the detection
+	}
 	if changed := s.gov.set(now, alerts, err); changed && err != nil {
 		s.cfg.Log.Warn("alert detection failed; /v1/alerts answers an error until it succeeds", "err", err)
 	} else if changed {

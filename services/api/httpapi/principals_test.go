@@ -32,6 +32,7 @@ var testPrincipals = []struct{ id, attrs string }{
 	{"test-vendor-acme", "role=vendor projects=" + rbacProject + " vendor=acme"},
 	{"test-vendor-globex", "role=vendor projects=" + rbacProject + "," + rbacOther + " vendor=globex"},
 	{"test-vendor-acme-crowd", "role=vendor projects=" + rbacProject + " vendor=acme cohorts=crowd"},
+	{"test-vendor-acme-gov", "role=vendor projects=" + govProject + " vendor=acme"},
 }
 
 const testAnalyst = "test-analyst"

@@ -69,7 +69,7 @@ func (s *stack) stop(t *testing.T, name string) {
 
 // stackProjects are the projects the tests of this package play programs of: the demo's
 // principals are scoped to them.
-var stackProjects = []string{"proj-api", "proj-dash", "proj-lag", rbacProject, rbacOther}
+var stackProjects = []string{"proj-api", "proj-dash", "proj-lag", rbacProject, rbacOther, govProject}
 
 // stackLabelers are the labelers beside the demo's that the tests' labels need: a second
 // vendor, globex, and both vendors in a cohort they share (the access test); an in-house team

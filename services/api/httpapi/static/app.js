@@ -1,6 +1,11 @@
 // Assay dashboard: asks for a read token, then polls /v1/kpis and /v1/history every 2 s with
-// it and draws tiles, inline SVG charts and tables. No framework and no build step, so it is
-// served as is from the API binary.
+// it (and /v1/targets, /v1/gate, /v1/confusion and /v1/alerts every SLOW_EVERY polls) and
+// draws tiles, inline SVG charts and tables. No framework and no build step, so it is served
+// as is from the API binary.
+//
+// No threshold is written here: every color and target line compares a figure with a target
+// in force (GET /v1/targets, resolved per project and question by the API as the gate
+// resolves them); a figure without a target is drawn uncolored and says "no target".
 //
 // The token is kept in sessionStorage: for this tab only, gone when it closes; never in
 // localStorage, never in a cookie (a cookie would ride along on every request to the API,
@@ -9,6 +14,9 @@
 "use strict";
 
 const POLL_MS = 2000;
+// The targets, the gate's verdicts, the confusions and the alerts change slowly (the alerts
+// are detected once per sample interval): read every SLOW_EVERY polls.
+const SLOW_EVERY = 5;
 const MAX_POINTS = 1800;
 const TOKEN_KEY = "assay.token";
 const params = new URLSearchParams(location.search);
@@ -21,6 +29,13 @@ let filterKey = "";
 let who = null;
 let session = 0;
 let pollTimer = null;
+// slow holds the answers of the slow endpoints and polls counts the polls of the filter.
+let slow = emptySlow();
+let polls = 0;
+
+function emptySlow() {
+  return { targets: new Map(), projects: new Set(), gate: null, confusion: null, alerts: null, errors: {} };
+}
 
 const $ = (id) => document.getElementById(id);
 
@@ -53,10 +68,76 @@ function fmtDur(s) {
   return (s / 86400).toFixed(1) + " d";
 }
 
-function level(v, good, warn, higherIsBetter = true) {
-  if (v === null || v === undefined) return "";
-  if (higherIsBetter) return v >= good ? "good" : v >= warn ? "warn" : "bad";
-  return v <= good ? "good" : v <= warn ? "warn" : "bad";
+// targetKey indexes the resolved targets (GET /v1/targets) by project, question ("" for a
+// dataset version as a whole) and target name.
+function targetKey(project, question, target) { return project + "\u0000" + question + "\u0000" + target; }
+
+// targetOf is the target in force for a project's question, or undefined.
+function targetOf(project, question, target) { return slow.targets.get(targetKey(project, question, target)); }
+
+// onlyProject is the project the page shows (the filter's), or, over every project, the only
+// project with targets; "" when the version-level targets cannot be told (several projects).
+function onlyProject() {
+  if (filters.project) return filters.project;
+  return slow.projects.size === 1 ? [...slow.projects][0] : "";
+}
+
+// versionTarget is a version-level target (coverage, lineage, rework) of the page's project.
+function versionTarget(target) {
+  const p = onlyProject();
+  return p ? targetOf(p, "", target) : undefined;
+}
+
+// uniformTarget is the target name of the page's questions when they all share one threshold
+// (what a weighted headline, a cohort's or an annotator's figure over every question can be
+// judged by); undefined when they have none or differ.
+function uniformTarget(questions, target) {
+  let found;
+  for (const q of questions) {
+    const t = targetOf(q.project_id, q.question_id, target);
+    if (!t) return undefined;
+    if (found && (found.threshold !== t.threshold || found.on_lower_bound !== t.on_lower_bound)) return undefined;
+    found = found || t;
+  }
+  return found;
+}
+
+// judge compares a figure with its target: "good" when it meets it, "bad" when it misses it,
+// "warn" when its evidence is below the target's minimum or it is undefined (not enough data,
+// as the gate says), "" without a target. A max_* target is met at or below its threshold.
+function judge(v, t, evidence) {
+  if (!t) return "";
+  if (t.min_evidence && evidence !== undefined && evidence < t.min_evidence) return "warn";
+  if (v === null || v === undefined) return "warn";
+  return t.target.startsWith("max_") ? (v <= t.threshold ? "good" : "bad") : (v >= t.threshold ? "good" : "bad");
+}
+
+// judgeAlpha judges one question's alpha figure by its min_alpha: the point estimate, or the
+// lower bound of its 95% interval when the target says so.
+function judgeAlpha(fig, t) {
+  if (!t) return "";
+  const v = t.on_lower_bound ? (fig.alpha_ci ? fig.alpha_ci.low : null) : fig.alpha;
+  return judge(v, t, fig.pairable_values);
+}
+
+// worst is the worst of levels ("bad" over "warn" over "good"; "" when none is judged).
+function worst(levels) {
+  for (const l of ["bad", "warn", "good"]) if (levels.includes(l)) return l;
+  return "";
+}
+
+function fmtTarget(t, fmt) {
+  if (!t) return "no target";
+  const op = t.target.startsWith("max_") ? "≤" : "≥";
+  const lb = t.on_lower_bound ? " (95% lower bound)" : "";
+  const den = t.denominator ? ` (${t.denominator.replace(/_/g, " ")})` : "";
+  return `${op} ${fmt(t.threshold)}${lb}${den}`;
+}
+
+// fmtCI writes a 95% interval: "95% CI 0.612–0.784".
+function fmtCI(ci) {
+  if (!ci || ci.low === null || ci.low === undefined) return "";
+  return `${Math.round((ci.level || 0.95) * 100)}% CI ${fmtNum(ci.low, 3)}–${fmtNum(ci.high, 3)}`;
 }
 
 function tile(name, value, detail, lvl, raw) {
@@ -70,44 +151,73 @@ function tile(name, value, detail, lvl, raw) {
 function renderTiles(k) {
   const a = k.agreement;
   if (a) {
+    // One question: the headline is its alpha, with its interval. Several: a weighted mean,
+    // which has no interval of its own; the questions panel has each one's.
+    const levels = a.questions.map((q) => judgeAlpha(q, targetOf(q.project_id, q.question_id, "min_alpha")));
+    const judged = levels.filter((l) => l).length;
+    const ut = uniformTarget(a.questions, "min_alpha");
+    const target = judged === 0 ? "no target" : ut ? "target " + fmtTarget(ut, (v) => fmtNum(v, 3)) : `${judged} question target(s)`;
     tile("agreement", fmtNum(a.alpha, 3),
-      `${a.questions.length} question(s) · ${fmtCount(a.pairable_values)} pairable values · ${fmtPct(a.percent_agreement)} raw`,
-      level(a.alpha, 0.8, 0.667), a.alpha);
+      `${a.questions.length} question(s) · ${fmtCount(a.pairable_values)} pairable values · ${fmtPct(a.percent_agreement)} raw · ${target}`,
+      worst(levels), a.alpha);
+    $("agreement-ci").textContent = a.alpha_ci ? fmtCI(a.alpha_ci) : a.questions.length > 1 ? "95% intervals per question below" : "";
   }
   const c = k.accuracy;
-  if (c) tile("accuracy", fmtPct(c.accuracy), `${fmtCount(c.correct_labels)} / ${fmtCount(c.scored_labels)} labels vs gold`, level(c.accuracy, 0.9, 0.8), c.accuracy);
+  if (c) {
+    // The KPI counts every submitted label: judged by the min_accuracy targets that count the
+    // same labels (all_submitted); a final_after_review target is the gate's to judge.
+    const levels = c.questions.map((q) => {
+      const t = targetOf(q.project_id, q.question_id, "min_accuracy");
+      return t && t.denominator === "all_submitted" ? judge(q.accuracy, t, q.scored_labels) : "";
+    });
+    const ut = uniformTarget(c.questions, "min_accuracy");
+    const target = ut ? "target " + fmtTarget(ut, fmtPct) : levels.some((l) => l) ? "per-question targets" : "no target";
+    tile("accuracy", fmtPct(c.accuracy), `${fmtCount(c.correct_labels)} / ${fmtCount(c.scored_labels)} labels vs gold · ${target}`, worst(levels), c.accuracy);
+  }
   const v = k.coverage;
   if (v) {
     const edge = v.edge_cases ? ` · edge cases ${v.edge_cases_met}/${v.edge_cases}` : "";
-    tile("coverage", fmtPct(v.slice_coverage), `${v.slices_met}/${v.slices} target slices met${edge}`, level(v.slice_coverage, 0.9, 0.6), v.slice_coverage);
+    const t = versionTarget("min_slice_coverage");
+    tile("coverage", fmtPct(v.slice_coverage), `${v.slices_met}/${v.slices} target slices met${edge} · ${onlyProject() ? fmtTarget(t, fmtPct) : "targets per project"}`,
+      judge(v.slice_coverage, t), v.slice_coverage);
   }
   const y = k.cycle_time;
   if (y) {
-    const rw = k.rework && k.rework.rework_rate !== null ? ` · rework ${fmtPct(k.rework.rework_rate)}` : "";
+    let rw = "";
+    if (k.rework && k.rework.rework_rate !== null) {
+      const t = versionTarget("max_rework_rate");
+      rw = ` · rework ${fmtPct(k.rework.rework_rate)}${t ? " (" + fmtTarget(t, fmtPct) + ")" : ""}`;
+    }
     tile("cycle", fmtDur(y.to_accepted_p50_s), `p90 ${fmtDur(y.to_accepted_p90_s)} · ${fmtCount(y.items)} items${rw}`, "", y.to_accepted_p50_s);
   }
   const r = k.remediation;
   if (r) {
     const old = r.oldest_open_age_s;
     tile("remediation", fmtDur(r.p50_s), `${r.shipped}/${r.findings} shipped · ${r.open} open${old !== null ? ", oldest " + fmtDur(old) : ""}`,
-      r.open === 0 ? "good" : level(old, 86400, 7 * 86400, false), r.p50_s);
+      r.findings && r.open === 0 ? "good" : "", r.p50_s);
   }
   const l = k.lineage;
   if (l) {
     // Complete as assay audit judges a version: every member's chain (latest review not a
-    // rejection, label not retracted) and the manifest digest.
-    tile("lineage", fmtPct(l.completeness), `${l.complete_versions}/${l.versions} versions · ${l.complete_runs}/${l.runs} training runs fully traced`,
-      level(l.completeness, 1, 0.9), l.completeness);
+    // rejection, label not retracted) and the manifest digest. The target is a share of a
+    // version's members: judged here on the members of every version.
+    const t = versionTarget("min_lineage_completeness");
+    tile("lineage", fmtPct(l.completeness), `${l.complete_versions}/${l.versions} versions · ${l.complete_runs}/${l.runs} training runs fully traced · members ${fmtPct(l.member_completeness)} ${onlyProject() ? fmtTarget(t, fmtPct) : ""}`,
+      judge(l.member_completeness, t), l.completeness);
+  }
+  const g = k.gate;
+  if (g) {
+    const n = g.versions || {};
+    tile("gate", fmtCount(g.training_runs_uncertified),
+      `of ${fmtCount(g.training_runs)} training runs · versions: ${n.certified || 0} certified, ${n.rejected || 0} rejected, ${n.unjudged || 0} unjudged`,
+      g.training_runs_uncertified > 0 ? "bad" : g.training_runs > 0 ? "good" : "", g.training_runs_uncertified);
   }
   const rt = k.routing;
   if (rt) {
-    // The tile's color is the override rate of the audits: how often a human disagreed with
-    // what the router would have accepted unseen.
-    const over = rt.override_rate;
     tile("automation", fmtPct(rt.automation_rate),
       rt.decisions === 0 ? "no routing decisions yet"
-        : `${fmtCount(rt.auto_accepted)}/${fmtCount(rt.decisions)} auto · override ${fmtPct(over)} of ${rt.audits_labeled} audits · precision ${fmtPct(rt.prelabel_precision)}`,
-      level(over, 0.05, 0.15, false), rt.automation_rate);
+        : `${fmtCount(rt.auto_accepted)}/${fmtCount(rt.decisions)} auto · override ${fmtPct(rt.override_rate)} of ${rt.audits_labeled} audits · precision ${fmtPct(rt.prelabel_precision)}`,
+      "", rt.automation_rate);
   }
   const p = k.pipeline;
   if (p) {
@@ -117,19 +227,25 @@ function renderTiles(k) {
     const stopped = p.stopped || [];
     const procs = Object.entries(p.processors || {}).map(([n, l]) => `${n} ${fmtCount(l)}${stopped.includes(n) ? " (stopped)" : ""}`).join(" · ");
     tile("lag", lag === null ? "–" : fmtCount(lag), lag === null ? "consumer lag unknown (see below)" : procs || "no processors",
-      stopped.length ? "bad" : level(lag, 1000, 10000, false), lag);
+      stopped.length ? "bad" : "", lag);
   } else {
     tile("lag", "–", who && !who.all_projects ? "every project's figure: read by principals of every project" : "no consumer lag configured", "", null);
   }
 }
 
+// lastKPIs is the latest /v1/kpis answer: the charts' target lines need its questions.
+let lastKPIs = null;
+
+// A chart's target is the threshold in force for its figure, when one applies to it.
 const CHARTS = [
-  { key: "agreement", title: "Agreement α", fmt: (v) => fmtNum(v, 3), min: 0, max: 1, target: 0.8 },
-  { key: "accuracy", title: "Accuracy vs gold", fmt: fmtPct, min: 0, max: 1 },
-  { key: "slice_coverage", title: "Slice coverage", fmt: fmtPct, min: 0, max: 1, target: 1 },
+  { key: "agreement", title: "Agreement α", fmt: (v) => fmtNum(v, 3), min: 0, max: 1,
+    target: () => { const t = lastKPIs && lastKPIs.agreement && uniformTarget(lastKPIs.agreement.questions, "min_alpha"); return t && t.threshold; } },
+  { key: "accuracy", title: "Accuracy vs gold", fmt: fmtPct, min: 0, max: 1,
+    target: () => { const t = lastKPIs && lastKPIs.accuracy && uniformTarget(lastKPIs.accuracy.questions, "min_accuracy"); return t && t.denominator === "all_submitted" ? t.threshold : undefined; } },
+  { key: "slice_coverage", title: "Slice coverage", fmt: fmtPct, min: 0, max: 1, target: () => { const t = versionTarget("min_slice_coverage"); return t && t.threshold; } },
   { key: "cycle_to_accepted_p50_s", title: "Cycle time p50 (ingest → accepted)", fmt: fmtDur, min: 0 },
   { key: "remediation_p50_s", title: "Eval → remediation p50", fmt: fmtDur, min: 0 },
-  { key: "lineage_completeness", title: "Lineage completeness", fmt: fmtPct, min: 0, max: 1, target: 1 },
+  { key: "lineage_completeness", title: "Lineage completeness (versions)", fmt: fmtPct, min: 0, max: 1 },
   { key: "automation_rate", title: "Automation rate (router)", fmt: fmtPct, min: 0, max: 1 },
   // Every project's figure: charted for principals of every project only.
   { key: "consumer_lag_records", title: "Pipeline lag (records)", fmt: fmtCount, min: 0, allProjects: true },
@@ -171,7 +287,9 @@ function drawChart(c) {
   if (hi <= lo) hi = lo + 1;
   const x = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - 2);
   const y = (v) => T + (1 - (v - lo) / (hi - lo)) * (H - B - T);
-  if (c.target !== undefined) parts.push(`<line class="target" x1="${L}" x2="${W}" y1="${y(c.target)}" y2="${y(c.target)}"/>`);
+  const target = c.target ? c.target() : undefined;
+  el.dataset.target = target === undefined ? "" : String(target);
+  if (target !== undefined && target >= lo && target <= hi) parts.push(`<line class="target" x1="${L}" x2="${W}" y1="${y(target)}" y2="${y(target)}"/>`);
   const d = pts.map((p, i) => `${i ? "L" : "M"}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join("");
   parts.push(`<path class="area" d="${d}L${x(pts[pts.length - 1][0]).toFixed(1)},${H - B}L${x(t0).toFixed(1)},${H - B}Z"/>`);
   parts.push(`<path class="line" d="${d}"/>`);
@@ -208,19 +326,29 @@ function fillTable(id, rows) {
 }
 
 function renderTables(k) {
+  const agQuestions = (k.agreement && k.agreement.questions) || [];
+  const acQuestions = (k.accuracy && k.accuracy.questions) || [];
+  // A cohort's or an annotator's figure spans every question: judged only when the
+  // questions share one threshold.
+  const alphaT = uniformTarget(agQuestions, "min_alpha");
+  const accT = uniformTarget(acQuestions, "min_accuracy");
+  const accAll = accT && accT.denominator === "all_submitted" ? accT : undefined;
   const cohorts = new Map();
-  for (const c of (k.agreement && k.agreement.cohorts) || []) cohorts.set(c.cohort, { alpha: c.alpha });
+  for (const c of (k.agreement && k.agreement.cohorts) || []) cohorts.set(c.cohort, { alpha: c.alpha, ci: c.alpha_ci, values: c.pairable_values });
   for (const c of (k.accuracy && k.accuracy.cohorts) || []) {
     const e = cohorts.get(c.cohort) || {};
     e.accuracy = c.accuracy; e.scored = c.scored_labels;
     cohorts.set(c.cohort, e);
   }
   fillTable("cohorts", [...cohorts.entries()].sort().map(([name, e]) => [
-    cell(name), cell(fmtNum(e.alpha, 3), level(e.alpha, 0.8, 0.667)), cell(fmtPct(e.accuracy), level(e.accuracy, 0.9, 0.8)), cell(fmtCount(e.scored)),
+    cell(name), cell(withCI(e.alpha, e.ci), judgeAlpha({ alpha: e.alpha, alpha_ci: e.ci, pairable_values: e.values }, alphaT)),
+    cell(fmtPct(e.accuracy), judge(e.accuracy, accAll, e.scored)), cell(fmtCount(e.scored)),
   ]));
   fillTable("annotators", (k.annotators || []).slice(0, 8).map((a) => [
-    cell(a.annotator_id), cell(a.cohort), cell(fmtPct(a.agreement), level(a.agreement, 0.8, 0.6)),
-    cell(fmtPct(a.accuracy), level(a.accuracy, 0.9, 0.8)), cell(fmtCount(a.pairs_compared)),
+    // An annotator's agreement is its share of agreeing pairs, not an alpha: no target
+    // judges it.
+    cell(a.annotator_id), cell(a.cohort), cell(fmtPct(a.agreement)),
+    cell(fmtPct(a.accuracy), judge(a.accuracy, accAll, a.scored_labels)), cell(fmtCount(a.pairs_compared)),
   ]));
   fillTable("severity", ((k.remediation && k.remediation.by_severity) || []).map((s) => [
     cell(s.severity), cell(s.findings), cell(s.shipped), cell(s.open, s.open ? "warn" : "good"), cell(fmtDur(s.p50_s)), cell(fmtDur(s.oldest_open_age_s)),
@@ -229,10 +357,132 @@ function renderTables(k) {
     cell(d.dataset_id + " @ " + d.version), cell(fmtCount(d.items)), cell(`${d.slices_met}/${d.slices.length}`, d.slices_met === d.slices.length ? "good" : "warn"),
     cell(fmtNum(d.distance, 3)), cell(`${d.edge_cases_met}/${d.edge_cases}`, d.edge_cases_met === d.edge_cases ? "good" : "warn"),
   ]));
+  renderQuestions(agQuestions, acQuestions);
   // A KPI that cannot be read fails the whole answer (the status line says so); only the
   // consumer lag, read from the broker, can be missing beside the other figures.
   const un = (k.pipeline && k.pipeline.unanswered) || [];
   $("errors").textContent = un.length ? `Consumer lag unknown for ${un.join(", ")}: the broker did not give it.` : "";
+}
+
+// withCI writes an alpha and its 95% interval: "0.712 [0.650, 0.771]".
+function withCI(alpha, ci) {
+  if (alpha === null || alpha === undefined) return "–";
+  return ci && ci.low !== null && ci.low !== undefined ? `${fmtNum(alpha, 3)} [${fmtNum(ci.low, 3)}, ${fmtNum(ci.high, 3)}]` : fmtNum(alpha, 3);
+}
+
+// questionName is a question as the page names it: with its project over every project.
+function questionName(q) { return filters.project ? q.question_id : `${q.project_id} / ${q.question_id}`; }
+
+// renderQuestions fills the questions panel: each question's alpha with its interval and its
+// accuracy, each beside the target in force that judges it.
+function renderQuestions(agQuestions, acQuestions) {
+  const rows = new Map();
+  const row = (q) => {
+    const key = q.project_id + "\u0000" + q.question_id;
+    if (!rows.has(key)) rows.set(key, { q });
+    return rows.get(key);
+  };
+  for (const q of agQuestions) row(q).ag = q;
+  for (const q of acQuestions) row(q).ac = q;
+  fillTable("questions", [...rows.entries()].sort().map(([, r]) => {
+    const at = targetOf(r.q.project_id, r.q.question_id, "min_alpha");
+    const ct = targetOf(r.q.project_id, r.q.question_id, "min_accuracy");
+    const ag = r.ag || { alpha: null, pairable_values: 0 };
+    const ac = r.ac || { accuracy: null, scored_labels: 0 };
+    const alphaCell = cell(withCI(ag.alpha, ag.alpha_ci), judgeAlpha(ag, at));
+    alphaCell.title = ag.alpha_ci ? `${fmtCI(ag.alpha_ci)} (${ag.alpha_ci.method}) over ${ag.pairable_values} pairable values` : `${ag.pairable_values} pairable values${ag.undefined ? ": " + ag.undefined : ""}`;
+    return [
+      cell(questionName(r.q) + (r.ag && r.ag.level ? ` (${r.ag.level})` : "")),
+      alphaCell, cell(fmtTarget(at, (v) => fmtNum(v, 3))),
+      cell(fmtPct(ac.accuracy), ct && ct.denominator === "all_submitted" ? judge(ac.accuracy, ct, ac.scored_labels) : ""),
+      cell(fmtTarget(ct, fmtPct)),
+    ];
+  }));
+}
+
+// renderSlow fills the panels of the slow endpoints; each says so when its endpoint failed,
+// without failing the others.
+function renderSlow() {
+  const note = (id, what) => { $(id).textContent = slow.errors[what] ? `${what}: ${slow.errors[what]}` : ""; };
+  note("targets-note", "targets");
+  if (!slow.errors.targets && slow.targets.size === 0) $("targets-note").textContent = "no target: no quality targets are in force for " + (filters.project || "any project") + " (the tiles are not judged)";
+
+  const g = slow.gate;
+  fillTable("gate", g ? g.versions.slice(0, 15).map((v) => {
+    const failing = (v.checks || []).filter((c) => c.status !== "pass");
+    const checks = document.createElement("td");
+    checks.className = "checks";
+    for (const c of failing) {
+      const d = document.createElement("div");
+      d.className = c.status === "fail" ? "bad" : "warn";
+      const figure = c.figure === null || c.figure === undefined ? "no figure" : fmtNum(c.figure, 3);
+      const interval = c.low !== null && c.low !== undefined ? ` [${fmtNum(c.low, 3)}, ${fmtNum(c.high, 3)}]` : "";
+      d.textContent = `${c.target}${c.scope ? " " + c.scope : ""}: ${figure}${interval} ${c.status === "fail" ? "vs" : "(not enough data)"} ${c.target.startsWith("max_") ? "≤" : "≥"} ${fmtNum(c.threshold, 3)}`;
+      d.title = c.detail || "";
+      checks.appendChild(d);
+    }
+    if (failing.length === 0) checks.textContent = v.verdict === "unjudged" ? "not judged yet" : "all passed";
+    const verdict = cell(v.verdict + (v.sequence > 1 ? ` (#${v.sequence})` : ""), v.verdict === "certified" ? "good" : v.verdict === "rejected" ? "bad" : "warn");
+    verdict.title = v.reason || "";
+    const ov = cell(v.override ? v.override.reason : "", v.override ? "warn" : "");
+    return [cell(v.dataset_id + " @ " + v.version), verdict, checks, ov];
+  }) : []);
+  note("gate-note", "gate");
+
+  const c = slow.confusion;
+  const crows = [];
+  for (const q of (c && c.questions) || []) {
+    for (const t of q.top_confusions.slice(0, 3)) {
+      crows.push([cell(questionName(q)), cell(`${t.gold} → ${t.labeled}`), cell(fmtCount(t.count)), cell(fmtPct(t.share_of_gold))]);
+    }
+  }
+  fillTable("confusions", crows);
+  note("confusions-note", "confusion");
+
+  const al = slow.alerts;
+  fillTable("alerts", al ? al.alerts.map((x) => {
+    const what = cell(x.kind.replace(/_/g, " ") + (x.target ? " " + x.target : ""), "bad");
+    what.title = x.detail || "";
+    const where = [filters.project ? "" : x.project_id, x.question_id, x.scope && x.scope !== "all" ? x.scope : ""].filter((s) => s).join(" · ");
+    const prev = x.previous !== null && x.previous !== undefined ? ` (was ${fmtNum(x.previous, 3)})` : "";
+    return [what, cell(where || "project"), cell(`${fmtNum(x.current, 3)}${prev} vs ${fmtNum(x.threshold, 3)}`), cell(x.since || "")];
+  }) : []);
+  if (al && al.alerts.length === 0) {
+    const td = $("alerts").querySelector("tbody td");
+    if (td) td.textContent = "no alerts";
+  }
+  note("alerts-note", "alerts");
+}
+
+// pollSlow reads the slow endpoints for the page's filter. A refused token signs out (the
+// caller catches AuthError); any other failure is noted in its panel.
+async function pollSlow(s) {
+  const pq = filters.project ? "?" + new URLSearchParams({ project: filters.project }).toString() : "";
+  const read = async (what, url) => {
+    try {
+      const body = await getJSON(url);
+      delete slow.errors[what];
+      return body;
+    } catch (e) {
+      if (e instanceof AuthError) throw e;
+      slow.errors[what] = e.message;
+      return null;
+    }
+  };
+  const [t, g, c, a] = await Promise.all([read("targets", "/v1/targets" + pq), read("gate", "/v1/gate" + pq),
+    read("confusion", "/v1/confusion" + pq), read("alerts", "/v1/alerts" + pq)]);
+  if (s !== session) return;
+  if (t) {
+    slow.targets = new Map();
+    slow.projects = new Set();
+    for (const p of t.targets.projects) {
+      for (const r of p.resolved) slow.targets.set(targetKey(r.project_id, r.question_id, r.target), r);
+      if (p.resolved.length) slow.projects.add(p.project_id);
+    }
+  }
+  if (g) slow.gate = g.gate;
+  if (c) slow.confusion = c.confusion;
+  if (a) slow.alerts = a.alerts;
 }
 
 // sampleOf mirrors the API's SampleOf, so a freshly filtered view has a first point before
@@ -270,16 +520,19 @@ async function getJSON(url) {
 async function poll(s) {
   if (s !== session) return;
   const key = query();
-  if (key !== filterKey) { samples = []; lastAt = 0; filterKey = key; }
+  if (key !== filterKey) { samples = []; lastAt = 0; filterKey = key; polls = 0; slow = emptySlow(); }
   try {
-    const [k, h] = await Promise.all([getJSON("/v1/kpis" + key), getJSON("/v1/history" + query({ since: lastAt }))]);
+    const due = polls++ % SLOW_EVERY === 0;
+    const [k, h] = await Promise.all([getJSON("/v1/kpis" + key), getJSON("/v1/history" + query({ since: lastAt })), due ? pollSlow(s) : null]);
     if (s !== session) return;
+    lastKPIs = k;
     for (const p of h.samples) if (p.at_ms > lastAt) { samples.push(p); lastAt = p.at_ms; }
     if (samples.length === 0) samples.push(sampleOf(k));
     samples.sort((a, b) => a.at_ms - b.at_ms);
     if (samples.length > MAX_POINTS) samples = samples.slice(samples.length - MAX_POINTS);
     renderTiles(k);
     renderTables(k);
+    renderSlow();
     for (const c of charts()) drawChart(c);
     const st = $("status");
     st.dataset.state = "live";
@@ -301,10 +554,12 @@ async function poll(s) {
 // clearData empties every tile, chart and table: nothing of a session stays on the page
 // after it ends.
 function clearData() {
-  samples = []; lastAt = 0; filterKey = "";
+  samples = []; lastAt = 0; filterKey = ""; polls = 0; slow = emptySlow(); lastKPIs = null;
   for (const t of document.querySelectorAll(".tile")) tile(t.dataset.kpi, "–", "", "", null);
+  $("agreement-ci").textContent = "";
   buildCharts();
-  for (const id of ["cohorts", "annotators", "severity", "datasets"]) fillTable(id, []);
+  for (const id of ["cohorts", "annotators", "severity", "datasets", "questions", "gate", "confusions", "alerts"]) fillTable(id, []);
+  for (const id of ["targets-note", "gate-note", "confusions-note", "alerts-note"]) $(id).textContent = "";
   $("errors").textContent = "";
   $("who").textContent = "";
   $("who").title = "";
