@@ -222,14 +222,14 @@ WHERE l_at >= ? AND l_at < ?
 GROUP BY l_project, l_question, l_level, l_category, l_rank, l_number, l_categories, current`
 
 // DriftUnitsQuery sums, per (project, question) and span (current = 1 or the baseline), the
-// square of each unit's (item's) labels in the span: what the noise bound needs of the
+// square of each unit's labels in the span: what the noise bound needs of the
 // clustering of labels in units. Parameters as DriftCountsQuery's.
 var DriftUnitsQuery = `SELECT l_project, l_question, current, toInt64(sum(m * m))
 FROM (
-    SELECT l_project, l_question, l_item, toUInt8(l_at >= ?) AS current, count() AS m
+    SELECT l_project, l_question, l_level, l_item, toUInt8(l_at >= ?) AS current, count() AS m
     FROM (` + labelsOnce(labelsIn) + `)
     WHERE l_at >= ? AND l_at < ?
-    GROUP BY l_project, l_question, l_item, current)
+    GROUP BY l_project, l_question, l_level, l_item, current)
 GROUP BY l_project, l_question, current`
 
 // readDistributions reads every question's label distribution in the current window and the
