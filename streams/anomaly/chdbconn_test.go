@@ -62,6 +62,16 @@ func (r *tsvRows) Scan(dest ...any) error {
 		return fmt.Errorf("scan %d values from %d columns", len(dest), len(r.cur))
 	}
 	for i, d := range dest {
+		if r.cur[i] == `\N` { // NULL
+			switch d := d.(type) {
+			case **float64:
+				*d = nil
+				continue
+			case **int64:
+				*d = nil
+				continue
+			}
+		}
 		var (
 			v   any = unescapeField(r.cur[i])
 			err error
@@ -215,6 +225,15 @@ func assign(d any, v any) error {
 		var s string
 		if s, err = number(v); err == nil {
 			*d, err = parseFloat(s)
+		}
+	case **float64, **int64:
+		switch d := d.(type) {
+		case **float64:
+			*d = new(float64)
+			return assign(*d, v)
+		case **int64:
+			*d = new(int64)
+			return assign(*d, v)
 		}
 	case *[]string, *[]int32, *[]float64, *[][]string:
 		a, ok := v.([]any)

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/assay-data/assay/streams/kpi"
 )
 
 // ScopeMeasures are one scope's agreement in the preceding and the current window.
@@ -97,13 +95,3 @@ func Judge(in Inputs, cfg Config) ([]Anomaly, error) {
 
 // annotatorPrefix starts an annotator's scope.
 const annotatorPrefix = "annotator:"
-
-// alphaMeasure is a window figure of a cohort or vendor as a Measure.
-func alphaMeasure(f kpi.AgreementFigure, se func(kpi.AgreementFigure) (float64, bool)) Measure {
-	m := Measure{Value: f.Alpha.Alpha, Evidence: f.PairableValues}
-	if f.Err != nil {
-		return m
-	}
-	m.SE, m.Defined = se(f)
-	return m
-}

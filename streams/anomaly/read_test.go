@@ -1,9 +1,12 @@
 package anomaly
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +14,7 @@ import (
 	"github.com/assay-data/assay/ops/clickhouse/chdb"
 	"github.com/assay-data/assay/ops/testenv"
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/agreement"
 	"github.com/assay-data/assay/streams/kpi"
 	"github.com/assay-data/assay/streams/runtime"
 )
@@ -84,12 +88,40 @@ func readHistory() []schemas.Event {
 		h.label("p2", "q-nom", fmt.Sprint("p2-", i), "ann-x", "", "v2", day(10, i), nom("car"))
 		h.label("p2", "q-nom", fmt.Sprint("p2-", i), "ann-y", "", "v2", day(10, i), nom("car"))
 	}
+	// Targets: the project's, a question's, a dataset's (not read), another project's.
+	drift := 0.3
+	h.targets(&schemas.QualityTargetsSet{ProjectID: "p", EffectiveAt: schemas.Millis(day(1, 0)), MaxLabelDrift: &drift,
+		Agreement: &schemas.AgreementTarget{Level: schemas.LevelNominal, MinAlpha: 0.8, MinPairableValues: 20, OnLowerBound: true}}, day(1, 0))
+	h.targets(&schemas.QualityTargetsSet{ProjectID: "p", QuestionID: "q-ord", EffectiveAt: schemas.Millis(day(5, 0)),
+		Agreement: &schemas.AgreementTarget{Level: schemas.LevelOrdinal, MinAlpha: 0.667, MinPairableValues: 10}}, day(1, 1))
+	h.targets(&schemas.QualityTargetsSet{ProjectID: "p", DatasetID: "ds", EffectiveAt: schemas.Millis(day(1, 0)), MaxLabelDrift: &drift}, day(1, 2))
+	h.targets(&schemas.QualityTargetsSet{ProjectID: "p2", EffectiveAt: schemas.Millis(day(20, 0)), MaxLabelDrift: &drift}, day(1, 3))
 	return h.evs
 }
 
-// fixedSE gives every defined alpha the same standard error, so that the measures of the
-// cohorts are comparable across servers whatever the interval.
-func fixedSE(kpi.AgreementFigure) (float64, bool) { return 0.01, true }
+// wantTargets are the project's sets of evs not narrowed to a dataset, as ReadTargets reads
+// them: in log order, each with its offset (rowsOf's offsets are the events' indices).
+func wantTargets(evs []schemas.Event, project string) []TargetSet {
+	var out []TargetSet
+	for i, ev := range evs {
+		e, ok := ev.(*schemas.QualityTargetsSet)
+		if !ok || e.DatasetID != "" || (project != "" && e.ProjectID != project) {
+			continue
+		}
+		out = append(out, TargetSet{ProjectID: e.ProjectID, QuestionID: e.QuestionID, EffectiveAt: e.EffectiveAt, Order: int64(i),
+			Agreement: e.Agreement, MaxLabelDrift: e.MaxLabelDrift})
+	}
+	slices.SortStableFunc(out, func(a, b TargetSet) int {
+		return cmp.Or(cmp.Compare(a.ProjectID, b.ProjectID), cmp.Compare(a.EffectiveAt, b.EffectiveAt), cmp.Compare(a.Order, b.Order))
+	})
+	return out
+}
+
+// fixedInterval gives every alpha the same interval around it, so that the measures of the
+// cohorts are comparable across servers whatever the figure's own interval.
+func fixedInterval(f kpi.AgreementFigure) (agreement.Interval, bool) {
+	return agreement.Interval{Low: f.Alpha.Alpha - 0.1, High: f.Alpha.Alpha + 0.01, Level: 0.95}, true
+}
 
 // TestReadOn18AndCurrent writes the ledger's and the agreement processor's rows of
 // readHistory into the 18.16 server and into a current ClickHouse (chdb), and requires Read
@@ -110,7 +142,7 @@ func TestReadOn18AndCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, project := range []string{"", "p"} {
-		cfg := Config{Now: readNow, Project: project, AlphaSE: fixedSE}
+		cfg := Config{Now: readNow, Project: project, AlphaInterval: fixedInterval}
 		old, err := Read(ctx, conn, cfg)
 		if err != nil {
 			t.Fatalf("18.16: %v", err)
@@ -121,6 +153,9 @@ func TestReadOn18AndCurrent(t *testing.T) {
 		}
 		if !reflect.DeepEqual(old, cur) {
 			t.Errorf("project %q: 18.16 read\n%+v\nClickHouse %s read\n%+v", project, old, s.Version, cur)
+		}
+		if want := wantTargets(evs, project); !reflect.DeepEqual(old.Targets, want) {
+			t.Errorf("project %q: targets\n%s\nwant\n%s", project, jsonOf(old.Targets), jsonOf(want))
 		}
 		var scopes, annotators []ScopeMeasures
 		for _, m := range old.Agreement {
@@ -184,4 +219,9 @@ func TestReadOn18AndCurrent(t *testing.T) {
 			t.Errorf("bus of q-nom: %+v", d)
 		}
 	}
+}
+
+func jsonOf(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
