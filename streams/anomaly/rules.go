@@ -75,6 +75,10 @@ type DropVerdict struct {
 	Fired bool
 	// Drop is previous minus current.
 	Drop float64
+	// Scale names the scale of the significance test ("Fisher's z" for alpha, "" for the
+	// figure's own), and ScaleDrop is the drop on it.
+	Scale     string
+	ScaleDrop float64
 	// Margin is Z times the standard error of the difference (on the test's scale): the
 	// difference noise reaches with probability at most the false-alarm rate.
 	Margin float64
@@ -120,12 +124,13 @@ func (r DropRule) Judge(prev, cur Measure) DropVerdict {
 			v.Reason = ReasonUndefined
 			return v
 		}
-		back = f.Alpha
+		back, v.Scale = f.Alpha, "Fisher's z"
 	}
+	v.ScaleDrop = sp - sc
 	v.Margin = r.Z * math.Hypot(prev.SE, cur.SE)
 	v.Threshold = math.Min(prev.Value-r.MinDrop, back(sp-v.Margin))
 	switch {
-	case !(sp-sc > v.Margin):
+	case !(v.ScaleDrop > v.Margin):
 		v.Reason = ReasonWithinNoise
 	case v.Drop < r.MinDrop-dropSlack:
 		v.Reason = ReasonBelowMinimum
