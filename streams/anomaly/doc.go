@@ -74,13 +74,15 @@
 // one unit's m labels moves TV by at most m/labels, so by McDiarmid's inequality TV exceeds
 // E[TV] + sqrt(v·ln(1/FalseAlarm)/2) with probability at most FalseAlarm. The bound is
 // conservative (TestLabelDriftNoise: no false alarm in 2,000 draws even with no maximum),
-// so small windows need a larger shift: with 160 labels now and 640 in the baseline over 8
-// values it is about 0.25; with 1,000 and 4,000 labels about 0.1.
+// so small windows need a larger shift: over 8 values, with 160 labels now and 640 in the
+// baseline, one per unit, it is about 0.25, with 1,000 and 4,000 about 0.1; about 1.5 times
+// that when units hold 1-3 labels each.
 // Cost: two GROUP BY reads of the labels of the current window and the baseline (5 windows
 // by default): one of counts per value, one of labels per unit; memory proportional to the
 // distinct values.
 //
-// Targets (ReadTargets, ledger table quality_targets): only a project's QualityTargetsSets not narrowed to a dataset count (anomalies
-// concern the project's labels, not a version); a question-narrowed set's target replaces
-// the project's for that question, target by target (InForce).
+// Targets (ReadTargets, ledger table quality_targets): only a project's QualityTargetsSets
+// not narrowed to a dataset count (anomalies concern the project's labels, not a version); a
+// question-narrowed set's target replaces the project's for that question, target by target
+// (InForce).
 package anomaly
