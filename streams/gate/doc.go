@@ -87,14 +87,14 @@
 //
 // Versions not in the ledger. Figures with no member (Members == 0) mean the ledger has not
 // ingested the version yet: no verdict, and the version stays due. Once the settle time
-// (WithSettle) has passed since its commit was recorded (recorded_at) without a verdict, it
+// (SettleTimeout) has passed since its commit was recorded (recorded_at) without a verdict, it
 // is rejected with reason NotInLedger and no checks, naming the project of the dataset's
 // earlier verdicts or overrides; a dataset of no known project has nothing the contract
 // accepts as project_id, so such a version stays pending. A version that has a verdict is
 // never rewritten by figures with no member (a ledger being rebuilt has lost no fact).
 //
 // Due returns the versions without a verdict at every call, and those with one once per
-// recheck interval (WithRecheck), so figures that change after a verdict reach it.
+// recheck interval (RecheckInterval), so figures that change after a verdict reach it.
 //
 // Clearance is the gate's word for a training run: the latest verdict and the latest
 // GateOverrideGranted; Cleared is certified or overridden.
@@ -111,7 +111,23 @@
 // split among group members; instead every instance uses the same transactional id
 // (WithTransactionalID, default <prefix>assay.gate), and a second instance fences the
 // first: the first's next transaction fails with a fencing error, and its Run returns it.
+// Until it tries one it keeps reading and measuring, harmlessly: the new instance's verdicts
+// reach its state too, so it has nothing to produce while they stand.
 // Verdicts depend on ClickHouse figures, not only on the consumed offsets, so the gate
 // commits no offsets: it rebuilds from the log on every start, which the verdicts in the log
 // make cheap and exact.
+//
+// Failures. A measurement that fails (ClickHouse down, WithMeasureTimeout) is logged and
+// counted, and the version is measured again at the next tick; a transaction that fails is
+// aborted and its versions are decided again at the next tick, with the same event ids.
+// Nothing panics. On cancellation Run stops polling and measuring; a transaction in progress
+// gets WithShutdownTimeout to end and is aborted otherwise (within 5s more).
+//
+// Metrics (WithRegisterer): assay_gate_verdicts_total{verdict="certified"|"rejected"} (verdicts
+// committed, superseding ones included), assay_gate_versions_pending (committed versions
+// without a verdict), assay_gate_measure_seconds, assay_gate_measure_failures_total and
+// assay_gate_ready (1 once rebuilt and deciding). The library reads no environment, handles
+// no signal and starts no goroutine: main builds the Runner (New with the Kafka config and a
+// Measurer over streams/gate/figures.Read), runs Run in its own goroutine and serves Ready
+// on /readyz.
 package gate

@@ -206,7 +206,7 @@ func TestNotInLedger(t *testing.T) {
 	const settle = 2 * time.Minute
 	none := Figures{}
 	t.Run("re-measured until the settle time, then rejected", func(t *testing.T) {
-		g := newGate(t, WithSettle(settle))
+		g := newGate(t, SettleTimeout(settle))
 		g.append(targets("t-1", "", "", t0-1000, full))
 		// An earlier verdict on the dataset names its project.
 		g.append(commit("0", t0-5000))
@@ -234,7 +234,7 @@ func TestNotInLedger(t *testing.T) {
 		}
 	})
 	t.Run("a dataset of no known project stays pending", func(t *testing.T) {
-		g := newGate(t, WithSettle(settle))
+		g := newGate(t, SettleTimeout(settle))
 		g.append(commit("1", t0))
 		if ev := g.decide(ref1, none, ms(time.Hour)); ev != nil {
 			t.Fatalf("verdict without a project: %v", ev)
@@ -244,7 +244,7 @@ func TestNotInLedger(t *testing.T) {
 		}
 	})
 	t.Run("the project of an override", func(t *testing.T) {
-		g := newGate(t, WithSettle(settle))
+		g := newGate(t, SettleTimeout(settle))
 		g.append(override("0", "signed off by the owner for the ablation"))
 		g.append(commit("1", t0))
 		if v, _ := verdictOf(t, g.decide(ref1, none, ms(time.Hour))); v.ProjectID != project {
@@ -254,7 +254,7 @@ func TestNotInLedger(t *testing.T) {
 }
 
 func TestDue(t *testing.T) {
-	g := newGate(t, WithRecheck(time.Minute))
+	g := newGate(t, RecheckInterval(time.Minute))
 	g.append(targets("t-1", "", "", t0-1000, full))
 	g.append(commit("2", t0))
 	g.append(commit("1", t0))
