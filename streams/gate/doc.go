@@ -61,7 +61,7 @@
 //   - A narrowed set naming a question no label of the project answers fails its min_alpha
 //     and min_accuracy checks with "unknown question".
 //
-// Not certified unless certified: a version is certified iff it has at least one check and
+// Certification: a version is certified iff it has at least one check and
 // every check passes. Not enough data is not a pass. No targets in force (or targets in
 // force that state nothing the gate judges) gives one check, targets_in_force, not enough
 // data. The reason names the first check that did not pass (and how many others did not),
