@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/assay-data/assay/streams/agreement"
 	"github.com/assay-data/assay/streams/kpi"
 )
 
@@ -47,10 +48,10 @@ type Anomaly struct {
 	// (A label drift has no baseline figure: its baseline is a distribution, whose largest
 	// moves are in Shifts.)
 	NoiseBound *float64 `json:"noise_bound,omitempty"`
-	// Threshold is the value Current crossed: for an agreement drop the highest current
-	// agreement that would not have fired (Previous minus the larger of the minimum drop and
-	// the significance margin), for a label drift the larger of the project's
-	// max_label_drift and the noise bound.
+	// Threshold is the value Current crossed: for an agreement drop the agreement below
+	// which the current window fires (Previous minus the larger of the minimum drop and the
+	// significance margin, the latter taken on Fisher's z scale for alpha), for a label
+	// drift the larger of the project's max_label_drift and the noise bound.
 	Threshold float64 `json:"threshold"`
 	// Evidence is the current window's evidence (pairable values of a cohort or vendor,
 	// compared labels of an annotator, labels of a question) and ReferenceEvidence the
@@ -125,9 +126,9 @@ type Config struct {
 	MinDriftLabels int64
 	// Project narrows the judgement to one project; empty judges every project.
 	Project string
-	// AlphaSE is the standard error of a window's alpha (false when it has none); nil uses
-	// AlphaStdErr, from the figure's confidence interval.
-	AlphaSE func(kpi.AgreementFigure) (float64, bool)
+	// AlphaInterval is the confidence interval of a window's alpha (false when it has
+	// none); nil uses FigureInterval, the interval kpi.ReadAgreement reads with the figure.
+	AlphaInterval func(kpi.AgreementFigure) (agreement.Interval, bool)
 }
 
 // withDefaults fills the zero fields and checks the rest.
@@ -156,8 +157,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MinDriftLabels == 0 {
 		c.MinDriftLabels = DefaultMinDriftLabels
 	}
-	if c.AlphaSE == nil {
-		c.AlphaSE = AlphaStdErr
+	if c.AlphaInterval == nil {
+		c.AlphaInterval = FigureInterval
 	}
 	var errs []error
 	if c.Window < 0 || c.Window%(24*time.Hour) != 0 {

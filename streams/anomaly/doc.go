@@ -30,21 +30,29 @@
 //     Evidence is pairable values for a cohort or vendor, and compared labels (labels in a
 //     unit with another annotator's) for an annotator;
 //   - both figures are defined and have a standard error: for alpha the jackknife over
-//     units behind its 95% interval (AlphaStdErr: the half-width over 1.96), for an
+//     units behind its 95% interval, on Fisher's z scale (agreement.AlphaInterval builds
+//     z(α) ± 1.96·SE_z; alphaMeasure recovers SE_z from the interval's ends), for an
 //     annotator the binomial sqrt(p(1-p)/n) over the effective number of compared labels
 //     (an upper bound: see AnnotatorAgreement.Measure);
-//   - previous - current > z·sqrt(se_prev² + se_cur²), z the one-sided quantile of
-//     Config.FalseAlarm (default 1%: z = 2.326), AND previous - current >= Config.MinDrop
-//     (default 0.1).
+//   - the drop is significant, previous - current > z·sqrt(se_prev² + se_cur²) with z the
+//     one-sided quantile of Config.FalseAlarm (default 1%: z = 2.326), taken for alpha on
+//     Fisher's z scale with one K (values per unit, pooled over both windows: more
+//     annotators per unit is not read as more agreement), where alpha's sampling
+//     distribution, skewed near 1 on its own scale, is nearly normal;
+//   - AND the drop is large, previous - current >= Config.MinDrop (default 0.1) on the
+//     figure's own scale.
 //
 // Noise bound: two windows of an unchanged process differ by about a normal variable with
 // that standard error, so one judgement fires on noise with probability at most 1%, less with
-// the minimum drop. TestAnnotatorDropNoise and TestCohortDropNoise measure it on simulated
-// windows of one process (2,000 draws each: well under 1%) and show a real drop (a cohort at
-// 0.85 falling to 0.6 in a healthy project; an annotator falling from 0.89 to 0.53) caught in
-// over 95% of draws. Agreement with others is shared: when one annotator collapses, its
-// partners' agreement falls by its share of their pairs, and they may fire too (measured:
-// at most 5% of their judgements when a seventh of their pairs is with it).
+// the minimum drop. The simulations draw windows of one process 2,000 times and count the
+// false alarms per judgement: cohorts of 6 annotators at alpha 0.85 (TestCohortDropNoise)
+// 0.0% with 25 units a window, 0.3% with 60, 0.6% with 150; annotators at agreement 0.89
+// (TestAnnotatorDropNoise) 0.2%. A real drop is caught in over 95% of draws: a cohort
+// falling from alpha 0.85 to 0.6 inside a healthy project (150 units a window; with 25 the
+// rule has the power to catch it in about one draw in eight), an annotator falling from
+// agreement 0.89 to 0.53. Agreement with others is shared: when one annotator collapses,
+// its partners' agreement falls by its share of their pairs, and they may fire too (measured:
+// 3.3% of their judgements when a seventh of their pairs is with it).
 // Cost: two kpi.ReadAgreement window reads (the daily cells of every scope of the project
 // in the two windows) and one read of the labels of the units that started in the two
 // windows (items with a label since the previous window's start), grouped by unit in
@@ -66,13 +74,15 @@
 // one unit's m labels moves TV by at most m/labels, so by McDiarmid's inequality TV exceeds
 // E[TV] + sqrt(v·ln(1/FalseAlarm)/2) with probability at most FalseAlarm. The bound is
 // conservative (TestLabelDriftNoise: no false alarm in 2,000 draws even with no maximum),
-// so small windows need a larger shift: with 160 labels now and 640 in the baseline over 8
-// values it is about 0.25; with 1,000 and 4,000 labels about 0.1.
+// so small windows need a larger shift: over 8 values, with 160 labels now and 640 in the
+// baseline, one per unit, it is about 0.25, with 1,000 and 4,000 about 0.1; about 1.5 times
+// that when units hold 1-3 labels each.
 // Cost: two GROUP BY reads of the labels of the current window and the baseline (5 windows
 // by default): one of counts per value, one of labels per unit; memory proportional to the
 // distinct values.
 //
-// Targets: only a project's QualityTargetsSets not narrowed to a dataset count (anomalies
-// concern the project's labels, not a version); a question-narrowed set's target replaces
-// the project's for that question, target by target (InForce).
+// Targets (ReadTargets, ledger table quality_targets): only a project's QualityTargetsSets
+// not narrowed to a dataset count (anomalies concern the project's labels, not a version); a
+// question-narrowed set's target replaces the project's for that question, target by target
+// (InForce).
 package anomaly

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/assay-data/assay/streams/kpi"
 )
 
 // ScopeMeasures are one scope's agreement in the preceding and the current window.
@@ -67,12 +65,16 @@ func Judge(in Inputs, cfg Config) ([]Anomaly, error) {
 			what = "agreement with the other annotators"
 		}
 		prev := s.Previous.Value
+		significance := fmt.Sprintf("beyond the noise margin %.3f (%.2f standard errors)", v.Margin, z)
+		if v.Scale != "" {
+			significance = fmt.Sprintf("%.3f on %s, beyond the noise margin %.3f there (%.2f standard errors)", v.ScaleDrop, v.Scale, v.Margin, z)
+		}
 		out = append(out, Anomaly{Kind: KindAgreementDrop, ProjectID: s.ProjectID, QuestionID: s.QuestionID, Scope: s.Scope,
 			Current: s.Current.Value, Previous: &prev, Threshold: v.Threshold,
 			Evidence: s.Current.Evidence, ReferenceEvidence: s.Previous.Evidence, Since: since,
-			Detail: fmt.Sprintf("%s of %s on %s fell from %.3f (evidence %d) to %.3f (evidence %d) since %s: a drop of %.3f, beyond %.3f (%.2f standard errors) and the minimum %.3f",
+			Detail: fmt.Sprintf("%s of %s on %s fell from %.3f (evidence %d) to %.3f (evidence %d) since %s: a drop of %.3f (%s), at least the minimum %.3f",
 				what, s.Scope, s.QuestionID, prev, s.Previous.Evidence, s.Current.Value, s.Current.Evidence, since,
-				v.Drop, v.Margin, z, cfg.MinDrop)})
+				v.Drop, significance, cfg.MinDrop)})
 	}
 	for _, d := range in.Distributions {
 		rule := DriftRule{MinLabels: cfg.MinDriftLabels, MaxDrift: targets(d.ProjectID, d.QuestionID).maxDrift(cfg.MaxLabelDrift), FalseAlarm: cfg.FalseAlarm}
@@ -97,13 +99,3 @@ func Judge(in Inputs, cfg Config) ([]Anomaly, error) {
 
 // annotatorPrefix starts an annotator's scope.
 const annotatorPrefix = "annotator:"
-
-// alphaMeasure is a window figure of a cohort or vendor as a Measure.
-func alphaMeasure(f kpi.AgreementFigure, se func(kpi.AgreementFigure) (float64, bool)) Measure {
-	m := Measure{Value: f.Alpha.Alpha, Evidence: f.PairableValues}
-	if f.Err != nil {
-		return m
-	}
-	m.SE, m.Defined = se(f)
-	return m
-}

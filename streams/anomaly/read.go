@@ -89,9 +89,9 @@ func readScopes(ctx context.Context, conn driver.Conn, cfg Config, w Windows) ([
 				by[k] = s
 			}
 			if current {
-				s.Current = alphaMeasure(f, cfg.AlphaSE)
+				s.Current = alphaMeasure(f, cfg.AlphaInterval)
 			} else {
-				s.Previous = alphaMeasure(f, cfg.AlphaSE)
+				s.Previous = alphaMeasure(f, cfg.AlphaInterval)
 			}
 		}
 	}
@@ -222,14 +222,14 @@ WHERE l_at >= ? AND l_at < ?
 GROUP BY l_project, l_question, l_level, l_category, l_rank, l_number, l_categories, current`
 
 // DriftUnitsQuery sums, per (project, question) and span (current = 1 or the baseline), the
-// square of each unit's (item's) labels in the span: what the noise bound needs of the
+// square of each unit's labels in the span: what the noise bound needs of the
 // clustering of labels in units. Parameters as DriftCountsQuery's.
 var DriftUnitsQuery = `SELECT l_project, l_question, current, toInt64(sum(m * m))
 FROM (
-    SELECT l_project, l_question, l_item, toUInt8(l_at >= ?) AS current, count() AS m
+    SELECT l_project, l_question, l_level, l_item, toUInt8(l_at >= ?) AS current, count() AS m
     FROM (` + labelsOnce(labelsIn) + `)
     WHERE l_at >= ? AND l_at < ?
-    GROUP BY l_project, l_question, l_item, current)
+    GROUP BY l_project, l_question, l_level, l_item, current)
 GROUP BY l_project, l_question, current`
 
 // readDistributions reads every question's label distribution in the current window and the
@@ -330,8 +330,43 @@ func canonical(level, category string, rank int32, number float64, categories []
 	return "", fmt.Errorf("unknown level of measurement %q", level)
 }
 
-// ReadTargets reads the QualityTargetsSets of a project (every project when empty) from the
-// ledger table quality_targets.
+// TargetsQuery reads a project's QualityTargetsSets not narrowed to a dataset (parameters:
+// project, project; an empty project reads every project's), in log order.
+const TargetsQuery = `SELECT project_id, dataset_id, question_id, effective_at_ms, toInt64(kafka_offset),
+       agreement_level, agreement_min_alpha, agreement_min_pairable_values, agreement_on_lower_bound, max_label_drift
+FROM quality_targets FINAL
+WHERE (? = '' OR project_id = ?) AND dataset_id = ''
+ORDER BY project_id, effective_at_ms, kafka_offset`
+
+// ReadTargets reads the QualityTargetsSets of a project (every project when empty) that are
+// not narrowed to a dataset, from the ledger table quality_targets (migration 0040).
 func ReadTargets(ctx context.Context, conn driver.Conn, project string) ([]TargetSet, error) {
-	return nil, nil
+	rows, err := conn.Query(ctx, TargetsQuery, project, project)
+	if err != nil {
+		return nil, fmt.Errorf("query quality targets: %w", err)
+	}
+	defer rows.Close()
+	var out []TargetSet
+	for rows.Next() {
+		var (
+			s            TargetSet
+			level        string
+			minAlpha     *float64
+			minPairable  *int64
+			onLowerBound uint8
+		)
+		if err := rows.Scan(&s.ProjectID, &s.DatasetID, &s.QuestionID, &s.EffectiveAt, &s.Order,
+			&level, &minAlpha, &minPairable, &onLowerBound, &s.MaxLabelDrift); err != nil {
+			return nil, fmt.Errorf("scan quality targets: %w", err)
+		}
+		if level != "" && minAlpha != nil && minPairable != nil {
+			s.Agreement = &schemas.AgreementTarget{Level: schemas.MeasurementLevel(level), MinAlpha: *minAlpha,
+				MinPairableValues: *minPairable, OnLowerBound: onLowerBound == 1}
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read quality targets: %w", err)
+	}
+	return out, nil
 }

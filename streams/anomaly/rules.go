@@ -15,13 +15,40 @@ import (
 type Measure struct {
 	// Value is the agreement (alpha, or the share of agreeing pairs).
 	Value float64
-	// SE is Value's standard error.
+	// SE is the standard error of Value or, when Fisher, of Fisher's z of Value.
 	SE float64
-	// Evidence is the pairable values (cohort, vendor) or compared labels (annotator).
-	Evidence int64
+	// Fisher says that the difference is tested on Fisher's z scale of alpha (FisherZ): the
+	// scale of alpha's interval (agreement.AlphaInterval), on which its sampling
+	// distribution, skewed near 1 on its own scale, is nearly normal.
+	Fisher bool
+	// Evidence is the pairable values (cohort, vendor) or compared labels (annotator), and
+	// Units the pairable units (for Fisher's k, values per unit).
+	Evidence, Units int64
 	// Defined is false when the window has no usable figure (alpha undefined, or no
 	// standard error).
 	Defined bool
+}
+
+// FisherZ is Fisher's z transform of an intraclass correlation from K values per unit, the
+// scale of alpha's interval: z = ½·ln((1 + (K−1)·α)/(1 − α)), for −1/(K−1) < α < 1.
+type FisherZ struct{ K float64 }
+
+// Z transforms alpha; false outside the transform's range.
+func (f FisherZ) Z(a float64) (float64, bool) {
+	lo := 1 + (f.K-1)*a
+	if lo <= 0 || a >= 1 || f.K <= 1 {
+		return 0, false
+	}
+	return 0.5 * math.Log(lo/(1-a)), true
+}
+
+// Alpha inverts Z: α = (e^{2z} − 1)/(e^{2z} + K − 1).
+func (f FisherZ) Alpha(z float64) float64 {
+	e := math.Exp(2 * z)
+	if math.IsInf(e, 1) {
+		return 1
+	}
+	return (e - 1) / (e + f.K - 1)
 }
 
 // DropRule is the agreement-drop rule: a scope's agreement in the current window against its
@@ -48,11 +75,15 @@ type DropVerdict struct {
 	Fired bool
 	// Drop is previous minus current.
 	Drop float64
-	// Margin is Z times the standard error of the difference: the drop noise reaches with
-	// probability at most the false-alarm rate.
+	// Scale names the scale of the significance test ("Fisher's z" for alpha, "" for the
+	// figure's own), and ScaleDrop is the drop on it.
+	Scale     string
+	ScaleDrop float64
+	// Margin is Z times the standard error of the difference (on the test's scale): the
+	// difference noise reaches with probability at most the false-alarm rate.
 	Margin float64
-	// Threshold is the highest current value that would not fire: previous minus the larger
-	// of Margin and MinDrop.
+	// Threshold is the highest current value that would fire: the lower of previous minus
+	// MinDrop and the value Margin below previous on the test's scale.
 	Threshold float64
 	// Reason says why the rule did not fire (one of the Reason constants); empty when it
 	// fired.
@@ -64,9 +95,11 @@ const dropSlack = 1e-9
 
 // Judge fires when both windows have at least MinEvidence and a defined figure, and the
 // current value is below the previous one by more than Margin = Z·sqrt(SE_prev² + SE_cur²)
-// and by at least MinDrop. Under no change the difference of two independent estimates is
-// about normal with that standard error, so noise alone fires at most the one-sided
-// false-alarm rate of Z.
+// on the test's scale and by at least MinDrop on the value's own. Under no change the
+// difference of two independent estimates is about normal with that standard error, so
+// noise alone fires at most the one-sided false-alarm rate of Z. Alpha is compared on
+// Fisher's z scale with one K for both windows (their pooled values per unit), so that a
+// change in the number of annotators per unit does not read as a change of agreement.
 func (r DropRule) Judge(prev, cur Measure) DropVerdict {
 	v := DropVerdict{Drop: prev.Value - cur.Value}
 	if prev.Evidence < r.MinEvidence || cur.Evidence < r.MinEvidence {
@@ -77,10 +110,27 @@ func (r DropRule) Judge(prev, cur Measure) DropVerdict {
 		v.Reason = ReasonUndefined
 		return v
 	}
+	sp, sc, back := prev.Value, cur.Value, func(x float64) float64 { return x }
+	if prev.Fisher || cur.Fisher {
+		if !prev.Fisher || !cur.Fisher || prev.Units+cur.Units == 0 {
+			v.Reason = ReasonUndefined
+			return v
+		}
+		f := FisherZ{K: float64(prev.Evidence+cur.Evidence) / float64(prev.Units+cur.Units)}
+		var okp, okc bool
+		sp, okp = f.Z(prev.Value)
+		sc, okc = f.Z(cur.Value)
+		if !okp || !okc {
+			v.Reason = ReasonUndefined
+			return v
+		}
+		back, v.Scale = f.Alpha, "Fisher's z"
+	}
+	v.ScaleDrop = sp - sc
 	v.Margin = r.Z * math.Hypot(prev.SE, cur.SE)
-	v.Threshold = prev.Value - math.Max(v.Margin, r.MinDrop)
+	v.Threshold = math.Min(prev.Value-r.MinDrop, back(sp-v.Margin))
 	switch {
-	case !(v.Drop > v.Margin):
+	case !(v.ScaleDrop > v.Margin):
 		v.Reason = ReasonWithinNoise
 	case v.Drop < r.MinDrop-dropSlack:
 		v.Reason = ReasonBelowMinimum

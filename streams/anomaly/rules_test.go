@@ -227,7 +227,7 @@ func TestConfigDefaultsAndValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Window != DefaultWindow || c.BaselineWindows != 4 || c.FalseAlarm != 0.01 || c.MinDrop != 0.1 ||
-		c.MinPairableValues != 50 || c.MaxLabelDrift != 0.2 || c.MinDriftLabels != 100 || c.AlphaSE == nil {
+		c.MinPairableValues != 50 || c.MaxLabelDrift != 0.2 || c.MinDriftLabels != 100 || c.AlphaInterval == nil {
 		t.Errorf("defaults %+v", c)
 	}
 	_, err = Config{Now: time.Now(), Window: 36 * time.Hour, FalseAlarm: 0.7, MinDrop: -1, MinPairableValues: 1, MaxLabelDrift: 2, MinDriftLabels: -1, BaselineWindows: -2}.withDefaults()
@@ -306,14 +306,57 @@ func TestJudge(t *testing.T) {
 	}
 }
 
+// TestAlphaMeasure recovers the standard error of Fisher's z from an interval built as
+// agreement.AlphaInterval builds it, and the rule judges alpha on that scale.
 func TestAlphaMeasure(t *testing.T) {
-	fig := kpi.AgreementFigure{Alpha: agreement.AlphaResult{Alpha: 0.7}, PairableValues: 80}
-	se := func(kpi.AgreementFigure) (float64, bool) { return 0.05, true }
-	if m := alphaMeasure(fig, se); m != (Measure{Value: 0.7, SE: 0.05, Evidence: 80, Defined: true}) {
+	fz := FisherZ{K: 3}
+	for _, a := range []float64{-0.3, 0, 0.5, 0.85, 0.99} {
+		z, ok := fz.Z(a)
+		if !ok || math.Abs(fz.Alpha(z)-a) > 1e-12 {
+			t.Errorf("Fisher's z of %v: %v %v, back %v", a, z, ok, fz.Alpha(z))
+		}
+	}
+	if _, ok := fz.Z(-0.5); ok {
+		t.Error("alpha -0.5 is outside the range for K = 3")
+	}
+	z, _ := fz.Z(0.8)
+	q := 1.959963984540054
+	fig := kpi.AgreementFigure{Alpha: agreement.AlphaResult{Alpha: 0.8}, PairableValues: 300, PairableUnits: 100}
+	iv := func(kpi.AgreementFigure) (agreement.Interval, bool) {
+		return agreement.Interval{Low: fz.Alpha(z - q*0.12), High: fz.Alpha(z + q*0.12), Level: 0.95}, true
+	}
+	m := alphaMeasure(fig, iv)
+	if !m.Defined || !m.Fisher || m.Evidence != 300 || m.Units != 100 || m.Value != 0.8 || math.Abs(m.SE-0.12) > 1e-9 {
 		t.Errorf("%+v", m)
 	}
 	fig.Err = agreement.ErrUndefined
-	if m := alphaMeasure(fig, se); m.Defined || m.Evidence != 80 {
+	if m := alphaMeasure(fig, iv); m.Defined || m.Evidence != 300 {
 		t.Errorf("undefined alpha: %+v", m)
+	}
+	fig.Err = nil
+	if m := alphaMeasure(fig, func(kpi.AgreementFigure) (agreement.Interval, bool) { return agreement.Interval{}, false }); m.Defined {
+		t.Errorf("no interval: %+v", m)
+	}
+
+	rule := DropRule{MinEvidence: 50, Z: zOneSided(0.01), MinDrop: 0.1}
+	alpha := func(a, se float64) Measure {
+		return Measure{Value: a, SE: se, Fisher: true, Evidence: 300, Units: 100, Defined: true}
+	}
+	// 0.85 -> 0.6 with z standard errors 0.1: z(0.85) - z(0.6) = 0.62 > 2.326·0.141 = 0.33.
+	v := rule.Judge(alpha(0.85, 0.1), alpha(0.6, 0.1))
+	zp, _ := fz.Z(0.85)
+	if !v.Fired || math.Abs(v.Threshold-fz.Alpha(zp-v.Margin)) > 1e-12 || v.Threshold >= 0.75 {
+		t.Errorf("0.85 -> 0.6: %+v", v)
+	}
+	// Near 1 the same drop on alpha's scale is a larger one on z's.
+	if v := rule.Judge(alpha(0.97, 0.2), alpha(0.85, 0.2)); !v.Fired {
+		t.Errorf("0.97 -> 0.85: %+v", v)
+	}
+	if v := rule.Judge(alpha(0.6, 0.2), alpha(0.45, 0.2)); v.Fired || v.Reason != ReasonWithinNoise {
+		t.Errorf("0.6 -> 0.45: %+v", v)
+	}
+	// One window on alpha's scale, the other on z's: not comparable.
+	if v := rule.Judge(alpha(0.85, 0.1), Measure{Value: 0.2, SE: 0.01, Evidence: 300, Defined: true}); v.Fired || v.Reason != ReasonUndefined {
+		t.Errorf("mixed scales: %+v", v)
 	}
 }

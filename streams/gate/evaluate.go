@@ -2,6 +2,7 @@ package gate
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -196,15 +197,18 @@ func alphaCheck(q string, t *schemas.AgreementTarget, narrowed, known bool, figs
 		}
 		return c, true
 	}
-	c.Low, c.High, c.Evidence = clone(fig.Low), clone(fig.High), fig.PairableValues
-	value, what := fig.Alpha, string(t.Level)+" alpha"
+	// A value that is not finite is no value (a verdict's numbers are finite, for its JSON
+	// form): it is judged as undefined.
+	alpha, low, high := finite(fig.Alpha), finite(fig.Low), finite(fig.High)
+	c.Low, c.High, c.Evidence = low, high, fig.PairableValues
+	value, what := alpha, string(t.Level)+" alpha"
 	if t.OnLowerBound {
-		value, what = fig.Low, "lower bound of "+string(t.Level)+" alpha's 95% interval"
+		value, what = low, "lower bound of "+string(t.Level)+" alpha's 95% interval"
 		if fig.Method != "" {
 			what += " (" + fig.Method + ")"
 		}
 	}
-	c.Figure = clone(value)
+	c.Figure = value
 	switch {
 	case fig.PairableValues < t.MinPairableValues:
 		c.Status = schemas.CheckNotEnoughData
@@ -357,8 +361,9 @@ func num(x float64) string {
 
 func ptr(x float64) *float64 { return &x }
 
-func clone(p *float64) *float64 {
-	if p == nil {
+// finite returns a copy of *p, or nil when p is nil, NaN or infinite.
+func finite(p *float64) *float64 {
+	if p == nil || math.IsNaN(*p) || math.IsInf(*p, 0) {
 		return nil
 	}
 	return ptr(*p)

@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -47,6 +48,9 @@ func TestEvaluate(t *testing.T) {
 				f.Agreement[0].Undefined = "no disagreement is expected: one value only"
 			},
 			checks: []string{"min_alpha/q-1=" + ned}, reason: "one value only"},
+		{name: "alpha not finite is undefined", sets: only(withAlpha(schemas.LevelNominal, 0.5, 20)),
+			figures: func(f *Figures) { f.Agreement[0].Alpha, f.Agreement[0].Low = f64(math.NaN()), f64(math.Inf(-1)) },
+			checks:  []string{"min_alpha/q-1=" + ned}, reason: "nominal alpha is undefined over 240 pairable values"},
 		{name: "alpha judged on its lower bound", sets: only(withAlpha(schemas.LevelNominal, 0.8, 20), func(s set) { s.Agreement.OnLowerBound = true }),
 			checks: []string{"min_alpha/q-1=" + fail}, reason: "lower bound of nominal alpha's 95% interval (jackknife) 0.74"},
 		{name: "a project-wide alpha target skips questions at another level", sets: only(withAlpha(schemas.LevelOrdinal, 0.8, 20)),

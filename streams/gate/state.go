@@ -34,9 +34,9 @@ const (
 // StateOption configures a State.
 type StateOption func(*State)
 
-// WithSettle sets how long after its commit was recorded a version whose members are not in
+// SettleTimeout sets how long after its commit was recorded a version whose members are not in
 // the ledger yet waits before it is rejected as not in the ledger (default DefaultSettle).
-func WithSettle(d time.Duration) StateOption {
+func SettleTimeout(d time.Duration) StateOption {
 	return func(s *State) {
 		if d > 0 {
 			s.settle = d
@@ -44,10 +44,10 @@ func WithSettle(d time.Duration) StateOption {
 	}
 }
 
-// WithRecheck sets how often a version that has a verdict is due again, to find figures
+// RecheckInterval sets how often a version that has a verdict is due again, to find figures
 // that changed since (default DefaultRecheck). A version without a verdict is due at every
 // call of Due.
-func WithRecheck(d time.Duration) StateOption {
+func RecheckInterval(d time.Duration) StateOption {
 	return func(s *State) {
 		if d > 0 {
 			s.recheck = d
@@ -210,7 +210,7 @@ func (s *State) Pending() int {
 
 // Due returns the committed versions to measure and Decide at now, sorted: every version
 // without a verdict, and every version with one that Decide has not judged for the recheck
-// interval (WithRecheck), so figures that changed after a verdict reach it.
+// interval (RecheckInterval), so figures that changed after a verdict reach it.
 func (s *State) Due(now time.Time) []VersionRef {
 	var out []VersionRef
 	for ref, v := range s.versions {
