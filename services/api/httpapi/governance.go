@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/assay-data/assay/streams/anomaly"
 	"github.com/assay-data/assay/streams/gate"
 	"github.com/assay-data/assay/streams/kpi"
+	"github.com/assay-data/assay/streams/lineage"
 )
 
 // KindBelowTarget is the kind of an alert of the API's own: a project's KPI below the target
@@ -113,8 +115,21 @@ func (s *Server) detect(ctx context.Context, sum *Summary, now time.Time) ([]Ale
 	if err != nil {
 		return nil, fmt.Errorf("detect anomalies: %w", err)
 	}
+	var lineageTargets []string
+	for _, p := range targets.Projects {
+		for _, r := range p.Resolved {
+			if r.Target == gate.TargetLineage {
+				lineageTargets = append(lineageTargets, p.ProjectID)
+			}
+		}
+	}
+	latest, err := s.reader.latestCompleteness(ctx, lineageTargets)
+	if err != nil {
+		return nil, err
+	}
 	s.m.publishTargets(targets)
 	s.m.publishAnomalies(found)
+	s.m.publishLatestCompleteness(latest)
 	alerts := make([]Alert, 0, len(found))
 	for _, a := range found {
 		alerts = append(alerts, Alert{Anomaly: a})
@@ -147,7 +162,7 @@ func belowTarget(t *TargetsKPI, sum *Summary) []Alert {
 			}
 			value, what := f.Alpha.Alpha, r.Level+" alpha"
 			if r.OnLowerBound {
-				low, ok := alphaLow(f)
+				low, _, ok := alphaInterval(f)
 				if !ok {
 					continue
 				}
@@ -207,7 +222,77 @@ func (v View) seesScope(scope string) bool {
 	return false
 }
 
-// alphaLow is the lower bound of a figure's 95% confidence interval, false when it has none.
+// alphaInterval is a figure's 95% confidence interval, false when it has none.
 // kpi.AgreementFigure carries no interval yet (issue 20, h20-ci): until it does, a target on
-// the lower bound raises no below-target alert.
-func alphaLow(f kpi.AgreementFigure) (float64, bool) { return 0, false }
+// the lower bound raises no below-target alert and the interval series are absent.
+func alphaInterval(f kpi.AgreementFigure) (low, high float64, ok bool) { return 0, 0, false }
+
+// DatasetCompleteness is the strict lineage completeness (streams/lineage) of the latest
+// version of a dataset: its members with a complete chain.
+type DatasetCompleteness struct {
+	ProjectID, DatasetID, Version string
+	Members, CompleteMembers      int
+}
+
+// latestVersionsQuery reads the latest version of each dataset: the one committed last.
+const latestVersionsQuery = `SELECT dataset_id, argMax(version, occurred_at_ms)
+FROM dataset_versions FINAL
+GROUP BY dataset_id`
+
+// latestCompleteness reads the strict completeness of the latest version of each dataset of
+// projects (lineage's rule for a project's datasets): what assay_api_kpi_lineage_completeness_ratio
+// exports for the projects with a min_lineage_completeness target in force. The members are
+// counted by the facts of their chains (lineage.ChainFactsQuery) and judged by
+// lineage.Links, as lineage.ReadCompleteness counts them for the lineage KPI.
+func (r *Reader) latestCompleteness(ctx context.Context, projects []string) ([]DatasetCompleteness, error) {
+	if len(projects) == 0 {
+		return nil, nil
+	}
+	latest := map[string]string{}
+	if err := r.each(ctx, latestVersionsQuery, nil, func(v []string) { latest[v[0]] = v[1] }, 2); err != nil {
+		return nil, fmt.Errorf("latest versions: %w", err)
+	}
+	statuses := map[lineage.VersionRef]lineage.VersionStatus{}
+	rows, err := r.conn.Query(ctx, lineage.ChainFactsQuery)
+	if err != nil {
+		return nil, fmt.Errorf("query chain facts: %w", err)
+	}
+	for rows.Next() {
+		var (
+			ref lineage.VersionRef
+			f   [9]uint8
+			n   int64
+		)
+		if err := rows.Scan(&ref.DatasetID, &ref.Version, &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8], &n); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("scan chain facts: %w", err)
+		}
+		if latest[ref.DatasetID] != ref.Version {
+			continue
+		}
+		ln := lineage.Links{Ingested: f[0] == 1, Source: f[1] == 1, Hash: f[2] == 1, Labeled: f[3] == 1, Annotator: f[4] == 1,
+			OfItem: f[5] == 1, Retracted: f[6] == 1, Reviewed: f[7] == 1, Rejected: f[8] == 1}
+		st := statuses[ref]
+		st.Members += int(n)
+		if ln.Complete() {
+			st.CompleteMembers += int(n)
+		}
+		statuses[ref] = st
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read chain facts: %w", err)
+	}
+	var out []DatasetCompleteness
+	for _, p := range slices.Compact(slices.Sorted(slices.Values(projects))) {
+		if err := r.each(ctx, lineage.ProjectDatasetsQuery, []any{p}, func(v []string) {
+			ref := lineage.VersionRef{DatasetID: v[0], Version: latest[v[0]]}
+			if st, ok := statuses[ref]; ok && st.Members > 0 {
+				out = append(out, DatasetCompleteness{ProjectID: p, DatasetID: ref.DatasetID, Version: ref.Version, Members: st.Members, CompleteMembers: st.CompleteMembers})
+			}
+		}, 1); err != nil {
+			return nil, fmt.Errorf("datasets of project %q: %w", p, err)
+		}
+	}
+	return out, nil
+}

@@ -265,6 +265,42 @@ func TestGovernanceOverPipeline(t *testing.T) {
 		state := fmt.Sprintf("min_alpha %v %v, slice %v %v, drift active %v %v figure %v %v, uncertified runs %v %v, certified %v %v, unjudged %v %v", thr, ok1, cov, ok2, act, ok3, cur, ok4, unc, ok5, cer, ok6, unj, ok7)
 		return ok1 && thr == 0.99 && ok2 && cov == 1 && ok3 && act == 1 && ok4 && cur > 0.7 && ok5 && unc == 1 && ok6 && cer == 1 && ok7 && unj == 1, state
 	})
+	// The series the quality rules compare with the targets (ops/prometheus/rules): each
+	// question's figures and evidence, the targets' qualifiers, the latest version's strict
+	// lineage completeness.
+	var wantAlpha, wantAccuracy float64
+	var wantPairable, wantScored int64
+	for _, f := range sum.Agreement.Questions {
+		if f.QuestionID == "species" {
+			wantAlpha, wantPairable = f.Alpha.Alpha, f.PairableValues
+		}
+	}
+	for _, f := range sum.Accuracy.Questions {
+		if f.QuestionID == "species" && f.Accuracy != nil {
+			wantAccuracy, wantScored = *f.Accuracy, f.ScoredLabels
+		}
+	}
+	species := []string{"project", govProject, "question", "species"}
+	for _, g := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"assay_api_kpi_question_agreement_alpha", species, wantAlpha},
+		{"assay_api_kpi_question_agreement_pairable_values", species, float64(wantPairable)},
+		{"assay_api_kpi_question_accuracy_ratio", species, wantAccuracy},
+		{"assay_api_kpi_question_accuracy_labels", species, float64(wantScored)},
+		{"assay_api_quality_target", append(slices.Clone(species), "target", "min_pairable_values"), 20},
+		{"assay_api_quality_target", append(slices.Clone(species), "target", "alpha_on_lower_bound"), 0},
+		{"assay_api_quality_target", append(slices.Clone(species), "target", "min_gold_labels"), 5},
+		{"assay_api_quality_target", append(slices.Clone(species), "target", "accuracy_final_after_review"), 0},
+		{"assay_api_quality_target", []string{"project", govProject, "question", "mood", "target", "max_label_drift"}, 0.3},
+		{"assay_api_kpi_lineage_completeness_ratio", []string{"project", govProject, "dataset", ds}, 1},
+	} {
+		if got, ok := s.gauge(t, g.name, g.labels...); !ok || got != g.want {
+			t.Errorf("%s%v = %v (%v), want %v", g.name, g.labels, got, ok, g.want)
+		}
+	}
 	t.Logf("targets %v; gate %+v; alerts %q", resolved, ga.Gate.KPI.Versions, kinds(al.Alerts))
 
 	t.Run("dashboard", func(t *testing.T) { governanceDashboard(t, s, ds, overrideReason) })

@@ -11,7 +11,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/anomaly"
+	"github.com/assay-data/assay/streams/gate"
 )
 
 // metrics are the assay_api_* series.
@@ -50,6 +52,12 @@ type metrics struct {
 	qualityTarget *gaugeSet
 	anomalyActive *gaugeSet
 	anomalyFigure *gaugeSet
+	// The figures the quality alerts compare with the targets, per project and question
+	// (unfiltered summary), and the strict lineage completeness of each dataset's latest
+	// version (projects with a lineage target).
+	questionAlpha, questionAlphaLow, questionAlphaHigh, questionPairable *gaugeSet
+	questionAccuracy, questionScored                                     *gaugeSet
+	latestLineage                                                        *gaugeSet
 }
 
 // gaugeSet is a family of gauges replaced as a whole: a scrape gets the last complete set,
@@ -177,7 +185,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Training runs that used a dataset version not certified when the run was registered (overridden, rejected or not judged yet): kpi_training_runs_uncertified.",
 		}),
 		qualityTarget: newGaugeSet("assay_api_quality_target",
-			"Threshold of every quality target in force now, per project and question (question \"\" for the targets on a dataset version as a whole): min_alpha, min_accuracy, max_label_drift per question; min_slice_coverage, min_edge_case_coverage, min_lineage_completeness, max_rework_rate per version. Absent while no target is in force.",
+			"Threshold of every quality target in force now, per project and question (question \"\" for the targets on a dataset version as a whole): min_alpha (with min_pairable_values and alpha_on_lower_bound 0/1), min_accuracy (with min_gold_labels and accuracy_final_after_review 0/1), max_label_drift per question; min_slice_coverage, min_edge_case_coverage, min_lineage_completeness, max_rework_rate per version. Absent while no target is in force.",
 			"project", "question", "target"),
 		anomalyActive: newGaugeSet("assay_api_anomaly_active",
 			"1 while streams/anomaly reports an anomaly: kind agreement_drop (scope cohort:<c>, vendor:<v> or annotator:<a>) or label_drift (scope all).",
@@ -185,6 +193,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		anomalyFigure: newGaugeSet("assay_api_anomaly_figure",
 			"The figures behind each active anomaly: window current (the current window's agreement, or a question's label drift from its baseline as a total-variation distance) and previous (the preceding window's agreement, for an agreement drop).",
 			"kind", "project", "question", "scope", "window"),
+		questionAlpha: newGaugeSet("assay_api_kpi_question_agreement_alpha",
+			"Krippendorff's alpha of each question of each project (all time, every label); absent while undefined.", "project", "question"),
+		questionAlphaLow: newGaugeSet("assay_api_kpi_question_agreement_alpha_low",
+			"Lower end of the 95% confidence interval of assay_api_kpi_question_agreement_alpha; absent while it has none.", "project", "question"),
+		questionAlphaHigh: newGaugeSet("assay_api_kpi_question_agreement_alpha_high",
+			"Upper end of the 95% confidence interval of assay_api_kpi_question_agreement_alpha; absent while it has none.", "project", "question"),
+		questionPairable: newGaugeSet("assay_api_kpi_question_agreement_pairable_values",
+			"Pairable values behind assay_api_kpi_question_agreement_alpha: the evidence a min_alpha target asks a minimum of.", "project", "question"),
+		questionAccuracy: newGaugeSet("assay_api_kpi_question_accuracy_ratio",
+			"Accuracy against gold of each question of each project: correct / scored submitted labels (denominator all_submitted); absent before a label is scored.", "project", "question"),
+		questionScored: newGaugeSet("assay_api_kpi_question_accuracy_labels",
+			"Scored labels behind assay_api_kpi_question_accuracy_ratio: the evidence a min_accuracy target asks a minimum of.", "project", "question"),
+		latestLineage: newGaugeSet("assay_api_kpi_lineage_completeness_ratio",
+			"Strict lineage completeness of the latest version of each dataset (members with a complete chain / members), for the projects with a min_lineage_completeness target in force.", "project", "dataset"),
 	}
 	if reg == nil {
 		return m, nil
@@ -192,7 +214,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.sectionErrors, m.misdirected, m.refused,
 		m.agreement, m.accuracy, m.coverage, m.openFindings, m.oldestOpen, m.remediation,
 		m.automation, m.override, m.auditsLabeled, m.precision, m.versions, m.uncertified,
-		m.qualityTarget, m.anomalyActive, m.anomalyFigure} {
+		m.qualityTarget, m.anomalyActive, m.anomalyFigure, m.questionAlpha, m.questionAlphaLow, m.questionAlphaHigh, m.questionPairable,
+		m.questionAccuracy, m.questionScored, m.latestLineage} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register api metrics: %w", err)
 		}
@@ -232,6 +255,36 @@ func (m *metrics) publish(s *Summary) {
 				m.agreement.WithLabelValues(p).Set(*v)
 			}
 		}
+	}
+	if a := s.Agreement; a != nil {
+		var alpha, low, high, pairable []gaugeValue
+		for _, q := range a.Questions {
+			labels := []string{q.ProjectID, q.QuestionID}
+			pairable = append(pairable, gaugeValue{labels: labels, v: float64(q.PairableValues)})
+			if q.Err == nil && num(q.Alpha.Alpha) != nil {
+				alpha = append(alpha, gaugeValue{labels: labels, v: q.Alpha.Alpha})
+			}
+			if l, h, ok := alphaInterval(q); ok {
+				low = append(low, gaugeValue{labels: labels, v: l})
+				high = append(high, gaugeValue{labels: labels, v: h})
+			}
+		}
+		m.questionAlpha.set(alpha)
+		m.questionAlphaLow.set(low)
+		m.questionAlphaHigh.set(high)
+		m.questionPairable.set(pairable)
+	}
+	if a := s.Accuracy; a != nil {
+		var ratio, scored []gaugeValue
+		for _, q := range a.Questions {
+			labels := []string{q.ProjectID, q.QuestionID}
+			scored = append(scored, gaugeValue{labels: labels, v: float64(q.ScoredLabels)})
+			if q.Accuracy != nil {
+				ratio = append(ratio, gaugeValue{labels: labels, v: *q.Accuracy})
+			}
+		}
+		m.questionAccuracy.set(ratio)
+		m.questionScored.set(scored)
 	}
 	if a := s.Accuracy; a != nil {
 		m.accuracy.Reset()
@@ -291,16 +344,55 @@ func (m *metrics) publish(s *Summary) {
 	}
 }
 
+// The qualifiers of min_alpha and min_accuracy in assay_api_quality_target, which the alert
+// rules read beside the thresholds: the evidence each asks, and (0 or 1) whether alpha is
+// judged on the lower end of its interval and whether accuracy counts the final label after
+// review (the gate's figure, per version, not the KPI's).
+const (
+	TargetAlphaOnLowerBound        = "alpha_on_lower_bound"
+	TargetMinPairableValues        = "min_pairable_values"
+	TargetMinGoldLabels            = "min_gold_labels"
+	TargetAccuracyFinalAfterReview = "accuracy_final_after_review"
+)
+
 // publishTargets sets assay_api_quality_target to the thresholds in force of t (every
-// project's).
+// project's), with the qualifiers of min_alpha and min_accuracy.
 func (m *metrics) publishTargets(t *TargetsKPI) {
 	var vals []gaugeValue
+	add := func(r ResolvedTarget, target string, v float64) {
+		vals = append(vals, gaugeValue{labels: []string{r.ProjectID, r.QuestionID, target}, v: v})
+	}
+	flag := func(b bool) float64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
 	for _, p := range t.Projects {
 		for _, r := range p.Resolved {
-			vals = append(vals, gaugeValue{labels: []string{r.ProjectID, r.QuestionID, r.Target}, v: r.Threshold})
+			add(r, r.Target, r.Threshold)
+			switch r.Target {
+			case gate.TargetAlpha:
+				add(r, TargetAlphaOnLowerBound, flag(r.OnLowerBound))
+				add(r, TargetMinPairableValues, float64(r.MinEvidence))
+			case gate.TargetAccuracy:
+				add(r, TargetMinGoldLabels, float64(r.MinEvidence))
+				add(r, TargetAccuracyFinalAfterReview, flag(r.Denominator == string(schemas.DenominatorFinalAfterReview)))
+			}
 		}
 	}
 	m.qualityTarget.set(vals)
+}
+
+// publishLatestCompleteness sets assay_api_kpi_lineage_completeness_ratio.
+func (m *metrics) publishLatestCompleteness(ds []DatasetCompleteness) {
+	var vals []gaugeValue
+	for _, d := range ds {
+		if v := ratio(int64(d.CompleteMembers), int64(d.Members)); v != nil {
+			vals = append(vals, gaugeValue{labels: []string{d.ProjectID, d.DatasetID}, v: *v})
+		}
+	}
+	m.latestLineage.set(vals)
 }
 
 // publishAnomalies sets assay_api_anomaly_active and assay_api_anomaly_figure to the
