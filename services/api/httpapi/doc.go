@@ -44,7 +44,25 @@
 // (lineage.ReadVersion, lineage.ReadCompleteness: judged by the rule assay audit judges by),
 // for the figures no processor writes yet (coverage, evaluation-to-remediation time) the
 // ledger tables of streams/ledger, and for automation (GET /v1/routing) the kpi_automation
-// view and the routing_* tables of streams/router. The consumer lag (GET /v1/pipeline) comes
+// view and the routing_* tables of streams/router. Governance (issue 20): the quality targets
+// (GET /v1/targets) from the ledger table quality_targets, resolved at now by gate.Resolve's
+// rule; the gate's standing verdicts (GET /v1/gate, the gate section of /v1/kpis) from the
+// view dataset_version_gate, their checks from dataset_verdicts, the overrides from
+// gate_overrides and the KPI "training runs on uncertified data" from
+// kpi_training_runs_uncertified; the alerts (GET /v1/alerts) from anomaly.Detect and the
+// KPIs below their targets.
+//
+// # Once per interval, for every viewer
+//
+// The sampler (RunSampler) reads, with the unfiltered summary of each interval, the targets
+// in force and the anomalies of every project (Server.governance): it sets the series the
+// alert rules compare the KPIs with (assay_api_quality_target, assay_api_anomaly_*, the
+// per-question figures) and keeps the alerts, which GET /v1/alerts filters by the caller's
+// scope. No request detects anything: /v1/alerts answers 503 before the first detection and
+// while the latest failed. A vendor sees the project-wide alerts (label drift, a figure below
+// its target) and the agreement drops of its own party only (View.seesScope: its cohorts,
+// its annotators, its vendor when every label of it is in its cohorts). Each governance
+// series family is replaced whole (gaugeSet), so a scrape never sees a threshold missing. The consumer lag (GET /v1/pipeline) comes
 // from the broker: each processor group's committed offsets against its topics' ends.
 //
 // # Failures
