@@ -68,6 +68,9 @@
 //	                                                          annotator, cohort, vendor, producer) label's producer retracts it
 //	cells, daily          project, question, level, scope,    cells of live units (daily: on the   rows are the partition's
 //	(agreement)           unit size, values (daily: + day)    unit's first day); zeros forgotten   current totals
+//	profiles (agreement)  project, question, level, scope,    profiles (multisets of values) of    rows are the partition's
+//	                      day, profile                        live pairable units, per day they    current totals (alpha's
+//	                                                          started; zeros forgotten             interval)
 //	pairs, kappa          project, question, annotator        annotators, pairs of annotators ×    rows are totals
 //	(agreement)           (kappa: pair, level, values)        values met; zeros forgotten
 //	applied (agreement,   event type, item, label or          one per label (and gold) event       a copy changes nothing
@@ -128,7 +131,12 @@
 // alpha, accuracy, rework, cycle-time quantiles, coverage); ReadAgreement
 // (all time or a window of days, narrowed by AgreementFilter) and
 // ReadPairwiseKappa merge cells in SQL and apply the level's metric with
-// streams/agreement, for the figures that are not. ReadAgreement and its
+// streams/agreement, for the figures that are not. ReadAgreement also reads
+// the unit profiles (agreement_profiles) of the same units and gives alpha's
+// confidence interval (AgreementFigure.AlphaCI, the jackknife over units of
+// agreement.AlphaInterval), after checking that the profiles add up to the
+// cells (ErrProfilesBehind otherwise: a processor that ran before migration
+// 0035 wrote no profiles; replay it). ReadAgreement and its
 // AgreementFigure are the only agreement read: the API (services/api), the
 // tests and any other reader call it, so every reader shows the same figure.
 //
