@@ -81,6 +81,8 @@
 //	labelIQ (accuracy)    label id                            one per counted label                a retraction finds it
 //	counts (accuracy)     project, question, scope            scopes (all, cohorts, vendors,       rows are totals
 //	                                                          annotators); zeros forgotten
+//	confusion (accuracy)  project, question, scope, gold      scopes × pairs of values met;        rows are totals (error
+//	                      value, labeled value                zeros forgotten                      types)
 //	stages (flow)         item, stage                         ≤ 2 per item of the topic            earliest / latest time
 //	reviewed (flow)       label id                            one per reviewed label               a label counts once
 //	reviews (flow)        item, label, review, event id       one per review                       a copy changes nothing
@@ -140,6 +142,11 @@
 // AgreementFigure are the only agreement read: the API (services/api), the
 // tests and any other reader call it, so every reader shows the same figure.
 //
+// ReadConfusion reads the confusion behind accuracy (accuracy_confusion,
+// migration 0036): the scored labels by gold value and labeled value, whose
+// sums are accuracy's denominator and whose diagonal is its numerator.
+//
 // Definitions (denominators, the error of accuracy, which units count) are
-// in README.md, section "KPIs", and in the comments of migrations 0003-0007.
+// in README.md, section "KPIs", and in the comments of migrations 0003-0007,
+// 0035 and 0036.
 package kpi

@@ -3,6 +3,7 @@ package kpi_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -199,6 +200,48 @@ func checkFigures(t *testing.T, ctx context.Context, conn driver.Conn, w *annota
 		}
 		measured["accuracy "+c.scope] = acc
 		measured["accuracy model "+c.scope] = cfg.ExpectedAccuracy(c.cohort)
+
+		// Error types: the confusion sums to accuracy's denominator, its diagonal is the
+		// numerator, and every cell is the count of the final labels of gold items with that
+		// (gold answer, value).
+		cells, err := kpi.ReadConfusion(ctx, conn, kpi.ConfusionFilter{Project: cfg.Project, Question: cfg.Question, Scope: c.scope})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantCells := map[[2]string]int64{}
+		for _, l := range w.Labels {
+			if l.Gold && (c.cohort == "" || l.Cohort == c.cohort) {
+				wantCells[[2]string{l.Truth, l.Answer}]++
+			}
+		}
+		gotCells := map[[2]string]int64{}
+		var diagonal, sum int64
+		offDiagonal := 0
+		for i, cell := range cells {
+			gotCells[[2]string{cell.GoldValue, cell.LabelValue}] = cell.Count
+			sum += cell.Count
+			if !cell.Error {
+				diagonal += cell.Count
+			} else {
+				offDiagonal++
+			}
+			if cell.Error != (cell.GoldValue != cell.LabelValue) || (i > 0 && cells[i-1].Count < cell.Count) {
+				t.Errorf("confusion %s: cell %d %+v out of order or mislabeled", c.scope, i, cell)
+			}
+		}
+		if diagonal != correct || sum != total || !maps.Equal(gotCells, wantCells) {
+			t.Errorf("confusion %s: diagonal %d of %d (accuracy %d/%d); cells %v, from the labels %v", c.scope, diagonal, sum, correct, total, gotCells, wantCells)
+		}
+		errs, err := kpi.ReadConfusion(ctx, conn, kpi.ConfusionFilter{Project: cfg.Project, Question: cfg.Question, Scope: c.scope, ErrorsOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(errs) == 0 || len(errs) != offDiagonal || slices.ContainsFunc(errs, func(x kpi.ConfusionCell) bool { return !x.Error }) {
+			t.Errorf("top confusions %s: %+v", c.scope, errs)
+		} else {
+			top := errs[0]
+			measured[fmt.Sprintf("top confusion %s: %s as %s", c.scope, top.GoldValue, top.LabelValue)] = float64(top.Count)
+		}
 	}
 	// Per-annotator agreement: every annotator has pairs, and experts agree
 	// more with the others than the crowd does.
