@@ -67,7 +67,7 @@ func TestAuthentication(t *testing.T) {
 	bearer := func(id string) string { return "Bearer tok-" + id }
 
 	for _, path := range []string{"/v1/whoami", "/v1/kpis", "/v1/agreement", "/v1/accuracy", "/v1/annotators", "/v1/coverage", "/v1/cycle",
-		"/v1/remediation", "/v1/routing", "/v1/pipeline", "/v1/lineage/ds/v1", "/v1/history", "/v1/targets", "/v1/gate", "/v1/gate/ds/v1", "/v1/alerts", "/v1/nope"} {
+		"/v1/remediation", "/v1/routing", "/v1/pipeline", "/v1/lineage/ds/v1", "/v1/history", "/v1/targets", "/v1/gate", "/v1/gate/ds/v1", "/v1/alerts", "/v1/confusion", "/v1/nope"} {
 		for _, auth := range []string{"", "Bearer", "Basic dXNlcjpwdw==", "Bearer tok-nobody", "bearer  tok-ann-but-not"} {
 			code, hdr, p, _ := do(path, auth)
 			if code != http.StatusUnauthorized || !strings.HasPrefix(hdr.Get("WWW-Authenticate"), `Bearer realm="assay"`) || p.Error == "" {
@@ -126,6 +126,12 @@ func TestAuthentication(t *testing.T) {
 		{"/v1/alerts?project=q", "pat", 403, access.RuleProject},
 		{"/v1/alerts", "duo", 400, ""},
 		{"/v1/gate/ds/v1?project=p", "ann", 400, ""},
+		{"/v1/confusion?project=q", "acme", 403, access.RuleProject},
+		{"/v1/confusion", "duo", 400, ""},
+		{"/v1/confusion?project=p&scope=crowd", "pat", 400, ""},
+		{"/v1/confusion?project=p&scope=cohort:", "pat", 400, ""},
+		{"/v1/confusion?project=p&question=a&question=b", "pat", 400, ""},
+		{"/v1/confusion?project=p&cohort=crowd", "pat", 400, ""},
 		{"/v1/kpis", "duo", 400, ""},
 		{"/v1/kpis?project=q&nope=1", "pat", 400, ""},
 	} {
@@ -174,7 +180,7 @@ func TestAuthentication(t *testing.T) {
 			}
 		}
 	}
-	if counts["no_token"] == 0 || counts["unknown_token"] == 0 || counts[access.RuleRead] != 51 || counts[RuleAllProjects] != 3 || counts[access.RuleProject] != 7 {
+	if counts["no_token"] == 0 || counts["unknown_token"] == 0 || counts[access.RuleRead] != 54 || counts[RuleAllProjects] != 3 || counts[access.RuleProject] != 8 {
 		t.Errorf("assay_api_refused_requests_total: %v", counts)
 	}
 }

@@ -38,6 +38,8 @@ var apiQueries = []struct {
 	{"gate checks", gateChecksQuery, []any{"d", "d"}},
 	{"gate overrides", gateOverridesQuery, []any{"", ""}},
 	{"gate training runs", gateRunsQuery, []any{"", ""}},
+	{"latest versions", latestVersionsQuery, nil},
+	{"confusion", kpi.ConfusionQuery, []any{"p", "p", "", "", "all", "all", uint8(1)}},
 	{"lineage version", lineage.VersionHeadQuery, []any{"d", "v1"}},
 	{"lineage chains", lineage.VersionChainsQuery, []any{"d", "v1", "d", "v1", "d", "v1", "d", "v1", "d", "v1", "d", "v1", "d", "v1", "d", "v1"}},
 	{"lineage runs", lineage.RunsQuery, nil},

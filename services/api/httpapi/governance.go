@@ -222,10 +222,14 @@ func (v View) seesScope(scope string) bool {
 	return false
 }
 
-// alphaInterval is a figure's 95% confidence interval, false when it has none.
-// kpi.AgreementFigure carries no interval yet (issue 20, h20-ci): until it does, a target on
-// the lower bound raises no below-target alert and the interval series are absent.
-func alphaInterval(f kpi.AgreementFigure) (low, high float64, ok bool) { return 0, 0, false }
+// alphaInterval is a figure's confidence interval (kpi.ReadAgreement's, at 95%), false when
+// it has none (undefined, or not computed: AlphaCIErr says why).
+func alphaInterval(f kpi.AgreementFigure) (low, high float64, ok bool) {
+	if f.AlphaCI == nil || num(f.AlphaCI.Low) == nil || num(f.AlphaCI.High) == nil {
+		return 0, 0, false
+	}
+	return f.AlphaCI.Low, f.AlphaCI.High, true
+}
 
 // DatasetCompleteness is the strict lineage completeness (streams/lineage) of the latest
 // version of a dataset: its members with a complete chain.

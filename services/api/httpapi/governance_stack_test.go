@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/services/api/httpapi"
 	"github.com/assay-data/assay/services/demo"
+	"github.com/assay-data/assay/streams/agreement"
 	"github.com/assay-data/assay/streams/anomaly"
 	"github.com/assay-data/assay/streams/gate"
 	"github.com/assay-data/assay/streams/ledger"
@@ -33,6 +35,19 @@ type gateAnswer struct {
 }
 type alertsAnswer struct {
 	Alerts httpapi.AlertsKPI `json:"alerts"`
+}
+type confusionAnswer struct {
+	Confusion httpapi.ConfusionKPI `json:"confusion"`
+}
+
+// wantScoredOf is the scored labels of species in a summary.
+func wantScoredOf(sum httpapi.Summary) int64 {
+	for _, f := range sum.Accuracy.Questions {
+		if f.QuestionID == "species" {
+			return f.ScoredLabels
+		}
+	}
+	return -1
 }
 
 // produce writes events straight to their topics, as Assay's own components do (the gate's
@@ -265,6 +280,53 @@ func TestGovernanceOverPipeline(t *testing.T) {
 		state := fmt.Sprintf("min_alpha %v %v, slice %v %v, drift active %v %v figure %v %v, uncertified runs %v %v, certified %v %v, unjudged %v %v", thr, ok1, cov, ok2, act, ok3, cur, ok4, unc, ok5, cer, ok6, unj, ok7)
 		return ok1 && thr == 0.99 && ok2 && cov == 1 && ok3 && act == 1 && ok4 && cur > 0.7 && ok5 && unc == 1 && ok6 && cer == 1 && ok7 && unj == 1, state
 	})
+	// Alpha's interval beside alpha: the question's, and the headline's (one question with an
+	// alpha: mood has no pairable values).
+	var ag agreementAnswer
+	get(t, s.api.URL, "/v1/agreement"+q("project", govProject), &ag)
+	var speciesCI *agreement.Interval
+	for _, f := range ag.Agreement.Questions {
+		if f.QuestionID == "species" {
+			speciesCI = f.AlphaCI
+		}
+	}
+	if ci := ag.Agreement.AlphaCI; speciesCI == nil || ci == nil || *ci != *speciesCI || ag.Agreement.Alpha == nil || ci.Low > *ag.Agreement.Alpha || ci.High < *ag.Agreement.Alpha ||
+		ci.Level != 0.95 || ci.Method == "" {
+		t.Errorf("alpha %s with interval %+v (species %+v): want the question's 95%% interval around it", fmtNum(ag.Agreement.Alpha), ag.Agreement.AlphaCI, speciesCI)
+	}
+
+	// The confusion of species: exactly the program's gold labels by (truth, answer).
+	wantCells := map[[2]string]int64{}
+	for _, l := range p.Workload.Labels {
+		if l.Gold {
+			wantCells[[2]string{l.Truth, l.Answer}]++
+		}
+	}
+	var cf confusionAnswer
+	if code := get(t, s.api.URL, "/v1/confusion"+q("project", govProject, "question", "species"), &cf); code != 200 || len(cf.Confusion.Questions) != 1 {
+		t.Fatalf("confusion: %d %+v", code, cf)
+	}
+	qc := cf.Confusion.Questions[0]
+	got := map[[2]string]int64{}
+	for _, c := range qc.Cells {
+		got[[2]string{c.GoldValue, c.LabelValue}] = c.Count
+	}
+	if !maps.Equal(got, wantCells) || qc.ScoredLabels != wantScoredOf(sum) || len(qc.TopConfusions) == 0 {
+		t.Errorf("species confusion %v (%d scored), want %v (%d)", got, qc.ScoredLabels, wantCells, wantScoredOf(sum))
+	}
+	for i, c := range qc.TopConfusions {
+		if c.GoldValue == c.LabelValue || c.Count != wantCells[[2]string{c.GoldValue, c.LabelValue}] || (i > 0 && c.Count > qc.TopConfusions[i-1].Count) {
+			t.Errorf("top confusion %d: %+v", i, c)
+		}
+	}
+	// A vendor reads the project's confusion and its own cohort's, not another party's.
+	if code := getAs(t, s.api.URL, "/v1/confusion"+q("scope", "cohort:crowd"), "test-vendor-acme-gov", &cf); code != 200 || cf.Confusion.Scope != "cohort:crowd" {
+		t.Errorf("acme's crowd confusion: %d %+v", code, cf.Confusion)
+	}
+	if code := getAs(t, s.api.URL, "/v1/confusion"+q("scope", "cohort:experts"), "test-vendor-acme-gov", &prob); code != 403 || prob.Rule != httpapi.RuleParty {
+		t.Errorf("the experts' confusion as acme: %d %+v, want 403 %s", code, prob, httpapi.RuleParty)
+	}
+
 	// The series the quality rules compare with the targets (ops/prometheus/rules): each
 	// question's figures and evidence, the targets' qualifiers, the latest version's strict
 	// lineage completeness.
@@ -287,6 +349,8 @@ func TestGovernanceOverPipeline(t *testing.T) {
 		want   float64
 	}{
 		{"assay_api_kpi_question_agreement_alpha", species, wantAlpha},
+		{"assay_api_kpi_question_agreement_alpha_low", species, speciesCI.Low},
+		{"assay_api_kpi_question_agreement_alpha_high", species, speciesCI.High},
 		{"assay_api_kpi_question_agreement_pairable_values", species, float64(wantPairable)},
 		{"assay_api_kpi_question_accuracy_ratio", species, wantAccuracy},
 		{"assay_api_kpi_question_accuracy_labels", species, float64(wantScored)},
@@ -343,6 +407,15 @@ func governanceDashboard(t *testing.T, s *stack, dataset, overrideReason string)
 	questions := waitPage(t, ctx, "the questions panel", `[...document.querySelectorAll("#questions tbody tr")].map(tr => tr.innerText.replace(/\s+/g, " ")).join("\n")`,
 		func(v string) bool { return strings.Contains(v, "species") && strings.Contains(v, "≥ 0.990") })
 	waitPage(t, ctx, "the training-runs tile", text("#gate-value"), func(v string) bool { return v == "1" })
+	waitPage(t, ctx, "alpha's interval on the tile", text("#agreement-ci"), func(v string) bool { return strings.HasPrefix(v, "95% CI 0.") })
+	waitPage(t, ctx, "alpha's interval on its chart", "("+text("#chart-agreement .last")+`) + " " + document.querySelectorAll("#chart-agreement path.band").length`,
+		func(v string) bool { return strings.Contains(v, " [0.") && strings.HasSuffix(v, " 1") })
+	if !strings.Contains(questions, "species (nominal) 0.") || !strings.Contains(questions, "[0.") {
+		t.Errorf("questions panel %q: want species's alpha with its interval", questions)
+	}
+	confusions := waitPage(t, ctx, "the top confusions", `[...document.querySelectorAll("#confusions tbody tr")].map(tr => tr.innerText.replace(/\s+/g, " ")).join("\n")`,
+		func(v string) bool { return strings.Contains(v, "species") && strings.Contains(v, " → ") })
+	t.Logf("top confusions:\n%s", confusions)
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	shot, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
 	cancel()

@@ -114,7 +114,9 @@ func TestBelowTarget(t *testing.T) {
 		{ProjectID: "p", QuestionID: "low", Target: gate.TargetAlpha, Threshold: 0.8, Level: "nominal", MinEvidence: 20, TargetsVersion: "t1"},
 		{ProjectID: "p", QuestionID: "thin", Target: gate.TargetAlpha, Threshold: 0.8, Level: "nominal", MinEvidence: 20},
 		{ProjectID: "p", QuestionID: "fine", Target: gate.TargetAlpha, Threshold: 0.8, Level: "nominal", MinEvidence: 20},
-		{ProjectID: "p", QuestionID: "bound", Target: gate.TargetAlpha, Threshold: 0.5, Level: "nominal", OnLowerBound: true, MinEvidence: 2},
+		{ProjectID: "p", QuestionID: "bound", Target: gate.TargetAlpha, Threshold: 0.5, Level: "nominal", OnLowerBound: true, MinEvidence: 2, TargetsVersion: "t1"},
+		{ProjectID: "p", QuestionID: "wide", Target: gate.TargetAlpha, Threshold: 0.5, Level: "nominal", OnLowerBound: true, MinEvidence: 2},
+		{ProjectID: "p", QuestionID: "bound-met", Target: gate.TargetAlpha, Threshold: 0.5, Level: "nominal", OnLowerBound: true, MinEvidence: 2},
 		{ProjectID: "p", QuestionID: "low", Target: gate.TargetAccuracy, Threshold: 0.9, Denominator: string(schemas.DenominatorAllSubmitted), MinEvidence: 10, TargetsVersion: "t1"},
 		{ProjectID: "p", QuestionID: "fine", Target: gate.TargetAccuracy, Threshold: 0.9, Denominator: string(schemas.DenominatorFinalAfterReview), MinEvidence: 10},
 	}}}}
@@ -122,7 +124,8 @@ func TestBelowTarget(t *testing.T) {
 		return kpi.AgreementFigure{ProjectID: "p", QuestionID: q, Level: "nominal", Scope: kpi.ScopeAll, PairableValues: values, Alpha: agreement.AlphaResult{Alpha: alpha}}
 	}
 	sum := &Summary{
-		Agreement: &AgreementKPI{Questions: []kpi.AgreementFigure{fig("low", 0.61, 400), fig("thin", 0.1, 19), fig("fine", 0.85, 400), fig("bound", 0.1, 400)}},
+		Agreement: &AgreementKPI{Questions: []kpi.AgreementFigure{fig("low", 0.61, 400), fig("thin", 0.1, 19), fig("fine", 0.85, 400),
+			withCI(fig("bound", 0.6, 400), 0.4, 0.8), fig("wide", 0.1, 400), withCI(fig("bound-met", 0.7, 400), 0.55, 0.85)}},
 		Accuracy: &AccuracyKPI{Questions: []AccuracyFigure{
 			{ProjectID: "p", QuestionID: "low", Accuracy: num(0.8), CorrectLabels: 80, ScoredLabels: 100},
 			{ProjectID: "p", QuestionID: "fine", Accuracy: num(0.5), CorrectLabels: 5, ScoredLabels: 10},
@@ -135,12 +138,47 @@ func TestBelowTarget(t *testing.T) {
 			t.Errorf("alert %+v: want a detail naming the targets version, scope all", a)
 		}
 	}
-	// "bound" judges the lower bound of an interval the KPI figures do not carry yet.
-	want := []string{"below_target low min_alpha 0.61<0.80 n=400", "below_target low min_accuracy 0.80<0.90 n=100"}
+	// "bound" is judged on its interval's lower end (0.4 < 0.5, though alpha is 0.6);
+	// "wide" has no interval, so nothing says it is below.
+	want := []string{"below_target low min_alpha 0.61<0.80 n=400", "below_target bound min_alpha 0.40<0.50 n=400", "below_target low min_accuracy 0.80<0.90 n=100"}
 	if !slices.Equal(got, want) {
 		t.Errorf("below target:\n got %q\nwant %q", got, want)
 	}
 }
+
+func withCI(f kpi.AgreementFigure, low, high float64) kpi.AgreementFigure {
+	f.AlphaCI = &agreement.Interval{Low: low, High: high, Level: 0.95, Method: agreement.MethodJackknifeUnits}
+	return f
+}
+
+// TestConfusions: per question, the cells most first, the totals (the diagonal is correct),
+// and the off-diagonal cells as the top confusions with their shares.
+func TestConfusions(t *testing.T) {
+	cell := func(q, gold, label string, n int64) kpi.ConfusionCell {
+		return kpi.ConfusionCell{ProjectID: "p", QuestionID: q, Scope: "all", GoldValue: gold, LabelValue: label, Count: n, Error: gold != label}
+	}
+	got := confusions([]kpi.ConfusionCell{cell("species", "cat", "cat", 50), cell("species", "dog", "dog", 30), cell("species", "cat", "dog", 12),
+		cell("species", "dog", "cat", 6), cell("color", "red", "red", 9), cell("species", "bird", "cat", 2), cell("color", "red", "", 1)})
+	if len(got) != 2 || got[0].QuestionID != "color" || got[1].QuestionID != "species" {
+		t.Fatalf("questions: %+v", got)
+	}
+	sp := got[1]
+	if sp.ScoredLabels != 100 || sp.CorrectLabels != 80 || !nearly(sp.Accuracy, 0.8) || len(sp.Cells) != 5 {
+		t.Errorf("species totals: %+v", sp)
+	}
+	var top []string
+	for _, c := range sp.TopConfusions {
+		top = append(top, fmt.Sprintf("%s>%s %d %.3f %.2f", c.GoldValue, c.LabelValue, c.Count, *c.ShareOfGold, *c.ShareOfErrors))
+	}
+	if want := []string{"cat>dog 12 0.194 0.60", "dog>cat 6 0.167 0.30", "bird>cat 2 1.000 0.10"}; !slices.Equal(top, want) {
+		t.Errorf("top confusions %q, want %q", top, want)
+	}
+	if c := got[0]; len(c.TopConfusions) != 1 || c.TopConfusions[0].LabelValue != "" || c.CorrectLabels != 9 {
+		t.Errorf("color: %+v", c)
+	}
+}
+
+func nearly(n Num, v float64) bool { return n != nil && *n > v-1e-9 && *n < v+1e-9 }
 
 // TestGateKPI: versions count by standing verdict; a run counts for the view when it used one
 // of its versions, as uncertified when one it used was not certified at its registration, as

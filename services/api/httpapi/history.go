@@ -12,8 +12,12 @@ import (
 
 // Sample is one point of the KPI history: the headline figures of a Summary.
 type Sample struct {
-	AtMillis         int64  `json:"at_ms"`
-	Agreement        Num    `json:"agreement"`
+	AtMillis  int64 `json:"at_ms"`
+	Agreement Num   `json:"agreement"`
+	// AgreementLow and AgreementHigh bound Agreement's 95% interval when it has one (one
+	// question's alpha).
+	AgreementLow     Num    `json:"agreement_low"`
+	AgreementHigh    Num    `json:"agreement_high"`
 	PercentAgreement Num    `json:"percent_agreement"`
 	Accuracy         Num    `json:"accuracy"`
 	SliceCoverage    Num    `json:"slice_coverage"`
@@ -34,6 +38,9 @@ func SampleOf(s *Summary) Sample {
 	p := Sample{AtMillis: s.AsOfMillis}
 	if a := s.Agreement; a != nil {
 		p.Agreement, p.PercentAgreement = a.Alpha, a.PercentAgreement
+		if ci := a.AlphaCI; ci != nil {
+			p.AgreementLow, p.AgreementHigh = num(ci.Low), num(ci.High)
+		}
 	}
 	if a := s.Accuracy; a != nil {
 		p.Accuracy = a.Accuracy

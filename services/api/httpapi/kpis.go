@@ -11,6 +11,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/assay-data/assay/streams/agreement"
 	"github.com/assay-data/assay/streams/kpi"
 )
 
@@ -139,6 +140,10 @@ type AgreementKPI struct {
 	// Alpha is the mean of the questions' alphas weighted by their pairable values (a
 	// question with more evidence counts more); null when no question has a defined alpha.
 	Alpha Num `json:"alpha"`
+	// AlphaCI is Alpha's 95% confidence interval when Alpha is one question's (the jackknife
+	// over units of kpi.ReadAgreement); null for a mean over several questions, which has
+	// none of its own (each question's is in Questions), and while undefined.
+	AlphaCI *agreement.Interval `json:"alpha_ci"`
 	// PercentAgreement is the same weighted mean of the questions' pairwise percent agreement.
 	PercentAgreement Num    `json:"percent_agreement"`
 	PairableUnits    int64  `json:"pairable_units"`
@@ -158,11 +163,13 @@ type AgreementKPI struct {
 
 // CohortAgreement is one cohort's agreement over its questions, weighted like the headline.
 type CohortAgreement struct {
-	Cohort           string `json:"cohort"`
-	Alpha            Num    `json:"alpha"`
-	PercentAgreement Num    `json:"percent_agreement"`
-	PairableUnits    int64  `json:"pairable_units"`
-	PairableValues   int64  `json:"pairable_values"`
+	Cohort string `json:"cohort"`
+	Alpha  Num    `json:"alpha"`
+	// AlphaCI is as AgreementKPI's: the interval of the cohort's alpha over one question.
+	AlphaCI          *agreement.Interval `json:"alpha_ci"`
+	PercentAgreement Num                 `json:"percent_agreement"`
+	PairableUnits    int64               `json:"pairable_units"`
+	PairableValues   int64               `json:"pairable_values"`
 }
 
 const agreementDefinition = "Krippendorff's alpha per question at its level of measurement (nominal, ordinal, interval, ratio; MASI for multi-label), over units (item x question) with two or more values; the headline and cohort figures are means over questions weighted by pairable values. Cohort figures use only that cohort's labels of each unit. A window selects units by the UTC day of their first label."
@@ -197,11 +204,11 @@ func (r *Reader) Agreement(ctx context.Context, v View) (*AgreementKPI, error) {
 			cohorts[c].add(fig)
 		}
 	}
-	out.Alpha, out.PercentAgreement = headline.alpha(), headline.percent()
+	out.Alpha, out.PercentAgreement, out.AlphaCI = headline.alpha(), headline.percent(), headline.interval()
 	out.PairableUnits, out.PairableValues = headline.units, headline.values
 	for _, c := range sortedKeys(cohorts) {
 		w := cohorts[c]
-		out.Cohorts = append(out.Cohorts, CohortAgreement{Cohort: c, Alpha: w.alpha(), PercentAgreement: w.percent(), PairableUnits: w.units, PairableValues: w.values})
+		out.Cohorts = append(out.Cohorts, CohortAgreement{Cohort: c, Alpha: w.alpha(), AlphaCI: w.interval(), PercentAgreement: w.percent(), PairableUnits: w.units, PairableValues: w.values})
 	}
 	return out, nil
 }
@@ -211,6 +218,10 @@ type weighted struct {
 	units, values        int64
 	alphaSum, alphaW     float64
 	percentSum, percentW float64
+	// alphas counts the questions with a defined alpha, and ci is the interval of the last
+	// one: the mean's interval when there is one question.
+	alphas int
+	ci     *agreement.Interval
 }
 
 func (w *weighted) add(f kpi.AgreementFigure) {
@@ -220,6 +231,11 @@ func (w *weighted) add(f kpi.AgreementFigure) {
 	if f.Err == nil && num(f.Alpha.Alpha) != nil {
 		w.alphaSum += f.Alpha.Alpha * float64(v)
 		w.alphaW += float64(v)
+		w.alphas++
+		w.ci = nil
+		if low, high, ok := alphaInterval(f); ok {
+			w.ci = &agreement.Interval{Low: low, High: high, Level: f.AlphaCI.Level, Method: f.AlphaCI.Method}
+		}
 	}
 	if f.PercentErr == nil && num(f.Percent.PercentAgreement) != nil {
 		w.percentSum += f.Percent.PercentAgreement * float64(v)
@@ -232,6 +248,15 @@ func (w *weighted) alpha() Num {
 		return nil
 	}
 	return num(w.alphaSum / w.alphaW)
+}
+
+// interval is the mean's interval: the question's when the mean is one question's alpha,
+// nil otherwise.
+func (w *weighted) interval() *agreement.Interval {
+	if w.alphas != 1 {
+		return nil
+	}
+	return w.ci
 }
 
 func (w *weighted) percent() Num {

@@ -2,12 +2,17 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/streams/lineage"
 )
 
@@ -163,4 +168,46 @@ func TestPartyCache(t *testing.T) {
 	if conn.queries["p"] != 4 {
 		t.Errorf("without a ttl: %d reads of p, want every time", conn.queries["p"])
 	}
+}
+
+// TestConfusionScope: a vendor reads the confusion of the project ("all") and of its own
+// cohorts, vendor and annotators; another party's scope is refused (scope.party) before any
+// confusion is read, as is a scope that names nothing.
+func TestConfusionScope(t *testing.T) {
+	conn := &fakeConn{queries: map[string]int{}}
+	store := access.NewStore(mustRegistry(t, "acme "+access.HashToken("tok-acme")+" role=vendor projects=p vendor=acme\n"))
+	srv, err := New(Config{Conn: conn, Principals: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	srv.Mount(mux)
+	// The fake's parties of p: annotator a-p, in cohort crowd of vendor acme.
+	for _, scope := range []string{"cohort:night", "vendor:globex", "annotator:someone-else", "cohort:"} {
+		req := httptest.NewRequest(http.MethodGet, "/v1/confusion?"+url.Values{"scope": {scope}}.Encode(), nil)
+		req.Header.Set("Authorization", "Bearer tok-acme")
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		var p Problem
+		_ = json.Unmarshal(rec.Body.Bytes(), &p)
+		want, rule := http.StatusForbidden, RuleParty
+		if scope == "cohort:" {
+			want, rule = http.StatusBadRequest, ""
+		}
+		if rec.Code != want || p.Rule != rule {
+			t.Errorf("scope %s as acme: %d %+v, want %d %q", scope, rec.Code, p, want, rule)
+		}
+	}
+	if conn.queries["p"] == 0 {
+		t.Error("the refusals were decided without reading p's parties")
+	}
+}
+
+func mustRegistry(t *testing.T, text string) *access.Registry {
+	t.Helper()
+	r, err := access.Parse("test", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

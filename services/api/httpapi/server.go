@@ -147,8 +147,9 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	s.read(mux, "GET /v1/gate", s.gate)
 	s.read(mux, "GET /v1/gate/{dataset}/{version}", s.gateVersion)
 	s.read(mux, "GET /v1/alerts", s.alerts)
+	s.read(mux, "GET /v1/confusion", s.confusion)
 	s.read(mux, "/v1/", func(w http.ResponseWriter, r *http.Request, _ access.ReadScope) error {
-		return &httpError{code: http.StatusNotFound, msg: "no such endpoint: " + r.URL.Path + " (see GET /v1/whoami, /v1/kpis, /v1/agreement, /v1/accuracy, /v1/annotators, /v1/coverage, /v1/cycle, /v1/remediation, /v1/routing, /v1/pipeline, /v1/lineage/{dataset}/{version}, /v1/history, /v1/targets, /v1/gate, /v1/gate/{dataset}/{version}, /v1/alerts)"}
+		return &httpError{code: http.StatusNotFound, msg: "no such endpoint: " + r.URL.Path + " (see GET /v1/whoami, /v1/kpis, /v1/agreement, /v1/accuracy, /v1/annotators, /v1/coverage, /v1/cycle, /v1/remediation, /v1/routing, /v1/pipeline, /v1/lineage/{dataset}/{version}, /v1/history, /v1/targets, /v1/gate, /v1/gate/{dataset}/{version}, /v1/alerts, /v1/confusion)"}
 	})
 	static, _ := fs.Sub(staticFiles, "static")
 	files := http.FileServerFS(static)

@@ -238,7 +238,7 @@ let lastKPIs = null;
 
 // A chart's target is the threshold in force for its figure, when one applies to it.
 const CHARTS = [
-  { key: "agreement", title: "Agreement α", fmt: (v) => fmtNum(v, 3), min: 0, max: 1,
+  { key: "agreement", title: "Agreement α", fmt: (v) => fmtNum(v, 3), min: 0, max: 1, band: ["agreement_low", "agreement_high"],
     target: () => { const t = lastKPIs && lastKPIs.agreement && uniformTarget(lastKPIs.agreement.questions, "min_alpha"); return t && t.threshold; } },
   { key: "accuracy", title: "Accuracy vs gold", fmt: fmtPct, min: 0, max: 1,
     target: () => { const t = lastKPIs && lastKPIs.accuracy && uniformTarget(lastKPIs.accuracy.questions, "min_accuracy"); return t && t.denominator === "all_submitted" ? t.threshold : undefined; } },
@@ -271,7 +271,12 @@ function drawChart(c) {
   const svg = el.querySelector("svg");
   const pts = samples.filter((s) => s[c.key] !== null && s[c.key] !== undefined).map((s) => [s.at_ms, s[c.key]]);
   const last = pts.length ? pts[pts.length - 1][1] : null;
-  el.querySelector(".last").textContent = c.fmt(last);
+  // A band is the figure's 95% interval, where the samples have one: shaded, and beside the
+  // last value.
+  const band = c.band ? samples.filter((s) => s[c.band[0]] !== null && s[c.band[0]] !== undefined && s[c.band[1]] !== null && s[c.band[1]] !== undefined)
+    .map((s) => [s.at_ms, s[c.band[0]], s[c.band[1]]]) : [];
+  const lastBand = band.length && pts.length && band[band.length - 1][0] === pts[pts.length - 1][0] ? band[band.length - 1] : null;
+  el.querySelector(".last").textContent = c.fmt(last) + (lastBand ? ` [${c.fmt(lastBand[1])}, ${c.fmt(lastBand[2])}]` : "");
   const W = 300, H = 110, L = 34, B = 14, T = 6;
   let parts = [`<line class="axis" x1="${L}" y1="${H - B}" x2="${W}" y2="${H - B}"/>`];
   if (pts.length === 0) {
@@ -290,6 +295,11 @@ function drawChart(c) {
   const target = c.target ? c.target() : undefined;
   el.dataset.target = target === undefined ? "" : String(target);
   if (target !== undefined && target >= lo && target <= hi) parts.push(`<line class="target" x1="${L}" x2="${W}" y1="${y(target)}" y2="${y(target)}"/>`);
+  if (band.length) {
+    const upper = band.map((b, i) => `${i ? "L" : "M"}${x(b[0]).toFixed(1)},${y(b[2]).toFixed(1)}`).join("");
+    const lower = band.slice().reverse().map((b) => `L${x(b[0]).toFixed(1)},${y(b[1]).toFixed(1)}`).join("");
+    parts.push(`<path class="band" d="${upper}${lower}Z"/>`);
+  }
   const d = pts.map((p, i) => `${i ? "L" : "M"}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join("");
   parts.push(`<path class="area" d="${d}L${x(pts[pts.length - 1][0]).toFixed(1)},${H - B}L${x(t0).toFixed(1)},${H - B}Z"/>`);
   parts.push(`<path class="line" d="${d}"/>`);
@@ -433,7 +443,7 @@ function renderSlow() {
   const crows = [];
   for (const q of (c && c.questions) || []) {
     for (const t of q.top_confusions.slice(0, 3)) {
-      crows.push([cell(questionName(q)), cell(`${t.gold} → ${t.labeled}`), cell(fmtCount(t.count)), cell(fmtPct(t.share_of_gold))]);
+      crows.push([cell(questionName(q)), cell(`${t.gold_value} → ${t.label_value === "" ? "(another level)" : t.label_value}`), cell(fmtCount(t.count)), cell(fmtPct(t.share_of_gold))]);
     }
   }
   fillTable("confusions", crows);
@@ -492,6 +502,8 @@ function sampleOf(k) {
   return {
     at_ms: k.as_of_ms,
     agreement: v(k.agreement, (a) => a.alpha),
+    agreement_low: v(k.agreement, (a) => a.alpha_ci && a.alpha_ci.low),
+    agreement_high: v(k.agreement, (a) => a.alpha_ci && a.alpha_ci.high),
     accuracy: v(k.accuracy, (a) => a.accuracy),
     slice_coverage: v(k.coverage, (c) => c.slice_coverage),
     cycle_to_accepted_p50_s: v(k.cycle_time, (c) => c.to_accepted_p50_s),
