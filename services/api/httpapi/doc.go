@@ -49,8 +49,9 @@
 // rule; the gate's standing verdicts (GET /v1/gate, the gate section of /v1/kpis) from the
 // view dataset_version_gate, their checks from dataset_verdicts, the overrides from
 // gate_overrides and the KPI "training runs on uncertified data" from
-// kpi_training_runs_uncertified; the alerts (GET /v1/alerts) from anomaly.Detect and the
-// KPIs below their targets.
+// kpi_training_runs_uncertified; accuracy's error types (GET /v1/confusion) through
+// kpi.ReadConfusion; alpha's interval from kpi.ReadAgreement's figures; the alerts (GET
+// /v1/alerts) from anomaly.Detect and the KPIs below their targets.
 //
 // # Once per interval, for every viewer
 //
