@@ -57,6 +57,12 @@ func Profiles(units [][]Value) []UnitProfile {
 	return out
 }
 
+// AddProfile adds the contribution of p.Units units holding p.Values: the Coincidences of a
+// set of profiles are those of their units, in O(d²) per profile, whatever its number of units.
+func (c *Coincidences) AddProfile(p UnitProfile) {
+	c.addContribution(countValues(p.Values), int64(len(p.Values)), p.Units)
+}
+
 // ProfileKey is the canonical text of a multiset of values: a JSON array of the values
 // sorted, with repeats. Two units have the same key exactly when they have the same profile,
 // so it serves as a map or table key; ParseProfileKey reads it back.
@@ -182,7 +188,7 @@ func jackknife(profiles []UnitProfile, level Level, order []Value) (AlphaResult,
 		if p.Units < 0 {
 			return AlphaResult{}, nil, nil, fmt.Errorf("profile %s has %d units", ProfileKey(p.Values), p.Units)
 		}
-		co.addContribution(countValues(p.Values), int64(len(p.Values)), p.Units)
+		co.AddProfile(p)
 	}
 	var (
 		full AlphaResult
@@ -234,10 +240,22 @@ func jackknife(profiles []UnitProfile, level Level, order []Value) (AlphaResult,
 	case 1:
 		return full, nil, nil, fmt.Errorf("%w: all observed disagreement is in one unit", ErrUndefined)
 	}
-	// A fixed order, so that the float sums do not depend on the order of profiles.
-	slices.SortFunc(jps, func(a, b jackProfile) int {
+	// A fixed order, and equal profiles merged, so that the float sums and hence the interval
+	// do not depend on the order of the profiles or on how their units were split among
+	// entries (a profile comes once from each partition that has it).
+	compare := func(a, b jackProfile) int {
 		return cmp.Or(slices.Compare(a.idx, b.idx), slices.CompareFunc(a.n, b.n, cmp.Compare[float64]))
-	})
+	}
+	slices.SortFunc(jps, compare)
+	merged := jps[:0]
+	for _, p := range jps {
+		if l := len(merged); l > 0 && compare(merged[l-1], p) == 0 {
+			merged[l-1].w += p.w
+		} else {
+			merged = append(merged, p)
+		}
+	}
+	jps = merged
 	loo, err := vs.leaveOneOut(level, order, jps)
 	return full, jps, loo, err
 }
