@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -76,8 +77,7 @@ func (r *tsvRows) Scan(dest ...any) error {
 			v   any = unescapeField(r.cur[i])
 			err error
 		)
-		switch d.(type) {
-		case *[]string, *[]int32, *[]float64, *[][]string:
+		if rv := reflect.ValueOf(d); rv.Kind() == reflect.Pointer && rv.Elem().Kind() == reflect.Slice {
 			var rest string
 			if v, rest, err = parseLiteral(r.cur[i]); err == nil && rest != "" {
 				err = fmt.Errorf("trailing %q", rest)
@@ -235,43 +235,23 @@ func assign(d any, v any) error {
 			*d = new(int64)
 			return assign(*d, v)
 		}
-	case *[]string, *[]int32, *[]float64, *[][]string:
+	default:
+		// A slice (of scalars or of slices): element by element.
+		rv := reflect.ValueOf(d)
+		if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Slice {
+			return fmt.Errorf("cannot scan into %T", d)
+		}
 		a, ok := v.([]any)
 		if !ok {
 			return fmt.Errorf("%v is not an array", v)
 		}
-		switch d := d.(type) {
-		case *[]string:
-			*d = make([]string, len(a))
-			for i, x := range a {
-				if err := assign(&(*d)[i], x); err != nil {
-					return err
-				}
-			}
-		case *[]int32:
-			*d = make([]int32, len(a))
-			for i, x := range a {
-				if err := assign(&(*d)[i], x); err != nil {
-					return err
-				}
-			}
-		case *[]float64:
-			*d = make([]float64, len(a))
-			for i, x := range a {
-				if err := assign(&(*d)[i], x); err != nil {
-					return err
-				}
-			}
-		case *[][]string:
-			*d = make([][]string, len(a))
-			for i, x := range a {
-				if err := assign(&(*d)[i], x); err != nil {
-					return err
-				}
+		out := reflect.MakeSlice(rv.Elem().Type(), len(a), len(a))
+		for i, x := range a {
+			if err := assign(out.Index(i).Addr().Interface(), x); err != nil {
+				return err
 			}
 		}
-	default:
-		return fmt.Errorf("cannot scan into %T", d)
+		rv.Elem().Set(out)
 	}
 	return err
 }

@@ -202,8 +202,8 @@ func TestLabelDriftNoise(t *testing.T) {
 }
 
 // cohortMeasure is the Measure of one window of a cohort, through the production path: the
-// units' alpha and its interval (agreement.AlphaInterval, what kpi.ReadAgreement carries)
-// as a kpi.AgreementFigure, turned into a Measure by alphaMeasure.
+// figure kpi.ReadAgreement makes of the units (alpha from the cells, AlphaCI by kpi.Interval
+// from the profiles), its interval taken by FigureInterval and turned into a Measure.
 func cohortMeasure(t *testing.T, units []UnitLabels) Measure {
 	co := agreement.NewCoincidences()
 	vals := make([][]agreement.Value, len(units))
@@ -211,13 +211,13 @@ func cohortMeasure(t *testing.T, units []UnitLabels) Measure {
 		co.AddUnit(u.Values)
 		vals[i] = u.Values
 	}
-	fig := kpi.AgreementFigure{PairableUnits: co.PairableUnits(), PairableValues: co.PairableValues()}
-	fig.Alpha, fig.Err = co.Alpha(agreement.Nominal)
-	iv, ivErr := agreement.AlphaInterval(agreement.Profiles(vals), agreement.Nominal, agreement.DefaultConfidence)
-	if fig.Err == nil && ivErr != nil && !errors.Is(ivErr, agreement.ErrUndefined) {
-		t.Fatal(ivErr)
+	fig := kpi.AgreementFigure{PairableUnits: co.PairableUnits(), PairableValues: co.PairableValues(), Level: "nominal"}
+	fig.Alpha, fig.Err = kpi.Figures(co, fig.Level)
+	fig.AlphaCI, fig.AlphaCIErr = kpi.Interval(co, agreement.Profiles(vals), fig.Level, agreement.DefaultConfidence)
+	if fig.Err == nil && fig.AlphaCIErr != nil && !errors.Is(fig.AlphaCIErr, agreement.ErrUndefined) {
+		t.Fatal(fig.AlphaCIErr)
 	}
-	return alphaMeasure(fig, func(kpi.AgreementFigure) (agreement.Interval, bool) { return iv, ivErr == nil })
+	return alphaMeasure(fig, FigureInterval)
 }
 
 // TestCohortDropNoise: a healthy project of three cohorts, each of six annotators labeling

@@ -189,6 +189,30 @@ func TestReadOn18AndCurrent(t *testing.T) {
 		}
 	}
 
+	// With the figures' own intervals (kpi.ReadAgreement's AlphaCI) the cohorts' measures
+	// agree across servers too, and those with an interval are defined.
+	cfg := Config{Now: readNow}
+	old, err := Read(ctx, conn, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := Read(ctx, chdbConn{s: s}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(old.Agreement, cur.Agreement) {
+		t.Errorf("with the figures' intervals: 18.16 %+v\nClickHouse %s %+v", old.Agreement, s.Version, cur.Agreement)
+	}
+	defined := 0
+	for _, m := range old.Agreement {
+		if !strings.HasPrefix(m.Scope, annotatorPrefix) && m.Current.Defined {
+			defined++
+		}
+	}
+	if defined == 0 {
+		t.Errorf("no cohort or vendor has an interval: %+v", old.Agreement)
+	}
+
 	// Spot checks of the definitions on the oracle's answer (what both servers returned).
 	ann, dists := oracle(t, evs, WindowsAt(readNow, DefaultWindow, DefaultBaselineWindows), "p")
 	find := func(question, scope string) ScopeMeasures {

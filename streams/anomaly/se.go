@@ -8,9 +8,13 @@ import (
 )
 
 // FigureInterval is the confidence interval of a figure's alpha as kpi.ReadAgreement reads
-// it; false when the figure has none (alpha undefined, or too little evidence for one).
+// it (AlphaCI, from the unit profiles of the same units); false when the figure has none
+// (alpha undefined, too little evidence for one, or the profiles behind the cells).
 func FigureInterval(f kpi.AgreementFigure) (agreement.Interval, bool) {
-	return agreement.Interval{}, false
+	if f.AlphaCI == nil || f.AlphaCIErr != nil {
+		return agreement.Interval{}, false
+	}
+	return *f.AlphaCI, true
 }
 
 // alphaMeasure is a window's figure of a cohort or vendor as a Measure: alpha, with the
