@@ -243,8 +243,8 @@ func (s *State) Due(now time.Time) []VersionRef {
 // since its commit was recorded or it already has a verdict (a ledger that lost rows is not
 // a figure to judge). Once the settle time has passed without any member in the ledger and
 // without a verdict, the verdict is a rejection with reason NotInLedger, naming the project
-// the dataset's verdicts named before; with no such project (the contract requires one) the
-// version stays pending.
+// the dataset's verdicts named before, or none (an empty project_id) when no project is
+// known: a version that never reaches the ledger is rejected, never left pending.
 //
 // Decide does not record the verdict: the caller applies it (Apply) once it is committed to
 // the log, so the state only ever holds what the log holds. The verdict's event id is a
@@ -264,9 +264,6 @@ func (s *State) Decide(ref VersionRef, f Figures, now time.Time) (schemas.Event,
 		project := f.ProjectID
 		if project == "" {
 			project = s.projects[ref.DatasetID]
-		}
-		if project == "" {
-			return nil, false
 		}
 		g = schemas.GateVerdict{ProjectID: project, Checks: []schemas.TargetCheck{},
 			Reason: fmt.Sprintf("%s: no member of the version reached the ledger within %s of its commit", NotInLedger, s.settle)}

@@ -233,14 +233,19 @@ func TestNotInLedger(t *testing.T) {
 			t.Fatalf("a version no longer in the ledger emitted %v", ev)
 		}
 	})
-	t.Run("a dataset of no known project stays pending", func(t *testing.T) {
+	t.Run("a dataset of no known project is rejected without one", func(t *testing.T) {
 		g := newGate(t, SettleTimeout(settle))
 		g.append(commit("1", t0))
-		if ev := g.decide(ref1, none, ms(time.Hour)); ev != nil {
-			t.Fatalf("verdict without a project: %v", ev)
+		if ev := g.decide(ref1, none, ms(settle-time.Millisecond)); ev != nil {
+			t.Fatalf("rejected before the settle time: %v", ev)
 		}
-		if g.s.Pending() != 1 {
-			t.Fatalf("pending %d", g.s.Pending())
+		ev := g.decide(ref1, none, ms(time.Hour))
+		if err := ev.Validate(); err != nil {
+			t.Fatalf("the rejection does not validate: %v", err)
+		}
+		v, certified := verdictOf(t, ev)
+		if certified || v.ProjectID != "" || !strings.HasPrefix(v.Reason, NotInLedger) {
+			t.Fatalf("verdict %+v", v)
 		}
 	})
 	t.Run("the project of an override", func(t *testing.T) {
