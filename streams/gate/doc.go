@@ -97,7 +97,11 @@
 // recheck interval (RecheckInterval), so figures that change after a verdict reach it.
 //
 // Clearance is the gate's word for a training run: the latest verdict and the latest
-// GateOverrideGranted; Cleared is certified or overridden.
+// GateOverrideGranted naming the verdict's project; Cleared is certified or overridden. An
+// override counts only once the gate has judged the version, and only when it names the
+// project the verdict names: the gateway lets an owner write overrides for the projects in
+// its scope, and without this rule an owner of project A could clear a version of project
+// B's dataset by naming A in the event.
 //
 // # The runner
 //
