@@ -134,9 +134,11 @@ ORDER BY run_id`, "i3")
 }
 
 // TestChainBreaksInClickHouse runs every way a chain can break (lineagetest.Breaks) and the
-// scripted history through the broker into the lineage processor's tables, and requires the
-// ClickHouse read model (ReadVersion, ReadCompleteness: what the API serves) to equal the
-// graph the audit replays from the same log, version by version and member by member.
+// scripted history with the gate's verdicts and an owner's override (lineagetest.Gate, a
+// forged verdict among them) through the broker into the lineage processor's tables, and
+// requires the ClickHouse read model (ReadVersion, ReadGate, ReadCompleteness: what the API
+// and assay gate serve) to equal the graph the audit replays from the same log, version by
+// version and member by member, verdict by verdict.
 func TestChainBreaksInClickHouse(t *testing.T) {
 	cases, brk, err := lineagetest.Breaks("brk", "proj-brk", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
@@ -146,7 +148,11 @@ func TestChainBreaksInClickHouse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, k, conn := replayTwice(t, append(brk, hist...), lineage.NewProcessor())
+	gate, err := lineagetest.GateRecords()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, k, conn := replayTwice(t, append(append(brk, hist...), gate...), lineage.NewProcessor())
 	g, _, err := auditor.Rebuild(ctx, k, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +187,23 @@ func TestChainBreaksInClickHouse(t *testing.T) {
 		check(lineage.VersionRef{DatasetID: "brk-ds", Version: v}, false, nil)
 	}
 	for _, v := range []string{"1", "2", "3"} {
-		check(lineage.VersionRef{DatasetID: lineagetest.Dataset, Version: v}, false, nil)
+		ref := lineage.VersionRef{DatasetID: lineagetest.Dataset, Version: v}
+		check(ref, false, nil)
+		gt, err := lineage.ReadGate(ctx, conn, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := g.Gate(ref); !reflect.DeepEqual(gt, want) || len(gt.Verdicts) == 0 {
+			t.Errorf("gate of %s in ClickHouse:\n %+v\nreplayed from the log:\n %+v", v, gt, want)
+		}
+	}
+	// The forged certification of ds-cars@2 is nowhere: the version in force is rejected.
+	if gt, _ := lineage.ReadGate(ctx, conn, lineage.VersionRef{DatasetID: lineagetest.Dataset, Version: "2"}); gt.Status() != "rejected" ||
+		len(gt.Verdicts) != 2 || len(gt.Overrides) != 1 || len(gt.Runs) != 1 || gt.Runs[0].Certified || !gt.Runs[0].Overridden {
+		t.Errorf("gate of ds-cars@2: %+v", gt)
+	}
+	if gt, err := lineage.ReadGate(ctx, conn, lineage.VersionRef{DatasetID: "brk-ds", Version: "never-committed"}); err != nil || gt.Status() != "unjudged" {
+		t.Errorf("gate of a version never judged: %+v, %v", gt, err)
 	}
 	var nf lineage.ErrVersionNotFound
 	if _, err := lineage.ReadVersion(ctx, conn, lineage.VersionRef{DatasetID: "brk-ds", Version: "never-committed"}); !errors.As(err, &nf) {
