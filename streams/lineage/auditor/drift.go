@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"time"
@@ -141,8 +142,10 @@ func pairs(ctx context.Context, conn driver.Conn, q string, args ...any) (map[[2
 // CompareLineage checks that the lineage processor's chain read model, which the API and the
 // dashboard read (lineage.ReadVersion), says what the replayed log says about one version: its
 // commit (parent, time, manifest digest) and its members always; each member's chain, the
-// training runs that used the version and the findings it fixes only when g is not bounded by
-// an as-of instant, because events after the instant have changed those in ClickHouse since.
+// training runs that used the version, the findings it fixes and the gate's word on it (every
+// verdict with its checks, every override, each run's clearance at its registration) only when
+// g is not bounded by an as-of instant, because events after the instant have changed those in
+// ClickHouse since.
 // Gold checks are the audit's own and are not compared.
 func CompareLineage(ctx context.Context, conn driver.Conn, g *lineage.Graph, ref lineage.VersionRef) ([]Drift, error) {
 	a, err := g.Audit(ref)
@@ -196,9 +199,59 @@ func CompareLineage(ctx context.Context, conn driver.Conn, g *lineage.Graph, ref
 		if !slices.Equal(got.Fixes, want.Fixes) {
 			add(lineage.TableEdges, vkey, "fixes findings %v, log says %v", got.Fixes, want.Fixes)
 		}
+		out = append(out, gateDrift(vkey, got.Gate, want.Gate)...)
 	}
 	sortDrift(out)
 	return out, nil
+}
+
+// gateDrift says how ClickHouse's gate (got) differs from the log's (want): each verdict and
+// override by event id, and what each training run found at its registration.
+func gateDrift(vkey string, got, want lineage.Gate) []Drift {
+	var out []Drift
+	add := func(table, key, format string, args ...any) {
+		out = append(out, Drift{Table: table, Key: key, Problem: fmt.Sprintf(format, args...)})
+	}
+	verdicts := map[string]lineage.Verdict{}
+	for _, v := range got.Verdicts {
+		verdicts[v.EventID] = v
+	}
+	for _, w := range want.Verdicts {
+		key := vkey + " " + w.EventID
+		c, ok := verdicts[w.EventID]
+		delete(verdicts, w.EventID)
+		switch {
+		case !ok:
+			add(lineage.TableVerdicts, key, "row missing")
+		case !reflect.DeepEqual(c, w):
+			add(lineage.TableVerdicts, key, "%s", verdictDiff(c, w))
+		}
+	}
+	for id := range verdicts {
+		add(lineage.TableVerdicts, vkey+" "+id, "row not in the log")
+	}
+	overrides := map[string]lineage.Override{}
+	for _, o := range got.Overrides {
+		overrides[o.EventID] = o
+	}
+	for _, w := range want.Overrides {
+		key := vkey + " " + w.EventID
+		c, ok := overrides[w.EventID]
+		delete(overrides, w.EventID)
+		switch {
+		case !ok:
+			add(lineage.TableOverrides, key, "row missing")
+		case c != w:
+			add(lineage.TableOverrides, key, "override by %s (%q), log says by %s (%q)", c.Producer, c.Reason, w.Producer, w.Reason)
+		}
+	}
+	for id := range overrides {
+		add(lineage.TableOverrides, vkey+" "+id, "row not in the log")
+	}
+	if !slices.Equal(got.Runs, want.Runs) {
+		add("lineage gate", vkey, "training runs at registration %+v, log says %+v", got.Runs, want.Runs)
+	}
+	return out
 }
 
 // chainDiff says how ClickHouse's chain c differs from the log's w, or "" when it does not.
@@ -217,4 +270,18 @@ func chainDiff(c, w lineage.MemberChain) string {
 		}
 	}
 	return ""
+}
+
+// verdictDiff says how ClickHouse's verdict c differs from the log's w (they differ).
+func verdictDiff(c, w lineage.Verdict) string {
+	if len(c.Checks) == len(w.Checks) {
+		for i := range c.Checks {
+			if !reflect.DeepEqual(c.Checks[i], w.Checks[i]) {
+				return fmt.Sprintf("check %d: %s, log says %s", i+1, CheckLine(c.Checks[i]), CheckLine(w.Checks[i]))
+			}
+		}
+	}
+	return fmt.Sprintf("verdict %d %s at %d ms (%q, targets %v, supersedes %q, %d checks), log says %d %s at %d ms (%q, targets %v, supersedes %q, %d checks)",
+		c.Sequence, c.Outcome(), c.OccurredAt, c.Reason, c.TargetsVersions, c.Supersedes, len(c.Checks),
+		w.Sequence, w.Outcome(), w.OccurredAt, w.Reason, w.TargetsVersions, w.Supersedes, len(w.Checks))
 }
