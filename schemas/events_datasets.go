@@ -369,6 +369,16 @@ func (v *GateVerdict) validate(c *check, certified bool) {
 		if !k.Status.Valid() {
 			c.fail(f+".status", "unknown status %q", k.Status)
 		}
+		// Finite, so the verdict has a JSON form (the ledger's payload, the API): a figure
+		// that does not exist is nil, never NaN.
+		for _, n := range []struct {
+			name string
+			v    *float64
+		}{{"threshold", &k.Threshold}, {"figure", k.Figure}, {"low", k.Low}, {"high", k.High}} {
+			if n.v != nil && (math.IsNaN(*n.v) || math.IsInf(*n.v, 0)) {
+				c.fail(f+"."+n.name, "must be a finite number, got %v", *n.v)
+			}
+		}
 		if certified && k.Status != CheckPass {
 			c.fail(f+".status", "a certified version passes every check, %s is %s", k.Target, k.Status)
 		}
