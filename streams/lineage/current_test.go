@@ -146,10 +146,10 @@ func TestChainReadModelOnCurrentClickHouse(t *testing.T) {
 			for _, c := range cols {
 				line += "\t" + strings.Join(c, ",")
 			}
-			verdicts = append(verdicts, fmt.Sprintf("%s\t%d", line, v.OccurredAt))
+			verdicts = append(verdicts, fmt.Sprintf("%s\t%d\t%d", line, v.OccurredAt, v.RecordedAt))
 		}
 		for _, o := range gt.Overrides {
-			overrides = append(overrides, fmt.Sprintf("%s\t%s\t%s\t%s\t%d", o.EventID, o.ProjectID, o.Reason, o.Producer, o.OccurredAt))
+			overrides = append(overrides, fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%d", o.EventID, o.ProjectID, o.Reason, o.Producer, o.OccurredAt, o.RecordedAt))
 		}
 		for _, r := range gt.Runs {
 			runs = append(runs, fmt.Sprintf("%s\t%d", r.RunID, r.RegisteredAt))
@@ -158,11 +158,11 @@ func TestChainReadModelOnCurrentClickHouse(t *testing.T) {
        arrayStringConcat(v_target, ','), arrayStringConcat(v_scope, ','), arrayStringConcat(arrayMap(x -> toString(x), v_threshold), ','),
        arrayStringConcat(arrayMap(x -> ifNull(toString(x), 'nil'), v_figure), ','), arrayStringConcat(arrayMap(x -> ifNull(toString(x), 'nil'), v_low), ','),
        arrayStringConcat(arrayMap(x -> ifNull(toString(x), 'nil'), v_high), ','), arrayStringConcat(arrayMap(x -> toString(x), v_evidence), ','),
-       arrayStringConcat(v_status, ','), arrayStringConcat(v_detail, ','), v_occurred_at_ms
+       arrayStringConcat(v_status, ','), arrayStringConcat(v_detail, ','), v_occurred_at_ms, v_recorded_at_ms
 FROM (`+lineage.VerdictsQuery+`)`, ref.DatasetID, ref.Version)
 		same("verdicts on "+ref.Version, got, sorted(verdicts))
 		same("overrides of "+ref.Version, query(lineage.OverridesQuery, ref.DatasetID, ref.Version), sorted(overrides))
-		same("runs registered on "+ref.Version, query(lineage.RunsRegisteredQuery, lineage.VersionID(ref.DatasetID, ref.Version)), sorted(runs))
+		same("runs registered on "+ref.Version, query(lineage.RunsRegisteredQuery, lineage.VersionID(ref.DatasetID, ref.Version), ref.DatasetID, ref.Version), sorted(runs))
 	}
 
 	// One version's head and chains, the latter as the columns the verdict is read from.

@@ -33,10 +33,12 @@
 // the same Gate (newGate) for a version: every verdict ordered by sequence (the last is in
 // force; ties, a gate bug, by occurred_at then event id), every override with its reason and
 // who granted it, and for each training run that used the version whether it was certified
-// at the run's registration (the verdict of highest sequence among those that occurred at or
-// before the run's latest registration; an override counts when it occurred by then). The
+// at the run's registration, as Assay knew it when it accepted the run: the verdict of highest
+// sequence among those recorded at or before the run's first registration naming the version,
+// and whether an override was recorded by then (RunGate: recorded_at, not occurred_at, the
+// rule of the ledger's kpi_training_runs_uncertified, so the audit and the KPI agree). The
 // Processor writes them as verdict and override nodes (edges judged, supersedes, overridden)
-// and as rows of the chain read model (lineage_verdicts, lineage_overrides); VersionLineage
+// and as rows of the chain read model (lineage_verdicts, lineage_overrides, lineage_runs); VersionLineage
 // carries the Gate, so the audit lists them and compares ClickHouse's with the log's.
 //
 // The gate judges, lineage only reports. The audit's rule is unchanged: a version passes when
@@ -45,7 +47,7 @@
 // chain complete.
 //
 // Only the gate's verdicts count. A verdict whose producer is not GateProducer
-// (assay-processor/gate) is refused by the Processor with rule RuleGateVerdicts, with or
+// (assay-processor/gate) is refused by the Processor with rule RuleOwnVerdicts, with or
 // without a principals registry (the runner sends it to the DLQ), and ignored by the Graph,
 // as the router trusts only its own decisions (streams/router): so no principal, and no
 // record written straight to Kafka under another id, can make a version certified. A record

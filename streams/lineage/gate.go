@@ -12,15 +12,17 @@ import (
 
 // GateProducer is the envelope producer of the gate's verdicts (DatasetVersionCertified,
 // DatasetVersionRejected): streams/gate emits them under this id. Lineage trusts no other
-// producer's verdict (RuleGateVerdicts).
+// producer's verdict (RuleOwnVerdicts).
 const GateProducer = "assay-processor/gate"
 
-// RuleGateVerdicts names the refusal of a verdict the gate did not emit (its producer is not
+// RuleOwnVerdicts names the refusal of a verdict the gate did not emit (its producer is not
 // GateProducer), as the router trusts only its own decisions (streams/router
 // RuleOwnDecisions): with or without a principals registry the Processor refuses it (the
 // runner sends it to the DLQ, cause "forbidden") and the Graph ignores it, so no one but the
-// gate can make a version certified, or rejected, in the lineage or the audit.
-const RuleGateVerdicts = "lineage.gate_verdicts"
+// gate can make a version certified, or rejected, in the lineage or the audit. The ledger
+// refuses the same verdicts under the same rule name when it has a registry
+// (streams/ledger RuleOwnVerdicts).
+const RuleOwnVerdicts = "gate.own_verdicts"
 
 // Verdict is one of the gate's verdicts on a dataset version: a DatasetVersionCertified or a
 // DatasetVersionRejected, with every check it judged.
@@ -39,7 +41,10 @@ type Verdict struct {
 	// Checks are the targets judged, in the gate's order.
 	Checks     []schemas.TargetCheck `json:"checks"`
 	OccurredAt int64                 `json:"occurred_at_ms"`
-	EventID    string                `json:"event_id"`
+	// RecordedAt is when the gate recorded the verdict: what a training run's registration is
+	// compared with (RunGate).
+	RecordedAt int64  `json:"recorded_at_ms"`
+	EventID    string `json:"event_id"`
 }
 
 // Outcome is "certified" or "rejected".
@@ -69,21 +74,27 @@ type Override struct {
 	Reason     string `json:"reason"`
 	Producer   string `json:"granted_by"`
 	OccurredAt int64  `json:"occurred_at_ms"`
+	RecordedAt int64  `json:"recorded_at_ms"`
 	EventID    string `json:"event_id"`
 }
 
 // RunGate is what the gate had said about a dataset version when a training run that used it
-// registered: the verdict in force then (the latest by sequence among the verdicts that
-// occurred at or before the run's latest registration), and whether an override had been
-// granted by then. Times are occurred_at, as everywhere in the model.
+// registered, as Assay knew it when it accepted the run: the verdict in force then (the
+// highest sequence among the verdicts recorded at or before the run's registration) and
+// whether an owner's override had been recorded by then. Unlike the rest of the model, which
+// orders facts by occurred_at (the producers' clocks), this compares recorded_at, the time
+// Assay's own components stamped: the gateway on the run, the gate on its verdict. It is the
+// rule of the ledger's view kpi_training_runs_uncertified (migration 0040), so the audit and
+// the KPI "training runs on uncertified data" count the same runs.
 type RunGate struct {
-	RunID        string `json:"run_id"`
-	RegisteredAt int64  `json:"registered_at_ms"`
+	RunID string `json:"run_id"`
+	// RegisteredAt is the earliest recorded_at of the run's registrations naming the version.
+	RegisteredAt int64 `json:"registered_at_ms"`
 	// Sequence is the verdict in force at the registration, 0 when the version had none yet.
 	Sequence int64 `json:"verdict_sequence"`
 	// Certified: that verdict certified the version.
 	Certified bool `json:"certified"`
-	// Overridden: an owner's override of the version had occurred by the registration.
+	// Overridden: an owner's override of the version had been recorded by the registration.
 	Overridden bool `json:"overridden"`
 }
 
@@ -128,7 +139,7 @@ func verdictBefore(a, b Verdict) bool {
 	return later(b.OccurredAt, b.EventID, a.OccurredAt, a.EventID)
 }
 
-// runAt is a training run that used a version, with its latest registration's occurred_at.
+// runAt is a training run that used a version, with its registration's recorded_at (RunGate).
 type runAt struct {
 	id string
 	at int64
@@ -152,12 +163,12 @@ func newGate(verdicts []Verdict, overrides []Override, runs []runAt) Gate {
 	})
 	for _, r := range runs {
 		rg := RunGate{RunID: r.id, RegisteredAt: r.at}
-		for _, v := range g.Verdicts { // by sequence: the last that occurred by then is in force
-			if v.OccurredAt <= r.at {
+		for _, v := range g.Verdicts { // by sequence: the last one recorded by then is in force
+			if v.RecordedAt <= r.at {
 				rg.Sequence, rg.Certified = v.Sequence, v.Certified
 			}
 		}
-		rg.Overridden = slices.ContainsFunc(g.Overrides, func(o Override) bool { return o.OccurredAt <= r.at })
+		rg.Overridden = slices.ContainsFunc(g.Overrides, func(o Override) bool { return o.RecordedAt <= r.at })
 		g.Runs = append(g.Runs, rg)
 	}
 	sort.Slice(g.Runs, func(i, j int) bool { return g.Runs[i].RunID < g.Runs[j].RunID })
@@ -175,14 +186,14 @@ func verdictOf(ev schemas.Event) (*schemas.GateVerdict, bool, bool) {
 	return nil, false, false
 }
 
-// authorizeVerdict refuses a verdict whose producer is not the gate (RuleGateVerdicts); any
+// authorizeVerdict refuses a verdict whose producer is not the gate (RuleOwnVerdicts); any
 // other event passes.
 func authorizeVerdict(rec runtime.Record) error {
 	if _, _, ok := verdictOf(rec.Event); !ok {
 		return nil
 	}
 	if p := rec.Event.Meta().Producer; p != GateProducer {
-		return &access.Violation{Rule: RuleGateVerdicts, Field: "producer", Reason: fmt.Sprintf(
+		return &access.Violation{Rule: RuleOwnVerdicts, Field: "producer", Reason: fmt.Sprintf(
 			"lineage trusts only the gate's verdicts (producer %s), not %q's", GateProducer, p)}
 	}
 	return nil
@@ -201,7 +212,7 @@ func (g *Graph) Gate(ref VersionRef) Gate {
 	}
 	var runs []runAt
 	for _, id := range g.RunsUsing(ref) {
-		runs = append(runs, runAt{id: id, at: g.Runs[id].OccurredAt})
+		runs = append(runs, runAt{id: id, at: g.firstRegistered[id][ref]})
 	}
 	return newGate(verdicts, overrides, runs)
 }

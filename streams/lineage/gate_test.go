@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/schemas/schematest"
 	"github.com/assay-data/assay/streams/lineage"
 	"github.com/assay-data/assay/streams/lineage/lineagetest"
@@ -123,40 +124,44 @@ func TestGateDoesNotChangeTheLineageVerdict(t *testing.T) {
 	}
 }
 
-// TestRunGateAtRegistration: a run counts as certified when the verdict in force at its latest
-// registration (the highest sequence among verdicts that occurred by then) certified the
-// version, and as overridden when an override occurred by then.
+// TestRunGateAtRegistration: a run counts as certified when the verdict in force at its
+// registration (the highest sequence among verdicts recorded by then) certified the version,
+// and as overridden when an override was recorded by then. Registration is the earliest
+// recorded_at of the run's registrations naming the version; occurred_at plays no part.
 func TestRunGateAtRegistration(t *testing.T) {
 	ds := lineage.VersionRef{DatasetID: "d", Version: "v"}
-	e := func(id string, at int64, producer string) schemas.Envelope {
-		return schemas.Envelope{EventID: id, OccurredAt: at, RecordedAt: at, Producer: producer}
+	// e stamps an event occurred at occurred (the producer's clock) and recorded at recorded.
+	e := func(id string, occurred, recorded int64, producer string) schemas.Envelope {
+		return schemas.Envelope{EventID: id, OccurredAt: occurred, RecordedAt: recorded, Producer: producer}
 	}
 	body := func(seq int64, sup string) schemas.GateVerdict {
 		return schemas.GateVerdict{DatasetID: "d", Version: "v", ProjectID: "p", TargetsVersions: []string{"t"}, Sequence: seq, Supersedes: sup,
 			Checks: []schemas.TargetCheck{{Target: "min_lineage_completeness", Threshold: 1, Status: schemas.CheckPass}}, Reason: "r"}
 	}
-	run := func(id string, at int64) schemas.Event {
-		return &schemas.TrainingRunRegistered{Envelope: e(fmt.Sprintf("ev-%s-%d", id, at), at, "trainer"), RunID: id, Model: "m", DatasetID: "d",
-			DatasetVersions: []schemas.DatasetVersionRef{ds}}
+	run := func(id string, occurred, recorded int64, versions ...lineage.VersionRef) schemas.Event {
+		return &schemas.TrainingRunRegistered{Envelope: e(fmt.Sprintf("ev-%s-%d", id, recorded), occurred, recorded, "trainer"), RunID: id, Model: "m",
+			DatasetID: "d", DatasetVersions: versions}
 	}
+	w := lineage.VersionRef{DatasetID: "d", Version: "w"}
 	evs := []schemas.Event{
-		&schemas.DatasetVersionCommitted{Envelope: e("ev-commit", 1, "c"), DatasetID: "d", Version: "v", ManifestDigest: schemas.ManifestDigest(nil)},
-		run("early", 5),
-		&schemas.DatasetVersionCertified{Envelope: e("ev-v1", 10, lineage.GateProducer), GateVerdict: body(1, "")},
-		run("certified", 10), // at the instant of the verdict: it counts
-		run("later", 12),
-		&schemas.DatasetVersionRejected{Envelope: e("ev-v2", 30, lineage.GateProducer), GateVerdict: body(2, "ev-v1")},
-		&schemas.GateOverrideGranted{Envelope: e("ev-o", 25, "owner"), DatasetID: "d", Version: "v", ProjectID: "p", Reason: "the reason, spelled out"},
-		run("rejected", 40),
-		run("reregistered", 3),
-		run("reregistered", 31), // its latest registration counts
+		&schemas.DatasetVersionCommitted{Envelope: e("ev-commit", 1, 1, "c"), DatasetID: "d", Version: "v", ManifestDigest: schemas.ManifestDigest(nil)},
+		run("early", 5, 5, ds),
+		&schemas.DatasetVersionCertified{Envelope: e("ev-v1", 2, 10, lineage.GateProducer), GateVerdict: body(1, "")},
+		run("certified", 10, 10, ds),  // recorded at the instant of the verdict: it counts
+		run("clock-ahead", 50, 8, ds), // its producer's clock says 50, Assay recorded it at 8
+		&schemas.DatasetVersionRejected{Envelope: e("ev-v2", 30, 30, lineage.GateProducer), GateVerdict: body(2, "ev-v1")},
+		&schemas.GateOverrideGranted{Envelope: e("ev-o", 25, 25, "owner"), DatasetID: "d", Version: "v", ProjectID: "p", Reason: "the reason, spelled out"},
+		run("rejected", 40, 40, ds),
+		// Registered on w first, then on v and w: its first registration naming v counts.
+		run("reregistered", 12, 12, w),
+		run("reregistered", 31, 31, ds, w),
+		run("reregistered", 45, 45, ds, w),
 		// A forged certification of a higher sequence changes nothing.
-		&schemas.DatasetVersionCertified{Envelope: e("ev-forged", 35, "mallory"), GateVerdict: body(3, "ev-v2")},
+		&schemas.DatasetVersionCertified{Envelope: e("ev-forged", 35, 35, "mallory"), GateVerdict: body(3, "ev-v2")},
+		// "gone" registers again without v: it no longer uses v.
+		run("gone", 11, 11, ds),
+		run("gone", 50, 50, w),
 	}
-	// "later" registers again on another version: it no longer used v.
-	other := &schemas.TrainingRunRegistered{Envelope: e("ev-later-2", 50, "trainer"), RunID: "later", Model: "m", DatasetID: "d",
-		DatasetVersions: []schemas.DatasetVersionRef{{DatasetID: "d", Version: "w"}}}
-	evs = append(evs, other)
 	for _, shuffle := range []int64{0, 1, 2} {
 		g := lineage.New(0)
 		order := append([]schemas.Event(nil), evs...)
@@ -169,6 +174,7 @@ func TestRunGateAtRegistration(t *testing.T) {
 		got := g.Gate(ds).Runs
 		want := []lineage.RunGate{
 			{RunID: "certified", RegisteredAt: 10, Sequence: 1, Certified: true},
+			{RunID: "clock-ahead", RegisteredAt: 8},
 			{RunID: "early", RegisteredAt: 5},
 			{RunID: "rejected", RegisteredAt: 40, Sequence: 2, Overridden: true},
 			{RunID: "reregistered", RegisteredAt: 31, Sequence: 2, Overridden: true},
@@ -180,7 +186,7 @@ func TestRunGateAtRegistration(t *testing.T) {
 }
 
 // TestVerdictsOnlyFromTheGate: the processor refuses a verdict of any producer but the gate,
-// with or without principals (rule lineage.gate_verdicts), and writes the gate's own: its
+// with or without principals (rule gate.own_verdicts), and writes the gate's own: its
 // node, judged and supersedes edges and its lineage_verdicts row with every check; an
 // override writes its node, the overridden edge and its lineage_overrides row.
 func TestVerdictsOnlyFromTheGate(t *testing.T) {
@@ -193,12 +199,26 @@ func TestVerdictsOnlyFromTheGate(t *testing.T) {
 		byID[ev.Meta().EventID] = ev
 	}
 	out, err := p.Apply(nil, runtime.Record{Topic: "t", Event: byID["ev-forged-verdict"]})
-	runtimetest.Refused(t, "a certification by mallory", out, err, lineage.RuleGateVerdicts)
+	runtimetest.Refused(t, "a certification by mallory", out, err, lineage.RuleOwnVerdicts)
 	// The contract's own example, under another producer id that looks internal.
 	ex := schematest.Example(schemas.TypeDatasetVersionRejected)
 	ex.Meta().Producer = "assay-processor/gate2"
 	out, err = apply(p, nil, nil, ex)
-	runtimetest.Refused(t, "a rejection by assay-processor/gate2", out, err, lineage.RuleGateVerdicts)
+	runtimetest.Refused(t, "a rejection by assay-processor/gate2", out, err, lineage.RuleOwnVerdicts)
+
+	// With principals, the runner refuses mallory's verdict before Apply (an internal type, even
+	// for a project's owner), and lets the gate's through to be written.
+	reg, err := access.Parse("principals", `
+mallory  aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa role=owner projects=proj
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = apply(p, nil, reg, byID["ev-forged-verdict"])
+	runtimetest.Refused(t, "mallory's certification with principals", out, err, access.RuleInternal)
+	if out, err := apply(p, nil, reg, byID["ev-verdict-2-1"]); err != nil || len(out.Rows) == 0 {
+		t.Errorf("the gate's verdict with principals: %v, %v", out.Rows, err)
+	}
 
 	n, e := edges(t, byID["ev-verdict-2-2"])
 	if want := []string{"verdict:ev-verdict-2-2"}; !reflect.DeepEqual(n, want) {

@@ -136,6 +136,10 @@ type Graph struct {
 	// report depends on the log alone, not on the clock of the machine running it.
 	latest int64
 
+	// firstRegistered is, per training run and dataset version, the earliest recorded_at of
+	// the run's registrations naming the version: when Assay accepted the run on it.
+	firstRegistered map[string]map[VersionRef]int64
+
 	gold       map[goldKey]*Gold
 	retracted  map[string]map[string]bool // label id -> producers that retracted it
 	seenEvents map[string]bool
@@ -144,18 +148,20 @@ type Graph struct {
 // New returns an empty graph; asOf (epoch ms, 0 for none) bounds the events it accepts.
 func New(asOf int64) *Graph {
 	return &Graph{
-		AsOf:       asOf,
-		Items:      map[string]*Item{},
-		Labels:     map[string]*Label{},
-		Reviews:    map[string][]*Review{},
-		Versions:   map[VersionRef]*Version{},
-		Runs:       map[string]*Run{},
-		Findings:   map[string]*Finding{},
-		Verdicts:   map[VersionRef][]*Verdict{},
-		Overrides:  map[VersionRef][]*Override{},
-		gold:       map[goldKey]*Gold{},
-		retracted:  map[string]map[string]bool{},
-		seenEvents: map[string]bool{},
+		AsOf:      asOf,
+		Items:     map[string]*Item{},
+		Labels:    map[string]*Label{},
+		Reviews:   map[string][]*Review{},
+		Versions:  map[VersionRef]*Version{},
+		Runs:      map[string]*Run{},
+		Findings:  map[string]*Finding{},
+		Verdicts:  map[VersionRef][]*Verdict{},
+		Overrides: map[VersionRef][]*Override{},
+		gold:      map[goldKey]*Gold{},
+
+		firstRegistered: map[string]map[VersionRef]int64{},
+		retracted:       map[string]map[string]bool{},
+		seenEvents:      map[string]bool{},
 	}
 }
 
@@ -170,7 +176,7 @@ func later(at int64, id string, bat int64, bid string) bool {
 
 // Apply folds one event into the graph and reports whether it was used. Events after AsOf,
 // duplicates of an event id already applied (the log is at-least-once), event types that
-// carry no lineage and verdicts the gate did not emit (RuleGateVerdicts) are ignored.
+// carry no lineage and verdicts the gate did not emit (RuleOwnVerdicts) are ignored.
 func (g *Graph) Apply(ev schemas.Event) bool {
 	m := ev.Meta()
 	if g.AsOf != 0 && m.OccurredAt > g.AsOf {
@@ -186,7 +192,7 @@ func (g *Graph) Apply(ev schemas.Event) bool {
 		ref := VersionRef{DatasetID: v.DatasetID, Version: v.Version}
 		g.Verdicts[ref] = append(g.Verdicts[ref], &Verdict{Certified: certified, Sequence: v.Sequence, Supersedes: v.Supersedes,
 			ProjectID: v.ProjectID, TargetsVersions: append([]string(nil), v.TargetsVersions...), Reason: v.Reason,
-			Checks: append([]schemas.TargetCheck(nil), v.Checks...), OccurredAt: m.OccurredAt, EventID: m.EventID})
+			Checks: append([]schemas.TargetCheck(nil), v.Checks...), OccurredAt: m.OccurredAt, RecordedAt: m.RecordedAt, EventID: m.EventID})
 	}
 	switch e := ev.(type) {
 	case *schemas.DatasetVersionCertified, *schemas.DatasetVersionRejected:
@@ -194,7 +200,7 @@ func (g *Graph) Apply(ev schemas.Event) bool {
 	case *schemas.GateOverrideGranted:
 		ref := VersionRef{DatasetID: e.DatasetID, Version: e.Version}
 		g.Overrides[ref] = append(g.Overrides[ref], &Override{ProjectID: e.ProjectID, Reason: e.Reason, Producer: m.Producer,
-			OccurredAt: m.OccurredAt, EventID: m.EventID})
+			OccurredAt: m.OccurredAt, RecordedAt: m.RecordedAt, EventID: m.EventID})
 	case *schemas.ItemIngested:
 		if old, ok := g.Items[e.ItemID]; ok && !later(m.OccurredAt, m.EventID, old.OccurredAt, old.EventID) {
 			break // a re-ingest earlier than the one kept: the latest description wins
@@ -241,6 +247,7 @@ func (g *Graph) Apply(ev schemas.Event) bool {
 		g.Versions[ref] = &Version{Ref: ref, Parent: e.ParentVersion, Members: append([]schemas.Member(nil), e.Members...),
 			ManifestDigest: e.ManifestDigest, OccurredAt: m.OccurredAt, EventID: m.EventID}
 	case *schemas.TrainingRunRegistered:
+		g.registered(e.RunID, e.DatasetVersions, m.RecordedAt)
 		if old, ok := g.Runs[e.RunID]; ok && !later(m.OccurredAt, m.EventID, old.OccurredAt, old.EventID) {
 			break
 		}
@@ -270,6 +277,18 @@ func (g *Graph) Apply(ev schemas.Event) bool {
 	}
 	g.latest = max(g.latest, m.OccurredAt)
 	return true
+}
+
+// registered keeps the earliest recorded_at at which run was registered on each of versions.
+func (g *Graph) registered(run string, versions []VersionRef, recordedAt int64) {
+	if g.firstRegistered[run] == nil {
+		g.firstRegistered[run] = map[VersionRef]int64{}
+	}
+	for _, v := range versions {
+		if at, ok := g.firstRegistered[run][v]; !ok || recordedAt < at {
+			g.firstRegistered[run][v] = recordedAt
+		}
+	}
 }
 
 // finding returns the finding, creating a placeholder when a remediation is read before its

@@ -29,6 +29,7 @@ const (
 	TableMembers   = "lineage_members"
 	TableVerdicts  = "lineage_verdicts"
 	TableOverrides = "lineage_overrides"
+	TableRuns      = "lineage_runs"
 )
 
 // Node kinds and edge relations. An edge reads "src rel dst", e.g. item labeled label.
@@ -112,8 +113,9 @@ func (*Processor) Tables() []runtime.Table {
 		{Name: TableMembers, Columns: append([]string{"dataset_id", "version", "item_id", "label_id"}, logColumns...)},
 		{Name: TableVerdicts, Columns: append([]string{"dataset_id", "version", "sequence", "certified", "supersedes", "project_id",
 			"targets_versions", "reason", "check_target", "check_scope", "check_threshold", "check_figure", "check_low", "check_high",
-			"check_evidence", "check_status", "check_detail"}, logColumns...)},
-		{Name: TableOverrides, Columns: append([]string{"dataset_id", "version", "project_id", "reason", "producer"}, logColumns...)},
+			"check_evidence", "check_status", "check_detail", "recorded_at_ms"}, logColumns...)},
+		{Name: TableOverrides, Columns: append([]string{"dataset_id", "version", "project_id", "reason", "producer", "recorded_at_ms"}, logColumns...)},
+		{Name: TableRuns, Columns: append([]string{"run_id", "dataset_id", "version", "recorded_at_ms"}, logColumns...)},
 	}
 }
 
@@ -207,7 +209,7 @@ func VersionID(datasetID, version string) string { return datasetID + "@" + vers
 
 // Apply implements runtime.Processor. A retraction by another producer than the label's, and
 // (with a principals registry) a remediation outside its finding's project, are refused
-// (runtime.Record.Authorized), and so is a verdict the gate did not emit (RuleGateVerdicts):
+// (runtime.Record.Authorized), and so is a verdict the gate did not emit (RuleOwnVerdicts):
 // the runner sends them to the DLQ and no edge says the label was retracted, the finding
 // remediated or the version judged.
 func (*Processor) Apply(state any, rec runtime.Record) (runtime.Output, error) {
@@ -300,6 +302,7 @@ func (*Processor) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 		node(KindTrainingRun, e.RunID, "model", e.Model, "dataset_id", e.DatasetID)
 		for _, r := range e.DatasetVersions {
 			edge(KindDatasetVersion, VersionID(r.DatasetID, r.Version), RelTrained, KindTrainingRun, e.RunID)
+			fact(TableRuns, e.RunID, r.DatasetID, r.Version, m.RecordedAt)
 		}
 	case *schemas.EvalFindingReported:
 		node(KindFinding, e.FindingID, "eval_run", e.EvalRun, "model", e.Model, "training_run_id", e.TrainingRunID, "slice", e.Slice,
@@ -318,14 +321,14 @@ func (*Processor) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 		edge(KindFinding, e.FindingID, RelRemediated, KindRemediation, e.FindingID)
 		edge(KindRemediation, e.FindingID, RelShipped, KindDatasetVersion, VersionID(e.DatasetID, e.FixingVersion))
 	case *schemas.DatasetVersionCertified:
-		verdict(&e.GateVerdict, true, m.EventID, node, edge, fact)
+		verdict(&e.GateVerdict, true, m, node, edge, fact)
 	case *schemas.DatasetVersionRejected:
-		verdict(&e.GateVerdict, false, m.EventID, node, edge, fact)
+		verdict(&e.GateVerdict, false, m, node, edge, fact)
 	case *schemas.GateOverrideGranted:
 		node(KindOverride, m.EventID, "dataset_id", e.DatasetID, "version", e.Version, "project_id", e.ProjectID,
 			"reason", e.Reason, "granted_by", e.Producer)
 		edge(KindDatasetVersion, VersionID(e.DatasetID, e.Version), RelOverridden, KindOverride, m.EventID)
-		fact(TableOverrides, e.DatasetID, e.Version, e.ProjectID, e.Reason, e.Producer)
+		fact(TableOverrides, e.DatasetID, e.Version, e.ProjectID, e.Reason, e.Producer, m.RecordedAt)
 	}
 	return out, nil
 }
@@ -333,7 +336,7 @@ func (*Processor) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 // verdict writes a gate verdict: a verdict node (its outcome, sequence, reason and the targets
 // that did not pass), judged by its version, superseding the verdict it replaces, and its row
 // of lineage_verdicts with every check as parallel arrays.
-func verdict(v *schemas.GateVerdict, certified bool, eventID string,
+func verdict(v *schemas.GateVerdict, certified bool, m *schemas.Envelope,
 	node func(kind, id string, kv ...string), edge func(sk, sid, rel, dk, did string), fact func(table string, vals ...any)) {
 	outcome, cert := "rejected", uint8(0)
 	if certified {
@@ -358,6 +361,7 @@ func verdict(v *schemas.GateVerdict, certified bool, eventID string,
 			failing = append(failing, name)
 		}
 	}
+	eventID := m.EventID
 	node(KindVerdict, eventID, "dataset_id", v.DatasetID, "version", v.Version, "verdict", outcome, "sequence", fmt.Sprint(v.Sequence),
 		"project_id", v.ProjectID, "targets_versions", strings.Join(v.TargetsVersions, ","), "reason", v.Reason,
 		"failing", strings.Join(failing, ","))
@@ -370,5 +374,5 @@ func verdict(v *schemas.GateVerdict, certified bool, eventID string,
 		targets = []string{}
 	}
 	fact(TableVerdicts, v.DatasetID, v.Version, v.Sequence, cert, v.Supersedes, v.ProjectID, targets, v.Reason,
-		target, scope, threshold, figure, low, high, evidence, status, detail)
+		target, scope, threshold, figure, low, high, evidence, status, detail, m.RecordedAt)
 }

@@ -116,13 +116,14 @@ ORDER BY run_id, dataset_version`
 WHERE dataset_version = ?
 ORDER BY run_id`
 
-	// RunsRegisteredQuery reads the training runs that used a version (parameter:
-	// dataset@version), as RunsUsingQuery does, each with its latest registration's
-	// occurred_at_ms.
-	RunsRegisteredQuery = `SELECT dst_id AS run_id, max(occurred_at_ms) AS registered_at_ms
-FROM lineage_edges
-WHERE rel = 'trained' AND dst_id IN (SELECT run_id FROM (` + runsSelect + `) WHERE dataset_version = ?)
-GROUP BY dst_id
+	// RunsRegisteredQuery reads the training runs that used a version, as RunsUsingQuery does,
+	// each with the earliest recorded_at_ms of its registrations naming the version, 0 when
+	// lineage_runs has none (parameters: dataset@version, dataset, version).
+	RunsRegisteredQuery = `SELECT run_id, registered_at_ms FROM (
+    SELECT run_id FROM (` + runsSelect + `) WHERE dataset_version = ?) AS u
+ANY LEFT JOIN (
+    SELECT run_id, min(recorded_at_ms) AS registered_at_ms FROM lineage_runs WHERE dataset_id = ? AND version = ? GROUP BY run_id
+) AS r USING run_id
 ORDER BY run_id`
 
 	// VerdictsQuery reads the gate's verdicts on a version (parameters: dataset, version), one
@@ -132,14 +133,14 @@ ORDER BY run_id`
        any(check_target) AS v_target, any(check_scope) AS v_scope, any(check_threshold) AS v_threshold,
        any(check_figure) AS v_figure, any(check_low) AS v_low, any(check_high) AS v_high,
        any(check_evidence) AS v_evidence, any(check_status) AS v_status, any(check_detail) AS v_detail,
-       any(occurred_at_ms) AS v_occurred_at_ms
+       any(occurred_at_ms) AS v_occurred_at_ms, any(recorded_at_ms) AS v_recorded_at_ms
 FROM lineage_verdicts
 WHERE dataset_id = ? AND version = ?
 GROUP BY event_id`
 
 	// OverridesQuery reads the owners' overrides of a version (parameters: dataset, version),
 	// one row per override event.
-	OverridesQuery = `SELECT event_id, any(project_id), any(reason), any(producer), any(occurred_at_ms)
+	OverridesQuery = `SELECT event_id, any(project_id), any(reason), any(producer), any(occurred_at_ms), any(recorded_at_ms)
 FROM lineage_overrides
 WHERE dataset_id = ? AND version = ?
 GROUP BY event_id`
@@ -270,7 +271,7 @@ func ReadGate(ctx context.Context, conn driver.Conn, ref VersionRef) (Gate, erro
 			evidence              []int64
 		)
 		if err := rows.Scan(&v.EventID, &certified, &v.Sequence, &v.Supersedes, &v.ProjectID, &v.TargetsVersions, &v.Reason,
-			&target, &scope, &threshold, &figure, &low, &high, &evidence, &status, &detail, &v.OccurredAt); err != nil {
+			&target, &scope, &threshold, &figure, &low, &high, &evidence, &status, &detail, &v.OccurredAt, &v.RecordedAt); err != nil {
 			rows.Close()
 			return Gate{}, fmt.Errorf("scan verdict on %s: %w", name, err)
 		}
@@ -299,7 +300,7 @@ func ReadGate(ctx context.Context, conn driver.Conn, ref VersionRef) (Gate, erro
 	var overrides []Override
 	for rows.Next() {
 		var o Override
-		if err := rows.Scan(&o.EventID, &o.ProjectID, &o.Reason, &o.Producer, &o.OccurredAt); err != nil {
+		if err := rows.Scan(&o.EventID, &o.ProjectID, &o.Reason, &o.Producer, &o.OccurredAt, &o.RecordedAt); err != nil {
 			rows.Close()
 			return Gate{}, fmt.Errorf("scan override of %s: %w", name, err)
 		}
@@ -309,7 +310,7 @@ func ReadGate(ctx context.Context, conn driver.Conn, ref VersionRef) (Gate, erro
 	if err := rows.Err(); err != nil {
 		return Gate{}, fmt.Errorf("read overrides of %s: %w", name, err)
 	}
-	rows, err = conn.Query(ctx, RunsRegisteredQuery, name)
+	rows, err = conn.Query(ctx, RunsRegisteredQuery, name, ref.DatasetID, ref.Version)
 	if err != nil {
 		return Gate{}, fmt.Errorf("query training runs of %s: %w", name, err)
 	}

@@ -26,8 +26,9 @@ type Drift struct {
 
 // CompareLedger checks that the ledger tables agree with the log about one version: its
 // dataset_versions row (manifest digest, member count), its dataset_members rows (none missing,
-// none extra), and for every member the items row (same content hash) and labels row (same
-// annotator) the replay found. Rows are deduplicated by GROUP BY rather than FINAL, which is
+// none extra), for every member the items row (same content hash) and labels row (same
+// annotator) the replay found, and, unless g is bounded by an as-of instant, the gate's
+// verdicts and the owners' overrides (compareLedgerGate). Rows are deduplicated by GROUP BY rather than FINAL, which is
 // the same answer on 18.16 and current releases without relying on merge state. A version is
 // immutable, so ClickHouse rows written after an --as-of instant still have to agree.
 func CompareLedger(ctx context.Context, conn driver.Conn, g *lineage.Graph, ref lineage.VersionRef) ([]Drift, error) {
@@ -107,7 +108,87 @@ func CompareLedger(ctx context.Context, conn driver.Conn, g *lineage.Graph, ref 
 			add("labels", m.LabelID, "no row with annotator %s", l.AnnotatorID)
 		}
 	}
+	if g.AsOf == 0 { // verdicts and overrides keep coming after a version's commit
+		gate, err := compareLedgerGate(ctx, conn, g.Gate(ref), ref)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, gate...)
+	}
 	sortDrift(out)
+	return out, nil
+}
+
+// The ledger queries of compareLedgerGate (parameters: dataset, version), exported for the
+// test that runs them on a current ClickHouse.
+const (
+	LedgerVerdictsQuery = `SELECT event_id, sequence, certified, producer FROM dataset_verdicts
+WHERE dataset_id = ? AND version = ? GROUP BY event_id, sequence, certified, producer`
+	LedgerOverridesQuery = `SELECT event_id, producer FROM gate_overrides
+WHERE dataset_id = ? AND version = ? GROUP BY event_id, producer`
+)
+
+// compareLedgerGate checks that the ledger's dataset_verdicts and gate_overrides hold the
+// version's verdicts (event id, sequence, outcome, producer the gate) and overrides (event id,
+// granter) that the log holds, none missing and none extra. A verdict another producer wrote
+// is extra: the ledger keeps one when it runs without principals, and the views over it
+// (dataset_version_gate, kpi_training_runs_uncertified) would count it.
+func compareLedgerGate(ctx context.Context, conn driver.Conn, gate lineage.Gate, ref lineage.VersionRef) ([]Drift, error) {
+	vkey := ref.DatasetID + "@" + ref.Version
+	var out []Drift
+	rows, err := conn.Query(ctx, LedgerVerdictsQuery, ref.DatasetID, ref.Version)
+	if err != nil {
+		return nil, fmt.Errorf("query dataset_verdicts of %s: %w", vkey, err)
+	}
+	type verdictKey struct {
+		event     string
+		sequence  int64
+		certified bool
+		producer  string
+	}
+	chVerdicts := map[verdictKey]bool{}
+	for rows.Next() {
+		var k verdictKey
+		var certified uint8
+		if err := rows.Scan(&k.event, &k.sequence, &certified, &k.producer); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("scan dataset_verdicts of %s: %w", vkey, err)
+		}
+		k.certified = certified == 1
+		chVerdicts[k] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read dataset_verdicts of %s: %w", vkey, err)
+	}
+	for _, v := range gate.Verdicts {
+		k := verdictKey{v.EventID, v.Sequence, v.Certified, lineage.GateProducer}
+		if !chVerdicts[k] {
+			out = append(out, Drift{Table: "dataset_verdicts", Key: vkey + " " + v.EventID, Problem: fmt.Sprintf("no row of verdict %d %s", v.Sequence, v.Outcome())})
+		}
+		delete(chVerdicts, k)
+	}
+	for k := range chVerdicts {
+		problem := "row not in the log"
+		if k.producer != lineage.GateProducer {
+			problem = fmt.Sprintf("row not in the log: verdict %d by %q, not the gate", k.sequence, k.producer)
+		}
+		out = append(out, Drift{Table: "dataset_verdicts", Key: vkey + " " + k.event, Problem: problem})
+	}
+	chOverrides, err := pairs(ctx, conn, LedgerOverridesQuery, ref.DatasetID, ref.Version)
+	if err != nil {
+		return nil, fmt.Errorf("query gate_overrides of %s: %w", vkey, err)
+	}
+	for _, o := range gate.Overrides {
+		k := [2]string{o.EventID, o.Producer}
+		if !chOverrides[k] {
+			out = append(out, Drift{Table: "gate_overrides", Key: vkey + " " + o.EventID, Problem: "no row of the override by " + o.Producer})
+		}
+		delete(chOverrides, k)
+	}
+	for k := range chOverrides {
+		out = append(out, Drift{Table: "gate_overrides", Key: vkey + " " + k[0], Problem: "row not in the log"})
+	}
 	return out, nil
 }
 

@@ -32,7 +32,7 @@ func TestGateDrift(t *testing.T) {
 	sortDrift(d)
 	wantDrift := []Drift{
 		{Table: "lineage gate", Key: "ds-cars@2", Problem: fmt.Sprintf("training runs at registration [{RunID:run-1 RegisteredAt:%d Sequence:1 Certified:true Overridden:false}], "+
-			"log says [{RunID:run-1 RegisteredAt:%[1]d Sequence:1 Certified:false Overridden:true}]", lineagetest.At(40))},
+			"log says [{RunID:run-1 RegisteredAt:%[1]d Sequence:1 Certified:false Overridden:true}]", lineagetest.At(40)+100)},
 		{Table: lineage.TableOverrides, Key: "ds-cars@2 ev-override-2", Problem: "row missing"},
 		{Table: lineage.TableOverrides, Key: "ds-cars@2 ev-x", Problem: "row not in the log"},
 		{Table: lineage.TableVerdicts, Key: "ds-cars@2 ev-other", Problem: "row not in the log"},
