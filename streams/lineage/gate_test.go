@@ -2,7 +2,6 @@ package lineage_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"math/rand"
 	"reflect"
 	"testing"
@@ -127,41 +126,11 @@ func TestGateDoesNotChangeTheLineageVerdict(t *testing.T) {
 // TestRunGateAtRegistration: a run counts as certified when the verdict in force at its
 // registration (the highest sequence among verdicts recorded by then) certified the version,
 // and as overridden when an override was recorded by then. Registration is the earliest
-// recorded_at of the run's registrations naming the version; occurred_at plays no part.
+// recorded_at of the run's registrations naming the version; occurred_at plays no part
+// (lineagetest.Clearances tells each case).
 func TestRunGateAtRegistration(t *testing.T) {
-	ds := lineage.VersionRef{DatasetID: "d", Version: "v"}
-	// e stamps an event occurred at occurred (the producer's clock) and recorded at recorded.
-	e := func(id string, occurred, recorded int64, producer string) schemas.Envelope {
-		return schemas.Envelope{EventID: id, OccurredAt: occurred, RecordedAt: recorded, Producer: producer}
-	}
-	body := func(seq int64, sup string) schemas.GateVerdict {
-		return schemas.GateVerdict{DatasetID: "d", Version: "v", ProjectID: "p", TargetsVersions: []string{"t"}, Sequence: seq, Supersedes: sup,
-			Checks: []schemas.TargetCheck{{Target: "min_lineage_completeness", Threshold: 1, Status: schemas.CheckPass}}, Reason: "r"}
-	}
-	run := func(id string, occurred, recorded int64, versions ...lineage.VersionRef) schemas.Event {
-		return &schemas.TrainingRunRegistered{Envelope: e(fmt.Sprintf("ev-%s-%d", id, recorded), occurred, recorded, "trainer"), RunID: id, Model: "m",
-			DatasetID: "d", DatasetVersions: versions}
-	}
-	w := lineage.VersionRef{DatasetID: "d", Version: "w"}
-	evs := []schemas.Event{
-		&schemas.DatasetVersionCommitted{Envelope: e("ev-commit", 1, 1, "c"), DatasetID: "d", Version: "v", ManifestDigest: schemas.ManifestDigest(nil)},
-		run("early", 5, 5, ds),
-		&schemas.DatasetVersionCertified{Envelope: e("ev-v1", 2, 10, lineage.GateProducer), GateVerdict: body(1, "")},
-		run("certified", 10, 10, ds),  // recorded at the instant of the verdict: it counts
-		run("clock-ahead", 50, 8, ds), // its producer's clock says 50, Assay recorded it at 8
-		&schemas.DatasetVersionRejected{Envelope: e("ev-v2", 30, 30, lineage.GateProducer), GateVerdict: body(2, "ev-v1")},
-		&schemas.GateOverrideGranted{Envelope: e("ev-o", 25, 25, "owner"), DatasetID: "d", Version: "v", ProjectID: "p", Reason: "the reason, spelled out"},
-		run("rejected", 40, 40, ds),
-		// Registered on w first, then on v and w: its first registration naming v counts.
-		run("reregistered", 12, 12, w),
-		run("reregistered", 31, 31, ds, w),
-		run("reregistered", 45, 45, ds, w),
-		// A forged certification of a higher sequence changes nothing.
-		&schemas.DatasetVersionCertified{Envelope: e("ev-forged", 35, 35, "mallory"), GateVerdict: body(3, "ev-v2")},
-		// "gone" registers again without v: it no longer uses v.
-		run("gone", 11, 11, ds),
-		run("gone", 50, 50, w),
-	}
+	evs, want := lineagetest.Clearances()
+	ref := lineage.VersionRef{DatasetID: lineagetest.ClearanceDataset, Version: "v"}
 	for _, shuffle := range []int64{0, 1, 2} {
 		g := lineage.New(0)
 		order := append([]schemas.Event(nil), evs...)
@@ -171,15 +140,7 @@ func TestRunGateAtRegistration(t *testing.T) {
 		for _, ev := range order {
 			g.Apply(ev)
 		}
-		got := g.Gate(ds).Runs
-		want := []lineage.RunGate{
-			{RunID: "certified", RegisteredAt: 10, Sequence: 1, Certified: true},
-			{RunID: "clock-ahead", RegisteredAt: 8},
-			{RunID: "early", RegisteredAt: 5},
-			{RunID: "rejected", RegisteredAt: 40, Sequence: 2, Overridden: true},
-			{RunID: "reregistered", RegisteredAt: 31, Sequence: 2, Overridden: true},
-		}
-		if !reflect.DeepEqual(got, want) {
+		if got := g.Gate(ref).Runs; !reflect.DeepEqual(got, want) {
 			t.Errorf("order %d: runs\n %+v\nwant\n %+v", shuffle, got, want)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/infra/config"
 	"github.com/assay-data/assay/streams/ledger"
 	"github.com/assay-data/assay/streams/lineage"
@@ -221,5 +222,79 @@ func TestChainBreaksInClickHouse(t *testing.T) {
 	}
 	if got, _ := lineage.ReadCompleteness(ctx, conn, "proj-brk"); got != lineagetest.BreakCompleteness(cases) {
 		t.Errorf("completeness of the breaks %+v, want %+v", got, lineagetest.BreakCompleteness(cases))
+	}
+}
+
+// TestRunClearanceAgreesWithTheKPIView: whether a training run was certified at its
+// registration, as the lineage model says it (ReadGate, Graph.Gate), is what the ledger's
+// kpi_training_runs_uncertified says of the same log: registration time, verdict sequence,
+// certified, overridden, for every case of lineagetest.Clearances and the scripted history's
+// run. One rule, two stores, as for lineage completeness.
+func TestRunClearanceAgreesWithTheKPIView(t *testing.T) {
+	// Without principals the ledger keeps a verdict of any producer (the runner refuses a
+	// forged one when it has a registry, lineage always): the forgeries stay out here, so the
+	// two stores are compared on one rule over the same verdicts.
+	clearances, _ := lineagetest.Clearances()
+	var evs []schemas.Event
+	for _, ev := range append(append(lineagetest.History(), lineagetest.Gate()...), clearances...) {
+		if ev.Meta().Producer != lineagetest.Forger {
+			evs = append(evs, ev)
+		}
+	}
+	recs, err := lineagetest.Records(evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, k, conn := replayTwice(t, recs, lineage.NewProcessor(), ledger.New())
+	g, _, err := auditor.Rebuild(ctx, k, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.Query(ctx, `SELECT run_id, dataset_id, version, registered_at_ms, toUInt8(certified_at_registration), verdict_sequence,
+       toUInt8(overridden_at_registration) FROM kpi_training_runs_uncertified`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	type key struct {
+		ref lineage.VersionRef
+		run string
+	}
+	view := map[key]lineage.RunGate{}
+	for rows.Next() {
+		var run lineage.RunGate
+		var ref lineage.VersionRef
+		var certified, overridden uint8
+		if err := rows.Scan(&run.RunID, &ref.DatasetID, &ref.Version, &run.RegisteredAt, &certified, &run.Sequence, &overridden); err != nil {
+			t.Fatal(err)
+		}
+		run.Certified, run.Overridden = certified == 1, overridden == 1
+		view[key{ref, run.RunID}] = run
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	refs := []lineage.VersionRef{{DatasetID: lineagetest.Dataset, Version: "2"},
+		{DatasetID: lineagetest.ClearanceDataset, Version: "v"}, {DatasetID: lineagetest.ClearanceDataset, Version: "w"}}
+	for _, ref := range refs {
+		read, err := lineage.ReadGate(ctx, conn, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := g.Gate(ref); !reflect.DeepEqual(read, want) {
+			t.Errorf("%s@%s: ReadGate %+v, replayed %+v", ref.DatasetID, ref.Version, read, want)
+		}
+		for _, run := range read.Runs {
+			k := key{ref, run.RunID}
+			if v, ok := view[k]; !ok || v != run {
+				t.Errorf("%s on %s@%s: lineage %+v, kpi_training_runs_uncertified %+v (row %v)", run.RunID, ref.DatasetID, ref.Version, run, v, ok)
+			}
+			delete(view, k)
+		}
+	}
+	// What the view has besides: a run counted on a version an earlier registration named and
+	// its latest does not (lineage lists the versions of a run's latest registration).
+	if want := (key{lineage.VersionRef{DatasetID: lineagetest.ClearanceDataset, Version: "v"}, "clear-gone"}); len(view) != 1 || view[want] == (lineage.RunGate{}) {
+		t.Errorf("kpi_training_runs_uncertified rows beyond lineage's: %+v, want only %v", view, want)
 	}
 }

@@ -66,4 +66,4 @@ func Gate() []schemas.Event {
 }
 
 // GateRecords is Gate encoded as the log carries it.
-func GateRecords() ([]Record, error) { return records(Gate()) }
+func GateRecords() ([]Record, error) { return Records(Gate()) }

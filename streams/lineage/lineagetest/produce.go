@@ -11,10 +11,10 @@ import (
 )
 
 // HistoryRecords is History encoded as the log carries it.
-func HistoryRecords() ([]Record, error) { return records(History()) }
+func HistoryRecords() ([]Record, error) { return Records(History()) }
 
-// records encodes events, each with its family and key.
-func records(evs []schemas.Event) ([]Record, error) {
+// Records encodes events as the log carries them, each with its family and key.
+func Records(evs []schemas.Event) ([]Record, error) {
 	var out []Record
 	for _, ev := range evs {
 		b, err := schemas.Encode(ev)
