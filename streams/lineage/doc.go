@@ -36,10 +36,11 @@
 // at the run's registration, as Assay knew it when it accepted the run: the verdict of highest
 // sequence among those recorded at or before the run's first registration naming the version,
 // and whether an override was recorded by then (RunGate: recorded_at, not occurred_at, the
-// rule of the ledger's kpi_training_runs_uncertified, so the audit and the KPI agree). The
-// Processor writes them as verdict and override nodes (edges judged, supersedes, overridden)
-// and as rows of the chain read model (lineage_verdicts, lineage_overrides, lineage_runs); VersionLineage
-// carries the Gate, so the audit lists them and compares ClickHouse's with the log's.
+// rule of the ledger's kpi_training_runs_uncertified, so the audit and the KPI agree:
+// TestRunClearanceAgreesWithTheKPIView). The Processor writes them as verdict and override
+// nodes (edges judged, supersedes, overridden) and as rows of the chain read model
+// (lineage_verdicts, lineage_overrides, lineage_runs); VersionLineage carries the Gate, so the
+// audit lists them and compares ClickHouse's with the log's, and assay gate reads ReadGate.
 //
 // The gate judges, lineage only reports. The audit's rule is unchanged: a version passes when
 // it is complete and ClickHouse agrees with the log, whatever the gate says; a rejected

@@ -72,8 +72,10 @@ var logColumns = []string{"event_id", "occurred_at", "occurred_at_ms", "kafka_to
 
 // Processor writes the lineage graph as node and edge rows, and the facts a member's chain is
 // judged from as typed rows of the chain read model (items, labels and retractions, reviews,
-// version commits and their members). Every row follows from one event, and the tables
-// (ReplacingMergeTree versioned by kafka_offset) make replays and duplicates collapse. The
+// version commits and their members), with the gate's verdicts, owners' overrides and training
+// runs' registrations that a version's Gate is read from. Every row follows from one event,
+// and the tables (ReplacingMergeTree versioned by kafka_offset) make replays and duplicates
+// collapse. The
 // chain tables keep one row per event (keyed by event_id), so what "latest" means is decided
 // when they are read, by the rule of the in-memory model. Its only state is what the write
 // rules of schemas/access need (see State): who submitted each label of a labels partition,
