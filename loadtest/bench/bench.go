@@ -180,7 +180,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	// The stream: workload rounds without the types only Assay's own components write
-	// (RoutingDecided, EventRejected: the gateway refuses them from any principal), each
+	// (access.Internal: the gateway refuses them from any principal), each
 	// event sent by the principal that may write it.
 	var evs []schemas.Event
 	for _, ev := range workload.New(ns, cfg.Seed).Rounds(cfg.Rounds) {

@@ -254,7 +254,7 @@ func annotationConfig() annotation.Config { return annotation.DefaultConfig("cha
 
 // mixedLoad returns about n events: the annotation workload's events interleaved, in their
 // order, with workload rounds (without the types only Assay's own components write,
-// RoutingDecided and EventRejected: no caller may send them).
+// access.Internal: no caller may send them).
 func mixedLoad(n int) []schemas.Event {
 	ann := annotation.Generate(annotationConfig()).Events
 	rounds := max(1, (n-len(ann))/(workload.TypesPerRound-2))

@@ -33,10 +33,11 @@ type Request struct {
 
 // Prepare splits evs into requests of at most perRequest events each, every request the
 // events of one principal: writers picks each event's (access.Writers; Credentials makes
-// one). The types only Assay's own components write (RoutingDecided, EventRejected) are left
-// out, as the gateway would refuse them; any other event no principal may write is an error.
-// A principal's events keep their order; its request is added when full, and the partial
-// ones at the end, in the order of their principals' first events.
+// one). The types only Assay's own components write (access.Internal: RoutingDecided, the
+// gate's verdicts, EventRejected) are left out, as the gateway would refuse them; any other
+// event no principal may write is an error. A principal's events keep their order; its
+// request is added when full, and the partial ones at the end, in the order of their
+// principals' first events.
 func Prepare(evs []schemas.Event, perRequest int, writers *access.Writers) ([]Request, error) {
 	if perRequest <= 0 {
 		perRequest = 500
