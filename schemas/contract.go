@@ -43,8 +43,10 @@ var (
 )
 
 // contractPrimitives are the primitive types the contract uses; null only
-// as the first branch of an optional field.
-var contractPrimitives = []string{"string", "long", "int", "double", "bytes"}
+// as the first branch of an optional field. A boolean is never optional nor
+// an array's items and has no default: a flag that a new version adds is an
+// optional record or a long, so that "not set" is stated.
+var contractPrimitives = []string{"string", "long", "int", "double", "boolean", "bytes"}
 
 type contractChecker struct {
 	family  Family

@@ -238,9 +238,21 @@ func TestGoEnumsMatchAvro(t *testing.T) {
 	check("Verdict", symbols(schemas.TypeReviewCompleted, "Verdict"),
 		strs(string(schemas.VerdictAccept), string(schemas.VerdictReject), string(schemas.VerdictCorrect)),
 		func(s string) bool { return schemas.Verdict(s).Valid() })
-	check("Severity", symbols(schemas.TypeEvalFindingReported, "Severity"),
-		strs(string(schemas.SeverityLow), string(schemas.SeverityMedium), string(schemas.SeverityHigh), string(schemas.SeverityCritical)),
+	severities := strs(string(schemas.SeverityLow), string(schemas.SeverityMedium), string(schemas.SeverityHigh), string(schemas.SeverityCritical))
+	check("Severity", symbols(schemas.TypeEvalFindingReported, "Severity"), severities,
 		func(s string) bool { return schemas.Severity(s).Valid() })
+	check("Severity (QualityTargetsSet)", symbols(schemas.TypeQualityTargetsSet, "Severity"), severities,
+		func(s string) bool { return schemas.Severity(s).Valid() })
+	check("MeasurementLevel (QualityTargetsSet)", symbols(schemas.TypeQualityTargetsSet, "MeasurementLevel"), levels,
+		func(s string) bool { return schemas.MeasurementLevel(s).Valid() })
+	check("AccuracyDenominator", symbols(schemas.TypeQualityTargetsSet, "AccuracyDenominator"),
+		strs(string(schemas.DenominatorAllSubmitted), string(schemas.DenominatorFinalAfterReview)),
+		func(s string) bool { return schemas.AccuracyDenominator(s).Valid() })
+	for _, typ := range []schemas.EventType{schemas.TypeDatasetVersionCertified, schemas.TypeDatasetVersionRejected} {
+		check("CheckStatus ("+string(typ)+")", symbols(typ, "CheckStatus"),
+			strs(string(schemas.CheckPass), string(schemas.CheckFail), string(schemas.CheckNotEnoughData)),
+			func(s string) bool { return schemas.CheckStatus(s).Valid() })
+	}
 }
 
 // TestFamiliesAndKeys: topics follow DESIGN.md, every type belongs to a
@@ -363,7 +375,9 @@ func TestContractRules(t *testing.T) {
 	}{
 		{name: "map", field: `{"name":"m","type":{"type":"map","values":"string"}}`, want: "outside the contract's subset"},
 		{name: "fixed", field: `{"name":"f","type":{"type":"fixed","name":"Hash","size":32}}`, want: "outside the contract's subset"},
-		{name: "boolean", field: `{"name":"b","type":"boolean"}`, want: "not allowed here"},
+		{name: "optional boolean", field: `{"name":"b","type":["null","boolean"],"default":null}`, want: "not allowed here"},
+		{name: "boolean default", field: `{"name":"b","type":"boolean","default":false}`, want: "a boolean field has no default"},
+		{name: "array of booleans", field: `{"name":"a","type":{"type":"array","items":"boolean"},"default":[]}`, want: "not allowed here"},
 		{name: "float", field: `{"name":"f","type":"float"}`, want: "not allowed here"},
 		{name: "null alone", field: `{"name":"n","type":"null"}`, want: "not allowed here"},
 		{name: "object form of a primitive", field: `{"name":"s","type":{"type":"string"}}`, want: "outside the contract's subset"},
@@ -421,7 +435,8 @@ func TestContractRules(t *testing.T) {
 		{"name":"levels","type":{"type":"array","items":{"type":"record","name":"Pair","fields":[{"name":"at","type":"io.assay.labels.Level"}]}},"default":[]},
 		{"name":"again","type":["null","io.assay.labels.Pair"],"default":null},
 		{"name":"more","type":{"type":"array","items":"io.assay.labels.Pair"},"default":[]},
-		{"name":"n","type":["null","int"],"default":null},{"name":"x","type":"double"},{"name":"raw","type":"bytes"}`
+		{"name":"n","type":["null","int"],"default":null},{"name":"x","type":"double"},{"name":"raw","type":"bytes"},
+		{"name":"flag","type":"boolean"}`
 	s, _ := schemas.CurrentSchema(schemas.TypeLabelRetracted)
 	var doc any
 	if err := json.Unmarshal([]byte(strings.Replace(s.JSON, `"fields": [`, `"fields": [`+ok+`,`, 1)), &doc); err != nil {

@@ -41,10 +41,13 @@
 // schemas and their fingerprints alike:
 //
 //   - types: records, enums, arrays, and the union ["null", T]; primitives
-//     string, long, int, double and bytes, always written as plain names
-//     ("long", never {"type": "long"}). No maps, fixed, boolean, float, null
-//     on its own, error types, nested or other unions, and no logical types
+//     string, long, int, double, boolean and bytes, always written as plain
+//     names ("long", never {"type": "long"}). No maps, fixed, float, null on
+//     its own, error types, nested or other unions, and no logical types
 //     (instants are long epoch milliseconds, durations long milliseconds);
+//     a boolean is a required flag (false unless stated, Go bool), never
+//     optional, an array's items or defaulted, so a version can never add
+//     one: a later flag is an optional record or long;
 //   - optional values: ["null", T] with T long, int, double or a record, and
 //     the default null; a string is never optional (its default "" means "not
 //     set"), nor is an array (its default [] is empty); arrays hold strings or

@@ -369,6 +369,16 @@ func (v *GateVerdict) validate(c *check, certified bool) {
 		if !k.Status.Valid() {
 			c.fail(f+".status", "unknown status %q", k.Status)
 		}
+		// Finite, so the verdict has a JSON form (the ledger's payload, the API): a figure
+		// that does not exist is nil, never NaN.
+		for _, n := range []struct {
+			name string
+			v    *float64
+		}{{"threshold", &k.Threshold}, {"figure", k.Figure}, {"low", k.Low}, {"high", k.High}} {
+			if n.v != nil && (math.IsNaN(*n.v) || math.IsInf(*n.v, 0)) {
+				c.fail(f+"."+n.name, "must be a finite number, got %v", *n.v)
+			}
+		}
 		if certified && k.Status != CheckPass {
 			c.fail(f+".status", "a certified version passes every check, %s is %s", k.Target, k.Status)
 		}
@@ -394,11 +404,14 @@ func (*DatasetVersionCertified) Family() Family { return FamilyDatasets }
 // Key implements Event: dataset_id.
 func (e *DatasetVersionCertified) Key() string { return e.DatasetID }
 
+// The example is the second verdict on its version: it supersedes a first one (a rejection
+// for want of gold labels, not among the examples), so every field is set.
 var _ = describe(func(s Subject) *DatasetVersionCertified {
 	env := s.envelope("certified", 16)
 	env.Producer = "assay-processor/gate"
 	return &DatasetVersionCertified{Envelope: env, GateVerdict: GateVerdict{DatasetID: s.id("ds"), Version: s.number(1),
-		ProjectID: exampleProject, TargetsVersions: []string{"t-" + s.number(0)}, Sequence: 1,
+		ProjectID: exampleProject, TargetsVersions: []string{"t-" + s.number(0)}, Sequence: 2,
+		Supersedes: s.envelope("first-verdict", 15).EventID,
 		Checks: []TargetCheck{
 			{Target: "min_alpha", Scope: "q-1", Threshold: 0.667, Figure: ptr(0.81), Low: ptr(0.74), High: ptr(0.87),
 				Evidence: 240, Status: CheckPass, Detail: "nominal alpha over 96 pairable units"},
@@ -433,14 +446,14 @@ func (*DatasetVersionRejected) Family() Family { return FamilyDatasets }
 // Key implements Event: dataset_id.
 func (e *DatasetVersionRejected) Key() string { return e.DatasetID }
 
-// The example supersedes a first verdict: accuracy fell below its target after a gold
-// correction.
+// The example supersedes the certified example: accuracy fell below its target after a gold
+// correction. (Its event id is ev-version-rejected: ev-rejected is EventRejected's.)
 var _ = describe(func(s Subject) *DatasetVersionRejected {
-	env := s.envelope("rejected", 17)
+	env := s.envelope("version-rejected", 17)
 	env.Producer = "assay-processor/gate"
 	return &DatasetVersionRejected{Envelope: env, GateVerdict: GateVerdict{DatasetID: s.id("ds"), Version: s.number(1),
-		ProjectID: exampleProject, TargetsVersions: []string{"t-" + s.number(0)}, Sequence: 2,
-		Supersedes: s.Prefix + "ev-certified",
+		ProjectID: exampleProject, TargetsVersions: []string{"t-" + s.number(0)}, Sequence: 3,
+		Supersedes: s.envelope("certified", 16).EventID,
 		Checks: []TargetCheck{
 			{Target: "min_accuracy", Scope: "q-1", Threshold: 0.7, Figure: ptr(0.64), Evidence: 50, Status: CheckFail,
 				Detail: "final label after review equals gold on 32 of 50 gold items"},

@@ -189,11 +189,13 @@ func (*QualityTargetsSet) Family() Family { return FamilyProjects }
 // Key implements Event: project_id.
 func (e *QualityTargetsSet) Key() string { return e.ProjectID }
 
-// The example states every target of version t-<N>, in force from its occurrence.
+// The example states every target of version t-<N>, in force from its occurrence, narrowed
+// to the subject's dataset and question (so every field is set).
 var _ = describe(func(s Subject) *QualityTargetsSet {
 	env := s.envelope("targets", 15)
 	env.Producer = "owner-1"
 	return &QualityTargetsSet{Envelope: env, ProjectID: exampleProject, TargetsVersion: "t-" + s.number(0),
+		DatasetID: s.id("ds"), QuestionID: "q-vehicle",
 		EffectiveAt:            env.OccurredAt,
 		Agreement:              &AgreementTarget{Level: LevelNominal, MinAlpha: 0.667, MinPairableValues: 20},
 		Accuracy:               &AccuracyTarget{MinAccuracy: 0.7, Denominator: DenominatorFinalAfterReview, MinGoldLabels: 10},

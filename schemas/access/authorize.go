@@ -14,8 +14,9 @@ import (
 const (
 	// RuleUnknownPrincipal: no principal (nil), or a producer id the registry does not know.
 	RuleUnknownPrincipal = "principal.unknown"
-	// RuleInternal: RoutingDecided and EventRejected are written by Assay's own components
-	// only, never by a principal.
+	// RuleInternal: RoutingDecided, the gate's verdicts (DatasetVersionCertified,
+	// DatasetVersionRejected) and EventRejected are written by Assay's own components only,
+	// never by a principal.
 	RuleInternal = "assay.internal"
 	// RuleReservedProducer: an event whose producer id is reserved (assay-...) but whose type
 	// Assay's components never write.
@@ -86,10 +87,14 @@ var writers = map[schemas.EventType]Role{
 	schemas.TypeRemediationStarted:      RoleOwner,
 	schemas.TypeRemediationShipped:      RoleOwner,
 	schemas.TypeGuidelineReleased:       RoleOwner,
+	schemas.TypeQualityTargetsSet:       RoleOwner,
+	schemas.TypeGateOverrideGranted:     RoleOwner,
 }
 
-// internalTypes are the event types only Assay's own components write.
-var internalTypes = []schemas.EventType{schemas.TypeRoutingDecided, schemas.TypeEventRejected}
+// internalTypes are the event types only Assay's own components write: the router's
+// decisions, the gate's verdicts and the DLQ's records.
+var internalTypes = []schemas.EventType{schemas.TypeRoutingDecided, schemas.TypeDatasetVersionCertified,
+	schemas.TypeDatasetVersionRejected, schemas.TypeEventRejected}
 
 // WriterOf returns the role that writes event type t, or false when no principal may write it
 // (an internal type, or one access has no rule for).
@@ -110,7 +115,7 @@ func WritesOf(r Role) []schemas.EventType {
 }
 
 // Internal reports whether t is written only by Assay's own components (RoutingDecided,
-// EventRejected).
+// DatasetVersionCertified, DatasetVersionRejected, EventRejected).
 func Internal(t schemas.EventType) bool { return slices.Contains(internalTypes, t) }
 
 // Facts are what a caller with state knows about an event beyond its own fields. The gateway

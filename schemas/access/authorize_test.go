@@ -76,6 +76,10 @@ func TestRoleByEventTypeMatrix(t *testing.T) {
 		schemas.TypeRemediationStarted:      {"collector": deny, "labeler": deny, "model": deny, "qa": deny, "owner": ok, "analyst": deny, "vendor": deny},
 		schemas.TypeRemediationShipped:      {"collector": deny, "labeler": deny, "model": deny, "qa": deny, "owner": ok, "analyst": deny, "vendor": deny},
 		schemas.TypeGuidelineReleased:       {"collector": deny, "labeler": deny, "model": deny, "qa": deny, "owner": ok, "analyst": deny, "vendor": deny},
+		schemas.TypeQualityTargetsSet:       {"collector": deny, "labeler": deny, "model": deny, "qa": deny, "owner": ok, "analyst": deny, "vendor": deny},
+		schemas.TypeDatasetVersionCertified: {"collector": intl, "labeler": intl, "model": intl, "qa": intl, "owner": intl, "analyst": intl, "vendor": intl},
+		schemas.TypeDatasetVersionRejected:  {"collector": intl, "labeler": intl, "model": intl, "qa": intl, "owner": intl, "analyst": intl, "vendor": intl},
+		schemas.TypeGateOverrideGranted:     {"collector": deny, "labeler": deny, "model": deny, "qa": deny, "owner": ok, "analyst": deny, "vendor": deny},
 		schemas.TypeEventRejected:           {"collector": intl, "labeler": intl, "model": intl, "qa": intl, "owner": intl, "analyst": intl, "vendor": intl},
 	}
 	r := registry(t, principals)
@@ -179,6 +183,16 @@ allowner-1  bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb rol
 			ev.ProjectID = "proj-2"
 			return ev
 		}(), access.Facts{}, access.RuleProject, "project_id"},
+		{"quality targets of another project", p("owner-1"), func() schemas.Event {
+			ev := schematest.Example(schemas.TypeQualityTargetsSet).(*schemas.QualityTargetsSet)
+			ev.ProjectID = "proj-2"
+			return ev
+		}(), access.Facts{}, access.RuleProject, "project_id"},
+		{"gate override in another project", p("owner-1"), func() schemas.Event {
+			ev := schematest.Example(schemas.TypeGateOverrideGranted).(*schemas.GateOverrideGranted)
+			ev.ProjectID = "proj-2"
+			return ev
+		}(), access.Facts{}, access.RuleProject, "project_id"},
 		{"owner of every project", p("allowner-1"), schematest.Example(schemas.TypeRemediationStarted), access.Facts{Project: "proj-2"}, "allow", ""},
 		{"the door does not know a dataset's project", p("owner-1"), schematest.Example(schemas.TypeDatasetVersionCommitted), access.Facts{}, "allow", ""},
 		{"no principal", nil, schematest.Example(schemas.TypeItemIngested), access.Facts{}, access.RuleUnknownPrincipal, ""},
@@ -215,6 +229,9 @@ func TestDeferred(t *testing.T) {
 		{labeler, schemas.TypeLabelSubmitted, ""},
 		{labeler, schemas.TypeLabelRetracted, access.RuleProject + "," + access.RuleOwnLabels},
 		{owner, schemas.TypeRoutingDecided, ""},
+		{owner, schemas.TypeQualityTargetsSet, ""},
+		{owner, schemas.TypeGateOverrideGranted, ""},
+		{owner, schemas.TypeDatasetVersionRejected, ""},
 	} {
 		if got := strings.Join(access.Deferred(tt.p, schematest.Example(tt.typ)), ","); got != tt.want {
 			t.Errorf("Deferred(%s, %s) = %q, want %q", tt.p.ID, tt.typ, got, tt.want)
@@ -239,6 +256,13 @@ func TestCheckByProducer(t *testing.T) {
 		{with(schemas.TypeGoldLabelSet, "assay-processor/router"), access.RuleReservedProducer},
 		{with(schemas.TypeGoldLabelSet, "ASSAY-ingest"), access.RuleReservedProducer},
 		{with(schemas.TypeRoutingDecided, "qa-1"), access.RuleInternal},
+		{with(schemas.TypeDatasetVersionCertified, "assay-processor/gate"), "allow"},
+		{with(schemas.TypeDatasetVersionRejected, "assay-processor/gate"), "allow"},
+		{with(schemas.TypeDatasetVersionCertified, "owner-1"), access.RuleInternal},
+		{with(schemas.TypeGateOverrideGranted, "assay-processor/gate"), access.RuleReservedProducer},
+		{with(schemas.TypeGateOverrideGranted, "owner-1"), "allow"},
+		{with(schemas.TypeQualityTargetsSet, "qa-1"), access.RuleEventType},
+		{with(schemas.TypeQualityTargetsSet, "owner-1"), "allow"},
 		{with(schemas.TypeGoldLabelSet, "labeler-1"), access.RuleEventType},
 		{with(schemas.TypeGoldLabelSet, "qa-1"), "allow"},
 		{with(schemas.TypeGoldLabelSet, "loadtest/annotation"), access.RuleUnknownPrincipal},
@@ -253,7 +277,7 @@ func TestCheckByProducer(t *testing.T) {
 
 func TestProjectOf(t *testing.T) {
 	named := map[schemas.EventType]bool{schemas.TypeItemIngested: true, schemas.TypeLabelSubmitted: true, schemas.TypeEvalFindingReported: true,
-		schemas.TypeGuidelineReleased: true}
+		schemas.TypeGuidelineReleased: true, schemas.TypeQualityTargetsSet: true, schemas.TypeGateOverrideGranted: true}
 	for _, typ := range schemas.EventTypes() {
 		p, ok := access.ProjectOf(schematest.Example(typ))
 		if ok != named[typ] || ok && p != "proj-1" {

@@ -78,7 +78,11 @@
 //	RemediationStarted       owner       project: the finding's*
 //	RemediationShipped       owner       project: the finding's*
 //	GuidelineReleased        owner       project_id in its projects
+//	QualityTargetsSet        owner       project_id in its projects
+//	GateOverrideGranted      owner       project_id in its projects
 //	RoutingDecided           Assay's own processors only [assay.internal]
+//	DatasetVersionCertified  Assay's gate only [assay.internal]
+//	DatasetVersionRejected   Assay's gate only [assay.internal]
 //	EventRejected            Assay's own components only [assay.internal]
 //
 // Another role's type is refused as [role.event_type]; a project outside the principal's as

@@ -45,6 +45,8 @@ retired     - role=collector projects=*
 		{retract("l-acme"), "acme-crowd"},
 		{schematest.Example(schemas.TypeGoldLabelSet), "qa-1"},
 		{schematest.Example(schemas.TypeRemediationShipped), "owner-1"},
+		{schematest.Example(schemas.TypeQualityTargetsSet), "owner-1"},
+		{schematest.Example(schemas.TypeGateOverrideGranted), "owner-1"},
 	} {
 		if got := pick(tt.ev); got != tt.want {
 			t.Errorf("%s: picked %s, want %s", tt.ev.Type(), got, tt.want)
@@ -55,5 +57,10 @@ retired     - role=collector projects=*
 	}
 	if _, err := w.Pick(schematest.Example(schemas.TypeRoutingDecided)); ruleOf(err) != access.RuleInternal {
 		t.Errorf("routing decision: %v", err)
+	}
+	for _, typ := range []schemas.EventType{schemas.TypeDatasetVersionCertified, schemas.TypeDatasetVersionRejected} {
+		if _, err := w.Pick(schematest.Example(typ)); ruleOf(err) != access.RuleInternal {
+			t.Errorf("gate verdict %s: %v", typ, err)
+		}
 	}
 }

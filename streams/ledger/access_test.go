@@ -93,3 +93,39 @@ func TestLedgerRoutingDecisionsOnlyFromTheRouter(t *testing.T) {
 		t.Fatalf("without principals: %d rows, %v", len(out.Rows), err)
 	}
 }
+
+// TestLedgerVerdictsOnlyFromTheGate: with principals, a gate verdict from a principal is refused
+// by the registry, one from a reserved id other than the gate's by the ledger
+// [gate.own_verdicts]; the gate's own is copied, and without principals every verdict is.
+func TestLedgerVerdictsOnlyFromTheGate(t *testing.T) {
+	reg, err := access.Parse("principals", principals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdict := schemas.GateVerdict{DatasetID: "d", Version: "1", ProjectID: "p", Sequence: 1, Reason: "no targets in force",
+		Checks: []schemas.TargetCheck{{Target: "targets_in_force", Status: schemas.CheckFail}}}
+	for _, ev := range []func(producer string) schemas.Event{
+		func(producer string) schemas.Event {
+			return stamp(producer, &schemas.DatasetVersionRejected{GateVerdict: verdict})
+		},
+		func(producer string) schemas.Event {
+			v := verdict
+			v.TargetsVersions, v.Reason = []string{"t1"}, "meets all 1 targets of t1"
+			v.Checks = []schemas.TargetCheck{{Target: "no_gold_in_training", Figure: ptr(0.0), Status: schemas.CheckPass}}
+			return stamp(producer, &schemas.DatasetVersionCertified{GateVerdict: v})
+		},
+	} {
+		out, err := authorized(t, nil, reg, ev("own-p"))
+		runtimetest.Refused(t, "an owner's verdict", out, err, access.RuleInternal)
+		out, err = authorized(t, nil, reg, ev("assay-processor/router"))
+		runtimetest.Refused(t, "the router's verdict", out, err, ledger.RuleOwnVerdicts)
+		if out, err := authorized(t, nil, reg, ev(ledger.GateProducer)); err != nil || len(out.Rows) != 2 || out.Rows[1].Table != ledger.TableDatasetVerdicts {
+			t.Fatalf("the gate's verdict: %v, %v", out.Rows, err)
+		}
+		if out, err := ledger.New().Apply(nil, record(t, ev("assay-processor/gate-fake"), 0)); err != nil || len(out.Rows) != 2 {
+			t.Fatalf("without principals: %d rows, %v", len(out.Rows), err)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

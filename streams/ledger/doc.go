@@ -3,7 +3,9 @@
 // raw events table (envelope columns, the payload as JSON, and the record's
 // topic/partition/offset) and one typed table per event type, plus child
 // tables for the lists inside events (dataset members, the dataset versions
-// of a training run, the items implicated by a finding).
+// of a training run, the items implicated by a finding). Where an event's
+// lists are short and read with it (routing inputs, coverage and quality
+// targets, a gate verdict's checks) they are parallel arrays in its row.
 //
 // Apply is a pure mapping from one record to rows. The ledger keeps state
 // only for the findings partitions (Findings: each finding's project, for
@@ -15,10 +17,11 @@
 // the runner refuses, before Apply, every event its producer may not write
 // by the rules that need no state (schemas/access), so no typed table the
 // API and the kpi_* views read (coverage, remediation, lineage of datasets)
-// can be moved by a party that may not move it; Apply adds two: a
+// can be moved by a party that may not move it; Apply adds three: a
 // RemediationStarted or RemediationShipped only in its finding's project
-// [scope.project], and a RoutingDecided only from the router
-// [router.own_decisions]. A refused record is poison: it goes to the DLQ
+// [scope.project], a RoutingDecided only from the router
+// [router.own_decisions], and a DatasetVersionCertified or
+// DatasetVersionRejected only from the gate [gate.own_verdicts]. A refused record is poison: it goes to the DLQ
 // (which the ledger copies into the dlq table, with the original record's
 // bytes, coordinates, producer, rule and reason) and gets no row at all,
 // not even in events: events holds the records the ledger accepted, and

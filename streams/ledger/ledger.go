@@ -92,14 +92,30 @@ const RouterProducer = "assay-processor/router"
 // RuleOwnDecisions is the rule name of a refused foreign RoutingDecided (router.RuleOwnDecisions).
 const RuleOwnDecisions = "router.own_decisions"
 
+// GateProducer is the producer of the gate's verdicts (DatasetVersionCertified,
+// DatasetVersionRejected; streams/gate). With a principals registry the ledger refuses a
+// verdict of any other producer (rule gate.own_verdicts), as it refuses a foreign routing
+// decision, so dataset_verdicts, which the gate's views and the training-run KPI read, holds
+// only verdicts the gate reached.
+const GateProducer = "assay-processor/gate"
+
+// RuleOwnVerdicts is the rule name of a refused foreign verdict.
+const RuleOwnVerdicts = "gate.own_verdicts"
+
 // authorize completes the write rules the ledger knows the facts of, before any row: with a
-// registry, the router's own decisions only, and a remediation only in its finding's project.
+// registry, the router's own decisions and the gate's own verdicts only, and a remediation
+// only in its finding's project.
 func authorize(f *Findings, rec runtime.Record) error {
 	switch e := rec.Event.(type) {
 	case *schemas.RoutingDecided:
 		if rec.Authorize != nil && e.Producer != RouterProducer {
 			return &access.Violation{Rule: RuleOwnDecisions, Field: "producer", Reason: fmt.Sprintf(
 				"routing decisions are the router's (producer %s), not %q's", RouterProducer, e.Producer)}
+		}
+	case *schemas.DatasetVersionCertified, *schemas.DatasetVersionRejected:
+		if p := e.Meta().Producer; rec.Authorize != nil && p != GateProducer {
+			return &access.Violation{Rule: RuleOwnVerdicts, Field: "producer", Reason: fmt.Sprintf(
+				"gate verdicts are the gate's (producer %s), not %q's", GateProducer, p)}
 		}
 	case *schemas.RemediationStarted:
 		return rec.Authorized(access.Facts{Project: f.project(e.FindingID)})

@@ -128,6 +128,69 @@ func TestApplyEveryType(t *testing.T) {
 				t.Errorf("guideline wrong: %v", rows[1].Values)
 			}
 		}},
+		schemas.TypeQualityTargetsSet: {map[string]int{"quality_targets": 1}, func(t *testing.T, rows []runtime.Row) {
+			e := of(schemas.TypeQualityTargetsSet).(*schemas.QualityTargetsSet)
+			r := rows[1]
+			if get(t, r, "project_id") != e.ProjectID || get(t, r, "targets_version") != e.TargetsVersion || get(t, r, "dataset_id") != e.DatasetID ||
+				get(t, r, "question_id") != e.QuestionID || get(t, r, "effective_at_ms") != e.EffectiveAt {
+				t.Errorf("targets' keys wrong: %v", r.Values)
+			}
+			if a := get(t, r, "agreement_min_alpha").(*float64); a == nil || *a != e.Agreement.MinAlpha || get(t, r, "agreement_level") != "nominal" ||
+				*get(t, r, "agreement_min_pairable_values").(*int64) != e.Agreement.MinPairableValues || get(t, r, "agreement_on_lower_bound") != uint8(0) {
+				t.Errorf("agreement target wrong: %v", r.Values)
+			}
+			if a := get(t, r, "accuracy_min_accuracy").(*float64); a == nil || *a != 0.7 || get(t, r, "accuracy_denominator") != "final_after_review" ||
+				*get(t, r, "accuracy_min_gold_labels").(*int64) != 10 {
+				t.Errorf("accuracy target wrong: %v", r.Values)
+			}
+			if c := get(t, r, "min_edge_case_coverage").(*float64); c == nil || *c != 0.5 || *get(t, r, "min_lineage_completeness").(*float64) != 1 ||
+				*get(t, r, "max_rework_rate").(*float64) != 0.25 || *get(t, r, "max_label_drift").(*float64) != 0.2 || get(t, r, "allow_gold_in_training") != uint8(0) {
+				t.Errorf("coverage, completeness, rework, drift or gold wrong: %v", r.Values)
+			}
+			if sev, max := get(t, r, "max_open_findings_severities").([]string), get(t, r, "max_open_findings_max").([]int64); strings.Join(sev, ",") != "critical,high" ||
+				len(max) != 2 || max[0] != 0 || max[1] != 2 {
+				t.Errorf("finding limits %v %v", sev, max)
+			}
+			// A target left out is NULL, a flag set is 1.
+			bare := &schemas.QualityTargetsSet{Envelope: e.Envelope, ProjectID: "p", TargetsVersion: "t", EffectiveAt: 1, AllowGoldInTraining: true,
+				MaxReworkRate: e.MaxReworkRate}
+			out, err := ledger.New().Apply(nil, record(t, bare, 3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := out.Rows[1]
+			if get(t, b, "agreement_min_alpha").(*float64) != nil || get(t, b, "agreement_level") != "" || get(t, b, "accuracy_min_gold_labels").(*int64) != nil ||
+				get(t, b, "min_slice_coverage").(*float64) != nil || len(get(t, b, "max_open_findings_max").([]int64)) != 0 || get(t, b, "allow_gold_in_training") != uint8(1) {
+				t.Errorf("a bare target set: %v", b.Values)
+			}
+		}},
+		schemas.TypeDatasetVersionCertified: {map[string]int{"dataset_verdicts": 1}, func(t *testing.T, rows []runtime.Row) {
+			e := of(schemas.TypeDatasetVersionCertified).(*schemas.DatasetVersionCertified)
+			r := rows[1]
+			fig, low := get(t, r, "check_figure").([]*float64), get(t, r, "check_low").([]*float64)
+			if get(t, r, "certified") != uint8(1) || get(t, r, "sequence") != e.Sequence || get(t, r, "supersedes") != e.Supersedes ||
+				strings.Join(get(t, r, "targets_versions").([]string), ",") != strings.Join(e.TargetsVersions, ",") ||
+				strings.Join(get(t, r, "check_target").([]string), ",") != "min_alpha,min_lineage_completeness" ||
+				len(fig) != 2 || *fig[0] != 0.81 || *low[0] != 0.74 || low[1] != nil ||
+				strings.Join(get(t, r, "check_status").([]string), ",") != "pass,pass" || get(t, r, "check_evidence").([]int64)[0] != 240 {
+				t.Errorf("certified verdict wrong: %v", r.Values)
+			}
+		}},
+		schemas.TypeDatasetVersionRejected: {map[string]int{"dataset_verdicts": 1}, func(t *testing.T, rows []runtime.Row) {
+			e := of(schemas.TypeDatasetVersionRejected).(*schemas.DatasetVersionRejected)
+			r := rows[1]
+			if get(t, r, "certified") != uint8(0) || get(t, r, "reason") != e.Reason || get(t, r, "check_scope").([]string)[0] != "q-1" ||
+				get(t, r, "check_threshold").([]float64)[0] != 0.7 || get(t, r, "check_status").([]string)[0] != "fail" ||
+				get(t, r, "check_high").([]*float64)[0] != nil || get(t, r, "check_detail").([]string)[1] != "" {
+				t.Errorf("rejected verdict wrong: %v", r.Values)
+			}
+		}},
+		schemas.TypeGateOverrideGranted: {map[string]int{"gate_overrides": 1}, func(t *testing.T, rows []runtime.Row) {
+			e := of(schemas.TypeGateOverrideGranted).(*schemas.GateOverrideGranted)
+			if get(t, rows[1], "dataset_id") != e.DatasetID || get(t, rows[1], "version") != e.Version || get(t, rows[1], "reason") != e.Reason {
+				t.Errorf("override wrong: %v", rows[1].Values)
+			}
+		}},
 		schemas.TypeEventRejected: {map[string]int{"dlq": 1}, func(t *testing.T, rows []runtime.Row) {
 			if p := get(t, rows[1], "original_partition").(*int32); get(t, rows[1], "original") != `{"event_type":"Nope"}` || p == nil || *p != 2 {
 				t.Errorf("dlq wrong: %v", rows[1].Values)

@@ -34,6 +34,9 @@ const (
 	TableFindingItems        = "finding_items"
 	TableRemediations        = "remediations"
 	TableGuidelines          = "guidelines"
+	TableQualityTargets      = "quality_targets"
+	TableDatasetVerdicts     = "dataset_verdicts"
+	TableGateOverrides       = "gate_overrides"
 	TableDLQ                 = "dlq"
 )
 
@@ -143,6 +146,7 @@ var (
 	_ = eventTable[schemas.LabelRetracted](TableLabelRetractions)
 	_ = eventTable[schemas.GoldLabelSet](TableGoldLabels)
 	_ = eventTable[schemas.GuidelineReleased](TableGuidelines)
+	_ = eventTable[schemas.GateOverrideGranted](TableGateOverrides)
 	_ = eventTable[schemas.EventRejected](TableDLQ)
 )
 
@@ -293,4 +297,98 @@ var (
 	_ = oneRow(remediations, func(e *schemas.RemediationShipped) remediationRow {
 		return remediationRow{FindingID: e.FindingID, Stage: StageShipped, DatasetID: e.DatasetID, FixingVersion: e.FixingVersion}
 	})
+)
+
+// QualityTargetsSet, every target flattened into columns: a target left out is NULL (its
+// figures) or empty (its level, its denominator), the agreement and accuracy targets' columns
+// are prefixed with their record's name, the finding limits are parallel arrays, and the
+// flags are UInt8 (18.16 has no Bool). effective_at is kept in milliseconds only
+// (effective_at_ms): the contract bounds it below, not to a DateTime's range, and it is
+// compared with occurred_at_ms.
+type qualityTargetsRow struct {
+	ProjectID                  string   `ch:"project_id"`
+	TargetsVersion             string   `ch:"targets_version"`
+	DatasetID                  string   `ch:"dataset_id"`
+	QuestionID                 string   `ch:"question_id"`
+	EffectiveAtMS              int64    `ch:"effective_at_ms"`
+	AgreementLevel             string   `ch:"agreement_level"`
+	AgreementMinAlpha          *float64 `ch:"agreement_min_alpha"`
+	AgreementMinPairableValues *int64   `ch:"agreement_min_pairable_values"`
+	AgreementOnLowerBound      uint8    `ch:"agreement_on_lower_bound"`
+	AccuracyMinAccuracy        *float64 `ch:"accuracy_min_accuracy"`
+	AccuracyDenominator        string   `ch:"accuracy_denominator"`
+	AccuracyMinGoldLabels      *int64   `ch:"accuracy_min_gold_labels"`
+	MinSliceCoverage           *float64 `ch:"min_slice_coverage"`
+	MinEdgeCaseCoverage        *float64 `ch:"min_edge_case_coverage"`
+	MinLineageCompleteness     *float64 `ch:"min_lineage_completeness"`
+	MaxReworkRate              *float64 `ch:"max_rework_rate"`
+	FindingSeverities          []string `ch:"max_open_findings_severities"`
+	FindingMax                 []int64  `ch:"max_open_findings_max"`
+	AllowGoldInTraining        uint8    `ch:"allow_gold_in_training"`
+	MaxLabelDrift              *float64 `ch:"max_label_drift"`
+}
+
+var _ = oneRow(declare[qualityTargetsRow](TableQualityTargets, true), func(e *schemas.QualityTargetsSet) qualityTargetsRow {
+	r := qualityTargetsRow{ProjectID: e.ProjectID, TargetsVersion: e.TargetsVersion, DatasetID: e.DatasetID, QuestionID: e.QuestionID,
+		EffectiveAtMS: e.EffectiveAt, MinLineageCompleteness: e.MinLineageCompleteness, MaxReworkRate: e.MaxReworkRate,
+		AllowGoldInTraining: flag(e.AllowGoldInTraining), MaxLabelDrift: e.MaxLabelDrift}
+	if a := e.Agreement; a != nil {
+		r.AgreementLevel, r.AgreementMinAlpha, r.AgreementMinPairableValues = string(a.Level), &a.MinAlpha, &a.MinPairableValues
+		r.AgreementOnLowerBound = flag(a.OnLowerBound)
+	}
+	if a := e.Accuracy; a != nil {
+		r.AccuracyMinAccuracy, r.AccuracyDenominator, r.AccuracyMinGoldLabels = &a.MinAccuracy, string(a.Denominator), &a.MinGoldLabels
+	}
+	if c := e.Coverage; c != nil {
+		r.MinSliceCoverage, r.MinEdgeCaseCoverage = c.MinSliceCoverage, c.MinEdgeCaseCoverage
+	}
+	r.FindingSeverities, r.FindingMax = make([]string, len(e.MaxOpenFindings)), make([]int64, len(e.MaxOpenFindings))
+	for i, l := range e.MaxOpenFindings {
+		r.FindingSeverities[i], r.FindingMax[i] = string(l.Severity), l.Max
+	}
+	return r
+})
+
+func flag(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// DatasetVersionCertified (certified = 1) and DatasetVersionRejected (certified = 0) in one
+// table, the checks as parallel arrays (check_figure, check_low and check_high NULL where the
+// check has none).
+type verdictRow struct {
+	Certified      uint8                `ch:"certified"`
+	Verdict        *schemas.GateVerdict `ch:",inline"`
+	CheckTarget    []string             `ch:"check_target"`
+	CheckScope     []string             `ch:"check_scope"`
+	CheckThreshold []float64            `ch:"check_threshold"`
+	CheckFigure    []*float64           `ch:"check_figure"`
+	CheckLow       []*float64           `ch:"check_low"`
+	CheckHigh      []*float64           `ch:"check_high"`
+	CheckEvidence  []int64              `ch:"check_evidence"`
+	CheckStatus    []string             `ch:"check_status"`
+	CheckDetail    []string             `ch:"check_detail"`
+}
+
+var datasetVerdicts = declare[verdictRow](TableDatasetVerdicts, true, "checks")
+
+func newVerdictRow(certified bool, v *schemas.GateVerdict) verdictRow {
+	n := len(v.Checks)
+	r := verdictRow{Certified: flag(certified), Verdict: v, CheckTarget: make([]string, n), CheckScope: make([]string, n),
+		CheckThreshold: make([]float64, n), CheckFigure: make([]*float64, n), CheckLow: make([]*float64, n),
+		CheckHigh: make([]*float64, n), CheckEvidence: make([]int64, n), CheckStatus: make([]string, n), CheckDetail: make([]string, n)}
+	for i, c := range v.Checks {
+		r.CheckTarget[i], r.CheckScope[i], r.CheckThreshold[i] = c.Target, c.Scope, c.Threshold
+		r.CheckFigure[i], r.CheckLow[i], r.CheckHigh[i] = c.Figure, c.Low, c.High
+		r.CheckEvidence[i], r.CheckStatus[i], r.CheckDetail[i] = c.Evidence, string(c.Status), c.Detail
+	}
+	return r
+}
+
+var (
+	_ = oneRow(datasetVerdicts, func(e *schemas.DatasetVersionCertified) verdictRow { return newVerdictRow(true, &e.GateVerdict) })
+	_ = oneRow(datasetVerdicts, func(e *schemas.DatasetVersionRejected) verdictRow { return newVerdictRow(false, &e.GateVerdict) })
 )

@@ -44,7 +44,7 @@ func Principals() string {
 }
 
 // WriterToken is the token of the principal of Principals that writes event type t, or ""
-// for the types no principal writes (RoutingDecided, EventRejected).
+// for the types no principal writes (RoutingDecided, the gate's verdicts, EventRejected).
 func WriterToken(t schemas.EventType) string {
 	r, ok := access.WriterOf(t)
 	if !ok {
