@@ -206,8 +206,8 @@ func want() []wantCase {
 				// night 1 of 2 items, below 0.9; occluded: 1 accepted item, below 5.
 				Coverage:        &gate.CoverageFigure{TargetsEventID: "ev-cov-2", SliceTargets: 1, SlicesMet: 0, EdgeCaseTargets: 1, EdgeCasesMet: 0},
 				LineageComplete: 2, ReviewedLabels: 2, ReworkedLabels: 0,
-				OpenFindings:    map[schemas.Severity]int64{schemas.SeverityLow: 1, schemas.SeverityMedium: 1},
-				GoldMembers:     1}},
+				OpenFindings: map[schemas.Severity]int64{schemas.SeverityLow: 1, schemas.SeverityMedium: 1},
+				GoldMembers:  1}},
 		{name: "ds-nocov@1: no coverage targets, two projects' items", req: figures.Request{DatasetID: "ds-nocov", Version: "1", CommittedAt: at(100)},
 			want: gate.Figures{ProjectID: project, Members: 3, Questions: questions, Agreement: agreementFigs, Accuracy: accuracy(1),
 				LineageComplete: 0, ReviewedLabels: 1, ReworkedLabels: 1,
