@@ -2,7 +2,6 @@ package figures
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -33,13 +32,6 @@ type Request struct {
 const (
 	memberItems = `SELECT item_id FROM dataset_members WHERE dataset_id = ? AND version = ? AND event_id = ?`
 	memberPairs = `SELECT item_id, label_id FROM dataset_members WHERE dataset_id = ? AND version = ? AND event_id = ?`
-)
-
-// Gold items and their labels in a project: the labels table is keyed by item, so the gold
-// items (the first key column of gold_labels) bound the read. Parameter: project.
-const (
-	projectGoldItems  = `SELECT item_id FROM labels WHERE project_id = ? AND item_id IN (SELECT item_id FROM gold_labels)`
-	projectGoldLabels = `SELECT label_id FROM labels WHERE project_id = ? AND item_id IN (SELECT item_id FROM gold_labels)`
 )
 
 // The queries of Read, in the order it runs them (doc.go states what each costs). None needs
@@ -141,36 +133,69 @@ WHERE project_id = ? AND scope = ?
 GROUP BY question_id
 ORDER BY question_id`
 
-	// goldRowsQuery reads every GoldLabelSet of the project's gold items (parameter:
-	// project).
-	goldRowsQuery = `SELECT item_id, question_id, occurred_at_ms, event_id,
-       value_level, value_category, value_rank, value_number, value_categories
-FROM gold_labels
-WHERE item_id IN (` + projectGoldItems + `)`
-
-	// goldLabelRowsQuery reads every LabelSubmitted of the project on a gold item
-	// (parameter: project).
-	goldLabelRowsQuery = `SELECT label_id, item_id, question_id, occurred_at_ms, event_id,
-       value_level, value_category, value_rank, value_number, value_categories
-FROM labels
-WHERE item_id IN (SELECT item_id FROM gold_labels) AND project_id = ?`
-
-	// goldRetractedQuery reads which of those labels were retracted, from the chain read
-	// model: the lineage processor keeps only the retractions by the label's own producer
-	// (the ledger copies every one the gateway let through) (parameter: project).
-	goldRetractedQuery = `SELECT DISTINCT label_id FROM lineage_labels
-WHERE retracted = 1 AND label_id IN (` + projectGoldLabels + `)`
-
-	// goldReviewRowsQuery reads every review of those labels (parameters: project, project).
-	goldReviewRowsQuery = `SELECT label_id, occurred_at_ms, event_id, verdict,
-       corrected_level, corrected_category, corrected_rank, corrected_number, corrected_categories
-FROM reviews
-WHERE item_id IN (` + projectGoldItems + `) AND label_id IN (` + projectGoldLabels + `)`
+	// goldLabelsQuery reads every statement of the project's labels on gold items, each
+	// with whether the chain read model holds a retraction of it (the lineage processor keeps
+	// only the retractions by the label's own producer; the ledger copies every one the
+	// gateway let through), every review of it and every GoldLabelSet of its item and
+	// question: the rows finalAfterReview reduces (parameter: project). Gold items, the first
+	// key column of gold_labels, bound the labels and reviews read; the project's labels are
+	// read once, on the left of the joins, whose right sides hold the gold table, the reviews
+	// of gold items and the retracted label ids. 18.16 allows one JOIN per SELECT, hence the
+	// nesting; a label without a review gets the right side's defaults (review_event '').
+	goldLabelsQuery = `SELECT label_id, item_id, question_id, occurred_at_ms, event_id,
+       value_level, value_category, value_rank, value_number, value_categories, is_retracted,
+       review_at, review_event, verdict, corrected_level, corrected_category, corrected_rank, corrected_number, corrected_categories,
+       gold_at, gold_event, gold_level, gold_category, gold_rank, gold_number, gold_categories
+FROM (
+    SELECT label_id, item_id, question_id, occurred_at_ms, event_id,
+           value_level, value_category, value_rank, value_number, value_categories, is_retracted,
+           review_at, review_event, verdict, corrected_level, corrected_category, corrected_rank, corrected_number, corrected_categories
+    FROM (
+        SELECT label_id, item_id, question_id, occurred_at_ms, event_id,
+               value_level, value_category, value_rank, value_number, value_categories, is_retracted
+        FROM (
+            SELECT label_id, item_id, question_id, occurred_at_ms, event_id,
+                   value_level, value_category, value_rank, value_number, value_categories
+            FROM labels
+            WHERE item_id IN (SELECT item_id FROM gold_labels) AND project_id = ?
+        ) AS l
+        ANY LEFT JOIN (
+            SELECT DISTINCT label_id, toUInt8(1) AS is_retracted FROM lineage_labels WHERE retracted = 1
+        ) AS x USING label_id
+    ) AS lx
+    ALL LEFT JOIN (
+        SELECT label_id, occurred_at_ms AS review_at, event_id AS review_event, verdict,
+               corrected_level, corrected_category, corrected_rank, corrected_number, corrected_categories
+        FROM reviews
+        WHERE item_id IN (SELECT item_id FROM gold_labels)
+    ) AS r USING label_id
+) AS lxr
+ALL INNER JOIN (
+    SELECT item_id, question_id, occurred_at_ms AS gold_at, event_id AS gold_event,
+           value_level AS gold_level, value_category AS gold_category, value_rank AS gold_rank,
+           value_number AS gold_number, value_categories AS gold_categories
+    FROM gold_labels
+) AS g USING (item_id, question_id)`
 
 	// goldMemberPairsQuery reads the version's members on gold items (parameters: members).
 	goldMemberPairsQuery = `SELECT DISTINCT item_id, label_id FROM dataset_members
 WHERE dataset_id = ? AND version = ? AND event_id = ? AND item_id IN (SELECT item_id FROM gold_labels)`
 )
+
+// chainFactsQuery counts the version's members by the facts of their chains, read by
+// lineage.VersionChainsQuery (the members of the version's earliest commit in the chain
+// read model, each side bounded by their item or label ids) and reduced to
+// lineage.Links exactly as lineage.ChainFactsQuery reduces every version's
+// (parameters: lineage's chain arguments of dataset, version, dataset, version). It is
+// lineage.ReadVersion's answer without its reads of the training runs and fixes, which
+// scan lineage_edges; TestLineageAsReadVersion holds the two to the same count for every
+// way a chain can break.
+var chainFactsQuery = `SELECT ingested, item_source != '' AS has_source, item_sha256 != '' AS has_hash,
+       labeled, labeled AND label_annotator != '' AS has_annotator, labeled AND label_item_id = item_id AS of_item,
+       labeled AND is_retracted AS retracted_label, labeled AND reviewed AS has_review,
+       labeled AND reviewed AND latest_verdict = 'reject' AS rejected, toInt64(count()) AS members
+FROM (` + lineage.VersionChainsQuery + `)
+GROUP BY ingested, has_source, has_hash, labeled, has_annotator, of_item, retracted_label, has_review, rejected`
 
 // Read measures every figure the gate judges req's version on, from ClickHouse only: the
 // ledger tables (streams/ledger), the accuracy KPI (streams/kpi), kpi.ReadAgreement for alpha
@@ -248,22 +273,34 @@ func (r *reader) project(ctx context.Context, f *gate.Figures) error {
 	return rows.Err()
 }
 
-// lineage counts the members with a complete chain by streams/lineage's one rule, as the
-// chain read model holds them; a version the lineage processor has not seen yet has none.
+// lineage counts the members with a complete chain by streams/lineage's one rule
+// (Links.Complete), over the chain read model's facts of this version's members; a version
+// the lineage processor has not seen yet has none.
 func (r *reader) lineage(ctx context.Context, f *gate.Figures) error {
-	v, err := lineage.ReadVersion(ctx, r.conn, lineage.VersionRef{DatasetID: r.req.DatasetID, Version: r.req.Version})
-	if nf := (lineage.ErrVersionNotFound{}); errors.As(err, &nf) {
-		return nil
+	args := make([]any, 0, 16)
+	for range 4 {
+		args = append(args, r.req.DatasetID, r.req.Version, r.req.DatasetID, r.req.Version)
 	}
+	rows, err := r.conn.Query(ctx, chainFactsQuery, args...)
 	if err != nil {
 		return err
 	}
-	for _, m := range v.Members {
-		if len(m.Missing) == 0 {
-			f.LineageComplete++
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			b [9]uint8
+			n int64
+		)
+		if err := rows.Scan(&b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6], &b[7], &b[8], &n); err != nil {
+			return err
+		}
+		links := lineage.Links{Ingested: b[0] == 1, Source: b[1] == 1, Hash: b[2] == 1, Labeled: b[3] == 1, Annotator: b[4] == 1,
+			OfItem: b[5] == 1, Retracted: b[6] == 1, Reviewed: b[7] == 1, Rejected: b[8] == 1}
+		if links.Complete() {
+			f.LineageComplete += n
 		}
 	}
-	return nil
+	return rows.Err()
 }
 
 func (r *reader) rework(ctx context.Context, f *gate.Figures) error {
@@ -430,61 +467,49 @@ func (r *reader) accuracy(ctx context.Context, f *gate.Figures) error {
 	return nil
 }
 
-// finalAfterReview reads the gold answers, labels, retractions and reviews of the project's
-// gold items and the version's members among them, and counts them (finalAfterReview).
+// finalAfterReview reads the project's labels on gold items with their retractions,
+// reviews and gold answers, and the version's members among the gold items, and counts them
+// (finalAfterReview).
 func (r *reader) finalAfterReview(ctx context.Context, project string) (map[string]score, error) {
-	var gold []goldRow
-	err := r.each(ctx, goldRowsQuery, []any{project}, func(rows driver.Rows) error {
-		var g goldRow
-		if err := scanValue(rows, &g.value, &g.item, &g.question, &g.at, &g.event); err != nil {
+	var (
+		gold      []goldRow
+		labels    []labelRow
+		reviews   []reviewRow
+		retracted = map[string]bool{}
+	)
+	err := r.each(ctx, goldLabelsQuery, []any{project}, func(rows driver.Rows) error {
+		var (
+			l              labelRow
+			v              reviewRow
+			g              goldRow
+			isRetracted    uint8
+			level, verdict string
+			vLevel, gLevel string
+		)
+		if err := rows.Scan(&l.label, &l.item, &l.question, &l.at, &l.event,
+			&level, &l.value.Category, &l.value.Rank, &l.value.Number, &l.value.Categories, &isRetracted,
+			&v.at, &v.event, &verdict, &vLevel, &v.corrected.Category, &v.corrected.Rank, &v.corrected.Number, &v.corrected.Categories,
+			&g.at, &g.event, &gLevel, &g.value.Category, &g.value.Rank, &g.value.Number, &g.value.Categories); err != nil {
 			return err
 		}
+		l.value.Level, v.corrected.Level, g.value.Level = schemas.MeasurementLevel(level), schemas.MeasurementLevel(vLevel), schemas.MeasurementLevel(gLevel)
+		labels = append(labels, l)
+		if isRetracted == 1 {
+			retracted[l.label] = true
+		}
+		if v.event != "" {
+			v.label, v.verdict = l.label, schemas.Verdict(verdict)
+			reviews = append(reviews, v)
+		}
+		g.item, g.question = l.item, l.question
 		gold = append(gold, g)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("gold: %w", err)
+		return nil, fmt.Errorf("labels on gold items: %w", err)
 	}
-	if len(gold) == 0 {
+	if len(labels) == 0 {
 		return nil, nil
-	}
-	var labels []labelRow
-	err = r.each(ctx, goldLabelRowsQuery, []any{project}, func(rows driver.Rows) error {
-		var l labelRow
-		if err := scanValue(rows, &l.value, &l.label, &l.item, &l.question, &l.at, &l.event); err != nil {
-			return err
-		}
-		labels = append(labels, l)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("labels: %w", err)
-	}
-	retracted := map[string]bool{}
-	err = r.each(ctx, goldRetractedQuery, []any{project}, func(rows driver.Rows) error {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return err
-		}
-		retracted[id] = true
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("retractions: %w", err)
-	}
-	var reviews []reviewRow
-	err = r.each(ctx, goldReviewRowsQuery, []any{project, project}, func(rows driver.Rows) error {
-		var v reviewRow
-		var verdict string
-		if err := scanValue(rows, &v.corrected, &v.label, &v.at, &v.event, &verdict); err != nil {
-			return err
-		}
-		v.verdict = schemas.Verdict(verdict)
-		reviews = append(reviews, v)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reviews: %w", err)
 	}
 	members := map[string][]string{}
 	err = r.each(ctx, goldMemberPairsQuery, r.members(), func(rows driver.Rows) error {
@@ -514,15 +539,4 @@ func (r *reader) each(ctx context.Context, query string, args []any, row func(dr
 		}
 	}
 	return rows.Err()
-}
-
-// scanValue scans a row of the given leading columns followed by the five columns of a
-// ledger LabelValue (level, category, rank, number, categories) into v.
-func scanValue(rows driver.Rows, v *schemas.LabelValue, lead ...any) error {
-	var level string
-	if err := rows.Scan(append(lead, &level, &v.Category, &v.Rank, &v.Number, &v.Categories)...); err != nil {
-		return err
-	}
-	v.Level = schemas.MeasurementLevel(level)
-	return nil
 }
