@@ -34,7 +34,8 @@ const (
 	memberPairs = `SELECT item_id, label_id FROM dataset_members WHERE dataset_id = ? AND version = ? AND event_id = ?`
 )
 
-// The queries of Read, in the order it runs them (doc.go states what each costs). None needs
+// The queries of Read, in the order it runs them (the package documentation states what
+// each costs). None needs
 // FINAL on a ledger table: each aggregates with DISTINCT, uniqExact, max, argMax or argMin,
 // which the copies of one event (a replayed batch, a client duplicate not merged yet) cannot
 // change. "Latest" is by (occurred_at_ms, event_id), as in streams/lineage.
@@ -199,7 +200,8 @@ GROUP BY ingested, has_source, has_hash, labeled, has_annotator, of_item, retrac
 
 // Read measures every figure the gate judges req's version on, from ClickHouse only: the
 // ledger tables (streams/ledger), the accuracy KPI (streams/kpi), kpi.ReadAgreement for alpha
-// and lineage.ReadVersion for lineage completeness. A version none of whose members is in
+// and the chain read model (streams/lineage) for lineage completeness; the package
+// documentation defines each figure. A version none of whose members is in
 // the ledger yet has Members 0 and nothing else measured; one whose member items are not
 // ingested yet has no ProjectID and no project figures (questions, agreement, accuracy).
 // Figures change as events arrive (a review, a retraction, a corrected gold, a remediation),
