@@ -20,10 +20,10 @@ import (
 //   - 10-24: labels of question q (nominal): i1 car/car, i2 car/truck, i3 bus, i4 car;
 //     g1 car (lg1a) then truck (lg1b), g2 car, g3 bus (lg3) and bus (lg3r, retracted at 19),
 //     g4 car (lg4a) then truck (lg4b); question q2 (ordinal) on i1 (0, 2) and i2 (1, 1);
-//     qx on x1 (project proj-x);
-//   - 30-31: gold q: g1 truck, corrected to car at 31; g2 truck, g3 bus, g4 car;
+//     qx on x1 (project proj-x); q2 on g4 (mid, lg4q2);
+//   - 30-31: gold q: g1 truck, corrected to car at 31; g2 truck, g3 bus, g4 car; gold q2: g4 mid;
 //   - 40-45: reviews: l1 accept, l2 correct (truck), l3 reject, lg2 correct (truck), lg3
-//     reject, lg1a accept; l4, lg1b, lg4a, lg4b unreviewed;
+//     reject, lg1a accept, lg4q2 correct (high); l4, lg1b, lg4a, lg4b unreviewed;
 //   - 100: ds-g@1 = {i1/l1, i2/l2, i3/l3, i4/l4}; ds-nocov@1 = {i3/l3, i4/l4, x1/lx1} (no
 //     coverage targets); ds-ghost@1 = {gh/lgh} (an item and label the ledger never saw);
 //   - 150-153: findings f1 high (i3), f2 critical (i4), f3 low (x1, g1), f4 medium (i1, i3);
@@ -113,12 +113,14 @@ func scenario() []schemas.Event {
 	label("l2q2a", "i2", project, "q2", "ann-a", 23, schemas.Ordinal("mid", 1))
 	label("l2q2b", "i2", project, "q2", "ann-b", 23, schemas.Ordinal("mid", 1))
 	label("lx1", "x1", "proj-x", "qx", "ann-z", 24, nominal("a"))
+	label("lg4q2", "g4", project, "q2", "ann-a", 24, schemas.Ordinal("mid", 1))
 
 	gold("g1", 30, "truck")
 	gold("g1", 31, "car")
 	gold("g2", 30, "truck")
 	gold("g3", 30, "bus")
 	gold("g4", 30, "car")
+	evs = append(evs, &schemas.GoldLabelSet{Envelope: env("gold-g4-q2", 30, qa), ItemID: "g4", QuestionID: "q2", Value: schemas.Ordinal("mid", 1), SetBy: qa})
 
 	review("l1", "i1", 40, schemas.VerdictAccept, "")
 	review("l2", "i2", 41, schemas.VerdictCorrect, "truck")
@@ -126,6 +128,9 @@ func scenario() []schemas.Event {
 	review("lg2", "g2", 43, schemas.VerdictCorrect, "truck")
 	review("lg3", "g3", 44, schemas.VerdictReject, "")
 	review("lg1a", "g1", 45, schemas.VerdictAccept, "")
+	high := schemas.Ordinal("high", 2)
+	evs = append(evs, &schemas.ReviewCompleted{Envelope: env("review-lg4q2", 46, qa), ReviewID: "r-lg4q2", LabelID: "lg4q2", ItemID: "g4",
+		ReviewerID: qa, Verdict: schemas.VerdictCorrect, CorrectedValue: &high})
 
 	m := func(item, label string) schemas.Member { return schemas.Member{ItemID: item, LabelID: label} }
 	commit("ds-g", "1", 100, m("i1", "l1"), m("i2", "l2"), m("i3", "l3"), m("i4", "l4"))
@@ -181,13 +186,14 @@ func want() []wantCase {
 	// lg3 bus = bus, lg4a car = car, lg4b truck; lg3r retracted: 3 of 6.
 	// final_after_review: g1's latest standing label lg1b truck (or the member lg1a car in
 	// ds-g@2), g2 lg2 corrected to truck, g3 nothing stands (lg3 rejected, lg3r retracted),
-	// g4 lg4b truck: 1 of 3, or 2 of 3 with lg1a.
+	// g4 lg4b truck: 1 of 3, or 2 of 3 with lg1a. q2 (ordinal): g4's lg4q2 mid equals the
+	// gold mid as submitted, but a review corrected it to high.
 	accuracy := func(finalCorrect int64) []gate.AccuracyFigure {
 		return []gate.AccuracyFigure{
 			{QuestionID: "q", Denominator: schemas.DenominatorAllSubmitted, Correct: 3, Total: 6},
 			{QuestionID: "q", Denominator: schemas.DenominatorFinalAfterReview, Correct: finalCorrect, Total: 3},
-			{QuestionID: "q2", Denominator: schemas.DenominatorAllSubmitted},
-			{QuestionID: "q2", Denominator: schemas.DenominatorFinalAfterReview},
+			{QuestionID: "q2", Denominator: schemas.DenominatorAllSubmitted, Correct: 1, Total: 1},
+			{QuestionID: "q2", Denominator: schemas.DenominatorFinalAfterReview, Correct: 0, Total: 1},
 		}
 	}
 	questions := []string{"q", "q2"}
