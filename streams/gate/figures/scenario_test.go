@@ -22,7 +22,7 @@ import (
 //     g4 car (lg4a) then truck (lg4b); question q2 (ordinal) on i1 (0, 2) and i2 (1, 1);
 //     qx on x1 (project proj-x); q2 on g4 (mid, lg4q2);
 //   - 30-31: gold q: g1 truck, corrected to car at 31; g2 truck, g3 bus, g4 car; gold q2: g4 mid;
-//   - 40-45: reviews: l1 accept, l2 correct (truck), l3 reject, lg2 correct (truck), lg3
+//   - 40-46: reviews: l1 accept, l2 correct (truck), l3 reject, lg2 correct (truck), lg3
 //     reject, lg1a accept, lg4q2 correct (high); l4, lg1b, lg4a, lg4b unreviewed;
 //   - 100: ds-g@1 = {i1/l1, i2/l2, i3/l3, i4/l4}; ds-nocov@1 = {i3/l3, i4/l4, x1/lx1} (no
 //     coverage targets); ds-ghost@1 = {gh/lgh} (an item and label the ledger never saw);
