@@ -417,6 +417,8 @@ func agreementFigure(k kpi.AgreementFigure) gate.AgreementFigure {
 	case k.Err != nil:
 		a.Undefined = k.Err.Error()
 	case math.IsNaN(k.Alpha.Alpha) || math.IsInf(k.Alpha.Alpha, 0):
+		// streams/agreement reports an undefined alpha as an error; a value that is not
+		// finite all the same is no figure either (a verdict's figures are finite).
 		a.Undefined = fmt.Sprintf("alpha is %v", k.Alpha.Alpha)
 	default:
 		alpha := k.Alpha.Alpha

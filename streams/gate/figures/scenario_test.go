@@ -20,7 +20,8 @@ import (
 //   - 10-24: labels of question q (nominal): i1 car/car, i2 car/truck, i3 bus, i4 car;
 //     g1 car (lg1a) then truck (lg1b), g2 car, g3 bus (lg3) and bus (lg3r, retracted at 19),
 //     g4 car (lg4a) then truck (lg4b); question q2 (ordinal) on i1 (0, 2) and i2 (1, 1);
-//     qx on x1 (project proj-x); q2 on g4 (mid, lg4q2);
+//     qx on x1 (project proj-x); q2 on g4 (mid, lg4q2); q3 (nominal) on i3: yes/yes, whose
+//     alpha is undefined (no expected disagreement);
 //   - 30-31: gold q: g1 truck, corrected to car at 31; g2 truck, g3 bus, g4 car; gold q2: g4 mid;
 //   - 40-46: reviews: l1 accept, l2 correct (truck), l3 reject, lg2 correct (truck), lg3
 //     reject, lg1a accept, lg4q2 correct (high); l4, lg1b, lg4a, lg4b unreviewed;
@@ -114,6 +115,8 @@ func scenario() []schemas.Event {
 	label("l2q2b", "i2", project, "q2", "ann-b", 23, schemas.Ordinal("mid", 1))
 	label("lx1", "x1", "proj-x", "qx", "ann-z", 24, nominal("a"))
 	label("lg4q2", "g4", project, "q2", "ann-a", 24, schemas.Ordinal("mid", 1))
+	label("l3q3a", "i3", project, "q3", "ann-a", 24, nominal("yes"))
+	label("l3q3b", "i3", project, "q3", "ann-b", 24, nominal("yes"))
 
 	gold("g1", 30, "truck")
 	gold("g1", 31, "car")
@@ -168,7 +171,7 @@ func want() []wantCase {
 		}
 		r, err := co.Alpha(level)
 		if err != nil {
-			panic(err)
+			return gate.AgreementFigure{PairableValues: co.PairableValues(), Undefined: err.Error()}
 		}
 		return gate.AgreementFigure{Alpha: &r.Alpha, PairableValues: r.PairableValues}
 	}
@@ -180,7 +183,12 @@ func want() []wantCase {
 	q.QuestionID, q.Level = "q", schemas.LevelNominal
 	q2 := alpha(agreement.Ordinal, []agreement.Value{r(0), r(2)}, []agreement.Value{r(1), r(1)})
 	q2.QuestionID, q2.Level = "q2", schemas.LevelOrdinal
-	agreementFigs := []gate.AgreementFigure{q, q2}
+	q3 := alpha(agreement.Nominal, []agreement.Value{c("yes"), c("yes")})
+	q3.QuestionID, q3.Level = "q3", schemas.LevelNominal
+	if q3.Alpha != nil {
+		panic("alpha of q3 is defined")
+	}
+	agreementFigs := []gate.AgreementFigure{q, q2, q3}
 
 	// all_submitted is the accuracy KPI: lg1a car = car, lg1b truck, lg2 car (gold truck),
 	// lg3 bus = bus, lg4a car = car, lg4b truck; lg3r retracted: 3 of 6.
@@ -194,9 +202,11 @@ func want() []wantCase {
 			{QuestionID: "q", Denominator: schemas.DenominatorFinalAfterReview, Correct: finalCorrect, Total: 3},
 			{QuestionID: "q2", Denominator: schemas.DenominatorAllSubmitted, Correct: 1, Total: 1},
 			{QuestionID: "q2", Denominator: schemas.DenominatorFinalAfterReview, Correct: 0, Total: 1},
+			{QuestionID: "q3", Denominator: schemas.DenominatorAllSubmitted},
+			{QuestionID: "q3", Denominator: schemas.DenominatorFinalAfterReview},
 		}
 	}
-	questions := []string{"q", "q2"}
+	questions := []string{"q", "q2", "q3"}
 	return []wantCase{
 		{name: "ds-g@1: coverage by cov-1 (cov-2 came after the commit)", req: figures.Request{DatasetID: "ds-g", Version: "1", CommittedAt: at(100)},
 			want: gate.Figures{ProjectID: project, Members: 4, Questions: questions, Agreement: agreementFigs, Accuracy: accuracy(1),
