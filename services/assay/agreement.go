@@ -11,7 +11,7 @@ import (
 
 func init() {
 	register("agreement", command{
-		summary: "agreement figures of a ratings export (CSV unit,annotator,value): alpha, Fleiss' kappa, percent agreement",
+		summary: "agreement figures of a ratings export (CSV unit,annotator,value): alpha with its confidence interval, Fleiss' kappa, percent agreement",
 		run:     runAgreement,
 	})
 }
@@ -24,12 +24,16 @@ func runAgreement(_ context.Context, args []string, stdout, stderr io.Writer) er
 	input := fs.String("input", "-", "ratings CSV with a header naming unit, annotator and value; - for stdin")
 	levelName := fs.String("level", "nominal", "level of measurement: nominal, ordinal, interval, ratio, set (MASI) or jaccard")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	confidence := fs.Float64("confidence", agreement.DefaultConfidence, "confidence level of alpha's interval (jackknife over units), between 0 and 1")
 	if err := parseNoArgs(fs, "agreement", args, nil); err != nil {
 		return err
 	}
 	level, err := parseLevel(*levelName)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if !(*confidence > 0 && *confidence < 1) {
+		return fmt.Errorf("%w: -confidence %v is not between 0 and 1", errUsage, *confidence)
 	}
 	in, err := openInput(*input)
 	if err != nil {
@@ -40,7 +44,7 @@ func runAgreement(_ context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("read %s: %w", *input, err)
 	}
-	report, err := agreement.NewReport(ratings, level)
+	report, err := agreement.NewReport(ratings, level, *confidence)
 	if err != nil {
 		return fmt.Errorf("agreement of %s: %w", *input, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -20,6 +21,7 @@ func TestUsageAndUnknownCommand(t *testing.T) {
 		{[]string{"admin", "drop"}, 2, `unknown subcommand "drop"`},
 		{[]string{"agreement", "-level", "fuzzy"}, 2, "fuzzy"},
 		{[]string{"agreement", "-input", "/does/not/exist"}, 1, "open ratings"},
+		{[]string{"agreement", "-confidence", "95"}, 2, "-confidence 95 is not between 0 and 1"},
 	}
 	for _, tt := range tests {
 		var out, errOut bytes.Buffer
@@ -43,6 +45,12 @@ func TestAgreementOnKrippendorffExample(t *testing.T) {
 		var report struct {
 			Alpha          *float64 `json:"alpha"`
 			PairableValues int64    `json:"pairable_values"`
+			AlphaCI        *struct {
+				Low    float64 `json:"low"`
+				High   float64 `json:"high"`
+				Level  float64 `json:"level"`
+				Method string  `json:"method"`
+			} `json:"alpha_ci"`
 		}
 		if err := json.Unmarshal(out.Bytes(), &report); err != nil {
 			t.Fatalf("%s: %v\n%s", level, err, out.String())
@@ -50,8 +58,26 @@ func TestAgreementOnKrippendorffExample(t *testing.T) {
 		if report.Alpha == nil || *report.Alpha < want-0.0005 || *report.Alpha > want+0.0005 {
 			t.Errorf("%s: alpha %v, published %.3f", level, report.Alpha, want)
 		}
+		if ci := report.AlphaCI; ci == nil || ci.Level != 0.95 || ci.Method != "jackknife-units-fisher-z" || report.Alpha == nil ||
+			!(ci.Low < *report.Alpha && *report.Alpha < ci.High && ci.High <= 1) {
+			t.Errorf("%s: alpha_ci %+v, want a 95%% interval around alpha %v", level, ci, report.Alpha)
+		}
 		if report.PairableValues != 40 {
 			t.Errorf("%s: %d pairable values, published 40", level, report.PairableValues)
 		}
+	}
+}
+
+// TestAgreementTextShowsInterval: the text report prints alpha's interval beside it, at the
+// confidence asked for.
+func TestAgreementTextShowsInterval(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"agreement", "-input", "../../streams/agreement/testdata/krippendorff2011.csv", "-confidence", "0.9"}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	want := regexp.MustCompile(`krippendorff alpha\s+0\.7434  90% CI \[0\.\d{4}, 0\.\d{4}\] \(jackknife-units-fisher-z\)\n`)
+	if !want.MatchString(out.String()) {
+		t.Errorf("text report lacks alpha with its 90%% interval:\n%s", out.String())
 	}
 }

@@ -22,7 +22,7 @@ type AlphaResult struct {
 
 // Alpha computes Krippendorff's alpha = 1 − D_o/D_e at the given level (Krippendorff 2011,
 // "Computing Krippendorff's Alpha-Reliability"). Values must be of the level's form: numbers
-// for Ordinal (ranks, ordered numerically), Interval and Ratio, sets for MASI and Jaccard.
+// for Ordinal (ranks, ordered numerically), IntervalLevel and Ratio, sets for MASI and Jaccard.
 // Named ordinal categories go through AlphaOrdinal.
 //
 // Cost is O(C log C) for the C stored cells, plus O(V log V) for V distinct values at the
@@ -44,12 +44,12 @@ func (c *Coincidences) Alpha(level Level) (AlphaResult, error) {
 			}
 		}
 		return vs.alphaOrdinal(ranks)
-	case Interval:
+	case IntervalLevel:
 		x, err := vs.floats(level)
 		if err != nil {
 			return vs.result(level), err
 		}
-		return vs.alphaCoordinates(Interval, x)
+		return vs.alphaCoordinates(IntervalLevel, x)
 	case Ratio:
 		x, err := vs.floats(level)
 		if err != nil {

@@ -17,7 +17,7 @@ import (
 // partitions == the whole. Equality is exact (Equal on the integer cells, == on alpha), not
 // approximate, because the design promises exactness.
 
-var allLevels = []Level{Nominal, Ordinal, Interval, Ratio, MASI, Jaccard}
+var allLevels = []Level{Nominal, Ordinal, IntervalLevel, Ratio, MASI, Jaccard}
 
 // randomUnits draws units with 1..maxM values each from a small domain fitting level, so that
 // units repeat values and every code path (diagonal cells, several unit sizes, singletons) runs.
@@ -31,7 +31,7 @@ func randomUnits(rng *rand.Rand, level Level, units, maxM int) map[string][]Valu
 			switch level {
 			case Nominal, Ordinal:
 				vals[i] = Rank(1 + rng.Intn(5))
-			case Interval:
+			case IntervalLevel:
 				vals[i] = Number(float64(rng.Intn(7)) - 2.5)
 			case Ratio:
 				vals[i] = Number(float64(rng.Intn(6)))
@@ -128,7 +128,7 @@ func bruteAlpha(t *testing.T, units map[string][]Value, level Level) float64 {
 			}
 			s -= (ng[lo] + ng[hi]) / 2
 			return s * s
-		case Interval:
+		case IntervalLevel:
 			d := num(a) - num(b)
 			return d * d
 		case Ratio:

@@ -25,7 +25,7 @@ func TestReadRatingsCSV(t *testing.T) {
 		},
 		{
 			name:  "columns in any order, BOM, extra column, blank value skipped",
-			level: Interval,
+			level: IntervalLevel,
 			in:    "\ufeffValue, Unit ,note,ANNOTATOR\n2.50,u1,x,ann\n,u1,y,bob\n",
 			want:  []Rating{{"u1", "ann", "2.5"}},
 		},
@@ -131,7 +131,7 @@ func TestReportKrippendorff2011(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := NewReport(ratings, Nominal)
+	rep, err := NewReport(ratings, Nominal, DefaultConfidence)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,6 +157,10 @@ func TestReportKrippendorff2011(t *testing.T) {
 			t.Errorf("JSON lacks %q: %s", k, b)
 		}
 	}
+	ci, ok := m["alpha_ci"].(map[string]any)
+	if !ok || len(ci) != 4 || ci["level"] != 0.95 || ci["method"] != MethodJackknifeUnits || !(ci["low"].(float64) < *rep.Alpha && *rep.Alpha < ci["high"].(float64)) {
+		t.Errorf("alpha_ci %v, want {low, high, level 0.95, method} around alpha %v", m["alpha_ci"], *rep.Alpha)
+	}
 	if m["fleiss_kappa"] != nil {
 		t.Errorf("fleiss_kappa = %v, want null", m["fleiss_kappa"])
 	}
@@ -164,7 +168,7 @@ func TestReportKrippendorff2011(t *testing.T) {
 	if err := rep.WriteText(&buf); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`krippendorff alpha\s+0\.7434\n`, `fleiss kappa\s+undefined \(pairable units have different numbers of values \(sizes \[2 3 4\]\)\)\n`, `pairable values\s+40\n`, `\nD\s+11\s+11\s+0\.8276\n`} {
+	for _, want := range []string{`krippendorff alpha\s+0\.7434  95% CI \[0\.2760, 0\.9377\] \(jackknife-units-fisher-z\)\n`, `fleiss kappa\s+undefined \(pairable units have different numbers of values \(sizes \[2 3 4\]\)\)\n`, `pairable values\s+40\n`, `\nD\s+11\s+11\s+0\.8276\n`} {
 		if !regexp.MustCompile(want).MatchString(buf.String()) {
 			t.Errorf("text report lacks %q:\n%s", want, buf.String())
 		}
@@ -172,14 +176,32 @@ func TestReportKrippendorff2011(t *testing.T) {
 }
 
 func TestReportUndefinedAlpha(t *testing.T) {
-	rep, err := NewReport([]Rating{{"1", "a", "x"}, {"2", "b", "y"}}, Nominal)
+	rep, err := NewReport([]Rating{{"1", "a", "x"}, {"2", "b", "y"}}, Nominal, DefaultConfidence)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Alpha != nil || rep.AlphaUndefined == "" || rep.PercentAgreement != nil || rep.PairableUnits != 0 {
-		t.Errorf("report %+v, want alpha and percent agreement undefined", rep)
+	if rep.Alpha != nil || rep.AlphaUndefined == "" || rep.PercentAgreement != nil || rep.PairableUnits != 0 || rep.AlphaCI != nil || rep.AlphaCIUndefined == "" {
+		t.Errorf("report %+v, want alpha, its interval and percent agreement undefined", rep)
 	}
-	if _, err := NewReport([]Rating{{"1", "a", "x"}, {"1", "b", "y"}}, Interval); err == nil {
+	if b, _ := json.Marshal(rep); !strings.Contains(string(b), `"alpha_ci":null`) {
+		t.Errorf("JSON %s, want alpha_ci null", b)
+	}
+	// Alpha defined, its interval not: all the disagreement is in one unit.
+	rep, err = NewReport([]Rating{{"1", "a", "x"}, {"1", "b", "y"}, {"2", "a", "x"}, {"2", "b", "x"}, {"3", "a", "y"}, {"3", "b", "y"}}, Nominal, DefaultConfidence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := rep.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Alpha == nil || rep.AlphaCI != nil || !strings.Contains(buf.String(), "CI undefined (all observed disagreement is in one unit)") {
+		t.Errorf("report %+v\n%s", rep, buf.String())
+	}
+	if _, err := NewReport(nil, Nominal, 1); err == nil {
+		t.Error("confidence 1 accepted")
+	}
+	if _, err := NewReport([]Rating{{"1", "a", "x"}, {"1", "b", "y"}}, IntervalLevel, DefaultConfidence); err == nil {
 		t.Error("interval report on categories succeeded")
 	}
 }

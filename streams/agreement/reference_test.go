@@ -68,7 +68,7 @@ func TestKrippendorff2011Example(t *testing.T) {
 	}{
 		{Nominal, 0.743, 0.743421052631579},
 		{Ordinal, 0.815, 0.8153875037548814},
-		{Interval, 0.849, 0.8491071428571428},
+		{IntervalLevel, 0.849, 0.8491071428571428},
 		{Ratio, 0.797, 0.7974027747116121},
 	} {
 		t.Run(tc.level.String(), func(t *testing.T) {
@@ -160,8 +160,8 @@ func TestKrippendorffWikipediaExample(t *testing.T) {
 	}{
 		{Nominal, 0.691358, 5e-7},
 		{Nominal, 0.691358024691358, tight},
-		{Interval, 0.810845, 5e-7},
-		{Interval, 0.8108448928121059, tight},
+		{IntervalLevel, 0.810845, 5e-7},
+		{IntervalLevel, 0.8108448928121059, tight},
 		{Ordinal, 0.8067214199413153, tight},
 		{Ratio, 0.8089436707842471, tight},
 	} {

@@ -22,10 +22,14 @@ type Report struct {
 	PairableUnits  int64 `json:"pairable_units"`
 	PairableValues int64 `json:"pairable_values"`
 
-	Alpha                *float64 `json:"alpha"`
-	AlphaUndefined       string   `json:"alpha_undefined,omitempty"`
-	ObservedDisagreement *float64 `json:"observed_disagreement,omitempty"`
-	ExpectedDisagreement *float64 `json:"expected_disagreement,omitempty"`
+	Alpha          *float64 `json:"alpha"`
+	AlphaUndefined string   `json:"alpha_undefined,omitempty"`
+	// AlphaCI is alpha's confidence interval (AlphaInterval, jackknife over units); nil when
+	// it is undefined, with the reason in AlphaCIUndefined.
+	AlphaCI              *Interval `json:"alpha_ci"`
+	AlphaCIUndefined     string    `json:"alpha_ci_undefined,omitempty"`
+	ObservedDisagreement *float64  `json:"observed_disagreement,omitempty"`
+	ExpectedDisagreement *float64  `json:"expected_disagreement,omitempty"`
 
 	// FleissKappa treats values as nominal and needs the same number of raters on every
 	// pairable unit; otherwise it is nil and FleissKappaUndefined says why.
@@ -41,16 +45,21 @@ type Report struct {
 	Pairs      []PairAgreement      `json:"pairs"`
 }
 
-// NewReport computes every figure for ratings at level. Undefined figures are reported as such
-// in the Report; an error means the input itself is unusable (a value not of the level's form,
-// or an annotator rating a unit twice).
-func NewReport(ratings []Rating, level Level) (Report, error) {
+// NewReport computes every figure for ratings at level, with alpha's confidence interval at
+// confidence (e.g. DefaultConfidence). Undefined figures are reported as such in the Report;
+// an error means the input itself is unusable (a value not of the level's form, an annotator
+// rating a unit twice, a confidence outside (0, 1)).
+func NewReport(ratings []Rating, level Level, confidence float64) (Report, error) {
+	if !(confidence > 0 && confidence < 1) {
+		return Report{}, fmt.Errorf("agreement report: confidence %v is not between 0 and 1", confidence)
+	}
 	units, err := groupUnits(ratings)
 	if err != nil {
 		return Report{}, fmt.Errorf("agreement report: %w", err)
 	}
 	co := NewCoincidences()
 	raters := map[string]bool{}
+	unitValues := make([][]Value, 0, len(units))
 	for _, rs := range units {
 		vals := make([]Value, len(rs))
 		for i, r := range rs {
@@ -58,6 +67,7 @@ func NewReport(ratings []Rating, level Level) (Report, error) {
 			raters[r.Annotator] = true
 		}
 		co.AddUnit(vals)
+		unitValues = append(unitValues, vals)
 	}
 	rep := Report{
 		Level: level.String(), Units: len(units), Raters: len(raters),
@@ -74,6 +84,18 @@ func NewReport(ratings []Rating, level Level) (Report, error) {
 		rep.Alpha = &a.Alpha
 		rep.ObservedDisagreement = &a.ObservedDisagreement
 		rep.ExpectedDisagreement = &a.ExpectedDisagreement
+		ci, err := AlphaInterval(Profiles(unitValues), level, confidence)
+		switch {
+		case errors.Is(err, ErrUndefined):
+			rep.AlphaCIUndefined = undefinedReason(err)
+		case err != nil:
+			return Report{}, fmt.Errorf("agreement report: %w", err)
+		default:
+			rep.AlphaCI = &ci
+		}
+	}
+	if rep.Alpha == nil {
+		rep.AlphaCIUndefined = "alpha is undefined"
 	}
 
 	if k, err := co.FleissKappa(); err != nil {
@@ -116,7 +138,15 @@ func (r Report) WriteText(w io.Writer) error {
 		}
 	}
 	fmt.Fprintf(tw, "level\t%s\n", r.Level)
-	fig("krippendorff alpha", r.Alpha, r.AlphaUndefined)
+	switch {
+	case r.Alpha == nil:
+		fig("krippendorff alpha", r.Alpha, r.AlphaUndefined)
+	case r.AlphaCI != nil:
+		fmt.Fprintf(tw, "krippendorff alpha\t%.4f  %g%% CI [%.4f, %.4f] (%s)\n", *r.Alpha,
+			100*r.AlphaCI.Level, r.AlphaCI.Low, r.AlphaCI.High, r.AlphaCI.Method)
+	default:
+		fmt.Fprintf(tw, "krippendorff alpha\t%.4f  CI undefined (%s)\n", *r.Alpha, r.AlphaCIUndefined)
+	}
 	fig("fleiss kappa", r.FleissKappa, r.FleissKappaUndefined)
 	fig("percent agreement", r.PercentAgreement, "no pairable units")
 	fmt.Fprintf(tw, "units\t%d (pairable %d)\n", r.Units, r.PairableUnits)

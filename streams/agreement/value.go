@@ -20,8 +20,9 @@ const (
 	Nominal Level = iota
 	// Ordinal: ranked categories; distance depends on how many values lie between (Krippendorff 2011).
 	Ordinal
-	// Interval: numbers; squared difference.
-	Interval
+	// IntervalLevel: numbers; squared difference. (The name Interval is the confidence
+	// interval's, the type AlphaInterval returns.)
+	IntervalLevel
 	// Ratio: non-negative numbers with a true zero; squared difference relative to the sum.
 	Ratio
 	// MASI: sets of labels compared with Passonneau's (2006) MASI distance.
@@ -127,7 +128,7 @@ func ParseValue(level Level, raw string) (Value, error) {
 	switch level {
 	case Nominal:
 		return Category(raw), nil
-	case Ordinal, Interval, Ratio:
+	case Ordinal, IntervalLevel, Ratio:
 		x, err := Value(raw).Float()
 		if err != nil {
 			return "", err

@@ -17,10 +17,10 @@ func TestParseValue(t *testing.T) {
 		{Ordinal, "3", "3", false},
 		{Ordinal, "3.0", "3", false}, // canonical: same key as "3"
 		{Ordinal, "low", "", true},   // named ordinal categories go through AlphaOrdinal
-		{Interval, "1e2", "100", false},
-		{Interval, "-0.5", "-0.5", false},
-		{Interval, "NaN", "", true},
-		{Interval, "Inf", "", true},
+		{IntervalLevel, "1e2", "100", false},
+		{IntervalLevel, "-0.5", "-0.5", false},
+		{IntervalLevel, "NaN", "", true},
+		{IntervalLevel, "Inf", "", true},
 		{Ratio, "-1", "", true},
 		{Ratio, "0", "0", false},
 		{MASI, "b|a|b", `["a","b"]`, false},
@@ -108,14 +108,14 @@ func TestUndefinedFigures(t *testing.T) {
 		{"only singletons", units(v("1"), v("2")), ErrNoPairableValues},
 		{"no variation", units(v("1", "1"), v("1", "1", "1")), ErrNoVariation},
 	} {
-		for _, level := range []Level{Nominal, Ordinal, Interval, Ratio} {
+		for _, level := range []Level{Nominal, Ordinal, IntervalLevel, Ratio} {
 			if _, err := tc.co.Alpha(level); !errors.Is(err, tc.want) || !errors.Is(err, ErrUndefined) {
 				t.Errorf("%s %v alpha: err %v, want %v", tc.name, level, err, tc.want)
 			}
 		}
 	}
 	// 0.1 three times: rounding in the mean must not turn "no variation" into alpha = 1.
-	if _, err := units(v("0.1", "0.1", "0.1")).Alpha(Interval); !errors.Is(err, ErrNoVariation) {
+	if _, err := units(v("0.1", "0.1", "0.1")).Alpha(IntervalLevel); !errors.Is(err, ErrNoVariation) {
 		t.Errorf("interval no variation: %v", err)
 	}
 	if _, err := units(v("1", "2"), v("1", "1", "2")).FleissKappa(); !errors.Is(err, ErrUnequalRaters) {
@@ -143,7 +143,7 @@ func TestAlphaInputErrors(t *testing.T) {
 	c := NewCoincidences()
 	c.AddUnit([]Value{"low", "high"})
 	c.AddUnit([]Value{"low", "low", "mid"})
-	for _, level := range []Level{Ordinal, Interval, Ratio, MASI} {
+	for _, level := range []Level{Ordinal, IntervalLevel, Ratio, MASI} {
 		if _, err := c.Alpha(level); err == nil || errors.Is(err, ErrUndefined) {
 			t.Errorf("%v alpha on categories: err %v, want an input error", level, err)
 		}

@@ -1,8 +1,10 @@
 package kpi
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/schemas/access"
@@ -12,9 +14,15 @@ import (
 // AccuracyName is the accuracy processor's name.
 const AccuracyName = "kpi_accuracy"
 
-// TableAccuracyCounts holds per-partition correct/total counts of labels on
-// items with a gold answer.
-const TableAccuracyCounts = "accuracy_counts"
+// Tables written by the accuracy processor.
+const (
+	// TableAccuracyCounts holds per-partition correct/total counts of labels
+	// on items with a gold answer.
+	TableAccuracyCounts = "accuracy_counts"
+	// TableAccuracyConfusion holds per-partition counts of the same labels by
+	// (gold value, labeled value): which errors make up the accuracy.
+	TableAccuracyConfusion = "accuracy_confusion"
+)
 
 // Accuracy is the accuracy-against-gold processor. A label is scored when
 // its item and question have a gold answer (GoldLabelSet; the latest one
@@ -24,6 +32,13 @@ const TableAccuracyCounts = "accuracy_counts"
 // labels, one per cohort, vendor and annotator. A new gold value for an item
 // re-scores the item's labels; a retraction takes the label out of both the
 // numerator and the denominator.
+//
+// The same scored labels are also counted by (gold value, labeled value),
+// both in canonical text form: the confusion, whose row sums over labeled
+// values are the denominator and whose diagonal is the numerator. A label at
+// another level of measurement than the gold answer's is never correct and
+// has no comparable value: its labeled value is written as NoComparableValue
+// (no canonical value is empty), so it stays off the diagonal.
 type Accuracy struct{ base }
 
 // NewAccuracy returns the accuracy processor; WithMaxStateKeys and
@@ -39,12 +54,23 @@ var (
 	_ runtime.Instrumented = (*Accuracy)(nil)
 )
 
-// AccuracyTables declares the accuracy processor's table (migration 0003).
+// AccuracyTables declares the accuracy processor's tables (migrations 0003
+// and 0036).
 func AccuracyTables() []runtime.Table {
-	return []runtime.Table{{Name: TableAccuracyCounts, Columns: []string{
-		"project_id", "question_id", "scope", "kafka_topic", "kafka_partition", "correct", "total", "version",
-	}}}
+	return []runtime.Table{
+		{Name: TableAccuracyCounts, Columns: []string{
+			"project_id", "question_id", "scope", "kafka_topic", "kafka_partition", "correct", "total", "version",
+		}},
+		{Name: TableAccuracyConfusion, Columns: []string{
+			"project_id", "question_id", "scope", "kafka_topic", "kafka_partition", "gold_value", "label_value", "count", "version",
+		}},
+	}
 }
+
+// NoComparableValue is accuracy_confusion's label_value for a label whose
+// level of measurement is not the gold answer's: an error, and not one of
+// the gold's values.
+const NoComparableValue = ""
 
 // itemQuestion addresses the gold answer and the labels of one item and
 // question; no row names the item, so it is kept as a digest.
@@ -67,6 +93,18 @@ type accKey struct{ project, question, scope str }
 // score is one correct/total pair.
 type score struct{ correct, total int64 }
 
+// confKey addresses one partition total of accuracy_confusion.
+type confKey struct {
+	project, question, scope str
+	gold, label              value
+}
+
+// touchedKeys collects the totals a record changed, for the rows it writes.
+type touchedKeys struct {
+	counts    map[accKey]bool
+	confusion map[confKey]bool
+}
+
 // gold is an item's current gold answer.
 type gold struct {
 	level str
@@ -81,6 +119,7 @@ type AccuracyState struct {
 	labels    map[itemQuestion][]scoredLabel
 	labelIQ   map[id128]itemQuestion
 	counts    map[accKey]score
+	confusion map[confKey]int64
 	// applied holds every label and gold event applied, by the ledger's key
 	// of its table (label events: item, label, event id; gold: item,
 	// question, event id), so that a duplicate delivery changes nothing:
@@ -91,7 +130,7 @@ type AccuracyState struct {
 
 // StateKeys is the number of keys the state holds (runtime.StateSizer).
 func (s *AccuracyState) StateKeys() int {
-	return len(s.gold) + len(s.labels) + len(s.labelIQ) + len(s.counts) + len(s.applied)
+	return len(s.gold) + len(s.labels) + len(s.labelIQ) + len(s.counts) + len(s.confusion) + len(s.applied)
 }
 
 // NewState implements runtime.Processor.
@@ -99,7 +138,8 @@ func (*Accuracy) NewState(topic string, partition int32) any {
 	return &AccuracyState{
 		topic: topic, partition: partition,
 		gold: map[itemQuestion]gold{}, labels: map[itemQuestion][]scoredLabel{},
-		labelIQ: map[id128]itemQuestion{}, counts: map[accKey]score{}, applied: map[id128]struct{}{},
+		labelIQ: map[id128]itemQuestion{}, counts: map[accKey]score{}, confusion: map[confKey]int64{},
+		applied: map[id128]struct{}{},
 	}
 }
 
@@ -117,7 +157,7 @@ func (a *Accuracy) Apply(state any, rec runtime.Record) (runtime.Output, error) 
 	if !ok {
 		return runtime.Output{}, fmt.Errorf("accuracy: state is %T, want *AccuracyState", state)
 	}
-	touched := map[accKey]bool{}
+	touched := touchedKeys{counts: map[accKey]bool{}, confusion: map[confKey]bool{}}
 	switch e := rec.Event.(type) {
 	case *schemas.LabelSubmitted:
 		ek := labelEventKey(e.Type(), e.ItemID, e.LabelID, e.EventID)
@@ -215,27 +255,38 @@ func (a *Accuracy) Apply(state any, rec runtime.Record) (runtime.Output, error) 
 	return s.rows(rec.Offset, touched), nil
 }
 
+// noComparableValue is NoComparableValue interned.
+var noComparableValue = internValue(NoComparableValue)
+
 // score adds (sign +1) or removes (-1) the verdict of l against g in every
-// scope of l.
-func (s *AccuracyState) score(question str, l scoredLabel, g gold, sign int64, touched map[accKey]bool) {
+// scope of l, in the counts and in the confusion.
+func (s *AccuracyState) score(question str, l scoredLabel, g gold, sign int64, touched touchedKeys) {
 	correct := int64(0)
 	if l.level == g.level && l.value == g.value {
 		correct = 1
 	}
+	labeled := l.value
+	if l.level != g.level {
+		labeled = noComparableValue
+	}
 	for _, scope := range append(scopesOf(l.cohort.Value(), l.vendor.Value()), AnnotatorScope(l.annotator.Value())) {
-		k := accKey{l.project, question, intern(scope)}
+		sc := intern(scope)
+		k := accKey{l.project, question, sc}
 		c := s.counts[k]
 		c.correct += sign * correct
 		c.total += sign
 		s.counts[k] = c
-		touched[k] = true
+		touched.counts[k] = true
+		ck := confKey{l.project, question, sc, g.value, labeled}
+		s.confusion[ck] += sign
+		touched.confusion[ck] = true
 	}
 }
 
 // rows returns the current totals of the touched keys, sorted.
-func (s *AccuracyState) rows(offset int64, touched map[accKey]bool) runtime.Output {
-	keys := make([]accKey, 0, len(touched))
-	for k := range touched {
+func (s *AccuracyState) rows(offset int64, touched touchedKeys) runtime.Output {
+	keys := make([]accKey, 0, len(touched.counts))
+	for k := range touched.counts {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(x, y accKey) int {
@@ -258,6 +309,36 @@ func (s *AccuracyState) rows(offset int64, touched map[accKey]bool) runtime.Outp
 		out.Rows = append(out.Rows, runtime.Row{Table: TableAccuracyCounts, Values: []any{
 			k.project.Value(), k.question.Value(), k.scope.Value(), s.topic, uint32(s.partition), c.correct, c.total, uint64(offset),
 		}})
+	}
+	ckeys := make([]confKey, 0, len(touched.confusion))
+	for k := range touched.confusion {
+		ckeys = append(ckeys, k)
+	}
+	slices.SortFunc(ckeys, func(x, y confKey) int {
+		return cmp.Or(strings.Compare(x.project.Value(), y.project.Value()), strings.Compare(x.question.Value(), y.question.Value()),
+			strings.Compare(x.scope.Value(), y.scope.Value()), cmp.Compare(x.gold.Value(), y.gold.Value()), cmp.Compare(x.label.Value(), y.label.Value()))
+	})
+	for _, k := range ckeys {
+		n := s.confusion[k]
+		if n == 0 {
+			delete(s.confusion, k) // written as 0, then forgotten
+		}
+		out.Rows = append(out.Rows, runtime.Row{Table: TableAccuracyConfusion, Values: []any{
+			k.project.Value(), k.question.Value(), k.scope.Value(), s.topic, uint32(s.partition),
+			string(k.gold.Value()), string(k.label.Value()), n, uint64(offset),
+		}})
+	}
+	return out
+}
+
+// Confusion returns the partition's count of labels of one (project,
+// question, scope) by gold value and labeled value, for tests.
+func (s *AccuracyState) Confusion(project, question, scope string) map[[2]string]int64 {
+	out := map[[2]string]int64{}
+	for k, n := range s.confusion {
+		if k.project.Value() == project && k.question.Value() == question && k.scope.Value() == scope {
+			out[[2]string{string(k.gold.Value()), string(k.label.Value())}] = n
+		}
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package kpi
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -29,6 +30,10 @@ const (
 	// TableAgreementCellsDaily holds the coincidence cells again, split by
 	// the day a unit started, so windows of days can be merged.
 	TableAgreementCellsDaily = "agreement_cells_daily"
+	// TableAgreementProfiles holds per-partition counts of units by profile
+	// (their multiset of values), split by the day a unit started: the input
+	// of alpha's confidence interval (agreement.AlphaInterval).
+	TableAgreementProfiles = "agreement_profiles"
 )
 
 // Agreement is the agreement processor: it keeps, per partition, the values
@@ -51,7 +56,8 @@ var (
 	_ runtime.Instrumented = (*Agreement)(nil)
 )
 
-// AgreementTables declares the agreement processor's tables (migration 0003).
+// AgreementTables declares the agreement processor's tables (migrations
+// 0003, 0005, 0007 and 0035).
 func AgreementTables() []runtime.Table {
 	return []runtime.Table{
 		{Name: TableAgreementCells, Columns: []string{
@@ -69,6 +75,10 @@ func AgreementTables() []runtime.Table {
 		{Name: TablePairCells, Columns: []string{
 			"project_id", "question_id", "level", "annotator_a", "annotator_b", "kafka_topic", "kafka_partition",
 			"value_a", "value_b", "count", "version",
+		}},
+		{Name: TableAgreementProfiles, Columns: []string{
+			"project_id", "question_id", "level", "scope", "day", "kafka_topic", "kafka_partition",
+			"profile", "values", "counts", "units", "version",
 		}},
 	}
 }
@@ -119,6 +129,15 @@ type dayCellKey struct {
 	day int64 // days since the epoch, UTC
 }
 
+// profileKey addresses one partition total of agreement_profiles: the units
+// of one scope that started on day and hold the values profile names
+// (agreement.ProfileKey, interned: few distinct profiles recur).
+type profileKey struct {
+	project, question, level, scope str
+	day                             int64
+	profile                         str
+}
+
 // annKey addresses one partition total of annotator_pairs.
 type annKey struct{ project, question, annotator str }
 
@@ -144,6 +163,8 @@ type AgreementState struct {
 	pairs  map[annKey]pairCount
 	kappa  map[pairCellKey]int64
 	daily  map[dayCellKey]int64
+	// profiles counts the pairable units of each scope by profile and day.
+	profiles map[profileKey]int64
 	// applied holds every label event applied, by the ledger's key of its
 	// table (item, label, event id), so that a duplicate delivery (the
 	// same event at a second offset) changes nothing, even after the label
@@ -153,7 +174,7 @@ type AgreementState struct {
 
 // StateKeys is the number of keys the state holds (runtime.StateSizer).
 func (s *AgreementState) StateKeys() int {
-	return len(s.labels) + len(s.units) + len(s.cells) + len(s.pairs) + len(s.kappa) + len(s.daily) + len(s.applied)
+	return len(s.labels) + len(s.units) + len(s.cells) + len(s.pairs) + len(s.kappa) + len(s.daily) + len(s.profiles) + len(s.applied)
 }
 
 // NewState implements runtime.Processor.
@@ -162,7 +183,7 @@ func (*Agreement) NewState(topic string, partition int32) any {
 		topic: topic, partition: partition,
 		labels: map[id128]*unit{}, units: map[unitKey]*unit{},
 		cells: map[cellKey]int64{}, pairs: map[annKey]pairCount{}, kappa: map[pairCellKey]int64{},
-		daily: map[dayCellKey]int64{}, applied: map[id128]struct{}{},
+		daily: map[dayCellKey]int64{}, profiles: map[profileKey]int64{}, applied: map[id128]struct{}{},
 	}
 }
 
@@ -256,9 +277,10 @@ func (s *AgreementState) changed(offset int64, u *unit, old []entry, e entry, si
 	k, now := u.key, u.entries
 	project, question, level := k.project.Value(), k.question.Value(), k.level.Value()
 	for _, scope := range scopesOf(e.cohort.Value(), e.vendor.Value()) {
+		was, is := valuesIn(old, scope), valuesIn(now, scope)
 		before, after := agreement.NewCoincidences(), agreement.NewCoincidences()
-		before.AddUnit(valuesIn(old, scope))
-		after.AddUnit(valuesIn(now, scope))
+		before.AddUnit(was)
+		after.AddUnit(is)
 		sc := intern(scope)
 		touched := map[cellKey]bool{}
 		for _, c := range before.Cells() {
@@ -300,6 +322,7 @@ func (s *AgreementState) changed(offset int64, u *unit, old []entry, e entry, si
 				uint32(ck.size), string(ck.a.Value()), string(ck.b.Value()), dn, uint64(offset),
 			}})
 		}
+		out.Rows = append(out.Rows, s.moveProfile(offset, k, sc, u.day, was, is)...)
 	}
 	// Per-annotator agreement: the new (or retracted) label pairs with every
 	// label of the unit by another annotator; both annotators gain (lose) a
@@ -365,6 +388,52 @@ func (s *AgreementState) changed(offset int64, u *unit, old []entry, e entry, si
 	return out
 }
 
+// moveProfile moves one unit of scope sc from the profile of its values
+// was to that of is (one value more or less) and returns the two changed
+// totals, the one left first. Units with fewer than two values are not
+// pairable: they have no profile, as they have no coincidence cells.
+func (s *AgreementState) moveProfile(offset int64, k unitKey, sc str, day int64, was, is []agreement.Value) []runtime.Row {
+	var rows []runtime.Row
+	for _, m := range []struct {
+		vals []agreement.Value
+		d    int64
+	}{{was, -1}, {is, +1}} {
+		if len(m.vals) < 2 {
+			continue
+		}
+		pk := profileKey{k.project, k.question, k.level, sc, day, intern(agreement.ProfileKey(m.vals))}
+		n := s.profiles[pk] + m.d
+		if n == 0 {
+			delete(s.profiles, pk) // written as 0, then forgotten, like a cell
+		} else {
+			s.profiles[pk] = n
+		}
+		values, counts := profileColumns(m.vals)
+		rows = append(rows, runtime.Row{Table: TableAgreementProfiles, Values: []any{
+			k.project.Value(), k.question.Value(), k.level.Value(), sc.Value(), time.Unix(day*86400, 0).UTC(),
+			s.topic, uint32(s.partition), pk.profile.Value(), values, counts, n, uint64(offset),
+		}})
+	}
+	return rows
+}
+
+// profileColumns returns a profile's distinct values, sorted, and how many
+// times each occurs: the readable form of the key, in two arrays.
+func profileColumns(vals []agreement.Value) ([]string, []uint32) {
+	sorted := slices.Sorted(slices.Values(vals))
+	var values []string
+	var counts []uint32
+	for i, v := range sorted {
+		if i > 0 && v == sorted[i-1] {
+			counts[len(counts)-1]++
+			continue
+		}
+		values = append(values, string(v))
+		counts = append(counts, 1)
+	}
+	return values, counts
+}
+
 // valuesIn returns the values of the entries that count in scope.
 func valuesIn(es []entry, scope string) []agreement.Value {
 	var out []agreement.Value
@@ -411,4 +480,25 @@ func (s *AgreementState) Coincidences(project, question, level, scope string) (*
 		}
 	}
 	return agreement.CoincidencesFromCells(cells)
+}
+
+// Profiles returns the partition's current unit profiles of one (project,
+// question, level, scope), over every day, for tests and for checking a
+// partition's state against ClickHouse.
+func (s *AgreementState) Profiles(project, question, level, scope string) ([]agreement.UnitProfile, error) {
+	byKey := map[string]int64{}
+	for k, n := range s.profiles {
+		if k.project.Value() == project && k.question.Value() == question && k.level.Value() == level && k.scope.Value() == scope {
+			byKey[k.profile.Value()] += n
+		}
+	}
+	out := make([]agreement.UnitProfile, 0, len(byKey))
+	for _, key := range slices.Sorted(maps.Keys(byKey)) {
+		vals, err := agreement.ParseProfileKey(key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, agreement.UnitProfile{Values: vals, Units: byKey[key]})
+	}
+	return out, nil
 }

@@ -68,6 +68,9 @@
 //	                                                          annotator, cohort, vendor, producer) label's producer retracts it
 //	cells, daily          project, question, level, scope,    cells of live units (daily: on the   rows are the partition's
 //	(agreement)           unit size, values (daily: + day)    unit's first day); zeros forgotten   current totals
+//	profiles (agreement)  project, question, level, scope,    profiles (multisets of values) of    rows are the partition's
+//	                      day, profile                        live pairable units, per day they    current totals (alpha's
+//	                                                          started; zeros forgotten             interval)
 //	pairs, kappa          project, question, annotator        annotators, pairs of annotators ×    rows are totals
 //	(agreement)           (kappa: pair, level, values)        values met; zeros forgotten
 //	applied (agreement,   event type, item, label or          one per label (and gold) event       a copy changes nothing
@@ -78,6 +81,8 @@
 //	labelIQ (accuracy)    label id                            one per counted label                a retraction finds it
 //	counts (accuracy)     project, question, scope            scopes (all, cohorts, vendors,       rows are totals
 //	                                                          annotators); zeros forgotten
+//	confusion (accuracy)  project, question, scope, gold      scopes × pairs of values met;        rows are totals (error
+//	                      value, labeled value                zeros forgotten                      types)
 //	stages (flow)         item, stage                         ≤ 2 per item of the topic            earliest / latest time
 //	reviewed (flow)       label id                            one per reviewed label               a label counts once
 //	reviews (flow)        item, label, review, event id       one per review                       a copy changes nothing
@@ -128,10 +133,20 @@
 // alpha, accuracy, rework, cycle-time quantiles, coverage); ReadAgreement
 // (all time or a window of days, narrowed by AgreementFilter) and
 // ReadPairwiseKappa merge cells in SQL and apply the level's metric with
-// streams/agreement, for the figures that are not. ReadAgreement and its
+// streams/agreement, for the figures that are not. ReadAgreement also reads
+// the unit profiles (agreement_profiles) of the same units and gives alpha's
+// confidence interval (AgreementFigure.AlphaCI, the jackknife over units of
+// agreement.AlphaInterval), after checking that the profiles add up to the
+// cells (ErrProfilesBehind otherwise: a processor that ran before migration
+// 0035 wrote no profiles; replay it). ReadAgreement and its
 // AgreementFigure are the only agreement read: the API (services/api), the
 // tests and any other reader call it, so every reader shows the same figure.
 //
+// ReadConfusion reads the confusion behind accuracy (accuracy_confusion,
+// migration 0036): the scored labels by gold value and labeled value, whose
+// sums are accuracy's denominator and whose diagonal is its numerator.
+//
 // Definitions (denominators, the error of accuracy, which units count) are
-// in README.md, section "KPIs", and in the comments of migrations 0003-0007.
+// in README.md, section "KPIs", and in the comments of migrations 0003-0007,
+// 0035 and 0036.
 package kpi

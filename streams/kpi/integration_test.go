@@ -2,6 +2,8 @@ package kpi_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -113,7 +115,8 @@ func waitFigures(t *testing.T, ctx context.Context, conn driver.Conn, w *annotat
 		}
 		f, ok := kpi.FindFigure(figs, w.Config.Project, w.Config.Question, kpi.ScopeAll)
 		_, total, _ := accuracyRow(t, ctx, conn, w.Config.Project, kpi.ScopeAll)
-		if ok && f.Coincidences.Equal(want) && total == wantTotal {
+		// The profiles are another table of the same batches: wait for them too.
+		if ok && f.Coincidences.Equal(want) && !errors.Is(f.AlphaCIErr, kpi.ErrProfilesBehind) && total == wantTotal {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -161,6 +164,22 @@ func checkFigures(t *testing.T, ctx context.Context, conn driver.Conn, w *annota
 		measured["alpha "+c.scope] = f.Alpha.Alpha
 		measured["alpha model "+c.scope] = model
 
+		// Alpha's interval from the live profiles is the one streams/agreement computes
+		// from the units of the log, to the last bit.
+		wantCI, err := agreement.AlphaInterval(rawProfiles(t, w.Events, c.cohort, nil), agreement.Nominal, agreement.DefaultConfidence)
+		if err != nil {
+			t.Fatalf("scope %s: interval from the log: %v", c.scope, err)
+		}
+		if f.AlphaCI == nil || *f.AlphaCI != wantCI {
+			t.Errorf("scope %s: live interval %+v (%v), from the log's units %+v", c.scope, f.AlphaCI, f.AlphaCIErr, wantCI)
+		}
+		if !(f.AlphaCI != nil && f.AlphaCI.Low < f.Alpha.Alpha && f.Alpha.Alpha < f.AlphaCI.High) {
+			t.Errorf("scope %s: interval %+v does not hold alpha %v", c.scope, f.AlphaCI, f.Alpha.Alpha)
+		}
+		if f.AlphaCI != nil {
+			measured["alpha ci low "+c.scope], measured["alpha ci high "+c.scope] = f.AlphaCI.Low, f.AlphaCI.High
+		}
+
 		// The SQL view's nominal alpha and evidence agree with Go's.
 		var units, values, sqlAlpha float64
 		if err := conn.QueryRow(ctx, "SELECT pairable_units, pairable_values, alpha_nominal FROM kpi_agreement WHERE project_id = ? AND question_id = ? AND scope = ?",
@@ -181,6 +200,48 @@ func checkFigures(t *testing.T, ctx context.Context, conn driver.Conn, w *annota
 		}
 		measured["accuracy "+c.scope] = acc
 		measured["accuracy model "+c.scope] = cfg.ExpectedAccuracy(c.cohort)
+
+		// Error types: the confusion sums to accuracy's denominator, its diagonal is the
+		// numerator, and every cell is the count of the final labels of gold items with that
+		// (gold answer, value).
+		cells, err := kpi.ReadConfusion(ctx, conn, kpi.ConfusionFilter{Project: cfg.Project, Question: cfg.Question, Scope: c.scope})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantCells := map[[2]string]int64{}
+		for _, l := range w.Labels {
+			if l.Gold && (c.cohort == "" || l.Cohort == c.cohort) {
+				wantCells[[2]string{l.Truth, l.Answer}]++
+			}
+		}
+		gotCells := map[[2]string]int64{}
+		var diagonal, sum int64
+		offDiagonal := 0
+		for i, cell := range cells {
+			gotCells[[2]string{cell.GoldValue, cell.LabelValue}] = cell.Count
+			sum += cell.Count
+			if !cell.Error {
+				diagonal += cell.Count
+			} else {
+				offDiagonal++
+			}
+			if cell.Error != (cell.GoldValue != cell.LabelValue) || (i > 0 && cells[i-1].Count < cell.Count) {
+				t.Errorf("confusion %s: cell %d %+v out of order or mislabeled", c.scope, i, cell)
+			}
+		}
+		if diagonal != correct || sum != total || !maps.Equal(gotCells, wantCells) {
+			t.Errorf("confusion %s: diagonal %d of %d (accuracy %d/%d); cells %v, from the labels %v", c.scope, diagonal, sum, correct, total, gotCells, wantCells)
+		}
+		errs, err := kpi.ReadConfusion(ctx, conn, kpi.ConfusionFilter{Project: cfg.Project, Question: cfg.Question, Scope: c.scope, ErrorsOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(errs) == 0 || len(errs) != offDiagonal || slices.ContainsFunc(errs, func(x kpi.ConfusionCell) bool { return !x.Error }) {
+			t.Errorf("top confusions %s: %+v", c.scope, errs)
+		} else {
+			top := errs[0]
+			measured[fmt.Sprintf("top confusion %s: %s as %s", c.scope, top.GoldValue, top.LabelValue)] = float64(top.Count)
+		}
 	}
 	// Per-annotator agreement: every annotator has pairs, and experts agree
 	// more with the others than the crowd does.
@@ -230,6 +291,71 @@ func checkFigures(t *testing.T, ctx context.Context, conn driver.Conn, w *annota
 	return measured
 }
 
+// rawProfiles folds the label events of the log as the agreement processor
+// defines units (an item's answers to the question; a unit starts on the UTC
+// day of its first label and starts afresh once every label left) and
+// returns the profiles of the pairable units of a cohort (or all, cohort ""),
+// of those that started on *day when day is not nil. It shares no code with
+// the processor.
+func rawProfiles(t *testing.T, evs []schemas.Event, cohort string, day *time.Time) []agreement.UnitProfile {
+	t.Helper()
+	type live struct {
+		cohort string
+		v      agreement.Value
+	}
+	type unit struct {
+		start  time.Time
+		labels map[string]live
+	}
+	units := map[string]*unit{}
+	var order []string
+	for _, ev := range evs {
+		switch e := ev.(type) {
+		case *schemas.LabelSubmitted:
+			u := units[e.ItemID]
+			if u == nil {
+				order = append(order, e.ItemID)
+			}
+			if u == nil || len(u.labels) == 0 {
+				u = &unit{start: time.UnixMilli(e.OccurredAt).UTC().Truncate(24 * time.Hour), labels: map[string]live{}}
+				units[e.ItemID] = u
+			}
+			u.labels[e.LabelID] = live{e.Cohort, canon(t, e.Value)}
+		case *schemas.LabelRetracted:
+			if u := units[e.ItemID]; u != nil {
+				delete(u.labels, e.LabelID)
+			}
+		}
+	}
+	var pairable [][]agreement.Value
+	for _, item := range order {
+		u := units[item]
+		if day != nil && !u.start.Equal(*day) {
+			continue
+		}
+		var vals []agreement.Value
+		for _, l := range u.labels {
+			if cohort == "" || l.cohort == cohort {
+				vals = append(vals, l.v)
+			}
+		}
+		if len(vals) >= 2 {
+			pairable = append(pairable, vals)
+		}
+	}
+	return agreement.Profiles(pairable)
+}
+
+// figsNow reads every all-time figure.
+func figsNow(t *testing.T, ctx context.Context, conn driver.Conn) []kpi.AgreementFigure {
+	t.Helper()
+	figs, err := kpi.ReadAgreement(ctx, conn, kpi.AgreementFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return figs
+}
+
 // expectedRework counts reviewed labels and rejected ones in the events.
 func expectedRework(evs []schemas.Event) (reviewed, reworked int64) {
 	for _, ev := range evs {
@@ -273,8 +399,12 @@ func TestKPIEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f, ok := kpi.FindFigure(whole, w.Config.Project, w.Config.Question, kpi.ScopeAll); !ok || !f.Coincidences.Equal(exact) {
-		t.Errorf("window over every day differs from the all-time cells")
+	f, ok := kpi.FindFigure(whole, w.Config.Project, w.Config.Question, kpi.ScopeAll)
+	if !ok || !f.Coincidences.Equal(exact) {
+		t.Fatalf("window over every day differs from the all-time cells")
+	}
+	if all, _ := kpi.FindFigure(figsNow(t, ctx, conn), w.Config.Project, w.Config.Question, kpi.ScopeAll); f.AlphaCI == nil || all.AlphaCI == nil || *f.AlphaCI != *all.AlphaCI {
+		t.Errorf("window over every day: interval %+v, all time %+v", f.AlphaCI, all.AlphaCI)
 	}
 	// A window without an end, narrowed to the project and its scope all: the same cells,
 	// and no other project's or scope's figure.
@@ -287,13 +417,27 @@ func TestKPIEndToEnd(t *testing.T) {
 	}
 	merged := agreement.NewCoincidences()
 	for d := range 7 {
-		figs, err := kpi.ReadAgreement(ctx, conn, kpi.AgreementFilter{From: day0.AddDate(0, 0, d), To: day0.AddDate(0, 0, d+1)})
+		figs, err := kpi.ReadAgreement(ctx, conn, kpi.AgreementFilter{From: day0.AddDate(0, 0, d), To: day0.AddDate(0, 0, d+1), Confidence: 0.9})
 		if err != nil {
 			t.Fatal(err)
 		}
+		day := day0.AddDate(0, 0, d)
+		want, wantErr := agreement.AlphaInterval(rawProfiles(t, w.Events, "", &day), agreement.Nominal, 0.9)
 		if f, ok := kpi.FindFigure(figs, w.Config.Project, w.Config.Question, kpi.ScopeAll); ok {
 			merged.Merge(f.Coincidences)
-			t.Logf("window %s: alpha %.4f over %d pairable units", day0.AddDate(0, 0, d).Format(time.DateOnly), f.Alpha.Alpha, f.Alpha.PairableUnits)
+			t.Logf("window %s: alpha %.4f over %d pairable units", day.Format(time.DateOnly), f.Alpha.Alpha, f.Alpha.PairableUnits)
+			// The window's interval, here at 90% (AgreementFilter.Confidence), is that of
+			// the units of the log that started on the day.
+			switch {
+			case wantErr != nil:
+				if f.AlphaCI != nil || !errors.Is(f.AlphaCIErr, agreement.ErrUndefined) {
+					t.Errorf("window %s: interval %+v (%v), but the log's units give none: %v", day.Format(time.DateOnly), f.AlphaCI, f.AlphaCIErr, wantErr)
+				}
+			case f.AlphaCI == nil || *f.AlphaCI != want:
+				t.Errorf("window %s: interval %+v (%v), from the log's units %+v", day.Format(time.DateOnly), f.AlphaCI, f.AlphaCIErr, want)
+			}
+		} else if wantErr == nil {
+			t.Errorf("window %s: no figure, but the log's units give the interval %+v", day.Format(time.DateOnly), want)
 		}
 	}
 	if !merged.Equal(exact) {

@@ -3,6 +3,7 @@ package kpi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -41,10 +42,28 @@ type AgreementFigure struct {
 	// number of values; FleissErr says why not otherwise.
 	Fleiss    agreement.KappaResult
 	FleissErr error
+	// AlphaCI is alpha's confidence interval at AgreementFilter.Confidence:
+	// agreement.AlphaInterval, the jackknife over units, from the units' profiles
+	// (agreement_profiles, migration 0035). It is nil when it is undefined or cannot be
+	// computed, and AlphaCIErr says why: it wraps agreement.ErrUndefined when the evidence
+	// does not support an interval, and is ErrProfilesBehind when the profiles do not add up
+	// to the cells.
+	AlphaCI    *agreement.Interval
+	AlphaCIErr error
 	// Coincidences are the merged cells, for other figures (marginals, merging windows); nil
 	// in a figure read from JSON.
 	Coincidences *agreement.Coincidences
+	// Profiles are the merged unit profiles behind AlphaCI, for an interval at another
+	// confidence; nil in a figure read from JSON.
+	Profiles []agreement.UnitProfile
 }
+
+// ErrProfilesBehind is AgreementFigure.AlphaCIErr when the unit profiles read do not give the
+// coincidence cells read: agreement_profiles is behind agreement_cells, because the processor
+// ran before migration 0035 existed (replay kpi_agreement into fresh tables to fill it), or
+// because the two reads saw different batches of a running processor (read again). An
+// interval from profiles that miss units would be wrong, so none is given.
+var ErrProfilesBehind = errors.New("unit profiles (agreement_profiles) do not add up to the coincidence cells")
 
 // figureJSON is the wire form of an AgreementFigure.
 type figureJSON struct {
@@ -59,6 +78,9 @@ type figureJSON struct {
 	PairableValues   int64    `json:"pairable_values"`
 	// Undefined says why alpha is null.
 	Undefined string `json:"undefined,omitempty"`
+	// AlphaCI is alpha's confidence interval, null when undefined; AlphaCIUndefined says why.
+	AlphaCI          *agreement.Interval `json:"alpha_ci"`
+	AlphaCIUndefined string              `json:"alpha_ci_undefined,omitempty"`
 }
 
 // MarshalJSON writes the figure with null for what is undefined (JSON has no NaN) and the
@@ -76,6 +98,14 @@ func (f AgreementFigure) MarshalJSON() ([]byte, error) {
 	}
 	if f.FleissErr == nil {
 		out.FleissKappa = finite(f.Fleiss.Kappa)
+	}
+	switch {
+	case f.AlphaCI != nil && finite(f.AlphaCI.Low) != nil && finite(f.AlphaCI.High) != nil:
+		out.AlphaCI = f.AlphaCI
+	case f.AlphaCIErr != nil:
+		out.AlphaCIUndefined = f.AlphaCIErr.Error()
+	default:
+		out.AlphaCIUndefined = "no interval computed"
 	}
 	return json.Marshal(out)
 }
@@ -103,6 +133,11 @@ func (f *AgreementFigure) UnmarshalJSON(b []byte) error {
 	} else {
 		f.FleissErr = fmt.Errorf("%w: Fleiss' kappa", agreement.ErrUndefined)
 	}
+	if in.AlphaCI != nil {
+		f.AlphaCI = in.AlphaCI
+	} else {
+		f.AlphaCIErr = fmt.Errorf("%w: alpha's interval: %s", agreement.ErrUndefined, in.AlphaCIUndefined)
+	}
 	return nil
 }
 
@@ -129,6 +164,9 @@ type AgreementFilter struct {
 	// (got their first label) on the UTC days from From's day up to, not including, To's day
 	// count (e.g. the last 7 days: From = today-6, To = today+1). To zero means no end.
 	From, To time.Time
+	// Confidence is the confidence level of AlphaCI, in (0, 1); zero means
+	// agreement.DefaultConfidence (0.95).
+	Confidence float64
 }
 
 // noEnd is the day a window without an end stops before: the last one both ClickHouse 18.16
@@ -156,23 +194,49 @@ GROUP BY project_id, question_id, level, scope, unit_size, a, b
 HAVING total > 0
 ORDER BY project_id, question_id, level, scope, unit_size, a, b`
 
+// AgreementProfilesQuery reads the merged unit profiles over all time (the view
+// kpi_agreement_profiles sums the partitions' latest totals and the days), with
+// agreementWhere's parameters.
+const AgreementProfilesQuery = `SELECT project_id, question_id, level, scope, values, counts, unit_count
+FROM kpi_agreement_profiles
+WHERE ` + agreementWhere + `
+ORDER BY project_id, question_id, level, scope, profile`
+
+// AgreementProfilesWindowQuery reads the merged unit profiles of the units that started on
+// the days [from, to), with the parameters of AgreementWindowQuery.
+const AgreementProfilesWindowQuery = `SELECT project_id, question_id, level, scope, values, counts, sum(units) AS unit_count
+FROM agreement_profiles FINAL
+WHERE day >= toDate(?) AND day < toDate(?) AND ` + agreementWhere + `
+GROUP BY project_id, question_id, level, scope, profile, values, counts
+HAVING unit_count > 0
+ORDER BY project_id, question_id, level, scope, profile`
+
 // ReadAgreement reads the figures f selects from ClickHouse and computes them with
 // streams/agreement: alpha is not a plain SQL sum for ordinal, interval, ratio and set
 // questions (the ordinal distance depends on the global marginals, ratio and MASI have no
-// closed form), so the cells are merged in SQL and the metric applied here. Figures come in
-// (project, question, level, scope) order.
+// closed form), so the cells are merged in SQL and the metric applied here. Alpha's
+// confidence interval comes from the unit profiles of the same units (AlphaCI). Figures come
+// in (project, question, level, scope) order.
 func ReadAgreement(ctx context.Context, conn driver.Conn, f AgreementFilter) ([]AgreementFigure, error) {
+	confidence := f.Confidence
+	if confidence == 0 {
+		confidence = agreement.DefaultConfidence
+	}
+	if !(confidence > 0 && confidence < 1) {
+		return nil, fmt.Errorf("read agreement: confidence %v is not between 0 and 1", f.Confidence)
+	}
 	cohorts := uint8(0)
 	if f.Cohorts {
 		cohorts = 1
 	}
-	query, args := AgreementQuery, []any{f.Project, f.Project, f.Scope, f.Scope, cohorts}
+	query, profilesQuery, args := AgreementQuery, AgreementProfilesQuery, []any{f.Project, f.Project, f.Scope, f.Scope, cohorts}
 	if !f.From.IsZero() {
 		to := noEnd
 		if !f.To.IsZero() {
 			to = f.To.UTC().Format(time.DateOnly)
 		}
-		query, args = AgreementWindowQuery, append([]any{f.From.UTC().Format(time.DateOnly), to}, args...)
+		query, profilesQuery = AgreementWindowQuery, AgreementProfilesWindowQuery
+		args = append([]any{f.From.UTC().Format(time.DateOnly), to}, args...)
 	}
 	rows, err := conn.Query(ctx, query, args...)
 	if err != nil {
@@ -200,6 +264,11 @@ func ReadAgreement(ctx context.Context, conn driver.Conn, f AgreementFilter) ([]
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read agreement cells: %w", err)
 	}
+	rows.Close()
+	profiles, err := readProfiles(ctx, conn, profilesQuery, args)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]AgreementFigure, 0, len(order))
 	for _, k := range order {
 		fig := AgreementFigure{ProjectID: k.project, QuestionID: k.question, Level: k.level, Scope: k.scope}
@@ -212,9 +281,71 @@ func ReadAgreement(ctx context.Context, conn driver.Conn, f AgreementFilter) ([]
 		fig.Alpha, fig.Err = Figures(co, k.level)
 		fig.Percent, fig.PercentErr = co.PercentAgreement()
 		fig.Fleiss, fig.FleissErr = co.FleissKappa()
+		fig.Profiles = profiles[profileGroup{k.project, k.question, k.level, k.scope}]
+		fig.AlphaCI, fig.AlphaCIErr = Interval(co, fig.Profiles, k.level, confidence)
 		out = append(out, fig)
 	}
 	return out, nil
+}
+
+// profileGroup is the figure a profile belongs to.
+type profileGroup struct{ project, question, level, scope string }
+
+// readProfiles runs one of the profile queries and groups its rows by figure.
+func readProfiles(ctx context.Context, conn driver.Conn, query string, args []any) (map[profileGroup][]agreement.UnitProfile, error) {
+	rows, err := conn.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query agreement profiles: %w", err)
+	}
+	defer rows.Close()
+	out := map[profileGroup][]agreement.UnitProfile{}
+	for rows.Next() {
+		var (
+			g      profileGroup
+			values []string
+			counts []uint32
+			units  int64
+		)
+		if err := rows.Scan(&g.project, &g.question, &g.level, &g.scope, &values, &counts, &units); err != nil {
+			return nil, fmt.Errorf("scan agreement profile: %w", err)
+		}
+		if len(values) != len(counts) {
+			return nil, fmt.Errorf("agreement profile of %s/%s scope %s: %d values and %d counts", g.project, g.question, g.scope, len(values), len(counts))
+		}
+		p := agreement.UnitProfile{Units: units}
+		for i, v := range values {
+			for range counts[i] {
+				p.Values = append(p.Values, agreement.Value(v))
+			}
+		}
+		out[g] = append(out[g], p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read agreement profiles: %w", err)
+	}
+	return out, nil
+}
+
+// Interval computes alpha's confidence interval at a schemas level name from the unit
+// profiles of the units whose merged cells are co, after checking that the profiles are
+// those units (ErrProfilesBehind otherwise).
+func Interval(co *agreement.Coincidences, profiles []agreement.UnitProfile, level string, confidence float64) (*agreement.Interval, error) {
+	l, err := alphaLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	check := agreement.NewCoincidences()
+	for _, p := range profiles {
+		check.AddProfile(p)
+	}
+	if !check.Equal(co) {
+		return nil, ErrProfilesBehind
+	}
+	ci, err := agreement.AlphaInterval(profiles, l, confidence)
+	if err != nil {
+		return nil, err
+	}
+	return &ci, nil
 }
 
 // Figures computes alpha of merged cells at a schemas level name.

@@ -42,7 +42,7 @@ func alphaLevel(l string) (agreement.Level, error) {
 	case schemas.LevelOrdinal:
 		return agreement.Ordinal, nil
 	case schemas.LevelInterval:
-		return agreement.Interval, nil
+		return agreement.IntervalLevel, nil
 	case schemas.LevelRatio:
 		return agreement.Ratio, nil
 	case schemas.LevelMultiLabel:
