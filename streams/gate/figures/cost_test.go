@@ -54,6 +54,7 @@ func TestReadCost(t *testing.T) {
 		`INSERT INTO lineage_edges (event_id, src_kind, src_id, rel, dst_kind, dst_id) SELECT concat('ev-bl', toString(number)), 'label', concat('bl', toString(number)), 'member_of', 'dataset_version', 'ds-big@1' FROM system.numbers LIMIT ` + n,
 		`INSERT INTO agreement_cells (project_id, question_id, level, scope, kafka_topic, kafka_partition, unit_size, a, b, count, version) SELECT 'proj-big', 'qb', 'nominal', concat('cohort:', toString(number % 1000)), 't', toUInt32(number % 7), 2, 'car', 'car', 2, 1 FROM system.numbers LIMIT ` + gold,
 		`INSERT INTO accuracy_counts (project_id, question_id, scope, kafka_topic, kafka_partition, correct, total, version) SELECT 'proj-big', 'qb', concat('annotator:', toString(number)), 't', 0, 1, 2, 1 FROM system.numbers LIMIT ` + gold,
+		`INSERT INTO agreement_profiles (project_id, question_id, level, scope, day, kafka_topic, kafka_partition, profile, values, counts, units, version) SELECT 'proj-big', 'qb', 'nominal', concat('cohort:', toString(number % 1000)), toDate('2026-11-01'), 't', toUInt32(number % 7), concat('p', toString(number)), ['car'], [2], 1, 1 FROM system.numbers LIMIT ` + gold,
 
 		// The small version ds-s@1 = {s1/sl1, s2/sl2} of project proj-s: s1 is a gold item.
 		`INSERT INTO items (event_id, item_id, project_id, source, sha256, slice_tags, edge_case_tags) SELECT 'ev-s1', 's1', 'proj-s', 'cam', 'x', ['night'], ['occluded'] UNION ALL SELECT 'ev-s2', 's2', 'proj-s', 'cam', 'x', emptyArrayString(), emptyArrayString()`,

@@ -20,7 +20,8 @@
 //
 // Agreement is kpi.ReadAgreement's figure per question and level of the project, all time,
 // scope "all": the one agreement read. Alpha is nil, and Undefined says why, when the KPI
-// has no alpha.
+// has no alpha; Low, High and Method are the KPI's 95% interval (the jackknife over units),
+// nil when it has none (too little evidence, or unit profiles behind the cells).
 //
 // Accuracy has two figures per question of the project (zero counts where nothing is scored):
 //
@@ -97,10 +98,12 @@
 //	                            by key
 //	questions                   labels whole, its project_id column       200,002 (3.4 MB)
 //	                            (question_id where the project matches)
-//	agreement                   kpi.ReadAgreement: the view               20,000 (all
-//	                            kpi_agreement_cells merges every          agreement_cells)
-//	                            project's cells (FINAL); 18.16 pushes
-//	                            no predicate into a view
+//	agreement                   kpi.ReadAgreement: the views              20,000 + 20,000
+//	                            kpi_agreement_cells and                   (all cells and
+//	                            kpi_agreement_profiles merge every        profiles)
+//	                            project's cells and unit profiles
+//	                            (FINAL); 18.16 pushes no predicate into
+//	                            a view
 //	labels on gold items        gold_labels whole (the gold table), the   620,007 (28 MB)
 //	                            labels and reviews of the granules that
 //	                            hold any project's gold items, and the

@@ -423,7 +423,13 @@ func agreementFigure(k kpi.AgreementFigure) gate.AgreementFigure {
 	default:
 		alpha := k.Alpha.Alpha
 		a.Alpha = &alpha
-		// TODO(h20-ci): Low, High and Method from the interval kpi.AgreementFigure gains.
+		// The interval is the KPI's (kpi.ReadAgreement's default confidence, 95%); nil when
+		// it is undefined (AlphaCIErr says why: too little evidence, or the unit profiles
+		// are behind the cells), which a target on the lower bound judges not enough data.
+		if ci := k.AlphaCI; ci != nil && !math.IsNaN(ci.Low) && !math.IsInf(ci.Low, 0) && !math.IsNaN(ci.High) && !math.IsInf(ci.High, 0) {
+			low, high := ci.Low, ci.High
+			a.Low, a.High, a.Method = &low, &high, ci.Method
+		}
 	}
 	return a
 }

@@ -173,7 +173,11 @@ func want() []wantCase {
 		if err != nil {
 			return gate.AgreementFigure{PairableValues: co.PairableValues(), Undefined: err.Error()}
 		}
-		return gate.AgreementFigure{Alpha: &r.Alpha, PairableValues: r.PairableValues}
+		f := gate.AgreementFigure{Alpha: &r.Alpha, PairableValues: r.PairableValues}
+		if ci, err := agreement.AlphaInterval(agreement.Profiles(units), level, agreement.DefaultConfidence); err == nil {
+			f.Low, f.High, f.Method = &ci.Low, &ci.High, ci.Method
+		}
+		return f
 	}
 	c, r := agreement.Category, agreement.Rank
 	// q: i1 car/car, i2 car/truck, g1 car/truck, g4 car/truck (g3's second label was
@@ -183,6 +187,9 @@ func want() []wantCase {
 	q.QuestionID, q.Level = "q", schemas.LevelNominal
 	q2 := alpha(agreement.Ordinal, []agreement.Value{r(0), r(2)}, []agreement.Value{r(1), r(1)})
 	q2.QuestionID, q2.Level = "q2", schemas.LevelOrdinal
+	if q.Low == nil || q2.Low != nil {
+		panic("q's interval is undefined, or q2's (all its disagreement in one unit) is defined")
+	}
 	q3 := alpha(agreement.Nominal, []agreement.Value{c("yes"), c("yes")})
 	q3.QuestionID, q3.Level = "q3", schemas.LevelNominal
 	if q3.Alpha != nil {
