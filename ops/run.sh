@@ -141,7 +141,8 @@ done
 [[ -n "$procs" ]] || die "could not read the processor names from bin/processor"
 
 start ingest bin/ingest -addr "$INGEST_ADDR" -principals-file "${PRINCIPALS_DIR}/principals"
-start processor bin/processor -processors "$procs" -http "$PROCESSOR_HTTP"
+# -gate: the quality gate judges every committed dataset version (one instance runs it).
+start processor bin/processor -processors "$procs" -gate -http "$PROCESSOR_HTTP"
 # The API reads the consumer lag of the processors started above from the broker, and
 # authenticates its readers with the same principals file.
 start api bin/api -addr "$API_ADDR" -lag-processors "$procs" -principals-file "${PRINCIPALS_DIR}/principals"

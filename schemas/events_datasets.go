@@ -333,7 +333,9 @@ type GateVerdict struct {
 	DatasetID string `json:"dataset_id"`
 	// Version is the dataset version judged.
 	Version string `json:"version"`
-	// ProjectID is the project whose targets judged it (the project of its members' items).
+	// ProjectID is the project whose targets judged it (the project of its members' items);
+	// empty only in a rejection of a version none of whose members' items is known, which
+	// no project's targets can judge.
 	ProjectID string `json:"project_id"`
 	// TargetsVersions are the QualityTargetsSet versions in force at the commit time that
 	// judged it; empty when none was in force (then the version is not certified).
@@ -352,7 +354,9 @@ type GateVerdict struct {
 func (v *GateVerdict) validate(c *check, certified bool) {
 	c.required("dataset_id", v.DatasetID)
 	c.required("version", v.Version)
-	c.required("project_id", v.ProjectID)
+	if certified {
+		c.required("project_id", v.ProjectID)
+	}
 	if v.Sequence < 1 {
 		c.fail("sequence", "must be >= 1, got %d", v.Sequence)
 	}

@@ -60,7 +60,8 @@ func TestPipelineLogDecodesWithApacheAvro(t *testing.T) {
 		}
 	}
 	addr := freeAddr(t)
-	ingest := testenv.StartProcess(t, "ingest", ingestBin, kafkaEnv, "-addr", addr, "-principals-file", filepath.Join(principals, "principals"))
+	// No gate runs here: training runs are not gated (the demo would wait for a verdict).
+	ingest := testenv.StartProcess(t, "ingest", ingestBin, kafkaEnv, "-addr", addr, "-principals-file", filepath.Join(principals, "principals"), "-gate-training-runs=false")
 	waitReady(t, ingest, "http://"+addr+"/readyz")
 	router := testenv.StartProcess(t, "router", processorBin,
 		append(kafkaEnv, "ASSAY_CLICKHOUSE_ADDR="+ch.Addr[0], "ASSAY_CLICKHOUSE_DATABASE="+ch.Database),

@@ -19,11 +19,17 @@ import (
 	"github.com/assay-data/assay/streams/runtime"
 )
 
-// produceHistory writes the scripted lineage history to the topics of k, keyed as the contract
-// says, and waits for every acknowledgement.
+// produceHistory writes the scripted lineage history and the gate's word on it (verdicts, an
+// owner's override, a forged verdict: lineagetest.Gate) to the topics of k, keyed as the
+// contract says, and waits for every acknowledgement.
 func produceHistory(ctx context.Context, t *testing.T, k config.Kafka) {
 	t.Helper()
 	recs, err := lineagetest.HistoryRecords()
+	var gate []lineagetest.Record
+	if err == nil {
+		gate, err = lineagetest.GateRecords()
+		recs = append(recs, gate...)
+	}
 	if err == nil {
 		err = lineagetest.Produce(ctx, testenv.KafkaClient(t, k), k, recs)
 	}
@@ -33,7 +39,8 @@ func produceHistory(ctx context.Context, t *testing.T, k config.Kafka) {
 }
 
 // TestAuditAgainstBrokerAndClickHouse runs the whole audit path on the real servers: the
-// history on the broker, the ledger and lineage processors' tables in ClickHouse, then the CLI.
+// history with the gate's verdicts on the broker, the ledger and lineage processors' tables in
+// ClickHouse, then the CLI.
 func TestAuditAgainstBrokerAndClickHouse(t *testing.T) {
 	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
 	k, cfg, conn := env.Kafka, env.ClickHouse, env.Conn
@@ -67,19 +74,33 @@ func TestAuditAgainstBrokerAndClickHouse(t *testing.T) {
 	}
 	r := decode(out)
 	g := lineage.New(0)
-	for _, ev := range lineagetest.History() {
+	for _, ev := range append(lineagetest.History(), lineagetest.Gate()...) {
 		g.Apply(ev)
 	}
 	want, _ := g.Audit(lineage.VersionRef{DatasetID: lineagetest.Dataset, Version: "3"})
-	if r.MerkleRoot != want.MerkleRoot || !r.Complete || len(r.Drift) != 0 || r.RecordsReplayed != len(lineagetest.History()) ||
+	if r.MerkleRoot != want.MerkleRoot || !r.Complete || len(r.Drift) != 0 || r.RecordsReplayed != len(lineagetest.History())+len(lineagetest.Gate()) ||
 		!reflect.DeepEqual(r.Cohorts, []string{"cohort-a", "cohort-b", "cohort-c"}) {
 		t.Errorf("v3 report: root %s (want %s) complete %v drift %v records %d cohorts %v", r.MerkleRoot, want.MerkleRoot, r.Complete, r.Drift, r.RecordsReplayed, r.Cohorts)
 	}
 
-	// Version 2 fails: l3 was rejected in review. The text report names the missing link.
+	// The gate's word on v3 is in the report, as the log says it and ClickHouse agrees (no drift).
+	if !reflect.DeepEqual(r.Gate, want.Gate) || r.Gate.Status() != "certified" {
+		t.Errorf("v3 gate %+v, want %+v", r.Gate, want.Gate)
+	}
+
+	// Version 2 fails: l3 was rejected in review. The text report names the missing link, the
+	// gate's verdicts and the owner's override. The ledger, which ran without principals, kept
+	// mallory's forged certification: drift the audit names (lineage refused it).
 	code, out, _ = audit("ds-cars@2")
-	if code != 1 || !strings.Contains(out, lineage.ReviewRejected) || !strings.Contains(out, "FAIL") {
-		t.Errorf("audit v2: exit %d, want 1 with %q:\n%s", code, lineage.ReviewRejected, out)
+	for _, want := range []string{lineage.ReviewRejected, "FAIL", "gate:            REJECTED by verdict 2 of 2",
+		"override:        granted by owner-1", "run run-1:       registered 2026-10-01T08:40:00Z: NOT certified (verdict 1 rejected), overridden by an owner",
+		`dataset_verdicts ds-cars@2 ev-forged-verdict: row not in the log: verdict 3 by "mallory", not the gate`} {
+		if code != 1 || !strings.Contains(out, want) {
+			t.Errorf("audit v2: exit %d, want 1 with %q:\n%s", code, want, out)
+		}
+	}
+	if strings.Contains(out, "lineage_verdicts") || strings.Contains(out, "lineage gate") {
+		t.Errorf("audit v2: the lineage read model's gate drifts from the log:\n%s", out)
 	}
 
 	// Minute 35, before the remediation: version 2 exists (l4 not yet reviewed either), version 3 does not.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/assay-data/assay/schemas"
@@ -80,7 +81,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		demo.Shift(p.Events, time.Now())
 		start := time.Now()
 		fmt.Fprintf(stdout, "demo: program %d (seed %d): %d events at %d/s into project %q\n", i+1, s, len(p.Events), *rate, *project)
-		if err := play(ctx, cast, p.Events, *rate); err != nil {
+		if err := play(ctx, cast, p.Events, *rate, stderr); err != nil {
 			if errors.Is(err, context.Canceled) {
 				return nil
 			}
@@ -195,7 +196,14 @@ func loadCast(path, project, ingestURL string) (*cast, error) {
 // dashboard moves smoothly instead of in one jump. Each batch is split by the principal that
 // sends each event, in the order the principals first appear in it (an item's ingest before
 // its labels), each principal's events in their order.
-func play(ctx context.Context, c *cast, evs []schemas.Event, rate int) error {
+//
+// A training run is held back from its batch and sent on its own (heldRuns) until the gate
+// clears its dataset version: the gateway answers 409 to a run on a version the gate has not
+// certified, and the demo's pilot run on v1 is cleared only by the owner's override, which
+// counts once the gate has judged v1 (seconds after the commit).
+func play(ctx context.Context, c *cast, evs []schemas.Event, rate int, stderr io.Writer) error {
+	runs := heldRuns{stderr: stderr}
+	defer runs.wait()
 	const tick = 200 * time.Millisecond
 	per := max(1, rate*int(tick/time.Millisecond)/1000)
 	t := time.NewTicker(tick)
@@ -208,6 +216,10 @@ func play(ctx context.Context, c *cast, evs []schemas.Event, rate int) error {
 			p, err := c.writers.Pick(ev)
 			if err != nil {
 				return fmt.Errorf("demo event %s %s: %w", ev.Type(), ev.Meta().EventID, err)
+			}
+			if ev.Type() == schemas.TypeTrainingRunRegistered {
+				runs.send(ctx, c.clients[p.ID], ev)
+				continue
 			}
 			if _, ok := groups[p.ID]; !ok {
 				order = append(order, p.ID)
@@ -228,6 +240,45 @@ func play(ctx context.Context, c *cast, evs []schemas.Event, rate int) error {
 	}
 	return nil
 }
+
+// heldRuns sends training runs in goroutines of their own, retrying while the gateway answers
+// 409 (the gate has not cleared the version yet) or 503 (its view of the gate is catching up),
+// for at most runClearWait; wait waits for them all.
+type heldRuns struct {
+	stderr io.Writer
+	wg     sync.WaitGroup
+}
+
+// runClearWait bounds how long a held training run is retried: the gate judges a version
+// within its tick (10 s) once the ledger has the version.
+const runClearWait = 3 * time.Minute
+
+func (h *heldRuns) send(ctx context.Context, cl *client.Client, ev schemas.Event) {
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		deadline := time.Now().Add(runClearWait)
+		wait := 2 * time.Second
+		for {
+			_, err := cl.Send(ctx, ev)
+			var ce *client.Error
+			if err == nil || !errors.As(err, &ce) || (ce.Status != http.StatusConflict && ce.Status != http.StatusServiceUnavailable) || time.Now().After(deadline) {
+				if err != nil && ctx.Err() == nil {
+					fmt.Fprintf(h.stderr, "demo: training run %s not registered: %v\n", ev.Key(), err)
+				}
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, 20*time.Second)
+		}
+	}()
+}
+
+func (h *heldRuns) wait() { h.wg.Wait() }
 
 // summarize prints the project's KPIs from the API, after giving the processors a moment to
 // catch up with the last batch.

@@ -24,7 +24,8 @@ import (
 type command struct {
 	summary string
 	// run gets the arguments after the command name; it returns errUsage (wrapped or not) when
-	// the arguments are wrong, so main can exit 2 as flag parsing does.
+	// the arguments are wrong, so main can exit 2 as flag parsing does, and errUnavailable when
+	// a command whose exit status answers a question (assay gate) could not ask.
 	run func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
@@ -38,6 +39,10 @@ func register(name string, c command) {
 }
 
 var errUsage = errors.New("usage")
+
+// errUnavailable marks a command that could not read what it needs (a server down, a query
+// refused): like errUsage it exits 2, so a caller can tell it from the command's own "no" (1).
+var errUnavailable = errors.New("unavailable")
 
 func main() {
 	ctx, cancel := serve.SignalContext(context.Background())
@@ -62,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		fmt.Fprintf(stderr, "assay %s: %v\n", args[0], err)
-		if errors.Is(err, errUsage) {
+		if errors.Is(err, errUsage) || errors.Is(err, errUnavailable) {
 			return 2
 		}
 		return 1

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/assay-data/assay/schemas"
@@ -53,6 +54,24 @@ func Build(run, project string, seed uint64, items int) *Program {
 		schemas.Stamp(ev, producer, time.UnixMilli(at+100))
 		p.Events = append(p.Events, ev)
 	}
+	// The owner states the quality targets before any work starts (in force for every version
+	// of the program): agreement at least 0.4 (this pilot's crowd pulls it down; README), final
+	// labels at least 70% right on gold, every member fully traced, no open high or critical
+	// finding, no gold item in training data. v1 contains the gold items its accepted labels
+	// came with, so the gate rejects it; the pilot training run on it needs the owner's
+	// recorded override. Later versions leave the gold items out and are certified.
+	gold := map[string]bool{}
+	for _, ev := range w.Events {
+		if g, ok := ev.(*schemas.GoldLabelSet); ok {
+			gold[g.ItemID] = true
+		}
+	}
+	if len(w.Events) > 0 {
+		first, _ := Span(w.Events)
+		t := Targets(project, run)
+		add(t, first-60_000)
+		t.EffectiveAt = t.OccurredAt
+	}
 	runID := run + "-train-1"
 	found := [2]string{run + "-finding-night", run + "-finding-blurry"}
 	p.Findings = found[:]
@@ -66,8 +85,14 @@ func Build(run, project string, seed uint64, items int) *Program {
 			continue
 		}
 		versions++
+		if versions > 1 {
+			dv.Members = slices.DeleteFunc(dv.Members, func(m schemas.Member) bool { return gold[m.ItemID] })
+			dv.ManifestDigest = schemas.ManifestDigest(dv.Members)
+		}
 		switch versions {
 		case 1:
+			add(&schemas.GateOverrideGranted{DatasetID: dv.DatasetID, Version: dv.Version, ProjectID: project,
+				Reason: "pilot run on v1 before its gold items were split out; signed off by the data owner"}, lastAt+30_000)
 			// The model is trained on v1 and evaluated; the eval finds trouble on the night
 			// slice, among items the crowd labeled, and a fix is started at once.
 			add(&schemas.TrainingRunRegistered{RunID: runID, Model: "detector", DatasetID: dv.DatasetID,
@@ -88,6 +113,19 @@ func Build(run, project string, seed uint64, items int) *Program {
 	}
 	return p
 }
+
+// Targets are the quality targets the demo's owner sets for project: version run+"-t1",
+// in force from when the event occurred.
+func Targets(project, run string) *schemas.QualityTargetsSet {
+	return &schemas.QualityTargetsSet{ProjectID: project, TargetsVersion: run + "-t1",
+		Agreement:              &schemas.AgreementTarget{Level: schemas.LevelNominal, MinAlpha: 0.4, MinPairableValues: 100},
+		Accuracy:               &schemas.AccuracyTarget{MinAccuracy: 0.7, Denominator: schemas.DenominatorFinalAfterReview, MinGoldLabels: 20},
+		MinLineageCompleteness: ptr(0.99),
+		MaxOpenFindings:        []schemas.FindingLimit{{Severity: schemas.SeverityCritical, Max: 0}, {Severity: schemas.SeverityHigh, Max: 0}},
+		MaxLabelDrift:          ptr(0.3)}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // implicated lists up to n items with a wrong label from cohort.
 func implicated(w *annotation.Workload, cohort string, n int) []string {
@@ -131,5 +169,8 @@ func Shift(evs []schemas.Event, end time.Time) {
 		m := ev.Meta()
 		m.OccurredAt += d
 		m.RecordedAt = 0
+		if t, ok := ev.(*schemas.QualityTargetsSet); ok {
+			t.EffectiveAt += d // in force from when it occurred, wherever that moves
+		}
 	}
 }

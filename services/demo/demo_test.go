@@ -164,3 +164,58 @@ func TestPrincipalsWriteEveryEvent(t *testing.T) {
 	}
 	t.Logf("events per principal: %v", used)
 }
+
+// TestGatePlayed: the program plays the gate's two outcomes: targets in force before any
+// version, a v1 with gold items (rejected: no gold in training data) that the pilot run uses
+// only after the owner's recorded override, and later versions without gold items.
+func TestGatePlayed(t *testing.T) {
+	p := Build("t", "proj", 3, 120)
+	gold := map[string]bool{}
+	var targetsAt, overrideAt, runAt int64
+	versions := 0
+	for _, ev := range p.Events {
+		switch e := ev.(type) {
+		case *schemas.QualityTargetsSet:
+			targetsAt = e.EffectiveAt
+			if e.OccurredAt != e.EffectiveAt || e.ProjectID != "proj" {
+				t.Errorf("targets %+v", e)
+			}
+		case *schemas.GoldLabelSet:
+			gold[e.ItemID] = true
+		case *schemas.GateOverrideGranted:
+			overrideAt = e.OccurredAt
+			if e.Version != "v1" {
+				t.Errorf("override of %s, want v1", e.Version)
+			}
+		case *schemas.TrainingRunRegistered:
+			runAt = e.OccurredAt
+		case *schemas.DatasetVersionCommitted:
+			versions++
+			if targetsAt == 0 || targetsAt > e.OccurredAt {
+				t.Errorf("%s committed before the targets were in force", e.Version)
+			}
+			withGold := 0
+			for _, m := range e.Members {
+				if gold[m.ItemID] {
+					withGold++
+				}
+			}
+			if versions == 1 && withGold == 0 {
+				t.Errorf("v1 has no gold item: the demo would not show a rejection")
+			}
+			if versions > 1 && withGold > 0 {
+				t.Errorf("%s has %d gold members", e.Version, withGold)
+			}
+		}
+	}
+	if versions < 2 || overrideAt == 0 || runAt <= overrideAt {
+		t.Fatalf("versions %d, override at %d, run at %d", versions, overrideAt, runAt)
+	}
+	end := time.UnixMilli(1_900_000_000_000)
+	Shift(p.Events, end)
+	for _, ev := range p.Events {
+		if e, ok := ev.(*schemas.QualityTargetsSet); ok && e.EffectiveAt != e.OccurredAt {
+			t.Errorf("shift moved occurred_at to %d but effective_at to %d", e.OccurredAt, e.EffectiveAt)
+		}
+	}
+}

@@ -5,4 +5,9 @@
 // "Ingest"); main.go wires flags to it, loads the principals file (-principals-file) and
 // keeps it in force: it polls the file (-principals-poll) and reloads it on SIGHUP, so a
 // token is revoked by editing the file, without a restart (services/internal/principals).
+//
+// Main also owns the gate's view (services/ingest/gateview) unless -gate-training-runs=false:
+// it starts the view's Run, stops it on shutdown, and adds its readiness check, so the
+// gateway is not ready before the view has read the datasets topic; the gateway asks the
+// view about every TrainingRunRegistered (409 for a version the gate has not certified).
 package main

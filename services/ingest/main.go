@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/assay-data/assay/services/ingest/gateview"
 	"github.com/assay-data/assay/services/ingest/gateway"
 	"github.com/assay-data/assay/services/ingest/wire"
 	"github.com/assay-data/assay/services/internal/principals"
@@ -91,6 +92,7 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	pflags := principals.RegisterFlags(fs)
 	addr := fs.String("addr", "127.0.0.1:18090", "listen address")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "time given to in-flight requests and produces on shutdown")
+	gateRuns := fs.Bool("gate-training-runs", true, "refuse (409) a TrainingRunRegistered on a dataset version the quality gate has not certified and no owner overrode, deciding on a view of the datasets topic (false: training runs are not gated, for deployments without a gate)")
 	memLimit := fs.Int64("memory-limit", 0, "the Go runtime's soft memory limit in bytes (0: -max-inflight-bytes + 48 MiB); GOMEMLIMIT, when set, wins")
 	httpCfg := serve.RegisterHTTPFlags(fs, httpDefaults())
 	logFlags := serve.RegisterLogFlags(fs)
@@ -126,6 +128,15 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	}
 	reg := serve.NewRegistry()
 	reg.MustRegister(principals.Collector("ingest", loader))
+	var view *gateview.View
+	if *gateRuns {
+		if view, err = gateview.New(*kcfg, reg, log); err != nil {
+			return err
+		}
+		cfg.Gate = view
+	} else {
+		log.Warn("training runs are not gated (-gate-training-runs=false): a TrainingRunRegistered is accepted whatever the gate decided")
+	}
 	gw, err := gateway.New(cfg, *kcfg, reg, log)
 	if err != nil {
 		return err
@@ -138,6 +149,22 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	ops := serve.NewOps(reg)
 	ops.Mux.Handle("POST "+wire.Path, gw)
 	ops.AddCheck("kafka", gw.Ready)
+	if view != nil {
+		// Not ready before the view has read the log: a 409 decided on it would be wrong.
+		ops.AddCheck("gate_view", view.Ready)
+		viewCtx, stopView := context.WithCancel(ctx)
+		viewDone := make(chan struct{})
+		go func() {
+			defer close(viewDone)
+			_ = view.Run(viewCtx) // returns nil when viewCtx ends; failures are retried inside
+		}()
+		// The view stops reading with ctx (SIGTERM); requests still draining are decided on
+		// what it has read, which stays in memory until run returns.
+		defer func() {
+			stopView()
+			<-viewDone
+		}()
+	}
 	st := loader.Status()
 	log.Info("ingest gateway starting", "brokers", kcfg.Brokers, "topic_prefix", kcfg.TopicPrefix,
 		"principals_file", loader.Path(), "principals", st.Principals, "tokens", st.Tokens)

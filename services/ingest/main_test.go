@@ -59,6 +59,7 @@ func TestConfigurationErrorsStopTheGateway(t *testing.T) {
 		{"poll not positive", []string{"-principals-poll", "0s"}, withFile(map[string]string{}), "-principals-poll"},
 		{"negative memory limit", []string{"-memory-limit", "-1"}, withFile(map[string]string{}), "-memory-limit -1"},
 		{"share out of range", nil, withFile(map[string]string{"ASSAY_INGEST_MAX_INFLIGHT_SHARE": "1.5"}), "in-flight share 1.5"},
+		{"gate flag not a boolean", nil, withFile(map[string]string{"ASSAY_INGEST_GATE_TRAINING_RUNS": "maybe"}), `ASSAY_INGEST_GATE_TRAINING_RUNS="maybe"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -125,7 +126,8 @@ func TestUsageNamesEveryVariable(t *testing.T) {
 		t.Fatal("-h: no error")
 	}
 	for _, want := range []string{"(env ASSAY_INGEST_PRINCIPALS_FILE, ASSAY_PRINCIPALS_FILE)", "(env ASSAY_INGEST_PRINCIPALS_POLL, ASSAY_PRINCIPALS_POLL) (default 2s)",
-		"(env ASSAY_INGEST_MAX_EVENTS, ASSAY_MAX_EVENTS)", "(env ASSAY_INGEST_HTTP_READ_TIMEOUT, ASSAY_HTTP_READ_TIMEOUT) (default 5m0s)"} {
+		"(env ASSAY_INGEST_MAX_EVENTS, ASSAY_MAX_EVENTS)", "(env ASSAY_INGEST_HTTP_READ_TIMEOUT, ASSAY_HTTP_READ_TIMEOUT) (default 5m0s)",
+		"(env ASSAY_INGEST_GATE_TRAINING_RUNS, ASSAY_GATE_TRAINING_RUNS) (default true)"} {
 		if !strings.Contains(help.String(), want) {
 			t.Errorf("-h lacks %q:\n%s", want, help.String())
 		}
@@ -133,8 +135,16 @@ func TestUsageNamesEveryVariable(t *testing.T) {
 }
 
 // gatewayProcess runs the ingest main (run, as the binary does) on a free port against k
-// until the test ends.
+// until the test ends, and waits until it is ready.
 func gatewayProcess(t *testing.T, args []string, env map[string]string) (url string, logs *testenv.LockedBuffer) {
+	t.Helper()
+	url, logs = startGateway(t, args, env)
+	testenv.WaitReady(t, url, 30*time.Second, logs)
+	return url, logs
+}
+
+// startGateway runs the ingest main on a free port until the test ends, without waiting.
+func startGateway(t *testing.T, args []string, env map[string]string) (url string, logs *testenv.LockedBuffer) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -154,9 +164,7 @@ func gatewayProcess(t *testing.T, args []string, env map[string]string) (url str
 			t.Errorf("ingest: %v", err)
 		}
 	})
-	url = "http://" + addr
-	testenv.WaitReady(t, url, 30*time.Second, logs)
-	return url, logs
+	return "http://" + addr, logs
 }
 
 func post(t *testing.T, url, token string, n int) int {

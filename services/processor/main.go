@@ -9,6 +9,12 @@
 // With -router-rules, SIGHUP reloads the router's rules file (which is also
 // polled every -router-rules-poll).
 //
+// With -gate the process also runs the quality gate (streams/gate): it judges every
+// committed dataset version against the quality targets in force at its commit, with the
+// figures read from ClickHouse (streams/gate/figures), and emits the verdicts in Kafka
+// transactions. The gate is a singleton: run -gate in one processor instance only (a second
+// one fences the first, which then exits with an error).
+//
 // With -principals-file (also ASSAY_PRINCIPALS_FILE, the gateway's), every
 // runner judges every event by its producer's role and scope
 // (streams/runtime, "Write rules") and sends what it may not write to the
@@ -44,6 +50,7 @@ import (
 	"github.com/assay-data/assay/ops/clickhouse/migrations"
 	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/internal/serve"
+	"github.com/assay-data/assay/streams/gate"
 	"github.com/assay-data/assay/streams/infra/clickhouse"
 	"github.com/assay-data/assay/streams/infra/config"
 	"github.com/assay-data/assay/streams/processors"
@@ -73,6 +80,7 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	httpCfg := serve.RegisterHTTPFlags(fs, serve.DefaultHTTPConfig())
 	logFlags := serve.RegisterLogFlags(fs)
 	procCfg := processors.RegisterFlags(fs)
+	gateCfg := registerGateFlags(fs)
 	principalsPoll := fs.Duration("principals-poll", 5*time.Second, "how often the principals file is read for changes (it is also reloaded on SIGHUP)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: processor [flags]\n\nEnvironment only: %s (never a flag: flags show in ps).\n\n", config.EnvClickHousePassword)
@@ -95,6 +103,10 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 		return 2
 	}
 	procCfg.Logger = log
+	if err := gateCfg.validate(); err != nil {
+		fmt.Fprintln(stderr, "processor:", err)
+		return 2
+	}
 	procs, err := processors.Parse(*names, *procCfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "processor:", err)
@@ -123,7 +135,7 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	}
 	stopWatch := watchRules(ctx, log, procs, principals, *principalsPoll)
 	defer stopWatch()
-	if err := serveProcessors(ctx, log, procs, principals, *kCfg, *chCfg, *httpAddr, *httpCfg, *migrate, opts...); err != nil {
+	if err := serveProcessors(ctx, log, procs, principals, gateCfg, *kCfg, *chCfg, *httpAddr, *httpCfg, *migrate, opts...); err != nil {
 		log.Error("processor failed", "err", err)
 		return 1
 	}
@@ -248,7 +260,7 @@ func (c principalsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descPrincipalsLoaded, prometheus.GaugeValue, float64(st.Loaded.UnixNano())/float64(time.Second))
 }
 
-func serveProcessors(ctx context.Context, log *slog.Logger, procs []runtime.Processor, principals *access.Loader, k config.Kafka, ch config.ClickHouse, httpAddr string, httpCfg serve.HTTPConfig, migrate bool, opts ...runtime.Option) error {
+func serveProcessors(ctx context.Context, log *slog.Logger, procs []runtime.Processor, principals *access.Loader, gc *gateConfig, k config.Kafka, ch config.ClickHouse, httpAddr string, httpCfg serve.HTTPConfig, migrate bool, opts ...runtime.Option) error {
 	conn, err := connect(ctx, log, ch, migrate)
 	if err != nil {
 		return err
@@ -276,6 +288,13 @@ func serveProcessors(ctx context.Context, log *slog.Logger, procs []runtime.Proc
 		ops.AddCheck("processor_"+p.Name(), r.Ready)
 		runners = append(runners, r)
 	}
+	var gr *gate.Runner
+	if gc.enabled {
+		if gr, err = gc.runner(k, conn, log, reg); err != nil {
+			return err
+		}
+		ops.AddCheck("gate", gr.Ready)
+	}
 
 	// One failing runner stops the others and the HTTP server (errgroup cancels gctx on the
 	// first error): a partial process would look healthy while a projection silently falls
@@ -288,6 +307,14 @@ func serveProcessors(ctx context.Context, log *slog.Logger, procs []runtime.Proc
 	})
 	for _, r := range runners {
 		g.Go(func() error { return r.Run(gctx) })
+	}
+	if gr != nil {
+		g.Go(func() error {
+			if err := waitTopics(gctx, log, k, gc.topics(k)); err != nil {
+				return err
+			}
+			return gr.Run(gctx)
+		})
 	}
 	return g.Wait()
 }

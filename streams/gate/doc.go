@@ -89,15 +89,19 @@
 // ingested the version yet: no verdict, and the version stays due. Once the settle time
 // (SettleTimeout) has passed since its commit was recorded (recorded_at) without a verdict, it
 // is rejected with reason NotInLedger and no checks, naming the project of the dataset's
-// earlier verdicts or overrides; a dataset of no known project has nothing the contract
-// accepts as project_id, so such a version stays pending. A version that has a verdict is
+// earlier verdicts or overrides, or no project (an empty project_id, which the contract
+// allows in a rejection) when none is known: no version stays pending for ever. A version that has a verdict is
 // never rewritten by figures with no member (a ledger being rebuilt has lost no fact).
 //
 // Due returns the versions without a verdict at every call, and those with one once per
 // recheck interval (RecheckInterval), so figures that change after a verdict reach it.
 //
 // Clearance is the gate's word for a training run: the latest verdict and the latest
-// GateOverrideGranted; Cleared is certified or overridden.
+// GateOverrideGranted naming the verdict's project; Cleared is certified or overridden. An
+// override counts only once the gate has judged the version, and only when it names the
+// project the verdict names: the gateway lets an owner write overrides for the projects in
+// its scope, and without this rule an owner of project A could clear a version of project
+// B's dataset by naming A in the event.
 //
 // # The runner
 //

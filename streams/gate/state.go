@@ -81,8 +81,10 @@ type version struct {
 
 	verdict *verdict
 
-	overridden     bool
-	overrideReason string
+	// overrides are the latest override's reason per project it names: only the one naming
+	// the project of the version's verdict counts (Clearance), so an owner of one project
+	// cannot clear another project's version by naming their own project in the event.
+	overrides map[string]string
 }
 
 // verdict is what the state keeps of the latest verdict on a version.
@@ -159,7 +161,10 @@ func (s *State) Apply(ev schemas.Event) {
 		s.applyVerdict(e.Meta(), &e.GateVerdict, false)
 	case *schemas.GateOverrideGranted:
 		v := s.version(VersionRef{e.DatasetID, e.Version})
-		v.overridden, v.overrideReason = true, e.Reason
+		if v.overrides == nil {
+			v.overrides = map[string]string{}
+		}
+		v.overrides[e.ProjectID] = e.Reason
 		if _, ok := s.projects[e.DatasetID]; !ok && e.ProjectID != "" {
 			s.projects[e.DatasetID] = e.ProjectID
 		}
@@ -243,8 +248,8 @@ func (s *State) Due(now time.Time) []VersionRef {
 // since its commit was recorded or it already has a verdict (a ledger that lost rows is not
 // a figure to judge). Once the settle time has passed without any member in the ledger and
 // without a verdict, the verdict is a rejection with reason NotInLedger, naming the project
-// the dataset's verdicts named before; with no such project (the contract requires one) the
-// version stays pending.
+// the dataset's verdicts named before, or none (an empty project_id) when no project is
+// known: a version that never reaches the ledger is rejected, never left pending.
 //
 // Decide does not record the verdict: the caller applies it (Apply) once it is committed to
 // the log, so the state only ever holds what the log holds. The verdict's event id is a
@@ -264,9 +269,6 @@ func (s *State) Decide(ref VersionRef, f Figures, now time.Time) (schemas.Event,
 		project := f.ProjectID
 		if project == "" {
 			project = s.projects[ref.DatasetID]
-		}
-		if project == "" {
-			return nil, false
 		}
 		g = schemas.GateVerdict{ProjectID: project, Checks: []schemas.TargetCheck{},
 			Reason: fmt.Sprintf("%s: no member of the version reached the ledger within %s of its commit", NotInLedger, s.settle)}
@@ -334,8 +336,13 @@ type Clearance struct {
 	Sequence int64
 	// Reason is the latest verdict's reason.
 	Reason string
-	// Overridden reports whether an owner granted an override for the version, and
-	// OverrideReason says why.
+	// ProjectID is the project the latest verdict names (the project of the version's
+	// members' items).
+	ProjectID string
+	// Overridden reports whether an owner of the version's project granted an override for
+	// it, and OverrideReason says why. An override counts only once the gate has judged the
+	// version and only when it names the verdict's project: whoever may write overrides for
+	// one project cannot clear a version of another.
 	Overridden     bool
 	OverrideReason string
 }
@@ -350,9 +357,12 @@ func (s *State) Clearance(ref VersionRef) Clearance {
 	if v == nil {
 		return Clearance{}
 	}
-	c := Clearance{Overridden: v.overridden, OverrideReason: v.overrideReason}
+	var c Clearance
 	if d := v.verdict; d != nil {
-		c.Known, c.Certified, c.Sequence, c.Reason = true, d.certified, d.sequence, d.reason
+		c.Known, c.Certified, c.Sequence, c.Reason, c.ProjectID = true, d.certified, d.sequence, d.reason, d.projectID
+		if reason, ok := v.overrides[d.projectID]; ok && d.projectID != "" {
+			c.Overridden, c.OverrideReason = true, reason
+		}
 	}
 	return c
 }

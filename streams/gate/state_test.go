@@ -233,14 +233,19 @@ func TestNotInLedger(t *testing.T) {
 			t.Fatalf("a version no longer in the ledger emitted %v", ev)
 		}
 	})
-	t.Run("a dataset of no known project stays pending", func(t *testing.T) {
+	t.Run("a dataset of no known project is rejected without one", func(t *testing.T) {
 		g := newGate(t, SettleTimeout(settle))
 		g.append(commit("1", t0))
-		if ev := g.decide(ref1, none, ms(time.Hour)); ev != nil {
-			t.Fatalf("verdict without a project: %v", ev)
+		if ev := g.decide(ref1, none, ms(settle-time.Millisecond)); ev != nil {
+			t.Fatalf("rejected before the settle time: %v", ev)
 		}
-		if g.s.Pending() != 1 {
-			t.Fatalf("pending %d", g.s.Pending())
+		ev := g.decide(ref1, none, ms(time.Hour))
+		if err := ev.Validate(); err != nil {
+			t.Fatalf("the rejection does not validate: %v", err)
+		}
+		v, certified := verdictOf(t, ev)
+		if certified || v.ProjectID != "" || !strings.HasPrefix(v.Reason, NotInLedger) {
+			t.Fatalf("verdict %+v", v)
 		}
 	})
 	t.Run("the project of an override", func(t *testing.T) {
@@ -347,12 +352,36 @@ func TestClearance(t *testing.T) {
 	if !c.Known || c.Certified || !c.Overridden || c.OverrideReason != "gold items kept on purpose for the ablation run" || !c.Cleared() {
 		t.Fatalf("overridden: %+v", c)
 	}
-	// An override granted before any commit or verdict counts once they come.
+	// An override granted before any commit or verdict counts once a verdict names its
+	// project: until then nothing says which project's owner may clear the version.
+	ref2 := VersionRef{dataset, "2"}
 	g.append(override("2", "the owner signs off ahead of the commit"))
 	g.append(commit("2", t0))
-	if c := g.s.Clearance(VersionRef{dataset, "2"}); c.Known || !c.Overridden || !c.Cleared() {
+	if c := g.s.Clearance(ref2); c.Known || c.Overridden || c.Cleared() {
 		t.Fatalf("override ahead of the verdict: %+v", c)
 	}
+	g.decide(ref2, badFiguresForClearance(), ms(time.Minute))
+	if c := g.s.Clearance(ref2); !c.Known || c.Certified || !c.Overridden || c.ProjectID != project || !c.Cleared() {
+		t.Fatalf("override once judged: %+v", c)
+	}
+	// An owner of another project names their own project in the override: it does not
+	// clear this project's version.
+	ref3 := VersionRef{dataset, "3"}
+	g.append(commit("3", t0))
+	g.decide(ref3, badFiguresForClearance(), ms(time.Minute))
+	foreign := override("3", "cleared by the owner of another project")
+	foreign.ProjectID = "proj-other"
+	g.append(foreign)
+	if c := g.s.Clearance(ref3); !c.Known || c.Overridden || c.Cleared() {
+		t.Fatalf("another project's override cleared the version: %+v", c)
+	}
+}
+
+// badFiguresForClearance are figures that fail the full targets (gold members).
+func badFiguresForClearance() Figures {
+	f := goodFigures()
+	f.GoldMembers = 3
+	return f
 }
 
 // TestRebuildEqualsLive: a State rebuilt from the log of its own verdicts (and the targets

@@ -68,6 +68,10 @@ type VersionLineage struct {
 	TrainingRuns []string `json:"training_runs"`
 	// Fixes lists the findings whose (first) remediation shipped this version.
 	Fixes []string `json:"fixes"`
+	// Gate is the gate's verdicts on the version, the owners' overrides and, for each training
+	// run that used it, whether it was certified at the run's registration. It is reported,
+	// never judged here: a rejected version can be complete, and Complete ignores the gate.
+	Gate Gate `json:"gate"`
 }
 
 // Status is the version as lineage completeness counts it.
@@ -76,12 +80,12 @@ func (v VersionLineage) Status() VersionStatus {
 }
 
 // newVersionLineage judges a version from its commit and its members' chains (chain builds
-// one): the one assembly of a VersionLineage, for both models.
-func newVersionLineage(v *Version, chain func(schemas.Member) MemberChain, runs, fixes []string) VersionLineage {
+// one), with the gate's word on it: the one assembly of a VersionLineage, for both models.
+func newVersionLineage(v *Version, chain func(schemas.Member) MemberChain, runs, fixes []string, gate Gate) VersionLineage {
 	out := VersionLineage{Dataset: v.Ref.DatasetID, Version: v.Ref.Version, Parent: v.Parent, CommittedAt: v.OccurredAt,
 		ManifestDigest: v.ManifestDigest, ManifestOK: schemas.ManifestDigest(v.Members) == v.ManifestDigest,
 		Members: []MemberChain{}, MemberCount: len(v.Members), Missing: map[string]int{},
-		TrainingRuns: nonNil(runs), Fixes: nonNil(fixes)}
+		TrainingRuns: nonNil(runs), Fixes: nonNil(fixes), Gate: gate}
 	members := append([]schemas.Member(nil), v.Members...)
 	sort.Slice(members, func(i, j int) bool {
 		if members[i].ItemID != members[j].ItemID {
@@ -176,8 +180,8 @@ func (g *Graph) facts(m schemas.Member) (*Item, *Label, *Review) {
 	return g.Items[m.ItemID], l, g.LatestReview(m.LabelID)
 }
 
-// Audit audits a dataset version: its lineage (newVersionLineage over Chain), gold checks and
-// the findings that implicate it. It returns ErrVersionNotFound when the version is not in the
+// Audit audits a dataset version: its lineage (newVersionLineage over Chain) with the gate's
+// verdicts and the owners' overrides (Gate), gold checks and the findings that implicate it. It returns ErrVersionNotFound when the version is not in the
 // graph.
 func (g *Graph) Audit(ref VersionRef) (VersionAudit, error) {
 	v, ok := g.Versions[ref]
@@ -191,7 +195,7 @@ func (g *Graph) Audit(ref VersionRef) (VersionAudit, error) {
 		}
 	}
 	sort.Strings(fixes)
-	a := VersionAudit{VersionLineage: newVersionLineage(v, g.Chain, g.RunsUsing(ref), fixes), Findings: []FindingImpact{}}
+	a := VersionAudit{VersionLineage: newVersionLineage(v, g.Chain, g.RunsUsing(ref), fixes, g.Gate(ref)), Findings: []FindingImpact{}}
 	for _, c := range a.Members {
 		if c.Gold != nil {
 			a.GoldChecked++

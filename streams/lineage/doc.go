@@ -26,6 +26,36 @@
 // same data. TestChainBreaks, TestChainBreaksInClickHouse and the API's stack test run every
 // way a chain can break (lineagetest.Breaks) through each.
 //
+// # The gate's word on a version
+//
+// The gate's verdicts (DatasetVersionCertified, DatasetVersionRejected) and the owners'
+// GateOverrideGranted join the model as facts about a version: Graph.Gate and ReadGate give
+// the same Gate (newGate) for a version: every verdict ordered by sequence (the last is in
+// force; ties, a gate bug, by occurred_at then event id), every override with its reason and
+// who granted it, and for each training run that used the version whether it was certified
+// at the run's registration, as Assay knew it when it accepted the run: the verdict of highest
+// sequence among those recorded at or before the run's first registration naming the version,
+// and whether an override was recorded by then (RunGate: recorded_at, not occurred_at, the
+// rule of the ledger's kpi_training_runs_uncertified, so the audit and the KPI agree:
+// TestRunClearanceAgreesWithTheKPIView). The Processor writes them as verdict and override
+// nodes (edges judged, supersedes, overridden) and as rows of the chain read model
+// (lineage_verdicts, lineage_overrides, lineage_runs); VersionLineage carries the Gate, so the
+// audit lists them and compares ClickHouse's with the log's, and assay gate reads ReadGate.
+//
+// The gate judges, lineage only reports. The audit's rule is unchanged: a version passes when
+// it is complete and ClickHouse agrees with the log, whatever the gate says; a rejected
+// verdict is reported, never a lineage break, and a certified one does not make a broken
+// chain complete.
+//
+// Only the gate's verdicts count. A verdict whose producer is not GateProducer
+// (assay-processor/gate) is refused by the Processor with rule RuleOwnVerdicts, with or
+// without a principals registry (the runner sends it to the DLQ), and ignored by the Graph,
+// as the router trusts only its own decisions (streams/router): so no principal, and no
+// record written straight to Kafka under another id, can make a version certified. A record
+// claiming GateProducer itself cannot be told from the gate's: Kafka's ACLs must keep other
+// writers off the datasets topic. Overrides are owners' events; with a registry the runner
+// refuses one from anyone but an owner of its project before Apply.
+//
 // # Order and "latest"
 //
 // The model does no I/O. Fold order does not matter (every fact is keyed by its own id and
@@ -34,7 +64,7 @@
 // their reads decide "latest" by the same rule, with argMax over (occurred_at_ms, event_id):
 // an item's and a label's latest statement and a label's latest review; a version's earliest
 // commit (a version is immutable); any retraction; a finding's first shipment; a training
-// run's latest registration.
+// run's latest registration. A version's verdict in force is decided by sequence, not time.
 //
 // Write rules. So that no party can make the graph say another party's label was retracted, or
 // another project's finding remediated, the Processor completes two rules of schemas/access with

@@ -126,10 +126,19 @@ type Graph struct {
 	Runs map[string]*Run
 	// Findings by finding id.
 	Findings map[string]*Finding
+	// Verdicts are the gate's verdicts by the version they judge, in no order (Gate orders
+	// them); a verdict from any producer but GateProducer is not applied.
+	Verdicts map[VersionRef][]*Verdict
+	// Overrides are the owners' GateOverrideGranted by version, in no order.
+	Overrides map[VersionRef][]*Override
 
 	// latest is the largest occurred_at applied: "now" for ages when AsOf is not set, so a
 	// report depends on the log alone, not on the clock of the machine running it.
 	latest int64
+
+	// firstRegistered is, per training run and dataset version, the earliest recorded_at of
+	// the run's registrations naming the version: when Assay accepted the run on it.
+	firstRegistered map[string]map[VersionRef]int64
 
 	gold       map[goldKey]*Gold
 	retracted  map[string]map[string]bool // label id -> producers that retracted it
@@ -139,16 +148,20 @@ type Graph struct {
 // New returns an empty graph; asOf (epoch ms, 0 for none) bounds the events it accepts.
 func New(asOf int64) *Graph {
 	return &Graph{
-		AsOf:       asOf,
-		Items:      map[string]*Item{},
-		Labels:     map[string]*Label{},
-		Reviews:    map[string][]*Review{},
-		Versions:   map[VersionRef]*Version{},
-		Runs:       map[string]*Run{},
-		Findings:   map[string]*Finding{},
-		gold:       map[goldKey]*Gold{},
-		retracted:  map[string]map[string]bool{},
-		seenEvents: map[string]bool{},
+		AsOf:      asOf,
+		Items:     map[string]*Item{},
+		Labels:    map[string]*Label{},
+		Reviews:   map[string][]*Review{},
+		Versions:  map[VersionRef]*Version{},
+		Runs:      map[string]*Run{},
+		Findings:  map[string]*Finding{},
+		Verdicts:  map[VersionRef][]*Verdict{},
+		Overrides: map[VersionRef][]*Override{},
+		gold:      map[goldKey]*Gold{},
+
+		firstRegistered: map[string]map[VersionRef]int64{},
+		retracted:       map[string]map[string]bool{},
+		seenEvents:      map[string]bool{},
 	}
 }
 
@@ -162,8 +175,8 @@ func later(at int64, id string, bat int64, bid string) bool {
 }
 
 // Apply folds one event into the graph and reports whether it was used. Events after AsOf,
-// duplicates of an event id already applied (the log is at-least-once) and event types that
-// carry no lineage are ignored.
+// duplicates of an event id already applied (the log is at-least-once), event types that
+// carry no lineage and verdicts the gate did not emit (RuleOwnVerdicts) are ignored.
 func (g *Graph) Apply(ev schemas.Event) bool {
 	m := ev.Meta()
 	if g.AsOf != 0 && m.OccurredAt > g.AsOf {
@@ -172,7 +185,22 @@ func (g *Graph) Apply(ev schemas.Event) bool {
 	if m.EventID != "" && g.seenEvents[m.EventID] {
 		return false
 	}
+	if v, certified, ok := verdictOf(ev); ok {
+		if m.Producer != GateProducer {
+			return false
+		}
+		ref := VersionRef{DatasetID: v.DatasetID, Version: v.Version}
+		g.Verdicts[ref] = append(g.Verdicts[ref], &Verdict{Certified: certified, Sequence: v.Sequence, Supersedes: v.Supersedes,
+			ProjectID: v.ProjectID, TargetsVersions: append([]string(nil), v.TargetsVersions...), Reason: v.Reason,
+			Checks: append([]schemas.TargetCheck(nil), v.Checks...), OccurredAt: m.OccurredAt, RecordedAt: m.RecordedAt, EventID: m.EventID})
+	}
 	switch e := ev.(type) {
+	case *schemas.DatasetVersionCertified, *schemas.DatasetVersionRejected:
+		// applied above
+	case *schemas.GateOverrideGranted:
+		ref := VersionRef{DatasetID: e.DatasetID, Version: e.Version}
+		g.Overrides[ref] = append(g.Overrides[ref], &Override{ProjectID: e.ProjectID, Reason: e.Reason, Producer: m.Producer,
+			OccurredAt: m.OccurredAt, RecordedAt: m.RecordedAt, EventID: m.EventID})
 	case *schemas.ItemIngested:
 		if old, ok := g.Items[e.ItemID]; ok && !later(m.OccurredAt, m.EventID, old.OccurredAt, old.EventID) {
 			break // a re-ingest earlier than the one kept: the latest description wins
@@ -219,6 +247,7 @@ func (g *Graph) Apply(ev schemas.Event) bool {
 		g.Versions[ref] = &Version{Ref: ref, Parent: e.ParentVersion, Members: append([]schemas.Member(nil), e.Members...),
 			ManifestDigest: e.ManifestDigest, OccurredAt: m.OccurredAt, EventID: m.EventID}
 	case *schemas.TrainingRunRegistered:
+		g.registered(e.RunID, e.DatasetVersions, m.RecordedAt)
 		if old, ok := g.Runs[e.RunID]; ok && !later(m.OccurredAt, m.EventID, old.OccurredAt, old.EventID) {
 			break
 		}
@@ -248,6 +277,18 @@ func (g *Graph) Apply(ev schemas.Event) bool {
 	}
 	g.latest = max(g.latest, m.OccurredAt)
 	return true
+}
+
+// registered keeps the earliest recorded_at at which run was registered on each of versions.
+func (g *Graph) registered(run string, versions []VersionRef, recordedAt int64) {
+	if g.firstRegistered[run] == nil {
+		g.firstRegistered[run] = map[VersionRef]int64{}
+	}
+	for _, v := range versions {
+		if at, ok := g.firstRegistered[run][v]; !ok || recordedAt < at {
+			g.firstRegistered[run][v] = recordedAt
+		}
+	}
 }
 
 // finding returns the finding, creating a placeholder when a remediation is read before its
@@ -321,7 +362,7 @@ func (g *Graph) Now() int64 {
 func (g *Graph) Completeness(project string) Completeness {
 	versions := make(map[VersionRef]VersionStatus, len(g.Versions))
 	for ref, v := range g.Versions {
-		versions[ref] = newVersionLineage(v, g.Chain, nil, nil).Status()
+		versions[ref] = newVersionLineage(v, g.Chain, nil, nil, Gate{}).Status()
 	}
 	runs := make(map[string][]VersionRef, len(g.Runs))
 	for id, r := range g.Runs {

@@ -11,6 +11,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/assay-data/assay/ops/testenv"
+	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/infra/config"
 	"github.com/assay-data/assay/streams/ledger"
 	"github.com/assay-data/assay/streams/lineage"
@@ -134,9 +135,11 @@ ORDER BY run_id`, "i3")
 }
 
 // TestChainBreaksInClickHouse runs every way a chain can break (lineagetest.Breaks) and the
-// scripted history through the broker into the lineage processor's tables, and requires the
-// ClickHouse read model (ReadVersion, ReadCompleteness: what the API serves) to equal the
-// graph the audit replays from the same log, version by version and member by member.
+// scripted history with the gate's verdicts and an owner's override (lineagetest.Gate, a
+// forged verdict among them) through the broker into the lineage processor's tables, and
+// requires the ClickHouse read model (ReadVersion, ReadGate, ReadCompleteness: what the API
+// and assay gate serve) to equal the graph the audit replays from the same log, version by
+// version and member by member, verdict by verdict.
 func TestChainBreaksInClickHouse(t *testing.T) {
 	cases, brk, err := lineagetest.Breaks("brk", "proj-brk", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
@@ -146,7 +149,11 @@ func TestChainBreaksInClickHouse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, k, conn := replayTwice(t, append(brk, hist...), lineage.NewProcessor())
+	gate, err := lineagetest.GateRecords()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, k, conn := replayTwice(t, append(append(brk, hist...), gate...), lineage.NewProcessor())
 	g, _, err := auditor.Rebuild(ctx, k, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +188,23 @@ func TestChainBreaksInClickHouse(t *testing.T) {
 		check(lineage.VersionRef{DatasetID: "brk-ds", Version: v}, false, nil)
 	}
 	for _, v := range []string{"1", "2", "3"} {
-		check(lineage.VersionRef{DatasetID: lineagetest.Dataset, Version: v}, false, nil)
+		ref := lineage.VersionRef{DatasetID: lineagetest.Dataset, Version: v}
+		check(ref, false, nil)
+		gt, err := lineage.ReadGate(ctx, conn, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := g.Gate(ref); !reflect.DeepEqual(gt, want) || len(gt.Verdicts) == 0 {
+			t.Errorf("gate of %s in ClickHouse:\n %+v\nreplayed from the log:\n %+v", v, gt, want)
+		}
+	}
+	// The forged certification of ds-cars@2 is nowhere: the version in force is rejected.
+	if gt, _ := lineage.ReadGate(ctx, conn, lineage.VersionRef{DatasetID: lineagetest.Dataset, Version: "2"}); gt.Status() != "rejected" ||
+		len(gt.Verdicts) != 2 || len(gt.Overrides) != 1 || len(gt.Runs) != 1 || gt.Runs[0].Certified || !gt.Runs[0].Overridden {
+		t.Errorf("gate of ds-cars@2: %+v", gt)
+	}
+	if gt, err := lineage.ReadGate(ctx, conn, lineage.VersionRef{DatasetID: "brk-ds", Version: "never-committed"}); err != nil || gt.Status() != "unjudged" {
+		t.Errorf("gate of a version never judged: %+v, %v", gt, err)
 	}
 	var nf lineage.ErrVersionNotFound
 	if _, err := lineage.ReadVersion(ctx, conn, lineage.VersionRef{DatasetID: "brk-ds", Version: "never-committed"}); !errors.As(err, &nf) {
@@ -199,5 +222,79 @@ func TestChainBreaksInClickHouse(t *testing.T) {
 	}
 	if got, _ := lineage.ReadCompleteness(ctx, conn, "proj-brk"); got != lineagetest.BreakCompleteness(cases) {
 		t.Errorf("completeness of the breaks %+v, want %+v", got, lineagetest.BreakCompleteness(cases))
+	}
+}
+
+// TestRunClearanceAgreesWithTheKPIView: whether a training run was certified at its
+// registration, as the lineage model says it (ReadGate, Graph.Gate), is what the ledger's
+// kpi_training_runs_uncertified says of the same log: registration time, verdict sequence,
+// certified, overridden, for every case of lineagetest.Clearances and the scripted history's
+// run. One rule, two stores, as for lineage completeness.
+func TestRunClearanceAgreesWithTheKPIView(t *testing.T) {
+	// Without principals the ledger keeps a verdict of any producer (the runner refuses a
+	// forged one when it has a registry, lineage always): the forgeries stay out here, so the
+	// two stores are compared on one rule over the same verdicts.
+	clearances, _ := lineagetest.Clearances()
+	var evs []schemas.Event
+	for _, ev := range append(append(lineagetest.History(), lineagetest.Gate()...), clearances...) {
+		if ev.Meta().Producer != lineagetest.Forger {
+			evs = append(evs, ev)
+		}
+	}
+	recs, err := lineagetest.Records(evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, k, conn := replayTwice(t, recs, lineage.NewProcessor(), ledger.New())
+	g, _, err := auditor.Rebuild(ctx, k, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.Query(ctx, `SELECT run_id, dataset_id, version, registered_at_ms, toUInt8(certified_at_registration), verdict_sequence,
+       toUInt8(overridden_at_registration) FROM kpi_training_runs_uncertified`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	type key struct {
+		ref lineage.VersionRef
+		run string
+	}
+	view := map[key]lineage.RunGate{}
+	for rows.Next() {
+		var run lineage.RunGate
+		var ref lineage.VersionRef
+		var certified, overridden uint8
+		if err := rows.Scan(&run.RunID, &ref.DatasetID, &ref.Version, &run.RegisteredAt, &certified, &run.Sequence, &overridden); err != nil {
+			t.Fatal(err)
+		}
+		run.Certified, run.Overridden = certified == 1, overridden == 1
+		view[key{ref, run.RunID}] = run
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	refs := []lineage.VersionRef{{DatasetID: lineagetest.Dataset, Version: "2"},
+		{DatasetID: lineagetest.ClearanceDataset, Version: "v"}, {DatasetID: lineagetest.ClearanceDataset, Version: "w"}}
+	for _, ref := range refs {
+		read, err := lineage.ReadGate(ctx, conn, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := g.Gate(ref); !reflect.DeepEqual(read, want) {
+			t.Errorf("%s@%s: ReadGate %+v, replayed %+v", ref.DatasetID, ref.Version, read, want)
+		}
+		for _, run := range read.Runs {
+			k := key{ref, run.RunID}
+			if v, ok := view[k]; !ok || v != run {
+				t.Errorf("%s on %s@%s: lineage %+v, kpi_training_runs_uncertified %+v (row %v)", run.RunID, ref.DatasetID, ref.Version, run, v, ok)
+			}
+			delete(view, k)
+		}
+	}
+	// What the view has besides: a run counted on a version an earlier registration named and
+	// its latest does not (lineage lists the versions of a run's latest registration).
+	if want := (key{lineage.VersionRef{DatasetID: lineagetest.ClearanceDataset, Version: "v"}, "clear-gone"}); len(view) != 1 || view[want] == (lineage.RunGate{}) {
+		t.Errorf("kpi_training_runs_uncertified rows beyond lineage's: %+v, want only %v", view, want)
 	}
 }

@@ -78,7 +78,9 @@ func olTime(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC33
 // OpenLineage maps the graph to OpenLineage RunEvents in namespace ns, ordered by event time:
 //
 //   - every dataset version is the output of a run of job "dataset_commit/<dataset>" whose
-//     input is the parent version (facet "assay" carries the member count and Merkle root);
+//     input is the parent version (facet "assay" carries the member count and Merkle root,
+//     and, once the gate judged the version or an owner overrode it, "gate": the verdict in
+//     force as the graph knows it, its failing checks and the number of overrides);
 //   - every training run is a run of job "training/<model>" with its dataset versions as inputs;
 //   - every shipped remediation is a run of job "remediation/<finding>" with the versions the
 //     finding implicates as inputs and the fixing version as output.
@@ -107,11 +109,15 @@ func (g *Graph) OpenLineage(ns string) []OLRunEvent {
 		}
 		o := ds(ref)
 		a, _ := g.Audit(ref)
-		o.Facets = map[string]any{"assay": map[string]any{
+		facet := map[string]any{
 			"_producer": OpenLineageProducer, "_schemaURL": DatasetVersionFacetSchemaURL,
 			"members": len(v.Members), "merkleRoot": a.MerkleRoot, "manifestDigest": v.ManifestDigest,
 			"complete": a.Complete, "cohorts": a.Cohorts,
-		}}
+		}
+		if gate := gateFacet(a.Gate); gate != nil {
+			facet["gate"] = gate
+		}
+		o.Facets = map[string]any{"assay": facet}
 		ev(v.OccurredAt, "commit:"+ref.DatasetID+"@"+ref.Version, "dataset_commit/"+ref.DatasetID, in, []OLDataset{o}, nil)
 	}
 	for id, r := range g.Runs {
@@ -144,5 +150,27 @@ func (g *Graph) OpenLineage(ns string) []OLRunEvent {
 		}
 		return out[i].Job.Name < out[j].Job.Name
 	})
+	return out
+}
+
+// gateFacet is the "gate" part of a dataset version's facet: the verdict in force, the checks
+// it did not pass (target, or target[scope]) and how many overrides owners granted; nil when
+// the gate never judged the version and no one overrode it.
+func gateFacet(g Gate) map[string]any {
+	if len(g.Verdicts) == 0 && len(g.Overrides) == 0 {
+		return nil
+	}
+	out := map[string]any{"verdict": g.Status(), "sequence": int64(0), "overrides": len(g.Overrides)}
+	if v, ok := g.Latest(); ok {
+		failing := []string{}
+		for _, c := range v.Failing() {
+			name := c.Target
+			if c.Scope != "" {
+				name += "[" + c.Scope + "]"
+			}
+			failing = append(failing, name)
+		}
+		out["sequence"], out["reason"], out["failingChecks"] = v.Sequence, v.Reason, failing
+	}
 	return out
 }

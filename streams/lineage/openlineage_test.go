@@ -74,6 +74,43 @@ func TestOpenLineageExportValid(t *testing.T) {
 	if res.SchemaURL != lineage.OpenLineageSchemaURL {
 		t.Errorf("the client models %s, the export claims %s", res.SchemaURL, lineage.OpenLineageSchemaURL)
 	}
+	// With the gate's verdicts the dataset facets carry them, and the export stays valid.
+	evs = withGate(0, true).OpenLineage("assay")
+	openlineage.Valid(t, jsonLines(t, evs), len(evs))
+}
+
+// TestOpenLineageGateFacet: a version the gate judged carries the verdict in force in its
+// assay facet (with its failing checks and the overrides counted); one never judged nor
+// overridden has no gate part; the gate's events add no OpenLineage event.
+func TestOpenLineageGateFacet(t *testing.T) {
+	evs := withGate(0, true).OpenLineage("assay")
+	if n := len(build(0, true).OpenLineage("assay")); len(evs) != n {
+		t.Errorf("%d events with the gate's, %d without", len(evs), n)
+	}
+	got := map[string]any{}
+	for _, e := range evs {
+		for _, d := range e.Outputs {
+			if f, ok := d.Facets["assay"].(map[string]any); ok {
+				got[d.Name] = f["gate"]
+			}
+		}
+	}
+	want := map[string]any{
+		"ds-cars@1": map[string]any{"verdict": "certified", "sequence": int64(1), "reason": "meets all 2 targets of t1", "failingChecks": []string{}, "overrides": 0},
+		"ds-cars@2": map[string]any{"verdict": "rejected", "sequence": int64(2), "reason": "min_lineage_completeness: 0.75 < 1",
+			"failingChecks": []string{"min_lineage_completeness"}, "overrides": 1},
+		"ds-cars@3": map[string]any{"verdict": "certified", "sequence": int64(1), "reason": "meets all 2 targets of t1", "failingChecks": []string{}, "overrides": 0},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("gate facets\n %v\nwant\n %v", got, want)
+	}
+	for _, e := range build(0, true).OpenLineage("assay") {
+		for _, d := range e.Outputs {
+			if f, ok := d.Facets["assay"].(map[string]any); ok && f["gate"] != nil {
+				t.Errorf("%s: a gate part without any verdict: %v", d.Name, f["gate"])
+			}
+		}
+	}
 }
 
 // TestOpenLineageCheckRefusesInvalid breaks one event of the real export at a time and expects
@@ -181,7 +218,7 @@ func TestFacetsMatchTheirPublishedSchemas(t *testing.T) {
 			seen[url]++
 		}
 	}
-	for _, e := range build(0, true).OpenLineage("assay") {
+	for _, e := range append(build(0, true).OpenLineage("assay"), withGate(0, true).OpenLineage("assay")...) {
 		check(e.Job.Name+" run", e.Run.Facets)
 		for _, d := range append(append([]lineage.OLDataset{}, e.Inputs...), e.Outputs...) {
 			check(e.Job.Name+" dataset "+d.Name, d.Facets)

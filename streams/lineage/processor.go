@@ -17,15 +17,19 @@ const Name = "lineage"
 
 // Tables written by the Processor: the graph as nodes and edges for walking it in SQL
 // (migration 0010_lineage.sql), and the chain read model that ReadVersion and
-// ReadCompleteness judge chains from (migration 0025_lineage_chains.sql).
+// ReadCompleteness judge chains from (migration 0025_lineage_chains.sql) and ReadGate reads
+// the gate's verdicts and the owners' overrides from (migration 0046_lineage_gate.sql).
 const (
-	TableNodes    = "lineage_nodes"
-	TableEdges    = "lineage_edges"
-	TableItems    = "lineage_items"
-	TableLabels   = "lineage_labels"
-	TableReviews  = "lineage_reviews"
-	TableVersions = "lineage_versions"
-	TableMembers  = "lineage_members"
+	TableNodes     = "lineage_nodes"
+	TableEdges     = "lineage_edges"
+	TableItems     = "lineage_items"
+	TableLabels    = "lineage_labels"
+	TableReviews   = "lineage_reviews"
+	TableVersions  = "lineage_versions"
+	TableMembers   = "lineage_members"
+	TableVerdicts  = "lineage_verdicts"
+	TableOverrides = "lineage_overrides"
+	TableRuns      = "lineage_runs"
 )
 
 // Node kinds and edge relations. An edge reads "src rel dst", e.g. item labeled label.
@@ -41,6 +45,8 @@ const (
 	KindTrainingRun    = "training_run"
 	KindFinding        = "finding"
 	KindRemediation    = "remediation"
+	KindVerdict        = "verdict"  // id: the verdict's event id
+	KindOverride       = "override" // id: the override's event id
 
 	RelIngested   = "ingested"   // source → item
 	RelProposed   = "proposed"   // model → item (a pre-label)
@@ -57,14 +63,19 @@ const (
 	RelImplicates = "implicates" // finding → item
 	RelRemediated = "remediated" // finding → remediation
 	RelShipped    = "shipped"    // remediation → dataset_version (the fixing version)
+	RelJudged     = "judged"     // dataset_version → verdict (the gate's)
+	RelSupersedes = "supersedes" // verdict → verdict it replaces
+	RelOverridden = "overridden" // dataset_version → override (an owner's)
 )
 
 var logColumns = []string{"event_id", "occurred_at", "occurred_at_ms", "kafka_topic", "kafka_partition", "kafka_offset"}
 
 // Processor writes the lineage graph as node and edge rows, and the facts a member's chain is
 // judged from as typed rows of the chain read model (items, labels and retractions, reviews,
-// version commits and their members). Every row follows from one event, and the tables
-// (ReplacingMergeTree versioned by kafka_offset) make replays and duplicates collapse. The
+// version commits and their members), with the gate's verdicts, owners' overrides and training
+// runs' registrations that a version's Gate is read from. Every row follows from one event,
+// and the tables (ReplacingMergeTree versioned by kafka_offset) make replays and duplicates
+// collapse. The
 // chain tables keep one row per event (keyed by event_id), so what "latest" means is decided
 // when they are read, by the rule of the in-memory model. Its only state is what the write
 // rules of schemas/access need (see State): who submitted each label of a labels partition,
@@ -102,6 +113,11 @@ func (*Processor) Tables() []runtime.Table {
 		{Name: TableReviews, Columns: append([]string{"label_id", "review_id", "reviewer_id", "verdict"}, logColumns...)},
 		{Name: TableVersions, Columns: append([]string{"dataset_id", "version", "parent_version", "manifest_digest", "manifest_ok", "member_count"}, logColumns...)},
 		{Name: TableMembers, Columns: append([]string{"dataset_id", "version", "item_id", "label_id"}, logColumns...)},
+		{Name: TableVerdicts, Columns: append([]string{"dataset_id", "version", "sequence", "certified", "supersedes", "project_id",
+			"targets_versions", "reason", "check_target", "check_scope", "check_threshold", "check_figure", "check_low", "check_high",
+			"check_evidence", "check_status", "check_detail", "recorded_at_ms"}, logColumns...)},
+		{Name: TableOverrides, Columns: append([]string{"dataset_id", "version", "project_id", "reason", "producer", "recorded_at_ms"}, logColumns...)},
+		{Name: TableRuns, Columns: append([]string{"run_id", "dataset_id", "version", "recorded_at_ms"}, logColumns...)},
 	}
 }
 
@@ -195,12 +211,16 @@ func VersionID(datasetID, version string) string { return datasetID + "@" + vers
 
 // Apply implements runtime.Processor. A retraction by another producer than the label's, and
 // (with a principals registry) a remediation outside its finding's project, are refused
-// (runtime.Record.Authorized): the runner sends them to the DLQ and no edge says the label was
-// retracted or the finding remediated.
+// (runtime.Record.Authorized), and so is a verdict the gate did not emit (RuleOwnVerdicts):
+// the runner sends them to the DLQ and no edge says the label was retracted, the finding
+// remediated or the version judged.
 func (*Processor) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 	m := rec.Event.Meta()
 	if m.OccurredAt < 0 || m.OccurredAt > maxDateTimeMillis {
 		return runtime.Output{}, fmt.Errorf("occurred_at %d ms is outside the range of a ClickHouse DateTime", m.OccurredAt)
+	}
+	if err := authorizeVerdict(rec); err != nil {
+		return runtime.Output{}, err
 	}
 	st, _ := state.(*State)
 	if err := st.authorize(rec); err != nil {
@@ -284,6 +304,7 @@ func (*Processor) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 		node(KindTrainingRun, e.RunID, "model", e.Model, "dataset_id", e.DatasetID)
 		for _, r := range e.DatasetVersions {
 			edge(KindDatasetVersion, VersionID(r.DatasetID, r.Version), RelTrained, KindTrainingRun, e.RunID)
+			fact(TableRuns, e.RunID, r.DatasetID, r.Version, m.RecordedAt)
 		}
 	case *schemas.EvalFindingReported:
 		node(KindFinding, e.FindingID, "eval_run", e.EvalRun, "model", e.Model, "training_run_id", e.TrainingRunID, "slice", e.Slice,
@@ -301,6 +322,59 @@ func (*Processor) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 	case *schemas.RemediationShipped:
 		edge(KindFinding, e.FindingID, RelRemediated, KindRemediation, e.FindingID)
 		edge(KindRemediation, e.FindingID, RelShipped, KindDatasetVersion, VersionID(e.DatasetID, e.FixingVersion))
+	case *schemas.DatasetVersionCertified:
+		verdict(&e.GateVerdict, true, m, node, edge, fact)
+	case *schemas.DatasetVersionRejected:
+		verdict(&e.GateVerdict, false, m, node, edge, fact)
+	case *schemas.GateOverrideGranted:
+		node(KindOverride, m.EventID, "dataset_id", e.DatasetID, "version", e.Version, "project_id", e.ProjectID,
+			"reason", e.Reason, "granted_by", e.Producer)
+		edge(KindDatasetVersion, VersionID(e.DatasetID, e.Version), RelOverridden, KindOverride, m.EventID)
+		fact(TableOverrides, e.DatasetID, e.Version, e.ProjectID, e.Reason, e.Producer, m.RecordedAt)
 	}
 	return out, nil
+}
+
+// verdict writes a gate verdict: a verdict node (its outcome, sequence, reason and the targets
+// that did not pass), judged by its version, superseding the verdict it replaces, and its row
+// of lineage_verdicts with every check as parallel arrays.
+func verdict(v *schemas.GateVerdict, certified bool, m *schemas.Envelope,
+	node func(kind, id string, kv ...string), edge func(sk, sid, rel, dk, did string), fact func(table string, vals ...any)) {
+	outcome, cert := "rejected", uint8(0)
+	if certified {
+		outcome, cert = "certified", 1
+	}
+	n := len(v.Checks)
+	var (
+		target, scope, status, detail = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		threshold                     = make([]float64, n)
+		figure, low, high             = make([]*float64, n), make([]*float64, n), make([]*float64, n)
+		evidence                      = make([]int64, n)
+		failing                       []string
+	)
+	for i, c := range v.Checks {
+		target[i], scope[i], threshold[i], figure[i], low[i], high[i] = c.Target, c.Scope, c.Threshold, c.Figure, c.Low, c.High
+		evidence[i], status[i], detail[i] = c.Evidence, string(c.Status), c.Detail
+		if c.Status != schemas.CheckPass {
+			name := c.Target
+			if c.Scope != "" {
+				name += ":" + c.Scope
+			}
+			failing = append(failing, name)
+		}
+	}
+	eventID := m.EventID
+	node(KindVerdict, eventID, "dataset_id", v.DatasetID, "version", v.Version, "verdict", outcome, "sequence", fmt.Sprint(v.Sequence),
+		"project_id", v.ProjectID, "targets_versions", strings.Join(v.TargetsVersions, ","), "reason", v.Reason,
+		"failing", strings.Join(failing, ","))
+	edge(KindDatasetVersion, VersionID(v.DatasetID, v.Version), RelJudged, KindVerdict, eventID)
+	if v.Supersedes != "" {
+		edge(KindVerdict, eventID, RelSupersedes, KindVerdict, v.Supersedes)
+	}
+	targets := v.TargetsVersions
+	if targets == nil {
+		targets = []string{}
+	}
+	fact(TableVerdicts, v.DatasetID, v.Version, v.Sequence, cert, v.Supersedes, v.ProjectID, targets, v.Reason,
+		target, scope, threshold, figure, low, high, evidence, status, detail, m.RecordedAt)
 }

@@ -116,6 +116,35 @@ ORDER BY run_id, dataset_version`
 WHERE dataset_version = ?
 ORDER BY run_id`
 
+	// RunsRegisteredQuery reads the training runs that used a version, as RunsUsingQuery does,
+	// each with the earliest recorded_at_ms of its registrations naming the version, 0 when
+	// lineage_runs has none (parameters: dataset@version, dataset, version).
+	RunsRegisteredQuery = `SELECT run_id, registered_at_ms FROM (
+    SELECT run_id FROM (` + runsSelect + `) WHERE dataset_version = ?) AS u
+ANY LEFT JOIN (
+    SELECT run_id, min(recorded_at_ms) AS registered_at_ms FROM lineage_runs WHERE dataset_id = ? AND version = ? GROUP BY run_id
+) AS r USING run_id
+ORDER BY run_id`
+
+	// VerdictsQuery reads the gate's verdicts on a version (parameters: dataset, version), one
+	// row per verdict event; the checks are parallel arrays (migration 0046).
+	VerdictsQuery = `SELECT event_id, any(certified) AS v_certified, any(sequence) AS v_sequence, any(supersedes) AS v_supersedes,
+       any(project_id) AS v_project_id, any(targets_versions) AS v_targets_versions, any(reason) AS v_reason,
+       any(check_target) AS v_target, any(check_scope) AS v_scope, any(check_threshold) AS v_threshold,
+       any(check_figure) AS v_figure, any(check_low) AS v_low, any(check_high) AS v_high,
+       any(check_evidence) AS v_evidence, any(check_status) AS v_status, any(check_detail) AS v_detail,
+       any(occurred_at_ms) AS v_occurred_at_ms, any(recorded_at_ms) AS v_recorded_at_ms
+FROM lineage_verdicts
+WHERE dataset_id = ? AND version = ?
+GROUP BY event_id`
+
+	// OverridesQuery reads the owners' overrides of a version (parameters: dataset, version),
+	// one row per override event.
+	OverridesQuery = `SELECT event_id, any(project_id), any(reason), any(producer), any(occurred_at_ms), any(recorded_at_ms)
+FROM lineage_overrides
+WHERE dataset_id = ? AND version = ?
+GROUP BY event_id`
+
 	// FixesQuery reads the findings whose first RemediationShipped shipped a version
 	// (parameter: dataset@version).
 	FixesQuery = `SELECT finding_id FROM (
@@ -204,15 +233,100 @@ func ReadVersion(ctx context.Context, conn driver.Conn, ref VersionRef) (Version
 		return VersionLineage{}, fmt.Errorf("read chains of %s@%s: %w", ref.DatasetID, ref.Version, err)
 	}
 	id := VersionID(ref.DatasetID, ref.Version)
-	using, err := readStrings(ctx, conn, RunsUsingQuery, id)
+	gate, err := ReadGate(ctx, conn, ref)
 	if err != nil {
-		return VersionLineage{}, fmt.Errorf("training runs of %s: %w", id, err)
+		return VersionLineage{}, err
+	}
+	var using []string
+	for _, r := range gate.Runs {
+		using = append(using, r.RunID)
 	}
 	fixes, err := readStrings(ctx, conn, FixesQuery, id)
 	if err != nil {
 		return VersionLineage{}, fmt.Errorf("findings fixed by %s: %w", id, err)
 	}
-	return newVersionLineage(v, func(m schemas.Member) MemberChain { return chains[m] }, using, fixes), nil
+	return newVersionLineage(v, func(m schemas.Member) MemberChain { return chains[m] }, using, fixes, gate), nil
+}
+
+// ReadGate reads what the gate and the owners said about a version from the chain read model
+// (migration 0046): every verdict of the gate, every override, and for each training run that
+// used the version whether it was certified at the run's registration, assembled as Graph.Gate
+// assembles them from the log (newGate). A version nobody judged reads as an empty Gate, also
+// when it was never committed.
+func ReadGate(ctx context.Context, conn driver.Conn, ref VersionRef) (Gate, error) {
+	name := VersionID(ref.DatasetID, ref.Version)
+	rows, err := conn.Query(ctx, VerdictsQuery, ref.DatasetID, ref.Version)
+	if err != nil {
+		return Gate{}, fmt.Errorf("query verdicts on %s: %w", name, err)
+	}
+	var verdicts []Verdict
+	for rows.Next() {
+		var (
+			v                     Verdict
+			certified             uint8
+			target, scope, status []string
+			detail                []string
+			threshold             []float64
+			figure, low, high     []*float64
+			evidence              []int64
+		)
+		if err := rows.Scan(&v.EventID, &certified, &v.Sequence, &v.Supersedes, &v.ProjectID, &v.TargetsVersions, &v.Reason,
+			&target, &scope, &threshold, &figure, &low, &high, &evidence, &status, &detail, &v.OccurredAt, &v.RecordedAt); err != nil {
+			rows.Close()
+			return Gate{}, fmt.Errorf("scan verdict on %s: %w", name, err)
+		}
+		v.Certified = certified == 1
+		n := len(target)
+		if len(scope) != n || len(threshold) != n || len(figure) != n || len(low) != n || len(high) != n || len(evidence) != n ||
+			len(status) != n || len(detail) != n {
+			rows.Close()
+			return Gate{}, fmt.Errorf("verdict %s on %s: check arrays of unequal length", v.EventID, name)
+		}
+		v.Checks = make([]schemas.TargetCheck, n)
+		for i := range n {
+			v.Checks[i] = schemas.TargetCheck{Target: target[i], Scope: scope[i], Threshold: threshold[i], Figure: figure[i],
+				Low: low[i], High: high[i], Evidence: evidence[i], Status: schemas.CheckStatus(status[i]), Detail: detail[i]}
+		}
+		verdicts = append(verdicts, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Gate{}, fmt.Errorf("read verdicts on %s: %w", name, err)
+	}
+	rows, err = conn.Query(ctx, OverridesQuery, ref.DatasetID, ref.Version)
+	if err != nil {
+		return Gate{}, fmt.Errorf("query overrides of %s: %w", name, err)
+	}
+	var overrides []Override
+	for rows.Next() {
+		var o Override
+		if err := rows.Scan(&o.EventID, &o.ProjectID, &o.Reason, &o.Producer, &o.OccurredAt, &o.RecordedAt); err != nil {
+			rows.Close()
+			return Gate{}, fmt.Errorf("scan override of %s: %w", name, err)
+		}
+		overrides = append(overrides, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Gate{}, fmt.Errorf("read overrides of %s: %w", name, err)
+	}
+	rows, err = conn.Query(ctx, RunsRegisteredQuery, name, ref.DatasetID, ref.Version)
+	if err != nil {
+		return Gate{}, fmt.Errorf("query training runs of %s: %w", name, err)
+	}
+	defer rows.Close()
+	var runs []runAt
+	for rows.Next() {
+		var r runAt
+		if err := rows.Scan(&r.id, &r.at); err != nil {
+			return Gate{}, fmt.Errorf("scan training run of %s: %w", name, err)
+		}
+		runs = append(runs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return Gate{}, fmt.Errorf("read training runs of %s: %w", name, err)
+	}
+	return newGate(verdicts, overrides, runs), nil
 }
 
 // ReadCompleteness reads lineage completeness (Tally) over the versions of project's

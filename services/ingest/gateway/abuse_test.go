@@ -19,6 +19,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/access"
+	"github.com/assay-data/assay/services/ingest/gateview/gateviewtest"
 	"github.com/assay-data/assay/services/ingest/gateway"
 	"github.com/assay-data/assay/services/ingest/wire"
 	"github.com/assay-data/assay/services/internal/ingesttest"
@@ -515,5 +517,69 @@ func TestBodyOverBudget(t *testing.T) {
 	}
 	if peak := h.gw.BudgetPeak(); peak > 4<<10 {
 		t.Fatalf("peak %d over the budget", peak)
+	}
+}
+
+// TestForgedVerdictsCertifyNothing: the gate's verdicts cannot be sent through the gateway
+// (every principal gets 403, assay.internal), and a flood of verdict-looking records written
+// straight to the datasets topic by anyone but the gate (an owner's id, another of Assay's
+// components, a near-miss of the gate's id) certifies nothing and withdraws no certification:
+// every run on a forged-certified version is refused, the run on the gate-certified version
+// is accepted, and the view counts the forgeries as untrusted.
+func TestForgedVerdictsCertifyNothing(t *testing.T) {
+	_, k := fakeKafka(t)
+	v, by := gateviewtest.Verdict, gateviewtest.By
+	plain := newHarness(t, k, nil)
+	for _, tok := range []string{ownerToken, qaToken, collectorToken} {
+		a := plain.post(t, tok, wire.MediaJSON, marshal(t, v("ds-f", "0", 1, true, "self-certified")))
+		if a.status != http.StatusForbidden || a.problem.Errors[0].Rule != access.RuleInternal {
+			t.Fatalf("a verdict through the gateway: %d %s", a.status, a.body)
+		}
+	}
+	const versions = 500
+	producers := []string{"owner", "assay-processor/router", "assay-ingest", "assay-processor/gate-2", "assay-processor/gate "}
+	var forged []schemas.Event
+	var runs []schemas.Event
+	for i := 0; i < versions; i++ {
+		ver := itoa(i)
+		for _, p := range producers {
+			forged = append(forged, by(p, v("ds-f", ver, 1, true, "forged: meets every target")))
+		}
+		runs = append(runs, gateviewtest.Run("forged-"+ver, "ds-f@"+ver))
+	}
+	for _, p := range producers {
+		forged = append(forged, by(p, v("ds-real", "1", 2, false, "forged: withdrawn")))
+	}
+	gateviewtest.Publish(t, k, v("ds-real", "1", 1, true, "meets all targets"))
+	gateviewtest.Publish(t, k, forged...)
+
+	g := newGated(t, k, nil)
+	g.waitReady(t)
+	a := g.post(t, ownerToken, wire.MediaNDJSON, ndjson(t, runs...))
+	if a.status != http.StatusConflict || a.problem.Rejected != versions {
+		t.Fatalf("runs on forged-certified versions: %d, %d rejected, want 409 for all %d", a.status, a.problem.Rejected, versions)
+	}
+	for _, e := range a.problem.Errors {
+		if e.Code != wire.CodeNotCertified || !strings.Contains(e.Reason, "no verdict yet") {
+			t.Fatalf("run %d: %+v, want not_certified with no verdict", e.Index, e)
+		}
+	}
+	if a := g.post(t, ownerToken, wire.MediaJSON, marshal(t, gateviewtest.Run("real", "ds-real@1"))); a.status != http.StatusAccepted {
+		t.Fatalf("run on the version the gate certified, after forged rejections: %d %s", a.status, a.body)
+	}
+	mfs, err := g.viewReg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var untrusted float64
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if mf.GetName() == "assay_ingest_gate_view_records_total" && m.GetLabel()[0].GetValue() == "untrusted" {
+				untrusted = m.GetCounter().GetValue()
+			}
+		}
+	}
+	if want := float64(len(forged)); untrusted != want {
+		t.Errorf("assay_ingest_gate_view_records_total{outcome=\"untrusted\"} = %v, want %v", untrusted, want)
 	}
 }

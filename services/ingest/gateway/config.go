@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/assay-data/assay/schemas/access"
+	"github.com/assay-data/assay/streams/gate"
 )
 
 // Config holds the gateway's limits and policies. The zero value is not usable; start from
@@ -83,6 +84,21 @@ type Config struct {
 
 	// MaxFutureSkew is how far in the future occurred_at may be (clock skew of collectors).
 	MaxFutureSkew time.Duration
+
+	// Gate, when set, gates training runs: a TrainingRunRegistered any of whose dataset
+	// versions the gate has not certified (its latest verdict is a rejection, or there is no
+	// verdict yet), and no owner overrode the gate for, is refused with 409. nil: training
+	// runs are not gated (a deployment without a gate; the ingest main sets it unless
+	// -gate-training-runs=false). Like Principals, its owner runs it: the gateway only asks.
+	Gate Gate
+}
+
+// Gate is what the gateway asks of the quality gate (services/ingest/gateview's View).
+type Gate interface {
+	// Clearance is the gate's standing on a dataset version. An error means the gate's
+	// decisions are not known yet (its view has not caught up): the request gets 503 and is
+	// retried, never a 409 decided on a partial view.
+	Clearance(gate.VersionRef) (gate.Clearance, error)
 }
 
 // validateLimits checks the rate limits and caps (New checks the rest).
@@ -199,5 +215,5 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	return f
 }
 
-// Config returns the parsed configuration, without Principals (the caller sets them).
+// Config returns the parsed configuration, without Principals and Gate (the caller sets them).
 func (f *Flags) Config() Config { return f.cfg }

@@ -27,11 +27,25 @@
 //   - decodes strictly (unknown fields and wrong types are errors), stamps and validates each
 //     event (schemas' Validate plus the door's own rules: timestamps in milliseconds and not
 //     in the future, sizes, event id shape), and encodes it to Avro;
-//   - publishes the request all-or-nothing: if any event is rejected (invalid or forbidden),
-//     none is published, every rejected event is written to the DLQ topic with its original
-//     bytes (up to MaxDLQOriginalBytes) and the reason (with the rule, for a forbidden one), and
-//     the answer names each rejected event by index, field and, if forbidden, rule; its status
-//     is 413 if any event is too large, else 403 if any is forbidden, else 422. A body
+//   - gates training runs (Config.Gate, set by the ingest main unless -gate-training-runs=false):
+//     a TrainingRunRegistered any of whose dataset_versions the quality gate has not
+//     certified (its latest verdict is DatasetVersionRejected, or there is no verdict yet) is
+//     refused (code not_certified), unless an owner of the version's project granted a
+//     GateOverrideGranted for that version; the error names the field
+//     (dataset_versions[i]), the version, the latest verdict's reason (or that the gate has
+//     not judged it) and the way on (the override). The gate is asked after the recent-ids
+//     window, so the retry of a run accepted earlier stays a duplicate. While the gate's view
+//     has not caught up, a request with a training run gets 503 (code gate_unavailable), not
+//     a 409 decided on a partial view. An override is an ordinary owner's event here: it is
+//     authorized (owner-only, in the owner's projects) and published, and the view reads it
+//     back from the topic;
+//   - publishes the request all-or-nothing: if any event is rejected (invalid, forbidden, or
+//     a training run the gate refuses), none is published, every rejected event is written
+//     to the DLQ topic with its original bytes (up to MaxDLQOriginalBytes) and the reason
+//     (with the rule, for a forbidden one), and the answer names each rejected event by
+//     index, field and, if forbidden, rule; its status is 413 if any event is too large, else
+//     403 if any is forbidden, else 422 if any is invalid, else 409 (only training runs the
+//     gate refused: the request passes once their versions are certified or overridden). A body
 //     rejected as a whole keeps its first MaxDLQOriginalBytes, except one rejected for its
 //     size (413: over the body limit, too many events, more memory than a request may hold),
 //     which keeps metadata only, like a request without a valid token (its size, the SHA-256

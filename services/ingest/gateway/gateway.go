@@ -361,7 +361,8 @@ func (g *Gateway) check(d Decoded, prod *access.Principal, now time.Time, seen m
 	return nil
 }
 
-// encode builds the record of a checked event and consults the recent-ids window. The
+// encode builds the record of a checked event, consults the recent-ids window and, for a
+// training run, the gate (a *gateError when the gate cannot be asked). The
 // record's value is encoded into the request's scratch buffer and copied out at its exact
 // size, so a record holds no more than its bytes; the scratch buffer's growth is charged to h.
 func (g *Gateway) encode(d Decoded, prod *access.Principal, now time.Time, h *hold, scratch *[]byte) (pending, *wire.EventError, error) {
@@ -375,6 +376,11 @@ func (g *Gateway) encode(d Decoded, prod *access.Principal, now time.Time, h *ho
 		}
 		p.dup = true
 		return p, nil, nil
+	}
+	// The gate is asked after the window: a retry of a run accepted earlier is answered as
+	// the duplicate it is, whatever the gate has decided since.
+	if e, err := g.gated(d); e != nil || err != nil {
+		return p, e, err
 	}
 	before := cap(*scratch)
 	val, err := schemas.Append((*scratch)[:0], ev)

@@ -23,6 +23,7 @@ type metrics struct {
 	clientEvictions  prometheus.Counter
 	dedupIDs         prometheus.Gauge
 	forbidden        *prometheus.CounterVec
+	trainingRuns     *prometheus.CounterVec
 }
 
 // Reasons of assay_ingest_rejected_requests_total: requests answered before their body was
@@ -98,13 +99,20 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "assay_ingest_events_forbidden_total",
 			Help: "Events refused because their principal may not write them (403), by the access rule broken (role.event_type, scope.project, labeler.own_vendor, ...).",
 		}, []string{"rule"}),
+		trainingRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assay_ingest_training_runs_gated_total",
+			Help: "TrainingRunRegistered events checked against the gate, by decision: certified (every version), overridden (every version certified or overridden by an owner, at least one overridden), not_certified (refused with 409).",
+		}, []string{"decision"}),
 	}
 	m.inFlightRefused.WithLabelValues("share")
 	m.inFlightRefused.WithLabelValues("budget")
+	for _, d := range []string{gateCertified, gateOverridden, gateNotCertified} {
+		m.trainingRuns.WithLabelValues(d)
+	}
 	for _, r := range []string{reasonNoCredentials, reasonUnknownToken, reasonRateLimitedClient, reasonRateLimitedToken} {
 		m.rejectedRequests.WithLabelValues(r)
 	}
 	reg.MustRegister(m.requests, m.accepted, m.rejected, m.duplicates, m.dlq, m.produceDuration, m.inFlightBytes, m.inFlightRefused, m.requestBytes,
-		m.rejectedRequests, m.unauthDLQSkipped, m.clients, m.clientEvictions, m.dedupIDs, m.forbidden)
+		m.rejectedRequests, m.unauthDLQSkipped, m.clients, m.clientEvictions, m.dedupIDs, m.forbidden, m.trainingRuns)
 	return m
 }

@@ -266,6 +266,10 @@ func (g *Gateway) process(ctx context.Context, w http.ResponseWriter, r *http.Re
 			err = g.reject(&rej, prod, h, el, e, total)
 		}
 		sp.free(el)
+		var ge *gateError
+		if errors.As(err, &ge) {
+			return g.gateUnavailable(w, ge)
+		}
 		if err != nil {
 			return g.notCharged(ctx, w, r, prod, h, b, err)
 		}
@@ -282,7 +286,7 @@ func (g *Gateway) process(ctx context.Context, w http.ResponseWriter, r *http.Re
 
 // event decodes, checks and encodes one element. The pending event is charged to h when
 // keep is set (else the caller drops it: the request will not be published); e is why the
-// event is rejected; err is the hold's.
+// event is rejected; err is the hold's, or a *gateError.
 func (g *Gateway) event(el Element, prod *access.Principal, now time.Time, seen map[string]int, h *hold, scratch *[]byte, keep bool) (p pending, e *wire.EventError, err error) {
 	if el.Size > g.cfg.MaxEventBytes {
 		return p, decodeElement(el, g.cfg.MaxEventBytes).Err, nil
@@ -330,7 +334,9 @@ type rejected struct {
 // reject makes the DLQ record of a rejected event, with its original bytes (up to
 // MaxDLQOriginalBytes), charged to h. The status of the answer is the most specific: 413 if
 // any event is too large, else 403 if the principal may not write any (access.Violation: the
-// error names the rule), else 422.
+// error names the rule), else 422 if any is invalid, else 409: every rejected event is a
+// training run the gate refused (the request is otherwise sound, and would pass once the
+// versions are certified or overridden).
 //
 // A forbidden event is dead-lettered with its bytes, like an invalid one, not as metadata
 // only like a request without a valid token: its sender is authenticated, accountable and
@@ -342,7 +348,11 @@ func (g *Gateway) reject(rej *rejected, prod *access.Principal, h *hold, el Elem
 		rej.status = http.StatusRequestEntityTooLarge
 	case e.Code == wire.CodeForbidden && rej.status != http.StatusRequestEntityTooLarge:
 		rej.status = http.StatusForbidden
-	case rej.status == 0:
+	case e.Code == wire.CodeNotCertified:
+		if rej.status == 0 {
+			rej.status = http.StatusConflict
+		}
+	case rej.status == 0 || rej.status == http.StatusConflict:
 		rej.status = http.StatusUnprocessableEntity
 	}
 	orig, note := el.Raw, ""

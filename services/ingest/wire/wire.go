@@ -31,11 +31,13 @@ const (
 	CodeDuplicateID      = "duplicate_id"           // an event_id seen earlier in the same request
 	CodeIDConflict       = "id_conflict"            // an event_id recently accepted with other content
 	CodeForbidden        = "forbidden"              // the principal may not write this event (EventError.Rule names the rule)
+	CodeNotCertified     = "not_certified"          // a training run on a dataset version the gate has not certified, not overridden (409)
 	CodeRateLimited      = "rate_limited"           // over a per-producer or per-address request rate (429)
 	CodeOverloaded       = "overloaded"             // no in-flight room within the wait (503)
 	CodeRequestTimeout   = "request_timeout"        // the body did not arrive within the server's read timeout (408)
 	CodeUnavailable      = "kafka_unavailable"      // Kafka did not acknowledge in time (503)
 	CodeShuttingDown     = "shutting_down"          // the gateway is stopping (503)
+	CodeGateUnavailable  = "gate_unavailable"       // the gate's decisions are not known yet: its view has not caught up (503)
 )
 
 // Accepted is the body of a 202 answer: every event of the request is on the ledger (or was

@@ -5,4 +5,11 @@
 // chain read model that the API and the dashboard read, CompareLineage), and renders the
 // report. The judgement itself is streams/lineage's pure model, the same for the replay and
 // for ClickHouse.
+//
+// The report also lists the gate's word on the version (lineage.Gate): the verdict in force,
+// every verdict with the checks it did not pass, every owner's override with its reason and
+// who granted it, and for each training run that used the version whether it was certified
+// (or overridden) at its registration; CompareLineage compares all of it with ClickHouse.
+// None of it decides Pass: a rejected version whose lineage is complete and agrees with
+// ClickHouse passes the audit, which judges lineage, not quality targets.
 package auditor

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"time"
@@ -25,8 +26,9 @@ type Drift struct {
 
 // CompareLedger checks that the ledger tables agree with the log about one version: its
 // dataset_versions row (manifest digest, member count), its dataset_members rows (none missing,
-// none extra), and for every member the items row (same content hash) and labels row (same
-// annotator) the replay found. Rows are deduplicated by GROUP BY rather than FINAL, which is
+// none extra), for every member the items row (same content hash) and labels row (same
+// annotator) the replay found, and, unless g is bounded by an as-of instant, the gate's
+// verdicts and the owners' overrides (compareLedgerGate). Rows are deduplicated by GROUP BY rather than FINAL, which is
 // the same answer on 18.16 and current releases without relying on merge state. A version is
 // immutable, so ClickHouse rows written after an --as-of instant still have to agree.
 func CompareLedger(ctx context.Context, conn driver.Conn, g *lineage.Graph, ref lineage.VersionRef) ([]Drift, error) {
@@ -106,7 +108,87 @@ func CompareLedger(ctx context.Context, conn driver.Conn, g *lineage.Graph, ref 
 			add("labels", m.LabelID, "no row with annotator %s", l.AnnotatorID)
 		}
 	}
+	if g.AsOf == 0 { // verdicts and overrides keep coming after a version's commit
+		gate, err := compareLedgerGate(ctx, conn, g.Gate(ref), ref)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, gate...)
+	}
 	sortDrift(out)
+	return out, nil
+}
+
+// The ledger queries of compareLedgerGate (parameters: dataset, version), exported for the
+// test that runs them on a current ClickHouse.
+const (
+	LedgerVerdictsQuery = `SELECT event_id, sequence, certified, producer FROM dataset_verdicts
+WHERE dataset_id = ? AND version = ? GROUP BY event_id, sequence, certified, producer`
+	LedgerOverridesQuery = `SELECT event_id, producer FROM gate_overrides
+WHERE dataset_id = ? AND version = ? GROUP BY event_id, producer`
+)
+
+// compareLedgerGate checks that the ledger's dataset_verdicts and gate_overrides hold the
+// version's verdicts (event id, sequence, outcome, producer the gate) and overrides (event id,
+// granter) that the log holds, none missing and none extra. A verdict another producer wrote
+// is extra: the ledger keeps one when it runs without principals, and the views over it
+// (dataset_version_gate, kpi_training_runs_uncertified) would count it.
+func compareLedgerGate(ctx context.Context, conn driver.Conn, gate lineage.Gate, ref lineage.VersionRef) ([]Drift, error) {
+	vkey := ref.DatasetID + "@" + ref.Version
+	var out []Drift
+	rows, err := conn.Query(ctx, LedgerVerdictsQuery, ref.DatasetID, ref.Version)
+	if err != nil {
+		return nil, fmt.Errorf("query dataset_verdicts of %s: %w", vkey, err)
+	}
+	type verdictKey struct {
+		event     string
+		sequence  int64
+		certified bool
+		producer  string
+	}
+	chVerdicts := map[verdictKey]bool{}
+	for rows.Next() {
+		var k verdictKey
+		var certified uint8
+		if err := rows.Scan(&k.event, &k.sequence, &certified, &k.producer); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("scan dataset_verdicts of %s: %w", vkey, err)
+		}
+		k.certified = certified == 1
+		chVerdicts[k] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read dataset_verdicts of %s: %w", vkey, err)
+	}
+	for _, v := range gate.Verdicts {
+		k := verdictKey{v.EventID, v.Sequence, v.Certified, lineage.GateProducer}
+		if !chVerdicts[k] {
+			out = append(out, Drift{Table: "dataset_verdicts", Key: vkey + " " + v.EventID, Problem: fmt.Sprintf("no row of verdict %d %s", v.Sequence, v.Outcome())})
+		}
+		delete(chVerdicts, k)
+	}
+	for k := range chVerdicts {
+		problem := "row not in the log"
+		if k.producer != lineage.GateProducer {
+			problem = fmt.Sprintf("row not in the log: verdict %d by %q, not the gate", k.sequence, k.producer)
+		}
+		out = append(out, Drift{Table: "dataset_verdicts", Key: vkey + " " + k.event, Problem: problem})
+	}
+	chOverrides, err := pairs(ctx, conn, LedgerOverridesQuery, ref.DatasetID, ref.Version)
+	if err != nil {
+		return nil, fmt.Errorf("query gate_overrides of %s: %w", vkey, err)
+	}
+	for _, o := range gate.Overrides {
+		k := [2]string{o.EventID, o.Producer}
+		if !chOverrides[k] {
+			out = append(out, Drift{Table: "gate_overrides", Key: vkey + " " + o.EventID, Problem: "no row of the override by " + o.Producer})
+		}
+		delete(chOverrides, k)
+	}
+	for k := range chOverrides {
+		out = append(out, Drift{Table: "gate_overrides", Key: vkey + " " + k[0], Problem: "row not in the log"})
+	}
 	return out, nil
 }
 
@@ -141,8 +223,10 @@ func pairs(ctx context.Context, conn driver.Conn, q string, args ...any) (map[[2
 // CompareLineage checks that the lineage processor's chain read model, which the API and the
 // dashboard read (lineage.ReadVersion), says what the replayed log says about one version: its
 // commit (parent, time, manifest digest) and its members always; each member's chain, the
-// training runs that used the version and the findings it fixes only when g is not bounded by
-// an as-of instant, because events after the instant have changed those in ClickHouse since.
+// training runs that used the version, the findings it fixes and the gate's word on it (every
+// verdict with its checks, every override, each run's clearance at its registration) only when
+// g is not bounded by an as-of instant, because events after the instant have changed those in
+// ClickHouse since.
 // Gold checks are the audit's own and are not compared.
 func CompareLineage(ctx context.Context, conn driver.Conn, g *lineage.Graph, ref lineage.VersionRef) ([]Drift, error) {
 	a, err := g.Audit(ref)
@@ -196,9 +280,59 @@ func CompareLineage(ctx context.Context, conn driver.Conn, g *lineage.Graph, ref
 		if !slices.Equal(got.Fixes, want.Fixes) {
 			add(lineage.TableEdges, vkey, "fixes findings %v, log says %v", got.Fixes, want.Fixes)
 		}
+		out = append(out, gateDrift(vkey, got.Gate, want.Gate)...)
 	}
 	sortDrift(out)
 	return out, nil
+}
+
+// gateDrift says how ClickHouse's gate (got) differs from the log's (want): each verdict and
+// override by event id, and what each training run found at its registration.
+func gateDrift(vkey string, got, want lineage.Gate) []Drift {
+	var out []Drift
+	add := func(table, key, format string, args ...any) {
+		out = append(out, Drift{Table: table, Key: key, Problem: fmt.Sprintf(format, args...)})
+	}
+	verdicts := map[string]lineage.Verdict{}
+	for _, v := range got.Verdicts {
+		verdicts[v.EventID] = v
+	}
+	for _, w := range want.Verdicts {
+		key := vkey + " " + w.EventID
+		c, ok := verdicts[w.EventID]
+		delete(verdicts, w.EventID)
+		switch {
+		case !ok:
+			add(lineage.TableVerdicts, key, "row missing")
+		case !reflect.DeepEqual(c, w):
+			add(lineage.TableVerdicts, key, "%s", verdictDiff(c, w))
+		}
+	}
+	for id := range verdicts {
+		add(lineage.TableVerdicts, vkey+" "+id, "row not in the log")
+	}
+	overrides := map[string]lineage.Override{}
+	for _, o := range got.Overrides {
+		overrides[o.EventID] = o
+	}
+	for _, w := range want.Overrides {
+		key := vkey + " " + w.EventID
+		c, ok := overrides[w.EventID]
+		delete(overrides, w.EventID)
+		switch {
+		case !ok:
+			add(lineage.TableOverrides, key, "row missing")
+		case c != w:
+			add(lineage.TableOverrides, key, "override by %s (%q), log says by %s (%q)", c.Producer, c.Reason, w.Producer, w.Reason)
+		}
+	}
+	for id := range overrides {
+		add(lineage.TableOverrides, vkey+" "+id, "row not in the log")
+	}
+	if !slices.Equal(got.Runs, want.Runs) {
+		add("lineage gate", vkey, "training runs at registration %+v, log says %+v", got.Runs, want.Runs)
+	}
+	return out
 }
 
 // chainDiff says how ClickHouse's chain c differs from the log's w, or "" when it does not.
@@ -217,4 +351,18 @@ func chainDiff(c, w lineage.MemberChain) string {
 		}
 	}
 	return ""
+}
+
+// verdictDiff says how ClickHouse's verdict c differs from the log's w (they differ).
+func verdictDiff(c, w lineage.Verdict) string {
+	if len(c.Checks) == len(w.Checks) {
+		for i := range c.Checks {
+			if !reflect.DeepEqual(c.Checks[i], w.Checks[i]) {
+				return fmt.Sprintf("check %d: %s, log says %s", i+1, CheckLine(c.Checks[i]), CheckLine(w.Checks[i]))
+			}
+		}
+	}
+	return fmt.Sprintf("verdict %d %s at %d ms (%q, targets %v, supersedes %q, %d checks), log says %d %s at %d ms (%q, targets %v, supersedes %q, %d checks)",
+		c.Sequence, c.Outcome(), c.OccurredAt, c.Reason, c.TargetsVersions, c.Supersedes, len(c.Checks),
+		w.Sequence, w.Outcome(), w.OccurredAt, w.Reason, w.TargetsVersions, w.Supersedes, len(w.Checks))
 }

@@ -3,10 +3,12 @@ package auditor
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/lineage"
 )
 
@@ -22,7 +24,7 @@ type Report struct {
 	DriftChecked bool    `json:"drift_checked"`
 	Drift        []Drift `json:"drift"`
 	// Pass is Complete (which includes a manifest digest that recomputes) and no drift: exit
-	// status 0.
+	// status 0. The gate's verdicts are reported, not judged: a rejected version can pass.
 	Pass bool `json:"pass"`
 }
 
@@ -55,6 +57,7 @@ func (r Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "reviewers:       %s\n", strings.Join(r.Reviewers, ", "))
 	fmt.Fprintf(&b, "gold checks:     %d of %d match\n", r.GoldMatched, r.GoldChecked)
 	fmt.Fprintf(&b, "training runs:   %s\n", strings.Join(r.TrainingRuns, ", "))
+	writeGate(&b, r.Gate)
 	for _, f := range r.Findings {
 		if f.RemediationMS >= 0 {
 			fmt.Fprintf(&b, "finding:         %s (%s) implicates this version; fixed by %s after %s\n", f.FindingID, f.Severity, f.Fix, time.Duration(f.RemediationMS)*time.Millisecond)
@@ -114,6 +117,72 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 	return nil
 }
+
+// writeGate renders the gate's word on the version: the verdict in force, the history with
+// each verdict's checks that did not pass, every override, and each training run's clearance
+// at its registration. It is information, not part of the audit's PASS or FAIL.
+func writeGate(b *strings.Builder, g lineage.Gate) {
+	latest, ok := g.Latest()
+	if !ok {
+		fmt.Fprintf(b, "gate:            not judged (no verdict of the gate)\n")
+	} else {
+		fmt.Fprintf(b, "gate:            %s by verdict %d of %d: %s\n", strings.ToUpper(latest.Outcome()), latest.Sequence, len(g.Verdicts), latest.Reason)
+	}
+	for _, v := range g.Verdicts {
+		fmt.Fprintf(b, "verdict %-8s %s at %s (targets %s): %s\n", fmt.Sprint(v.Sequence)+":", v.Outcome(), msTime(v.OccurredAt),
+			dash(strings.Join(v.TargetsVersions, ", ")), v.Reason)
+		for _, c := range v.Failing() {
+			fmt.Fprintf(b, "                   %s\n", CheckLine(c))
+		}
+	}
+	for _, o := range g.Overrides {
+		fmt.Fprintf(b, "override:        granted by %s at %s: %s\n", o.Producer, msTime(o.OccurredAt), o.Reason)
+	}
+	for _, run := range g.Runs {
+		state := "NOT certified"
+		switch {
+		case run.Sequence == 0:
+			state += " (not judged yet)"
+		case run.Certified:
+			state = fmt.Sprintf("certified (verdict %d)", run.Sequence)
+		default:
+			state += fmt.Sprintf(" (verdict %d rejected)", run.Sequence)
+		}
+		if run.Overridden {
+			state += ", overridden by an owner"
+		}
+		fmt.Fprintf(b, "run %-12s registered %s: %s\n", run.RunID+":", msTime(run.RegisteredAt), state)
+	}
+}
+
+// CheckLine renders one check of a verdict on one line: status, target and scope, figure with
+// its interval against the threshold, the evidence and the gate's detail.
+func CheckLine(c schemas.TargetCheck) string {
+	name := c.Target
+	if c.Scope != "" {
+		name += "[" + c.Scope + "]"
+	}
+	line := fmt.Sprintf("%s %s: figure %s", c.Status, name, FormatFigure(c.Figure))
+	if c.Low != nil || c.High != nil {
+		line += fmt.Sprintf(" [%s, %s]", FormatFigure(c.Low), FormatFigure(c.High))
+	}
+	line += fmt.Sprintf(", threshold %s, evidence %d", strconv.FormatFloat(c.Threshold, 'g', -1, 64), c.Evidence)
+	if c.Detail != "" {
+		line += " (" + c.Detail + ")"
+	}
+	return line
+}
+
+// FormatFigure prints a figure in the shortest form that reads back exactly, "-" when there is
+// none.
+func FormatFigure(f *float64) string {
+	if f == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(*f, 'f', -1, 64)
+}
+
+func msTime(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339) }
 
 func dash(s string) string {
 	if s == "" {

@@ -11,9 +11,12 @@ import (
 )
 
 // HistoryRecords is History encoded as the log carries it.
-func HistoryRecords() ([]Record, error) {
+func HistoryRecords() ([]Record, error) { return Records(History()) }
+
+// Records encodes events as the log carries them, each with its family and key.
+func Records(evs []schemas.Event) ([]Record, error) {
 	var out []Record
-	for _, ev := range History() {
+	for _, ev := range evs {
 		b, err := schemas.Encode(ev)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ev.Meta().EventID, err)
