@@ -15,10 +15,12 @@
 //
 // /metrics stays open, for Prometheus to scrape without a secret: it carries the request
 // counters and the KPI gauges of the unfiltered view, which are project-level headline
-// figures (labelled by project, model and model version, never by annotator, cohort or
-// vendor) and no party figure. They are every project's, though: an operator who must keep
-// them from a project's vendors lets vendors reach the API through a proxy that passes /,
-// /static/ and /v1/ only (all a vendor's dashboard needs).
+// figures (labelled by project, question, dataset, model and model version), and, for the
+// alert rules, the anomalies of streams/anomaly, whose scope label names the cohort, vendor or
+// annotator whose agreement dropped. They are every project's and party's: an operator who
+// must keep them from a project's vendors lets vendors reach the API through a proxy that
+// passes /, /static/ and /v1/ only (all a vendor's dashboard needs; /v1/alerts shows a vendor
+// only its own party's anomalies).
 //
 // /v1/pipeline is the processors' consumer lag, read from the broker (-kafka-brokers,
 // -topic-prefix) for the processors of -lag-processors: each group's committed offsets

@@ -19,6 +19,7 @@ import (
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/api/httpapi"
+	"github.com/assay-data/assay/services/demo"
 	"github.com/assay-data/assay/streams/agreement"
 	"github.com/assay-data/assay/streams/kpi"
 	"github.com/assay-data/assay/streams/lineage"
@@ -78,7 +79,22 @@ func TestDashboardAgreementTileMoves(t *testing.T) {
 	browser := chromium(t)
 	s := startStack(t)
 	const project = "proj-dash"
-	p := s.play(t, "dash", project, 11, 90)
+	// The program without its owner's targets at first: they are sent once the page has
+	// shown the project without any.
+	p := demo.Build("dash", project, 11, 90)
+	demo.Shift(p.Events, time.Now())
+	var targets *schemas.QualityTargetsSet
+	p.Events = slices.DeleteFunc(p.Events, func(ev schemas.Event) bool {
+		tg, ok := ev.(*schemas.QualityTargetsSet)
+		if ok {
+			targets = tg
+		}
+		return ok
+	})
+	if targets == nil || targets.Agreement == nil {
+		t.Fatal("the demo program states no agreement target")
+	}
+	s.send(t, p.Events)
 	co := p.Workload.ExactCoincidences("")
 	before, err := kpi.Figures(co, string(schemas.LevelNominal))
 	if err != nil {
@@ -142,7 +158,7 @@ func TestDashboardAgreementTileMoves(t *testing.T) {
 	// rules) auto-accepted, as the dashboard formats it (JavaScript toFixed(1)).
 	wantAuto := wantRouting(t, p).automation()
 	tileReads("automation", strconv.FormatFloat(wantAuto*100, 'f', 1, 64)+"%", time.Minute)
-	// proj-dash has no quality targets: nothing is judged, and the page says so; the gate
+	// proj-dash has no quality targets yet: nothing is judged, and the page says so; the gate
 	// has judged none of its versions (no gate runs in this stack); nothing is alerted.
 	waitPage(t, ctx, "the agreement tile without a target", `document.getElementById("tile-agreement").dataset.level + " | " + document.getElementById("agreement-detail").textContent`,
 		func(v string) bool { return strings.HasPrefix(v, " | ") && strings.HasSuffix(v, "no target") })
@@ -150,6 +166,25 @@ func TestDashboardAgreementTileMoves(t *testing.T) {
 	waitPage(t, ctx, "the program's versions in the gate panel", `[...document.querySelectorAll("#gate tbody tr")].map(tr => tr.innerText.replace(/\s+/g, " ")).join("\n")`,
 		func(v string) bool { return strings.Count(v, "unjudged not judged yet") == 3 })
 	waitPage(t, ctx, "no alerts", `document.querySelector("#alerts tbody").innerText.trim()`, func(v string) bool { return v == "no alerts" })
+	// The owner's targets: the tile is judged against their min_alpha from then on, on the
+	// point estimate, over at least the target's pairable values.
+	s.send(t, []schemas.Event{targets})
+	judged := func(alpha float64, values int64) string {
+		switch a := targets.Agreement; {
+		case values < a.MinPairableValues:
+			return "warn"
+		case alpha >= a.MinAlpha:
+			return "good"
+		}
+		return "bad"
+	}
+	wantTarget := fmt.Sprintf("target ≥ %.3f", targets.Agreement.MinAlpha)
+	tileJudged := func(level string) {
+		t.Helper()
+		waitPage(t, ctx, "the agreement tile judged "+level+" against "+wantTarget, `document.getElementById("tile-agreement").dataset.level + " | " + document.getElementById("agreement-detail").textContent`,
+			func(v string) bool { return strings.HasPrefix(v, level+" | ") && strings.HasSuffix(v, wantTarget) })
+	}
+	tileJudged(judged(before.Alpha, co.PairableValues()))
 	tctx, tcancel := context.WithTimeout(ctx, 30*time.Second)
 	err = chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS("#chart-agreement path.line")))
 	tcancel()
@@ -185,6 +220,9 @@ func TestDashboardAgreementTileMoves(t *testing.T) {
 	}
 	s.send(t, evs)
 	tileText(wantAfter, time.Minute)
+	tileJudged(judged(after.Alpha, co.PairableValues()))
+	t.Logf("agreement judged against %s: %s before (alpha %.3f), %s after (alpha %.3f)", wantTarget,
+		judged(before.Alpha, co.PairableValues()), before.Alpha, judged(after.Alpha, co.PairableValues()), after.Alpha)
 
 	// Lineage: the tile is the share of the project's versions that assay audit passes on
 	// the same data, also once versions broken in every way a chain can break join the

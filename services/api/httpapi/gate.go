@@ -28,7 +28,8 @@ type GateVersion struct {
 	DatasetID string `json:"dataset_id"`
 	Version   string `json:"version"`
 	// ProjectID is the project whose targets judged it (the verdict's); for a version not
-	// judged yet, the project whose items its dataset holds (lineage's rule).
+	// judged yet, the project asked for when its dataset holds that project's items
+	// (lineage's rule), empty in a read over every project.
 	ProjectID string `json:"project_id"`
 	// CommittedAt is the DatasetVersionCommitted's occurred_at (epoch ms; 0 when the ledger
 	// has a verdict but not the commit yet): the time whose targets judge it.

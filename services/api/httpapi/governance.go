@@ -84,11 +84,20 @@ func (g *governance) set(at time.Time, alerts []Alert, err error) (changed bool)
 
 // governance reads the targets in force and detects the anomalies over every project, then
 // publishes them (metrics, /v1/alerts); sum is the unfiltered summary of the same sample,
-// whose agreement and accuracy the below-target alerts judge. A failure leaves the gauges as
-// they were and makes /v1/alerts answer it until a detection succeeds.
-func (s *Server) governance(ctx context.Context, sum *Summary) {
+// whose agreement and accuracy the below-target alerts judge, or sumErr why it could not be
+// read. A failure leaves the gauges as they were and makes /v1/alerts answer it until a
+// detection succeeds.
+func (s *Server) governance(ctx context.Context, sum *Summary, sumErr error) {
 	now := s.reader.now()
-	alerts, err := s.detect(ctx, sum, now)
+	var alerts []Alert
+	err := sumErr
+	if err == nil {
+		alerts, err = s.detect(ctx, sum, now)
+	} else {
+		// The summary's own error, so that /v1/alerts answers it as any failed read: 503
+		// when ClickHouse timed out or could not be reached, 500 otherwise.
+		err = fmt.Errorf("the unfiltered KPI summary, whose figures the below-target alerts judge: %w", err)
+	}
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return // stopping: not a failure of the detection
 	}
@@ -102,9 +111,6 @@ func (s *Server) governance(ctx context.Context, sum *Summary) {
 }
 
 func (s *Server) detect(ctx context.Context, sum *Summary, now time.Time) ([]Alert, error) {
-	if sum == nil {
-		return nil, errors.New("the unfiltered KPI summary could not be read")
-	}
 	targets, err := s.reader.Targets(ctx, unfiltered())
 	if err != nil {
 		return nil, err

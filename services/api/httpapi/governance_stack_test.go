@@ -118,7 +118,7 @@ func driftLabels(run, dataset string) []schemas.Event {
 func TestGovernanceOverPipeline(t *testing.T) {
 	t.Parallel()
 	s := startStack(t)
-	p := demoWithoutRuns("govt", govProject, 5, 60)
+	p := demoWithoutGovernance("govt", govProject, 5, 60)
 	s.send(t, p.Events)
 	ds := p.Dataset
 	s.send(t, govTargets(ds))
@@ -426,13 +426,20 @@ func governanceDashboard(t *testing.T, s *stack, dataset, overrideReason string)
 	t.Logf("gate panel:\n%s\nalerts:\n%s\nquestions:\n%s", gateRows, alerts, questions)
 }
 
-// demoWithoutRuns is the demo program of run, dated as if played now, without its training
-// run (the test registers runs itself, after the gate's verdicts: a gateway that gates
-// training runs would refuse one on a version not judged yet).
-func demoWithoutRuns(run, project string, seed uint64, items int) *demo.Program {
+// demoWithoutGovernance is the demo program of run, dated as if played now, without its
+// owner's targets, override and training run: the test sets its own targets and overrides,
+// and registers runs after the gate's verdicts (a gateway that gates training runs would
+// refuse one on a version not judged yet).
+func demoWithoutGovernance(run, project string, seed uint64, items int) *demo.Program {
 	p := demo.Build(run, project, seed, items)
 	demo.Shift(p.Events, time.Now())
-	p.Events = slices.DeleteFunc(p.Events, func(ev schemas.Event) bool { return ev.Type() == schemas.TypeTrainingRunRegistered })
+	p.Events = slices.DeleteFunc(p.Events, func(ev schemas.Event) bool {
+		switch ev.Type() {
+		case schemas.TypeTrainingRunRegistered, schemas.TypeQualityTargetsSet, schemas.TypeGateOverrideGranted:
+			return true
+		}
+		return false
+	})
 	return p
 }
 

@@ -233,7 +233,7 @@ func (s *Server) SampleOnce(ctx context.Context) {
 			// The thresholds and alerts of every project, once per interval for every
 			// viewer, from the same sample (nil when it failed: the detection fails too).
 			gctx, gcancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
-			s.governance(gctx, sum)
+			s.governance(gctx, sum, err)
 			gcancel()
 			if ctx.Err() != nil {
 				return
