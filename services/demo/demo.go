@@ -68,7 +68,7 @@ func Build(run, project string, seed uint64, items int) *Program {
 	}
 	if len(w.Events) > 0 {
 		first, _ := Span(w.Events)
-		t := Targets(project, run)
+		t := Targets(project)
 		add(t, first-60_000)
 		t.EffectiveAt = t.OccurredAt
 	}
@@ -114,10 +114,15 @@ func Build(run, project string, seed uint64, items int) *Program {
 	return p
 }
 
-// Targets are the quality targets the demo's owner sets for project: version run+"-t1",
-// in force from when the event occurred.
-func Targets(project, run string) *schemas.QualityTargetsSet {
-	return &schemas.QualityTargetsSet{ProjectID: project, TargetsVersion: run + "-t1",
+// TargetsVersion names the demo's quality targets. Every program restates the same targets
+// under this one version (as an owner's tooling would on every sync), in force from the
+// program's start, so a later program's restatement changes no verdict of an earlier one.
+const TargetsVersion = "demo-t1"
+
+// Targets are the quality targets the demo's owner sets for project, in force from when the
+// event occurred.
+func Targets(project string) *schemas.QualityTargetsSet {
+	return &schemas.QualityTargetsSet{ProjectID: project, TargetsVersion: TargetsVersion,
 		Agreement:              &schemas.AgreementTarget{Level: schemas.LevelNominal, MinAlpha: 0.4, MinPairableValues: 100},
 		Accuracy:               &schemas.AccuracyTarget{MinAccuracy: 0.7, Denominator: schemas.DenominatorFinalAfterReview, MinGoldLabels: 20},
 		MinLineageCompleteness: ptr(0.99),

@@ -179,7 +179,13 @@ func FormatFigure(f *float64) string {
 	if f == nil {
 		return "-"
 	}
-	return strconv.FormatFloat(*f, 'f', -1, 64)
+	// Four decimals are what a reader compares with a target; the JSON keeps every digit.
+	s := strconv.FormatFloat(*f, 'f', 4, 64)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	if s == "-0" {
+		s = "0"
+	}
+	return s
 }
 
 func msTime(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339) }
