@@ -62,7 +62,10 @@
 //     and min_accuracy checks with "unknown question".
 //
 // Certification: a version is certified iff it has at least one check and
-// every check passes. Not enough data is not a pass. No targets in force (or targets in
+// every check passes. Not enough data is not a pass. A project-wide alpha or accuracy target with nothing at all to
+// judge (no question of the project at the target's level, or no question yet because the
+// ledger has not read the project's labels) is one check of its own, not enough data: a
+// target in force is never passed by being skipped. No targets in force (or targets in
 // force that state nothing the gate judges) gives one check, targets_in_force, not enough
 // data. The reason names the first check that did not pass (and how many others did not),
 // or the count of checks met.

@@ -79,6 +79,21 @@ func Evaluate(in Targets, f Figures) schemas.GateVerdict {
 			checks = append(checks, accuracyCheck(q, t, known[q], f.Accuracy))
 		}
 	}
+	// A project-wide target with nothing at all to judge (no question of the project has an
+	// alpha at the target's level, or the project has no question yet: the ledger may not
+	// have read its labels) is not met: it is not enough data, never a silent pass. A level
+	// the project answers elsewhere (a question narrowed away) leaves it nothing to add.
+	if b := in.Base; b != nil {
+		judged := slices.ContainsFunc(checks, func(c schemas.TargetCheck) bool { return c.Target == TargetAlpha })
+		if t := b.Agreement; t != nil && !judged && !slices.ContainsFunc(f.Agreement, func(a AgreementFigure) bool { return a.Level == t.Level }) {
+			checks = append(checks, schemas.TargetCheck{Target: TargetAlpha, Threshold: t.MinAlpha, Status: schemas.CheckNotEnoughData,
+				Detail: fmt.Sprintf("no question of the project has a %s alpha to judge (the ledger may not have its labels yet)", t.Level)})
+		}
+		if t := b.Accuracy; t != nil && len(questions) == 0 {
+			checks = append(checks, schemas.TargetCheck{Target: TargetAccuracy, Threshold: t.MinAccuracy, Status: schemas.CheckNotEnoughData,
+				Detail: "no question of the project has labels to judge against gold (the ledger may not have its labels yet)"})
+		}
+	}
 	if b := in.Base; b != nil {
 		if c := b.Coverage; c != nil {
 			if c.MinSliceCoverage != nil {

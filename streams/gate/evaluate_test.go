@@ -62,6 +62,14 @@ func TestEvaluate(t *testing.T) {
 			sets:   append(only(), targets("t-q2", "", "q-2", t0, withAlpha(schemas.LevelNominal, 0.5, 20))),
 			checks: []string{"min_alpha/q-2=" + fail}, reason: "answered at level ordinal"},
 
+		{name: "a project-wide alpha target at a level no question has is not enough data, not a pass",
+			sets:   only(withAlpha(schemas.LevelInterval, 0.8, 20)),
+			checks: []string{"min_alpha=" + ned}, reason: "no question of the project has a interval alpha to judge"},
+		{name: "targets on a project with no question yet (the ledger lags) are not enough data",
+			sets:    only(withAlpha(schemas.LevelNominal, 0.8, 20), withAccuracy(0.7, schemas.DenominatorAllSubmitted, 10)),
+			figures: func(f *Figures) { f.Questions, f.Agreement, f.Accuracy = nil, nil, nil },
+			checks:  []string{"min_alpha=" + ned, "min_accuracy=" + ned}},
+
 		// min_accuracy
 		{name: "accuracy below the minimum", sets: only(withAccuracy(0.85, schemas.DenominatorFinalAfterReview, 10)),
 			checks: []string{"min_accuracy/q-1=" + pass, "min_accuracy/q-2=" + fail}, reason: "min_accuracy on q-2 failed: final_after_review accuracy 0.8 (40 of 50 labels equal gold), below 0.85"},

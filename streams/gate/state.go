@@ -165,9 +165,9 @@ func (s *State) Apply(ev schemas.Event) {
 			v.overrides = map[string]string{}
 		}
 		v.overrides[e.ProjectID] = e.Reason
-		if _, ok := s.projects[e.DatasetID]; !ok && e.ProjectID != "" {
-			s.projects[e.DatasetID] = e.ProjectID
-		}
+		// The override's project is not taken as the dataset's: only the gate's verdicts
+		// say which project a dataset belongs to, so an override cannot pick the project
+		// of a rejection it would then clear.
 	}
 }
 
