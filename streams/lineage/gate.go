@@ -127,8 +127,15 @@ func (g Gate) Status() string {
 	return "unjudged"
 }
 
-// Overridden reports whether an owner granted an override of the version.
-func (g Gate) Overridden() bool { return len(g.Overrides) > 0 }
+// Overridden reports whether an owner of the version's project granted an override of it:
+// an override counts only when it names the project of the verdict in force (as
+// streams/gate's Clearance, which the gateway applies), so an owner of another project
+// cannot clear the version by naming their own. Every override stays in Overrides, for the
+// audit.
+func (g Gate) Overridden() bool {
+	v, ok := g.Latest()
+	return ok && v.ProjectID != "" && slices.ContainsFunc(g.Overrides, func(o Override) bool { return o.ProjectID == v.ProjectID })
+}
 
 // verdictBefore orders verdicts by sequence, then occurred_at, then event id: two verdicts of
 // one sequence are a gate bug or a forgery, and still sort the same in every fold order.
@@ -163,12 +170,15 @@ func newGate(verdicts []Verdict, overrides []Override, runs []runAt) Gate {
 	})
 	for _, r := range runs {
 		rg := RunGate{RunID: r.id, RegisteredAt: r.at}
+		project := ""
 		for _, v := range g.Verdicts { // by sequence: the last one recorded by then is in force
 			if v.RecordedAt <= r.at {
-				rg.Sequence, rg.Certified = v.Sequence, v.Certified
+				rg.Sequence, rg.Certified, project = v.Sequence, v.Certified, v.ProjectID
 			}
 		}
-		rg.Overridden = slices.ContainsFunc(g.Overrides, func(o Override) bool { return o.RecordedAt <= r.at })
+		rg.Overridden = project != "" && slices.ContainsFunc(g.Overrides, func(o Override) bool {
+			return o.RecordedAt <= r.at && o.ProjectID == project
+		})
 		g.Runs = append(g.Runs, rg)
 	}
 	sort.Slice(g.Runs, func(i, j int) bool { return g.Runs[i].RunID < g.Runs[j].RunID })

@@ -113,7 +113,9 @@ ORDER BY (dataset_id, version, event_id);
 -- The standing verdict of every judged dataset version: its latest verdict (highest sequence;
 -- the gate numbers them without gaps or ties), with how many verdicts it had, and whether an
 -- owner overrode the gate for it (overridden, overrides, the first one's recorded_at_ms, 0 when
--- none). trainable = certified OR overridden: what a training run on it may do. A committed
+-- none). Only overrides naming the verdict's project count (as the gate's Clearance, which the
+-- gateway applies): an owner of another project cannot clear the version by naming their own.
+-- trainable = certified OR overridden: what a training run on it may do. A committed
 -- version the gate has not judged yet has no row. 18.16 allows one JOIN per SELECT, hence the
 -- nesting; an aggregate is never aliased with a column's name (18.16 would read the alias
 -- inside the other aggregates).
@@ -151,10 +153,10 @@ FROM
 ) AS v
 ANY LEFT JOIN
 (
-    SELECT dataset_id, version, count() AS overrides, min(recorded_at_ms) AS first_override_at_ms
+    SELECT dataset_id, version, project_id, count() AS overrides, min(recorded_at_ms) AS first_override_at_ms
     FROM gate_overrides FINAL
-    GROUP BY dataset_id, version
-) AS o USING (dataset_id, version);
+    GROUP BY dataset_id, version, project_id
+) AS o USING (dataset_id, version, project_id);
 
 -- "Training runs on uncertified data" (issue 20's KPI): one row per training run and dataset
 -- version it used, judged as Assay knew it when it accepted the run: registered_at_ms is the
@@ -162,7 +164,7 @@ ANY LEFT JOIN
 -- verdict is the latest (highest sequence) recorded at or before then. certified_at_registration
 -- is that verdict's (0 when there was none: a version never judged is not certified);
 -- verdict_sequence is its sequence (0: none); overridden_at_registration says whether an owner's
--- override was recorded by then. uncertified = NOT certified_at_registration: a run on an
+-- override naming the verdict's project was recorded by then. uncertified = NOT certified_at_registration: a run on an
 -- overridden version still counts, so the KPI is
 --   SELECT uniqExactIf(run_id, uncertified = 1) FROM kpi_training_runs_uncertified
 -- project_id is the verdict's ('' when there was none).
@@ -211,7 +213,7 @@ FROM
 ) AS j
 ANY LEFT JOIN
 (
-    SELECT dataset_id, version, min(recorded_at_ms) AS first_override_at_ms
+    SELECT dataset_id, version, project_id, min(recorded_at_ms) AS first_override_at_ms
     FROM gate_overrides FINAL
-    GROUP BY dataset_id, version
-) AS o USING (dataset_id, version);
+    GROUP BY dataset_id, version, project_id
+) AS o USING (dataset_id, version, project_id);

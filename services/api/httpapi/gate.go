@@ -120,7 +120,7 @@ WHERE (? = '' OR dataset_id = ?)`
        check_evidence, check_status, check_detail
 FROM dataset_verdicts FINAL
 WHERE event_id IN (SELECT verdict_event_id FROM dataset_version_gate WHERE (? = '' OR dataset_id = ?))`
-	gateOverridesQuery = `SELECT dataset_id, version, event_id, producer, recorded_at_ms, reason
+	gateOverridesQuery = `SELECT dataset_id, version, project_id, event_id, producer, recorded_at_ms, reason
 FROM gate_overrides FINAL
 WHERE (? = '' OR dataset_id = ?)
 ORDER BY recorded_at_ms, event_id`
@@ -218,11 +218,18 @@ func (r *Reader) readGate(ctx context.Context, project, dataset string, checks b
 	for rows.Next() {
 		var k versionKey
 		var o GateOverride
-		if err := rows.Scan(&k.dataset, &k.version, &o.EventID, &o.GrantedBy, &o.GrantedAt, &o.Reason); err != nil {
+		var overrideProject string
+		if err := rows.Scan(&k.dataset, &k.version, &overrideProject, &o.EventID, &o.GrantedBy, &o.GrantedAt, &o.Reason); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("scan gate overrides: %w", err)
 		}
 		g := get(k)
+		// Only an override naming the project of the verdict counts, as the gate's
+		// Clearance (which the gateway applies) and dataset_version_gate have it: an owner
+		// of another project cannot make the version trainable by naming their own.
+		if g.ProjectID == "" || overrideProject != g.ProjectID {
+			continue
+		}
 		if g.Override == nil {
 			g.Override = &o
 		}
