@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -86,29 +87,29 @@ func appendColumns(b driver.Batch, rows [][]any) error {
 func appendColumn(bc driver.BatchColumn, chType string, rows [][]any, i int) error {
 	switch columnar(chType) {
 	case "String":
-		return appendTyped[string](bc, rows, i)
+		return appendTyped(bc, rows, i, &stringSlices)
 	case "UInt8":
-		return appendTyped[uint8](bc, rows, i)
+		return appendTyped(bc, rows, i, &uint8Slices)
 	case "UInt16":
-		return appendTyped[uint16](bc, rows, i)
+		return appendTyped(bc, rows, i, &uint16Slices)
 	case "UInt32":
-		return appendTyped[uint32](bc, rows, i)
+		return appendTyped(bc, rows, i, &uint32Slices)
 	case "UInt64":
-		return appendTyped[uint64](bc, rows, i)
+		return appendTyped(bc, rows, i, &uint64Slices)
 	case "Int8":
-		return appendTyped[int8](bc, rows, i)
+		return appendTyped(bc, rows, i, &int8Slices)
 	case "Int16":
-		return appendTyped[int16](bc, rows, i)
+		return appendTyped(bc, rows, i, &int16Slices)
 	case "Int32":
-		return appendTyped[int32](bc, rows, i)
+		return appendTyped(bc, rows, i, &int32Slices)
 	case "Int64":
-		return appendTyped[int64](bc, rows, i)
+		return appendTyped(bc, rows, i, &int64Slices)
 	case "Float32":
-		return appendTyped[float32](bc, rows, i)
+		return appendTyped(bc, rows, i, &float32Slices)
 	case "Float64":
-		return appendTyped[float64](bc, rows, i)
+		return appendTyped(bc, rows, i, &float64Slices)
 	case "DateTime", "Date":
-		return appendTyped[time.Time](bc, rows, i)
+		return appendTyped(bc, rows, i, &timeSlices)
 	}
 	return appendEach(bc, rows, i)
 }
@@ -134,9 +135,14 @@ func columnar(chType string) string {
 // appendTyped appends value i of every row as one []T when each has the
 // type T, which saves a type switch and an interface conversion per value;
 // a column holding any other value goes through appendEach instead, so that
-// it is converted (or refused) exactly as a row append would.
-func appendTyped[T any](bc driver.BatchColumn, rows [][]any, i int) error {
-	vals := make([]T, len(rows))
+// it is converted (or refused) exactly as a row append would. The []T comes
+// from pool and goes back to it: clickhouse-go copies the values into its
+// column (strings into its buffer), so the slice is free once Append
+// returns.
+func appendTyped[T any](bc driver.BatchColumn, rows [][]any, i int, pool *slicePool[T]) error {
+	buf := pool.get(len(rows))
+	defer pool.put(buf)
+	vals := *buf
 	for j, r := range rows {
 		v, ok := r[i].(T)
 		if !ok {
@@ -145,6 +151,43 @@ func appendTyped[T any](bc driver.BatchColumn, rows [][]any, i int) error {
 		vals[j] = v
 	}
 	return bc.Append(vals)
+}
+
+// slicePool recycles the typed slices of appendTyped, one pool per Go type,
+// so that a flush allocates no slice per column.
+type slicePool[T any] struct{ p sync.Pool }
+
+var (
+	stringSlices  slicePool[string]
+	uint8Slices   slicePool[uint8]
+	uint16Slices  slicePool[uint16]
+	uint32Slices  slicePool[uint32]
+	uint64Slices  slicePool[uint64]
+	int8Slices    slicePool[int8]
+	int16Slices   slicePool[int16]
+	int32Slices   slicePool[int32]
+	int64Slices   slicePool[int64]
+	float32Slices slicePool[float32]
+	float64Slices slicePool[float64]
+	timeSlices    slicePool[time.Time]
+)
+
+// get returns a slice of n elements.
+func (sp *slicePool[T]) get(n int) *[]T {
+	if b, ok := sp.p.Get().(*[]T); ok && cap(*b) >= n {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]T, n)
+	return &b
+}
+
+// put clears b (a pooled slice must not keep the rows' strings alive) and
+// returns it to the pool.
+func (sp *slicePool[T]) put(b *[]T) {
+	clear(*b)
+	*b = (*b)[:0]
+	sp.p.Put(b)
 }
 
 // appendEach appends value i of every row with the conversions of a row
