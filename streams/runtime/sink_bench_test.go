@@ -21,16 +21,16 @@ import (
 // records one flush writes.
 const sinkBenchEvents = 5000
 
-// ledgerFlush returns the rows the ledger writes for sinkBenchEvents
-// workload events, by table (one insert each, as a flush writes them), and
-// their count.
-func ledgerFlush(b *testing.B) (map[string][][]any, int) {
+// ledgerFlush returns the rows the ledger writes for events workload
+// events, by table (one insert each, as a flush writes them), and their
+// count.
+func ledgerFlush(b *testing.B, events int) (map[string][][]any, int) {
 	b.Helper()
 	l := ledger.New()
 	rows := map[string][][]any{}
 	n := 0
-	evs := workload.New("sinkbench", 17).Rounds((sinkBenchEvents + workload.TypesPerRound - 1) / workload.TypesPerRound)
-	for i, ev := range evs[:sinkBenchEvents] {
+	evs := workload.New("sinkbench", 17).Rounds((events + workload.TypesPerRound - 1) / workload.TypesPerRound)
+	for i, ev := range evs[:events] {
 		val, err := schemas.Encode(ev)
 		if err != nil {
 			b.Fatal(err)
@@ -55,13 +55,14 @@ func ledgerFlush(b *testing.B) (map[string][][]any, int) {
 // (rowSink, the sink before) and with the columnar ClickHouseSink, in the
 // same run. Beside ns/op (one flush) it reports rows/s, the client's CPU
 // per row (this process's user+system time: ClickHouse's own work is not in
-// it) and allocations per row. Two more show what a flush would gain with
-// its tables written four at a time, and the largest table and a typical
-// one alone show the cost of an insert by its size.
+// it) and allocations per row. Three more show what a flush would gain
+// with its tables written four at a time and with four times the events,
+// and the largest table and a typical one alone show the cost of an insert
+// by its size.
 //
 //	ASSAY_INTEGRATION=1 go test -run '^$' -bench ClickHouseSink -benchmem ./streams/runtime
 func BenchmarkClickHouseSink(b *testing.B) {
-	rows, nrows := ledgerFlush(b)
+	rows, nrows := ledgerFlush(b, sinkBenchEvents)
 	tables := map[string]runtime.Table{}
 	for _, t := range ledger.Tables() {
 		tables[t.Name] = t
@@ -82,9 +83,9 @@ func BenchmarkClickHouseSink(b *testing.B) {
 	}{{"rows", rowSink{conn}}, {"columnar", runtime.ClickHouseSink(conn)}}
 	ctx := context.Background()
 
-	// write measures b.N flushes of the tables names (n rows in all), each
-	// table one insert, concurrent inserts at most at a time.
-	write := func(b *testing.B, sink runtime.Sink, names []string, n, concurrent int) {
+	// write measures b.N flushes of rows in the tables names (n rows in
+	// all), each table one insert, concurrent inserts at most at a time.
+	write := func(b *testing.B, sink runtime.Sink, rows map[string][][]any, names []string, n, concurrent int) {
 		var ru0, ru1 syscall.Rusage
 		var ms0, ms1 goruntime.MemStats
 		goruntime.ReadMemStats(&ms0)
@@ -113,16 +114,22 @@ func BenchmarkClickHouseSink(b *testing.B) {
 
 	// A flush as the runner writes it: one table after the other.
 	for _, s := range sinks {
-		b.Run(s.name+"/flush", func(b *testing.B) { write(b, s.sink, names, nrows, 1) })
+		b.Run(s.name+"/flush", func(b *testing.B) { write(b, s.sink, rows, names, nrows, 1) })
 	}
 	// The same inserts four at a time: what writing a flush's tables
 	// concurrently would gain (the runner does not, yet).
-	b.Run("columnar/flush-4-tables-at-once", func(b *testing.B) { write(b, runtime.ClickHouseSink(conn), names, nrows, 4) })
+	b.Run("columnar/flush-4-tables-at-once", func(b *testing.B) { write(b, runtime.ClickHouseSink(conn), rows, names, nrows, 4) })
+	// Four times the events in one flush (assay replay's batch of 20,000):
+	// as many inserts, four times the rows each.
+	b.Run("columnar/flush-of-20000-events", func(b *testing.B) {
+		big, nbig := ledgerFlush(b, 4*sinkBenchEvents)
+		write(b, runtime.ClickHouseSink(conn), big, names, nbig, 1)
+	})
 	// The largest table (a row per event) and a typical one (a row per
 	// event of one type) alone.
 	for _, t := range []string{ledger.TableEvents, ledger.TableLabels} {
 		for _, s := range sinks {
-			b.Run(s.name+"/"+t, func(b *testing.B) { write(b, s.sink, []string{t}, len(rows[t]), 1) })
+			b.Run(s.name+"/"+t, func(b *testing.B) { write(b, s.sink, rows, []string{t}, len(rows[t]), 1) })
 		}
 	}
 }
