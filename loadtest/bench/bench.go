@@ -56,6 +56,9 @@ type Config struct {
 	LatencyFor time.Duration
 	// KafkaLibs holds the broker's jars (ProducerPerformance); empty skips that baseline.
 	KafkaLibs string
+	// ClickHouseClient is the clickhouse-client binary (of the installed server) for the
+	// Native insert ceiling; empty skips that baseline.
+	ClickHouseClient string
 	// OutDir receives the profiles (and the caller writes the JSON there).
 	OutDir string
 	// Keep leaves the namespace's topics and databases in place.
@@ -154,7 +157,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	dbs := map[string]config.ClickHouse{}
 	conns := map[string]driver.Conn{}
-	for _, role := range []string{"pipeline", "raw", "replay"} {
+	roles := []string{"pipeline", "raw", "replay"}
+	if cfg.ClickHouseClient != "" {
+		roles = append(roles, "ceiling")
+	}
+	for _, role := range roles {
 		c := cfg.ClickHouse
 		c.Database = ns + "_" + role
 		conn, err := migrated(ctx, c)
@@ -268,6 +275,28 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		chRate = max(chRate, r)
 	}
 	res.add("clickhouse_insert", chRate, "events/s", fmt.Sprintf("best of 2: clickhouse-go batch inserts of the ledger's %.2f rows/event, %d events a batch", float64(nrows)/float64(n), cfg.BatchSize))
+	var ceilRate float64
+	if cfg.ClickHouseClient != "" {
+		logf("ClickHouse Native insert ceiling (clickhouse-client)")
+		chunks, err := prepareNative(ctx, cfg.ClickHouseClient, dbs["ceiling"], ns+"_stage", rows, n, cfg.BatchSize)
+		if err != nil {
+			return nil, err
+		}
+		var best nativeCeiling
+		for range 2 { // best of 2, as clickhouse_insert
+			c, err := chunks.insert(ctx, dbs["ceiling"].Database)
+			if err != nil {
+				chunks.Close()
+				return nil, err
+			}
+			if r := c.EventsPerSecond(n); r > ceilRate {
+				ceilRate, best = r, c
+			}
+		}
+		chunks.Close()
+		res.add("clickhouse_native_ceiling", ceilRate, "events/s", fmt.Sprintf("best of 2: clickhouse-client INSERT ... FORMAT Native of the same rows, %d events a batch: %d inserts one after the other as the runner writes (%.0f rows/s, %.1f MB), %s of query time as --time reports it (%s with the clients' start-ups)",
+			cfg.BatchSize, best.Inserts, float64(best.Rows)/best.Query.Seconds(), float64(best.Bytes)/1e6, best.Query.Round(time.Millisecond), best.Wall.Round(time.Millisecond)))
+	}
 
 	floor, tables, err := flushFloor(ctx, conns["raw"], evs[:perRound], 15)
 	if err != nil {
@@ -415,6 +444,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.ratio("replay / kafka_consume_java", st.EventsPerSecond(), javaCons, "", 0)
 	}
 	res.ratio("replay / clickhouse_insert", st.EventsPerSecond(), chRate, "", 0)
+	if ceilRate > 0 {
+		res.ratio("replay / clickhouse_native_ceiling", st.EventsPerSecond(), ceilRate, "≥ 0.7", 0.7)
+		res.ratio("clickhouse_insert / clickhouse_native_ceiling", chRate, ceilRate, "", 0)
+	}
 	met := lat.p99 < time.Second
 	res.Ratios = append(res.Ratios, Ratio{Name: "latency_p99_at_50pct / 1 s", Value: lat.p99.Seconds(), Goal: "< 1", Met: &met})
 	for _, p := range []struct{ bin, prof, name string }{{self, procProf, "processor"}, {self, gwProf, "gateway"}, {self, replayProf, "replay"}} {

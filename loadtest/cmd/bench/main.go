@@ -52,6 +52,7 @@ func run(ctx context.Context) error {
 	fs.IntVar(&cfg.RawRecords, "raw-records", 1_000_000, "records of the raw Kafka produce and consume baselines")
 	fs.DurationVar(&cfg.LatencyFor, "latency-for", 20*time.Second, "duration of the half-load latency phase")
 	fs.StringVar(&cfg.KafkaLibs, "kafka-libs", ".data/kafka/libs", "broker jars for ProducerPerformance; empty skips it")
+	fs.StringVar(&cfg.ClickHouseClient, "clickhouse-client", "clickhouse-client", "clickhouse-client binary for the Native insert ceiling; empty skips it")
 	fs.StringVar(&cfg.OutDir, "out", "loadtest/results", "directory of the JSON result and the profiles")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the bench topics and databases")
 	if err := config.ParseFlags(fs, "bench", os.Args[1:], os.LookupEnv, nil); err != nil {
