@@ -73,16 +73,22 @@ func DecodeRequest(body []byte, contentType string, maxEvents, maxEventBytes int
 
 // decodeElement decodes one element, refusing it for its size first.
 func decodeElement(el Element, maxEventBytes int) Decoded {
-	d := Decoded{Element: el}
+	var dec eventDecoder
+	return dec.element(el, maxEventBytes)
+}
+
+// element decodes one element with d, refusing it for its size first.
+func (d *eventDecoder) element(el Element, maxEventBytes int) Decoded {
+	out := Decoded{Element: el}
 	if maxEventBytes > 0 && el.Size > maxEventBytes {
-		d.Err = &wire.EventError{Code: wire.CodeEventTooLarge, Reason: fmt.Sprintf("event is %d bytes, the limit is %d", el.Size, maxEventBytes)}
+		out.Err = &wire.EventError{Code: wire.CodeEventTooLarge, Reason: fmt.Sprintf("event is %d bytes, the limit is %d", el.Size, maxEventBytes)}
 	} else {
-		d.Event, d.Err = DecodeEvent(el.Raw)
+		out.Event, out.Err = d.decode(el.Raw)
 	}
-	if d.Err != nil {
-		d.Err.Index, d.Err.Line = el.Index, el.Line
+	if out.Err != nil {
+		out.Err.Index, out.Err.Line = el.Index, el.Line
 	}
-	return d
+	return out
 }
 
 // SplitRequest cuts a body into elements by its media type: a JSON object (one event), a
@@ -351,6 +357,48 @@ func syntaxError(raw []byte, base int64) *RequestError {
 // fields, wrong JSON types and trailing data are errors. The wire.EventError it returns has no
 // Index; DecodeRequest fills it in.
 func DecodeEvent(raw []byte) (schemas.Event, *wire.EventError) {
+	var d eventDecoder
+	return d.decode(raw)
+}
+
+// eventDecoder decodes the events of a request one after another, parsing each once: it
+// finds the event_type with scanEvent and decodes the event into the struct of its type
+// with a json.Decoder that it keeps from one event to the next (its buffer and scanner
+// state are reused; an event is fed to it alone, so it never reads past the event). An event
+// that the scanner is not sure of, or that does not decode, is decoded again by decodeSlow,
+// the reference: its answer, errors and their wording included, is the only one given.
+type eventDecoder struct {
+	in  feed
+	dec *json.Decoder
+}
+
+// feed is the reader of an eventDecoder's json.Decoder: the bytes of the current event.
+type feed struct{ b []byte }
+
+func (f *feed) Read(p []byte) (int, error) {
+	if len(f.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, f.b)
+	f.b = f.b[n:]
+	return n, nil
+}
+
+// keepDecoderBytes is the largest event after which an eventDecoder keeps its json.Decoder:
+// the decoder's buffer grows to about twice the largest event it read, and what a request
+// keeps between events is to stay a small constant (within eventWork).
+const keepDecoderBytes = 4 << 10
+
+// knownTypes finds an event type by its name without allocating.
+var knownTypes = func() map[string]schemas.EventType {
+	m := map[string]schemas.EventType{}
+	for _, t := range schemas.EventTypes() {
+		m[string(t)] = t
+	}
+	return m
+}()
+
+func (d *eventDecoder) decode(raw []byte) (schemas.Event, *wire.EventError) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		if !json.Valid(raw) {
@@ -358,6 +406,39 @@ func DecodeEvent(raw []byte) (schemas.Event, *wire.EventError) {
 		}
 		return nil, &wire.EventError{Code: wire.CodeNotObject, Reason: "an event must be a JSON object"}
 	}
+	if s := scanEvent(raw); s.sure {
+		if t, ok := knownTypes[string(s.typ)]; ok {
+			ev, err := schemas.New(t)
+			if err == nil && d.typed(raw, ev) {
+				return ev, nil
+			}
+		}
+	}
+	return decodeSlow(raw)
+}
+
+// typed decodes raw into ev with the kept json.Decoder, strictly (unknown fields are errors),
+// and reports whether it decoded without error and without trailing data. The decoder is
+// dropped after an error (its stream may be out of step) and after a large event.
+func (d *eventDecoder) typed(raw []byte, ev schemas.Event) bool {
+	if d.dec == nil {
+		d.dec = json.NewDecoder(&d.in)
+		d.dec.DisallowUnknownFields()
+	}
+	d.in.b = raw
+	start := d.dec.InputOffset()
+	err := d.dec.Decode(ev)
+	ok := err == nil && d.dec.InputOffset()-start == int64(len(raw)) && len(d.in.b) == 0
+	if !ok || len(raw) > keepDecoderBytes {
+		d.dec, d.in.b = nil, nil
+	}
+	return ok
+}
+
+// decodeSlow is DecodeEvent the reference way: a first decode finds event_type, a second
+// decodes the event into the struct of its type. It answers every event the fast path is
+// not sure of, with the errors of the contract.
+func decodeSlow(raw []byte) (schemas.Event, *wire.EventError) {
 	var probe struct {
 		EventType json.RawMessage `json:"event_type"`
 	}

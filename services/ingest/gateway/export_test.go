@@ -68,7 +68,10 @@ func (g *Gateway) ProcessEvents(token string, body []byte, contentType string, n
 	sp, _ := newSplitter(b, contentType, g.cfg.MaxEvents, g.cfg.MaxEventBytes, keep)
 	sp.syntax = false
 	seen := make(map[string]int)
-	var scratch []byte
+	var (
+		scratch []byte
+		dec     eventDecoder
+	)
 	defer func() { h.free(int64(cap(scratch))) }()
 	n := 0
 	for {
@@ -79,7 +82,7 @@ func (g *Gateway) ProcessEvents(token string, body []byte, contentType string, n
 		if err != nil {
 			return n, err
 		}
-		p, e, err := g.event(el, prod, now, seen, h, &scratch, true)
+		p, e, err := g.event(el, prod, now, seen, h, &dec, &scratch, true)
 		if err != nil {
 			return n, err
 		}
