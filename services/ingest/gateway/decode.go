@@ -50,6 +50,8 @@ type Decoded struct {
 	Element
 	Event schemas.Event
 	Err   *wire.EventError
+	// hash identifies the event's content for the recent-ids window (scanned.hash).
+	hash uint64
 }
 
 // DecodeRequest splits a body into its events and decodes each into its typed struct. A body
@@ -83,7 +85,7 @@ func (d *eventDecoder) element(el Element, maxEventBytes int) Decoded {
 	if maxEventBytes > 0 && el.Size > maxEventBytes {
 		out.Err = &wire.EventError{Code: wire.CodeEventTooLarge, Reason: fmt.Sprintf("event is %d bytes, the limit is %d", el.Size, maxEventBytes)}
 	} else {
-		out.Event, out.Err = d.decode(el.Raw)
+		out.Event, out.hash, out.Err = d.decode(el.Raw)
 	}
 	if out.Err != nil {
 		out.Err.Index, out.Err.Line = el.Index, el.Line
@@ -358,7 +360,8 @@ func syntaxError(raw []byte, base int64) *RequestError {
 // Index; DecodeRequest fills it in.
 func DecodeEvent(raw []byte) (schemas.Event, *wire.EventError) {
 	var d eventDecoder
-	return d.decode(raw)
+	ev, _, err := d.decode(raw)
+	return ev, err
 }
 
 // eventDecoder decodes the events of a request one after another, parsing each once: it
@@ -398,23 +401,27 @@ var knownTypes = func() map[string]schemas.EventType {
 	return m
 }()
 
-func (d *eventDecoder) decode(raw []byte) (schemas.Event, *wire.EventError) {
+// decode decodes one event's JSON as DecodeEvent does, and hashes its content
+// (scanned.hash) when it is valid.
+func (d *eventDecoder) decode(raw []byte) (schemas.Event, uint64, *wire.EventError) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		if !json.Valid(raw) {
-			return nil, &wire.EventError{Code: wire.CodeMalformedJSON, Reason: describeSyntax(raw)}
+			return nil, 0, &wire.EventError{Code: wire.CodeMalformedJSON, Reason: describeSyntax(raw)}
 		}
-		return nil, &wire.EventError{Code: wire.CodeNotObject, Reason: "an event must be a JSON object"}
+		return nil, 0, &wire.EventError{Code: wire.CodeNotObject, Reason: "an event must be a JSON object"}
 	}
-	if s := scanEvent(raw); s.sure {
+	s := scanEvent(raw)
+	if s.sure {
 		if t, ok := knownTypes[string(s.typ)]; ok {
 			ev, err := schemas.New(t)
 			if err == nil && d.typed(raw, ev) {
-				return ev, nil
+				return ev, s.hash, nil
 			}
 		}
 	}
-	return decodeSlow(raw)
+	ev, err := decodeSlow(raw)
+	return ev, s.hash, err
 }
 
 // typed decodes raw into ev with the kept json.Decoder, strictly (unknown fields are errors),

@@ -54,7 +54,10 @@
 //   - answers 202 only after Kafka acknowledged every record (acks=all, idempotent producer),
 //     and 503 with Retry-After when Kafka does not;
 //   - collapses retried events by event id in a bounded window of recently acknowledged ids,
-//     one per producer, so one producer's batches never evict another's ids;
+//     one per producer, so one producer's batches never evict another's ids. A retry is the
+//     same event when its JSON is the same up to insignificant whitespace (what json.Compact
+//     removes; a hash of it is kept, not the event); the same id with other content (other
+//     member order, escapes or number spelling included) is an id_conflict;
 //     what escapes the window (restarts, other instances, concurrent retries) is collapsed
 //     downstream, where every typed table is a ReplacingMergeTree keyed by event_id;
 //   - bounds the memory of the requests in flight by a budget (MaxInFlightBytes), so a

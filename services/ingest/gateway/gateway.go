@@ -1,13 +1,11 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -368,7 +366,7 @@ func (g *Gateway) check(d Decoded, prod *access.Principal, now time.Time, seen m
 func (g *Gateway) encode(d Decoded, prod *access.Principal, now time.Time, h *hold, scratch *[]byte) (pending, *wire.EventError, error) {
 	ev := d.Event
 	id := ev.Meta().EventID
-	p := pending{index: d.Index, id: id, typ: ev.Type(), hash: contentHash(d.Raw)}
+	p := pending{index: d.Index, id: id, typ: ev.Type(), hash: d.hash}
 	if hash, ok := g.win.lookup(prod.ID, id, now); ok {
 		if hash != p.hash {
 			return p, &wire.EventError{Index: d.Index, Line: d.Line, EventID: id, EventType: string(ev.Type()), Field: "event_id",
@@ -400,18 +398,6 @@ func (g *Gateway) encode(d Decoded, prod *access.Principal, now time.Time, h *ho
 		Timestamp: now,
 	}
 	return p, nil, nil
-}
-
-// contentHash identifies an event's content for the window: the compacted JSON as sent, so
-// the same event re-sent (differently indented) matches and a changed one does not.
-func contentHash(raw []byte) uint64 {
-	var buf bytes.Buffer
-	h := fnv.New64a()
-	if json.Compact(&buf, raw) == nil {
-		raw = buf.Bytes()
-	}
-	_, _ = h.Write(raw)
-	return h.Sum64()
 }
 
 // produce hands every record to the producer and waits for all acknowledgements, returning

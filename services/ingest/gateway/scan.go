@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"hash/maphash"
 )
 
 // scanned is what scanEvent finds in one event's JSON.
@@ -12,37 +13,64 @@ type scanned struct {
 	// exactly one top-level member whose name matches event_type as encoding/json matches
 	// names (case-insensitively, after unescaping), that name is spelled exactly
 	// "event_type" without escapes, and its value is a string of printable ASCII without
-	// escapes (every event type's name is). Anything
-	// else (no such member, two of them, another spelling, a value that is not a plain
-	// string, JSON the scanner cannot follow) is left to the full decode (decodeSlow),
-	// which answers it exactly.
+	// escapes (every event type's name is). Anything else (no such member, two of them,
+	// another spelling, a value that is not a plain string, JSON the scanner cannot
+	// follow) is left to the full decode (decodeSlow), which answers it exactly.
 	sure bool
+	// hash identifies the event's content for the recent-ids window: the hash of its JSON
+	// as sent without the insignificant whitespace (what json.Compact makes of it), so the
+	// same event re-sent (differently indented) matches and a changed one does not. It is
+	// meaningful for valid JSON only (the only events that reach the window).
+	hash uint64
 }
 
 // eventTypeKey is the member scanEvent looks for.
 var eventTypeKey = []byte("event_type")
 
-// scanEvent finds the event_type of an event's JSON (raw, trimmed, starting with '{') in one
-// pass that follows only the top-level object's members: strings are skipped with
-// bytes.IndexByte and nested objects and arrays by their brackets. It does not check the
-// syntax: the typed decode after it does, and any event it does not decode is decoded
-// again the slow way, so the scanner only has to be right about valid JSON
-// (FuzzScanEvent holds it to encoding/json's answer).
+// hashSeed seeds the content hashes. The hashes are compared only within the process (the
+// recent-ids window lives in memory), so a random seed does: it also keeps anyone from
+// making two different events collide on purpose.
+var hashSeed = maphash.MakeSeed()
+
+// scanEvent reads an event's JSON (raw, trimmed, starting with '{') once, following only
+// the top-level object's members (strings are skipped with bytes.IndexByte, nested objects
+// and arrays by their brackets), to find its event_type and to hash its content. It does
+// not check the syntax: the typed decode after it does, and any event it does not decode is
+// decoded again the slow way, so the scanner only has to be right about valid JSON
+// (FuzzScanEvent holds it to encoding/json's answers).
+//
+// The content hash (scanned.hash) is written to the hash run by run between the whitespace
+// it leaves out, so nothing is copied.
 func scanEvent(raw []byte) scanned {
 	var (
 		res     scanned
+		h       maphash.Hash
 		depth   int
 		key     bool // at depth 1, the next string is a member name
 		value   bool // at depth 1, the next token is a member's value
 		matched bool // the member whose value comes next is event_type
 		matches int
+		unsure  bool
+		run     int // start of the run of bytes not yet hashed
+		i       int
 	)
-	for i := 0; i < len(raw); {
+	h.SetSeed(hashSeed)
+	// A value other than a plain string where event_type's value is expected.
+	notString := func() {
+		if depth == 1 && value {
+			value = false
+			unsure = unsure || matched
+		}
+	}
+scan:
+	for i < len(raw) {
 		switch c := raw[i]; c {
 		case '"':
 			end := stringEnd(raw, i)
 			if end < 0 {
-				return scanned{}
+				unsure = true
+				i = len(raw)
+				break scan
 			}
 			s := raw[i+1 : end-1]
 			switch {
@@ -51,41 +79,37 @@ func scanEvent(raw []byte) scanned {
 				switch {
 				case bytes.IndexByte(s, '\\') >= 0:
 					// An escaped name might unescape to event_type: too rare to follow here.
-					return scanned{}
+					unsure = true
 				case len(s) == len(eventTypeKey) && bytes.EqualFold(s, eventTypeKey):
 					matches++
 					matched = true
-					if !bytes.Equal(s, eventTypeKey) {
-						return scanned{} // another spelling: the full decode settles it
-					}
+					// Another spelling encoding/json matches: the full decode settles it.
+					unsure = unsure || !bytes.Equal(s, eventTypeKey)
 				}
 			case depth == 1 && value:
 				value = false
 				if matched {
-					if !plain(s) {
-						return scanned{} // escapes, or bytes encoding/json would replace
+					if plain(s) {
+						res.typ = s
+					} else {
+						unsure = true // escapes, or bytes encoding/json would replace
 					}
-					res.typ = s
 				}
 			}
 			i = end
 		case '{', '[':
-			if depth == 1 && value {
-				value = false
-				if matched {
-					return scanned{} // event_type is not a string
-				}
-			}
+			notString()
 			depth++
 			key = depth == 1 && c == '{'
 			i++
 		case '}', ']':
 			depth--
-			if depth == 0 {
-				res.sure = matches == 1 && res.typ != nil && len(bytes.TrimSpace(raw[i+1:])) == 0
-				return res
-			}
 			i++
+			if depth == 0 {
+				// The object's end: what follows is trailing data, for the decoder to refuse.
+				unsure = unsure || len(bytes.TrimSpace(raw[i:])) != 0
+				break scan
+			}
 		case ':':
 			if depth == 1 {
 				value = true
@@ -97,20 +121,28 @@ func scanEvent(raw []byte) scanned {
 			}
 			i++
 		case ' ', '\t', '\r', '\n':
-			i++
+			// Insignificant whitespace (within a string it would be the string's, and
+			// strings are skipped whole): the run before it is hashed, it is not.
+			h.Write(raw[run:i])
+			for i++; i < len(raw) && isSpace(raw[i]); i++ {
+			}
+			run = i
 		default:
 			// A number or a literal (true, false, null).
-			if depth == 1 && value {
-				value = false
-				if matched {
-					return scanned{} // event_type is not a string
-				}
-			}
+			notString()
 			i++
 		}
 	}
-	return scanned{}
+	h.Write(raw[run:i])
+	res.hash = h.Sum64()
+	res.sure = !unsure && depth == 0 && matches == 1 && res.typ != nil
+	if !res.sure {
+		res.typ = nil
+	}
+	return res
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // stringEnd returns the offset just past the string that starts at raw[i] (a quote), or -1
 // when the string does not end.

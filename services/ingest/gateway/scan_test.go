@@ -3,10 +3,12 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"hash/maphash"
 	"reflect"
 	"testing"
 
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/schematest"
 	"github.com/assay-data/assay/services/ingest/wire"
 )
 
@@ -74,20 +76,27 @@ func TestScanEventFindsPlainEventType(t *testing.T) {
 	}
 }
 
-// FuzzScanEvent holds the scanner to encoding/json: whenever it is sure of an event's
-// event_type and the event is valid JSON, encoding/json reads the same string as
-// event_type (the probe the slow path decodes).
+// FuzzScanEvent holds the scanner to encoding/json on valid JSON: whenever it is sure of an
+// event's event_type, encoding/json reads the same string as event_type (the probe the slow
+// path decodes), and its content hash is the hash of json.Compact's output.
 func FuzzScanEvent(f *testing.F) {
 	for _, s := range scanSeeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		raw = bytes.TrimSpace(raw)
-		if len(raw) == 0 || raw[0] != '{' {
+		if len(raw) == 0 || raw[0] != '{' || !json.Valid(raw) {
 			return
 		}
 		s := scanEvent(raw)
-		if !s.sure || !json.Valid(raw) {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, raw); err != nil {
+			t.Fatal(err)
+		}
+		if want := maphash.Bytes(hashSeed, compact.Bytes()); s.hash != want {
+			t.Fatalf("content hash %x, want %x, the hash of %s", s.hash, want, compact.Bytes())
+		}
+		if !s.sure {
 			return
 		}
 		var probe struct {
@@ -101,6 +110,46 @@ func FuzzScanEvent(f *testing.F) {
 			t.Fatalf("scanner read event_type %q, encoding/json %s (%v)", s.typ, probe.EventType, err)
 		}
 	})
+}
+
+// TestContentHashIgnoresOnlyWhitespace checks what counts as the same content for the
+// recent-ids window: the same JSON however indented, and not JSON that differs in anything
+// else (whitespace inside a string, key order, escapes, number spelling).
+func TestContentHashIgnoresOnlyWhitespace(t *testing.T) {
+	base := `{"event_type":"LabelRetracted","event_id":"e 1","reason":"a b","n":[1,{"x":null}]}`
+	hash := func(raw string) uint64 { return scanEvent([]byte(raw)).hash }
+	for _, same := range []string{
+		"{ \"event_type\" : \"LabelRetracted\",\n\t\"event_id\":\"e 1\",\r\n \"reason\": \"a b\", \"n\": [ 1 , { \"x\" : null } ] }",
+	} {
+		if hash(same) != hash(base) {
+			t.Errorf("%s: another hash than %s", same, base)
+		}
+	}
+	// Every example of the contract, indented, hashes as sent compact.
+	for _, ev := range schematest.Examples() {
+		raw, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var indented bytes.Buffer
+		if err := json.Indent(&indented, raw, " ", "\t"); err != nil {
+			t.Fatal(err)
+		}
+		if hash(indented.String()) != hash(string(raw)) || hash(string(raw)) != maphash.Bytes(hashSeed, raw) {
+			t.Errorf("%s: indented, another hash", ev.Type())
+		}
+	}
+	for _, other := range []string{
+		`{"event_type":"LabelRetracted","event_id":"e  1","reason":"a b","n":[1,{"x":null}]}`,
+		`{"event_id":"e 1","event_type":"LabelRetracted","reason":"a b","n":[1,{"x":null}]}`,
+		`{"event_type":"LabelRetracted","event_id":"e\u00201","reason":"a b","n":[1,{"x":null}]}`,
+		`{"event_type":"LabelRetracted","event_id":"e 1","reason":"a b","n":[1.0,{"x":null}]}`,
+		`{"event_type":"LabelRetracted","event_id":"e 1","reason":"a b","n":[1,{}]}`,
+	} {
+		if hash(other) == hash(base) {
+			t.Errorf("%s: the same hash as %s", other, base)
+		}
+	}
 }
 
 // FuzzDecodeEvent holds the request's decoder (scanner, kept json.Decoder) to the reference,
@@ -118,7 +167,7 @@ func FuzzDecodeEvent(f *testing.F) {
 	f.Fuzz(func(t *testing.T, a, b []byte) {
 		var d eventDecoder
 		for _, raw := range [][]byte{a, b, a} {
-			ev, e := d.decode(raw)
+			ev, _, e := d.decode(raw)
 			want, wantErr := referenceDecode(raw)
 			if !reflect.DeepEqual(ev, want) || !reflect.DeepEqual(e, wantErr) {
 				t.Fatalf("%q: decoded %#v, %+v; the reference %#v, %+v", raw, ev, e, want, wantErr)
