@@ -324,8 +324,7 @@ func (g *Gateway) check(d Decoded, prod *access.Principal, now time.Time, seen m
 		return e
 	}
 	authErr := access.Authorize(prod, ev)
-	var v *access.Violation
-	if errors.As(authErr, &v) && (v.Rule == access.RuleEventType || v.Rule == access.RuleInternal) {
+	if authErr != nil && earlyViolation(authErr) {
 		return forbidden(authErr)
 	}
 	if m.EventID != "" {
@@ -357,6 +356,13 @@ func (g *Gateway) check(d Decoded, prod *access.Principal, now time.Time, seen m
 		return forbidden(authErr)
 	}
 	return nil
+}
+
+// earlyViolation reports whether err breaks a rule checked before the event is validated:
+// its type is one the principal's role does not write, or an internal one.
+func earlyViolation(err error) bool {
+	var v *access.Violation
+	return errors.As(err, &v) && (v.Rule == access.RuleEventType || v.Rule == access.RuleInternal)
 }
 
 // encode builds the record of a checked event, consults the recent-ids window and, for a
@@ -391,10 +397,15 @@ func (g *Gateway) encode(d Decoded, prod *access.Principal, now time.Time, h *ho
 	if err != nil {
 		return p, &wire.EventError{Index: d.Index, Line: d.Line, EventID: id, EventType: string(ev.Type()), Code: wire.CodeInvalid, Reason: err.Error()}, nil
 	}
+	// The key and the value share one allocation of their exact size.
+	key := ev.Key()
+	kv := make([]byte, len(key)+len(val))
+	copy(kv, key)
+	copy(kv[len(key):], val)
 	p.rec = &kgo.Record{
 		Topic:     g.topics[ev.Family()],
-		Key:       []byte(ev.Key()),
-		Value:     append(make([]byte, 0, len(val)), val...),
+		Key:       kv[:len(key):len(key)],
+		Value:     kv[len(key):],
 		Timestamp: now,
 	}
 	return p, nil, nil
