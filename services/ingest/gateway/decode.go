@@ -75,22 +75,16 @@ func DecodeRequest(body []byte, contentType string, maxEvents, maxEventBytes int
 
 // decodeElement decodes one element, refusing it for its size first.
 func decodeElement(el Element, maxEventBytes int) Decoded {
-	var dec eventDecoder
-	return dec.element(el, maxEventBytes)
-}
-
-// element decodes one element with d, refusing it for its size first.
-func (d *eventDecoder) element(el Element, maxEventBytes int) Decoded {
-	out := Decoded{Element: el}
+	d := Decoded{Element: el}
 	if maxEventBytes > 0 && el.Size > maxEventBytes {
-		out.Err = &wire.EventError{Code: wire.CodeEventTooLarge, Reason: fmt.Sprintf("event is %d bytes, the limit is %d", el.Size, maxEventBytes)}
+		d.Err = &wire.EventError{Code: wire.CodeEventTooLarge, Reason: fmt.Sprintf("event is %d bytes, the limit is %d", el.Size, maxEventBytes)}
 	} else {
-		out.Event, out.hash, out.Err = d.decode(el.Raw)
+		d.Event, d.hash, d.Err = decodeEvent(el.Raw)
 	}
-	if out.Err != nil {
-		out.Err.Index, out.Err.Line = el.Index, el.Line
+	if d.Err != nil {
+		d.Err.Index, d.Err.Line = el.Index, el.Line
 	}
-	return out
+	return d
 }
 
 // SplitRequest cuts a body into elements by its media type: a JSON object (one event), a
@@ -359,38 +353,9 @@ func syntaxError(raw []byte, base int64) *RequestError {
 // fields, wrong JSON types and trailing data are errors. The wire.EventError it returns has no
 // Index; DecodeRequest fills it in.
 func DecodeEvent(raw []byte) (schemas.Event, *wire.EventError) {
-	var d eventDecoder
-	ev, _, err := d.decode(raw)
+	ev, _, err := decodeEvent(raw)
 	return ev, err
 }
-
-// eventDecoder decodes the events of a request one after another, parsing each once: it
-// finds the event_type with scanEvent and decodes the event into the struct of its type
-// with a json.Decoder that it keeps from one event to the next (its buffer and scanner
-// state are reused; an event is fed to it alone, so it never reads past the event). An event
-// that the scanner is not sure of, or that does not decode, is decoded again by decodeSlow,
-// the reference: its answer, errors and their wording included, is the only one given.
-type eventDecoder struct {
-	in  feed
-	dec *json.Decoder
-}
-
-// feed is the reader of an eventDecoder's json.Decoder: the bytes of the current event.
-type feed struct{ b []byte }
-
-func (f *feed) Read(p []byte) (int, error) {
-	if len(f.b) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, f.b)
-	f.b = f.b[n:]
-	return n, nil
-}
-
-// keepDecoderBytes is the largest event after which an eventDecoder keeps its json.Decoder:
-// the decoder's buffer grows to about twice the largest event it read, and what a request
-// keeps between events is to stay a small constant (within eventWork).
-const keepDecoderBytes = 4 << 10
 
 // knownTypes finds an event type by its name without allocating.
 var knownTypes = func() map[string]schemas.EventType {
@@ -401,9 +366,13 @@ var knownTypes = func() map[string]schemas.EventType {
 	return m
 }()
 
-// decode decodes one event's JSON as DecodeEvent does, and hashes its content
-// (scanned.hash) when it is valid.
-func (d *eventDecoder) decode(raw []byte) (schemas.Event, uint64, *wire.EventError) {
+// decodeEvent is DecodeEvent, parsing the event once when it can, and hashing its content
+// (scanned.hash) for the recent-ids window. scanEvent finds its event_type and its hash in
+// one light pass; the fast decoder (decodeFast) then reads it into the struct of its type.
+// An event the scanner is not sure of, or that the fast decoder gives up on, is decoded the
+// reference way (decodeSlow, encoding/json): its answer, errors and their wording included,
+// is the only one given.
+func decodeEvent(raw []byte) (schemas.Event, uint64, *wire.EventError) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		if !json.Valid(raw) {
@@ -414,32 +383,13 @@ func (d *eventDecoder) decode(raw []byte) (schemas.Event, uint64, *wire.EventErr
 	s := scanEvent(raw)
 	if s.sure {
 		if t, ok := knownTypes[string(s.typ)]; ok {
-			ev, err := schemas.New(t)
-			if err == nil && d.typed(raw, ev) {
+			if ev, err := schemas.New(t); err == nil && decodeFast(raw, t, ev) {
 				return ev, s.hash, nil
 			}
 		}
 	}
 	ev, err := decodeSlow(raw)
 	return ev, s.hash, err
-}
-
-// typed decodes raw into ev with the kept json.Decoder, strictly (unknown fields are errors),
-// and reports whether it decoded without error and without trailing data. The decoder is
-// dropped after an error (its stream may be out of step) and after a large event.
-func (d *eventDecoder) typed(raw []byte, ev schemas.Event) bool {
-	if d.dec == nil {
-		d.dec = json.NewDecoder(&d.in)
-		d.dec.DisallowUnknownFields()
-	}
-	d.in.b = raw
-	start := d.dec.InputOffset()
-	err := d.dec.Decode(ev)
-	ok := err == nil && d.dec.InputOffset()-start == int64(len(raw)) && len(d.in.b) == 0
-	if !ok || len(raw) > keepDecoderBytes {
-		d.dec, d.in.b = nil, nil
-	}
-	return ok
 }
 
 // decodeSlow is DecodeEvent the reference way: a first decode finds event_type, a second

@@ -68,10 +68,7 @@ func (g *Gateway) ProcessEvents(token string, body []byte, contentType string, n
 	sp, _ := newSplitter(b, contentType, g.cfg.MaxEvents, g.cfg.MaxEventBytes, keep)
 	sp.syntax = false
 	seen := make(map[string]int)
-	var (
-		scratch []byte
-		dec     eventDecoder
-	)
+	var scratch []byte
 	defer func() { h.free(int64(cap(scratch))) }()
 	n := 0
 	for {
@@ -82,7 +79,7 @@ func (g *Gateway) ProcessEvents(token string, body []byte, contentType string, n
 		if err != nil {
 			return n, err
 		}
-		p, e, err := g.event(el, prod, now, seen, h, &dec, &scratch, true)
+		p, e, err := g.event(el, prod, now, seen, h, &scratch, true)
 		if err != nil {
 			return n, err
 		}

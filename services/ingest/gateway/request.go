@@ -244,7 +244,6 @@ func (g *Gateway) process(ctx context.Context, w http.ResponseWriter, r *http.Re
 		rej     rejected
 		seen    = make(map[string]int)
 		scratch []byte
-		dec     eventDecoder
 	)
 	defer func() { h.free(int64(cap(scratch))) }()
 	for {
@@ -255,7 +254,7 @@ func (g *Gateway) process(ctx context.Context, w http.ResponseWriter, r *http.Re
 		if err != nil {
 			return g.notCharged(ctx, w, r, prod, h, b, err)
 		}
-		p, e, err := g.event(el, prod, now, seen, h, &dec, &scratch, len(rej.errs) == 0)
+		p, e, err := g.event(el, prod, now, seen, h, &scratch, len(rej.errs) == 0)
 		if err == nil && e != nil {
 			if len(rej.errs) == 0 {
 				// Nothing of the request will be published: its records are dropped.
@@ -285,10 +284,10 @@ func (g *Gateway) process(ctx context.Context, w http.ResponseWriter, r *http.Re
 	return g.publish(ctx, w, r, prod, h, b, ok, now)
 }
 
-// event decodes (with dec, the request's), checks and encodes one element. The pending event
-// is charged to h when keep is set (else the caller drops it: the request will not be published); e is why the
+// event decodes, checks and encodes one element. The pending event is charged to h when
+// keep is set (else the caller drops it: the request will not be published); e is why the
 // event is rejected; err is the hold's, or a *gateError.
-func (g *Gateway) event(el Element, prod *access.Principal, now time.Time, seen map[string]int, h *hold, dec *eventDecoder, scratch *[]byte, keep bool) (p pending, e *wire.EventError, err error) {
+func (g *Gateway) event(el Element, prod *access.Principal, now time.Time, seen map[string]int, h *hold, scratch *[]byte, keep bool) (p pending, e *wire.EventError, err error) {
 	if el.Size > g.cfg.MaxEventBytes {
 		return p, decodeElement(el, g.cfg.MaxEventBytes).Err, nil
 	}
@@ -297,7 +296,7 @@ func (g *Gateway) event(el Element, prod *access.Principal, now time.Time, seen 
 		return p, nil, err
 	}
 	defer h.free(work)
-	d := dec.element(el, g.cfg.MaxEventBytes)
+	d := decodeElement(el, g.cfg.MaxEventBytes)
 	if d.Err == nil {
 		n := len(seen)
 		d.Err = g.check(d, prod, now, seen)
