@@ -50,7 +50,7 @@ type Decoded struct {
 	Element
 	Event schemas.Event
 	Err   *wire.EventError
-	// hash identifies the event's content for the recent-ids window (scanned.hash).
+	// hash identifies the event's content for the recent-ids window (contentHash).
 	hash uint64
 }
 
@@ -367,11 +367,11 @@ var knownTypes = func() map[string]schemas.EventType {
 }()
 
 // decodeEvent is DecodeEvent, parsing the event once when it can, and hashing its content
-// (scanned.hash) for the recent-ids window. scanEvent finds its event_type and its hash in
-// one light pass; the fast decoder (decodeFast) then reads it into the struct of its type.
-// An event the scanner is not sure of, or that the fast decoder gives up on, is decoded the
-// reference way (decodeSlow, encoding/json): its answer, errors and their wording included,
-// is the only one given.
+// (contentHash) for the recent-ids window. firstEventType finds its event_type, reading only
+// up to it; the fast decoder (decodeFast) reads the event into the struct of that type and
+// hashes it in the same pass. An event it gives up on is decoded the reference way
+// (decodeSlow, encoding/json): its answer, errors and their wording included, is the only
+// one given.
 func decodeEvent(raw []byte) (schemas.Event, uint64, *wire.EventError) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
@@ -380,16 +380,21 @@ func decodeEvent(raw []byte) (schemas.Event, uint64, *wire.EventError) {
 		}
 		return nil, 0, &wire.EventError{Code: wire.CodeNotObject, Reason: "an event must be a JSON object"}
 	}
-	s := scanEvent(raw)
-	if s.sure {
-		if t, ok := knownTypes[string(s.typ)]; ok {
-			if ev, err := schemas.New(t); err == nil && decodeFast(raw, t, ev) {
-				return ev, s.hash, nil
+	if typ, ok := firstEventType(raw); ok {
+		if t, ok := knownTypes[string(typ)]; ok {
+			ev, err := schemas.New(t)
+			if err == nil {
+				if hash, ok := decodeFast(raw, t, ev); ok {
+					return ev, hash, nil
+				}
 			}
 		}
 	}
 	ev, err := decodeSlow(raw)
-	return ev, s.hash, err
+	if err != nil {
+		return nil, 0, err
+	}
+	return ev, contentHash(raw), nil
 }
 
 // decodeSlow is DecodeEvent the reference way: a first decode finds event_type, a second

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"hash/maphash"
 	"reflect"
 	"strconv"
 	"strings"
@@ -28,16 +29,16 @@ type fastType struct {
 	typ  reflect.Type
 	// elem is a slice's element or a pointer's target.
 	elem *fastType
-	// fields are a struct's fields by JSON name, embedded structs' fields flattened, as
-	// encoding/json finds them.
-	fields map[string]*fastField
+	// fields are a struct's fields in order, embedded structs' fields flattened, as
+	// encoding/json finds them, and byName their positions by JSON name.
+	fields []fastField
+	byName map[string]int
 }
 
 type fastField struct {
+	name  string
 	index []int
 	t     *fastType
-	// bit is the field's bit in the set of fields an object has given.
-	bit uint64
 }
 
 // fastTypes are the fast decoder's plans of the event types it can decode; a type it cannot
@@ -85,13 +86,9 @@ func fastTypeOf(t reflect.Type, depth int) (*fastType, bool) {
 		ft.elem = e
 		return ft, ok && t.Elem().Kind() != reflect.Pointer
 	case reflect.Struct:
-		ft.fields = map[string]*fastField{}
+		ft.byName = map[string]int{}
 		if !addFields(ft, t, nil, depth) || len(ft.fields) > 64 {
-			return nil, false
-		}
-		bit := uint64(1)
-		for _, f := range ft.fields {
-			f.bit, bit = bit, bit<<1
+			return nil, false // more fields than the set of given ones holds
 		}
 		return ft, true
 	}
@@ -101,7 +98,8 @@ func fastTypeOf(t reflect.Type, depth int) (*fastType, bool) {
 // addFields adds the JSON fields of struct t, at index path prefix, to ft, the way
 // encoding/json finds them (exported fields by their tag's name or their own, the fields of
 // embedded structs without a tag name flattened), refusing what it does not follow: a name
-// given twice, a ,string option, a name encoding/json would not take as a tag.
+// given twice (or two that encoding/json would match to the same member name, ignoring
+// case), a ,string option, a name encoding/json would not take as a tag.
 func addFields(ft *fastType, t reflect.Type, prefix []int, depth int) bool {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
@@ -136,48 +134,61 @@ func addFields(ft *fastType, t reflect.Type, prefix []int, depth int) bool {
 				return false
 			}
 		}
-		if _, dup := ft.fields[name]; dup {
-			return false
+		for _, other := range ft.fields {
+			if strings.EqualFold(other.name, name) {
+				return false
+			}
 		}
 		sub, ok := fastTypeOf(f.Type, depth+1)
 		if !ok {
 			return false
 		}
-		ft.fields[name] = &fastField{index: index, t: sub}
+		ft.byName[name] = len(ft.fields)
+		ft.fields = append(ft.fields, fastField{name: name, index: index, t: sub})
 	}
 	return true
 }
 
 // decodeFast decodes raw (trimmed, an object) into ev, of type t, and reports whether it
-// did; when it did not, ev is half filled and must be dropped.
-func decodeFast(raw []byte, t schemas.EventType, ev schemas.Event) bool {
+// did, with the event's content hash (contentHash's, computed on the way); when it did not,
+// ev is half filled and must be dropped.
+func decodeFast(raw []byte, t schemas.EventType, ev schemas.Event) (uint64, bool) {
 	ft := fastTypes[t]
 	if ft == nil {
-		return false
+		return 0, false
 	}
 	d := fastDecoder{b: raw}
+	d.h.SetSeed(hashSeed)
 	if !d.value(ft, reflect.ValueOf(ev).Elem()) {
-		return false
+		return 0, false
 	}
 	d.space()
-	return d.i == len(d.b)
-}
-
-// fastDecoder reads one JSON value from b at i.
-type fastDecoder struct {
-	b []byte
-	i int
-}
-
-func (d *fastDecoder) space() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
-		case ' ', '\t', '\n', '\r':
-			d.i++
-		default:
-			return
-		}
+	if d.i != len(d.b) || ev.Meta().EventType != t {
+		return 0, false
 	}
+	d.h.Write(d.b[d.run:])
+	return d.h.Sum64(), true
+}
+
+// fastDecoder reads one JSON value from b at i. It hashes what it reads without the
+// whitespace between tokens into h (see contentHash): run is where the bytes not yet hashed
+// start.
+type fastDecoder struct {
+	b   []byte
+	i   int
+	h   maphash.Hash
+	run int
+}
+
+// space skips whitespace, hashing the run of bytes before it.
+func (d *fastDecoder) space() {
+	if d.i == len(d.b) || !isSpace(d.b[d.i]) {
+		return
+	}
+	d.h.Write(d.b[d.run:d.i])
+	for d.i++; d.i < len(d.b) && isSpace(d.b[d.i]); d.i++ {
+	}
+	d.run = d.i
 }
 
 // literal consumes s if it is next.
@@ -273,7 +284,8 @@ func (d *fastDecoder) array(t *fastType, v reflect.Value) bool {
 			break
 		}
 		if n >= v.Cap() {
-			v.Grow(1)
+			// Room for a few items at once: the lists of an event are short.
+			v.Grow(max(4-n, 1))
 		}
 		if n >= v.Len() {
 			v.SetLen(n + 1)
@@ -309,7 +321,8 @@ func (d *fastDecoder) object(t *fastType, v reflect.Value) bool {
 		return false
 	}
 	d.i++
-	var given uint64
+	var given uint64 // the fields given, by position
+	next := 0        // the field expected next
 	for first := true; ; first = false {
 		d.space()
 		if d.i == len(d.b) {
@@ -326,11 +339,21 @@ func (d *fastDecoder) object(t *fastType, v reflect.Value) bool {
 		if end < 0 {
 			return false
 		}
-		f := t.fields[string(d.b[d.i+1:end-1])]
-		if f == nil || given&f.bit != 0 {
-			return false // unknown, spelled otherwise (or escaped), or given twice
+		// Members usually come in the struct's order (every encoder of a struct writes
+		// them so): try the field after the last one first.
+		name := d.b[d.i+1 : end-1]
+		if next >= len(t.fields) || t.fields[next].name != string(name) {
+			var ok bool
+			if next, ok = t.byName[string(name)]; !ok {
+				return false // unknown, or spelled otherwise (escapes and case included)
+			}
 		}
-		given |= f.bit
+		if given&(1<<next) != 0 {
+			return false // given twice
+		}
+		given |= 1 << next
+		f := &t.fields[next]
+		next++
 		d.i = end
 		d.space()
 		if d.i == len(d.b) || d.b[d.i] != ':' {
@@ -379,9 +402,12 @@ func (d *fastDecoder) str() (string, bool) {
 	var out string
 	switch {
 	case escaped:
-		if json.Unmarshal(d.b[d.i:end], &out) != nil {
+		// Declared here, so that only an escaped string pays for its escape to the heap.
+		var unquoted string
+		if json.Unmarshal(d.b[d.i:end], &unquoted) != nil {
 			return "", false
 		}
+		out = unquoted
 	case !ascii && !utf8.Valid(s):
 		return "", false
 	default:

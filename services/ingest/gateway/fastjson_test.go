@@ -76,9 +76,13 @@ func TestFastDecoderIsEncodingJSON(t *testing.T) {
 		}
 		for _, raw := range [][]byte{raw, indented.Bytes()} {
 			got, _ := schemas.New(ev.Type())
-			if !decodeFast(raw, ev.Type(), got) {
+			hash, ok := decodeFast(raw, ev.Type(), got)
+			if !ok {
 				t.Errorf("%s: the fast decoder gave up on %s", ev.Type(), raw)
 				continue
+			}
+			if hash != contentHash(raw) {
+				t.Errorf("%s: the fast decoder's hash is not contentHash's", ev.Type())
 			}
 			want, werr := decodeSlow(raw)
 			if werr != nil || !reflect.DeepEqual(got, want) {

@@ -5,141 +5,101 @@ import (
 	"hash/maphash"
 )
 
-// scanned is what scanEvent finds in one event's JSON.
-type scanned struct {
-	// typ is the value of the object's event_type member, without its quotes, when sure.
-	typ []byte
-	// sure says that typ is what encoding/json would read as event_type: the object has
-	// exactly one top-level member whose name matches event_type as encoding/json matches
-	// names (case-insensitively, after unescaping), that name is spelled exactly
-	// "event_type" without escapes, and its value is a string of printable ASCII without
-	// escapes (every event type's name is). Anything else (no such member, two of them,
-	// another spelling, a value that is not a plain string, JSON the scanner cannot
-	// follow) is left to the full decode (decodeSlow), which answers it exactly.
-	sure bool
-	// hash identifies the event's content for the recent-ids window: the hash of its JSON
-	// as sent without the insignificant whitespace (what json.Compact makes of it), so the
-	// same event re-sent (differently indented) matches and a changed one does not. It is
-	// meaningful for valid JSON only (the only events that reach the window).
-	hash uint64
-}
-
-// eventTypeKey is the member scanEvent looks for.
+// eventTypeKey is the member firstEventType looks for.
 var eventTypeKey = []byte("event_type")
 
-// hashSeed seeds the content hashes. The hashes are compared only within the process (the
-// recent-ids window lives in memory), so a random seed does: it also keeps anyone from
-// making two different events collide on purpose.
+// hashSeed seeds the content hashes (contentHash). The hashes are compared only within the
+// process (the recent-ids window lives in memory), so a random seed does: it also keeps
+// anyone from making two different events collide on purpose.
 var hashSeed = maphash.MakeSeed()
 
-// scanEvent reads an event's JSON (raw, trimmed, starting with '{') once, following only
-// the top-level object's members (strings are skipped with bytes.IndexByte, nested objects
-// and arrays by their brackets), to find its event_type and to hash its content. It does
-// not check the syntax: the typed decode after it does, and any event it does not decode is
-// decoded again the slow way, so the scanner only has to be right about valid JSON
-// (FuzzScanEvent holds it to encoding/json's answers).
-//
-// The content hash (scanned.hash) is written to the hash run by run between the whitespace
-// it leaves out, so nothing is copied.
-func scanEvent(raw []byte) scanned {
-	var (
-		res     scanned
-		h       maphash.Hash
-		depth   int
-		key     bool // at depth 1, the next string is a member name
-		value   bool // at depth 1, the next token is a member's value
-		matched bool // the member whose value comes next is event_type
-		matches int
-		unsure  bool
-		run     int // start of the run of bytes not yet hashed
-		i       int
-	)
-	h.SetSeed(hashSeed)
-	// A value other than a plain string where event_type's value is expected.
-	notString := func() {
-		if depth == 1 && value {
-			value = false
-			unsure = unsure || matched
-		}
-	}
-scan:
-	for i < len(raw) {
+// firstEventType finds the value of the first member of an event's top-level object (raw,
+// trimmed, starting with '{') named exactly "event_type", without escapes, when that value
+// is a string of printable ASCII without escapes (as every event type's name is): the type
+// to decode the event as. It reads no further than that member, skipping the values before
+// it (strings with bytes.IndexByte, nested objects and arrays by their brackets), and does
+// not check the syntax. It is only a guess: the fast decoder that follows accepts an event
+// only if every member name is exactly one of its type's fields, given once, so that this
+// member is the event_type encoding/json reads; anything else is decoded the reference way.
+func firstEventType(raw []byte) ([]byte, bool) {
+	depth := 0
+	key := false   // at depth 1, the next string is a member name
+	value := false // at depth 1, the next token is the value of event_type
+	for i := 0; i < len(raw); {
 		switch c := raw[i]; c {
 		case '"':
 			end := stringEnd(raw, i)
 			if end < 0 {
-				unsure = true
-				i = len(raw)
-				break scan
+				return nil, false
 			}
 			s := raw[i+1 : end-1]
 			switch {
+			case value:
+				if plain(s) {
+					return s, true
+				}
+				return nil, false
 			case depth == 1 && key:
-				key, matched = false, false
-				switch {
-				case bytes.IndexByte(s, '\\') >= 0:
-					// An escaped name might unescape to event_type: too rare to follow here.
-					unsure = true
-				case len(s) == len(eventTypeKey) && bytes.EqualFold(s, eventTypeKey):
-					matches++
-					matched = true
-					// Another spelling encoding/json matches: the full decode settles it.
-					unsure = unsure || !bytes.Equal(s, eventTypeKey)
-				}
-			case depth == 1 && value:
-				value = false
-				if matched {
-					if plain(s) {
-						res.typ = s
-					} else {
-						unsure = true // escapes, or bytes encoding/json would replace
-					}
-				}
+				key = false
+				value = bytes.Equal(s, eventTypeKey)
 			}
 			i = end
 		case '{', '[':
-			notString()
+			if value {
+				return nil, false
+			}
 			depth++
 			key = depth == 1 && c == '{'
 			i++
 		case '}', ']':
-			depth--
-			i++
-			if depth == 0 {
-				// The object's end: what follows is trailing data, for the decoder to refuse.
-				unsure = unsure || len(bytes.TrimSpace(raw[i:])) != 0
-				break scan
-			}
-		case ':':
-			if depth == 1 {
-				value = true
+			if depth--; depth <= 0 {
+				return nil, false
 			}
 			i++
 		case ',':
-			if depth == 1 {
-				key = true
+			key = depth == 1
+			i++
+		case ' ', '\t', '\r', '\n', ':':
+			i++
+		default:
+			// A number or a literal (true, false, null).
+			if value {
+				return nil, false
 			}
 			i++
+		}
+	}
+	return nil, false
+}
+
+// contentHash identifies an event's content for the recent-ids window: the hash of its JSON
+// as sent without the insignificant whitespace (what json.Compact makes of it), so the same
+// event re-sent (differently indented) matches and a changed one does not. The runs between
+// whitespace are written to the hash as they are found, so nothing is copied. It is
+// meaningful for valid JSON only (the only events that reach the window); the fast decoder
+// computes the same hash as it reads an event.
+func contentHash(raw []byte) uint64 {
+	var h maphash.Hash
+	h.SetSeed(hashSeed)
+	run := 0
+	for i := 0; i < len(raw); {
+		switch raw[i] {
+		case '"':
+			// Whitespace within a string is the string's.
+			if i = stringEnd(raw, i); i < 0 {
+				i = len(raw)
+			}
 		case ' ', '\t', '\r', '\n':
-			// Insignificant whitespace (within a string it would be the string's, and
-			// strings are skipped whole): the run before it is hashed, it is not.
 			h.Write(raw[run:i])
 			for i++; i < len(raw) && isSpace(raw[i]); i++ {
 			}
 			run = i
 		default:
-			// A number or a literal (true, false, null).
-			notString()
 			i++
 		}
 	}
-	h.Write(raw[run:i])
-	res.hash = h.Sum64()
-	res.sure = !unsure && depth == 0 && matches == 1 && res.typ != nil
-	if !res.sure {
-		res.typ = nil
-	}
-	return res
+	h.Write(raw[run:])
+	return h.Sum64()
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }

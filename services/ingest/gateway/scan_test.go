@@ -12,7 +12,7 @@ import (
 	"github.com/assay-data/assay/services/ingest/wire"
 )
 
-// scanSeeds are events the scanner must follow: nested objects and arrays with event_type
+// scanSeeds are events firstEventType must follow: nested objects and arrays with event_type
 // members of their own, strings holding quotes, backslashes, braces and the key's name,
 // other spellings and escapes of the key, duplicates, values that are not strings.
 var scanSeeds = []string{
@@ -39,75 +39,67 @@ var scanSeeds = []string{
 	`{"eventtype":"LabelSubmitted","event_typ":"x","event_types":"y"}`,
 }
 
-// TestScanEventFindsPlainEventType checks that the scanner is sure of the events clients
-// send (a plain event_type among nested values and tricky strings) and of nothing else.
-func TestScanEventFindsPlainEventType(t *testing.T) {
+// TestFirstEventType checks the guess of an event's type: the first top-level member named
+// exactly event_type, with a plain string value, found among nested values and tricky
+// strings; whatever follows it (a duplicate, another spelling, trailing data) is the fast
+// decoder's to refuse.
+func TestFirstEventType(t *testing.T) {
 	for _, c := range []struct {
-		raw  string
-		sure bool
-		typ  string
+		raw string
+		ok  bool
+		typ string
 	}{
 		{scanSeeds[0], true, "LabelSubmitted"},
 		{scanSeeds[1], true, "LabelRetracted"},
 		{scanSeeds[2], true, "LabelRetracted"},
 		{scanSeeds[3], true, "LabelRetracted"},
 		{scanSeeds[4], true, "ItemIngested"},
-		{scanSeeds[5], false, ""}, // a duplicate: the last one counts
-		{scanSeeds[6], false, ""}, // another spelling that encoding/json matches
-		{scanSeeds[7], false, ""},
+		{scanSeeds[5], true, "LabelSubmitted"}, // the duplicate is the decoder's
+		{scanSeeds[6], true, "LabelSubmitted"},
+		{scanSeeds[7], false, ""}, // another spelling
 		{scanSeeds[8], false, ""}, // an escaped name
 		{scanSeeds[9], false, ""}, // an escaped value
 		{scanSeeds[10], false, ""},
 		{scanSeeds[11], false, ""},
 		{scanSeeds[12], false, ""},
 		{scanSeeds[13], false, ""},
-		{scanSeeds[14], false, ""}, // trailing data
-		{scanSeeds[15], false, ""}, // unterminated
+		{scanSeeds[14], true, "LabelSubmitted"}, // the trailing data is the decoder's
+		{scanSeeds[15], true, "LabelSubmitted"},
 		{scanSeeds[16], true, "GoldLabelSet"},
 		{scanSeeds[17], true, "LabelSubmitted"},
 		{scanSeeds[18], false, ""},
 		{scanSeeds[19], true, ""},
 		{scanSeeds[20], false, ""},
+		{`{"event_type":"\xa9"}`, false, ""},
+		{`{"a":[{"b":"}"}],"c":"]","event_type":"LabelRetracted"}`, true, "LabelRetracted"},
 	} {
-		s := scanEvent([]byte(c.raw))
-		if s.sure != c.sure || s.sure && string(s.typ) != c.typ {
-			t.Errorf("%s: sure %v, type %q; want %v, %q", c.raw, s.sure, s.typ, c.sure, c.typ)
+		typ, ok := firstEventType([]byte(c.raw))
+		if ok != c.ok || string(typ) != c.typ {
+			t.Errorf("%s: %q, %v; want %q, %v", c.raw, typ, ok, c.typ, c.ok)
 		}
 	}
 }
 
-// FuzzScanEvent holds the scanner to encoding/json on valid JSON: whenever it is sure of an
-// event's event_type, encoding/json reads the same string as event_type (the probe the slow
-// path decodes), and its content hash is the hash of json.Compact's output.
-func FuzzScanEvent(f *testing.F) {
+// FuzzContentHash holds contentHash to json.Compact: on valid JSON it is the hash of what
+// json.Compact makes of it.
+func FuzzContentHash(f *testing.F) {
 	for _, s := range scanSeeds {
+		f.Add([]byte(s))
+	}
+	for _, s := range fastSeeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		raw = bytes.TrimSpace(raw)
-		if len(raw) == 0 || raw[0] != '{' || !json.Valid(raw) {
+		if !json.Valid(raw) {
 			return
 		}
-		s := scanEvent(raw)
 		var compact bytes.Buffer
 		if err := json.Compact(&compact, raw); err != nil {
 			t.Fatal(err)
 		}
-		if want := maphash.Bytes(hashSeed, compact.Bytes()); s.hash != want {
-			t.Fatalf("content hash %x, want %x, the hash of %s", s.hash, want, compact.Bytes())
-		}
-		if !s.sure {
-			return
-		}
-		var probe struct {
-			EventType json.RawMessage `json:"event_type"`
-		}
-		if err := json.Unmarshal(raw, &probe); err != nil {
-			t.Fatalf("valid JSON does not decode: %v", err)
-		}
-		var name string
-		if err := json.Unmarshal(probe.EventType, &name); err != nil || name != string(s.typ) {
-			t.Fatalf("scanner read event_type %q, encoding/json %s (%v)", s.typ, probe.EventType, err)
+		if got, want := contentHash(raw), maphash.Bytes(hashSeed, compact.Bytes()); got != want {
+			t.Fatalf("content hash %x, want %x, the hash of %s", got, want, compact.Bytes())
 		}
 	})
 }
@@ -117,7 +109,7 @@ func FuzzScanEvent(f *testing.F) {
 // else (whitespace inside a string, key order, escapes, number spelling).
 func TestContentHashIgnoresOnlyWhitespace(t *testing.T) {
 	base := `{"event_type":"LabelRetracted","event_id":"e 1","reason":"a b","n":[1,{"x":null}]}`
-	hash := func(raw string) uint64 { return scanEvent([]byte(raw)).hash }
+	hash := func(raw string) uint64 { return contentHash([]byte(raw)) }
 	for _, same := range []string{
 		"{ \"event_type\" : \"LabelRetracted\",\n\t\"event_id\":\"e 1\",\r\n \"reason\": \"a b\", \"n\": [ 1 , { \"x\" : null } ] }",
 	} {
@@ -152,8 +144,9 @@ func TestContentHashIgnoresOnlyWhitespace(t *testing.T) {
 	}
 }
 
-// FuzzDecodeEvent holds the request's decoder (scanner, fast decoder) to the reference,
-// decodeSlow: the same event or the same error for any input.
+// FuzzDecodeEvent holds the request's decoder (firstEventType, the fast decoder) to the
+// reference, decodeSlow: the same event or the same error for any input; and the hash of an
+// event it decodes is contentHash's.
 func FuzzDecodeEvent(f *testing.F) {
 	ok := `{"event_type":"LabelSubmitted","event_id":"e","label_id":"l","item_id":"i","project_id":"p","task_id":"t","question_id":"q","annotator_id":"a","guideline_version":"g","value":{"level":"ordinal","category":"good","rank":2},"time_spent_ms":5,"pre_label":{"model":"m","model_version":"1"}}`
 	f.Add([]byte(ok))
@@ -164,10 +157,13 @@ func FuzzDecodeEvent(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		ev, _, e := decodeEvent(raw)
+		ev, hash, e := decodeEvent(raw)
 		want, wantErr := referenceDecode(raw)
 		if !reflect.DeepEqual(ev, want) || !reflect.DeepEqual(e, wantErr) {
 			t.Fatalf("%q: decoded %#v, %+v; the reference %#v, %+v", raw, ev, e, want, wantErr)
+		}
+		if e == nil && hash != contentHash(bytes.TrimSpace(raw)) {
+			t.Fatalf("%q: hash %x, contentHash %x", raw, hash, contentHash(bytes.TrimSpace(raw)))
 		}
 	})
 }
