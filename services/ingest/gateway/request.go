@@ -221,14 +221,16 @@ func (g *Gateway) process(ctx context.Context, w http.ResponseWriter, r *http.Re
 		if err == io.EOF {
 			break
 		}
-		var re *RequestError
-		switch {
-		case errors.As(err, &re) && re.Code == wire.CodeTooManyEvents:
-			return g.rejectSize(ctx, w, r, prod, h, b, false, re)
-		case re != nil:
-			return g.rejectRequest(ctx, w, prod, h, b, re)
-		case err != nil:
-			return g.notCharged(ctx, w, r, prod, h, b, err)
+		if err != nil {
+			var re *RequestError
+			switch {
+			case errors.As(err, &re) && re.Code == wire.CodeTooManyEvents:
+				return g.rejectSize(ctx, w, r, prod, h, b, false, re)
+			case re != nil:
+				return g.rejectRequest(ctx, w, prod, h, b, re)
+			default:
+				return g.notCharged(ctx, w, r, prod, h, b, err)
+			}
 		}
 		total++
 	}
@@ -266,11 +268,10 @@ func (g *Gateway) process(ctx context.Context, w http.ResponseWriter, r *http.Re
 			err = g.reject(&rej, prod, h, el, e, total)
 		}
 		sp.free(el)
-		var ge *gateError
-		if errors.As(err, &ge) {
-			return g.gateUnavailable(w, ge)
-		}
 		if err != nil {
+			if ge := (*gateError)(nil); errors.As(err, &ge) {
+				return g.gateUnavailable(w, ge)
+			}
 			return g.notCharged(ctx, w, r, prod, h, b, err)
 		}
 		if e == nil && len(rej.errs) == 0 {
@@ -440,13 +441,15 @@ func (g *Gateway) publish(ctx context.Context, w http.ResponseWriter, r *http.Re
 	var hashes []uint64
 	var failed error
 	accepted := wire.Accepted{Events: make([]wire.EventResult, 0, len(ok))}
+	// The counters are added to once per type and request, not once per event.
+	var acceptedOf, duplicatesOf map[schemas.EventType]int
 	j := 0
 	for _, p := range ok {
 		res := wire.EventResult{Index: p.index, EventID: p.id, EventType: string(p.typ)}
 		if p.dup {
 			res.Duplicate = true
 			accepted.Duplicates++
-			g.m.duplicates.WithLabelValues(string(p.typ)).Inc()
+			count(&duplicatesOf, p.typ)
 		} else {
 			err := errs[j]
 			j++
@@ -454,13 +457,20 @@ func (g *Gateway) publish(ctx context.Context, w http.ResponseWriter, r *http.Re
 				failed = err
 				continue
 			}
-			part, off := p.rec.Partition, p.rec.Offset
-			res.Topic, res.Partition, res.Offset = p.rec.Topic, &part, &off
+			// The answer points at the acknowledged record's partition and offset: the
+			// record is held until the answer is written.
+			res.Topic, res.Partition, res.Offset = p.rec.Topic, &p.rec.Partition, &p.rec.Offset
 			ids = append(ids, res.EventID)
 			hashes = append(hashes, p.hash)
-			g.m.accepted.WithLabelValues(string(p.typ)).Inc()
+			count(&acceptedOf, p.typ)
 		}
 		accepted.Events = append(accepted.Events, res)
+	}
+	for typ, n := range acceptedOf {
+		g.m.accepted.WithLabelValues(string(typ)).Add(float64(n))
+	}
+	for typ, n := range duplicatesOf {
+		g.m.duplicates.WithLabelValues(string(typ)).Add(float64(n))
 	}
 	g.win.add(prod.ID, ids, hashes, now)
 	if failed != nil {
@@ -472,6 +482,14 @@ func (g *Gateway) publish(ctx context.Context, w http.ResponseWriter, r *http.Re
 	}
 	accepted.Accepted = len(accepted.Events)
 	return writeJSON(w, http.StatusAccepted, accepted)
+}
+
+// count adds one event of type typ to *counts, made on first use.
+func count(counts *map[schemas.EventType]int, typ schemas.EventType) {
+	if *counts == nil {
+		*counts = make(map[schemas.EventType]int, 4)
+	}
+	(*counts)[typ]++
 }
 
 // notCharged answers a request whose memory could not be charged: 503 when the budget or
