@@ -40,9 +40,12 @@ const (
 	// wire.EventError and its JSON.
 	errorBytes = int64(unsafe.Sizeof(wire.EventError{})) + 256
 	// eventWork is the transient memory of decoding, checking and encoding one event besides
-	// eventWorkFactor times its size: the JSON decoder, the typed struct, goavro's native
-	// form (BenchmarkRequestMemory: about 8 KB for a 450-byte label). It is charged while
-	// the event is worked on and given back after.
+	// eventWorkFactor times its size: the typed struct and its strings, and encoding/json's
+	// decoder and the probe for an event the fast decoder leaves to it. It was measured when
+	// every event went through encoding/json twice and goavro's native form (about 8 KB for
+	// a 450-byte label, BenchmarkRequestMemory); it is kept, as a bound, now that the usual
+	// event takes well under 1 KB (BenchmarkEventPath: B/event). It is charged while the
+	// event is worked on and given back after.
 	eventWork       = 8 << 10
 	eventWorkFactor = 4
 	// gzipReaderBytes is a gzip reader's state (flate's window and tables, the bufio.Reader
