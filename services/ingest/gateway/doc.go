@@ -26,7 +26,10 @@
 //     address, since behind a proxy they all share one;
 //   - decodes strictly (unknown fields and wrong types are errors), stamps and validates each
 //     event (schemas' Validate plus the door's own rules: timestamps in milliseconds and not
-//     in the future, sizes, event id shape), and encodes it to Avro;
+//     in the future, sizes, event id shape), and encodes it to Avro. The usual event is read
+//     in one pass by a fast decoder (fastjson.go) that gives up on anything unusual; what it
+//     gives up on is decoded by encoding/json, whose answers and error messages are the
+//     contract's;
 //   - gates training runs (Config.Gate, set by the ingest main unless -gate-training-runs=false):
 //     a TrainingRunRegistered any of whose dataset_versions the quality gate has not
 //     certified (its latest verdict is DatasetVersionRejected, or there is no verdict yet) is
