@@ -26,17 +26,40 @@ func Encode(ev Event) ([]byte, error) { return Append(nil, ev) }
 
 // Append is Encode appending to dst, for callers that reuse buffers.
 func Append(dst []byte, ev Event) ([]byte, error) {
-	sv, native, err := prepare(ev)
+	sv, err := encodable(ev)
 	if err != nil {
 		return dst, err
 	}
-	return sv.appendSingle(dst, native)
+	n := len(dst)
+	out := append(dst, marker0, marker1)
+	out = binary.LittleEndian.AppendUint64(out, sv.Fingerprint)
+	if out, err = sv.appendBody(out, ev); err != nil {
+		return dst[:n], err
+	}
+	return out, nil
+}
+
+// appendBody appends the Avro binary body of ev with sv, the current schema of its type:
+// with the typed encoder (appendEvent), or, for a value it leaves to goavro, with goavro
+// from the native form, whose error is then the one returned.
+func (sv *schemaVersion) appendBody(dst []byte, ev Event) ([]byte, error) {
+	p := registry.plans[sv.Type]
+	n := len(dst)
+	out, err := appendEvent(dst, p, reflect.ValueOf(ev).Elem(), sv.Type)
+	if err == nil {
+		return out, nil
+	}
+	out, err = sv.codec.BinaryFromNative(dst[:n], nativeEvent(p, ev))
+	if err != nil {
+		return dst[:n], fmt.Errorf("encode %s: %w", sv.Type, err)
+	}
+	return out, nil
 }
 
 // appendSingle appends native in single-object encoding with sv: the
 // header carries sv's spec fingerprint (never goavro's Rabin, see
 // canonical.go), the body is goavro's binary encoding. On error dst is
-// returned as it was.
+// returned as it was. It is the reference the typed encoder is held to.
 func (sv *schemaVersion) appendSingle(dst []byte, native any) ([]byte, error) {
 	n := len(dst)
 	out := append(dst, marker0, marker1)
@@ -52,33 +75,35 @@ func (sv *schemaVersion) appendSingle(dst []byte, native any) ([]byte, error) {
 // header), for other framings such as Confluent's (magic 0 + registry id):
 // pair it with CurrentSchema(ev.Type()) to register the schema.
 func EncodeBody(ev Event) ([]byte, error) {
-	sv, native, err := prepare(ev)
+	sv, err := encodable(ev)
 	if err != nil {
 		return nil, err
 	}
-	out, err := sv.codec.BinaryFromNative(nil, native)
-	if err != nil {
-		return nil, fmt.Errorf("encode %s: %w", sv.Type, err)
-	}
-	return out, nil
+	return sv.appendBody(nil, ev)
 }
 
-// prepare validates ev and converts it to goavro's native form.
-func prepare(ev Event) (*schemaVersion, any, error) {
+// encodable finds the current schema of ev's type and validates ev.
+func encodable(ev Event) (*schemaVersion, error) {
 	if ev == nil || reflect.ValueOf(ev).IsNil() {
-		return nil, nil, errors.New("encode: nil event")
+		return nil, errors.New("encode: nil event")
 	}
 	t := ev.Type()
 	sv, ok := registry.current[t]
 	if !ok {
-		return nil, nil, fmt.Errorf("encode: %w: %q", ErrUnknownEventType, string(t))
+		return nil, fmt.Errorf("encode: %w: %q", ErrUnknownEventType, string(t))
 	}
 	if err := ev.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("encode %s: %w", t, err)
+		return nil, fmt.Errorf("encode %s: %w", t, err)
 	}
-	native := toNative(registry.plans[t], reflect.ValueOf(ev).Elem()).(map[string]any)
-	native["event_type"] = string(t)
-	return sv, native, nil
+	return sv, nil
+}
+
+// nativeEvent is ev in goavro's native form, for its current schema's plan p: the reference
+// encoding's input.
+func nativeEvent(p *plan, ev Event) map[string]any {
+	m := toNative(p, reflect.ValueOf(ev).Elem()).(map[string]any)
+	m["event_type"] = string(ev.Type())
+	return m
 }
 
 // Header splits a single-object encoded message into the writer schema's

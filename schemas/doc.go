@@ -23,6 +23,10 @@
 //     Avro binary body). Decode finds the writer schema by fingerprint among
 //     all embedded versions, so no registry is needed and old versions keep
 //     decoding: fields a writer did not know take the reader's defaults.
+//     Encode writes the body from the Go struct directly (encode.go, no
+//     goavro native form); goavro stays the reference: the tests and
+//     FuzzTypedEncoder hold the typed encoder to goavro's bytes for every
+//     schema, and a value goavro refuses is refused with goavro's error.
 //
 // Fingerprints are the Avro specification's (canonical.go): the Parsing
 // Canonical Form and CRC-64-AVRO computed here, equal to Apache Avro's

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -51,6 +52,9 @@ func fieldErr(field, format string, args ...any) *FieldError {
 // prefixed returns err with its Field nested under prefix (for records
 // inside records and array elements).
 func prefixed(prefix string, err error) error {
+	if err == nil {
+		return nil // the common case, without errors.As's allocation
+	}
 	var fe *FieldError
 	if errors.As(err, &fe) {
 		return &FieldError{Field: prefix + "." + fe.Field, Reason: fe.Reason}
@@ -113,19 +117,31 @@ func (c *check) predecessor(field, prev, versionField, version string) {
 
 // tags fails on empty or duplicate entries of a tag list: a duplicate would
 // be double counted by coverage.
+//
+// The field of a failure is named only on failure, and short lists (the usual)
+// are checked for duplicates without a map, so that a valid list costs no
+// allocation.
 func (c *check) tags(field string, vs []string) {
-	seen := make(map[string]struct{}, len(vs))
+	var seen map[string]struct{}
+	if len(vs) > 16 {
+		seen = make(map[string]struct{}, len(vs))
+	}
 	for i, v := range vs {
-		f := fmt.Sprintf("%s[%d]", field, i)
 		if strings.TrimSpace(v) == "" {
-			c.fail(f, "must not be empty")
+			c.fail(fmt.Sprintf("%s[%d]", field, i), "must not be empty")
 			return
 		}
-		if _, dup := seen[v]; dup {
-			c.fail(f, "duplicate %q", v)
+		dup := false
+		if seen != nil {
+			_, dup = seen[v]
+			seen[v] = struct{}{}
+		} else {
+			dup = slices.Contains(vs[:i], v)
+		}
+		if dup {
+			c.fail(fmt.Sprintf("%s[%d]", field, i), "duplicate %q", v)
 			return
 		}
-		seen[v] = struct{}{}
 	}
 }
 

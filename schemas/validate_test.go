@@ -3,6 +3,7 @@ package schemas_test
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/assay-data/assay/schemas"
@@ -40,6 +41,12 @@ func TestValidate(t *testing.T) {
 		{"uri required", schemas.TypeItemIngested, func(e ev) { e.(*schemas.ItemIngested).URI = "" }, "uri"},
 		{"dataset_id optional", schemas.TypeItemIngested, func(e ev) { e.(*schemas.ItemIngested).DatasetID = "" }, ""},
 		{"duplicate slice tag", schemas.TypeItemIngested, func(e ev) { e.(*schemas.ItemIngested).SliceTags = []string{"a", "a"} }, "slice_tags[1]"},
+		{"duplicate slice tag in a long list", schemas.TypeItemIngested, func(e ev) {
+			e.(*schemas.ItemIngested).SliceTags = append(strings.Fields("a b c d e f g h i j k l m n o p q r"), "c")
+		}, "slice_tags[18]"},
+		{"empty slice tag in a long list", schemas.TypeItemIngested, func(e ev) {
+			e.(*schemas.ItemIngested).SliceTags = append(strings.Fields("a b c d e f g h i j k l m n o p q r"), " ")
+		}, "slice_tags[18]"},
 		{"empty edge tag", schemas.TypeItemIngested, func(e ev) { e.(*schemas.ItemIngested).EdgeCaseTags = []string{""} }, "edge_case_tags[0]"},
 
 		// PreLabelProposed.

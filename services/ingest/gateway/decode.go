@@ -50,6 +50,8 @@ type Decoded struct {
 	Element
 	Event schemas.Event
 	Err   *wire.EventError
+	// hash identifies the event's content for the recent-ids window (contentHash).
+	hash uint64
 }
 
 // DecodeRequest splits a body into its events and decodes each into its typed struct. A body
@@ -77,7 +79,7 @@ func decodeElement(el Element, maxEventBytes int) Decoded {
 	if maxEventBytes > 0 && el.Size > maxEventBytes {
 		d.Err = &wire.EventError{Code: wire.CodeEventTooLarge, Reason: fmt.Sprintf("event is %d bytes, the limit is %d", el.Size, maxEventBytes)}
 	} else {
-		d.Event, d.Err = DecodeEvent(el.Raw)
+		d.Event, d.hash, d.Err = decodeEvent(el.Raw)
 	}
 	if d.Err != nil {
 		d.Err.Index, d.Err.Line = el.Index, el.Line
@@ -351,13 +353,54 @@ func syntaxError(raw []byte, base int64) *RequestError {
 // fields, wrong JSON types and trailing data are errors. The wire.EventError it returns has no
 // Index; DecodeRequest fills it in.
 func DecodeEvent(raw []byte) (schemas.Event, *wire.EventError) {
+	ev, _, err := decodeEvent(raw)
+	return ev, err
+}
+
+// knownTypes finds an event type by its name without allocating.
+var knownTypes = func() map[string]schemas.EventType {
+	m := map[string]schemas.EventType{}
+	for _, t := range schemas.EventTypes() {
+		m[string(t)] = t
+	}
+	return m
+}()
+
+// decodeEvent is DecodeEvent, parsing the event once when it can, and hashing its content
+// (contentHash) for the recent-ids window. firstEventType finds its event_type, reading only
+// up to it; the fast decoder (decodeFast) reads the event into the struct of that type and
+// hashes it in the same pass. An event it gives up on is decoded the reference way
+// (decodeSlow, encoding/json): its answer, errors and their wording included, is the only
+// one given.
+func decodeEvent(raw []byte) (schemas.Event, uint64, *wire.EventError) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		if !json.Valid(raw) {
-			return nil, &wire.EventError{Code: wire.CodeMalformedJSON, Reason: describeSyntax(raw)}
+			return nil, 0, &wire.EventError{Code: wire.CodeMalformedJSON, Reason: describeSyntax(raw)}
 		}
-		return nil, &wire.EventError{Code: wire.CodeNotObject, Reason: "an event must be a JSON object"}
+		return nil, 0, &wire.EventError{Code: wire.CodeNotObject, Reason: "an event must be a JSON object"}
 	}
+	if typ, ok := firstEventType(raw); ok {
+		if t, ok := knownTypes[string(typ)]; ok {
+			ev, err := schemas.New(t)
+			if err == nil {
+				if hash, ok := decodeFast(raw, t, ev); ok {
+					return ev, hash, nil
+				}
+			}
+		}
+	}
+	ev, err := decodeSlow(raw)
+	if err != nil {
+		return nil, 0, err
+	}
+	return ev, contentHash(raw), nil
+}
+
+// decodeSlow is DecodeEvent the reference way: a first decode finds event_type, a second
+// decodes the event into the struct of its type. It answers every event the fast path is
+// not sure of, with the errors of the contract.
+func decodeSlow(raw []byte) (schemas.Event, *wire.EventError) {
 	var probe struct {
 		EventType json.RawMessage `json:"event_type"`
 	}

@@ -26,7 +26,10 @@
 //     address, since behind a proxy they all share one;
 //   - decodes strictly (unknown fields and wrong types are errors), stamps and validates each
 //     event (schemas' Validate plus the door's own rules: timestamps in milliseconds and not
-//     in the future, sizes, event id shape), and encodes it to Avro;
+//     in the future, sizes, event id shape), and encodes it to Avro. The usual event is read
+//     in one pass by a fast decoder (fastjson.go) that gives up on anything unusual; what it
+//     gives up on is decoded by encoding/json, whose answers and error messages are the
+//     contract's;
 //   - gates training runs (Config.Gate, set by the ingest main unless -gate-training-runs=false):
 //     a TrainingRunRegistered any of whose dataset_versions the quality gate has not
 //     certified (its latest verdict is DatasetVersionRejected, or there is no verdict yet) is
@@ -54,7 +57,10 @@
 //   - answers 202 only after Kafka acknowledged every record (acks=all, idempotent producer),
 //     and 503 with Retry-After when Kafka does not;
 //   - collapses retried events by event id in a bounded window of recently acknowledged ids,
-//     one per producer, so one producer's batches never evict another's ids;
+//     one per producer, so one producer's batches never evict another's ids. A retry is the
+//     same event when its JSON is the same up to insignificant whitespace (what json.Compact
+//     removes; a hash of it is kept, not the event); the same id with other content (other
+//     member order, escapes or number spelling included) is an id_conflict;
 //     what escapes the window (restarts, other instances, concurrent retries) is collapsed
 //     downstream, where every typed table is a ReplacingMergeTree keyed by event_id;
 //   - bounds the memory of the requests in flight by a budget (MaxInFlightBytes), so a

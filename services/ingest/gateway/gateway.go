@@ -1,13 +1,11 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -326,8 +324,7 @@ func (g *Gateway) check(d Decoded, prod *access.Principal, now time.Time, seen m
 		return e
 	}
 	authErr := access.Authorize(prod, ev)
-	var v *access.Violation
-	if errors.As(authErr, &v) && (v.Rule == access.RuleEventType || v.Rule == access.RuleInternal) {
+	if authErr != nil && earlyViolation(authErr) {
 		return forbidden(authErr)
 	}
 	if m.EventID != "" {
@@ -361,6 +358,13 @@ func (g *Gateway) check(d Decoded, prod *access.Principal, now time.Time, seen m
 	return nil
 }
 
+// earlyViolation reports whether err breaks a rule checked before the event is validated:
+// its type is one the principal's role does not write, or an internal one.
+func earlyViolation(err error) bool {
+	var v *access.Violation
+	return errors.As(err, &v) && (v.Rule == access.RuleEventType || v.Rule == access.RuleInternal)
+}
+
 // encode builds the record of a checked event, consults the recent-ids window and, for a
 // training run, the gate (a *gateError when the gate cannot be asked). The
 // record's value is encoded into the request's scratch buffer and copied out at its exact
@@ -368,7 +372,7 @@ func (g *Gateway) check(d Decoded, prod *access.Principal, now time.Time, seen m
 func (g *Gateway) encode(d Decoded, prod *access.Principal, now time.Time, h *hold, scratch *[]byte) (pending, *wire.EventError, error) {
 	ev := d.Event
 	id := ev.Meta().EventID
-	p := pending{index: d.Index, id: id, typ: ev.Type(), hash: contentHash(d.Raw)}
+	p := pending{index: d.Index, id: id, typ: ev.Type(), hash: d.hash}
 	if hash, ok := g.win.lookup(prod.ID, id, now); ok {
 		if hash != p.hash {
 			return p, &wire.EventError{Index: d.Index, Line: d.Line, EventID: id, EventType: string(ev.Type()), Field: "event_id",
@@ -393,25 +397,18 @@ func (g *Gateway) encode(d Decoded, prod *access.Principal, now time.Time, h *ho
 	if err != nil {
 		return p, &wire.EventError{Index: d.Index, Line: d.Line, EventID: id, EventType: string(ev.Type()), Code: wire.CodeInvalid, Reason: err.Error()}, nil
 	}
+	// The key and the value share one allocation of their exact size.
+	key := ev.Key()
+	kv := make([]byte, len(key)+len(val))
+	copy(kv, key)
+	copy(kv[len(key):], val)
 	p.rec = &kgo.Record{
 		Topic:     g.topics[ev.Family()],
-		Key:       []byte(ev.Key()),
-		Value:     append(make([]byte, 0, len(val)), val...),
+		Key:       kv[:len(key):len(key)],
+		Value:     kv[len(key):],
 		Timestamp: now,
 	}
 	return p, nil, nil
-}
-
-// contentHash identifies an event's content for the window: the compacted JSON as sent, so
-// the same event re-sent (differently indented) matches and a changed one does not.
-func contentHash(raw []byte) uint64 {
-	var buf bytes.Buffer
-	h := fnv.New64a()
-	if json.Compact(&buf, raw) == nil {
-		raw = buf.Bytes()
-	}
-	_, _ = h.Write(raw)
-	return h.Sum64()
 }
 
 // produce hands every record to the producer and waits for all acknowledgements, returning
