@@ -310,4 +310,3 @@ func withoutTime(fields []string) []string {
 	}
 	return out
 }
-
