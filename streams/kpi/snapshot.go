@@ -150,9 +150,8 @@ func (*Agreement) EncodeState(state any, w io.Writer) error {
 	for _, u := range s.units {
 		units = append(units, u)
 	}
-	slices.SortFunc(units, func(x, y *unit) int {
-		return cmp.Or(statecodec.Compare16(x.key.item, y.key.item), cmpStr(x.key.project, y.key.project),
-			cmpStr(x.key.question, y.key.question), cmpStr(x.key.level, y.key.level))
+	statecodec.SortByDigest(units, func(u *unit) [16]byte { return u.key.item }, func(x, y *unit) int {
+		return cmp.Or(cmpStr(x.key.project, y.key.project), cmpStr(x.key.question, y.key.question), cmpStr(x.key.level, y.key.level))
 	})
 	c.e.Len(len(s.labels))
 	c.e.Len(len(units))
@@ -244,8 +243,15 @@ func (a *Agreement) DecodeState(topic string, partition int32, r io.Reader) (any
 	}
 	s.labels = make(map[id128]*unit, nlabels)
 	s.units = make(map[unitKey]*unit, nunits)
-	for range nunits {
-		u := &unit{}
+	// Units and their entries are allocated in two slabs, not two objects a
+	// unit: a restore of millions of units allocates (and the collector
+	// traces) a handful of objects. Apply never writes past a unit's
+	// entries (it appends to a clipped slice and deletes from a copy), so
+	// the units sharing a slab stay apart.
+	units := make([]unit, nunits)
+	entries := make([]entry, 0, nlabels)
+	for ui := range nunits {
+		u := &units[ui]
 		u.key.item = c.id()
 		u.key.project, u.key.question, u.key.level = c.str(), c.str(), c.str()
 		u.day = d.Varint()
@@ -253,12 +259,16 @@ func (a *Agreement) DecodeState(topic string, partition int32, r io.Reader) (any
 		if n == 0 && d.Err() == nil {
 			d.Fail(fmt.Errorf("unit without labels"))
 		}
-		u.entries = make([]entry, n)
+		if len(entries)+n > cap(entries) { // more than announced: the check below refuses it
+			entries = make([]entry, 0, n)
+		}
+		at := len(entries)
+		entries = entries[:at+n]
+		u.entries = entries[at : at+n : at+n]
 		for i := range u.entries {
 			u.entries[i] = entry{label: c.id(), annotator: c.str(), cohort: c.str(), vendor: c.str(), producer: c.str(), value: c.val()}
-			if _, dup := s.labels[u.entries[i].label]; dup && d.Err() == nil {
-				d.Fail(fmt.Errorf("label in two units"))
-			}
+			// A label in two units leaves fewer labels than announced: refused
+			// below, without a lookup per label here.
 			s.labels[u.entries[i].label] = u
 		}
 		s.units[u.key] = u
@@ -312,8 +322,16 @@ func (a *Agreement) DecodeState(topic string, partition int32, r io.Reader) (any
 // StateVersion implements runtime.Snapshotter.
 func (*Accuracy) StateVersion() uint32 { return accuracyStateVersion }
 
-func cmpIQ(x, y itemQuestion) int {
-	return cmp.Or(statecodec.Compare16(x.item, y.item), cmpStr(x.question, y.question))
+// sortedIQ returns the keys of a map by item question, sorted by item digest,
+// then question.
+func sortedIQ[V any](m map[itemQuestion]V) []itemQuestion {
+	keys := make([]itemQuestion, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	statecodec.SortByDigest(keys, func(k itemQuestion) [16]byte { return k.item },
+		func(x, y itemQuestion) int { return cmpStr(x.question, y.question) })
+	return keys
 }
 
 // EncodeState implements runtime.Snapshotter.
@@ -325,7 +343,7 @@ func (*Accuracy) EncodeState(state any, w io.Writer) error {
 	c := &codec{e: statecodec.NewEncoder(w)}
 	c.e.Len(len(s.labelIQ))
 	c.e.Len(len(s.labels))
-	for _, iq := range sortedKeys(s.labels, cmpIQ) {
+	for _, iq := range sortedIQ(s.labels) {
 		c.id(iq.item)
 		c.str(iq.question)
 		ls := s.labels[iq]
@@ -342,7 +360,7 @@ func (*Accuracy) EncodeState(state any, w io.Writer) error {
 		}
 	}
 	c.e.Len(len(s.gold))
-	for _, iq := range sortedKeys(s.gold, cmpIQ) {
+	for _, iq := range sortedIQ(s.gold) {
 		c.id(iq.item)
 		c.str(iq.question)
 		g := s.gold[iq]
@@ -402,10 +420,7 @@ func (*Accuracy) DecodeState(topic string, partition int32, r io.Reader) (any, e
 		for i := range ls {
 			ls[i] = scoredLabel{id: c.id(), project: c.str(), annotator: c.str(), cohort: c.str(), vendor: c.str(),
 				level: c.str(), producer: c.str(), value: c.val()}
-			if _, dup := s.labelIQ[ls[i].id]; dup && d.Err() == nil {
-				d.Fail(fmt.Errorf("label under two item questions"))
-			}
-			s.labelIQ[ls[i].id] = iq
+			s.labelIQ[ls[i].id] = iq // a label twice leaves fewer than announced: refused below
 		}
 		s.labels[iq] = ls
 		if d.Err() != nil {
@@ -451,9 +466,12 @@ func (*Flow) EncodeState(state any, w io.Writer) error {
 	}
 	e := statecodec.NewEncoder(w)
 	e.Len(len(s.stages))
-	for _, k := range sortedKeys(s.stages, func(x, y stageKey) int {
-		return cmp.Or(statecodec.Compare16(x.item, y.item), cmp.Compare(x.stage, y.stage))
-	}) {
+	stages := make([]stageKey, 0, len(s.stages))
+	for k := range s.stages {
+		stages = append(stages, k)
+	}
+	statecodec.SortByDigest(stages, func(k stageKey) [16]byte { return k.item }, func(x, y stageKey) int { return cmp.Compare(x.stage, y.stage) })
+	for _, k := range stages {
 		e.Bytes16(k.item)
 		e.Uvarint(uint64(k.stage))
 		e.Varint(s.stages[k])

@@ -478,21 +478,13 @@ func (r *Runner) setup(ctx context.Context, keys []tp) error {
 	starts := map[tp]kgo.Offset{}
 	snapped := map[tp]time.Time{}
 	if r.snapper != nil {
-		for k := range stateful {
-			end, ok := ends[k]
-			if !ok {
-				continue // nothing committed: nothing to restore, whatever is stored
-			}
-			state, h, ok := r.restore(ctx, k, end)
-			if !ok {
-				continue
-			}
-			r.states[k], stateful[k] = state, state
-			snapped[k] = time.UnixMilli(h.writtenAt)
-			if h.offset >= end {
+		for k, res := range r.restoreAll(ctx, ends) {
+			r.states[k], stateful[k] = res.state, res.state
+			snapped[k] = time.UnixMilli(res.h.writtenAt)
+			if res.h.offset >= ends[k] {
 				delete(ends, k)
 			} else {
-				starts[k] = kgo.NewOffset().At(h.offset)
+				starts[k] = kgo.NewOffset().At(res.h.offset)
 			}
 		}
 	}

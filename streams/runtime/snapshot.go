@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	goruntime "runtime"
+	"sync"
 	"time"
 )
 
@@ -35,7 +37,8 @@ type Snapshotter interface {
 	// that was encoded: applying the same records to either gives the same
 	// outputs and the same state. It returns an error for input it does not
 	// understand; it must not panic (the runner recovers a panic as an
-	// error anyway).
+	// error anyway). The runner calls it for several partitions at once,
+	// from several goroutines.
 	DecodeState(topic string, partition int32, r io.Reader) (any, error)
 }
 
@@ -279,9 +282,12 @@ func WithSnapshots(store SnapshotStore) Option {
 
 // WithSnapshotEvery sets when a partition's state is snapshotted: once
 // records records (default DefaultSnapshotRecords) have been applied to it
-// since its last snapshot, or interval (default DefaultSnapshotInterval)
-// after its last snapshot if any record has. records must be at least 1 and
-// interval positive; New refuses other values.
+// since its latest snapshot, and at least an eighth of its keys' worth for
+// a state that reports its size (StateSizer), so that encoding costs at
+// most eight keys' encoding per record applied however large the state
+// grows; or interval (default DefaultSnapshotInterval) after its latest
+// snapshot if any record has been applied since. records must be at least
+// 1 and interval positive; New refuses other values.
 func WithSnapshotEvery(records int, interval time.Duration) Option {
 	return func(o *options) {
 		if records < 1 {
@@ -343,9 +349,45 @@ type snapDone struct {
 	err error
 }
 
+// restored is a partition state restored from a snapshot.
+type restored struct {
+	state any
+	h     frameHeader
+}
+
+// restoreAll restores the partitions of ends (their committed offsets: a
+// partition with nothing committed has nothing to restore, whatever is
+// stored) from their snapshots, several at a time (as many as the process
+// may run at once: loading is I/O, decoding CPU), and returns those that
+// had a usable snapshot. Called with mu held; the goroutines it starts end
+// before it returns.
+func (r *Runner) restoreAll(ctx context.Context, ends map[tp]int64) map[tp]restored {
+	var (
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		out = map[tp]restored{}
+		sem = make(chan struct{}, max(1, goruntime.GOMAXPROCS(0)))
+	)
+	for k, end := range ends {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if state, h, ok := r.restore(ctx, k, end); ok {
+				mu.Lock()
+				out[k] = restored{state, h}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
 // restore loads the latest snapshot of k and decodes it, for a partition
 // whose group committed offset is committed. ok is false when there is no
-// usable snapshot; why is logged and counted. Called with mu held.
+// usable snapshot; why is logged and counted. It touches no runner state,
+// so restoreAll runs several at once.
 func (r *Runner) restore(ctx context.Context, k tp, committed int64) (state any, h frameHeader, ok bool) {
 	start := time.Now()
 	name := r.e.name
@@ -404,11 +446,28 @@ func (r *Runner) committed() {
 // attempt waits (at most the snapshot interval).
 const snapshotRetry = 30 * time.Second
 
-// due reports whether the state ss is to be snapshotted at now.
-func (r *Runner) due(ss *snapState, now time.Time) bool {
+// snapshotKeysPerRecord bounds what snapshots cost per record applied: a
+// state of n keys (StateSizer) is snapshotted by record count only once
+// n/snapshotKeysPerRecord records have been applied since its latest
+// snapshot (and WithSnapshotEvery's count), so encoding it costs at most
+// that many keys' encoding per record (a few microseconds), however large
+// the state grows. The interval still bounds how stale a snapshot gets.
+const snapshotKeysPerRecord = 8
+
+// due reports whether the state ss of key is to be snapshotted at now.
+func (r *Runner) due(key tp, ss *snapState, now time.Time) bool {
 	o := r.e.o.snap
-	return !ss.pending && !ss.writing && ss.since > 0 && !now.Before(ss.retryAt) &&
-		(ss.since >= o.records || now.Sub(ss.last) >= o.interval)
+	if ss.pending || ss.writing || ss.since == 0 || now.Before(ss.retryAt) {
+		return false
+	}
+	if now.Sub(ss.last) >= o.interval {
+		return true
+	}
+	records := o.records
+	if sz, ok := r.states[key].(StateSizer); ok {
+		records = max(records, sz.StateKeys()/snapshotKeysPerRecord)
+	}
+	return ss.since >= records
 }
 
 // maybeSnapshot encodes the state most due for a snapshot, if any, and
@@ -424,7 +483,7 @@ func (r *Runner) maybeSnapshot(now time.Time) {
 		best *snapState
 	)
 	for k, ss := range r.snaps {
-		if r.due(ss, now) && (best == nil || ss.since > best.since) {
+		if r.due(k, ss, now) && (best == nil || ss.since > best.since) {
 			key, best = k, ss
 		}
 	}

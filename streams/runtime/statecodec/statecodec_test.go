@@ -2,6 +2,8 @@ package statecodec
 
 import (
 	"bytes"
+	"cmp"
+	"crypto/sha256"
 	"errors"
 	"math"
 	"slices"
@@ -109,6 +111,30 @@ func TestDecoderRefusesDamagedInput(t *testing.T) {
 	d := FromBytes([]byte{2})
 	if d.Bool(); d.Err() == nil {
 		t.Error("boolean byte 2 accepted")
+	}
+}
+
+func TestSortByDigest(t *testing.T) {
+	type kv struct {
+		k [16]byte
+		v int
+	}
+	for _, n := range []int{0, 5, 1023, 1024, 5000, 70_000} {
+		xs := make([]kv, n)
+		for i := range xs {
+			h := sha256.Sum256([]byte{byte(i), byte(i >> 8), byte(i >> 16)})
+			xs[i] = kv{[16]byte(h[:16]), i}
+			if i%10 == 0 && i > 0 {
+				xs[i].k = xs[i-1].k // ties, broken by v
+			}
+		}
+		want := slices.Clone(xs)
+		cmpKV := func(a, b kv) int { return cmp.Or(bytes.Compare(a.k[:], b.k[:]), cmp.Compare(a.v, b.v)) }
+		slices.SortFunc(want, cmpKV)
+		SortByDigest(xs, func(x kv) [16]byte { return x.k }, func(a, b kv) int { return cmp.Compare(a.v, b.v) })
+		if !slices.Equal(xs, want) {
+			t.Fatalf("%d elements: not in Compare16 order, ties by v", n)
+		}
 	}
 }
 
