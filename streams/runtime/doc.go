@@ -149,13 +149,14 @@
 // batch's rows are written and its offsets committed (for an Emitter,
 // after its transaction committed), when nothing polled is left
 // unflushed, each state is due once WithSnapshotEvery's records (default
-// 100,000) have been applied to it since its latest snapshot, or its
-// interval (default 5 minutes) has passed with at least one. The most
-// overdue state is encoded in the poll loop, which waits for the encoding
+// 100,000, and an eighth of the state's keys, see Cost) have been applied
+// to it since its latest snapshot, or its interval (default 5 minutes) has
+// passed with at least one. The most overdue state is encoded in the poll
+// loop, which waits for the encoding
 // (assay_processor_snapshot_encode_duration_seconds: the state must not
 // change while it is read), and written in the background, one write at a
-// time (a failed write is logged, counted and retried at a later point;
-// a runner whose commit failed snapshots nothing until a commit succeeds).
+// time (a failed write is logged, counted and retried at a later point; a
+// runner whose commit failed snapshots nothing until a commit succeeds).
 // A state rebuilt on assignment counts the records it replayed, so a full
 // rebuild is snapshotted as soon as it is committed. A graceful shutdown
 // snapshots every state that applied records since its latest snapshot,
@@ -163,14 +164,20 @@
 // grace, so the next owner replays nothing. A revoked partition is not
 // snapshotted (the rebalance would wait for it).
 //
-// Cost: a snapshot is the whole state, not a delta. The processors' encodings
-// take 16 to 40 bytes per state key (digests are 16 bytes, names and values
-// a table index), and encoding them costs tens of nanoseconds per key (the
-// processors' BenchmarkSnapshot); the loop waits for that, and the frame
-// is held in memory until the background write ends (the ClickHouse client
-// holds a copy while it sends it). So at the default every 100,000 records
-// a state of a few million keys adds well under a tenth to the cost of
-// applying those records; raise the interval for larger states.
+// Cost: a snapshot is the whole state, not a delta. The processors'
+// encodings take 17 to 19 bytes per state key (kpi's BenchmarkSnapshot:
+// digests are 16 bytes, names and values a table index), and on this
+// project's 2-core machine 160 to 460 ns per key to encode and 250 to 500
+// to decode. The poll loop waits for the encoding; the frame is held in
+// memory until the background write ends (the ClickHouse client holds a
+// copy while it sends it). So that the cost per record stays bounded
+// however large a state grows, a state that reports its size (StateSizer)
+// is snapshotted by count only once an eighth of its keys' worth of records
+// was applied since its latest snapshot (and at least WithSnapshotEvery's
+// count): at most eight keys' encoding, a few microseconds, per record
+// applied, where applying one costs 10 to 75 (Avro decoding included). The
+// price is the replay after a crash: up to that many records per partition
+// (BenchmarkRecovery's "crash" column). A clean stop leaves none.
 //
 // Restore: on assignment the runner loads the latest snapshot of each
 // partition with a committed offset, bounded by WithSnapshotTimeout. It is

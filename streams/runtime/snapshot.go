@@ -357,8 +357,9 @@ type restored struct {
 
 // restoreAll restores the partitions of ends (their committed offsets: a
 // partition with nothing committed has nothing to restore, whatever is
-// stored) from their snapshots, several at a time (as many as the process
-// may run at once: loading is I/O, decoding CPU), and returns those that
+// stored) from their snapshots, several at a time (twice as many as the
+// process may run at once: loading is I/O, decoding CPU, and an odd
+// partition should not wait for a pair to finish), and returns those that
 // had a usable snapshot. Called with mu held; the goroutines it starts end
 // before it returns.
 func (r *Runner) restoreAll(ctx context.Context, ends map[tp]int64) map[tp]restored {
@@ -366,7 +367,7 @@ func (r *Runner) restoreAll(ctx context.Context, ends map[tp]int64) map[tp]resto
 		mu  sync.Mutex
 		wg  sync.WaitGroup
 		out = map[tp]restored{}
-		sem = make(chan struct{}, max(1, goruntime.GOMAXPROCS(0)))
+		sem = make(chan struct{}, 2*goruntime.GOMAXPROCS(0))
 	)
 	for k, end := range ends {
 		wg.Add(1)
