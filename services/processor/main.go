@@ -82,6 +82,11 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	procCfg := processors.RegisterFlags(fs)
 	gateCfg := registerGateFlags(fs)
 	principalsPoll := fs.Duration("principals-poll", 5*time.Second, "how often the principals file is read for changes (it is also reloaded on SIGHUP)")
+	snaps := snapshotFlags{
+		enabled:  fs.Bool("snapshots", true, "snapshot partition states into ClickHouse (table processor_snapshots) and restore a newly assigned partition from its latest snapshot plus the log after it (false: rebuild from the start of the log)"),
+		records:  fs.Int("snapshot-records", runtime.DefaultSnapshotRecords, "snapshot a partition state once this many records (and an eighth of its keys' worth) were applied since its latest snapshot"),
+		interval: fs.Duration("snapshot-interval", runtime.DefaultSnapshotInterval, "snapshot a partition state at the latest this long after its latest snapshot, if it applied any record since"),
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: processor [flags]\n\nEnvironment only: %s (never a flag: flags show in ps).\n\n", config.EnvClickHousePassword)
 		fs.PrintDefaults()
@@ -116,6 +121,10 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 		fmt.Fprintln(stderr, "processor: -principals-poll must be positive")
 		return 2
 	}
+	if *snaps.records < 1 || *snaps.interval <= 0 {
+		fmt.Fprintln(stderr, "processor: -snapshot-records must be at least 1 and -snapshot-interval positive")
+		return 2
+	}
 	principals, err := procCfg.LoadPrincipals()
 	if err != nil {
 		fmt.Fprintln(stderr, "processor:", err)
@@ -135,7 +144,7 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	}
 	stopWatch := watchRules(ctx, log, procs, principals, *principalsPoll)
 	defer stopWatch()
-	if err := serveProcessors(ctx, log, procs, principals, gateCfg, *kCfg, *chCfg, *httpAddr, *httpCfg, *migrate, opts...); err != nil {
+	if err := serveProcessors(ctx, log, procs, principals, gateCfg, snaps, *kCfg, *chCfg, *httpAddr, *httpCfg, *migrate, opts...); err != nil {
 		log.Error("processor failed", "err", err)
 		return 1
 	}
@@ -260,7 +269,14 @@ func (c principalsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descPrincipalsLoaded, prometheus.GaugeValue, float64(st.Loaded.UnixNano())/float64(time.Second))
 }
 
-func serveProcessors(ctx context.Context, log *slog.Logger, procs []runtime.Processor, principals *access.Loader, gc *gateConfig, k config.Kafka, ch config.ClickHouse, httpAddr string, httpCfg serve.HTTPConfig, migrate bool, opts ...runtime.Option) error {
+// snapshotFlags are the flags of the runners' snapshots (streams/runtime WithSnapshots).
+type snapshotFlags struct {
+	enabled  *bool
+	records  *int
+	interval *time.Duration
+}
+
+func serveProcessors(ctx context.Context, log *slog.Logger, procs []runtime.Processor, principals *access.Loader, gc *gateConfig, snaps snapshotFlags, k config.Kafka, ch config.ClickHouse, httpAddr string, httpCfg serve.HTTPConfig, migrate bool, opts ...runtime.Option) error {
 	conn, err := connect(ctx, log, ch, migrate)
 	if err != nil {
 		return err
@@ -269,6 +285,10 @@ func serveProcessors(ctx context.Context, log *slog.Logger, procs []runtime.Proc
 		return nil // cancelled while waiting for ClickHouse
 	}
 	defer conn.Close()
+	if *snaps.enabled {
+		// In the database the processors write to: a snapshot is a cache of their replay.
+		opts = append(opts, runtime.WithSnapshots(runtime.ClickHouseSnapshots(conn)), runtime.WithSnapshotEvery(*snaps.records, *snaps.interval))
+	}
 
 	reg := serve.NewRegistry()
 	if principals != nil {

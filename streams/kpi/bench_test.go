@@ -1,9 +1,11 @@
 package kpi_test
 
 import (
+	"bytes"
 	"fmt"
 	goruntime "runtime"
 	"testing"
+	"time"
 
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/services/demo/annotation"
@@ -84,6 +86,60 @@ func BenchmarkStateBytes(b *testing.B) {
 				b.ReportMetric(held/n, "bytes/event")
 				goruntime.KeepAlive(state)
 			}
+		})
+	}
+}
+
+// BenchmarkSnapshot reports what a snapshot of one partition's state costs
+// (runtime.Snapshotter) after 300,000 events shaped as BenchmarkStateBytes's:
+// bytes per state key, and the time to encode it and to decode it per key.
+// The package documentation ("State") quotes these figures.
+func BenchmarkSnapshot(b *testing.B) {
+	for _, p := range []runtime.Snapshotter{kpi.NewAgreement(), kpi.NewAccuracy(), kpi.NewFlow()} {
+		b.Run(p.Name(), func(b *testing.B) {
+			const n = 300_000
+			state := p.NewState("t", 0)
+			off := int64(0)
+			apply := func(ev schemas.Event) {
+				if _, err := p.Apply(state, runtime.Record{Topic: "t", Offset: off, Event: ev}); err != nil {
+					b.Fatal(err)
+				}
+				off++
+			}
+			for i := range n {
+				item := fmt.Sprintf("item-%08d-0000-0000-0000-000000000000", i/3)
+				lab := fmt.Sprintf("lab-%08d-0000-0000-0000-000000000000", i)
+				if p.Name() == kpi.FlowName {
+					apply(review(fmt.Sprintf("%08d-0000-0000-0000-000000000000", i), lab, item, schemas.VerdictAccept, int64(i)))
+					continue
+				}
+				l := label(lab, item, fmt.Sprint("annotator-", i%30), "cohort-x", schemas.Nominal(fmt.Sprint("c", i%4)))
+				l.EventID = fmt.Sprintf("%08d-1111-1111-1111-111111111111", i)
+				apply(l)
+				if i%30 == 0 {
+					apply(goldSet(item, schemas.Nominal("c1")))
+				}
+			}
+			keys := float64(state.(interface{ StateKeys() int }).StateKeys())
+			var buf bytes.Buffer
+			var enc, dec time.Duration
+			for b.Loop() {
+				buf.Reset()
+				start := time.Now()
+				if err := p.EncodeState(state, &buf); err != nil {
+					b.Fatal(err)
+				}
+				enc += time.Since(start)
+				start = time.Now()
+				if _, err := p.DecodeState("t", 0, bytes.NewBuffer(buf.Bytes())); err != nil {
+					b.Fatal(err)
+				}
+				dec += time.Since(start)
+			}
+			b.ReportMetric(float64(buf.Len())/keys, "bytes/key")
+			b.ReportMetric(float64(enc.Nanoseconds())/float64(b.N)/keys, "encode-ns/key")
+			b.ReportMetric(float64(dec.Nanoseconds())/float64(b.N)/keys, "decode-ns/key")
+			b.ReportMetric(keys/n, "keys/event")
 		})
 	}
 }

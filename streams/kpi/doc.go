@@ -103,6 +103,25 @@
 // rebuilt state equals the live one; after raising a cap, replay the
 // processors into fresh tables (assay replay) to count what was refused.
 //
+// # Snapshots
+//
+// The three processors implement runtime.Snapshotter (snapshot.go, state
+// version 1 each), so the runner restores a partition from its latest
+// snapshot and replays only the log after it. Each encodes every map of
+// its state in a sorted order (digests as numbers, names as text), so
+// equal states encode to equal bytes, with names and values through tables
+// of interned strings and 128-bit digests as 16 bytes; the agreement's
+// labels and the accuracy's labelIQ are rebuilt from the units and labels
+// they index. BenchmarkSnapshot (300,000 events): 17-19 bytes per state
+// key; on this project's 2-core machine about 160-460 ns per key to encode
+// (the runner's poll loop waits for it) and 250-500 ns to decode, so a
+// partition of 4 million keys (the cap) is a snapshot of about 75 MB that
+// takes one to two seconds each way. TestSnapshotsRestoreTheRebuiltState
+// proves, for each processor and topic, that a state restored at any of
+// nine cuts of a log with retractions, duplicates, corrected golds and
+// refused records equals the state the log builds and writes the same rows
+// from there on.
+//
 // # Write rules
 //
 // With an authorizer (streams/runtime WithAuthorizer; services/processor

@@ -78,12 +78,21 @@
 // its routing_decisions row); a pending pre-label's question, model,
 // version, canonical value, confidence and causing event ids and time
 // (about 0.4 KB; TestPendingFlood logs the figure); per labeled
-// item/question each annotator's latest answer as 64-bit hashes of the
-// annotator, label id and value (hashes seeded per process, so no one can
-// aim for a collision), dropped once the question is escalated, since
+// item/question each annotator's latest answer: the annotator and the
+// value interned, the label id as a 128-bit digest (SHA-256, so no one can
+// aim for a collision, and the same in every process, so a snapshot
+// restores anywhere), dropped once the question is escalated, since
 // nothing reads them again; and per label of a labeled item, until it is
-// retracted, its producer (an interned id under the label's 64-bit hash),
-// which a retraction is checked against.
+// retracted, its producer (interned, under the label's digest), which a
+// retraction is checked against.
+//
+// Snapshots. Both states are snapshotted by the runner (runtime.Snapshotter,
+// snapshot.go, state version 1), so an assignment replays only the log
+// after the latest snapshot. A restored state is the one the router held
+// when the snapshot was taken: its escalations were decided under the
+// rules in force then, as the live router's were, while a rebuild from the
+// start of the log decides them again under today's rules (the decisions
+// it would emit again carry the same event ids and collapse).
 //
 // A pre-label whose item has not been ingested waits in a pending set
 // bounded two ways, both in event time: it expires once the partition's

@@ -152,7 +152,10 @@ func (s *itemsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, er
 			return out, nil // a duplicate ingest changes nothing
 		}
 		it = s.get(e.ItemID)
-		it.ingested, it.project, it.tags = true, e.ProjectID, slices.Clone(e.EdgeCaseTags)
+		it.ingested, it.project, it.tags = true, e.ProjectID, nil
+		if len(e.EdgeCaseTags) > 0 {
+			it.tags = slices.Clone(e.EdgeCaseTags)
+		}
 		c := causeOf(rec)
 		for _, q := range rules.QuestionsWithoutPrelabel[e.ProjectID] {
 			if !it.isDecided(q) {
@@ -338,27 +341,28 @@ func (s *labelsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, e
 		}})
 		li := s.items[e.ItemID]
 		if li == nil {
-			li = &labelItem{questions: map[string]*questionLabels{}, labels: map[uint64]*questionLabels{}, producers: map[uint64]producer{}}
+			li = newLabelItem()
 			s.items[e.ItemID] = li
 		}
 		// Who submitted the label, for its retraction: the first
 		// submission of a label id is the label (as in the KPI processors).
-		if lid := hash(e.LabelID); li.producers[lid] == (producer{}) {
+		lid := digestOf(e.LabelID)
+		if li.producers[lid] == (name{}) {
 			li.producers[lid] = unique.Make(e.Producer)
 		}
 		ql := li.questions[e.QuestionID]
 		if ql == nil {
-			ql = &questionLabels{byAnnotator: map[uint64]annotatorLabel{}}
+			ql = &questionLabels{byAnnotator: map[name]annotatorLabel{}}
 			li.questions[e.QuestionID] = ql
 		}
 		if ql.escalated {
 			return out, nil // escalated once: later labels change nothing
 		}
-		annotator, lid := hash(e.AnnotatorID), hash(e.LabelID)
+		annotator := unique.Make(e.AnnotatorID)
 		if old, ok := ql.byAnnotator[annotator]; ok {
 			delete(li.labels, old.label)
 		}
-		ql.byAnnotator[annotator] = annotatorLabel{label: lid, value: hash(key)}
+		ql.byAnnotator[annotator] = annotatorLabel{label: lid, value: unique.Make(key)}
 		li.labels[lid] = ql
 		if rules.Agreement.MinLabels < 2 || len(ql.byAnnotator) < rules.Agreement.MinLabels {
 			return out, nil
@@ -397,7 +401,7 @@ func (s *labelsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, e
 		if li == nil {
 			return out, nil
 		}
-		lid := hash(e.LabelID)
+		lid := digestOf(e.LabelID)
 		ql, ok := li.labels[lid]
 		if !ok {
 			return out, nil
@@ -415,8 +419,8 @@ func (s *labelsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, e
 // agreement is the share of annotator pairs that gave the same answer
 // (percent agreement of the unit; the KPI processors compute the chance-
 // corrected figures, routing needs a per-item signal).
-func agreement(labels map[uint64]annotatorLabel) float64 {
-	counts := map[uint64]int{}
+func agreement(labels map[name]annotatorLabel) float64 {
+	counts := map[name]int{}
 	for _, l := range labels {
 		counts[l.value]++
 	}

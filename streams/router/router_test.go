@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unique"
 
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/runtime"
@@ -426,15 +427,15 @@ func TestValueKeyAndAgreement(t *testing.T) {
 			t.Errorf("valueKey(%v) == valueKey(%v) is %v, want %v", c.a, c.b, got, c.equal)
 		}
 	}
-	l := func(vs ...string) map[uint64]annotatorLabel {
-		m := map[uint64]annotatorLabel{}
+	l := func(vs ...string) map[name]annotatorLabel {
+		m := map[name]annotatorLabel{}
 		for i, v := range vs {
-			m[hash(fmt.Sprint(i))] = annotatorLabel{value: hash(valueKey(schemas.Nominal(v)))}
+			m[unique.Make(fmt.Sprint(i))] = annotatorLabel{value: unique.Make(valueKey(schemas.Nominal(v)))}
 		}
 		return m
 	}
 	for _, c := range []struct {
-		labels map[uint64]annotatorLabel
+		labels map[name]annotatorLabel
 		want   float64
 	}{
 		{l("a"), 1}, {l("a", "a"), 1}, {l("a", "b"), 0}, {l("a", "a", "b"), 1.0 / 3}, {l("a", "a", "b", "b"), 2.0 / 6},

@@ -1,7 +1,7 @@
 package router
 
 import (
-	"hash/maphash"
+	"crypto/sha256"
 	"sync/atomic"
 	"time"
 	"unique"
@@ -264,9 +264,12 @@ type counters struct {
 }
 
 // labelsState is the state of one labels partition. Agreement compares
-// answers and follows annotators and label ids, which it does on 64-bit
-// hashes (seeded per process, so no one can aim for a collision) rather
-// than the strings: a label costs a few dozen bytes, not a few hundred.
+// answers and follows annotators and label ids: annotators and answers (a
+// question's canonical values) repeat, so they are interned; label ids do
+// not, so they are kept as 128-bit digests (SHA-256, so no one can aim for
+// a collision): a label costs a few dozen bytes, not a few hundred. None
+// depends on the process, so a state snapshotted by one router restores in
+// another (snapshot.go).
 type labelsState struct {
 	items map[string]*labelItem
 }
@@ -279,27 +282,39 @@ func (s *labelsState) StateKeys() int { return len(s.items) }
 
 type labelItem struct {
 	questions map[string]*questionLabels
-	// labels maps a label id (hashed) to its question, for retractions;
-	// it holds only the labels of questions not escalated yet.
-	labels map[uint64]*questionLabels
-	// producers maps every label id (hashed) of the item, escalated or
-	// not, to the producer that submitted it, until it is retracted: only
-	// that producer may retract it.
-	producers map[uint64]producer
+	// labels maps a label id (its digest) to its question, for
+	// retractions; it holds only the labels of questions not escalated yet.
+	labels map[labelID]*questionLabels
+	// producers maps every label id of the item, escalated or not, to the
+	// producer that submitted it, until it is retracted: only that producer
+	// may retract it.
+	producers map[labelID]name
 }
 
-// producer is an interned producer id: a partition's labels come from a
-// handful of principals.
-type producer = unique.Handle[string]
+func newLabelItem() *labelItem {
+	return &labelItem{questions: map[string]*questionLabels{}, labels: map[labelID]*questionLabels{}, producers: map[labelID]name{}}
+}
+
+// name is an interned string: producers, annotators and answers repeat
+// across the labels of a partition.
+type name = unique.Handle[string]
+
+// labelID is a label id's digest.
+type labelID [16]byte
+
+func digestOf(id string) labelID {
+	sum := sha256.Sum256([]byte(id))
+	return labelID(sum[:16])
+}
 
 // producerOf returns the producer of a label of item, "" when the
 // partition has not seen it (or it was retracted).
-func (s *labelsState) producerOf(itemID, labelID string) string {
+func (s *labelsState) producerOf(itemID, id string) string {
 	li := s.items[itemID]
 	if li == nil {
 		return ""
 	}
-	if p, ok := li.producers[hash(labelID)]; ok {
+	if p, ok := li.producers[digestOf(id)]; ok {
 		return p.Value()
 	}
 	return ""
@@ -307,26 +322,22 @@ func (s *labelsState) producerOf(itemID, labelID string) string {
 
 // retracted forgets the producer of a retracted label: a label id
 // submitted again is a new label.
-func (s *labelsState) retracted(itemID, labelID string) {
+func (s *labelsState) retracted(itemID, id string) {
 	if li := s.items[itemID]; li != nil {
-		delete(li.producers, hash(labelID))
+		delete(li.producers, digestOf(id))
 	}
 }
 
 type questionLabels struct {
-	// byAnnotator is each annotator's latest label (by hashed annotator
-	// id): agreement is between annotators, and a relabel replaces the
-	// annotator's earlier answer. Nil once escalated: the escalation
-	// stands and nothing reads the answers again.
-	byAnnotator map[uint64]annotatorLabel
+	// byAnnotator is each annotator's latest label: agreement is between
+	// annotators, and a relabel replaces the annotator's earlier answer.
+	// Nil once escalated: the escalation stands and nothing reads the
+	// answers again.
+	byAnnotator map[name]annotatorLabel
 	escalated   bool
 }
 
 type annotatorLabel struct {
-	label uint64 // hashed label id
-	value uint64 // hashed valueKey
+	label labelID
+	value name // the answer's valueKey
 }
-
-var hashSeed = maphash.MakeSeed()
-
-func hash(s string) uint64 { return maphash.String(hashSeed, s) }

@@ -40,6 +40,9 @@ func newEngine(p Processor, k config.Kafka, sink Sink, opts []Option) (*engine, 
 	for _, opt := range opts {
 		opt(o)
 	}
+	if len(o.errs) > 0 {
+		return nil, fmt.Errorf("processor %s: %w", p.Name(), errors.Join(o.errs...))
+	}
 	e := &engine{
 		p: p, name: p.Name(), kcfg: k, tables: map[string]Table{}, emitter: emits(p),
 		o: o, m: newMetrics(o.reg), sink: sink, log: o.log.With("processor", p.Name()),

@@ -24,6 +24,19 @@ type metrics struct {
 	commitFailures *prometheus.CounterVec
 	rebuildSeconds *prometheus.HistogramVec
 	rebuildRecords *prometheus.CounterVec
+
+	snapWrites        *prometheus.CounterVec
+	snapWriteFailures *prometheus.CounterVec
+	snapWrittenBytes  *prometheus.CounterVec
+	snapBytes         *prometheus.GaugeVec
+	snapAge           *prometheus.GaugeVec
+	snapBehind        *prometheus.GaugeVec
+	snapEncodeSeconds *prometheus.HistogramVec
+	snapWriteSeconds  *prometheus.HistogramVec
+	snapRestores      *prometheus.CounterVec
+	snapMisses        *prometheus.CounterVec
+	snapRejected      *prometheus.CounterVec
+	snapLoadSeconds   *prometheus.HistogramVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -80,12 +93,63 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"processor"}),
 		rebuildSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "assay_processor_rebuild_duration_seconds",
-			Help:    "Time to rebuild the state of newly assigned partitions from the log.",
+			Help:    "Time to set up the state of newly assigned partitions: restore their snapshots (WithSnapshots), then replay the log up to the committed offsets.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 		}, []string{"processor"}),
 		rebuildRecords: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "assay_processor_rebuild_records_total",
-			Help: "Records replayed to rebuild partition state.",
+			Help: "Records replayed to rebuild partition state (after the snapshot, when one was restored).",
+		}, []string{"processor"}),
+		snapWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assay_processor_snapshot_writes_total",
+			Help: "Snapshots of partition states written to the snapshot store.",
+		}, []string{"processor"}),
+		snapWriteFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assay_processor_snapshot_write_failures_total",
+			Help: "Snapshots that could not be encoded or written (retried at a later point; the log stays the source of truth).",
+		}, []string{"processor"}),
+		snapWrittenBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assay_processor_snapshot_written_bytes_total",
+			Help: "Bytes of the snapshots written.",
+		}, []string{"processor"}),
+		snapBytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "assay_processor_snapshot_bytes",
+			Help: "Size of the latest snapshot of a partition state, written or restored.",
+		}, []string{"processor", "topic", "partition"}),
+		snapAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "assay_processor_snapshot_age_seconds",
+			Help: "Time since the latest snapshot of a partition state was written (since the state was set up when none is known).",
+		}, []string{"processor", "topic", "partition"}),
+		snapBehind: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "assay_processor_snapshot_behind_records",
+			Help: "Records applied to a partition state since its latest snapshot: what a restore would replay from the log beyond the snapshot.",
+		}, []string{"processor", "topic", "partition"}),
+		snapEncodeSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "assay_processor_snapshot_encode_duration_seconds",
+			Help:    "Time to encode one partition state (the poll loop waits for it).",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}, []string{"processor"}),
+		snapWriteSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "assay_processor_snapshot_write_duration_seconds",
+			Help:    "Time to write one snapshot to the store (in the background).",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}, []string{"processor"}),
+		snapRestores: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assay_processor_snapshot_restores_total",
+			Help: "Partition states restored from a snapshot on assignment (then brought up to the committed offset from the log).",
+		}, []string{"processor"}),
+		snapMisses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assay_processor_snapshot_misses_total",
+			Help: "Partition states assigned with no snapshot stored: rebuilt from the start of the log.",
+		}, []string{"processor"}),
+		snapRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assay_processor_snapshot_rejected_total",
+			Help: "Snapshots ignored on assignment, by reason (unavailable, corrupt, format, processor, partition, version, ahead, decode): the state is rebuilt from the start of the log.",
+		}, []string{"processor", "reason"}),
+		snapLoadSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "assay_processor_snapshot_restore_duration_seconds",
+			Help:    "Time to load, check and decode one partition's snapshot (the log's tail after it is in assay_processor_rebuild_duration_seconds).",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 		}, []string{"processor"}),
 	}
 	if reg != nil {
@@ -103,6 +167,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.commitFailures = register(reg, m.commitFailures)
 		m.rebuildSeconds = register(reg, m.rebuildSeconds)
 		m.rebuildRecords = register(reg, m.rebuildRecords)
+		m.snapWrites = register(reg, m.snapWrites)
+		m.snapWriteFailures = register(reg, m.snapWriteFailures)
+		m.snapWrittenBytes = register(reg, m.snapWrittenBytes)
+		m.snapBytes = register(reg, m.snapBytes)
+		m.snapAge = register(reg, m.snapAge)
+		m.snapBehind = register(reg, m.snapBehind)
+		m.snapEncodeSeconds = register(reg, m.snapEncodeSeconds)
+		m.snapWriteSeconds = register(reg, m.snapWriteSeconds)
+		m.snapRestores = register(reg, m.snapRestores)
+		m.snapMisses = register(reg, m.snapMisses)
+		m.snapRejected = register(reg, m.snapRejected)
+		m.snapLoadSeconds = register(reg, m.snapLoadSeconds)
 	}
 	return m
 }

@@ -26,6 +26,9 @@ type options struct {
 	kgoOpts         []kgo.Opt
 	producer        string
 	auth            Authorizer
+	snap            snapshotOptions
+	// errs are the options New refuses (reported all at once).
+	errs []error
 }
 
 func defaultOptions() *options {
@@ -37,6 +40,11 @@ func defaultOptions() *options {
 		isolateAfter:    3,
 		shutdownTimeout: 30 * time.Second,
 		rebuildIdle:     30 * time.Second,
+		snap: snapshotOptions{
+			records:  DefaultSnapshotRecords,
+			interval: DefaultSnapshotInterval,
+			timeout:  DefaultSnapshotTimeout,
+		},
 	}
 }
 

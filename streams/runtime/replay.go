@@ -26,8 +26,8 @@ func readRange(ctx context.Context, e *engine, starts map[tp]kgo.Offset, ends ma
 		if s, ok := starts[k]; ok {
 			start = s
 		}
-		if end <= 0 {
-			continue
+		if end <= 0 || start.EpochOffset().Offset >= end {
+			continue // nothing to read (a snapshot may cover everything committed)
 		}
 		if parts[k.topic] == nil {
 			parts[k.topic] = map[int32]kgo.Offset{}
@@ -95,19 +95,23 @@ func readRange(ctx context.Context, e *engine, starts map[tp]kgo.Offset, ends ma
 }
 
 // rebuild replays [start, end) of each partition into its state, discarding
-// the outputs: they were made durable before end was committed.
-func rebuild(ctx context.Context, e *engine, states map[tp]any, starts map[tp]kgo.Offset, ends map[tp]int64) (int, error) {
+// the outputs: they were made durable before end was committed. It returns
+// the number of records replayed into each partition's state.
+func rebuild(ctx context.Context, e *engine, states map[tp]any, starts map[tp]kgo.Offset, ends map[tp]int64) (map[tp]int, error) {
+	counts := map[tp]int{}
 	n, err := readRange(ctx, e, starts, ends, func(kr *kgo.Record) error {
 		// Poison records were sent to the DLQ when first seen; Apply left
 		// the state unchanged for them then, and does so again now.
-		_, _ = e.apply(states[tp{kr.Topic, kr.Partition}], kr)
+		k := tp{kr.Topic, kr.Partition}
+		_, _ = e.apply(states[k], kr)
+		counts[k]++
 		return nil
 	})
 	e.m.rebuildRecords.WithLabelValues(e.name).Add(float64(n))
 	if err != nil {
-		return n, fmt.Errorf("processor %s: rebuild state: %w", e.name, err)
+		return counts, fmt.Errorf("processor %s: rebuild state: %w", e.name, err)
 	}
-	return n, nil
+	return counts, nil
 }
 
 // ReplayStats reports what a Replay did.

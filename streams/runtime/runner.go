@@ -34,6 +34,16 @@ type Runner struct {
 	states map[tp]any
 	b      *batch
 
+	// Snapshots (WithSnapshots): snapper is nil when they are off or the
+	// processor is not a Snapshotter. snaps (guarded by mu) follows every
+	// partition state; one snapshot at a time is written in the background
+	// (writing), reporting to snapResults; snapWG waits for it.
+	snapper     Snapshotter
+	snaps       map[tp]*snapState
+	writing     bool
+	snapResults chan snapDone
+	snapWG      sync.WaitGroup
+
 	cl       *kgo.Client
 	sess     *kgo.GroupTransactSession // set instead of plain polling when the processor emits
 	writeCtx context.Context           // ends one shutdown grace after the run context
@@ -49,9 +59,13 @@ func New(p Processor, k config.Kafka, sink Sink, opts ...Option) (*Runner, error
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{e: e, group: e.o.group, states: map[tp]any{}, b: newBatch()}
+	r := &Runner{e: e, group: e.o.group, states: map[tp]any{}, b: newBatch(),
+		snaps: map[tp]*snapState{}, snapResults: make(chan snapDone, 1)}
 	if r.group == "" {
 		r.group = DefaultGroup(k, e.name)
+	}
+	if sp, ok := p.(Snapshotter); ok && e.o.snap.store != nil {
+		r.snapper = sp
 	}
 	return r, nil
 }
@@ -127,15 +141,23 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	r.running.Store(true)
 	defer r.running.Store(false)
-	r.e.log.Info("processor started", "group", r.group, "topics", r.e.topics(), "transactional", r.e.emitter)
+	// A snapshot still being written when Run returns is waited for; its
+	// context ends with the shutdown grace.
+	defer r.snapWG.Wait()
+	r.e.log.Info("processor started", "group", r.group, "topics", r.e.topics(), "transactional", r.e.emitter,
+		"snapshots", r.snapper != nil)
 
 	runErr := r.loop(ctx)
 
-	// Graceful shutdown: flush what was polled, commit, leave the group,
-	// all within the grace that started when ctx was cancelled.
+	// Graceful shutdown: flush what was polled, commit, snapshot what is
+	// not snapshotted yet, leave the group, all within the grace that
+	// started when ctx was cancelled.
 	r.mu.Lock()
 	if runErr == nil {
 		runErr = r.flush(writeCtx)
+	}
+	if runErr == nil {
+		r.finalSnapshots(writeCtx)
 	}
 	r.mu.Unlock()
 	if r.sess != nil {
@@ -237,6 +259,7 @@ func (r *Runner) loop(ctx context.Context) error {
 				return
 			}
 			key := tp{fp.Topic, fp.Partition}
+			last := fp.Records[len(fp.Records)-1].Offset
 			state, ok := r.states[key]
 			if !ok {
 				// Assignment callbacks run before fetching starts, so this is
@@ -255,12 +278,19 @@ func (r *Runner) loop(ctx context.Context) error {
 				r.e.add(r.b, state, kr, true)
 			}
 			r.e.m.recordsIn.WithLabelValues(r.e.name, fp.Topic).Add(float64(records))
-			last := fp.Records[len(fp.Records)-1].Offset
+			if ss := r.snaps[key]; ss != nil {
+				ss.next, ss.pending = last+1, true
+				ss.since += records
+			}
 			r.e.m.lag.WithLabelValues(r.e.name, fp.Topic, partLabel(fp.Partition)).Set(float64(max(0, fp.HighWatermark-last-1)))
 		})
 		var err error
 		if !r.b.empty() && (r.b.records >= r.e.o.batchSize || time.Since(r.b.first) >= r.e.o.flushInterval) {
 			err = r.flush(r.writeCtx)
+		}
+		if err == nil {
+			r.snapshotDone()
+			r.maybeSnapshot(time.Now())
 		}
 		r.stateKeys()
 		r.mu.Unlock()
@@ -306,12 +336,17 @@ func (r *Runner) flush(ctx context.Context) error {
 		}
 		if err := r.cl.CommitUncommittedOffsets(ctx); err != nil {
 			// The rows are durable; whoever owns the partitions next re-reads
-			// from the last commit and the rows collapse. Not fatal.
+			// from the last commit and the rows collapse. Not fatal, but the
+			// states stay ahead of the commit, so none is snapshotted until a
+			// later commit succeeds.
 			r.e.m.commitFailures.WithLabelValues(r.e.name).Inc()
 			r.e.log.Warn("offset commit failed after a durable write; the batch will be replayed", "err", err)
+			r.b = newBatch()
+			return nil
 		}
 	}
 	r.b = newBatch()
+	r.committed()
 	return nil
 }
 
@@ -410,8 +445,10 @@ func (r *Runner) assigned(ctx context.Context, _ *kgo.Client, parts map[string][
 	r.joined.Store(true)
 }
 
-// setup creates the state of keys, rebuilding it from the log up to the
-// group's committed offsets when the processor is stateful.
+// setup creates the state of keys when the processor is stateful: restored
+// from its latest snapshot when there is a usable one (WithSnapshots), then
+// brought up to the group's committed offset by replaying the log after
+// the snapshot, or from the start of the log without one.
 func (r *Runner) setup(ctx context.Context, keys []tp) error {
 	if len(keys) == 0 {
 		return nil
@@ -438,9 +475,36 @@ func (r *Runner) setup(ctx context.Context, keys []tp) error {
 			ends[k] = o.At
 		}
 	}
-	n, err := rebuild(ctx, r.e, stateful, nil, ends)
+	starts := map[tp]kgo.Offset{}
+	snapped := map[tp]time.Time{}
+	if r.snapper != nil {
+		for k, res := range r.restoreAll(ctx, ends) {
+			r.states[k], stateful[k] = res.state, res.state
+			snapped[k] = time.UnixMilli(res.h.writtenAt)
+			if res.h.offset >= ends[k] {
+				delete(ends, k)
+			} else {
+				starts[k] = kgo.NewOffset().At(res.h.offset)
+			}
+		}
+	}
+	counts, err := rebuild(ctx, r.e, stateful, starts, ends)
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
 	r.e.m.rebuildSeconds.WithLabelValues(r.e.name).Observe(time.Since(start).Seconds())
-	r.e.log.Info("state rebuilt", "partitions", len(stateful), "records", n, "duration", time.Since(start))
+	r.e.log.Info("state rebuilt", "partitions", len(stateful), "from_snapshots", len(snapped), "records", n, "duration", time.Since(start))
+	if r.snapper != nil {
+		now := time.Now()
+		for k := range stateful {
+			next := int64(0)
+			if o, ok := committed.Lookup(k.topic, k.partition); ok && o.At > 0 {
+				next = o.At
+			}
+			r.snaps[k] = &snapState{next: next, since: counts[k], last: now, writtenAt: snapped[k]}
+		}
+	}
 	r.stateKeys()
 	return err
 }
@@ -487,16 +551,31 @@ func (r *Runner) dropAll() {
 
 func (r *Runner) dropState(k tp) {
 	delete(r.states, k)
-	r.e.m.lag.DeleteLabelValues(r.e.name, k.topic, partLabel(k.partition))
-	r.e.m.stateKeys.DeleteLabelValues(r.e.name, k.topic, partLabel(k.partition))
+	delete(r.snaps, k)
+	part := partLabel(k.partition)
+	r.e.m.lag.DeleteLabelValues(r.e.name, k.topic, part)
+	r.e.m.stateKeys.DeleteLabelValues(r.e.name, k.topic, part)
+	r.e.m.snapBytes.DeleteLabelValues(r.e.name, k.topic, part)
+	r.e.m.snapAge.DeleteLabelValues(r.e.name, k.topic, part)
+	r.e.m.snapBehind.DeleteLabelValues(r.e.name, k.topic, part)
 }
 
-// stateKeys exports the size of every state that reports it. Called with
-// mu held.
+// stateKeys exports the size of every state that reports it, and how far
+// each is from its latest snapshot. Called with mu held.
 func (r *Runner) stateKeys() {
 	for k, s := range r.states {
 		if sz, ok := s.(StateSizer); ok {
 			r.e.m.stateKeys.WithLabelValues(r.e.name, k.topic, partLabel(k.partition)).Set(float64(sz.StateKeys()))
 		}
+	}
+	now := time.Now()
+	for k, ss := range r.snaps {
+		part := partLabel(k.partition)
+		at := ss.writtenAt
+		if at.IsZero() {
+			at = ss.last
+		}
+		r.e.m.snapAge.WithLabelValues(r.e.name, k.topic, part).Set(now.Sub(at).Seconds())
+		r.e.m.snapBehind.WithLabelValues(r.e.name, k.topic, part).Set(float64(ss.since))
 	}
 }
