@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -39,27 +40,11 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "usage: assay audit <dataset>@<version> [--as-of RFC3339] [--json] [--no-drift-check]")
 		fs.PrintDefaults()
 	}
-	// The target may come before or after the flags; flags after it are parsed last, so they
-	// win over the environment too.
-	if err := parseFlags(fs, "audit", args, nil); err != nil {
+	ref, err := parseVersionArgs(fs, "audit", args)
+	if err != nil {
 		return err
 	}
 	chCfg.Password = os.Getenv(config.EnvClickHousePassword)
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: missing <dataset>@<version>", errUsage)
-	}
-	target, rest := fs.Arg(0), fs.Args()[1:]
-	if err := fs.Parse(rest); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
-	}
-	ref, err := parseVersionRef(target)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
 	var asOf int64
 	if *asOfFlag != "" {
 		t, err := time.Parse(time.RFC3339Nano, *asOfFlag)
@@ -127,6 +112,31 @@ func Audit(ctx context.Context, k config.Kafka, ch config.ClickHouse, ref lineag
 		drift = append(drift, lin...)
 	}
 	return auditor.NewReport(a, asOfText, stats.Records, driftCheck, drift), nil
+}
+
+// parseVersionArgs parses the arguments of a command about one dataset version (assay audit,
+// assay gate): the <dataset>@<version> may come before or after the flags, and flags after it
+// are parsed last, so they win over the environment too.
+func parseVersionArgs(fs *flag.FlagSet, name string, args []string) (lineage.VersionRef, error) {
+	if err := parseFlags(fs, name, args, nil); err != nil {
+		return lineage.VersionRef{}, err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return lineage.VersionRef{}, fmt.Errorf("%w: missing <dataset>@<version>", errUsage)
+	}
+	target, rest := fs.Arg(0), fs.Args()[1:]
+	if err := fs.Parse(rest); err != nil {
+		return lineage.VersionRef{}, err
+	}
+	if fs.NArg() > 0 {
+		return lineage.VersionRef{}, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	ref, err := parseVersionRef(target)
+	if err != nil {
+		return lineage.VersionRef{}, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return ref, nil
 }
 
 // parseVersionRef reads dataset@version (lineage.ParseVersionID: split at the last @).

@@ -48,26 +48,11 @@ func runGate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "usage: assay gate <dataset>@<version> [--json] [--allow-override] [--timeout 30s]")
 		fs.PrintDefaults()
 	}
-	// The target may come before or after the flags, as in assay audit.
-	if err := parseFlags(fs, "gate", args, nil); err != nil {
+	ref, err := parseVersionArgs(fs, "gate", args)
+	if err != nil {
 		return err
 	}
 	chCfg.Password = os.Getenv(config.EnvClickHousePassword)
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: missing <dataset>@<version>", errUsage)
-	}
-	target, rest := fs.Arg(0), fs.Args()[1:]
-	if err := fs.Parse(rest); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
-	}
-	ref, err := parseVersionRef(target)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
 	if *timeout <= 0 {
 		return fmt.Errorf("%w: --timeout must be positive", errUsage)
 	}
