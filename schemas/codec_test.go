@@ -212,6 +212,15 @@ func stripNewerFields(t *testing.T, typ schemas.EventType, version int, want sch
 	switch {
 	case typ == schemas.TypeLabelSubmitted && version == 1:
 		want.(*schemas.LabelSubmitted).PreLabel = nil
+	case typ == schemas.TypeItemIngested && version == 1:
+		want.(*schemas.ItemIngested).Extent = nil
+	case typ == schemas.TypeLabelSubmitted && version == 2,
+		typ == schemas.TypeGoldLabelSet && version == 1,
+		typ == schemas.TypePreLabelProposed && version == 1,
+		typ == schemas.TypeReviewCompleted && version == 1,
+		typ == schemas.TypeQualityTargetsSet && version == 1:
+		// The next version added the spans, boxes and preference levels and
+		// their fields (issue 21), which the examples' values do not use.
 	default:
 		t.Fatalf("no expectation for %s v%d: extend stripNewerFields", typ, version)
 	}

@@ -2,6 +2,7 @@ package schemas_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -79,8 +80,11 @@ func TestEnvelopeIdentical(t *testing.T) {
 }
 
 // TestSharedTypesIdentical: named types in io.assay.common (LabelValue,
-// MeasurementLevel, Trace) are defined identically wherever they appear, so
-// a LabelValue means the same thing on every topic.
+// MeasurementLevel, Trace, ...) are defined identically wherever they appear
+// in the current schemas, so a LabelValue means the same thing on every
+// topic. Older versions carry the generation of a shared type they were
+// written with (LabelValue before spans, boxes and preference);
+// TestEvolutionRules keeps each of them readable by the current one.
 func TestSharedTypesIdentical(t *testing.T) {
 	defs := map[string]string{}
 	where := map[string]string{}
@@ -106,11 +110,14 @@ func TestSharedTypesIdentical(t *testing.T) {
 		}
 	}
 	for _, s := range schemas.Schemas() {
+		if cur, _ := schemas.CurrentSchema(s.Type); cur.Version != s.Version {
+			continue
+		}
 		var doc any
 		_ = json.Unmarshal([]byte(s.JSON), &doc)
 		walk(s.Path, doc)
 	}
-	for _, n := range []string{"Trace", "LabelValue", "MeasurementLevel"} {
+	for _, n := range []string{"Trace", "LabelValue", "MeasurementLevel", "Extent", "ExtentUnit", "Span", "Box", "Preference"} {
 		if _, ok := defs[n]; !ok {
 			t.Errorf("io.assay.common.%s is not defined anywhere", n)
 		}
@@ -118,8 +125,10 @@ func TestSharedTypesIdentical(t *testing.T) {
 }
 
 // TestEvolutionRules: between consecutive versions fields are only added,
-// every added field has a default, and kept fields keep their type, so each
-// new reader decodes every old writer (Avro backward compatibility).
+// every added field has a default, and kept fields keep their type or evolve
+// it by the same rules (a nested record adds defaulted fields, an enum
+// appends symbols), so each new reader decodes every old writer (Avro
+// backward compatibility).
 func TestEvolutionRules(t *testing.T) {
 	byType := map[schemas.EventType][]schemas.Schema{}
 	for _, s := range schemas.Schemas() {
@@ -140,7 +149,12 @@ func TestEvolutionRules(t *testing.T) {
 					t.Errorf("%s v%d: new field %s has no default", typ, vs[i].Version, f.Name)
 				}
 				if existed && string(stripDocs(t, o.Type)) != string(stripDocs(t, f.Type)) {
-					t.Errorf("%s v%d: field %s changed type", typ, vs[i].Version, f.Name)
+					var ot, nt any
+					_ = json.Unmarshal(stripDocs(t, o.Type), &ot)
+					_ = json.Unmarshal(stripDocs(t, f.Type), &nt)
+					if err := evolves(ot, nt); err != nil {
+						t.Errorf("%s v%d: field %s changed type: %v", typ, vs[i].Version, f.Name, err)
+					}
 				}
 				delete(oldF, f.Name)
 			}
@@ -152,6 +166,75 @@ func TestEvolutionRules(t *testing.T) {
 	if multi == 0 {
 		t.Fatal("no event type has two versions; the compatibility path is untested")
 	}
+}
+
+// evolves reports whether a reader with Avro type cur reads data written with
+// old under the contract's rules: the same type, or a record with the same
+// name whose kept fields evolve and whose new fields have defaults, or an
+// enum with the same name whose symbols start with the old ones, or an array
+// or ["null", T] union whose items or branch evolve.
+func evolves(old, cur any) error {
+	om, ok1 := old.(map[string]any)
+	cm, ok2 := cur.(map[string]any)
+	if ol, ok := old.([]any); ok {
+		cl, ok := cur.([]any)
+		if !ok || len(ol) != len(cl) {
+			return fmt.Errorf("union %v became %v", old, cur)
+		}
+		for i := range ol {
+			if err := evolves(ol[i], cl[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if !ok1 || !ok2 {
+		if reflect.DeepEqual(old, cur) {
+			return nil
+		}
+		return fmt.Errorf("%v became %v", old, cur)
+	}
+	if om["type"] != cm["type"] || om["name"] != cm["name"] {
+		return fmt.Errorf("%v %v became %v %v", om["type"], om["name"], cm["type"], cm["name"])
+	}
+	switch om["type"] {
+	case "array":
+		return evolves(om["items"], cm["items"])
+	case "enum":
+		os, cs := om["symbols"].([]any), cm["symbols"].([]any)
+		if len(cs) < len(os) || !reflect.DeepEqual(os, cs[:len(os)]) {
+			return fmt.Errorf("enum %v: symbols %v became %v (only appending keeps old data readable)", om["name"], os, cs)
+		}
+		return nil
+	case "record":
+		of := map[string]map[string]any{}
+		for _, f := range om["fields"].([]any) {
+			fm := f.(map[string]any)
+			of[fm["name"].(string)] = fm
+		}
+		for _, f := range cm["fields"].([]any) {
+			fm := f.(map[string]any)
+			o, existed := of[fm["name"].(string)]
+			if !existed {
+				if _, ok := fm["default"]; !ok {
+					return fmt.Errorf("record %v: new field %v has no default", om["name"], fm["name"])
+				}
+				continue
+			}
+			if err := evolves(o["type"], fm["type"]); err != nil {
+				return fmt.Errorf("record %v field %v: %w", om["name"], fm["name"], err)
+			}
+			delete(of, fm["name"].(string))
+		}
+		for name := range of {
+			return fmt.Errorf("record %v: field %s was removed", om["name"], name)
+		}
+		return nil
+	}
+	if reflect.DeepEqual(om, cm) {
+		return nil
+	}
+	return fmt.Errorf("%v became %v", old, cur)
 }
 
 func stripDocs(t *testing.T, raw json.RawMessage) []byte {

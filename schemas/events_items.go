@@ -36,6 +36,12 @@ type ItemIngested struct {
 	DatasetID string `json:"dataset_id,omitempty"`
 	// ProjectID is the labeling project.
 	ProjectID string `json:"project_id"`
+	// Extent is the size of the item's medium (a text's length in
+	// characters, a recording's in milliseconds, an image's width and height),
+	// which spans and boxes are drawn on; nil when not stated (schema v2).
+	// Labels restate the extent they were drawn on, and the processors count
+	// only labels whose extent is the item's.
+	Extent *Extent `json:"extent,omitempty"`
 }
 
 // Type implements Event.
@@ -50,7 +56,8 @@ func (e *ItemIngested) Key() string { return e.ItemID }
 var _ = describe(func(s Subject) *ItemIngested {
 	return &ItemIngested{Envelope: s.envelope("item", 0), ItemID: s.id("item"), Source: "s3-bucket-a",
 		URI: "s3://bucket-a/img/" + s.number(0) + ".png", SHA256: strings.Repeat("ab", 32), Modality: "image",
-		SliceTags: []string{"night", "urban"}, EdgeCaseTags: []string{"occluded"}, DatasetID: s.id("ds"), ProjectID: exampleProject}
+		SliceTags: []string{"night", "urban"}, EdgeCaseTags: []string{"occluded"}, DatasetID: s.id("ds"), ProjectID: exampleProject,
+		Extent: &Extent{Unit: UnitPixels, Width: ptr(1920.0), Height: ptr(1080.0)}}
 })
 
 // Validate implements Event; sha256 must be 64 lowercase hex characters.
@@ -65,6 +72,9 @@ func (e *ItemIngested) Validate() error {
 	c.tags("slice_tags", e.SliceTags)
 	c.tags("edge_case_tags", e.EdgeCaseTags)
 	c.required("project_id", e.ProjectID)
+	if e.Extent != nil {
+		c.add(prefixed("extent", e.Extent.Validate()))
+	}
 	return c.err
 }
 

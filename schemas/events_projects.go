@@ -3,6 +3,7 @@ package schemas
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -219,6 +220,10 @@ func (e *QualityTargetsSet) Validate() error {
 	if a := e.Agreement; a != nil {
 		if !a.Level.Valid() {
 			c.fail("agreement.level", "unknown level %q", a.Level)
+		} else if a.Level.Regional() || a.Level == LevelPreference {
+			// The gate measures alpha on values; region and preference agreement are
+			// reported (streams/regions, streams/preference) but not yet judged.
+			c.fail("agreement.level", "the gate judges alpha at nominal, ordinal, interval, ratio and multi_label; %s agreement is not a gate target", a.Level)
 		}
 		if math.IsNaN(a.MinAlpha) || a.MinAlpha < -1 || a.MinAlpha > 1 {
 			c.fail("agreement.min_alpha", "must be in [-1, 1], got %v", a.MinAlpha)
@@ -271,6 +276,148 @@ func (e *QualityTargetsSet) Validate() error {
 	if e.Agreement == nil && e.Accuracy == nil && e.Coverage == nil && e.MinLineageCompleteness == nil &&
 		e.MaxReworkRate == nil && len(e.MaxOpenFindings) == 0 && e.MaxLabelDrift == nil && e.AllowGoldInTraining {
 		c.fail("targets", "states no target")
+	}
+	return c.err
+}
+
+// TypeQuestionDefined is the projects family's third event type.
+const TypeQuestionDefined EventType = "QuestionDefined"
+
+// DefaultIoUThreshold is the IoU at or above which two regions may match when
+// a question states none (Label Studio's, CVAT's and COCO's customary 0.5).
+const DefaultIoUThreshold = 0.5
+
+// QuestionDefined records a project's question as its owner defines it (Label
+// Studio's labeling config, CVAT's task labels): its level of measurement, the
+// closed set of labels answers may use, and how its agreement is measured. The
+// gateway refuses labels, gold labels and pre-labels for a defined question
+// whose level differs or which use a label outside the set; a spans, boxes or
+// preference answer needs its question defined. A later definition of the
+// same question replaces the earlier one from then on.
+type QuestionDefined struct {
+	Envelope
+	// ProjectID is the project (partition key).
+	ProjectID string `json:"project_id"`
+	// QuestionID is the question, as labels name it.
+	QuestionID string `json:"question_id"`
+	// Level is the level of measurement of its answers.
+	Level MeasurementLevel `json:"level"`
+	// Labels is the closed set of categories (nominal, ordinal, multi_label)
+	// or region labels (spans, boxes); empty for numeric and preference
+	// questions, and for categorical ones whose set is open.
+	Labels []string `json:"labels,omitempty"`
+	// StrengthScale is the largest strength of a preference answer (1 ..
+	// StrengthScale); nil when answers state none. Its JSON is null rather
+	// than absent then, so every definition shows the field.
+	StrengthScale *int32 `json:"strength_scale"`
+	// IoUThreshold is the IoU, in (0, 1], at or above which two regions may
+	// match; nil means DefaultIoUThreshold. Spans and boxes only.
+	IoUThreshold *float64 `json:"iou_threshold,omitempty"`
+	// Description says what the question asks, for people; optional.
+	Description string `json:"description,omitempty"`
+}
+
+// Type implements Event.
+func (*QuestionDefined) Type() EventType { return TypeQuestionDefined }
+
+// Family implements Event.
+func (*QuestionDefined) Family() Family { return FamilyProjects }
+
+// Key implements Event: project_id.
+func (e *QuestionDefined) Key() string { return e.ProjectID }
+
+// The example defines a named-entity question: spans with three labels.
+var _ = describe(func(s Subject) *QuestionDefined {
+	env := s.envelope("question", 19)
+	env.Producer = "owner-1"
+	return &QuestionDefined{Envelope: env, ProjectID: exampleProject, QuestionID: "q-entities-" + s.number(0),
+		Level: LevelSpans, Labels: []string{"PER", "ORG", "LOC"}, IoUThreshold: ptr(0.5),
+		Description: "mark every person, organisation and location"}
+})
+
+// IoU returns the question's IoU threshold, DefaultIoUThreshold when unset.
+func (e *QuestionDefined) IoU() float64 {
+	if e.IoUThreshold == nil {
+		return DefaultIoUThreshold
+	}
+	return *e.IoUThreshold
+}
+
+// Validate implements Event: the level is known, labels are distinct, a
+// strength scale belongs to a preference question and an IoU threshold to a
+// regions one.
+func (e *QuestionDefined) Validate() error {
+	var c check
+	c.envelope(e)
+	c.required("project_id", e.ProjectID)
+	c.required("question_id", e.QuestionID)
+	if !e.Level.Valid() {
+		c.fail("level", "unknown level %q", e.Level)
+	}
+	c.tags("labels", e.Labels)
+	if len(e.Labels) > 0 && (e.Level == LevelInterval || e.Level == LevelRatio || e.Level == LevelPreference) {
+		c.fail("labels", "a %s question has no labels", e.Level)
+	}
+	if e.StrengthScale != nil {
+		if e.Level != LevelPreference {
+			c.fail("strength_scale", "only preference questions have a strength scale")
+		} else if *e.StrengthScale < 1 || *e.StrengthScale > 100 {
+			c.fail("strength_scale", "must be in [1, 100], got %d", *e.StrengthScale)
+		}
+	}
+	if t := e.IoUThreshold; t != nil {
+		if !e.Level.Regional() {
+			c.fail("iou_threshold", "only spans and boxes questions have an IoU threshold")
+		} else if !(*t > 0 && *t <= 1) {
+			c.fail("iou_threshold", "must be in (0, 1], got %v", *t)
+		}
+	}
+	return c.err
+}
+
+// Admits checks an answer to the question: its level is the question's, its
+// labels are in the set (when the set is closed), its strength within the
+// scale. Field names are relative to the value ("spans[2].label").
+func (e *QuestionDefined) Admits(v LabelValue) error {
+	var c check
+	if v.Level != e.Level {
+		c.fail("level", "question %s is %s, got %s", e.QuestionID, e.Level, v.Level)
+		return c.err
+	}
+	if len(e.Labels) > 0 {
+		known := func(l string) bool { return slices.Contains(e.Labels, l) }
+		switch v.Level {
+		case LevelNominal, LevelOrdinal:
+			if !known(v.Category) {
+				c.fail("category", "%q is not a label of question %s", v.Category, e.QuestionID)
+			}
+		case LevelMultiLabel:
+			for i, l := range v.Categories {
+				if !known(l) {
+					c.fail(fmt.Sprintf("categories[%d]", i), "%q is not a label of question %s", l, e.QuestionID)
+				}
+			}
+		case LevelSpans:
+			for i, r := range v.Spans {
+				if !known(r.Label) {
+					c.fail(fmt.Sprintf("spans[%d].label", i), "%q is not a label of question %s", r.Label, e.QuestionID)
+				}
+			}
+		case LevelBoxes:
+			for i, r := range v.Boxes {
+				if !known(r.Label) {
+					c.fail(fmt.Sprintf("boxes[%d].label", i), "%q is not a label of question %s", r.Label, e.QuestionID)
+				}
+			}
+		}
+	}
+	if p := v.Preference; p != nil && p.Strength != nil {
+		switch {
+		case e.StrengthScale == nil:
+			c.fail("preference.strength", "question %s has no strength scale", e.QuestionID)
+		case *p.Strength > *e.StrengthScale:
+			c.fail("preference.strength", "must be <= the scale's %d, got %d", *e.StrengthScale, *p.Strength)
+		}
 	}
 	return c.err
 }

@@ -88,6 +88,7 @@ var writers = map[schemas.EventType]Role{
 	schemas.TypeRemediationShipped:      RoleOwner,
 	schemas.TypeGuidelineReleased:       RoleOwner,
 	schemas.TypeQualityTargetsSet:       RoleOwner,
+	schemas.TypeQuestionDefined:         RoleOwner,
 	schemas.TypeGateOverrideGranted:     RoleOwner,
 }
 

@@ -77,6 +77,7 @@ func TestRoleByEventTypeMatrix(t *testing.T) {
 		schemas.TypeRemediationShipped:      {"collector": deny, "labeler": deny, "model": deny, "qa": deny, "owner": ok, "analyst": deny, "vendor": deny},
 		schemas.TypeGuidelineReleased:       {"collector": deny, "labeler": deny, "model": deny, "qa": deny, "owner": ok, "analyst": deny, "vendor": deny},
 		schemas.TypeQualityTargetsSet:       {"collector": deny, "labeler": deny, "model": deny, "qa": deny, "owner": ok, "analyst": deny, "vendor": deny},
+		schemas.TypeQuestionDefined:         {"collector": deny, "labeler": deny, "model": deny, "qa": deny, "owner": ok, "analyst": deny, "vendor": deny},
 		schemas.TypeDatasetVersionCertified: {"collector": intl, "labeler": intl, "model": intl, "qa": intl, "owner": intl, "analyst": intl, "vendor": intl},
 		schemas.TypeDatasetVersionRejected:  {"collector": intl, "labeler": intl, "model": intl, "qa": intl, "owner": intl, "analyst": intl, "vendor": intl},
 		schemas.TypeGateOverrideGranted:     {"collector": deny, "labeler": deny, "model": deny, "qa": deny, "owner": ok, "analyst": deny, "vendor": deny},
@@ -277,7 +278,8 @@ func TestCheckByProducer(t *testing.T) {
 
 func TestProjectOf(t *testing.T) {
 	named := map[schemas.EventType]bool{schemas.TypeItemIngested: true, schemas.TypeLabelSubmitted: true, schemas.TypeEvalFindingReported: true,
-		schemas.TypeGuidelineReleased: true, schemas.TypeQualityTargetsSet: true, schemas.TypeGateOverrideGranted: true}
+		schemas.TypeGuidelineReleased: true, schemas.TypeQualityTargetsSet: true, schemas.TypeGateOverrideGranted: true,
+		schemas.TypeQuestionDefined: true}
 	for _, typ := range schemas.EventTypes() {
 		p, ok := access.ProjectOf(schematest.Example(typ))
 		if ok != named[typ] || ok && p != "proj-1" {

@@ -79,6 +79,7 @@
 //	RemediationShipped       owner       project: the finding's*
 //	GuidelineReleased        owner       project_id in its projects
 //	QualityTargetsSet        owner       project_id in its projects
+//	QuestionDefined          owner       project_id in its projects
 //	GateOverrideGranted      owner       project_id in its projects
 //	RoutingDecided           Assay's own processors only [assay.internal]
 //	DatasetVersionCertified  Assay's gate only [assay.internal]

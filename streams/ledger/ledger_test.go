@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -126,6 +127,14 @@ func TestApplyEveryType(t *testing.T) {
 			e := of(schemas.TypeGuidelineReleased).(*schemas.GuidelineReleased)
 			if get(t, rows[1], "project_id") != e.ProjectID || get(t, rows[1], "guideline_version") != e.GuidelineVersion || get(t, rows[1], "sha256") != e.SHA256 {
 				t.Errorf("guideline wrong: %v", rows[1].Values)
+			}
+		}},
+		schemas.TypeQuestionDefined: {map[string]int{"questions": 1}, func(t *testing.T, rows []runtime.Row) {
+			e := of(schemas.TypeQuestionDefined).(*schemas.QuestionDefined)
+			r := rows[1]
+			if get(t, r, "question_id") != e.QuestionID || get(t, r, "level") != "spans" || !reflect.DeepEqual(get(t, r, "labels"), e.Labels) ||
+				*get(t, r, "iou_threshold").(*float64) != *e.IoUThreshold || get(t, r, "strength_scale").(*int32) != nil {
+				t.Errorf("question wrong: %v", r.Values)
 			}
 		}},
 		schemas.TypeQualityTargetsSet: {map[string]int{"quality_targets": 1}, func(t *testing.T, rows []runtime.Row) {

@@ -42,6 +42,10 @@ type column struct {
 	// empty is the empty slice a nil slice field is written as
 	// (clickhouse-go refuses nil for an Array column); nil for non-slices.
 	empty any
+	// value, when set, computes the column's value from the field at index
+	// instead of reading it: the columns of an optional record and of a list
+	// of records.
+	value func(f reflect.Value) any
 }
 
 // declared lists the ledger's tables in declaration order (Tables).
@@ -108,6 +112,18 @@ func (l *layout) addColumns(rt reflect.Type, prefix string, index []int, omit []
 			}
 			continue
 		}
+		if !inline && f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct {
+			if err := l.addOptionalRecord(f.Type.Elem(), prefix+name+"_", idx); err != nil {
+				return fmt.Errorf("field %s: %w", f.Name, err)
+			}
+			continue
+		}
+		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct && f.Type.Elem() != timeType {
+			if err := l.addRecordList(f.Type.Elem(), prefix+name+"_", idx); err != nil {
+				return fmt.Errorf("field %s: %w", f.Name, err)
+			}
+			continue
+		}
 		if f.Type.Kind() == reflect.Struct && f.Type != timeType {
 			inner, innerOmit := prefix, omit // an inline struct's fields are the row's
 			if !inline {
@@ -127,6 +143,95 @@ func (l *layout) addColumns(rt reflect.Type, prefix string, index []int, omit []
 			c.empty = reflect.MakeSlice(f.Type, 0, 0).Interface()
 		}
 		l.cols = append(l.cols, c)
+	}
+	return nil
+}
+
+// addOptionalRecord adds the columns of an optional record (a pointer to a
+// struct of scalars, pointers to scalars and slices of scalars: a label
+// value's extent or preference), named <prefix><field>: a scalar's column is
+// Nullable (NULL when the record is absent), a string's is a String ("" when
+// absent, as the contract's strings mean "not set" by ""), a list's an Array
+// (empty when absent).
+func (l *layout) addOptionalRecord(rt reflect.Type, prefix string, index []int) error {
+	inner := &layout{}
+	if err := inner.addColumns(rt, "", nil, nil); err != nil {
+		return err
+	}
+	for _, c := range inner.cols {
+		if c.value != nil || len(c.index) != 1 {
+			return fmt.Errorf("%s: an optional record holds scalars and lists of scalars only", rt)
+		}
+		chType, zero := c.chType, any(nil)
+		ft := rt.Field(c.index[0]).Type
+		switch {
+		case ft.Kind() == reflect.String:
+			zero = ""
+		case ft.Kind() == reflect.Slice:
+			zero = c.empty
+		case !strings.HasPrefix(chType, "Nullable("):
+			chType = "Nullable(" + chType + ")"
+		}
+		l.cols = append(l.cols, column{name: prefix + c.name, chType: chType, index: index, value: func(f reflect.Value) any {
+			if f.IsNil() {
+				if zero == nil { // a typed nil, which clickhouse-go writes as NULL
+					if ft.Kind() == reflect.Pointer {
+						return reflect.Zero(ft).Interface()
+					}
+					return reflect.Zero(reflect.PointerTo(ft)).Interface()
+				}
+				return zero
+			}
+			v := f.Elem().Field(c.index[0])
+			switch {
+			case v.Kind() == reflect.String:
+				return v.String()
+			case v.Kind() == reflect.Slice && v.IsNil():
+				return c.empty
+			case v.Kind() == reflect.Slice || v.Kind() == reflect.Pointer:
+				return v.Interface()
+			}
+			p := reflect.New(ft) // a present scalar is written through a pointer, as the Nullable column takes it
+			p.Elem().Set(v)
+			return p.Interface()
+		}})
+	}
+	return nil
+}
+
+// addRecordList adds the columns of a list of records (a label value's
+// spans or boxes) as parallel arrays, one per field of the record, named
+// <prefix><field> (value_spans_label, value_spans_start, ...), as
+// ClickHouse's Nested columns lay them out: element i of every array is
+// record i. The record's fields are scalars or pointers to scalars (an
+// Array(Nullable(...)) then).
+func (l *layout) addRecordList(rt reflect.Type, prefix string, index []int) error {
+	for i := range rt.NumField() {
+		f := rt.Field(i)
+		name, inline := columnName(f)
+		if name == "" || inline || !f.IsExported() {
+			return fmt.Errorf("%s.%s: a listed record's fields are named scalars", rt, f.Name)
+		}
+		ct, err := clickHouseType(f.Type)
+		if err != nil || f.Type.Kind() == reflect.Slice {
+			return fmt.Errorf("%s.%s: %s cannot be an array element", rt, f.Name, f.Type)
+		}
+		elem := f.Type
+		if elem.Kind() != reflect.Pointer && elem.Kind() != reflect.String && elem.PkgPath() != "" {
+			return fmt.Errorf("%s.%s: named type %s", rt, f.Name, elem)
+		}
+		if elem.Kind() == reflect.String {
+			elem = reflect.TypeFor[string]()
+		}
+		sliceType := reflect.SliceOf(elem)
+		fi := i
+		l.cols = append(l.cols, column{name: prefix + name, chType: "Array(" + ct + ")", index: index, value: func(list reflect.Value) any {
+			out := reflect.MakeSlice(sliceType, list.Len(), list.Len())
+			for j := range list.Len() {
+				out.Index(j).Set(list.Index(j).Field(fi).Convert(elem))
+			}
+			return out.Interface()
+		}})
 	}
 	return nil
 }
@@ -225,6 +330,10 @@ func (t table[R]) row(env *envelopeValues, r *R) runtime.Row {
 func appendValues(vals []any, cols []column, v reflect.Value) []any {
 	for _, c := range cols {
 		f := v.FieldByIndex(c.index)
+		if c.value != nil {
+			vals = append(vals, c.value(f))
+			continue
+		}
 		switch f.Kind() {
 		case reflect.String:
 			vals = append(vals, f.String())

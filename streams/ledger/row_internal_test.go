@@ -37,6 +37,33 @@ func TestLayoutMapsStructsToColumns(t *testing.T) {
 		t.Fatalf("row %s %#v\nwant %#v", r.Table, r.Values, vals)
 	}
 
+	// A label value's regions and extent: a list of records as parallel arrays, an
+	// optional record as Nullable columns (strings "" and lists [] when absent).
+	type region struct {
+		Label string   `json:"label"`
+		Start int64    `json:"start"`
+		Score *float64 `json:"score"`
+	}
+	type regions struct {
+		Spans  []region        `json:"spans"`
+		Extent *schemas.Extent `json:"extent"`
+		Pref   *struct {
+			Responses []string `json:"responses"`
+			Strength  int32    `json:"strength"`
+		} `json:"pref"`
+	}
+	rl := wantColumns(t, reflect.TypeFor[regions](), "spans_label Array(String),spans_start Array(Int64),spans_score Array(Nullable(Float64)),"+
+		"extent_unit String,extent_length Nullable(Int64),extent_width Nullable(Float64),extent_height Nullable(Float64),"+
+		"pref_responses Array(String),pref_strength Nullable(Int32)")
+	score, length := 0.5, int64(120)
+	got := table[regions]{rl}.row(nil, &regions{Spans: []region{{"PER", 3, &score}, {"LOC", 9, nil}},
+		Extent: &schemas.Extent{Unit: schemas.UnitCharacters, Length: &length}}).Values
+	want := []any{[]string{"PER", "LOC"}, []int64{3, 9}, []*float64{&score, nil}, "characters", &length, (*float64)(nil), (*float64)(nil),
+		[]string{}, (*int32)(nil)}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("regions row %#v\nwant %#v", got, want)
+	}
+
 	typed, err := newLayout(reflect.TypeFor[struct {
 		ItemID string `ch:"item_id"`
 	}](), "typed", true)
@@ -117,9 +144,16 @@ func TestLayoutRefuses(t *testing.T) {
 		"json -": {reflect.TypeFor[struct {
 			A string `json:"-"`
 		}](), "field A has no ch"},
-		"pointer to a struct": {reflect.TypeFor[struct {
-			P *schemas.PreLabelRef `json:"pre_label"`
-		}](), "*schemas.PreLabelRef has no ClickHouse type"},
+		"optional record of a record": {reflect.TypeFor[struct {
+			P *struct {
+				Inner schemas.PreLabelRef `json:"inner"`
+			} `json:"p"`
+		}](), "an optional record holds scalars and lists of scalars only"},
+		"list of records of lists": {reflect.TypeFor[struct {
+			L []struct {
+				Tags []string `json:"tags"`
+			} `json:"l"`
+		}](), "cannot be an array element"},
 		"inline scalar": {reflect.TypeFor[struct {
 			A string `ch:",inline"`
 		}](), "field A: string has no ClickHouse type"},

@@ -37,6 +37,7 @@ const (
 	TableQualityTargets      = "quality_targets"
 	TableDatasetVerdicts     = "dataset_verdicts"
 	TableGateOverrides       = "gate_overrides"
+	TableQuestions           = "questions"
 	TableDLQ                 = "dlq"
 )
 
@@ -147,6 +148,7 @@ var (
 	_ = eventTable[schemas.GoldLabelSet](TableGoldLabels)
 	_ = eventTable[schemas.GuidelineReleased](TableGuidelines)
 	_ = eventTable[schemas.GateOverrideGranted](TableGateOverrides)
+	_ = eventTable[schemas.QuestionDefined](TableQuestions)
 	_ = eventTable[schemas.EventRejected](TableDLQ)
 )
 

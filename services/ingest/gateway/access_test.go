@@ -40,6 +40,7 @@ func TestIntegrationAccessMatrix(t *testing.T) {
 		schemas.TypeRemediationShipped:      "owner",
 		schemas.TypeGuidelineReleased:       "owner", // a project's guideline: its accountable owner
 		schemas.TypeQualityTargetsSet:       "owner", // a project's quality targets: its owner
+		schemas.TypeQuestionDefined:         "owner", // a project's questions: its owner
 		schemas.TypeGateOverrideGranted:     "owner", // letting an uncertified version through: its owner
 		schemas.TypeRoutingDecided:          "",      // Assay's router only
 		schemas.TypeDatasetVersionCertified: "",      // Assay's gate only
