@@ -416,7 +416,7 @@ func (e *QuestionDefined) Admits(v LabelValue) error {
 		case e.StrengthScale == nil:
 			c.fail("preference.strength", "question %s has no strength scale", e.QuestionID)
 		case *p.Strength > *e.StrengthScale:
-			c.fail("preference.strength", "must be <= the scale's %d, got %d", *e.StrengthScale, *p.Strength)
+			c.fail("preference.strength", "must be <= the strength scale %d of question %s, got %d", *e.StrengthScale, e.QuestionID, *p.Strength)
 		}
 	}
 	return c.err
