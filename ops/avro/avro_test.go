@@ -132,6 +132,35 @@ func TestEncodedEventsDecodeWithApacheAvro(t *testing.T) {
 	if len(perType) != len(schemas.EventTypes()) {
 		t.Fatalf("records for %d of %d event types", len(perType), len(schemas.EventTypes()))
 	}
+	// The examples' values are nominal and ordinal; a value of each structured level (issue 21)
+	// on each event type that carries a label value.
+	score, strength := 0.75, int32(2)
+	choice := schemas.Choice("r2", "r1", "r1", "r2", "r3")
+	choice.Preference.Strength = &strength
+	for i, v := range []schemas.LabelValue{
+		schemas.Spans(schemas.UnitCharacters, 120, schemas.Span{Label: "PER", Start: 0, End: 11}, schemas.Span{Label: "LOC", Start: 40, End: 52}),
+		schemas.Boxes(640, 480, schemas.Box{Label: "car", X: 1.5, Y: 2, W: 30, H: 40, Score: &score}, schemas.Box{Label: "bus", X: 100, Y: 200, W: 3, H: 4}),
+		choice,
+		schemas.Spans(schemas.UnitMilliseconds, 30000),
+	} {
+		label := schematest.Example(schemas.TypeLabelSubmitted).(*schemas.LabelSubmitted)
+		gold := schematest.Example(schemas.TypeGoldLabelSet).(*schemas.GoldLabelSet)
+		pre := schematest.Example(schemas.TypePreLabelProposed).(*schemas.PreLabelProposed)
+		label.Value, gold.Value, pre.Value = v, v, v
+		for _, ev := range []schemas.Event{label, gold, pre} {
+			b, err := schemas.Encode(ev)
+			if err != nil {
+				t.Fatalf("%s with %v: %v", ev.Type(), v, err)
+			}
+			id := fmt.Sprintf("%s/%s-%d", ev.Type(), v.Level, i)
+			r, err := ContractRecord(id, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs = append(recs, r)
+			meant[id] = ev
+		}
+	}
 	verdict := Run(t, ContractSchemas(), recs)
 	for _, r := range recs {
 		checkDecoded(t, verdict, r, meant[r.ID])
