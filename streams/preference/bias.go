@@ -3,6 +3,7 @@ package preference
 import (
 	"fmt"
 	"math"
+	"math/big"
 
 	"github.com/assay-data/assay/streams/agreement"
 )
@@ -92,7 +93,9 @@ func (c BiasCounts) Bias(confidence float64) (Bias, error) {
 	if err != nil {
 		return Bias{}, fmt.Errorf("position bias: %w", err)
 	}
-	expected := float64(c.ExpectedScaled) / float64(c.Labels) / ExpectedUnit
+	// Correctly rounded, so every reader of the same counts reports the same float.
+	expected, _ := new(big.Rat).SetFrac(big.NewInt(c.ExpectedScaled),
+		new(big.Int).Mul(big.NewInt(c.Labels), big.NewInt(ExpectedUnit))).Float64()
 	return Bias{
 		Share:            float64(c.FirstChosen) / float64(c.Labels),
 		Interval:         iv,
