@@ -40,7 +40,8 @@
 // response much better" to "the second much better" ([OrdinalValue]): choice 0 with strength s
 // is rank S−s, choice 1 with strength s is rank S−1+s. For S = 3 the ranks 0..5 read "first
 // much, moderately, slightly better; second slightly, moderately, much better"; for S = 1 the
-// scale is the nominal coding again. Beyond two responses "how much better" has no single axis
+// scale is the nominal coding again. (Krippendorff's ordinal metric counts the values between two
+// ranks, not their difference, so only the ranks' order matters.) Beyond two responses "how much better" has no single axis
 // (better than which?), so such items have the nominal figure only: their labels give no ordinal
 // value. A label without strength on a scaled question is not pairable for the ordinal figure,
 // as a missing value, and counts in the nominal one: imputing a strength (1, or the middle)
@@ -114,8 +115,20 @@
 //	k = 2, 3, 4   0.2   95.2%         .332  32%   94.9%         .191  76%   95.8%         .062  100%
 //
 // The simulated coverage is within sampling error of the exact one, whose figures equal SciPy's
-// above. The reference test (TestReference, needing ASSAY_STATS_PYTHON) checks the interval,
-// the counts and both alphas on a worked data set against SciPy and the PyPI krippendorff package.
+// above.
+//
+// # Checked against references
+//
+// TestWorkedExample pins the figures SciPy 1.17.1 and the PyPI krippendorff package 0.9.0
+// compute of a worked data set (35 labels by four annotators: ten items of two responses on a
+// three-point scale, two labels without strength, two items of three responses): nominal alpha
+// 15/37 = 0.405, ordinal alpha 0.647, everyone's position bias 22/35 in [0.463, 0.768] against
+// 7/15. TestReference computes them again with the references, and those of a seeded data set
+// of 400 items with one biased annotator, including every annotator's counts, exact
+// expectation and interval and Wilson intervals at the edges (ops/preference: check.py restates
+// the coding in Python and leaves alpha and the interval to the references). It needs
+// ASSAY_STATS_PYTHON (ops/preference/setup.sh), skips without it, and fails without it under
+// ASSAY_INTEGRATION=1.
 //
 // # What is additive
 //
