@@ -1,6 +1,7 @@
 package preference
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 )
@@ -65,5 +66,22 @@ func TestParseJSONErrors(t *testing.T) {
 			_, err := ParseJSON([]byte(tc.in), tc.scale)
 			wantField(t, err, tc.field, tc.reason)
 		})
+	}
+}
+
+// TestLabelJSONRoundTrip: a Label marshals to the object ParseJSON reads.
+func TestLabelJSONRoundTrip(t *testing.T) {
+	for _, l := range []Label{pair("b", "a", nil), pair("a", "b", strength(2))} {
+		b, err := json.Marshal(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ParseJSON(b, 3)
+		if err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if !reflect.DeepEqual(got, l) {
+			t.Errorf("%s read back as %+v", b, got)
+		}
 	}
 }
