@@ -98,6 +98,10 @@ type LabelValue struct {
 // below it (COCO evaluates at most 100 detections an image).
 const MaxRegions = 500
 
+// MaxResponses is the most responses one preference compares (streams/preference
+// keeps its exact figures in int64 up to it).
+const MaxResponses = 20
+
 // ExtentUnit is the unit of an extent and of the regions drawn on it.
 type ExtentUnit string
 
@@ -422,8 +426,8 @@ func (v LabelValue) validateStructured() error {
 // choice and the first shown are among them.
 func (p Preference) Validate() error {
 	var c check
-	if len(p.Responses) < 2 {
-		c.fail("responses", "a preference compares at least 2 responses, got %d", len(p.Responses))
+	if len(p.Responses) < 2 || len(p.Responses) > MaxResponses {
+		c.fail("responses", "a preference compares 2 to %d responses, got %d", MaxResponses, len(p.Responses))
 	}
 	c.tags("responses", p.Responses)
 	c.required("choice", p.Choice)

@@ -79,6 +79,7 @@ func TestRegionValues(t *testing.T) {
 		{"preference with strength", strength(3), ""},
 		{"strength 0", strength(0), "preference.strength"},
 		{"one response", schemas.Choice("a", "a", "a"), "preference.responses"},
+		{"too many responses", schemas.Choice("a", "a", strings.Fields("a b c d e f g h i j k l m n o p q r s t u")...), "preference.responses"},
 		{"duplicate response", schemas.Choice("a", "a", "a", "a"), "preference.responses[1]"},
 		{"choice not a response", schemas.Choice("c", "a", "a", "b"), "preference.choice"},
 		{"shown first not a response", schemas.Choice("a", "z", "a", "b"), "preference.shown_first"},
