@@ -106,7 +106,8 @@
 //
 // The measure needs each rater's units of a label to be flat: DKPro's documentation forbids
 // units of one category by one rater to overlap, and given such units its section walk makes
-// gaps of negative length and returns a number without complaint. Spans of one label by one
+// gaps of negative length and returns a number without complaint (for [0, 10) and [5, 8) by
+// one rater against [0, 10) by the other, 2.2.0 reports perfect agreement, alpha 1). Spans of one label by one
 // rater that share a position (touching, [0, 5) and [5, 9), is not sharing) leave that label's
 // alpha, and the overall alpha, not defined; Result.Overlaps names every such pair with its
 // rater and item, and the other labels are still computed. Spans of different labels may

@@ -1,6 +1,7 @@
 package unitizing_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -50,36 +51,19 @@ func mustAlpha(t *testing.T, s unitizing.Study) unitizing.Result {
 // them in make test): its doubles and BigDecimal(DECIMAL128) against Alpha's exact rationals.
 const dkproExact = 1e-12
 
-// Krippendorff2004 is the example of Krippendorff (2004, "Measuring the reliability of
-// qualitative text analysis data", appendix; Content Analysis 2nd ed. p. 254): two observers
-// on the continuum [150, 450), labels c and k. Alpha's continuum starts at 0, so the example
-// is one item of length 300 with every position less 150 (the measure only sees differences
-// of positions). ops/dkpro feeds DKPro the positions as published.
-func Krippendorff2004() unitizing.Study {
-	sp := func(label string, b, l int64) unitizing.Span {
-		return unitizing.Span{Label: label, Start: b - 150, End: b + l - 150}
-	}
-	return unitizing.Study{
-		Raters: []string{"i", "j"},
-		Items: []unitizing.Item{{ID: "figure-2", Length: 300, Spans: [][]unitizing.Span{
-			{sp("c", 225, 70), sp("c", 370, 30), sp("k", 180, 60), sp("k", 300, 50)},
-			{sp("c", 220, 80), sp("c", 355, 20), sp("c", 400, 20), sp("k", 180, 60), sp("k", 300, 50)},
-		}}},
-	}
-}
-
+// TestKrippendorff2004: the published values (unitizingtest.Krippendorff2004Values), and what
+// DKPro Statistics 2.2.0 computes for the example (ops/dkpro recomputes it in make test).
 func TestKrippendorff2004(t *testing.T) {
-	res := mustAlpha(t, Krippendorff2004())
+	res := mustAlpha(t, unitizingtest.Krippendorff2004())
+	for label, v := range unitizingtest.Krippendorff2004Values {
+		if label == "" {
+			unitizingtest.Check(t, "published, overall", res.Observed, res.Expected, res.Alpha, v)
+			continue
+		}
+		c := category(t, res, label)
+		unitizingtest.Check(t, "published, "+label, c.Observed, c.Expected, c.Alpha, v)
+	}
 	c, k := category(t, res, "c"), category(t, res, "k")
-	// The published values, with the tolerances DKPro's Krippendorff2004Test holds them to.
-	checkFigure(t, "published alpha", res.Alpha, figure{0.8591, 0.0005})
-	checkFigure(t, "published D_o(c)", c.Observed, figure{0.0144, 0.0001})
-	checkFigure(t, "published D_e(c)", c.Expected, figure{0.0532, 0.0001})
-	checkFigure(t, "published alpha(c)", c.Alpha, figure{0.7286, 0.0001})
-	checkFigure(t, "published D_o(k)", k.Observed, figure{0, 0.0001})
-	checkFigure(t, "published D_e(k)", k.Expected, figure{0.0490, 0.0001})
-	checkFigure(t, "published alpha(k)", k.Alpha, figure{1, 0.0001})
-	// What DKPro Statistics 2.2.0 computes for it (ops/dkpro, Check.java).
 	checkFigure(t, "DKPro alpha", res.Alpha, figure{0.8586654051841702, dkproExact})
 	checkFigure(t, "DKPro D_o", res.Observed, figure{0.007222222222222222, dkproExact})
 	checkFigure(t, "DKPro D_e", res.Expected, figure{0.05110017283194786, dkproExact})
@@ -93,96 +77,47 @@ func TestKrippendorff2004(t *testing.T) {
 	}
 }
 
-// Krippendorff1995Units are the four two-observer examples of Krippendorff (1995, "On the
-// reliability of unitizing continuous data", p. 57) on a continuum of 24, as DKPro's
-// Krippendorff1995Test puts them in one study, one label per example (A: Bertha and Bill, B:
-// John and Jill, C: Gerret and Gill, D: Heather and Hill): {label, rater, begin, length}.
-var Krippendorff1995Units = []struct {
-	Label         string
-	Rater         int
-	Begin, Length int64
-}{
-	{"A", 0, 2, 8}, {"A", 0, 14, 6}, {"A", 1, 4, 4}, {"A", 1, 15, 2},
-	{"B", 0, 0, 18}, {"B", 1, 0, 2}, {"B", 1, 2, 1}, {"B", 1, 3, 1}, {"B", 1, 4, 1}, {"B", 1, 5, 1}, {"B", 1, 6, 3}, {"B", 1, 9, 1},
-	{"C", 0, 2, 6}, {"C", 0, 10, 2}, {"C", 0, 14, 4}, {"C", 0, 20, 2}, {"C", 1, 0, 2}, {"C", 1, 4, 4}, {"C", 1, 10, 4}, {"C", 1, 16, 2}, {"C", 1, 20, 2},
-	{"D", 0, 0, 2}, {"D", 0, 2, 8}, {"D", 0, 10, 4}, {"D", 0, 14, 6}, {"D", 0, 20, 4}, {"D", 1, 0, 4}, {"D", 1, 4, 4}, {"D", 1, 8, 7}, {"D", 1, 15, 2}, {"D", 1, 17, 7},
-}
-
-// Krippendorff1995 is that study with every position multiplied by stretch and truncated (as
-// DKPro's test does, (int)(x·stretch)), keeping the labels in only (nil: all).
-func Krippendorff1995(stretch float64, only ...string) unitizing.Study {
-	at := func(x int64) int64 { return int64(float64(x) * stretch) }
-	it := unitizing.Item{ID: "p57", Length: at(24), Spans: make([][]unitizing.Span, 2)}
-	for _, u := range Krippendorff1995Units {
-		if len(only) > 0 && !slices.Contains(only, u.Label) {
-			continue
-		}
-		it.Spans[u.Rater] = append(it.Spans[u.Rater], unitizing.Span{Label: u.Label, Start: at(u.Begin), End: at(u.Begin) + at(u.Length)})
-	}
-	return unitizing.Study{Raters: []string{"first", "second"}, Items: []unitizing.Item{it}}
-}
-
-// TestKrippendorff1995: the published values. D_o does not depend on the scale; the published
-// D_e and alpha are those of the continuous measure, which the discrete one approaches as the
-// continuum is stretched (at ×50,000 here, as in DKPro's test, whose tolerances these are: it
-// notes a small error in the paper's D_e). The exact values are DKPro 2.2.0's.
+// TestKrippendorff1995: the published values (unitizingtest.Krippendorff1995Values: D_o at
+// the paper's scale, D_e and alpha stretched ×50,000 towards the continuous measure the paper
+// reports), example C converging on them as it is stretched, and DKPro 2.2.0's exact values
+// at both scales.
 func TestKrippendorff1995(t *testing.T) {
-	type want struct {
-		dO, dE, alpha                figure
-		dkproO, dkproE, dkproAlpha   float64
-		dkproEStretched, dkproAlphaS float64
+	at1 := mustAlpha(t, unitizingtest.Krippendorff1995(1))
+	stretched := mustAlpha(t, unitizingtest.Krippendorff1995(unitizingtest.Krippendorff1995Stretch))
+	for label, v := range unitizingtest.Krippendorff1995Values {
+		c := category(t, at1, label)
+		unitizingtest.Check(t, "published, "+label, c.Observed, nil, nil, unitizingtest.Values{Observed: v.Observed})
+		c = category(t, stretched, label)
+		unitizingtest.Check(t, "published, stretched, "+label, c.Observed, c.Expected, c.Alpha, v)
 	}
-	wants := map[string]want{
-		"A": {figure{0.03125, 1e-5}, figure{0.06990, 0.005}, figure{0.553, 0.02}, 0.03125, 0.06447124304267161, 0.5152877697841727, 0.0699021974111251, 0.5529468148732835},
-		"B": {figure{2.26736, 1e-5}, figure{1.17731, 0.005}, figure{-0.926, 0.02}, 2.267361111111111, 1.0895125300377617, -1.081078508599186, 1.175782583692202, -0.9283846712468944},
-		"C": {figure{0.02777, 1e-5}, figure{0.08642, 0.005}, figure{0.679, 0.02}, 0.027777777777777776, 0.07003058103975535, 0.6033478893740902, 0.0905045881736827, 0.6930787892822531},
-		"D": {figure{0.38715, 1e-5}, figure{0.41445, 0.005}, figure{0.066, 0.02}, 0.3871527777777778, 0.32079646017699115, -0.20684865900383143, 0.41445228613805307, 0.06586888110729805},
+	for _, v := range unitizingtest.Krippendorff1995C {
+		c := category(t, mustAlpha(t, unitizingtest.Krippendorff1995(v.Stretch, "C")), "C")
+		unitizingtest.Check(t, fmt.Sprintf("C ×%v", v.Stretch), c.Observed, c.Expected, c.Alpha, v.Values)
 	}
-	at1 := mustAlpha(t, Krippendorff1995(1))
-	at50k := mustAlpha(t, Krippendorff1995(50000))
-	for label, w := range wants {
-		c1, c50k := category(t, at1, label), category(t, at50k, label)
-		checkFigure(t, label+" published D_o", c1.Observed, w.dO)
-		checkFigure(t, label+" published D_o ×50000", c50k.Observed, w.dO)
-		checkFigure(t, label+" published D_e ×50000", c50k.Expected, w.dE)
-		checkFigure(t, label+" published alpha ×50000", c50k.Alpha, w.alpha)
-		checkFigure(t, label+" DKPro D_o", c1.Observed, figure{w.dkproO, dkproExact})
-		checkFigure(t, label+" DKPro D_e", c1.Expected, figure{w.dkproE, dkproExact})
-		checkFigure(t, label+" DKPro alpha", c1.Alpha, figure{w.dkproAlpha, dkproExact})
-		checkFigure(t, label+" DKPro D_e ×50000", c50k.Expected, figure{w.dkproEStretched, dkproExact})
-		checkFigure(t, label+" DKPro alpha ×50000", c50k.Alpha, figure{w.dkproAlphaS, dkproExact})
-	}
-	checkFigure(t, "DKPro alpha (all four)", at1.Alpha, figure{-0.7565527387256199, dkproExact})
-	checkFigure(t, "DKPro alpha ×50000 (all four)", at50k.Alpha, figure{-0.5500269048626674, dkproExact})
-	checkFigure(t, "DKPro D_o (all four)", at1.Observed, figure{0.6783854166666666, dkproExact})
-	checkFigure(t, "DKPro D_e (all four)", at1.Expected, figure{0.386202703574295, dkproExact})
 
-	// Example C at the stretches of DKPro's testVaryingLengths: D_e (and alpha) converge on
-	// the published values as positions get finer.
-	for _, v := range []struct {
-		stretch   float64
-		dE, alpha figure
-	}{
-		{0.5, figure{0.05494, 1e-5}, figure{0.494, 0.02}},
-		{5, figure{0.08234, 0.005}, figure{0.663, 0.02}},
-		{50, figure{0.08600, 0.005}, figure{0.677, 0.02}},
-		{500, figure{0.08638, 0.005}, figure{0.678, 0.02}},
-		{5000, figure{0.08642, 0.005}, figure{0.679, 0.02}},
-	} {
-		c := category(t, mustAlpha(t, Krippendorff1995(v.stretch, "C")), "C")
-		checkFigure(t, "C D_o", c.Observed, figure{0.02777, 1e-5})
-		checkFigure(t, "C D_e", c.Expected, v.dE)
-		checkFigure(t, "C alpha", c.Alpha, v.alpha)
+	dkpro := map[string][2][3]float64{ // label: {D_o, D_e, alpha} at ×1 and stretched
+		"A": {{0.03125, 0.06447124304267161, 0.5152877697841727}, {0.03125, 0.0699021974111251, 0.5529468148732835}},
+		"B": {{2.267361111111111, 1.0895125300377617, -1.081078508599186}, {2.267361111111111, 1.175782583692202, -0.9283846712468944}},
+		"C": {{0.027777777777777776, 0.07003058103975535, 0.6033478893740902}, {0.027777777777777776, 0.0905045881736827, 0.6930787892822531}},
+		"D": {{0.3871527777777778, 0.32079646017699115, -0.20684865900383143}, {0.3871527777777778, 0.41445228613805307, 0.06586888110729805}},
 	}
+	for label, w := range dkpro {
+		for i, res := range []unitizing.Result{at1, stretched} {
+			c := category(t, res, label)
+			checkFigure(t, fmt.Sprintf("DKPro D_o(%s) #%d", label, i), c.Observed, figure{w[i][0], dkproExact})
+			checkFigure(t, fmt.Sprintf("DKPro D_e(%s) #%d", label, i), c.Expected, figure{w[i][1], dkproExact})
+			checkFigure(t, fmt.Sprintf("DKPro alpha(%s) #%d", label, i), c.Alpha, figure{w[i][2], dkproExact})
+		}
+	}
+	checkFigure(t, "DKPro alpha", at1.Alpha, figure{-0.7565527387256199, dkproExact})
+	checkFigure(t, "DKPro D_o", at1.Observed, figure{0.6783854166666666, dkproExact})
+	checkFigure(t, "DKPro D_e", at1.Expected, figure{0.386202703574295, dkproExact})
+	checkFigure(t, "DKPro alpha, stretched", stretched.Alpha, figure{-0.5500269048626674, dkproExact})
 }
 
-// TestDKProExample is the example of DKPro's own UnitizingAgreementTest: one rater
-// marks [1, 9), the other three single positions inside it.
+// TestDKProExample is the example of DKPro's own UnitizingAgreementTest.
 func TestDKProExample(t *testing.T) {
-	res := mustAlpha(t, unitizing.Study{Raters: []string{"r0", "r1"}, Items: []unitizing.Item{{ID: "x", Length: 10, Spans: [][]unitizing.Span{
-		{{Label: "A", Start: 1, End: 9}},
-		{{Label: "A", Start: 2, End: 3}, {Label: "A", Start: 4, End: 5}, {Label: "A", Start: 6, End: 7}},
-	}}}})
+	res := mustAlpha(t, unitizingtest.DKProExample())
 	a := category(t, res, "A")
 	checkFigure(t, "D_o", a.Observed, figure{0.91, dkproExact})
 	checkFigure(t, "D_e", a.Expected, figure{0.5351851851851852, dkproExact})
