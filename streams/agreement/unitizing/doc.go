@@ -85,8 +85,8 @@
 //
 // Every term is an integer: δ², l²(g−l+1), l(l−1), and f(l), since l(l−1)(2l−1) = 6·S(l−1).
 // Alpha sums them with math/big and divides once per figure as exact rationals, rounding to
-// float64 at the end, so results do not depend on the order of raters, items or spans
-// (TestInvariants) and equal the literal definition exactly (TestAlphaMatchesLiteralDefinition,
+// float64 at the end, so results do not depend on the order in which raters or spans are
+// listed (TestInvariants) and equal the literal definition exactly (TestAlphaMatchesLiteralDefinition,
 // which computes it section pair by section pair). DKPro sums D_o in doubles (exact below 2⁵³)
 // and D_e in 34-digit BigDecimals built from double products ((N−1)·(2l³ − 3l² + l) is exact
 // while it stays below 2⁵³), then divides in doubles; the two agree within 1e-12 on the published examples and within 1e-9 on

@@ -2,6 +2,7 @@ package unitizing_test
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -58,5 +59,39 @@ func TestNewStudy(t *testing.T) {
 		if _, err := unitizing.NewStudy(tc.labels, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestItemOrder: gaps join across items, so D_e depends on which items are neighbours while
+// D_o does not; NewStudy's id order makes the figure independent of the order labels arrive in.
+func TestItemOrder(t *testing.T) {
+	labels := []unitizing.Label{
+		{Item: "1", Rater: "a", Length: 5, Spans: spans("A", 0, 2)},
+		{Item: "1", Rater: "b", Length: 5, Spans: spans("A", 0, 3)},
+		{Item: "2", Rater: "a", Length: 5, Spans: spans("A", 3, 5)},
+		{Item: "2", Rater: "b", Length: 5, Spans: spans("A", 2, 5)},
+		{Item: "3", Rater: "a", Length: 4},
+		{Item: "3", Rater: "b", Length: 4, Spans: spans("A", 1, 2)},
+	}
+	s, err := unitizing.NewStudy(labels, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := mustAlpha(t, s)
+	reversed := slices.Clone(labels)
+	slices.Reverse(reversed)
+	if s2, err := unitizing.NewStudy(reversed, nil); err != nil || !reflect.DeepEqual(s2, s) {
+		t.Fatalf("labels in another order: %+v, %v; want %+v", s2, err, s)
+	}
+
+	// Item 1 then 2: rater a's gap after [0, 2) and before [8, 10) is one gap of 6; item 2
+	// then 1 makes it two gaps of 3.
+	swapped := unitizing.Study{Raters: s.Raters, Items: []unitizing.Item{s.Items[1], s.Items[0], s.Items[2]}}
+	other := mustAlpha(t, swapped)
+	if *other.Observed != *res.Observed {
+		t.Errorf("D_o %v with items swapped, %v before", *other.Observed, *res.Observed)
+	}
+	if *other.Expected == *res.Expected {
+		t.Errorf("D_e %v both ways: the gaps joined across items should differ", *res.Expected)
 	}
 }

@@ -70,8 +70,10 @@ type Category struct {
 	Label     string   `json:"label"`
 	Alpha     *float64 `json:"alpha"`
 	Undefined string   `json:"undefined,omitempty"`
-	Observed  *float64 `json:"observed_disagreement,omitempty"`
-	Expected  *float64 `json:"expected_disagreement,omitempty"`
+	// Observed and Expected are the label's D_o and D_e whenever they are computed, also when
+	// D_e is 0 (and Alpha nil); nil when the label's spans overlap or there are too few raters.
+	Observed *float64 `json:"observed_disagreement,omitempty"`
+	Expected *float64 `json:"expected_disagreement,omitempty"`
 	// Spans counts the spans of this label, every rater's (N_c).
 	Spans int `json:"spans"`
 }
@@ -172,8 +174,10 @@ func Alpha(s Study) (Result, error) {
 	switch {
 	case R < 2:
 		res.Undefined = notEnoughRaters(R)
+	case len(s.Items) == 0:
+		res.Undefined = "no item is in scope (labeled by every rater in scope)"
 	case L == 0:
-		res.Undefined = "the continuum is empty: no item of positive length is in scope"
+		res.Undefined = "the continuum is empty: every item in scope has length 0"
 	case len(labels) == 0:
 		res.Undefined = "no rater marked any span, so there is no label to agree on"
 	case broken > 0:

@@ -151,7 +151,7 @@ func TestNotDefined(t *testing.T) {
 		reason string
 	}{
 		{"one rater", study(1, unitizing.Item{ID: "x", Length: 10, Spans: [][]unitizing.Span{spans("A", 1, 3)}}), "two or more raters"},
-		{"no items", study(2), "continuum is empty"},
+		{"no items", study(2), "no item is in scope"},
 		{"items of length 0", study(2, unitizing.Item{ID: "x", Spans: [][]unitizing.Span{nil, nil}}), "continuum is empty"},
 		{"no spans", study(3, unitizing.Item{ID: "x", Length: 20, Spans: [][]unitizing.Span{nil, nil, {}}}), "no rater marked any span"},
 		{"every position in spans of length 1", study(2, unitizing.Item{ID: "x", Length: 3, Spans: [][]unitizing.Span{
