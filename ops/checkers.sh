@@ -9,6 +9,7 @@
 #   ASSAY_STATS_PYTHON        SciPy and the PyPI krippendorff package, the preference figures'
 #                             references (ops/preference/setup.sh)
 #   ASSAY_AVRO_CLASSPATH      Apache Avro for Java from Maven Central (ops/avro/setup.sh)
+#   ASSAY_DKPRO_CLASSPATH     DKPro Statistics (unitizing alpha) from Maven Central (ops/dkpro/setup.sh)
 #   ASSAY_CHROMIUM            headless Chromium for the dashboard test (ops/browser/chromium.sh)
 #   ASSAY_PROMTOOL            promtool for the alert rules' unit tests (ops/prometheus/promtool.sh)
 #   ASSAY_KAFKA_LIBS          the broker's jars, for the tests' private brokers (ops/kafka/kafka.sh
@@ -38,6 +39,7 @@ setup ASSAY_CHDB_PYTHON ops/clickhouse/chdb/setup.sh
 setup ASSAY_OPENLINEAGE_PYTHON ops/openlineage/setup.sh
 setup ASSAY_STATS_PYTHON ops/preference/setup.sh
 setup ASSAY_AVRO_CLASSPATH ops/avro/setup.sh
+setup ASSAY_DKPRO_CLASSPATH ops/dkpro/setup.sh
 setup ASSAY_CHROMIUM ops/browser/chromium.sh
 setup ASSAY_PROMTOOL ops/prometheus/promtool.sh
 setup ASSAY_KAFKA_LIBS "ops/kafka/kafka.sh libs"
