@@ -1,0 +1,91 @@
+package regions
+
+import "math"
+
+// assign solves the assignment problem on a dense rows×cols weight matrix (row-major, rows <=
+// cols): it returns, for every row, the column it is assigned to, so that the assignment is
+// one to one and the total weight is as large as possible. Weights are exact integers (see
+// weigh), so there is no rounding anywhere and the result is a deterministic function of the
+// matrix.
+//
+// The method is the shortest augmenting path form of the Hungarian method (Jonker and
+// Volgenant 1987, "A shortest augmenting path algorithm for dense and sparse linear assignment
+// problems", Computing 38; Crouse 2016, "On implementing 2D rectangular assignment
+// algorithms", IEEE Trans. Aerospace and Electronic Systems 52(4), the method SciPy's
+// linear_sum_assignment implements). Rows are added one at a time. For each, a Dijkstra search
+// over the columns, on costs reduced by dual potentials u (rows) and v (columns), finds the
+// cheapest alternating path from the new row to a free column, and the path is flipped.
+// Keeping every reduced cost c_ij − u_i − v_j non-negative and those of assigned pairs zero
+// makes each search a Dijkstra search and the final assignment optimal (complementary
+// slackness). Each step of a search scans the columns not reached yet and reaches one; every
+// step but the last reaches an assigned column, so a search takes at most rows steps of
+// O(cols), and the whole O(rows²·cols).
+func assign(w []int64, rows, cols int) []int {
+	const inf = math.MaxInt64
+	u := make([]int64, rows)   // row potentials
+	v := make([]int64, cols)   // column potentials
+	colOf := make([]int, rows) // colOf[i]: the column assigned to row i, or −1
+	rowOf := make([]int, cols) // rowOf[j]: the row assigned to column j, or −1
+	for i := range colOf {
+		colOf[i] = -1
+	}
+	for j := range rowOf {
+		rowOf[j] = -1
+	}
+	dist := make([]int64, cols)  // shortest reduced distance from the new row to each column
+	pred := make([]int, cols)    // the row before each column on its shortest path
+	todo := make([]int, 0, cols) // columns not reached yet
+	seen := make([]int, 0, cols) // columns reached, in order
+
+	for cur := 0; cur < rows; cur++ {
+		todo, seen = todo[:0], seen[:0]
+		for j := 0; j < cols; j++ {
+			todo = append(todo, j)
+			dist[j] = inf
+		}
+		i, reach, sink := cur, int64(0), -1
+		for sink < 0 {
+			// Relax the edges of row i (cost = −weight), then reach the closest column;
+			// among equally close ones a free column first, which ends the search sooner.
+			row := w[i*cols : (i+1)*cols]
+			best, bestAt := int64(inf), -1
+			for k, j := range todo {
+				if d := reach - row[j] - u[i] - v[j]; d < dist[j] {
+					dist[j], pred[j] = d, i
+				}
+				if bestAt < 0 || dist[j] < best || dist[j] == best && rowOf[j] < 0 && rowOf[todo[bestAt]] >= 0 {
+					best, bestAt = dist[j], k
+				}
+			}
+			reach = best
+			j := todo[bestAt]
+			todo[bestAt] = todo[len(todo)-1]
+			todo = todo[:len(todo)-1]
+			seen = append(seen, j)
+			if rowOf[j] < 0 {
+				sink = j
+			} else {
+				i = rowOf[j]
+			}
+		}
+		// Update the potentials of the rows and columns the search reached, so that the
+		// reduced costs stay non-negative and those along the new path become zero.
+		u[cur] += reach
+		for _, j := range seen {
+			if r := rowOf[j]; r >= 0 {
+				u[r] += reach - dist[j]
+			}
+			v[j] -= reach - dist[j]
+		}
+		// Flip the path: every column on it takes the row before it.
+		for j := sink; ; {
+			r := pred[j]
+			rowOf[j] = r
+			j, colOf[r] = colOf[r], j
+			if r == cur {
+				break
+			}
+		}
+	}
+	return colOf
+}
