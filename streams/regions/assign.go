@@ -48,9 +48,10 @@ func assign(w []int64, rows, cols int) []int {
 			// Relax the edges of row i (cost = −weight), then reach the closest column;
 			// among equally close ones a free column first, which ends the search sooner.
 			row := w[i*cols : (i+1)*cols]
+			base := reach - u[i]
 			best, bestAt := int64(inf), -1
 			for k, j := range todo {
-				if d := reach - row[j] - u[i] - v[j]; d < dist[j] {
+				if d := base - row[j] - v[j]; d < dist[j] {
 					dist[j], pred[j] = d, i
 				}
 				if bestAt < 0 || dist[j] < best || dist[j] == best && rowOf[j] < 0 && rowOf[todo[bestAt]] >= 0 {

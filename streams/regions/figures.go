@@ -234,46 +234,54 @@ func (a Agreement) Alpha() (agreement.AlphaResult, error) {
 // one unit, matched at threshold t by the same-label rule (Figures) and by the any-label rule
 // (LabelAlpha). Either list may be empty. It is a deterministic function of the two lists, so
 // a processor can recompute a contribution to subtract it.
-func CompareSpans(a, b []Span, t float64) (Agreement, error) { return compare(a, b, t) }
+func CompareSpans(a, b []Span, t float64) (Agreement, error) {
+	if err := checkMatch(len(a), len(b), t, SameLabel); err != nil {
+		return Agreement{}, err
+	}
+	return compare(a, b, prepareSpans(a, b), t), nil
+}
 
 // CompareBoxes is CompareSpans for boxes.
-func CompareBoxes(a, b []Box, t float64) (Agreement, error) { return compare(a, b, t) }
+func CompareBoxes(a, b []Box, t float64) (Agreement, error) {
+	if err := checkMatch(len(a), len(b), t, SameLabel); err != nil {
+		return Agreement{}, err
+	}
+	return compare(a, b, prepareBoxes(a, b), t), nil
+}
 
 // ScoreSpans is one value's contribution to accuracy against gold: the annotator's spans
 // (RegionsA, predicted) against the gold spans (RegionsB), matched at threshold t by the
 // same-label rule; Matched counts the true positives.
 func ScoreSpans(predicted, gold []Span, t float64) (Figures, error) {
-	return tally(predicted, gold, t)
+	if err := checkMatch(len(predicted), len(gold), t, SameLabel); err != nil {
+		return Figures{}, err
+	}
+	return tally(predicted, gold, prepareSpans(predicted, gold), t), nil
 }
 
 // ScoreBoxes is ScoreSpans for boxes.
-func ScoreBoxes(predicted, gold []Box, t float64) (Figures, error) { return tally(predicted, gold, t) }
+func ScoreBoxes(predicted, gold []Box, t float64) (Figures, error) {
+	if err := checkMatch(len(predicted), len(gold), t, SameLabel); err != nil {
+		return Figures{}, err
+	}
+	return tally(predicted, gold, prepareBoxes(predicted, gold), t), nil
+}
 
-func compare[R region[R]](a, b []R, t float64) (Agreement, error) {
-	f, err := tally(a, b, t)
-	if err != nil {
-		return Agreement{}, err
-	}
-	pairs, err := match(a, b, t, AnyLabel)
-	if err != nil {
-		return Agreement{}, err
-	}
-	out := Agreement{Figures: f}
+func compare[R region[R]](a, b []R, l *lists, t float64) Agreement {
+	out := Agreement{Figures: tally(a, b, l, t)}
+	pairs := l.match(t, AnyLabel)
 	if len(pairs) > 0 {
 		out.LabelAlpha = agreement.NewCoincidences()
 		for _, p := range pairs {
 			out.LabelAlpha.AddUnit([]agreement.Value{agreement.Category(a[p.A].label()), agreement.Category(b[p.B].label())})
 		}
 	}
-	return out, nil
+	return out
 }
 
 // tally matches a and b by the same-label rule and counts the result.
-func tally[R region[R]](a, b []R, t float64) (Figures, error) {
-	pairs, err := match(a, b, t, SameLabel)
-	if err != nil {
-		return Figures{}, err
-	}
+func tally[R region[R]](a, b []R, l *lists, t float64) Figures {
+	pairs := l.match(t, SameLabel)
 	f := Figures{Units: 1, Counts: Counts{RegionsA: int64(len(a)), RegionsB: int64(len(b))}}
 	bump := func(l string, c Counts) {
 		if f.Labels == nil {
@@ -295,5 +303,5 @@ func tally[R region[R]](a, b []R, t float64) (Figures, error) {
 		f.IoUMicro += m
 		bump(a[p.A].label(), Counts{Matched: 1, IoUMicro: m})
 	}
-	return f, nil
+	return f
 }

@@ -60,82 +60,150 @@ type Pair struct {
 // the rule): pairs with IoU >= t (and the same label under SameLabel) are eligible, and the
 // one-to-one matching among them maximizes the total micro-IoU, then the number of pairs,
 // then (AnyLabel) the number of same-label pairs. Pairs come back sorted by A. It fails only
-// on a threshold outside (0, 1] or a list longer than MaxRegions.
-func MatchSpans(a, b []Span, t float64, rule Rule) ([]Pair, error) { return match(a, b, t, rule) }
+// on a threshold outside (0, 1], an unknown rule or a list longer than MaxRegions.
+func MatchSpans(a, b []Span, t float64, rule Rule) ([]Pair, error) {
+	if err := checkMatch(len(a), len(b), t, rule); err != nil {
+		return nil, err
+	}
+	return prepareSpans(a, b).match(t, rule), nil
+}
 
 // MatchBoxes is MatchSpans for boxes.
-func MatchBoxes(a, b []Box, t float64, rule Rule) ([]Pair, error) { return match(a, b, t, rule) }
+func MatchBoxes(a, b []Box, t float64, rule Rule) ([]Pair, error) {
+	if err := checkMatch(len(a), len(b), t, rule); err != nil {
+		return nil, err
+	}
+	return prepareBoxes(a, b).match(t, rule), nil
+}
+
+func checkMatch(na, nb int, t float64, rule Rule) error {
+	if err := CheckThreshold(t); err != nil {
+		return err
+	}
+	if rule != SameLabel && rule != AnyLabel {
+		return fmt.Errorf("match: unknown rule %v", rule)
+	}
+	if na > MaxRegions || nb > MaxRegions {
+		return fmt.Errorf("match: %d and %d regions, more than the %d a value may hold", na, nb, MaxRegions)
+	}
+	return nil
+}
+
+// lists is two region lists as the matching sees them, whatever their kind: for each region
+// its projection on the sweep axis, whether it is empty, its label as a number, and its rank
+// in canonical order; and the IoU of a pair. Building it is the only place that touches the
+// regions' types, so the quadratic and cubic parts run on plain slices.
+type lists struct {
+	n     [2]int
+	lo    [2][]float64
+	hi    [2][]float64
+	empty [2][]bool
+	label [2][]int32
+	// order[s]: the indices of list s in canonical order (position, then label), so that
+	// every choice, including which of two equally good matchings wins, depends only on the
+	// regions and not on the order the annotator drew them in.
+	order [2][]int
+	iou   func(i, j int) float64
+
+	// t and edges: every pair with IoU >= t whatever its labels, found once by eligible and
+	// shared by the same-label and the any-label matching.
+	t     float64
+	edges []edge
+}
+
+func prepare[R region[R]](a, b []R, iou func(i, j int) float64) *lists {
+	l := &lists{n: [2]int{len(a), len(b)}, iou: iou}
+	ids := map[string]int32{}
+	for s, rs := range [2][]R{a, b} {
+		l.lo[s], l.hi[s] = make([]float64, len(rs)), make([]float64, len(rs))
+		l.empty[s], l.label[s] = make([]bool, len(rs)), make([]int32, len(rs))
+		for i, r := range rs {
+			l.lo[s][i], l.hi[s][i] = r.axis()
+			l.empty[s][i] = r.empty()
+			id, ok := ids[r.label()]
+			if !ok {
+				id = int32(len(ids))
+				ids[r.label()] = id
+			}
+			l.label[s][i] = id
+		}
+		l.order[s] = canonical(rs)
+	}
+	return l
+}
+
+func prepareSpans(a, b []Span) *lists {
+	return prepare(a, b, func(i, j int) float64 { return SpanIoU(a[i], b[j]) })
+}
+
+func prepareBoxes(a, b []Box) *lists {
+	ra, rb := make([]rect, len(a)), make([]rect, len(b))
+	for i, x := range a {
+		ra[i] = rectOf(x)
+	}
+	for j, x := range b {
+		rb[j] = rectOf(x)
+	}
+	// Empty boxes never reach iou (the sweep skips them), so the unchecked form is BoxIoU.
+	return prepare(a, b, func(i, j int) float64 { return ra[i].iou(rb[j]) })
+}
 
 // edge is an eligible pair: i in the first list, j in the second, and its IoU in millionths.
-// It is kept small (16 bytes) because a unit pair can have MaxRegions² of them.
 type edge struct {
 	i, j  int32
 	micro int32
 	same  bool
 }
 
-func match[R region[R]](a, b []R, t float64, rule Rule) ([]Pair, error) {
-	if err := CheckThreshold(t); err != nil {
-		return nil, err
+// match finds the best matching (see MatchSpans) of the lists at threshold t under rule.
+func (l *lists) match(t float64, rule Rule) []Pair {
+	na, nb := l.n[0], l.n[1]
+	if na == 0 || nb == 0 {
+		return nil
 	}
-	if rule != SameLabel && rule != AnyLabel {
-		return nil, fmt.Errorf("match: unknown rule %v", rule)
+	edges := l.eligible(t)
+	if rule == SameLabel {
+		edges = slices.DeleteFunc(slices.Clone(edges), func(e edge) bool { return !e.same })
 	}
-	if len(a) > MaxRegions || len(b) > MaxRegions {
-		return nil, fmt.Errorf("match: %d and %d regions, more than the %d a value may hold", len(a), len(b), MaxRegions)
-	}
-	if len(a) == 0 || len(b) == 0 {
-		return nil, nil
-	}
-	// Canonical order: sorting each list by position (then label) first makes every choice
-	// below, including which of two equally good matchings wins, depend only on the regions
-	// and not on the order the annotator drew them in.
-	orderA, orderB := canonical(a), canonical(b)
-	edges := eligible(a, b, orderA, orderB, t, rule)
 	if len(edges) == 0 {
-		return nil, nil
+		return nil
 	}
 
 	// Connected components of the eligibility graph (nodes: first list 0..na-1, second list
 	// na..na+nb-1). No eligible pair crosses components, so each is matched on its own and
 	// the cost is the sum of the components' cubes instead of the cube of the whole.
-	na := len(a)
-	uf := newUnionFind(na + len(b))
-	hasEdge := make([]bool, na+len(b))
+	uf := newUnionFind(na + nb)
+	hasEdge := make([]bool, na+nb)
 	for _, e := range edges {
 		uf.union(int(e.i), na+int(e.j))
 		hasEdge[e.i], hasEdge[na+int(e.j)] = true, true
 	}
 	// comp[node]: the node's component; loc[node]: its position there, in canonical order.
-	comp, loc := make([]int, na+len(b)), make([]int, na+len(b))
+	comp, loc := make([]int, na+nb), make([]int, na+nb)
 	type component struct{ as, bs []int }
 	var comps []component
 	byRoot := map[int]int{}
-	place := func(node, idx int, second bool) {
-		root := uf.find(node)
-		c, ok := byRoot[root]
-		if !ok {
-			c = len(comps)
-			byRoot[root] = c
-			comps = append(comps, component{})
-		}
-		comp[node] = c
-		if second {
-			loc[node] = len(comps[c].bs)
-			comps[c].bs = append(comps[c].bs, idx)
-		} else {
-			loc[node] = len(comps[c].as)
-			comps[c].as = append(comps[c].as, idx)
-		}
-	}
-	for _, i := range orderA {
-		if hasEdge[i] {
-			place(i, i, false)
-		}
-	}
-	for _, j := range orderB {
-		if hasEdge[na+j] {
-			place(na+j, j, true)
+	for s, off := range [2]int{0, na} {
+		for _, i := range l.order[s] {
+			node := off + i
+			if !hasEdge[node] {
+				continue
+			}
+			root := uf.find(node)
+			c, ok := byRoot[root]
+			if !ok {
+				c = len(comps)
+				byRoot[root] = c
+				comps = append(comps, component{})
+			}
+			comp[node] = c
+			if s == 0 {
+				loc[node] = len(comps[c].as)
+				comps[c].as = append(comps[c].as, i)
+			} else {
+				loc[node] = len(comps[c].bs)
+				comps[c].bs = append(comps[c].bs, i)
+			}
 		}
 	}
 
@@ -176,19 +244,18 @@ func match[R region[R]](a, b []R, t float64, rule Rule) ([]Pair, error) {
 			if p.w[r*p.cols+col] == 0 {
 				continue // the row was left unmatched: no eligible column was free for it
 			}
-			i, j := comps[c].as, comps[c].bs
-			pr := Pair{}
+			var pr Pair
 			if p.transpose {
-				pr.A, pr.B = i[col], j[r]
+				pr.A, pr.B = comps[c].as[col], comps[c].bs[r]
 			} else {
-				pr.A, pr.B = i[r], j[col]
+				pr.A, pr.B = comps[c].as[r], comps[c].bs[col]
 			}
-			pr.IoU = a[pr.A].iou(b[pr.B])
+			pr.IoU = l.iou(pr.A, pr.B)
 			pairs = append(pairs, pr)
 		}
 	}
 	slices.SortFunc(pairs, func(x, y Pair) int { return cmp.Compare(x.A, y.A) })
-	return pairs, nil
+	return pairs
 }
 
 // heaviest is the assignment of a single row: its heaviest column, the first of equals.
@@ -229,62 +296,66 @@ func canonical[R region[R]](rs []R) []int {
 	return idx
 }
 
-// eligible returns every eligible pair, found by a sweep over the regions' projections on one
-// axis (start offsets for spans, x for boxes): IoU >= t > 0 needs a positive intersection, so
-// only pairs whose projections overlap are candidates. The regions of both lists are visited
-// in order of their low end; each keeps a list of the other list's regions still open, drops
-// those that ended before it starts, and is tested against the rest. The cost is
-// O((n+m)·log(n+m) + P) for P pairs with overlapping projections, P <= n·m. Empty regions are
-// never eligible and are skipped.
-func eligible[R region[R]](a, b []R, orderA, orderB []int, t float64, rule Rule) []edge {
+// eligible returns every pair with IoU >= t, whatever the labels (each marked same or not),
+// computing them on first use. The pairs are found by a sweep over the regions' projections
+// on one axis (start offsets for spans, x for boxes): IoU >= t > 0 needs a positive
+// intersection, so only pairs whose projections overlap are candidates. The regions of both
+// lists are visited in order of their low end; each keeps a list of the other list's regions
+// still open, drops those that ended before it starts, and is paired with the rest. The sweep
+// runs twice, first counting the candidates so the pairs are stored in one allocation, then
+// computing their IoU: O((n+m)·log(n+m) + P) for P pairs with overlapping projections, P <=
+// n·m, each IoU computed once. Empty regions are never eligible and are skipped.
+func (l *lists) eligible(t float64) []edge {
+	if l.edges != nil && l.t == t {
+		return l.edges
+	}
 	type visit struct {
 		lo, hi float64
 		side   int // 0: first list, 1: second
 		rank   int // position in canonical order, for a deterministic sweep
 		idx    int
 	}
-	var visits []visit
-	for side, rs := range [2][]R{a, b} {
-		order := orderA
-		if side == 1 {
-			order = orderB
-		}
-		for rank, i := range order {
-			if rs[i].empty() {
-				continue
+	visits := make([]visit, 0, l.n[0]+l.n[1])
+	for s := range 2 {
+		for rank, i := range l.order[s] {
+			if !l.empty[s][i] {
+				visits = append(visits, visit{l.lo[s][i], l.hi[s][i], s, rank, i})
 			}
-			lo, hi := rs[i].axis()
-			visits = append(visits, visit{lo, hi, side, rank, i})
 		}
 	}
 	slices.SortFunc(visits, func(x, y visit) int {
 		return cmp.Or(cmp.Compare(x.lo, y.lo), cmp.Compare(x.side, y.side), cmp.Compare(x.rank, y.rank))
 	})
-	var open [2][]visit
-	var edges []edge
-	for _, v := range visits {
-		other := 1 - v.side
-		kept := open[other][:0]
-		for _, o := range open[other] {
-			if o.hi < v.lo {
-				continue // ended before v starts, and so before every later visit starts
+	sweep := func(fn func(i, j int)) {
+		var open [2][]visit
+		for _, v := range visits {
+			other := 1 - v.side
+			kept := open[other][:0]
+			for _, o := range open[other] {
+				if o.hi < v.lo {
+					continue // ended before v starts, and so before every later visit starts
+				}
+				kept = append(kept, o)
+				if v.side == 0 {
+					fn(v.idx, o.idx)
+				} else {
+					fn(o.idx, v.idx)
+				}
 			}
-			kept = append(kept, o)
-			i, j := v.idx, o.idx
-			if v.side == 1 {
-				i, j = o.idx, v.idx
-			}
-			same := a[i].label() == b[j].label()
-			if rule == SameLabel && !same {
-				continue
-			}
-			if iou := a[i].iou(b[j]); iou >= t {
-				edges = append(edges, edge{i: int32(i), j: int32(j), micro: int32(Micro(iou)), same: same})
-			}
+			open[other] = kept
+			open[v.side] = append(open[v.side], v)
 		}
-		open[other] = kept
-		open[v.side] = append(open[v.side], v)
 	}
+	candidates := 0
+	sweep(func(int, int) { candidates++ })
+	edges := make([]edge, 0, candidates)
+	la, lb := l.label[0], l.label[1]
+	sweep(func(i, j int) {
+		if iou := l.iou(i, j); iou >= t {
+			edges = append(edges, edge{i: int32(i), j: int32(j), micro: int32(Micro(iou)), same: la[i] == lb[j]})
+		}
+	})
+	l.t, l.edges = t, edges
 	return edges
 }
 

@@ -3,7 +3,9 @@ package regions
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -238,4 +240,149 @@ func bestAssignment(w []int64, rows, cols int) int64 {
 	}
 	walk(0, make([]bool, cols), 0)
 	return best
+}
+
+func TestMatchTable(t *testing.T) {
+	sp := func(l string, s, e int64) Span { return Span{Label: l, Start: s, End: e} }
+	for _, tc := range []struct {
+		name string
+		a, b []Span
+		t    float64
+		rule Rule
+		want [][2]int // matched (A, B) indices
+	}{
+		{name: "both empty", t: 0.5},
+		{name: "one side empty", a: []Span{sp("x", 0, 10)}, t: 0.5},
+		{name: "equal spans", a: []Span{sp("x", 0, 10)}, b: []Span{sp("x", 0, 10)}, t: 0.5, want: [][2]int{{0, 0}}},
+		{name: "IoU exactly at the threshold is eligible", a: []Span{sp("x", 0, 10)}, b: []Span{sp("x", 0, 20)}, t: 0.5, want: [][2]int{{0, 0}}},
+		{name: "IoU just under the threshold is not", a: []Span{sp("x", 0, 10)}, b: []Span{sp("x", 0, 20)}, t: 0.500001},
+		{name: "threshold 1 is exact match", a: []Span{sp("x", 0, 10), sp("x", 20, 30)}, b: []Span{sp("x", 0, 10), sp("x", 20, 31)}, t: 1, want: [][2]int{{0, 0}}},
+		{name: "same-label rule ignores other labels", a: []Span{sp("x", 0, 10)}, b: []Span{sp("y", 0, 10)}, t: 0.5},
+		{name: "any-label rule matches them", a: []Span{sp("x", 0, 10)}, b: []Span{sp("y", 0, 10)}, t: 0.5, rule: AnyLabel, want: [][2]int{{0, 0}}},
+		{
+			// a0-b0 0.9, a1-b0 0.9, a0-b1 9/11, a1-b1 8/12 (< 0.7): taking the best pair first
+			// (a0-b0) leaves a1 alone; the optimum pairs both, total 0.9 + 0.818.
+			name: "better than greedy", t: 0.7,
+			a:    []Span{sp("x", 10, 20), sp("x", 11, 21)},
+			b:    []Span{sp("x", 11, 20), sp("x", 9, 19)},
+			want: [][2]int{{0, 1}, {1, 0}},
+		},
+		{
+			// {a0-b0} weighs 1.0 with one pair, {a0-b1, a1-b0} 0.5 + 0.5 with two: equal
+			// totals, and the matching with more pairs wins.
+			name: "equal totals: more pairs", t: 0.5,
+			a:    []Span{sp("x", 0, 10), sp("x", 0, 5)},
+			b:    []Span{sp("x", 0, 10), sp("x", 0, 20)},
+			want: [][2]int{{0, 1}, {1, 0}},
+		},
+		{
+			// The same extent marked twice by each annotator, once x and once y: geometry
+			// cannot tell the crossings apart, and the labels decide.
+			name: "equal totals and pairs: agreeing labels", t: 0.5, rule: AnyLabel,
+			a:    []Span{sp("x", 0, 10), sp("y", 0, 10)},
+			b:    []Span{sp("y", 0, 10), sp("x", 0, 10)},
+			want: [][2]int{{0, 1}, {1, 0}},
+		},
+		{
+			name: "separate components", t: 0.5,
+			a:    []Span{sp("x", 100, 110), sp("x", 0, 10), sp("y", 50, 60)},
+			b:    []Span{sp("y", 51, 60), sp("x", 1, 10), sp("x", 100, 111)},
+			want: [][2]int{{0, 2}, {1, 1}, {2, 0}},
+		},
+		{name: "empty spans never match", a: []Span{sp("x", 5, 5)}, b: []Span{sp("x", 5, 5)}, t: 0.5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pairs, err := MatchSpans(tc.a, tc.b, tc.t, tc.rule)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got [][2]int
+			for _, p := range pairs {
+				got = append(got, [2]int{p.A, p.B})
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("pairs %v, want %v", got, tc.want)
+			}
+			checkMatching(t, tc.a, tc.b, pairs, tc.t, tc.rule)
+		})
+	}
+}
+
+func TestMatchBoxesTable(t *testing.T) {
+	bx := func(l string, x, y, w, h float64) Box { return Box{Label: l, X: x, Y: y, W: w, H: h} }
+	// Two rows of boxes sharing their x range: one sweep component by x, but only boxes in
+	// the same row are eligible.
+	a := []Box{bx("car", 0, 0, 10, 10), bx("car", 0, 100, 10, 10), bx("person", 50, 50, 5, 20)}
+	b := []Box{bx("car", 1, 101, 10, 10), bx("car", 0, 1, 10, 10), bx("person", 50, 52, 5, 20), bx("person", 200, 200, 5, 5)}
+	pairs, err := MatchBoxes(a, b, 0.5, SameLabel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Pair{{0, 1, 90.0 / 110}, {1, 0, 81.0 / 119}, {2, 2, 90.0 / 110}}
+	if len(pairs) != len(want) {
+		t.Fatalf("pairs %v, want %v", pairs, want)
+	}
+	for k := range want {
+		if pairs[k].A != want[k].A || pairs[k].B != want[k].B || math.Abs(pairs[k].IoU-want[k].IoU) > 1e-15 {
+			t.Errorf("pair %d: %v, want %v", k, pairs[k], want[k])
+		}
+	}
+}
+
+func TestMatchRefuses(t *testing.T) {
+	one := []Span{{"x", 0, 1}}
+	for _, th := range []float64{0, -0.5, 1.0000001, math.NaN(), math.Inf(1)} {
+		if _, err := MatchSpans(one, one, th, SameLabel); err == nil {
+			t.Errorf("threshold %v accepted", th)
+		}
+	}
+	if _, err := MatchSpans(one, one, 0.5, Rule(7)); err == nil {
+		t.Error("rule 7 accepted")
+	}
+	long := make([]Span, MaxRegions+1)
+	for i := range long {
+		long[i] = Span{"x", int64(i), int64(i + 1)}
+	}
+	if _, err := MatchSpans(long, one, 0.5, SameLabel); err == nil {
+		t.Errorf("%d spans accepted", len(long))
+	}
+	if _, err := CompareSpans(one, long, 0.5); err == nil {
+		t.Errorf("CompareSpans: %d spans accepted", len(long))
+	}
+	if _, err := MatchSpans(long[:MaxRegions], one, 0.5, SameLabel); err != nil {
+		t.Errorf("MaxRegions spans refused: %v", err)
+	}
+}
+
+// TestMatchOrderFree: the matching depends on the regions, not on the order they were drawn
+// in: shuffling either list gives the same pairs of regions.
+func TestMatchOrderFree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 3))
+	for c := 0; c < 500; c++ {
+		labels := "xy"
+		ents := spanEntities(rng, 1+rng.IntN(4), labels)
+		a, b := randomSpans(rng, rng.IntN(9), ents, 2, labels), randomSpans(rng, rng.IntN(9), ents, 2, labels)
+		rule := Rule(rng.IntN(2))
+		want := matchedRegions(t, a, b, rule)
+		rng.Shuffle(len(a), func(i, j int) { a[i], a[j] = a[j], a[i] })
+		rng.Shuffle(len(b), func(i, j int) { b[i], b[j] = b[j], b[i] })
+		if got := matchedRegions(t, a, b, rule); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("after shuffling: %v, before %v", got, want)
+		}
+	}
+}
+
+// matchedRegions is the matching as a sorted list of region pairs.
+func matchedRegions(t *testing.T, a, b []Span, rule Rule) []string {
+	t.Helper()
+	pairs, err := MatchSpans(a, b, 0.5, rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, p := range pairs {
+		out = append(out, fmt.Sprint(a[p.A], b[p.B]))
+	}
+	slices.Sort(out)
+	return out
 }

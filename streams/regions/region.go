@@ -52,20 +52,31 @@ func BoxIoU(a, b Box) float64 {
 	if a.empty() || b.empty() {
 		return 0
 	}
-	w := math.Min(a.X+a.W, b.X+b.W) - math.Max(a.X, b.X)
+	return rectOf(a).iou(rectOf(b))
+}
+
+// rect is a non-empty box as its edges and area, the form the matching computes IoU on
+// (prepared once per box instead of once per pair).
+type rect struct{ x0, y0, x1, y1, area float64 }
+
+func rectOf(b Box) rect { return rect{b.X, b.Y, b.X + b.W, b.Y + b.H, b.W * b.H} }
+
+// iou is BoxIoU of two non-empty boxes.
+func (a rect) iou(b rect) float64 {
+	w := min(a.x1, b.x1) - max(a.x0, b.x0)
 	if !(w > 0) {
 		return 0
 	}
-	h := math.Min(a.Y+a.H, b.Y+b.H) - math.Max(a.Y, b.Y)
+	h := min(a.y1, b.y1) - max(a.y0, b.y0)
 	if !(h > 0) {
 		return 0
 	}
 	inter := w * h
-	union := a.W*a.H + b.W*b.H - inter
+	union := a.area + b.area - inter
 	if !(union > 0) || math.IsInf(union, 0) {
 		return 0
 	}
-	return math.Min(1, inter/union)
+	return min(1, inter/union)
 }
 
 // empty reports whether a box covers nothing: a non-positive size or a coordinate that is
