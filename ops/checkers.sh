@@ -6,6 +6,8 @@
 #
 #   ASSAY_CHDB_PYTHON         current ClickHouse embedded in Python (ops/clickhouse/chdb/setup.sh)
 #   ASSAY_OPENLINEAGE_PYTHON  OpenLineage's reference client (ops/openlineage/setup.sh)
+#   ASSAY_SCIPY_PYTHON        SciPy, NumPy and pycocotools, the region matching's references
+#                             (ops/scipy/setup.sh)
 #   ASSAY_AVRO_CLASSPATH      Apache Avro for Java from Maven Central (ops/avro/setup.sh)
 #   ASSAY_CHROMIUM            headless Chromium for the dashboard test (ops/browser/chromium.sh)
 #   ASSAY_PROMTOOL            promtool for the alert rules' unit tests (ops/prometheus/promtool.sh)
@@ -34,6 +36,7 @@ setup() {
 
 setup ASSAY_CHDB_PYTHON ops/clickhouse/chdb/setup.sh
 setup ASSAY_OPENLINEAGE_PYTHON ops/openlineage/setup.sh
+setup ASSAY_SCIPY_PYTHON ops/scipy/setup.sh
 setup ASSAY_AVRO_CLASSPATH ops/avro/setup.sh
 setup ASSAY_CHROMIUM ops/browser/chromium.sh
 setup ASSAY_PROMTOOL ops/prometheus/promtool.sh

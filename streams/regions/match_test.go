@@ -276,6 +276,14 @@ func TestMatchTable(t *testing.T) {
 			want: [][2]int{{0, 1}, {1, 0}},
 		},
 		{
+			// The same under the any-label rule, where the two pairs disagree on labels and
+			// the single pair agrees: the pair count still comes before label agreement.
+			name: "equal totals: more pairs, before agreeing labels", t: 0.5, rule: AnyLabel,
+			a:    []Span{sp("x", 0, 10), sp("y", 0, 5)},
+			b:    []Span{sp("x", 0, 10), sp("y", 0, 20)},
+			want: [][2]int{{0, 1}, {1, 0}},
+		},
+		{
 			// The same extent marked twice by each annotator, once x and once y: geometry
 			// cannot tell the crossings apart, and the labels decide.
 			name: "equal totals and pairs: agreeing labels", t: 0.5, rule: AnyLabel,
