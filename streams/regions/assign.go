@@ -32,17 +32,46 @@ func assign(w []int64, rows, cols int) []int {
 	for j := range rowOf {
 		rowOf[j] = -1
 	}
-	dist := make([]int64, cols)  // shortest reduced distance from the new row to each column
-	pred := make([]int, cols)    // the row before each column on its shortest path
-	todo := make([]int, 0, cols) // columns not reached yet
+	pred := make([]int, cols) // the row before each column on its shortest path
+	// The columns not reached yet, with their shortest distance so far and the row it came
+	// from, kept side by side in scan order so the inner loop reads memory in sequence; a
+	// reached column is swapped out to the end.
+	todo := make([]int, cols)
+	tdist := make([]int64, cols)
+	tpred := make([]int, cols)
+	tv := make([]int64, cols)    // v of each column not reached, copied at the search's start
 	seen := make([]int, 0, cols) // columns reached, in order
+	seenDist := make([]int64, 0, cols)
+
+	// Row reduction (the first step of Jonker and Volgenant's initialization, valid for
+	// rectangular problems too since it leaves every v at 0): each row's potential is its
+	// cheapest cost, and a row whose cheapest column is still free takes it. The reduced costs
+	// are then non-negative and zero on the pairs taken, as the searches below require, and
+	// many rows need no search at all; where rows agree on their favourite columns, the
+	// searches make room.
+	for i := 0; i < rows; i++ {
+		row := w[i*cols : (i+1)*cols]
+		best := 0
+		for j, x := range row {
+			if x > row[best] || x == row[best] && rowOf[j] < 0 && rowOf[best] >= 0 {
+				best = j
+			}
+		}
+		u[i] = -row[best]
+		if rowOf[best] < 0 {
+			rowOf[best], colOf[i] = i, best
+		}
+	}
 
 	for cur := 0; cur < rows; cur++ {
-		todo, seen = todo[:0], seen[:0]
-		for j := 0; j < cols; j++ {
-			todo = append(todo, j)
-			dist[j] = inf
+		if colOf[cur] >= 0 {
+			continue
 		}
+		seen, seenDist = seen[:0], seenDist[:0]
+		for j := 0; j < cols; j++ {
+			todo[j], tdist[j], tv[j] = j, inf, v[j]
+		}
+		n := cols
 		i, reach, sink := cur, int64(0), -1
 		for sink < 0 {
 			// Relax the edges of row i (cost = −weight), then reach the closest column;
@@ -50,19 +79,21 @@ func assign(w []int64, rows, cols int) []int {
 			row := w[i*cols : (i+1)*cols]
 			base := reach - u[i]
 			best, bestAt := int64(inf), -1
-			for k, j := range todo {
-				if d := base - row[j] - v[j]; d < dist[j] {
-					dist[j], pred[j] = d, i
+			td, tp, tvv, tj := tdist[:n], tpred[:n], tv[:n], todo[:n]
+			for k, j := range tj {
+				if d := base - row[j] - tvv[k]; d < td[k] {
+					td[k], tp[k] = d, i
 				}
-				if bestAt < 0 || dist[j] < best || dist[j] == best && rowOf[j] < 0 && rowOf[todo[bestAt]] >= 0 {
-					best, bestAt = dist[j], k
+				if bestAt < 0 || td[k] < best || td[k] == best && rowOf[j] < 0 && rowOf[tj[bestAt]] >= 0 {
+					best, bestAt = td[k], k
 				}
 			}
 			reach = best
-			j := todo[bestAt]
-			todo[bestAt] = todo[len(todo)-1]
-			todo = todo[:len(todo)-1]
-			seen = append(seen, j)
+			j := tj[bestAt]
+			pred[j] = tp[bestAt]
+			seen, seenDist = append(seen, j), append(seenDist, best)
+			n--
+			todo[bestAt], tdist[bestAt], tpred[bestAt], tv[bestAt] = todo[n], tdist[n], tpred[n], tv[n]
 			if rowOf[j] < 0 {
 				sink = j
 			} else {
@@ -72,11 +103,11 @@ func assign(w []int64, rows, cols int) []int {
 		// Update the potentials of the rows and columns the search reached, so that the
 		// reduced costs stay non-negative and those along the new path become zero.
 		u[cur] += reach
-		for _, j := range seen {
+		for k, j := range seen {
 			if r := rowOf[j]; r >= 0 {
-				u[r] += reach - dist[j]
+				u[r] += reach - seenDist[k]
 			}
-			v[j] -= reach - dist[j]
+			v[j] -= reach - seenDist[k]
 		}
 		// Flip the path: every column on it takes the row before it.
 		for j := sink; ; {

@@ -394,3 +394,33 @@ func matchedRegions(t *testing.T, a, b []Span, rule Rule) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestBenchmarkShapes: the benchmark's lists are what they claim: every pair eligible, and
+// for the tied shape every perfect matching equally good (so the optimum is n pairs with the
+// total of the identity).
+func TestBenchmarkShapes(t *testing.T) {
+	const n = 40
+	rng := rand.New(rand.NewPCG(1, n))
+	x, y := worstSpans(rng, n), worstSpans(rng, n)
+	bx, by := worstBoxes(rng, n), worstBoxes(rng, n)
+	tx, ty := tiedSpans(n)
+	tbx, tby := tiedBoxes(n)
+	for name, l := range map[string]*lists{
+		"random spans": prepareSpans(x, y), "random boxes": prepareBoxes(bx, by),
+		"tied spans": prepareSpans(tx, ty), "tied boxes": prepareBoxes(tbx, tby),
+	} {
+		if got := len(l.eligible(DefaultThreshold)); got != n*n {
+			t.Errorf("%s: %d eligible pairs, want %d", name, got, n*n)
+		}
+		if got := len(l.match(DefaultThreshold, AnyLabel)); got != n {
+			t.Errorf("%s: %d matched, want %d", name, got, n)
+		}
+	}
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			if want := float64(4*n+i-j) / float64(5*n); math.Abs(SpanIoU(tx[i], ty[j])-want) > 1e-15 || math.Abs(BoxIoU(tbx[i], tby[j])-want) > 1e-15 {
+				t.Fatalf("tied IoU (%d, %d) = %v and %v, want %v", i, j, SpanIoU(tx[i], ty[j]), BoxIoU(tbx[i], tby[j]), want)
+			}
+		}
+	}
+}
