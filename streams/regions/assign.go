@@ -12,7 +12,8 @@ import "math"
 // Volgenant 1987, "A shortest augmenting path algorithm for dense and sparse linear assignment
 // problems", Computing 38; Crouse 2016, "On implementing 2D rectangular assignment
 // algorithms", IEEE Trans. Aerospace and Electronic Systems 52(4), the method SciPy's
-// linear_sum_assignment implements). Rows are added one at a time. For each, a Dijkstra search
+// linear_sum_assignment implements). After a row reduction (below), the rows still without a
+// column are added one at a time. For each, a Dijkstra search
 // over the columns, on costs reduced by dual potentials u (rows) and v (columns), finds the
 // cheapest alternating path from the new row to a free column, and the path is flipped.
 // Keeping every reduced cost c_ij − u_i − v_j non-negative and those of assigned pairs zero
