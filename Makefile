@@ -24,7 +24,7 @@ unit: ## unit tests only (-short): nothing needs to run, integration tests skip
 # Each target that needs the stack brings it up under an owner of its own (ops/stack.sh), so
 # stopping at its end stops only what it started: a `make test` beside a running `make run`
 # leaves that stack alone.
-test: ## unit and integration tests against the real broker and database (and the checkers of ops/checkers.sh: current ClickHouse via chdb, openlineage-python, SciPy and krippendorff, Apache Avro for Java, headless Chromium, promtool)
+test: ## unit and integration tests against the real broker and database (and the checkers of ops/checkers.sh: current ClickHouse via chdb, openlineage-python, SciPy with pycocotools and krippendorff, DKPro Statistics, Apache Avro for Java, headless Chromium, promtool)
 	@ops/stack.sh with test ops/checkers.sh env ASSAY_INTEGRATION=1 $(GO) test $(GOFLAGS) -count=1 -timeout 40m $(PKGS)
 
 run: build ## local stack up, schema and topics applied; runs until Ctrl-C

@@ -6,8 +6,8 @@
 #
 #   ASSAY_CHDB_PYTHON         current ClickHouse embedded in Python (ops/clickhouse/chdb/setup.sh)
 #   ASSAY_OPENLINEAGE_PYTHON  OpenLineage's reference client (ops/openlineage/setup.sh)
-#   ASSAY_STATS_PYTHON        SciPy and the PyPI krippendorff package, the preference figures'
-#                             references (ops/preference/setup.sh)
+#   ASSAY_SCIPY_PYTHON        SciPy, NumPy, pycocotools and the PyPI krippendorff package, the
+#                             references of the region and preference figures (ops/scipy/setup.sh)
 #   ASSAY_AVRO_CLASSPATH      Apache Avro for Java from Maven Central (ops/avro/setup.sh)
 #   ASSAY_DKPRO_CLASSPATH     DKPro Statistics (unitizing alpha) from Maven Central (ops/dkpro/setup.sh)
 #   ASSAY_CHROMIUM            headless Chromium for the dashboard test (ops/browser/chromium.sh)
@@ -37,7 +37,7 @@ setup() {
 
 setup ASSAY_CHDB_PYTHON ops/clickhouse/chdb/setup.sh
 setup ASSAY_OPENLINEAGE_PYTHON ops/openlineage/setup.sh
-setup ASSAY_STATS_PYTHON ops/preference/setup.sh
+setup ASSAY_SCIPY_PYTHON ops/scipy/setup.sh
 setup ASSAY_AVRO_CLASSPATH ops/avro/setup.sh
 setup ASSAY_DKPRO_CLASSPATH ops/dkpro/setup.sh
 setup ASSAY_CHROMIUM ops/browser/chromium.sh

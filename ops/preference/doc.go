@@ -3,6 +3,7 @@
 // "krippendorff" package's nominal and ordinal alpha. Tests hand Check a data set of preference
 // labels, and check.py in this directory codes it as the package documentation of
 // streams/preference states (sharing no code with it) and computes the figures with the
-// references. ASSAY_STATS_PYTHON names a python with SciPy and krippendorff installed (setup.sh
-// in this directory makes one and prints its path; ops/checkers.sh, and so make test, sets it).
+// references. ASSAY_SCIPY_PYTHON names a python with SciPy and krippendorff installed
+// (ops/scipy/setup.sh makes one, shared with the region matching's checks, and prints its path;
+// ops/checkers.sh, and so make test, sets it).
 package preference

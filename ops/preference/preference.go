@@ -66,13 +66,13 @@ type Result struct {
 	Intervals []Interval      `json:"intervals"`
 }
 
-// Check runs check.py on data with $ASSAY_STATS_PYTHON and returns the references' figures; it
-// fails t when the checker cannot run or refuses the data. Without ASSAY_STATS_PYTHON it skips
+// Check runs check.py on data with $ASSAY_SCIPY_PYTHON and returns the references' figures; it
+// fails t when the checker cannot run or refuses the data. Without ASSAY_SCIPY_PYTHON it skips
 // t, or fails it under ASSAY_INTEGRATION=1, so CI can never pass by skipping (as testenv does
 // for the servers).
 func Check(t testing.TB, data Data) Result {
 	t.Helper()
-	python := testenv.Python(t, "ASSAY_STATS_PYTHON", "ops/preference/setup.sh")
+	python := testenv.Python(t, "ASSAY_SCIPY_PYTHON", "ops/scipy/setup.sh")
 	b, err := json.Marshal(data)
 	if err != nil {
 		t.Fatal(err)

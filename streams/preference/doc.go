@@ -127,7 +127,7 @@
 // of 400 items with one biased annotator, including every annotator's counts, exact
 // expectation and interval and Wilson intervals at the edges (ops/preference: check.py restates
 // the coding in Python and leaves alpha and the interval to the references). It needs
-// ASSAY_STATS_PYTHON (ops/preference/setup.sh), skips without it, and fails without it under
+// ASSAY_SCIPY_PYTHON (ops/scipy/setup.sh), skips without it, and fails without it under
 // ASSAY_INTEGRATION=1.
 //
 // # What is additive

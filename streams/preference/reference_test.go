@@ -45,7 +45,7 @@ const workedScale = 3
 
 // The worked data set's figures, computed once by hand with the references (ops/preference,
 // check.py: krippendorff 0.9.0, SciPy 1.17.1) and checked here without them; TestReference
-// computes them again with the references when ASSAY_STATS_PYTHON is set.
+// computes them again with the references when ASSAY_SCIPY_PYTHON is set.
 const (
 	workedNominal = 0.40540540540540537 // 15/37
 	workedOrdinal = 0.64742514970059883
