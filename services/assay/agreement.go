@@ -16,7 +16,7 @@ import (
 
 func init() {
 	register("agreement", command{
-		summary: "agreement figures of a ratings export (CSV unit,annotator,value): alpha with its confidence interval, Fleiss' kappa, percent agreement; for spans and boxes pairwise F1, mean IoU, label alpha (and unitizing alpha for spans); for preferences alpha and position bias",
+		summary: "agreement figures of a ratings export (CSV unit,annotator,value): alpha with its confidence interval, Fleiss' kappa, percent agreement; spans and boxes: pairwise F1, mean IoU, label and unitizing alpha; preferences: alpha, position bias",
 		run:     runAgreement,
 	})
 }

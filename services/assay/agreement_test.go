@@ -365,6 +365,7 @@ func TestAgreementGolden(t *testing.T) {
 		args []string
 	}{
 		{"spans", []string{"-level", "spans", "-input", "testdata/spans_pairwise.csv"}},
+		{"spans_two", []string{"-level", "spans", "-input", "testdata/spans_nervaluate.csv"}},
 		{"spans_gold", []string{"-level", "spans", "-input", "testdata/spans_nervaluate.csv", "-gold", "gold", "-iou", "0.5"}},
 		{"boxes", []string{"-level", "boxes", "-input", "testdata/boxes_worked.csv", "-gold", "bob"}},
 		{"preference", []string{"-level", "preference", "-input", "testdata/preference_gold.csv", "-strength-scale", "3", "-gold", "gold"}},
