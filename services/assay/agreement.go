@@ -93,17 +93,27 @@ func runAgreement(_ context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("%w: -confidence %v is not between 0 and 1", errUsage, *confidence)
 	}
 	*levelName = strings.ToLower(strings.TrimSpace(*levelName))
+	var level agreement.Level // for the levels of streams/agreement
+	if !slices.Contains([]string{levelSpans, levelBoxes, levelPreference}, *levelName) {
+		var err error
+		if level, err = parseLevel(*levelName); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	// A flag that does not apply to the level is refused rather than ignored: a -iou given with
 	// -level nominal is a mistake in the command, and silently dropping it hides the mistake.
-	for name, levels := range map[string][]string{
-		"iou":            {levelSpans, levelBoxes},
-		"strength-scale": {levelPreference},
-		"gold":           {levelSpans, levelBoxes, levelPreference},
+	for _, f := range []struct {
+		name   string
+		levels []string
+	}{
+		{"iou", []string{levelSpans, levelBoxes}},
+		{"strength-scale", []string{levelPreference}},
+		{"gold", []string{levelSpans, levelBoxes, levelPreference}},
 	} {
-		if set[name] && !slices.Contains(levels, *levelName) {
-			return fmt.Errorf("%w: -%s applies to -level %s only, not %s", errUsage, name, joinOr(levels), *levelName)
+		if set[f.name] && !slices.Contains(f.levels, *levelName) {
+			return fmt.Errorf("%w: -%s applies to -level %s only, not %s", errUsage, f.name, joinOr(f.levels), *levelName)
 		}
 	}
 
@@ -136,10 +146,6 @@ func runAgreement(_ context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		report = r
 	default:
-		level, err := parseLevel(*levelName)
-		if err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
-		}
 		r, err := readCategoricalReport(*input, level, *confidence)
 		if err != nil {
 			return err

@@ -472,6 +472,7 @@ func TestAgreementJSONLevelErrors(t *testing.T) {
 		{"iou with nominal", "nominal", "", []string{"-iou", "0.7"}, 2, []string{"-iou applies to -level spans or boxes only, not nominal"}},
 		{"strength scale with spans", "spans", "", []string{"-strength-scale", "3"}, 2, []string{"-strength-scale applies to -level preference only, not spans"}},
 		{"negative strength scale", "preference", "", []string{"-strength-scale", "-2"}, 2, []string{"-strength-scale: strength_scale: must be at least 1, got -2"}},
+		{"unknown level", "span", "", []string{"-iou", "0.7"}, 2, []string{`unknown level "span" (want nominal, ordinal, interval, ratio, set, jaccard, spans, boxes or preference)`}},
 		{"gold with ordinal", "ordinal", "", []string{"-gold", "g"}, 2, []string{"-gold applies to -level spans, boxes or preference only, not ordinal"}},
 	}
 	for _, tt := range tests {
