@@ -23,20 +23,7 @@ const EnvClasspath = "ASSAY_AVRO_CLASSPATH"
 // testenv does for the servers and the Python checkers).
 func Classpath(t testing.TB) string {
 	t.Helper()
-	testenv.SkipShort(t)
-	cp := os.Getenv(EnvClasspath)
-	_, err := exec.LookPath("java")
-	switch {
-	case cp == "" && testenv.Required():
-		t.Fatalf("%s is not set: run ops/avro/setup.sh and export its output", EnvClasspath)
-	case cp == "":
-		t.Skipf("%s not set (run ops/avro/setup.sh and export its output): Apache Avro check skipped", EnvClasspath)
-	case err != nil && testenv.Required():
-		t.Fatalf("java is required for the Apache Avro check: %v", err)
-	case err != nil:
-		t.Skipf("java not found: Apache Avro check skipped: %v", err)
-	}
-	return cp
+	return testenv.JavaClasspath(t, EnvClasspath, "ops/avro/setup.sh", "Apache Avro")
 }
 
 // Schema is a schema to hand Apache Avro: ID names it in the verdict (the .avsc's Path for the

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -26,20 +25,7 @@ const EnvClasspath = "ASSAY_DKPRO_CLASSPATH"
 // ops/avro does for Apache Avro).
 func Classpath(t testing.TB) string {
 	t.Helper()
-	testenv.SkipShort(t)
-	cp := os.Getenv(EnvClasspath)
-	_, err := exec.LookPath("java")
-	switch {
-	case cp == "" && testenv.Required():
-		t.Fatalf("%s is not set: run ops/dkpro/setup.sh and export its output", EnvClasspath)
-	case cp == "":
-		t.Skipf("%s not set (run ops/dkpro/setup.sh and export its output): DKPro Statistics check skipped", EnvClasspath)
-	case err != nil && testenv.Required():
-		t.Fatalf("java is required for the DKPro Statistics check: %v", err)
-	case err != nil:
-		t.Skipf("java not found: DKPro Statistics check skipped: %v", err)
-	}
-	return cp
+	return testenv.JavaClasspath(t, EnvClasspath, "ops/dkpro/setup.sh", "DKPro Statistics")
 }
 
 // Unit is one UnitizingAnnotationStudy.addUnit(Offset, Length, Rater, Category).

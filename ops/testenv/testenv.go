@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -195,6 +196,28 @@ func Python(t testing.TB, env, setup string) string {
 		t.Skipf("%s not set (run %s and export its output): check skipped", env, setup)
 	}
 	return python
+}
+
+// JavaClasspath returns the Java classpath in the environment variable env (set from the
+// checker's setup script, e.g. ops/avro/setup.sh), after checking that java is on PATH; what
+// names the checker in messages ("Apache Avro"). Without either it skips t, or fails it under
+// ASSAY_INTEGRATION=1, so CI can never pass by skipping a check against a Java reference.
+func JavaClasspath(t testing.TB, env, setup, what string) string {
+	t.Helper()
+	SkipShort(t)
+	cp := os.Getenv(env)
+	_, err := exec.LookPath("java")
+	switch {
+	case cp == "" && Required():
+		t.Fatalf("%s is not set: run %s and export its output", env, setup)
+	case cp == "":
+		t.Skipf("%s not set (run %s and export its output): %s check skipped", env, setup, what)
+	case err != nil && Required():
+		t.Fatalf("java is required for the %s check: %v", what, err)
+	case err != nil:
+		t.Skipf("java not found: %s check skipped: %v", what, err)
+	}
+	return cp
 }
 
 // Database says which database Stack gives a test.

@@ -24,59 +24,85 @@ type Rating struct {
 // by the same annotator for the same unit is an error: the export should hold each
 // annotator's current answer once, and silently keeping either would change the figures.
 func ReadRatingsCSV(r io.Reader, level Level) ([]Rating, error) {
+	var out []Rating
+	err := ReadRatingCells(r, func(c RatingCell) error {
+		v, err := ParseValue(level, c.Value)
+		if err != nil {
+			return fmt.Errorf("read ratings csv line %d: %w", c.Line, err)
+		}
+		out = append(out, Rating{Unit: c.Unit, Annotator: c.Annotator, Value: v})
+		return nil
+	})
+	return out, err
+}
+
+// RatingCell is one rating of a ratings CSV before its value is parsed: where it is (Line;
+// ValueLine, where the value starts, differs for a quoted value spanning lines) and its text.
+type RatingCell struct {
+	Unit, Annotator string
+	// Value is the value's text, trimmed; never empty (a blank cell is a missing rating).
+	Value           string
+	Line, ValueLine int
+}
+
+// ReadRatingCells reads a ratings CSV as ReadRatingsCSV does (a header naming unit, annotator
+// and value in any order and case, other columns ignored, a row with a blank value skipped as a
+// missing rating, an annotator rating a unit twice refused) and hands every rating to parse,
+// whose error it returns as is (parse names the line and what is wrong with the value). It is
+// the one reader of the export format, for values of any kind (the CLI's JSON regions and
+// preferences as well as ParseValue's levels).
+func ReadRatingCells(r io.Reader, parse func(RatingCell) error) error {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err != nil {
-		return nil, fmt.Errorf("read ratings csv header: %w", err)
+		return fmt.Errorf("read ratings csv header: %w", err)
 	}
 	col := map[string]int{"unit": -1, "annotator": -1, "value": -1}
 	for i, h := range header {
 		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
 		if j, ok := col[h]; ok {
 			if j >= 0 {
-				return nil, fmt.Errorf("read ratings csv header: column %q appears twice", h)
+				return fmt.Errorf("read ratings csv header: column %q appears twice", h)
 			}
 			col[h] = i
 		}
 	}
 	for _, name := range []string{"unit", "annotator", "value"} {
 		if col[name] < 0 {
-			return nil, fmt.Errorf("read ratings csv header: no %q column (want unit,annotator,value)", name)
+			return fmt.Errorf("read ratings csv header: no %q column (want unit,annotator,value)", name)
 		}
 	}
 	type key struct{ unit, annotator string }
 	seen := map[key]int{}
-	var out []Rating
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read ratings csv: %w", err)
+			return fmt.Errorf("read ratings csv: %w", err)
 		}
 		line, _ := cr.FieldPos(0)
 		unit := strings.TrimSpace(rec[col["unit"]])
 		annotator := strings.TrimSpace(rec[col["annotator"]])
 		if unit == "" || annotator == "" {
-			return nil, fmt.Errorf("read ratings csv line %d: empty unit or annotator", line)
+			return fmt.Errorf("read ratings csv line %d: empty unit or annotator", line)
 		}
-		v, err := ParseValue(level, rec[col["value"]])
-		if errors.Is(err, ErrMissing) {
+		raw := strings.TrimSpace(rec[col["value"]])
+		if raw == "" {
 			continue
 		}
-		if err != nil {
-			return nil, fmt.Errorf("read ratings csv line %d: %w", line, err)
+		valueLine, _ := cr.FieldPos(col["value"])
+		if err := parse(RatingCell{Unit: unit, Annotator: annotator, Value: raw, Line: line, ValueLine: valueLine}); err != nil {
+			return err
 		}
 		k := key{unit, annotator}
 		if prev, dup := seen[k]; dup {
-			return nil, fmt.Errorf("read ratings csv line %d: annotator %q already rated unit %q on line %d", line, annotator, unit, prev)
+			return fmt.Errorf("read ratings csv line %d: annotator %q already rated unit %q on line %d", line, annotator, unit, prev)
 		}
 		seen[k] = line
-		out = append(out, Rating{Unit: unit, Annotator: annotator, Value: v})
 	}
-	return out, nil
 }
 
 // groupUnits groups ratings by unit (units and their ratings sorted by annotator, for
