@@ -42,6 +42,28 @@
 //     a 409 decided on a partial view. An override is an ordinary owner's event here: it is
 //     authorized (owner-only, in the owner's projects) and published, and the view reads it
 //     back from the topic;
+//   - checks label values against the questions projects define (Config.Questions, set by
+//     the ingest main unless -check-questions=false; services/ingest/questionview reads
+//     QuestionDefined from the projects topic): a LabelSubmitted, GoldLabelSet or
+//     PreLabelProposed whose question is defined and whose value the definition does not
+//     admit (schemas.QuestionDefined.Admits: another level, a category or region label
+//     outside the closed set, a strength above the scale), and a spans, boxes or preference
+//     value whose question is not defined, is refused as invalid (422, code invalid, like
+//     every value the contract's Validate refuses), the error naming the field
+//     (value.spans[2].label, value.level, value.preference.strength; question_id for a
+//     question not defined, with how to proceed: an owner sends QuestionDefined). A
+//     LabelSubmitted's question is looked up in its project; a GoldLabelSet and a
+//     PreLabelProposed name no project, so theirs is looked up by question id among the
+//     projects the principal may write, and refused only when no definition found admits
+//     it (the item's own project's definition is the processors' to apply). A
+//     ReviewCompleted's corrected value answers the question of the label it reviews, which
+//     the gateway does not know: it gets the contract's checks only, and the processors
+//     check it against the question. Values of levels that need no definition (nominal,
+//     ordinal, interval, ratio, multi_label) pass when their question is not defined, and so
+//     does any value whose question the view does not hold once it is past its memory cap.
+//     The definitions are asked after the recent-ids window, like the gate; while the view
+//     has not caught up, a request with a value to check gets 503 (code
+//     questions_unavailable), not a 422 decided on a partial view;
 //   - publishes the request all-or-nothing: if any event is rejected (invalid, forbidden, or
 //     a training run the gate refuses), none is published, every rejected event is written
 //     to the DLQ topic with its original bytes (up to MaxDLQOriginalBytes) and the reason

@@ -275,6 +275,9 @@ func (g *Gateway) process(ctx context.Context, w http.ResponseWriter, r *http.Re
 			if ge := (*gateError)(nil); errors.As(err, &ge) {
 				return g.gateUnavailable(w, ge)
 			}
+			if qe := (*questionsError)(nil); errors.As(err, &qe) {
+				return g.questionsUnavailable(w, qe)
+			}
 			return g.notCharged(ctx, w, r, prod, h, b, err)
 		}
 		if e == nil && len(rej.errs) == 0 {
@@ -290,7 +293,7 @@ func (g *Gateway) process(ctx context.Context, w http.ResponseWriter, r *http.Re
 
 // event decodes, checks and encodes one element. The pending event is charged to h when
 // keep is set (else the caller drops it: the request will not be published); e is why the
-// event is rejected; err is the hold's, or a *gateError.
+// event is rejected; err is the hold's, a *gateError or a *questionsError.
 func (g *Gateway) event(el Element, prod *access.Principal, now time.Time, seen map[string]int, h *hold, scratch *[]byte, keep bool) (p pending, e *wire.EventError, err error) {
 	if el.Size > g.cfg.MaxEventBytes {
 		return p, decodeElement(el, g.cfg.MaxEventBytes).Err, nil
