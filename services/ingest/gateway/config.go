@@ -106,12 +106,15 @@ type Config struct {
 // Questions is what the gateway asks of the questions' definitions
 // (services/ingest/questionview's View).
 type Questions interface {
-	// Definitions returns the definitions in force of question in the projects in accepts
-	// (the gateway must not modify them), and whether they are complete: false when a
-	// definition the gateway is not given may exist (the view is past its cap), so that
-	// no definition found does not mean the question is undefined. An error means the
+	// Definition returns the definition in force of question in project, or nil (the
+	// gateway must not modify it), and whether the definitions are complete: false when
+	// one the gateway is not given may exist (the view is past its cap), so that no
+	// definition found does not mean the question is undefined. An error means the
 	// definitions are not known yet: the request gets 503 and is retried, never a 422
 	// decided on a partial view.
+	Definition(project, question string) (*schemas.QuestionDefined, bool, error)
+	// Definitions is Definition for a question in every project in accepts, ordered by
+	// project.
 	Definitions(question string, in func(project string) bool) ([]*schemas.QuestionDefined, bool, error)
 }
 

@@ -74,11 +74,20 @@ func (g *Gateway) admitted(d Decoded, prod *access.Principal) (*wire.EventError,
 	if !ok {
 		return nil, nil
 	}
-	in := prod.InProject
+	var (
+		defs     []*schemas.QuestionDefined
+		complete bool
+		err      error
+	)
 	if project != "" {
-		in = func(p string) bool { return p == project }
+		var def *schemas.QuestionDefined
+		def, complete, err = g.cfg.Questions.Definition(project, question)
+		if def != nil {
+			defs = []*schemas.QuestionDefined{def}
+		}
+	} else {
+		defs, complete, err = g.cfg.Questions.Definitions(question, prod.InProject)
 	}
-	defs, complete, err := g.cfg.Questions.Definitions(question, in)
 	if err != nil {
 		return nil, &questionsError{err}
 	}
@@ -99,7 +108,7 @@ func (g *Gateway) admitted(d Decoded, prod *access.Principal) (*wire.EventError,
 		}
 		return nil, nil
 	}
-	var first *schemas.FieldError
+	var refusal error
 	var firstProject string
 	for _, def := range defs {
 		err := def.Admits(*v)
@@ -107,14 +116,15 @@ func (g *Gateway) admitted(d Decoded, prod *access.Principal) (*wire.EventError,
 			g.m.valuesChecked.WithLabelValues(valueAdmitted).Inc()
 			return nil, nil
 		}
-		if first == nil {
-			if !errors.As(err, &first) {
-				first = &schemas.FieldError{Reason: err.Error()}
-			}
-			firstProject = def.ProjectID
+		if refusal == nil {
+			refusal, firstProject = err, def.ProjectID
 		}
 	}
 	g.m.valuesChecked.WithLabelValues(valueNotAdmitted).Inc()
+	var first *schemas.FieldError
+	if !errors.As(refusal, &first) {
+		first = &schemas.FieldError{Reason: refusal.Error()}
+	}
 	field := "value"
 	if first.Field != "" {
 		field += "." + first.Field

@@ -450,6 +450,10 @@ func TestLabelsWhileTheQuestionViewCatchesUp(t *testing.T) {
 // does past its cap.
 type incomplete struct{}
 
+func (incomplete) Definition(string, string) (*schemas.QuestionDefined, bool, error) {
+	return nil, false, nil
+}
+
 func (incomplete) Definitions(string, func(string) bool) ([]*schemas.QuestionDefined, bool, error) {
 	return nil, false, nil
 }

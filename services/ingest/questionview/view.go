@@ -132,6 +132,18 @@ func New(k config.Kafka, cfg Config, reg prometheus.Registerer, log *slog.Logger
 // ErrNotReady is Definitions' error before the view has caught up.
 var ErrNotReady = errors.New("the view of questions has not read the projects topic up to where it stood at start")
 
+// Definition returns the definition in force of question in project, or nil, and whether the
+// view is complete (see Definitions). The definition is shared: callers must not modify it.
+// Before the view has caught up it returns an error wrapping ErrNotReady.
+func (v *View) Definition(project, question string) (*schemas.QuestionDefined, bool, error) {
+	if !v.r.CaughtUp() {
+		return nil, false, v.notReady()
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.byQuestion[question][project], !v.full, nil
+}
+
 // Definitions returns the definitions in force of question in the projects in accepts,
 // ordered by project, and whether the view is complete: false once a definition was
 // dropped for the cap, when a question the view does not hold may be defined all the same.
