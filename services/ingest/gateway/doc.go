@@ -94,8 +94,12 @@
 //     place, so there is no second copy of a body; as each event turns into its record (or
 //     its DLQ record) the record is charged and the pieces behind it are dropped, their
 //     charge paying for what comes next. Fixed bookkeeping (a record's structs, an answer's
-//     JSON, the transient work of one event) is counted by estimates (request.go). A DLQ
-//     record of metadata only (< 2 KiB) is a constant of the request, not charged;
+//     JSON, the transient work of one event) is counted by estimates (request.go); an
+//     event's lists are charged at their elements' Go size before they are made (the fast
+//     decoder counts a list, then makes it at its exact size), since a list of empty
+//     objects decodes to many times its JSON ("boxes":[{},{},...]: 56 bytes a Box from
+//     3). A DLQ record of metadata only (< 2 KiB) is a constant of the request, not
+//     charged;
 //   - gives each principal at most a share of the budget (MaxInFlightShare, half by
 //     default): past it only that principal's requests wait and get 503, so one producer
 //     (a leaked token sending gzip bombs, a runaway loop) cannot take everyone's room. A

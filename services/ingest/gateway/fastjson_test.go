@@ -3,8 +3,10 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/assay-data/assay/schemas"
@@ -125,7 +127,7 @@ func TestFastDecoderIsEncodingJSON(t *testing.T) {
 		}
 		for _, raw := range [][]byte{raw, indented.Bytes()} {
 			got, _ := schemas.New(ev.Type())
-			hash, ok := decodeFast(raw, ev.Type(), got)
+			hash, ok, _, _ := decodeFast(raw, ev.Type(), got, nil)
 			if !ok {
 				t.Errorf("%s: the fast decoder gave up on %s", ev.Type(), raw)
 				continue
@@ -141,7 +143,7 @@ func TestFastDecoderIsEncodingJSON(t *testing.T) {
 	}
 	for _, s := range fastSeeds {
 		raw := []byte(s)
-		ev, _, e := decodeEvent(raw)
+		ev, _, e, _, _ := decodeEvent(raw, nil)
 		want, wantErr := referenceDecode(raw)
 		if !reflect.DeepEqual(ev, want) || !reflect.DeepEqual(e, wantErr) {
 			t.Errorf("%s: decoded %+v, %+v; the reference %+v, %+v", s, ev, e, want, wantErr)
@@ -211,7 +213,7 @@ func TestFastDecoderReadsRegionValues(t *testing.T) {
 		}
 		for _, raw := range [][]byte{raw, indented.Bytes()} {
 			got, _ := schemas.New(ev.Type())
-			hash, ok := decodeFast(raw, ev.Type(), got)
+			hash, ok, _, _ := decodeFast(raw, ev.Type(), got, nil)
 			if !ok {
 				t.Errorf("%s: the fast decoder gave up on %s", ev.Type(), raw)
 				continue
@@ -222,4 +224,72 @@ func TestFastDecoderReadsRegionValues(t *testing.T) {
 			}
 		}
 	}
+}
+
+// jsonElements counts the elements of the arrays in raw (valid JSON) from encoding/json's
+// tokens: every value, or opening of one, whose container is an array.
+func jsonElements(t *testing.T, raw []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	var stack []json.Delim
+	n, key := 0, false // key: the next string of an object is a member name
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return n
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		if d, ok := tok.(json.Delim); ok && (d == ']' || d == '}') {
+			stack = stack[:len(stack)-1]
+			key = len(stack) > 0 && stack[len(stack)-1] == '{'
+			continue
+		}
+		inObject := len(stack) > 0 && stack[len(stack)-1] == '{'
+		if inObject && key {
+			key = false // a member name
+			continue
+		}
+		if len(stack) > 0 && stack[len(stack)-1] == '[' {
+			n++
+		}
+		if d, ok := tok.(json.Delim); ok {
+			stack = append(stack, d)
+			key = d == '{'
+			continue
+		}
+		key = inObject
+	}
+}
+
+// FuzzListElements holds the counts the charge of lists rests on to encoding/json: on valid
+// JSON, listElements is the number of elements of all its arrays, and elementsAt the length
+// of an array; on anything else they do not panic.
+func FuzzListElements(f *testing.F) {
+	for _, s := range fastSeeds {
+		f.Add([]byte(s))
+	}
+	for _, s := range []string{`[]`, `[ ]`, `[[],[[]],{}]`, `["]","[",",",{"a":[1,2]}]`, `[1,"\"",2]`, `[` + strings.Repeat("[", 70) + `1,2` + strings.Repeat("]", 70) + `]`, `[1,`, `["\`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		n := listElements(raw)
+		for i, c := range raw {
+			if c == '[' {
+				elementsAt(raw, i)
+			}
+		}
+		var v any
+		if json.Unmarshal(raw, &v) != nil {
+			return
+		}
+		if want := jsonElements(t, raw); n != want {
+			t.Fatalf("%s: listElements %d, encoding/json %d", raw, n, want)
+		}
+		if a, ok := v.([]any); ok {
+			if got := elementsAt(raw, bytes.IndexByte(raw, '[')); got != len(a) {
+				t.Fatalf("%s: elementsAt %d, encoding/json %d", raw, got, len(a))
+			}
+		}
+	})
 }
