@@ -55,10 +55,10 @@
 //     LabelSubmitted's question is looked up in its project; a GoldLabelSet and a
 //     PreLabelProposed name no project, so theirs is looked up by question id among the
 //     projects the principal may write, and refused only when no definition found admits
-//     it (the item's own project's definition is the processors' to apply). A
+//     it (only the processors know the item's project, and which definition applies). A
 //     ReviewCompleted's corrected value answers the question of the label it reviews, which
-//     the gateway does not know: it gets the contract's checks only, and the processors
-//     check it against the question. Values of levels that need no definition (nominal,
+//     the gateway does not know: it gets the contract's checks only, and checking it
+//     against its question is left to the processors. Values of levels that need no definition (nominal,
 //     ordinal, interval, ratio, multi_label) pass when their question is not defined, and so
 //     does any value whose question the view does not hold once it is past its memory cap.
 //     The definitions are asked after the recent-ids window, like the gate; while the view

@@ -32,7 +32,7 @@ func (e *questionsError) Unwrap() error { return e.err }
 // answered is the question an event answers and its value: a LabelSubmitted's, in its
 // project; a GoldLabelSet's or a PreLabelProposed's, which name no project. ok is false for
 // every other type (a ReviewCompleted's corrected value answers the question of the label
-// it reviews, which the gateway does not know: the processors check it).
+// it reviews, which the gateway does not know: checking it is left to the processors).
 func answered(ev schemas.Event) (question, project string, v *schemas.LabelValue, ok bool) {
 	switch e := ev.(type) {
 	case *schemas.LabelSubmitted:
