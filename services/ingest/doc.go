@@ -10,4 +10,11 @@
 // it starts the view's Run, stops it on shutdown, and adds its readiness check, so the
 // gateway is not ready before the view has read the datasets topic; the gateway asks the
 // view about every TrainingRunRegistered (409 for a version the gate has not certified).
+//
+// Likewise main owns the view of the questions projects define
+// (services/ingest/questionview) unless -check-questions=false, bounded by
+// -question-view-bytes, with its readiness check (question_view): the gateway asks it about
+// every LabelSubmitted, GoldLabelSet and PreLabelProposed (422 for a value the question's
+// definition does not admit, or a spans, boxes or preference value of a question not
+// defined).
 package main

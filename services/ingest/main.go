@@ -12,6 +12,7 @@ import (
 
 	"github.com/assay-data/assay/services/ingest/gateview"
 	"github.com/assay-data/assay/services/ingest/gateway"
+	"github.com/assay-data/assay/services/ingest/questionview"
 	"github.com/assay-data/assay/services/ingest/wire"
 	"github.com/assay-data/assay/services/internal/principals"
 	"github.com/assay-data/assay/services/internal/serve"
@@ -84,6 +85,22 @@ func memoryLimit(flagValue, budget int64, env config.LookupEnv) (limit int64, so
 	return budget + memoryOverhead, "derived"
 }
 
+// runView runs a view's Run until ctx ends (SIGTERM) and returns the function that stops it
+// and waits for it. Requests still draining are decided on what the view has read, which
+// stays in memory until run returns.
+func runView(ctx context.Context, run func(context.Context) error) (stop func()) {
+	viewCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = run(viewCtx) // returns nil when viewCtx ends; failures are retried inside
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
 func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -93,6 +110,8 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	addr := fs.String("addr", "127.0.0.1:18090", "listen address")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "time given to in-flight requests and produces on shutdown")
 	gateRuns := fs.Bool("gate-training-runs", true, "refuse (409) a TrainingRunRegistered on a dataset version the quality gate has not certified and no owner overrode, deciding on a view of the datasets topic (false: training runs are not gated, for deployments without a gate)")
+	checkQuestions := fs.Bool("check-questions", true, "refuse (422) a label, gold label or pre-label whose value its question's definition (QuestionDefined) does not admit, and a spans, boxes or preference value whose question is not defined, deciding on a view of the projects topic (false: values get the contract's own checks only)")
+	questionBytes := fs.Int64("question-view-bytes", questionview.DefaultMaxBytes, "most memory the view of questions holds (estimated); past it, values of questions it does not hold are no longer refused as undefined")
 	memLimit := fs.Int64("memory-limit", 0, "the Go runtime's soft memory limit in bytes (0: -max-inflight-bytes + 48 MiB); GOMEMLIMIT, when set, wins")
 	httpCfg := serve.RegisterHTTPFlags(fs, httpDefaults())
 	logFlags := serve.RegisterLogFlags(fs)
@@ -137,6 +156,15 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	} else {
 		log.Warn("training runs are not gated (-gate-training-runs=false): a TrainingRunRegistered is accepted whatever the gate decided")
 	}
+	var questions *questionview.View
+	if *checkQuestions {
+		if questions, err = questionview.New(*kcfg, questionview.Config{MaxBytes: *questionBytes}, reg, log); err != nil {
+			return err
+		}
+		cfg.Questions = questions
+	} else {
+		log.Warn("label values are not checked against their questions' definitions (-check-questions=false)")
+	}
 	gw, err := gateway.New(cfg, *kcfg, reg, log)
 	if err != nil {
 		return err
@@ -152,18 +180,12 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	if view != nil {
 		// Not ready before the view has read the log: a 409 decided on it would be wrong.
 		ops.AddCheck("gate_view", view.Ready)
-		viewCtx, stopView := context.WithCancel(ctx)
-		viewDone := make(chan struct{})
-		go func() {
-			defer close(viewDone)
-			_ = view.Run(viewCtx) // returns nil when viewCtx ends; failures are retried inside
-		}()
-		// The view stops reading with ctx (SIGTERM); requests still draining are decided on
-		// what it has read, which stays in memory until run returns.
-		defer func() {
-			stopView()
-			<-viewDone
-		}()
+		defer runView(ctx, view.Run)()
+	}
+	if questions != nil {
+		// Likewise: a 422 for an undefined question decided on a partial view would be wrong.
+		ops.AddCheck("question_view", questions.Ready)
+		defer runView(ctx, questions.Run)()
 	}
 	st := loader.Status()
 	log.Info("ingest gateway starting", "brokers", kcfg.Brokers, "topic_prefix", kcfg.TopicPrefix,

@@ -16,6 +16,7 @@ import (
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/infra/config"
 	"github.com/assay-data/assay/streams/infra/kafka"
+	"github.com/assay-data/assay/streams/infra/logview"
 )
 
 // Measurer measures the figures a dataset version is judged on, as of its commit
@@ -214,29 +215,16 @@ func (r *Runner) logFetchErrors(fetches kgo.Fetches) {
 const rebuildIdle = 2 * time.Minute
 
 // rebuild applies every record of both topics below the end offsets they had when it
-// started. A partition is caught up once a record at or past its end offset minus one is
-// fetched (data or control record); an empty partition is caught up at once.
+// started (logview.Targets: a partition is caught up once a record, data or control, at or
+// past its end offset minus one is fetched; one without records at once).
 func (r *Runner) rebuild(ctx context.Context, cl *kgo.Client) (int, error) {
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, r.topics...)
+	targets, err := logview.ListTargets(ctx, kadm.NewClient(cl), r.topics...)
 	if err != nil {
-		return 0, fmt.Errorf("list end offsets: %w", err)
+		return 0, err
 	}
-	if err := ends.Error(); err != nil {
-		return 0, fmt.Errorf("list end offsets: %w", err)
-	}
-	type tp struct {
-		topic     string
-		partition int32
-	}
-	remaining := map[tp]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			remaining[tp{o.Topic, o.Partition}] = o.Offset
-		}
-	})
 	n := 0
 	progress := time.Now()
-	for len(remaining) > 0 {
+	for !targets.Done() {
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
 		fetches := cl.PollFetches(pctx)
 		cancel()
@@ -248,10 +236,7 @@ func (r *Runner) rebuild(ctx context.Context, cl *kgo.Client) (int, error) {
 		}
 		r.logFetchErrors(fetches)
 		fetches.EachRecord(func(kr *kgo.Record) {
-			k := tp{kr.Topic, kr.Partition}
-			if end, ok := remaining[k]; ok && kr.Offset >= end-1 {
-				delete(remaining, k)
-			}
+			targets.Saw(kr)
 			if !kr.Attrs.IsControl() {
 				n++
 			}
@@ -259,7 +244,7 @@ func (r *Runner) rebuild(ctx context.Context, cl *kgo.Client) (int, error) {
 			r.apply(kr)
 		})
 		if time.Since(progress) > rebuildIdle {
-			return n, fmt.Errorf("no progress for %s with %d partitions short of their end offsets", rebuildIdle, len(remaining))
+			return n, fmt.Errorf("no progress for %s with %d partitions short of their end offsets", rebuildIdle, targets.Left())
 		}
 	}
 	return n, nil

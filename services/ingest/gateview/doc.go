@@ -2,11 +2,11 @@
 // about each dataset version, read from the datasets topic, for the gateway's check of a
 // TrainingRunRegistered (gateway.Config.Gate).
 //
-// A View is a view in the sense of goka's views and Kafka Streams' GlobalKTable: its own
-// franz-go consumer, in no consumer group and committing nothing, reads every partition of
-// the datasets topic from the start of the log, read_committed (the gate writes its verdicts
-// in transactions, and an aborted verdict must not count), and folds the records into a
-// streams/gate State. Every instance of the gateway holds the whole view; nothing is
+// A View is a view in the sense of goka's views and Kafka Streams' GlobalKTable, read by a
+// streams/infra/logview Reader: its own franz-go consumer, in no consumer group and
+// committing nothing, reads every partition of the datasets topic from the start of the log,
+// read_committed (the gate writes its verdicts in transactions, and an aborted verdict must
+// not count), and the view folds the records into a streams/gate State. Every instance of the gateway holds the whole view; nothing is
 // partitioned between instances.
 //
 // What it keeps. Only the gate's verdicts (DatasetVersionCertified, DatasetVersionRejected)

@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +24,7 @@ import (
 	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/services/ingest/gateview/gateviewtest"
 	"github.com/assay-data/assay/services/ingest/gateway"
+	"github.com/assay-data/assay/services/ingest/questionview/questionviewtest"
 	"github.com/assay-data/assay/services/ingest/wire"
 	"github.com/assay-data/assay/services/internal/ingesttest"
 	"github.com/assay-data/assay/streams/infra/config"
@@ -581,5 +584,144 @@ func TestForgedVerdictsCertifyNothing(t *testing.T) {
 	}
 	if want := float64(len(forged)); untrusted != want {
 		t.Errorf("assay_ingest_gate_view_records_total{outcome=\"untrusted\"} = %v, want %v", untrusted, want)
+	}
+}
+
+// static is a Questions holding fixed definitions, complete.
+type static []*schemas.QuestionDefined
+
+func (s static) Definition(project, question string) (*schemas.QuestionDefined, bool, error) {
+	ds, complete, err := s.Definitions(question, func(p string) bool { return p == project })
+	if len(ds) == 0 {
+		return nil, complete, err
+	}
+	return ds[0], complete, err
+}
+
+func (s static) Definitions(question string, in func(string) bool) ([]*schemas.QuestionDefined, bool, error) {
+	var out []*schemas.QuestionDefined
+	for _, d := range s {
+		if d.QuestionID == question && in(d.ProjectID) {
+			out = append(out, d)
+		}
+	}
+	return out, true, nil
+}
+
+// TestTenThousandRegionsRefusedCheaply: a label with 10,000 spans is refused (422, field
+// value.spans) by the contract's limit of schemas.MaxRegions regions a value, which the
+// reason names; 500 spans pass, 501 do not. Past about 13,000 spans of this spelling the
+// event size limit (-max-event-bytes, 512 KiB) refuses the event first (413, without
+// decoding it). Decoding and refusing the 10,000 spans allocates less than what the gateway
+// charges the in-flight budget for one event's work (EventCharge: 8 KiB plus four times its
+// size), so the memory it takes is bounded by the event size limit and paid for before it
+// is taken; so does checking 500 spans against the question's definition.
+func TestTenThousandRegionsRefusedCheaply(t *testing.T) {
+	_, k := fakeKafka(t)
+	def := questionviewtest.Define(ingesttest.Project, "q-ner", schemas.LevelSpans, "PER", "ORG", "LOC")
+	h := newHarness(t, k, func(c *gateway.Config) { c.Questions = static{def} })
+	maxEvent := gateway.DefaultConfig().MaxEventBytes
+	body := func(n int) []byte {
+		spans := make([]schemas.Span, n)
+		for i := range spans {
+			spans[i] = schemas.Span{Label: "PER", Start: int64(10 * i), End: int64(10*i + 7)}
+		}
+		l := label(n, "q-ner", schemas.Spans(schemas.UnitCharacters, int64(10*n+10), spans...))
+		return marshal(t, l)
+	}
+	big := body(10_000)
+	if len(big) > maxEvent {
+		t.Fatalf("10,000 spans are %d bytes, over the event limit: the test is about the region limit", len(big))
+	}
+	a := h.post(t, labelerToken, wire.MediaJSON, big)
+	if a.status != http.StatusUnprocessableEntity || len(a.problem.Errors) != 1 || a.problem.Errors[0].Field != "value.spans" ||
+		!strings.Contains(a.problem.Errors[0].Reason, "10000 spans, more than the limit of 500 a value") {
+		t.Fatalf("10,000 spans: %d %s", a.status, a.body)
+	}
+	if a := h.post(t, labelerToken, wire.MediaJSON, body(schemas.MaxRegions)); a.status != http.StatusAccepted {
+		t.Fatalf("%d spans, the limit: %d %s", schemas.MaxRegions, a.status, a.body)
+	}
+	if a := h.post(t, labelerToken, wire.MediaJSON, body(schemas.MaxRegions+1)); a.status != http.StatusUnprocessableEntity || a.problem.Errors[0].Field != "value.spans" {
+		t.Fatalf("%d spans: %d %s", schemas.MaxRegions+1, a.status, a.body)
+	}
+
+	// Where the event size limit takes over (this spelling: about 39 bytes a span).
+	lo, hi := 10_000, 40_000
+	for lo+1 < hi {
+		if mid := (lo + hi) / 2; len(body(mid)) > maxEvent {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	t.Logf("10,000 spans: %d bytes, refused by the region limit (%d); from %d spans (%d bytes) the event size limit (%d bytes) refuses first",
+		len(big), schemas.MaxRegions, hi, len(body(hi)), maxEvent)
+	if a := h.post(t, labelerToken, wire.MediaJSON, body(hi)); a.status != http.StatusRequestEntityTooLarge || a.problem.Errors[0].Code != wire.CodeEventTooLarge {
+		t.Fatalf("%d spans: %d %s, want 413 event_too_large", hi, a.status, a.body)
+	}
+
+}
+
+// TestListsChargedAsDecoded: what decoding and checking an event allocates stays within what
+// the gateway charged the in-flight budget for it, however its lists are spelled: the event's
+// work (EventCharge: 8 KiB plus four times its size) and each list's elements at their Go
+// size, charged before the list is made. Lists of empty objects are the worst spelling (a
+// Box is 56 bytes from the 3 of "{},"): a 512 KiB event of them would otherwise allocate
+// some 55 MB. Measured as the least over a few runs of what the process allocated (other
+// goroutines allocate meanwhile), against the budget's peak on a gateway of its own.
+func TestListsChargedAsDecoded(t *testing.T) {
+	def := questionviewtest.Define(ingesttest.Project, "q-ner", schemas.LevelSpans, "PER", "ORG", "LOC")
+	maxEvent := gateway.DefaultConfig().MaxEventBytes
+	base := withValue(t, label(1, "q-ner", schemas.Spans(schemas.UnitCharacters, 10)), "VALUE")
+	// fill is base with value pre + elem, elem, ... + post, as many as fit in an event.
+	fill := func(pre, elem, post string) []byte {
+		n := (maxEvent - len(base) - len(pre) - len(post)) / (len(elem) + 1)
+		v := pre + strings.Repeat(elem+",", n-1) + elem + post
+		return bytes.Replace(base, []byte("VALUE"), []byte(v), 1)
+	}
+	spans := func(n int) []schemas.Span {
+		out := make([]schemas.Span, n)
+		for i := range out {
+			out[i] = schemas.Span{Label: "PER", Start: int64(10 * i), End: int64(10*i + 7)}
+		}
+		return out
+	}
+	const text, image = `{"level":"spans","extent":{"unit":"characters","length":120},"spans":[`, `{"level":"boxes","extent":{"unit":"pixels","width":9,"height":9},"boxes":[`
+	for _, c := range []struct {
+		name    string
+		body    []byte
+		wantErr string // of ProcessEvents; "" for an event accepted
+	}{
+		{"10,000 spans", marshal(t, label(2, "q-ner", schemas.Spans(schemas.UnitCharacters, 100_010, spans(10_000)...))), "invalid value.spans: 10000 spans"},
+		{"500 spans checked against the definition", marshal(t, label(3, "q-ner", schemas.Spans(schemas.UnitCharacters, 5010, spans(500)...))), ""},
+		{"spans of empty objects", fill(text, "{}", "]}"), "invalid value.spans: "},
+		{"boxes of empty objects", fill(image, "{}", "]}"), "invalid value.boxes: "},
+		{"boxes of empty objects, decoded by encoding/json", fill(`{"unknown":1,`+image[1:], "{}", "]}"), "unknown_field unknown"},
+		{"categories of empty strings", fill(`{"level":"multi_label","categories":[`, `""`, "]}"), "invalid value.categories[0]: must not be empty"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, k := fakeKafka(t)
+			h := newHarness(t, k, func(cfg *gateway.Config) { cfg.Questions = static{def} })
+			least := uint64(math.MaxUint64)
+			for i := 0; i < 3; i++ {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				_, err := h.gw.ProcessEvents(labelerToken, c.body, wire.MediaJSON, time.Now())
+				runtime.ReadMemStats(&after)
+				if (err == nil) != (c.wantErr == "") || err != nil && !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("ProcessEvents: %v, want %q", err, c.wantErr)
+				}
+				least = min(least, after.TotalAlloc-before.TotalAlloc)
+			}
+			charged := h.gw.BudgetPeak()
+			t.Logf("%d bytes of JSON: %d bytes allocated, %d charged (the event's work alone: %d)", len(c.body), least, charged, gateway.EventCharge(len(c.body)))
+			if least > uint64(charged) {
+				t.Errorf("%d bytes allocated, more than the %d charged", least, charged)
+			}
+			if used := h.gw.BudgetUsed(); used != 0 {
+				t.Errorf("%d bytes still charged after the event", used)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/streams/gate"
 )
@@ -91,6 +92,30 @@ type Config struct {
 	// runs are not gated (a deployment without a gate; the ingest main sets it unless
 	// -gate-training-runs=false). Like Principals, its owner runs it: the gateway only asks.
 	Gate Gate
+
+	// Questions, when set, checks label values against the questions projects define
+	// (QuestionDefined): a LabelSubmitted, GoldLabelSet or PreLabelProposed whose question is
+	// defined and whose value the definition does not admit (another level, a label outside
+	// the closed set, a strength above the scale), or whose value is spans, boxes or a
+	// preference and whose question is not defined, is refused as invalid (422). nil: values
+	// get the contract's own checks only (the ingest main sets it unless
+	// -check-questions=false). Like Gate, its owner runs it: the gateway only asks.
+	Questions Questions
+}
+
+// Questions is what the gateway asks of the questions' definitions
+// (services/ingest/questionview's View).
+type Questions interface {
+	// Definition returns the definition in force of question in project, or nil (the
+	// gateway must not modify it), and whether the definitions are complete: false when
+	// one the gateway is not given may exist (the view is past its cap), so that no
+	// definition found does not mean the question is undefined. An error means the
+	// definitions are not known yet: the request gets 503 and is retried, never a 422
+	// decided on a partial view.
+	Definition(project, question string) (*schemas.QuestionDefined, bool, error)
+	// Definitions is Definition for a question in every project in accepts, ordered by
+	// project.
+	Definitions(question string, in func(project string) bool) ([]*schemas.QuestionDefined, bool, error)
 }
 
 // Gate is what the gateway asks of the quality gate (services/ingest/gateview's View).
@@ -215,5 +240,6 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	return f
 }
 
-// Config returns the parsed configuration, without Principals and Gate (the caller sets them).
+// Config returns the parsed configuration, without Principals, Gate and Questions (the
+// caller sets them).
 func (f *Flags) Config() Config { return f.cfg }

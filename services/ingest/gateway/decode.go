@@ -68,23 +68,26 @@ func DecodeRequest(body []byte, contentType string, maxEvents, maxEventBytes int
 	}
 	out := make([]Decoded, len(elems))
 	for i, el := range elems {
-		out[i] = decodeElement(el, maxEventBytes)
+		out[i], _, _ = decodeElement(el, maxEventBytes, nil) // no hold: no charge, no refusal
 	}
 	return out, nil
 }
 
-// decodeElement decodes one element, refusing it for its size first.
-func decodeElement(el Element, maxEventBytes int) Decoded {
-	d := Decoded{Element: el}
+// decodeElement decodes one element, refusing it for its size first. With h set, the memory
+// of its lists is charged to h before it is made (decodeEvent): charged, which the caller
+// gives back once done with the event; h's refusal is returned as err, and the element is
+// not decoded.
+func decodeElement(el Element, maxEventBytes int, h *hold) (d Decoded, charged int64, err error) {
+	d.Element = el
 	if maxEventBytes > 0 && el.Size > maxEventBytes {
 		d.Err = &wire.EventError{Code: wire.CodeEventTooLarge, Reason: fmt.Sprintf("event is %d bytes, the limit is %d", el.Size, maxEventBytes)}
-	} else {
-		d.Event, d.hash, d.Err = decodeEvent(el.Raw)
+	} else if d.Event, d.hash, d.Err, charged, err = decodeEvent(el.Raw, h); err != nil {
+		return Decoded{Element: el}, charged, err
 	}
 	if d.Err != nil {
 		d.Err.Index, d.Err.Line = el.Index, el.Line
 	}
-	return d
+	return d, charged, nil
 }
 
 // SplitRequest cuts a body into elements by its media type: a JSON object (one event), a
@@ -353,7 +356,7 @@ func syntaxError(raw []byte, base int64) *RequestError {
 // fields, wrong JSON types and trailing data are errors. The wire.EventError it returns has no
 // Index; DecodeRequest fills it in.
 func DecodeEvent(raw []byte) (schemas.Event, *wire.EventError) {
-	ev, _, err := decodeEvent(raw)
+	ev, _, err, _, _ := decodeEvent(raw, nil)
 	return ev, err
 }
 
@@ -372,29 +375,48 @@ var knownTypes = func() map[string]schemas.EventType {
 // hashes it in the same pass. An event it gives up on is decoded the reference way
 // (decodeSlow, encoding/json): its answer, errors and their wording included, is the only
 // one given.
-func decodeEvent(raw []byte) (schemas.Event, uint64, *wire.EventError) {
+//
+// With h set, the memory of the event's lists is charged to h before it is made: by the fast
+// decoder, list by list at their exact size; before encoding/json, which the gateway cannot
+// follow, every element of every list (listElements) at the largest element's size,
+// slowGrowth times over for the slices it grows on the way. charged is what was charged in
+// all, for the caller to give back; holdErr is h's refusal.
+func decodeEvent(raw []byte, h *hold) (ev schemas.Event, hash uint64, e *wire.EventError, charged int64, holdErr error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		if !json.Valid(raw) {
-			return nil, 0, &wire.EventError{Code: wire.CodeMalformedJSON, Reason: describeSyntax(raw)}
+			return nil, 0, &wire.EventError{Code: wire.CodeMalformedJSON, Reason: describeSyntax(raw)}, 0, nil
 		}
-		return nil, 0, &wire.EventError{Code: wire.CodeNotObject, Reason: "an event must be a JSON object"}
+		return nil, 0, &wire.EventError{Code: wire.CodeNotObject, Reason: "an event must be a JSON object"}, 0, nil
 	}
 	if typ, ok := firstEventType(raw); ok {
 		if t, ok := knownTypes[string(typ)]; ok {
 			ev, err := schemas.New(t)
 			if err == nil {
-				if hash, ok := decodeFast(raw, t, ev); ok {
-					return ev, hash, nil
+				hash, ok, n, err := decodeFast(raw, t, ev, h)
+				charged += n
+				if err != nil {
+					return nil, 0, nil, charged, err
+				}
+				if ok {
+					return ev, hash, nil, charged, nil
 				}
 			}
 		}
 	}
-	ev, err := decodeSlow(raw)
-	if err != nil {
-		return nil, 0, err
+	if h != nil {
+		if n := int64(listElements(raw)) * (slowGrowth*maxElementBytes + elementWork); n > 0 {
+			if err := h.alloc(n); err != nil {
+				return nil, 0, nil, charged, err
+			}
+			charged += n
+		}
 	}
-	return ev, contentHash(raw), nil
+	ev, e = decodeSlow(raw)
+	if e != nil {
+		return nil, 0, e, charged, nil
+	}
+	return ev, contentHash(raw), nil, charged, nil
 }
 
 // decodeSlow is DecodeEvent the reference way: a first decode finds event_type, a second

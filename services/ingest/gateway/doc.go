@@ -42,6 +42,28 @@
 //     a 409 decided on a partial view. An override is an ordinary owner's event here: it is
 //     authorized (owner-only, in the owner's projects) and published, and the view reads it
 //     back from the topic;
+//   - checks label values against the questions projects define (Config.Questions, set by
+//     the ingest main unless -check-questions=false; services/ingest/questionview reads
+//     QuestionDefined from the projects topic): a LabelSubmitted, GoldLabelSet or
+//     PreLabelProposed whose question is defined and whose value the definition does not
+//     admit (schemas.QuestionDefined.Admits: another level, a category or region label
+//     outside the closed set, a strength above the scale), and a spans, boxes or preference
+//     value whose question is not defined, is refused as invalid (422, code invalid, like
+//     every value the contract's Validate refuses), the error naming the field
+//     (value.spans[2].label, value.level, value.preference.strength; question_id for a
+//     question not defined, with how to proceed: an owner sends QuestionDefined). A
+//     LabelSubmitted's question is looked up in its project; a GoldLabelSet and a
+//     PreLabelProposed name no project, so theirs is looked up by question id among the
+//     projects the principal may write, and refused only when no definition found admits
+//     it (only the processors know the item's project, and which definition applies). A
+//     ReviewCompleted's corrected value answers the question of the label it reviews, which
+//     the gateway does not know: it gets the contract's checks only, and checking it
+//     against its question is left to the processors. Values of levels that need no definition (nominal,
+//     ordinal, interval, ratio, multi_label) pass when their question is not defined, and so
+//     does any value whose question the view does not hold once it is past its memory cap.
+//     The definitions are asked after the recent-ids window, like the gate; while the view
+//     has not caught up, a request with a value to check gets 503 (code
+//     questions_unavailable), not a 422 decided on a partial view;
 //   - publishes the request all-or-nothing: if any event is rejected (invalid, forbidden, or
 //     a training run the gate refuses), none is published, every rejected event is written
 //     to the DLQ topic with its original bytes (up to MaxDLQOriginalBytes) and the reason
@@ -72,8 +94,12 @@
 //     place, so there is no second copy of a body; as each event turns into its record (or
 //     its DLQ record) the record is charged and the pieces behind it are dropped, their
 //     charge paying for what comes next. Fixed bookkeeping (a record's structs, an answer's
-//     JSON, the transient work of one event) is counted by estimates (request.go). A DLQ
-//     record of metadata only (< 2 KiB) is a constant of the request, not charged;
+//     JSON, the transient work of one event) is counted by estimates (request.go); an
+//     event's lists are charged at their elements' Go size before they are made (the fast
+//     decoder counts a list, then makes it at its exact size), since a list of empty
+//     objects decodes to many times its JSON ("boxes":[{},{},...]: 56 bytes a Box from
+//     3). A DLQ record of metadata only (< 2 KiB) is a constant of the request, not
+//     charged;
 //   - gives each principal at most a share of the budget (MaxInFlightShare, half by
 //     default): past it only that principal's requests wait and get 503, so one producer
 //     (a leaked token sending gzip bombs, a runaway loop) cannot take everyone's room. A

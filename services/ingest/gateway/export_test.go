@@ -90,3 +90,7 @@ func (g *Gateway) ProcessEvents(token string, body []byte, contentType string, n
 		n++
 	}
 }
+
+// EventCharge is what the gateway charges to the in-flight budget for the transient work of
+// one event of size bytes (decoding, checking, encoding it): what that work may allocate.
+func EventCharge(size int) int64 { return eventWork + eventWorkFactor*int64(size) }

@@ -151,24 +151,52 @@ func addFields(ft *fastType, t reflect.Type, prefix []int, depth int) bool {
 
 // decodeFast decodes raw (trimmed, an object) into ev, of type t, and reports whether it
 // did, with the event's content hash (contentHash's, computed on the way); when it did not,
-// ev is half filled and must be dropped.
-func decodeFast(raw []byte, t schemas.EventType, ev schemas.Event) (uint64, bool) {
+// ev is half filled and must be dropped. Each list is counted before it is decoded, its
+// backing array made at its exact size, and, with h set, charged to h first: its elements'
+// Go size plus elementWork each (what checking an element may hold besides it). charged is
+// what it charged, to be given back by the caller, whatever the outcome; err is h's
+// refusal: the decoder stopped, and ev must be dropped.
+func decodeFast(raw []byte, t schemas.EventType, ev schemas.Event, h *hold) (hash uint64, ok bool, charged int64, err error) {
 	ft := fastTypes[t]
 	if ft == nil {
-		return 0, false
+		return 0, false, 0, nil
 	}
-	d := fastDecoder{b: raw}
+	d := fastDecoder{b: raw, hold: h}
 	d.h.SetSeed(hashSeed)
 	if !d.value(ft, reflect.ValueOf(ev).Elem()) {
-		return 0, false
+		return 0, false, d.charged, d.err
 	}
 	d.space()
 	if d.i != len(d.b) || ev.Meta().EventType != t {
-		return 0, false
+		return 0, false, d.charged, nil
 	}
 	d.h.Write(d.b[d.run:])
-	return d.h.Sum64(), true
+	return d.h.Sum64(), true, d.charged, nil
 }
+
+// maxElementBytes is the Go size of the largest element of any list of the contract's
+// events (104 bytes at this writing: the gate's TargetCheck; a Box is 56), for the charge
+// of a list decoded by encoding/json, whose element types the gateway does not follow.
+var maxElementBytes = func() int64 {
+	var largest int64
+	var walk func(t *fastType, depth int)
+	walk = func(t *fastType, depth int) {
+		if t == nil || depth > 16 {
+			return
+		}
+		if t.kind == reflect.Slice {
+			largest = max(largest, int64(t.elem.typ.Size()))
+		}
+		walk(t.elem, depth+1)
+		for _, f := range t.fields {
+			walk(f.t, depth+1)
+		}
+	}
+	for _, ft := range fastTypes {
+		walk(ft, 0)
+	}
+	return largest
+}()
 
 // fastDecoder reads one JSON value from b at i. It hashes what it reads without the
 // whitespace between tokens into h (see contentHash): run is where the bytes not yet hashed
@@ -178,6 +206,11 @@ type fastDecoder struct {
 	i   int
 	h   maphash.Hash
 	run int
+	// hold, when set, is charged the memory of each list before it is made: charged in all,
+	// err its refusal.
+	hold    *hold
+	charged int64
+	err     error
 }
 
 // space skips whitespace, hashing the run of bytes before it.
@@ -267,10 +300,29 @@ func (d *fastDecoder) value(t *fastType, v reflect.Value) bool {
 }
 
 // array stores a JSON array into the slice v, as encoding/json does: an empty array is an
-// empty slice, not nil.
+// empty slice, not nil. Its elements are counted first, and the slice is made (and charged)
+// at that size: growing it as encoding/json does (by about a quarter at a time once large)
+// would allocate some five times its final size over the way, and a list of empty objects
+// ("boxes":[{},{},...], three bytes a Box of 56) would make a 512 KiB event allocate tens
+// of megabytes.
 func (d *fastDecoder) array(t *fastType, v reflect.Value) bool {
 	if d.b[d.i] != '[' {
 		return false
+	}
+	count := elementsAt(d.b, d.i)
+	if count < 0 {
+		return false // not closed: not JSON
+	}
+	if count > v.Cap() {
+		if d.hold != nil {
+			n := int64(count-v.Len()) * (int64(t.elem.typ.Size()) + elementWork)
+			if err := d.hold.alloc(n); err != nil {
+				d.err = err
+				return false
+			}
+			d.charged += n
+		}
+		v.Grow(count - v.Len())
 	}
 	d.i++
 	n := 0
@@ -415,6 +467,91 @@ func (d *fastDecoder) str() (string, bool) {
 	}
 	d.i = end
 	return out, true
+}
+
+// elementsAt counts the elements of the JSON array that starts at b[i] ('['), reading to its
+// closing bracket past nested values and strings, or returns -1 when b ends first. It is
+// exact for a valid array, and an upper bound of what decoding a broken one can make.
+func elementsAt(b []byte, i int) int {
+	n, depth, empty := 0, 0, true
+	for ; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			empty = false
+		case '[', '{':
+			if depth++; depth > 1 {
+				empty = false
+			}
+		case ']', '}':
+			if depth--; depth == 0 {
+				if !empty {
+					n++
+				}
+				return n
+			}
+		case ',':
+			if depth == 1 {
+				n++
+			}
+		case ' ', '\t', '\n', '\r':
+		default:
+			empty = false
+		}
+	}
+	return -1
+}
+
+// listElements counts the elements of every JSON array in raw, nested ones included, for
+// the charge of an event decoded by encoding/json: one pass, no allocation. It is exact for
+// valid JSON, and an upper bound otherwise.
+func listElements(raw []byte) int {
+	n := 0
+	var arrays uint64 // bit d-1 set: the container at depth d (1 to 64) is an array
+	depth := 0
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; c {
+		case '"':
+			for i++; i < len(raw) && raw[i] != '"'; i++ {
+				if raw[i] == '\\' {
+					i++
+				}
+			}
+		case '[', '{':
+			depth++
+			if depth <= 64 {
+				if c == '[' {
+					arrays |= 1 << (depth - 1)
+				} else {
+					arrays &^= 1 << (depth - 1)
+				}
+			}
+			if c == '[' {
+				if j := skipSpace(raw, i+1); j < len(raw) && raw[j] != ']' {
+					n++
+				}
+			}
+		case ']', '}':
+			depth = max(depth-1, 0) // unbalanced input: closers beyond the openers are ignored
+		case ',':
+			// Deeper than 64 the kind is not kept: counted as an array's, an upper bound.
+			if depth > 64 || depth >= 1 && arrays&(1<<(depth-1)) != 0 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
 }
 
 // integer reads a JSON number that is an integer as strconv.ParseInt reads it (what

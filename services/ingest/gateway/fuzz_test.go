@@ -20,6 +20,10 @@ func FuzzDecodeRequest(f *testing.F) {
 		{`{"event_type":"ItemIngested","sha256":7,"slice_tags":[1]}`, wire.MediaJSON},
 		{`{"event_type":"EventRejected","original":"!!notbase64"}`, wire.MediaJSON},
 		{`{"event_type":"ReviewCompleted","corrected_value":{"level":"multi_label","categories":["a","a"]}}`, wire.MediaNDJSON},
+		{`[{"event_type":"LabelSubmitted","value":{"level":"spans","extent":{"unit":"characters","length":120},"spans":[{"label":"PER","start":0,"end":11}]}},` +
+			`{"event_type":"GoldLabelSet","value":{"level":"boxes","extent":{"unit":"pixels","width":640,"height":480},"boxes":[{"label":"car","x":1,"y":2,"w":3,"h":4,"score":0.5}]}},` +
+			`{"event_type":"PreLabelProposed","value":{"level":"preference","preference":{"responses":["a","b"],"choice":"b","shown_first":"a","strength":2}}}]`, wire.MediaJSON},
+		{`{"event_type":"LabelSubmitted","value":{"level":"boxes","boxes":[{"label":"car","x":1e400,"y":NaN}]}}`, wire.MediaNDJSON},
 		{"[{\"event_type\":\"LabelRetracted\"", "application/json; charset=utf-8"},
 		{"\xff\xfe{}", wire.MediaNDJSON},
 		{`{"event_type":"DatasetVersionCommitted","members":[{"item_id":"a","label_id":"b"}],"extra":{}}`, "text/csv"},

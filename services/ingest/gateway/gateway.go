@@ -366,7 +366,9 @@ func earlyViolation(err error) bool {
 }
 
 // encode builds the record of a checked event, consults the recent-ids window and, for a
-// training run, the gate (a *gateError when the gate cannot be asked). The
+// training run, the gate (a *gateError when the gate cannot be asked), for a label, gold
+// label or pre-label, the definitions of its question (a *questionsError when they cannot
+// be asked). The
 // record's value is encoded into the request's scratch buffer and copied out at its exact
 // size, so a record holds no more than its bytes; the scratch buffer's growth is charged to h.
 func (g *Gateway) encode(d Decoded, prod *access.Principal, now time.Time, h *hold, scratch *[]byte) (pending, *wire.EventError, error) {
@@ -384,6 +386,11 @@ func (g *Gateway) encode(d Decoded, prod *access.Principal, now time.Time, h *ho
 	// The gate is asked after the window: a retry of a run accepted earlier is answered as
 	// the duplicate it is, whatever the gate has decided since.
 	if e, err := g.gated(d); e != nil || err != nil {
+		return p, e, err
+	}
+	// The questions' definitions too: a retry of a label accepted before its question was
+	// redefined is the duplicate it is.
+	if e, err := g.admitted(d, prod); e != nil || err != nil {
 		return p, e, err
 	}
 	before := cap(*scratch)

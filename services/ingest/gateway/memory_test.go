@@ -334,7 +334,7 @@ func TestOversizeElementKeepsItsStart(t *testing.T) {
 	if el.Size != len(big) || len(el.Raw) != 2<<10 || el.charged != 2<<10 || !bytes.Equal(el.Raw, []byte(big[:2<<10])) {
 		t.Fatalf("oversize element: size %d, %d bytes kept, %d charged", el.Size, len(el.Raw), el.charged)
 	}
-	if d := decodeElement(el, 1<<10); d.Err == nil || d.Err.Code != "event_too_large" {
+	if d, _, _ := decodeElement(el, 1<<10, nil); d.Err == nil || d.Err.Code != "event_too_large" {
 		t.Fatalf("decoded: %+v", d.Err)
 	}
 }

@@ -24,6 +24,7 @@ type metrics struct {
 	dedupIDs         prometheus.Gauge
 	forbidden        *prometheus.CounterVec
 	trainingRuns     *prometheus.CounterVec
+	valuesChecked    *prometheus.CounterVec
 }
 
 // Reasons of assay_ingest_rejected_requests_total: requests answered before their body was
@@ -103,16 +104,23 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "assay_ingest_training_runs_gated_total",
 			Help: "TrainingRunRegistered events checked against the gate, by decision: certified (every version), overridden (every version certified or overridden by an owner, at least one overridden), not_certified (refused with 409).",
 		}, []string{"decision"}),
+		valuesChecked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assay_ingest_label_values_checked_total",
+			Help: "Values of labels, gold labels and pre-labels checked against their question's definitions, by outcome: admitted, not_admitted (refused, 422), undefined (a spans, boxes or preference value of a question not defined: refused, 422), no_definition (not defined, at a level that needs none), unchecked (not found while the view of questions is past its cap).",
+		}, []string{"outcome"}),
 	}
 	m.inFlightRefused.WithLabelValues("share")
 	m.inFlightRefused.WithLabelValues("budget")
 	for _, d := range []string{gateCertified, gateOverridden, gateNotCertified} {
 		m.trainingRuns.WithLabelValues(d)
 	}
+	for _, o := range []string{valueAdmitted, valueNotAdmitted, valueUndefined, valueNoDefinition, valueUnchecked} {
+		m.valuesChecked.WithLabelValues(o)
+	}
 	for _, r := range []string{reasonNoCredentials, reasonUnknownToken, reasonRateLimitedClient, reasonRateLimitedToken} {
 		m.rejectedRequests.WithLabelValues(r)
 	}
 	reg.MustRegister(m.requests, m.accepted, m.rejected, m.duplicates, m.dlq, m.produceDuration, m.inFlightBytes, m.inFlightRefused, m.requestBytes,
-		m.rejectedRequests, m.unauthDLQSkipped, m.clients, m.clientEvictions, m.dedupIDs, m.forbidden, m.trainingRuns)
+		m.rejectedRequests, m.unauthDLQSkipped, m.clients, m.clientEvictions, m.dedupIDs, m.forbidden, m.trainingRuns, m.valuesChecked)
 	return m
 }

@@ -48,6 +48,16 @@ const (
 	// event is worked on and given back after.
 	eventWork       = 8 << 10
 	eventWorkFactor = 4
+	// elementWork is what checking one element of an event's lists may hold besides the
+	// element, charged with it (decodeEvent): a set's entry where Validate looks for
+	// duplicates, the field name of its check. The elements themselves are charged at their
+	// Go size: a list of empty objects ("boxes":[{},{},...]) decodes to 56 bytes a Box from
+	// 3 bytes of JSON, which the factor above does not cover.
+	elementWork = 48
+	// slowGrowth is how many times its final size encoding/json allocates for a slice it
+	// grows (by about a quarter at a time once large), for the charge of the lists of an
+	// event it decodes.
+	slowGrowth = 5
 	// gzipReaderBytes is a gzip reader's state (flate's window and tables, the bufio.Reader
 	// under it), charged while a gzip body is read.
 	gzipReaderBytes = 56 << 10
@@ -275,6 +285,9 @@ func (g *Gateway) process(ctx context.Context, w http.ResponseWriter, r *http.Re
 			if ge := (*gateError)(nil); errors.As(err, &ge) {
 				return g.gateUnavailable(w, ge)
 			}
+			if qe := (*questionsError)(nil); errors.As(err, &qe) {
+				return g.questionsUnavailable(w, qe)
+			}
 			return g.notCharged(ctx, w, r, prod, h, b, err)
 		}
 		if e == nil && len(rej.errs) == 0 {
@@ -290,17 +303,23 @@ func (g *Gateway) process(ctx context.Context, w http.ResponseWriter, r *http.Re
 
 // event decodes, checks and encodes one element. The pending event is charged to h when
 // keep is set (else the caller drops it: the request will not be published); e is why the
-// event is rejected; err is the hold's, or a *gateError.
+// event is rejected; err is the hold's, a *gateError or a *questionsError.
 func (g *Gateway) event(el Element, prod *access.Principal, now time.Time, seen map[string]int, h *hold, scratch *[]byte, keep bool) (p pending, e *wire.EventError, err error) {
 	if el.Size > g.cfg.MaxEventBytes {
-		return p, decodeElement(el, g.cfg.MaxEventBytes).Err, nil
+		d, _, _ := decodeElement(el, g.cfg.MaxEventBytes, nil) // refused for its size, not decoded
+		return p, d.Err, nil
 	}
 	work := eventWork + eventWorkFactor*int64(el.Size)
 	if err := h.alloc(work); err != nil {
 		return p, nil, err
 	}
 	defer h.free(work)
-	d := decodeElement(el, g.cfg.MaxEventBytes)
+	// The event's lists are charged as they are decoded, and given back with work.
+	d, lists, err := decodeElement(el, g.cfg.MaxEventBytes, h)
+	defer h.free(lists)
+	if err != nil {
+		return p, nil, err
+	}
 	if d.Err == nil {
 		n := len(seen)
 		d.Err = g.check(d, prod, now, seen)

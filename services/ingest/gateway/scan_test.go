@@ -157,7 +157,7 @@ func FuzzDecodeEvent(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		ev, hash, e := decodeEvent(raw)
+		ev, hash, e, _, _ := decodeEvent(raw, nil)
 		want, wantErr := referenceDecode(raw)
 		if !reflect.DeepEqual(ev, want) || !reflect.DeepEqual(e, wantErr) {
 			t.Fatalf("%q: decoded %#v, %+v; the reference %#v, %+v", raw, ev, e, want, wantErr)

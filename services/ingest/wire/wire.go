@@ -15,29 +15,30 @@ const (
 // assay_ingest_events_rejected_total, and the start of a DLQ record's reason. A fixed set, so
 // no client-chosen text ever becomes a metric label.
 const (
-	CodeMalformedJSON    = "malformed_json"         // not JSON (or a JSON array broken anywhere)
-	CodeUnsupportedMedia = "unsupported_media_type" // Content-Type is neither JSON nor NDJSON
-	CodeEmpty            = "empty"                  // no event in the body
-	CodeTooManyEvents    = "too_many_events"        // more events than the gateway's limit
-	CodeBodyTooLarge     = "body_too_large"         // a body over the gateway's limit
-	CodeUnauthenticated  = "unauthenticated"        // no or unknown bearer token
-	CodeNotObject        = "not_object"             // a batch element that is not a JSON object
-	CodeMissingType      = "missing_event_type"     // no event_type
-	CodeUnknownType      = "unknown_event_type"     // an event_type the contract does not know
-	CodeUnknownField     = "unknown_field"          // a field the event type does not have
-	CodeWrongType        = "wrong_type"             // a field of the wrong JSON type
-	CodeInvalid          = "invalid"                // a schema or semantic rule failed
-	CodeEventTooLarge    = "event_too_large"        // one event over the gateway's limit
-	CodeDuplicateID      = "duplicate_id"           // an event_id seen earlier in the same request
-	CodeIDConflict       = "id_conflict"            // an event_id recently accepted with other content
-	CodeForbidden        = "forbidden"              // the principal may not write this event (EventError.Rule names the rule)
-	CodeNotCertified     = "not_certified"          // a training run on a dataset version the gate has not certified, not overridden (409)
-	CodeRateLimited      = "rate_limited"           // over a per-producer or per-address request rate (429)
-	CodeOverloaded       = "overloaded"             // no in-flight room within the wait (503)
-	CodeRequestTimeout   = "request_timeout"        // the body did not arrive within the server's read timeout (408)
-	CodeUnavailable      = "kafka_unavailable"      // Kafka did not acknowledge in time (503)
-	CodeShuttingDown     = "shutting_down"          // the gateway is stopping (503)
-	CodeGateUnavailable  = "gate_unavailable"       // the gate's decisions are not known yet: its view has not caught up (503)
+	CodeMalformedJSON        = "malformed_json"         // not JSON (or a JSON array broken anywhere)
+	CodeUnsupportedMedia     = "unsupported_media_type" // Content-Type is neither JSON nor NDJSON
+	CodeEmpty                = "empty"                  // no event in the body
+	CodeTooManyEvents        = "too_many_events"        // more events than the gateway's limit
+	CodeBodyTooLarge         = "body_too_large"         // a body over the gateway's limit
+	CodeUnauthenticated      = "unauthenticated"        // no or unknown bearer token
+	CodeNotObject            = "not_object"             // a batch element that is not a JSON object
+	CodeMissingType          = "missing_event_type"     // no event_type
+	CodeUnknownType          = "unknown_event_type"     // an event_type the contract does not know
+	CodeUnknownField         = "unknown_field"          // a field the event type does not have
+	CodeWrongType            = "wrong_type"             // a field of the wrong JSON type
+	CodeInvalid              = "invalid"                // a schema or semantic rule failed
+	CodeEventTooLarge        = "event_too_large"        // one event over the gateway's limit
+	CodeDuplicateID          = "duplicate_id"           // an event_id seen earlier in the same request
+	CodeIDConflict           = "id_conflict"            // an event_id recently accepted with other content
+	CodeForbidden            = "forbidden"              // the principal may not write this event (EventError.Rule names the rule)
+	CodeNotCertified         = "not_certified"          // a training run on a dataset version the gate has not certified, not overridden (409)
+	CodeRateLimited          = "rate_limited"           // over a per-producer or per-address request rate (429)
+	CodeOverloaded           = "overloaded"             // no in-flight room within the wait (503)
+	CodeRequestTimeout       = "request_timeout"        // the body did not arrive within the server's read timeout (408)
+	CodeUnavailable          = "kafka_unavailable"      // Kafka did not acknowledge in time (503)
+	CodeShuttingDown         = "shutting_down"          // the gateway is stopping (503)
+	CodeGateUnavailable      = "gate_unavailable"       // the gate's decisions are not known yet: its view has not caught up (503)
+	CodeQuestionsUnavailable = "questions_unavailable"  // the questions' definitions are not known yet: their view has not caught up (503)
 )
 
 // Accepted is the body of a 202 answer: every event of the request is on the ledger (or was
