@@ -202,7 +202,7 @@ func TestLabelValuesCheckedAgainstQuestions(t *testing.T) {
 		{name: "boxes for a spans question", body: marshal(t, label(13, "q-ner", image(box("PER", 1, 1, 5, 5)))),
 			status: 422, code: wire.CodeInvalid, field: "value.level"},
 		{name: "a strength above the scale", body: marshal(t, label(14, "q-pref", strength(pref, 4))),
-			status: 422, code: wire.CodeInvalid, field: "value.preference.strength", reason: []string{"must be <= the scale's 3, got 4"}},
+			status: 422, code: wire.CodeInvalid, field: "value.preference.strength", reason: []string{"must be <= the strength scale 3 of question q-pref, got 4"}},
 		{name: "a category outside the closed set", body: marshal(t, label(15, "q-vehicle", schemas.Nominal("bus"))),
 			status: 422, code: wire.CodeInvalid, field: "value.category"},
 		{name: "spans of a question not defined", body: marshal(t, label(16, "q-undefined", text(span("PER", 0, 3)))),
