@@ -20,8 +20,8 @@ func testRules() *Rules {
 		Version:                    "test-1",
 		DefaultConfidenceThreshold: 0.9,
 		Questions: map[string]QuestionRules{
-			"q-vehicle":    {ConfidenceThreshold: 0.85},
-			"q-pedestrian": {ConfidenceThreshold: 0.97},
+			"q-vehicle":    {ConfidenceThreshold: ptr(0.85)},
+			"q-pedestrian": {ConfidenceThreshold: ptr(0.97)},
 		},
 		QuestionsWithoutPrelabel: map[string][]string{"proj-1": {"q-caption"}},
 		TagRules: []TagRule{
@@ -31,6 +31,8 @@ func testRules() *Rules {
 		Agreement: AgreementRules{MinLabels: 2, MinAgreement: 0.67},
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 var seq int
 
@@ -395,7 +397,7 @@ func TestRulesSwapBetweenRecords(t *testing.T) {
 	}
 	next := testRules()
 	next.Version = "test-2"
-	next.Questions["q-vehicle"] = QuestionRules{ConfidenceThreshold: 0.95}
+	next.Questions["q-vehicle"] = QuestionRules{ConfidenceThreshold: ptr(0.95)}
 	if err := set.Swap(next); err != nil {
 		t.Fatal(err)
 	}
