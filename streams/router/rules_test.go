@@ -274,7 +274,8 @@ func TestRulesMetricsReachTheRunnersRegistry(t *testing.T) {
 	}
 	got := gather()
 	if got["assay_router_rules_info{version=m1}"] != "1" || got["assay_router_rules_reload_failed"] != "0" || got["assay_router_rules_reload_failures_total"] != "0" ||
-		got["assay_router_pending_prelabels_expired_total"] != "0" || got["assay_router_pending_prelabels_evicted_total"] != "0" {
+		got["assay_router_pending_prelabels_expired_total"] != "0" || got["assay_router_pending_prelabels_evicted_total"] != "0" ||
+		got["assay_router_region_questions_evicted_total"] != "0" {
 		t.Fatalf("metrics %v", got)
 	}
 	if err := os.WriteFile(path, []byte("{"), 0o644); err != nil {
