@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/assay-data/assay/schemas"
 )
 
 // Defaults of a Config field left zero.
@@ -24,7 +26,21 @@ const (
 	// above what a healthy pipeline holds: pre-labels normally wait for
 	// their item for seconds, not behind 100,000 others.
 	DefaultMaxPending = 100_000
+	// DefaultMaxHeldRegions caps the spans and boxes one labels partition
+	// holds for the region rule (the first labels of item/questions not
+	// judged yet). Holding a box costs about 80 bytes of heap beyond its
+	// label's own entry (TestHeldRegionsMemory logs the figure; a span is
+	// 24 bytes smaller), so the cap keeps them within about 80 MiB a
+	// partition: the first labels of 100,000 images of 10 boxes each
+	// waiting for their second annotator, whose entries as labels take
+	// more than that (some 1.4 KB an item).
+	DefaultMaxHeldRegions = 1_000_000
 )
+
+// MinMaxHeldRegions is the smallest Config.MaxHeldRegions: room for one
+// item/question's first labels at their largest (MaxRegionLabels answers
+// of schemas.MaxRegions regions), so a judgement never lacks one of them.
+const MinMaxHeldRegions = MaxRegionLabels * schemas.MaxRegions
 
 // Config configures a Router. The zero value is valid: the built-in rules
 // (DefaultRules) and the default limits. A zero field takes its default; a
@@ -50,6 +66,12 @@ type Config struct {
 	// partition; when it is full the oldest (by event time) is evicted.
 	// Zero: DefaultMaxPending.
 	MaxPending int
+	// MaxHeldRegions caps the spans and boxes one labels partition holds
+	// for the region rule; when it is exceeded, the item/question that has
+	// held its first labels longest loses them unjudged (see the package
+	// doc, "Bounded state"). Zero: DefaultMaxHeldRegions; otherwise at
+	// least MinMaxHeldRegions.
+	MaxHeldRegions int
 	// Logger receives the reload outcomes of the rules file. Nil:
 	// slog.Default().
 	Logger *slog.Logger
@@ -70,6 +92,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxPending < 0 {
 		errs = append(errs, fmt.Errorf("max pending pre-labels must not be negative, got %d", c.MaxPending))
+	}
+	if c.MaxHeldRegions < 0 || c.MaxHeldRegions > 0 && c.MaxHeldRegions < MinMaxHeldRegions {
+		errs = append(errs, fmt.Errorf("max held regions must be 0 (the default) or at least %d (one item/question's first labels at their largest), got %d",
+			MinMaxHeldRegions, c.MaxHeldRegions))
 	}
 	if c.RulesFile != "" && c.Rules != nil {
 		errs = append(errs, errors.New("both a rules file and a rule set given: use one"))
@@ -92,6 +118,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxPending == 0 {
 		c.MaxPending = DefaultMaxPending
+	}
+	if c.MaxHeldRegions == 0 {
+		c.MaxHeldRegions = DefaultMaxHeldRegions
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

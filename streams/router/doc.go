@@ -9,6 +9,9 @@
 //
 //   - an edge-case tag named by a tag rule (safety-critical, rare) sends it
 //     to the rule's humans whatever the confidence;
+//   - a boxes pre-label with a box scored below the question's box score
+//     threshold (box_score_threshold, else its confidence threshold):
+//     human_review, rule low_box_confidence;
 //   - confidence below the question's threshold: human_review;
 //   - a deterministic sample of the rest (hash of salt and item_id below
 //     the audit rate): human_review, rule audit_sample, audited = 1;
@@ -18,7 +21,57 @@
 // human_label when the item is ingested (no pre-label will come). On the
 // labels side, once at least min_labels annotators answered an
 // item/question and the share of agreeing pairs is below min_agreement,
-// it goes to expert_review (rule low_agreement), once.
+// it goes to expert_review (rule low_agreement), once. A spans or boxes
+// question is judged by its regions instead (rule low_region_agreement,
+// below).
+//
+// Box scores. A boxes pre-label (schemas.Box.Score per box, beside the
+// pre-label's overall Confidence) is auto-accepted only if its lowest box
+// score and its confidence both reach their thresholds; a box without a
+// score counts at the pre-label's confidence, and an empty list of boxes
+// (the model found nothing) is routed by its confidence alone, as any
+// other pre-label. The number compared is the lowest score, not the mean
+// nor the overall confidence alone, because that is how the tools that
+// produce such pre-labels apply a score threshold: per region. Label
+// Studio's ML backends (SCORE_THRESHOLD in its YOLO and MMDetection
+// examples) and CVAT's auto-annotation (conf_threshold, handed to the
+// detection function) test every detection against the threshold and drop
+// those below it; in Label Studio's MMDetection example the prediction's
+// overall score is the mean of the kept boxes' scores, which orders tasks
+// for review but gates nothing. The router routes a value as a whole and
+// never edits it (the accepted value must be the one in the log), so a box
+// below the threshold sends the whole value to humans instead of being
+// dropped: auto-accepting a value accepts every one of its boxes, and it
+// is only as trustworthy as its weakest. A mean would let nine boxes at
+// 0.99 carry one at 0.3 (mean 0.93) into the dataset unseen. The overall
+// confidence is still required: it is where a model can say that it may
+// have missed objects, which no box score shows. The decision records
+// boxes, lowest_box_score and box_threshold beside confidence and
+// threshold, whichever rule decided.
+//
+// Region agreement. Once min_labels annotators have labeled a spans or
+// boxes item/question, the router judges their labels once: the pairwise
+// F1 between them, exactly as streams/regions defines it
+// (CompareUnitSpans, CompareUnitBoxes: same-label one-to-one matching at
+// IoU >= t maximizing total IoU, F1 = 2 × matched pairs / regions of the
+// two sides, summed over every pair of the annotators), at the question's
+// iou_threshold from the rules (schemas.DefaultIoUThreshold when unset;
+// the router does not read the projects topic, so QuestionDefined's
+// threshold must be restated there). Below min_region_f1 the
+// item/question goes to expert_review (rule low_region_agreement, stage
+// agreement, once), recording annotators, regions (drawn by them), f1,
+// matched, pair_regions (F1's denominator), iou_threshold and
+// min_region_f1. If no annotator marked a region, F1 is undefined and
+// there is nothing to disagree about: no escalation. The judgement is on
+// the first labels, as for a consensus overlap: each of the first
+// min_labels annotators' latest label (a relabel before the judgement
+// replaces, a retraction removes and the next annotator takes the place),
+// and it stands: labels after it change nothing. min_region_f1 = 0 turns
+// the rule off; min_labels is then shared with the share-of-pairs rule,
+// and at most MaxRegionLabels while the region rule is on. A question's
+// rule is chosen by its first label's level (the gateway keeps one level
+// a question; a label of another level on a region question is ignored by
+// the rule).
 //
 // State, and why it is split. The runtime keeps one state per (topic,
 // partition), rebuilds each from its own partition up to its own committed
@@ -30,7 +83,8 @@
 // logs in an arbitrary order. So NewState returns an items state for an
 // items partition (edge-case tags, pending pre-labels, questions decided)
 // and a labels state for a labels partition (latest answer per annotator,
-// questions escalated), and every rule reads only one of them. The KPIs
+// the regions of region questions' first labels, questions escalated or
+// judged), and every rule reads only one of them. The KPIs
 // that need both sides (override rate of audits, precision of pre-labels)
 // are joins in ClickHouse over the rows both sides write
 // (ops/clickhouse/migrations/0020_routing.sql), not processor state.
@@ -76,18 +130,40 @@
 // row needs, never a record's bytes: an ingested item's project, edge-case
 // tags and decided questions (with the pre-label each was decided on, for
 // its routing_decisions row); a pending pre-label's question, model,
-// version, canonical value, confidence and causing event ids and time
-// (about 0.4 KB; TestPendingFlood logs the figure); per labeled
-// item/question each annotator's latest answer: the annotator and the
-// value interned, the label id as a 128-bit digest (SHA-256, so no one can
-// aim for a collision, and the same in every process, so a snapshot
-// restores anywhere), dropped once the question is escalated, since
+// version, canonical value, confidence, number of boxes and lowest box
+// score (not the boxes) and causing event ids and time (about 0.4 KB;
+// TestPendingFlood logs the figure); per labeled item/question each
+// annotator's latest answer: the annotator and the value interned, the
+// label id as a 128-bit digest (SHA-256, so no one can aim for a
+// collision, and the same in every process, so a snapshot restores
+// anywhere), dropped once the question is escalated or judged, since
 // nothing reads them again; and per label of a labeled item, until it is
 // retracted, its producer (interned, under the label's digest), which a
 // retraction is checked against.
 //
+// The regions of a spans or boxes question are held only until its first
+// labels are judged, and bounded three ways. A value holds at most
+// schemas.MaxRegions regions (a label with more, which the gateway
+// refuses, is refused here too: the runner sends it to the DLQ). A
+// question holds the answers of at most MaxRegionLabels annotators (those
+// after them are not held), so judging it matches at most 10 pairs of
+// values, each bounded as streams/regions states: about 30 ms a pair in
+// its slowest measured shape at MaxRegions (every region overlapping every
+// other, every matching tied), so at most about 0.3 s for one record with
+// min_labels 5 and 30 ms with the usual 2; a few milliseconds for real
+// annotations. It happens once per item/question. And a labels partition holds at
+// most Config.MaxHeldRegions regions (labels, not the bytes: a box about
+// 80 bytes of heap, TestHeldRegionsMemory): when a label takes it over,
+// the question that has held regions longest loses them and is never
+// judged (its first labels are gone), in log order, so a rebuild evicts
+// the same; counted in assay_router_region_questions_evicted_total.
+// Without it, every first label of an item no second annotator ever
+// labels (most items, in a project that overlaps a sample) would be held
+// for as long as the partition is assigned.
+//
 // Snapshots. Both states are snapshotted by the runner (runtime.Snapshotter,
-// snapshot.go, state version 1), so an assignment replays only the log
+// snapshot.go, state version 2: pending box scores, held regions and their
+// queue), so an assignment replays only the log
 // after the latest snapshot. A restored state is the one the router held
 // when the snapshot was taken: its escalations were decided under the
 // rules in force then, as the live router's were, while a rebuild from the
@@ -148,7 +224,10 @@
 // because a pre-label or label may come at any time after them; they grow
 // with the log, not with what is waiting, and StateKeys shows how much.
 // Labels of items never ingested are kept like any other (the labels side
-// cannot see the items topic). The labels side cannot see its own
+// cannot see the items topic). The region rule judges the first labels
+// only: a disagreement that starts with the third annotator of a question
+// with min_labels 2 is not seen (the KPIs measure it), and an evicted
+// question is never judged. The labels side cannot see its own
 // escalations (they are on the items topic), so a state rebuilt after the
 // agreement rule changed may escalate an item/question a second time
 // (with the same event id, so it collapses downstream), or not at all. A

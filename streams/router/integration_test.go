@@ -116,10 +116,10 @@ func expected(t *testing.T, rules *router.Rules, items, labels []schemas.Event) 
 }
 
 // decisionKey identifies a decision: one per item/question and stage (the
-// low_agreement escalation is the labels stage).
+// low_agreement and low_region_agreement escalations are the labels stage).
 func decisionKey(d *schemas.RoutingDecided) string {
 	stage := "prelabel"
-	if d.Rule == router.RuleLowAgreement {
+	if d.Rule == router.RuleLowAgreement || d.Rule == router.RuleLowRegionAgreement {
 		stage = "agreement"
 	}
 	return d.ItemID + "/" + d.QuestionID + "/" + stage
@@ -740,4 +740,159 @@ func rowsOf(t *testing.T, conn driver.Conn, q string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// regionRules turn the region rule and a box threshold on.
+const regionRules = `{
+  "version": "it-regions-1",
+  "default_confidence_threshold": 0.8,
+  "questions": {
+    "q-objects": {"confidence_threshold": 0.7, "box_score_threshold": 0.6},
+    "q-entities": {"iou_threshold": 0.4}
+  },
+  "agreement": {"min_labels": 2, "min_agreement": 0.67, "min_region_f1": 0.6}
+}`
+
+// regionWorkload returns n image items with boxes pre-labels (some with a
+// box scored low, some with none) and, for most, two or three annotators'
+// boxes or an entity question's spans, drawn alike or not.
+func regionWorkload(n int) (items, labels []schemas.Event) {
+	t0 := time.Now().Add(-time.Hour).UnixMilli()
+	env := func(id string, i int) schemas.Envelope {
+		at := t0 + int64(i)
+		return schemas.Envelope{EventID: id, OccurredAt: at, RecordedAt: at, Producer: "it"}
+	}
+	for i := range n {
+		id := fmt.Sprintf("img-%05d", i)
+		w, h := 640.0, 480.0
+		items = append(items, &schemas.ItemIngested{Envelope: env("ing-"+id, i), ItemID: id, Source: "it", URI: "u://" + id,
+			SHA256: strings.Repeat("ab", 32), Modality: "image", ProjectID: "proj-regions",
+			Extent: &schemas.Extent{Unit: schemas.UnitPixels, Width: &w, Height: &h}})
+		var boxes []schemas.Box
+		for j := range i % 4 { // 0 to 3 boxes
+			s := 0.65 + float64((i*7+j*13)%35)/100 // 0.65 to 0.99
+			if (i+j)%9 == 0 {
+				s = 0.3
+			}
+			boxes = append(boxes, schemas.Box{Label: "car", X: float64(100 * j), Y: 50, W: 80, H: 60, Score: &s})
+		}
+		items = append(items, &schemas.PreLabelProposed{Envelope: env("pre-"+id, i), ItemID: id, QuestionID: "q-objects", Model: "det",
+			ModelVersion: "2.0", Value: schemas.Boxes(w, h, boxes...), Confidence: 0.6 + float64(i%40)/100})
+		if i%5 == 4 {
+			continue // labeled by nobody
+		}
+		annotators := 1 + i%3 // one annotator: held, never judged
+		for a := range annotators {
+			lid := fmt.Sprintf("lab-%s-%d", id, a)
+			var v schemas.LabelValue
+			q := "q-objects"
+			shift := 0.0
+			if i%6 == 0 && a > 0 {
+				shift = 60 // off by most of a box: no match
+			}
+			if i%2 == 0 {
+				v = schemas.Boxes(w, h, schemas.Box{Label: "car", X: 10 + shift, Y: 10, W: 80, H: 60}, schemas.Box{Label: "person", X: 300, Y: 100, W: 40, H: 120})
+			} else {
+				q = "q-entities"
+				end := int64(20 + 4*a) // IoU 20/24 = 0.83 at most
+				if i%7 == 0 && a > 0 {
+					end = 60 // IoU 20/60 = 0.33 < 0.4
+				}
+				v = schemas.Spans(schemas.UnitCharacters, 500, schemas.Span{Label: "PER", Start: 0, End: end}, schemas.Span{Label: "ORG", Start: 100, End: 120})
+			}
+			labels = append(labels, &schemas.LabelSubmitted{Envelope: env(lid, i), LabelID: lid, ItemID: id, ProjectID: "proj-regions",
+				TaskID: "t", QuestionID: q, AnnotatorID: fmt.Sprintf("ann-%d", a), GuidelineVersion: "g1", Value: v})
+		}
+	}
+	return items, labels
+}
+
+// TestRegionAndBoxRulesOnTheStack runs the router on the real broker and
+// ClickHouse over boxes pre-labels and spans and boxes labels: every
+// decision a read_committed consumer sees equals the pure router's,
+// inputs included, after their round trip through Avro; the escalations
+// for low region agreement are labels-stage rows of routing_decisions and
+// escalations of kpi_automation.
+func TestRegionAndBoxRulesOnTheStack(t *testing.T) {
+	env := testenv.Stack(t, 3, testenv.MigratedDatabase)
+	k, conn, cl := env.Kafka, env.Conn, env.Client
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rules := parseRules(t, regionRules)
+	items, labels := regionWorkload(240)
+	want, wantAll := expected(t, rules, items, labels)
+	byRule := map[string]int{}
+	for _, d := range wantAll {
+		byRule[d.Rule]++
+	}
+	t.Logf("expected decisions by rule: %v", byRule)
+	for _, r := range []string{router.RuleLowBoxConfidence, router.RuleLowConfidence, router.RuleConfident, router.RuleLowRegionAgreement} {
+		if byRule[r] == 0 {
+			t.Fatalf("the workload must make the rules decide %s at least once: %v", r, byRule)
+		}
+	}
+	var recs []*kgo.Record
+	for _, ev := range append(items, labels...) {
+		recs = append(recs, record(t, k, ev))
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := router.New(router.Config{Rules: router.NewRuleSet(rules)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := runtime.New(rt, k, runtime.ClickHouseSink(conn),
+		runtime.WithFlushInterval(100*time.Millisecond), runtime.WithKafkaOptions(kgo.SessionTimeout(6*time.Second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(runCtx) }()
+	for count(t, conn, "SELECT count() FROM routing_decisions FINAL") < len(want) {
+		if ctx.Err() != nil {
+			t.Fatalf("routing_decisions holds %d of %d decisions", count(t, conn, "SELECT count() FROM routing_decisions FINAL"), len(want))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	wantBy := map[string]*schemas.RoutingDecided{}
+	for _, d := range wantAll {
+		wantBy[decisionKey(d)] = d
+	}
+	got := readDecisions(t, k, kgo.ReadCommitted())
+	if len(got) != len(wantAll) {
+		t.Fatalf("read_committed consumer saw %d decisions, want %d", len(got), len(wantAll))
+	}
+	for _, d := range got {
+		w := wantBy[decisionKey(d)]
+		if w == nil {
+			t.Errorf("unexpected decision %s %s", decisionKey(d), d.Rule)
+			continue
+		}
+		if d.Route != w.Route || d.Rule != w.Rule || d.Reason != w.Reason || !reflect.DeepEqual(d.Inputs, w.Inputs) || d.EventID != w.EventID {
+			t.Errorf("decision %s:\n got %s %s %q %v\nwant %s %s %q %v", decisionKey(d), d.Route, d.Rule, d.Reason, d.Inputs, w.Route, w.Rule, w.Reason, w.Inputs)
+		}
+	}
+	rows := rowsOf(t, conn, "SELECT stage, rule, count() FROM routing_decisions FINAL GROUP BY stage, rule ORDER BY stage, rule")
+	var wantRows []string
+	for _, rule := range slices.Sorted(maps.Keys(byRule)) {
+		stage := "prelabel"
+		if rule == router.RuleLowRegionAgreement {
+			stage = "agreement"
+		}
+		wantRows = append(wantRows, fmt.Sprintf("%s|%s|%d", stage, rule, byRule[rule]))
+	}
+	slices.Sort(wantRows)
+	if !slices.Equal(rows, wantRows) {
+		t.Errorf("routing_decisions (stage|rule|count) = %v, want %v", rows, wantRows)
+	}
+	if n := count(t, conn, "SELECT escalations FROM kpi_automation WHERE project_id = 'proj-regions'"); n != byRule[router.RuleLowRegionAgreement] {
+		t.Errorf("kpi_automation.escalations = %d, want %d", n, byRule[router.RuleLowRegionAgreement])
+	}
 }

@@ -23,10 +23,13 @@ var (
 		"Pre-labels dropped undecided because their item was not ingested within the pending TTL (event time), rebuilds included.", nil, nil)
 	descPendingEvicted = prometheus.NewDesc("assay_router_pending_prelabels_evicted_total",
 		"Pre-labels dropped undecided, oldest first, because a partition already held the maximum of pre-labels waiting for their item, rebuilds included: alert on its rate.", nil, nil)
+	descRegionsEvicted = prometheus.NewDesc("assay_router_region_questions_evicted_total",
+		"Item/questions whose first spans or boxes labels were dropped unjudged by the region agreement rule, oldest first, because a labels partition held the maximum of regions, rebuilds included: alert on its rate.", nil, nil)
 )
 
 // Collectors implements runtime.Instrumented: the rules in force, the
-// pending pre-labels dropped undecided and, when a rules file is watched,
+// pending pre-labels dropped undecided, the region questions dropped
+// unjudged and, when a rules file is watched,
 // the outcome of its reloads. A refused reload is otherwise only a log
 // line; this makes it alertable.
 func (r *Router) Collectors() []prometheus.Collector {
@@ -44,12 +47,14 @@ func (rulesCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descLoaded
 	ch <- descPendingExpired
 	ch <- descPendingEvicted
+	ch <- descRegionsEvicted
 }
 
 func (c rulesCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descRulesInfo, prometheus.GaugeValue, 1, c.r.rules.Current().Version)
 	ch <- prometheus.MustNewConstMetric(descPendingExpired, prometheus.CounterValue, float64(c.r.m.expired.Load()))
 	ch <- prometheus.MustNewConstMetric(descPendingEvicted, prometheus.CounterValue, float64(c.r.m.evicted.Load()))
+	ch <- prometheus.MustNewConstMetric(descRegionsEvicted, prometheus.CounterValue, float64(c.r.m.regionsEvicted.Load()))
 	l := c.r.loader
 	if l == nil {
 		return

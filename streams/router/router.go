@@ -11,6 +11,7 @@ import (
 
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/schemas/access"
+	"github.com/assay-data/assay/streams/regions"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
@@ -29,12 +30,19 @@ const (
 	RuleAuditSample   = "audit_sample"   // auto-acceptable, sampled for human audit
 	RuleConfident     = "confident"      // auto-accepted
 	RuleLowAgreement  = "low_agreement"  // annotators disagree: expert review
+	// RuleLowBoxConfidence: a box of a boxes pre-label scored below the
+	// question's box score threshold.
+	RuleLowBoxConfidence = "low_box_confidence"
+	// RuleLowRegionAgreement: the first labels' spans or boxes agree below
+	// min_region_f1 (pairwise F1): expert review.
+	RuleLowRegionAgreement = "low_region_agreement"
 )
 
 // reservedRule are the built-in names a tag rule may not take, so the KPI
 // queries can tell the rules apart by name.
 var reservedRule = map[string]bool{
 	RuleNoPrelabel: true, RuleLowConfidence: true, RuleAuditSample: true, RuleConfident: true, RuleLowAgreement: true,
+	RuleLowBoxConfidence: true, RuleLowRegionAgreement: true,
 }
 
 // The decision stages: the items side decides once per item/question from
@@ -82,7 +90,7 @@ func (*Router) EmitsEvents() bool { return true }
 // the two sides keep separate states and no rule reads both.
 func (r *Router) NewState(topic string, _ int32) any {
 	if strings.HasSuffix(topic, schemas.FamilyLabels.Topic()) {
-		return newLabelsState()
+		return newLabelsState(r.cfg.MaxHeldRegions, &r.m)
 	}
 	return newItemsState(r.cfg.PendingTTL, r.cfg.MaxPending, &r.m)
 }
@@ -172,7 +180,7 @@ func (s *itemsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, er
 	case *schemas.PreLabelProposed:
 		on := decidedOn{model: e.Model, modelVersion: e.ModelVersion, value: valueKey(e.Value), confidence: e.Confidence}
 		out.Rows = append(out.Rows, prelabelRow(rec, e, on.value))
-		pl := prelabel{question: e.QuestionID, on: on, cause: causeOf(rec)}
+		pl := prelabel{question: e.QuestionID, on: on, boxes: boxScoresOf(e.Value, e.Confidence), cause: causeOf(rec)}
 		it := s.items[e.ItemID]
 		switch {
 		case it != nil && it.isDecided(e.QuestionID) || s.pending.has(e.ItemID, e.QuestionID):
@@ -228,7 +236,9 @@ func RulesVersion(e *schemas.RoutingDecided) string {
 	return v
 }
 
-func isLabelsRule(rule string) bool { return rule == RuleLowAgreement }
+func isLabelsRule(rule string) bool {
+	return rule == RuleLowAgreement || rule == RuleLowRegionAgreement
+}
 
 // decision is what one rule decided, before it becomes an event.
 type decision struct {
@@ -248,8 +258,10 @@ func in(name string, v float64) schemas.RoutingInput {
 }
 
 // decidePrelabel routes a pre-label of an ingested item, first matching
-// rule wins: edge-case tag rules (humans always), low confidence, the
-// audit sample, else auto-accept.
+// rule wins: edge-case tag rules (humans always), a box scored low, low
+// confidence, the audit sample, else auto-accept. A boxes pre-label is
+// auto-accepted only if every box and the pre-label as a whole are
+// confident (see the package doc for why the lowest score).
 func decidePrelabel(rules *Rules, c cause, it *item, itemID string, pl prelabel) decision {
 	conf := pl.on.confidence
 	th := rules.threshold(pl.question)
@@ -257,9 +269,19 @@ func decidePrelabel(rules *Rules, c cause, it *item, itemID string, pl prelabel)
 		rules: rules, cause: c, stage: stageItems, itemID: itemID, question: pl.question,
 		inputs: []schemas.RoutingInput{in("confidence", conf), in("threshold", th)},
 	}
+	boxes, bth := pl.boxes.n > 0, 0.0
+	if boxes {
+		bth = rules.boxThreshold(pl.question)
+		d.inputs = append(d.inputs, in("boxes", float64(pl.boxes.n)), in("lowest_box_score", pl.boxes.lowest), in("box_threshold", bth))
+	}
 	if tr, tag, ok := rules.tagRule(it.tags); ok {
 		d.route, d.rule = tr.Route, tr.ID
 		d.reason = fmt.Sprintf("edge-case tag %q always goes to humans", tag)
+		return d
+	}
+	if boxes && pl.boxes.lowest < bth {
+		d.route, d.rule = schemas.RouteHumanReview, RuleLowBoxConfidence
+		d.reason = fmt.Sprintf("lowest box score %.4g (of %d boxes) below box threshold %.4g of question %s", pl.boxes.lowest, pl.boxes.n, bth, pl.question)
 		return d
 	}
 	if conf < th {
@@ -275,6 +297,9 @@ func decidePrelabel(rules *Rules, c cause, it *item, itemID string, pl prelabel)
 	}
 	d.route, d.rule = schemas.RouteAutoAccept, RuleConfident
 	d.reason = fmt.Sprintf("confidence %.4g at or above threshold %.4g of question %s", conf, th, pl.question)
+	if boxes {
+		d.reason += fmt.Sprintf(", every box scored at or above %.4g", bth)
+	}
 	return d
 }
 
@@ -329,6 +354,16 @@ func (s *labelsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, e
 	var out runtime.Output
 	switch e := rec.Event.(type) {
 	case *schemas.LabelSubmitted:
+		// Refused before anything changes: the gateway refuses such a value,
+		// and the region rule would match it at a cost without a bound.
+		if n := len(e.Value.Spans) + len(e.Value.Boxes); n > schemas.MaxRegions {
+			return out, fmt.Errorf("router: label %s holds %d regions, more than the %d a value may hold", e.LabelID, n, schemas.MaxRegions)
+		}
+		if kindOf(e.Value) != regionNone {
+			if err := regions.CheckThreshold(rules.iou(e.QuestionID)); err != nil {
+				return out, fmt.Errorf("router: question %s: %w", e.QuestionID, err) // Validate refuses it
+			}
+		}
 		var model, version string
 		if e.PreLabel != nil {
 			model, version = e.PreLabel.Model, e.PreLabel.ModelVersion
@@ -352,11 +387,14 @@ func (s *labelsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, e
 		}
 		ql := li.questions[e.QuestionID]
 		if ql == nil {
-			ql = &questionLabels{byAnnotator: map[name]annotatorLabel{}}
+			ql = &questionLabels{byAnnotator: map[name]annotatorLabel{}, kind: kindOf(e.Value)}
 			li.questions[e.QuestionID] = ql
 		}
-		if ql.escalated {
-			return out, nil // escalated once: later labels change nothing
+		if ql.escalated || ql.judged {
+			return out, nil // judged once: later labels change nothing
+		}
+		if ql.kind != regionNone {
+			return out, s.regionLabel(&out, rules, rec, e, li, ql, lid, key)
 		}
 		annotator := unique.Make(e.AnnotatorID)
 		if old, ok := ql.byAnnotator[annotator]; ok {
@@ -374,10 +412,8 @@ func (s *labelsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, e
 		n := len(ql.byAnnotator)
 		// The escalation stands (a retraction cannot undo it and later
 		// labels change nothing), so the answers are no longer needed.
-		for _, l := range ql.byAnnotator {
-			delete(li.labels, l.label)
-		}
-		ql.escalated, ql.byAnnotator = true, nil
+		s.drop(li, ql)
+		ql.escalated = true
 		emit(&out, decision{
 			rules: rules, cause: causeOf(rec), stage: stageLabels, itemID: e.ItemID, question: e.QuestionID,
 			route: schemas.RouteExpertReview, rule: RuleLowAgreement,
@@ -410,10 +446,93 @@ func (s *labelsState) apply(rules *Rules, rec runtime.Record) (runtime.Output, e
 		for a, l := range ql.byAnnotator {
 			if l.label == lid {
 				delete(ql.byAnnotator, a)
+				s.unheld(ql, l, len(ql.byAnnotator))
 			}
 		}
 	}
 	return out, nil
+}
+
+// regionLabel applies a label of a region question not judged yet: it
+// holds the annotator's regions (at most MaxRegionLabels annotators' a
+// question) and, once MinLabels annotators have answered, judges their
+// pairwise F1, once, and forgets the regions. Then it keeps the partition
+// within its budget of held regions.
+func (s *labelsState) regionLabel(out *runtime.Output, rules *Rules, rec runtime.Record, e *schemas.LabelSubmitted,
+	li *labelItem, ql *questionLabels, lid labelID, key string) error {
+	defer s.evict()
+	if kindOf(e.Value) != ql.kind {
+		// The gateway keeps one level a question; should another reach it
+		// anyway, it is not compared with regions it cannot match.
+		return nil
+	}
+	annotator := unique.Make(e.AnnotatorID)
+	old, relabel := ql.byAnnotator[annotator]
+	if !relabel && len(ql.byAnnotator) >= MaxRegionLabels {
+		return nil // the first labels are all held already
+	}
+	if relabel && li.labels[old.label] == ql {
+		delete(li.labels, old.label)
+	}
+	s.hold(e.ItemID, e.QuestionID, li, ql, annotator, annotatorLabel{label: lid, value: unique.Make(key), regions: heldOf(e.Value)})
+	ag := rules.Agreement
+	if ag.MinLabels < 2 || ag.MinRegionF1 <= 0 || len(ql.byAnnotator) < ag.MinLabels {
+		return nil
+	}
+	t := rules.iou(e.QuestionID)
+	n, drawn := len(ql.byAnnotator), 0
+	for _, l := range ql.byAnnotator {
+		drawn += l.regions.len()
+	}
+	c, err := regionCounts(ql.byAnnotator, ql.kind, t)
+	if err != nil {
+		return err // not reached: apply checked the threshold and the sizes
+	}
+	s.drop(li, ql)
+	ql.judged = true
+	f1, err := c.F1()
+	if err != nil || f1 >= ag.MinRegionF1 {
+		// No region at all (F1 undefined): nothing to disagree about.
+		return nil
+	}
+	ql.escalated = true
+	emit(out, decision{
+		rules: rules, cause: causeOf(rec), stage: stageLabels, itemID: e.ItemID, question: e.QuestionID,
+		route: schemas.RouteExpertReview, rule: RuleLowRegionAgreement,
+		inputs: []schemas.RoutingInput{in("annotators", float64(n)), in("regions", float64(drawn)), in("f1", f1),
+			in("matched", float64(c.Matched)), in("pair_regions", float64(c.RegionsA+c.RegionsB)),
+			in("iou_threshold", t), in("min_region_f1", ag.MinRegionF1)},
+		reason: fmt.Sprintf("the first %d annotators' %d regions agree at pairwise F1 %.3g (%d matched pairs of %d paired regions at IoU >= %.3g), below %.3g",
+			n, drawn, f1, c.Matched, c.RegionsA+c.RegionsB, t, ag.MinRegionF1),
+	})
+	return nil
+}
+
+// regionCounts is the unit's region agreement tally, the same-label
+// matching of every pair of answers at IoU threshold t, summed over the
+// pairs (streams/regions' CompareUnitSpans and CompareUnitBoxes: the one
+// definition). F1 = 2·Matched / (RegionsA + RegionsB).
+func regionCounts(answers map[name]annotatorLabel, kind regionKind, t float64) (regions.Counts, error) {
+	var a regions.Agreement
+	var err error
+	switch kind {
+	case regionSpans:
+		v := make(map[string][]regions.Span, len(answers))
+		for ann, l := range answers {
+			v[ann.Value()] = l.regions.spans
+		}
+		a, err = regions.CompareUnitSpans(v, t)
+	case regionBoxes:
+		v := make(map[string][]regions.Box, len(answers))
+		for ann, l := range answers {
+			v[ann.Value()] = l.regions.boxes
+		}
+		a, err = regions.CompareUnitBoxes(v, t)
+	}
+	if err != nil {
+		return regions.Counts{}, fmt.Errorf("router: region agreement: %w", err)
+	}
+	return a.Counts, nil
 }
 
 // agreement is the share of annotator pairs that gave the same answer

@@ -10,6 +10,7 @@ import (
 	"unique"
 
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/regions"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
@@ -20,17 +21,21 @@ func testRules() *Rules {
 		Version:                    "test-1",
 		DefaultConfidenceThreshold: 0.9,
 		Questions: map[string]QuestionRules{
-			"q-vehicle":    {ConfidenceThreshold: 0.85},
-			"q-pedestrian": {ConfidenceThreshold: 0.97},
+			"q-vehicle":    {ConfidenceThreshold: ptr(0.85)},
+			"q-pedestrian": {ConfidenceThreshold: ptr(0.97)},
+			"q-det":        {ConfidenceThreshold: ptr(0.8), BoxScoreThreshold: ptr(0.5)},
+			"q-ner-loose":  {IoUThreshold: ptr(0.3)},
 		},
 		QuestionsWithoutPrelabel: map[string][]string{"proj-1": {"q-caption"}},
 		TagRules: []TagRule{
 			{ID: "safety_critical", Tags: []string{"child", "weapon"}, Route: schemas.RouteExpertReview},
 			{ID: "rare_edge_case", Tags: []string{"occluded", "night_rain"}, Route: schemas.RouteHumanReview},
 		},
-		Agreement: AgreementRules{MinLabels: 2, MinAgreement: 0.67},
+		Agreement: AgreementRules{MinLabels: 2, MinAgreement: 0.67, MinRegionF1: 0.6},
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 var seq int
 
@@ -61,6 +66,49 @@ func pre(item, q string, conf float64) *schemas.PreLabelProposed {
 func label(id, item, q, annotator, value string) *schemas.LabelSubmitted {
 	return &schemas.LabelSubmitted{Envelope: envelope(), LabelID: id, ItemID: item, ProjectID: "proj-1", TaskID: "t",
 		QuestionID: q, AnnotatorID: annotator, GuidelineVersion: "g1", Value: schemas.Nominal(value)}
+}
+
+// unscored marks a box of preBoxes that has no score.
+const unscored = -1.0
+
+// preBoxes is a boxes pre-label of overall confidence conf with one car box
+// per score, side by side on a 640 x 480 image.
+func preBoxes(item, q string, conf float64, scores ...float64) *schemas.PreLabelProposed {
+	boxes := []schemas.Box{}
+	for i, sc := range scores {
+		b := schemas.Box{Label: "car", X: float64(20 * i), Y: 10, W: 15, H: 15}
+		if sc != unscored {
+			b.Score = ptr(sc)
+		}
+		boxes = append(boxes, b)
+	}
+	e := pre(item, q, conf)
+	e.Value = schemas.Boxes(640, 480, boxes...)
+	return e
+}
+
+// sp is a span.
+func sp(l string, start, end int64) schemas.Span {
+	return schemas.Span{Label: l, Start: start, End: end}
+}
+
+// bx is a box.
+func bx(l string, x, y, w, h float64) schemas.Box {
+	return schemas.Box{Label: l, X: x, Y: y, W: w, H: h}
+}
+
+// spans is a spans label on a text of 1000 characters.
+func spans(id, item, q, annotator string, ss ...schemas.Span) *schemas.LabelSubmitted {
+	e := label(id, item, q, annotator, "")
+	e.Value = schemas.Spans(schemas.UnitCharacters, 1000, ss...)
+	return e
+}
+
+// boxes is a boxes label on a 640 x 480 image.
+func boxes(id, item, q, annotator string, bs ...schemas.Box) *schemas.LabelSubmitted {
+	e := label(id, item, q, annotator, "")
+	e.Value = schemas.Boxes(640, 480, bs...)
+	return e
 }
 
 func retract(id, item string) *schemas.LabelRetracted {
@@ -245,6 +293,103 @@ func TestRules(t *testing.T) {
 		{name: "agreement rule off",
 			rules: func(r *Rules) { r.Agreement.MinLabels = 0 },
 			evs:   []schemas.Event{label("l1", "i1", "q", "a1", "car"), label("l2", "i1", "q", "a2", "bus")}},
+
+		// Boxes pre-labels: every box and the whole must be confident.
+		{name: "boxes all scored at or above the threshold are auto-accepted",
+			evs:  []schemas.Event{ingest("i1"), preBoxes("i1", "q-other", 0.95, 0.9, 0.99, 0.93)},
+			want: []string{"i1/q-other auto_accept confident"}},
+		{name: "one box below the threshold sends a confident pre-label to human review",
+			evs:  []schemas.Event{ingest("i1"), preBoxes("i1", "q-other", 0.99, 0.99, 0.89, 0.99)},
+			want: []string{"i1/q-other human_review low_box_confidence"}},
+		{name: "the lowest score decides, not the mean (nine boxes at 0.99 do not hide one at 0.3)",
+			evs:  []schemas.Event{ingest("i1"), preBoxes("i1", "q-other", 0.99, 0.99, 0.99, 0.99, 0.99, 0.99, 0.99, 0.99, 0.99, 0.99, 0.3)},
+			want: []string{"i1/q-other human_review low_box_confidence"}},
+		{name: "confident boxes, unconfident pre-label: low confidence",
+			evs:  []schemas.Event{ingest("i1"), preBoxes("i1", "q-other", 0.5, 0.99, 0.95)},
+			want: []string{"i1/q-other human_review low_confidence"}},
+		{name: "an empty box list is routed by its confidence, as before: confident",
+			evs:  []schemas.Event{ingest("i1"), preBoxes("i1", "q-other", 0.95)},
+			want: []string{"i1/q-other auto_accept confident"}},
+		{name: "an empty box list is routed by its confidence, as before: low",
+			evs:  []schemas.Event{ingest("i1"), preBoxes("i1", "q-other", 0.5)},
+			want: []string{"i1/q-other human_review low_confidence"}},
+		{name: "a box without a score counts at the pre-label's confidence",
+			evs:  []schemas.Event{ingest("i1"), preBoxes("i1", "q-other", 0.95, unscored, 0.99), ingest("i2"), preBoxes("i2", "q-vehicle", 0.88, unscored)},
+			want: []string{"i1/q-other auto_accept confident", "i2/q-vehicle auto_accept confident"}},
+		{name: "a box score equal to the threshold is accepted",
+			evs:  []schemas.Event{ingest("i1"), preBoxes("i1", "q-other", 0.9, 0.9, 0.9)},
+			want: []string{"i1/q-other auto_accept confident"}},
+		{name: "a question's own box threshold",
+			evs:  []schemas.Event{ingest("i1"), preBoxes("i1", "q-det", 0.85, 0.55, 0.6), ingest("i2"), preBoxes("i2", "q-det", 0.85, 0.45, 0.99)},
+			want: []string{"i1/q-det auto_accept confident", "i2/q-det human_review low_box_confidence"}},
+		{name: "without a box threshold the question's confidence threshold applies to boxes",
+			evs:  []schemas.Event{ingest("i1"), preBoxes("i1", "q-vehicle", 0.9, 0.86), ingest("i2"), preBoxes("i2", "q-vehicle", 0.9, 0.84)},
+			want: []string{"i1/q-vehicle auto_accept confident", "i2/q-vehicle human_review low_box_confidence"}},
+		{name: "a tag rule wins over a low box",
+			evs:  []schemas.Event{ingest("i1", "occluded"), preBoxes("i1", "q-other", 0.99, 0.1)},
+			want: []string{"i1/q-other human_review rare_edge_case"}},
+		{name: "the audit samples confident boxes only",
+			rules: func(r *Rules) { r.Audit.Rate = 1 },
+			evs:   []schemas.Event{ingest("i1"), preBoxes("i1", "q-other", 0.99, 0.95), ingest("i2"), preBoxes("i2", "q-other", 0.99, 0.5)},
+			want:  []string{"i1/q-other human_review audit_sample", "i2/q-other human_review low_box_confidence"}},
+		{name: "a boxes pre-label waiting for its item keeps its lowest score",
+			evs:  []schemas.Event{preBoxes("i1", "q-other", 0.99, 0.99, 0.2), ingest("i1")},
+			want: []string{"i1/q-other human_review low_box_confidence"}},
+
+		// Region agreement between the first labels (min_labels 2, min_region_f1 0.6).
+		{name: "the same spans agree",
+			evs: []schemas.Event{spans("l1", "i1", "q", "a1", sp("PER", 0, 5), sp("ORG", 10, 20)), spans("l2", "i1", "q", "a2", sp("ORG", 11, 20), sp("PER", 0, 5))}},
+		{name: "one span missed of two: F1 2/3, not below 0.6",
+			evs: []schemas.Event{spans("l1", "i1", "q", "a1", sp("PER", 0, 5), sp("ORG", 10, 20)), spans("l2", "i1", "q", "a2", sp("PER", 0, 5))}},
+		{name: "two spans missed of three: F1 1/2, below 0.6",
+			evs:  []schemas.Event{spans("l1", "i1", "q", "a1", sp("PER", 0, 5), sp("ORG", 10, 20), sp("LOC", 30, 35)), spans("l2", "i1", "q", "a2", sp("PER", 0, 5))},
+			want: []string{"i1/q expert_review low_region_agreement"}},
+		{name: "same stretch, other label: no match",
+			evs:  []schemas.Event{spans("l1", "i1", "q", "a1", sp("PER", 0, 5)), spans("l2", "i1", "q", "a2", sp("ORG", 0, 5))},
+			want: []string{"i1/q expert_review low_region_agreement"}},
+		{name: "overlap below the IoU threshold (1/3 < 0.5): no match",
+			evs:  []schemas.Event{spans("l1", "i1", "q", "a1", sp("PER", 0, 10)), spans("l2", "i1", "q", "a2", sp("PER", 5, 15))},
+			want: []string{"i1/q expert_review low_region_agreement"}},
+		{name: "the question's own IoU threshold (0.3): the same overlap matches",
+			evs: []schemas.Event{spans("l1", "i1", "q-ner-loose", "a1", sp("PER", 0, 10)), spans("l2", "i1", "q-ner-loose", "a2", sp("PER", 5, 15))}},
+		{name: "nobody marked anything: F1 undefined, nothing to disagree about",
+			evs: []schemas.Event{spans("l1", "i1", "q", "a1"), spans("l2", "i1", "q", "a2")}},
+		{name: "one marked a span, the other none: F1 0",
+			evs:  []schemas.Event{spans("l1", "i1", "q", "a1", sp("PER", 0, 5)), spans("l2", "i1", "q", "a2")},
+			want: []string{"i1/q expert_review low_region_agreement"}},
+		{name: "judged once on the first labels: a dissenting third changes nothing",
+			evs: []schemas.Event{spans("l1", "i1", "q", "a1", sp("PER", 0, 5)), spans("l2", "i1", "q", "a2", sp("PER", 0, 5)),
+				spans("l3", "i1", "q", "a3", sp("LOC", 50, 60))}},
+		{name: "escalated once",
+			evs: []schemas.Event{spans("l1", "i1", "q", "a1", sp("PER", 0, 5)), spans("l2", "i1", "q", "a2"),
+				spans("l3", "i1", "q", "a3", sp("LOC", 50, 60))},
+			want: []string{"i1/q expert_review low_region_agreement"}},
+		{name: "a relabel before the judgement replaces the annotator's regions",
+			rules: func(r *Rules) { r.Agreement.MinLabels = 3 },
+			evs: []schemas.Event{spans("l1", "i1", "q", "a1", sp("PER", 0, 5)), spans("l2", "i1", "q", "a2", sp("ORG", 0, 5)),
+				spans("l3", "i1", "q", "a2", sp("PER", 0, 5)), spans("l4", "i1", "q", "a3", sp("PER", 0, 5))}},
+		{name: "a retracted first label leaves the judgement; the next annotator's counts",
+			evs: []schemas.Event{spans("l1", "i1", "q", "a1", sp("PER", 0, 5)), retract("l1", "i1"),
+				spans("l2", "i1", "q", "a2", sp("ORG", 0, 5)), spans("l3", "i1", "q", "a3", sp("ORG", 0, 5))}},
+		{name: "min_labels 3: judged at the third annotator, over the three pairs",
+			rules: func(r *Rules) { r.Agreement.MinLabels = 3 },
+			evs: []schemas.Event{spans("l1", "i1", "q", "a1", sp("PER", 0, 5)), spans("l2", "i1", "q", "a2", sp("PER", 0, 5)),
+				spans("l3", "i1", "q", "a3", sp("LOC", 20, 25))},
+			want: []string{"i1/q expert_review low_region_agreement"}},
+		{name: "boxes that agree",
+			evs: []schemas.Event{boxes("l1", "i1", "q", "a1", bx("car", 10, 10, 100, 50), bx("person", 300, 100, 40, 120)),
+				boxes("l2", "i1", "q", "a2", bx("person", 302, 98, 40, 120), bx("car", 12, 10, 100, 50))}},
+		{name: "boxes that do not",
+			evs: []schemas.Event{boxes("l1", "i1", "q", "a1", bx("car", 10, 10, 100, 50), bx("person", 300, 100, 40, 120)),
+				boxes("l2", "i1", "q", "a2", bx("car", 60, 10, 100, 50))},
+			want: []string{"i1/q expert_review low_region_agreement"}},
+		{name: "region rule off: spans are not judged, by either rule",
+			rules: func(r *Rules) { r.Agreement.MinRegionF1 = 0 },
+			evs:   []schemas.Event{spans("l1", "i1", "q", "a1", sp("PER", 0, 5)), spans("l2", "i1", "q", "a2", sp("LOC", 50, 60))}},
+		{name: "a spans and a nominal question of one item are judged apart, each by its rule",
+			evs: []schemas.Event{spans("l1", "i1", "q-ner", "a1", sp("PER", 0, 5)), label("l2", "i1", "q-kind", "a1", "news"),
+				spans("l3", "i1", "q-ner", "a2", sp("LOC", 50, 60)), label("l4", "i1", "q-kind", "a2", "blog")},
+			want: []string{"i1/q-ner expert_review low_region_agreement", "i1/q-kind expert_review low_agreement"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -395,7 +540,7 @@ func TestRulesSwapBetweenRecords(t *testing.T) {
 	}
 	next := testRules()
 	next.Version = "test-2"
-	next.Questions["q-vehicle"] = QuestionRules{ConfidenceThreshold: 0.95}
+	next.Questions["q-vehicle"] = QuestionRules{ConfidenceThreshold: ptr(0.95)}
 	if err := set.Swap(next); err != nil {
 		t.Fatal(err)
 	}
@@ -497,5 +642,117 @@ func TestRulesVersionOfADecision(t *testing.T) {
 	d.Producer = "someone"
 	if v := RulesVersion(d); v != "" {
 		t.Fatalf("RulesVersion of another producer's decision = %q", v)
+	}
+}
+
+// inputsOf renders a decision's inputs as name=value.
+func inputsOf(d *schemas.RoutingDecided) []string {
+	var s []string
+	for _, in := range d.Inputs {
+		s = append(s, fmt.Sprintf("%s=%v", in.Name, in.Value))
+	}
+	return s
+}
+
+// TestBoxDecisionContents: a boxes pre-label's decision records the
+// numbers the box rule compared, whatever rule decided.
+func TestBoxDecisionContents(t *testing.T) {
+	rules := testRules()
+	rules.Audit.Rate = 1
+	out := newFeed(t, rules).apply(ingest("i1"), preBoxes("i1", "q-det", 0.85, 0.7, unscored, 0.45),
+		ingest("i2"), preBoxes("i2", "q-det", 0.85, 0.7, 0.6), ingest("i3"), preBoxes("i3", "q-det", 0.85), ingest("i4", "child"), preBoxes("i4", "q-det", 0.85, 0.1))
+	want := [][]string{
+		{"confidence=0.85", "threshold=0.8", "boxes=3", "lowest_box_score=0.45", "box_threshold=0.5"},
+		{"confidence=0.85", "threshold=0.8", "boxes=2", "lowest_box_score=0.6", "box_threshold=0.5", "audit_point=" + fmt.Sprint(rules.auditPoint("i2")), "audit_rate=1"},
+		{"confidence=0.85", "threshold=0.8", "audit_point=" + fmt.Sprint(rules.auditPoint("i3")), "audit_rate=1"}, // no boxes: as any pre-label
+		{"confidence=0.85", "threshold=0.8", "boxes=1", "lowest_box_score=0.1", "box_threshold=0.5"},
+	}
+	wantReason := []string{
+		"rules test-1: lowest box score 0.45 (of 3 boxes) below box threshold 0.5 of question q-det",
+		"rules test-1: auto-acceptable (confidence 0.85 >= 0.8), sampled for human audit at rate 1",
+		"rules test-1: auto-acceptable (confidence 0.85 >= 0.8), sampled for human audit at rate 1",
+		`rules test-1: edge-case tag "child" always goes to humans`,
+	}
+	if len(out.Emit) != len(want) {
+		t.Fatalf("%d decisions: %v", len(out.Emit), decided(out))
+	}
+	for i, ev := range out.Emit {
+		d := ev.(*schemas.RoutingDecided)
+		if got := inputsOf(d); !slices.Equal(got, want[i]) {
+			t.Errorf("%s inputs %v, want %v", d.ItemID, got, want[i])
+		}
+		if d.Reason != wantReason[i] {
+			t.Errorf("%s reason %q, want %q", d.ItemID, d.Reason, wantReason[i])
+		}
+	}
+	rules.Audit.Rate = 0
+	d := newFeed(t, rules).apply(ingest("i1"), preBoxes("i1", "q-det", 0.85, 0.7)).Emit[0].(*schemas.RoutingDecided)
+	if want := "rules test-1: confidence 0.85 at or above threshold 0.8 of question q-det, every box scored at or above 0.5"; d.Reason != want {
+		t.Errorf("reason %q, want %q", d.Reason, want)
+	}
+}
+
+// TestRegionDecisionContents: an escalation for low region agreement
+// records what was compared, is a labels-stage decision (its read-back
+// row has stage agreement) and names its rules.
+func TestRegionDecisionContents(t *testing.T) {
+	rules := testRules()
+	rules.Agreement.MinLabels = 3
+	f := newFeed(t, rules)
+	in := spans("l3", "i1", "q-ner-loose", "a3", sp("PER", 0, 10))
+	out := f.apply(
+		spans("l1", "i1", "q-ner-loose", "a1", sp("PER", 0, 10), sp("ORG", 20, 30)),
+		spans("l2", "i1", "q-ner-loose", "a2", sp("PER", 6, 16), sp("LOC", 40, 45)), // PER IoU 4/16 = 0.25 < 0.3
+		in)
+	if len(out.Emit) != 1 {
+		t.Fatalf("decisions %v", decided(out))
+	}
+	d := out.Emit[0].(*schemas.RoutingDecided)
+	// Pairs: a1-a2 0 of 4, a1-a3 1 of 3, a2-a3 0 of 3: F1 = 2*1/10.
+	want := []string{"annotators=3", "regions=5", "f1=0.2", "matched=1", "pair_regions=10", "iou_threshold=0.3", "min_region_f1=0.6"}
+	if got := inputsOf(d); !slices.Equal(got, want) {
+		t.Errorf("inputs %v, want %v", got, want)
+	}
+	wantReason := "rules test-1: the first 3 annotators' 5 regions agree at pairwise F1 0.2 (1 matched pairs of 10 paired regions at IoU >= 0.3), below 0.6"
+	if d.Route != schemas.RouteExpertReview || d.Rule != RuleLowRegionAgreement || d.Reason != wantReason || d.Trace.CausationID != in.EventID {
+		t.Errorf("decision %s %s %q caused by %s", d.Route, d.Rule, d.Reason, d.Trace.CausationID)
+	}
+	if got := decisionRows(out); !slices.Equal(got, []string{"i1/q-ner-loose agreement low_region_agreement 0 test-1"}) {
+		t.Errorf("routing_decisions rows %q", got)
+	}
+}
+
+// TestRegionCountsAreTheRegionsDefinition: the F1 the rule compares is
+// streams/regions' pairwise F1 of the unit, checked here on a worked
+// example by hand: three annotators' boxes, every pair.
+func TestRegionCountsAreTheRegionsDefinition(t *testing.T) {
+	a := map[string][]regions.Box{
+		"a1": {{Label: "car", X: 0, Y: 0, W: 10, H: 10}, {Label: "car", X: 100, Y: 0, W: 10, H: 10}},
+		"a2": {{Label: "car", X: 1, Y: 0, W: 10, H: 10}},                                             // IoU with a1's first 90/110
+		"a3": {{Label: "car", X: 5, Y: 0, W: 10, H: 10}, {Label: "bus", X: 100, Y: 0, W: 10, H: 10}}, // IoU 50/150 with a1's first
+	}
+	answers := map[name]annotatorLabel{}
+	for ann, bs := range a {
+		answers[unique.Make(ann)] = annotatorLabel{regions: &heldRegions{boxes: bs}}
+	}
+	c, err := regionCounts(answers, regionBoxes, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a1-a2: 1 matched of 3; a1-a3: 0 of 4 (IoU 1/3; the bus is not a car); a2-a3: 0 of 3
+	// (IoU 60/140). F1 = 2*1/10.
+	if f1, _ := c.F1(); c.Matched != 1 || c.RegionsA+c.RegionsB != 10 || math.Abs(f1-0.2) > 1e-15 {
+		t.Fatalf("counts %+v (F1 %v), want 1 matched of 10", c, f1)
+	}
+	u, err := regions.CompareUnitBoxes(a, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Counts != c {
+		t.Fatalf("regionCounts %+v, regions.CompareUnitBoxes %+v", c, u.Counts)
+	}
+	// At IoU 0.3 the cars of a1-a3 (1/3) and of a2-a3 (3/7) match too: 3 of 10.
+	if c, _ := regionCounts(answers, regionBoxes, 0.3); c.Matched != 3 {
+		t.Fatalf("at 0.3: %+v", c)
 	}
 }

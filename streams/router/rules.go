@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -44,11 +45,24 @@ type Rules struct {
 	Audit AuditRules `json:"audit"`
 }
 
-// QuestionRules are the settings of one question.
+// QuestionRules are the settings of one question. Every field is optional:
+// an entry that sets only the IoU threshold of a spans question leaves its
+// confidence threshold at the default rather than at zero.
 type QuestionRules struct {
 	// ConfidenceThreshold: a pre-label with a lower confidence goes to human
 	// review. In [0, 1]; 1 sends every pre-label of the question to humans.
-	ConfidenceThreshold float64 `json:"confidence_threshold"`
+	// Nil: DefaultConfidenceThreshold.
+	ConfidenceThreshold *float64 `json:"confidence_threshold,omitempty"`
+	// BoxScoreThreshold: a boxes pre-label with a box scored lower goes to
+	// human review (rule low_box_confidence). In [0, 1]. Nil: the
+	// question's confidence threshold.
+	BoxScoreThreshold *float64 `json:"box_score_threshold,omitempty"`
+	// IoUThreshold is the IoU, in (0, 1], at or above which two annotators'
+	// regions may match when the region rule compares them. Nil:
+	// schemas.DefaultIoUThreshold. The router does not read the projects
+	// topic, so a question whose QuestionDefined states another threshold
+	// needs it here too.
+	IoUThreshold *float64 `json:"iou_threshold,omitempty"`
 }
 
 // TagRule routes items carrying any of Tags (edge-case tags of
@@ -72,7 +86,20 @@ type AgreementRules struct {
 	// MinAgreement is the lowest acceptable share of agreeing annotator
 	// pairs; below it the item/question goes to expert review.
 	MinAgreement float64 `json:"min_agreement"`
+	// MinRegionF1 is the lowest acceptable pairwise F1 (streams/regions)
+	// between the regions of the first MinLabels labels of a spans or boxes
+	// question; below it the item/question goes to expert review (rule
+	// low_region_agreement). In [0, 1]; 0 turns the rule off. With it on,
+	// MinLabels is at most MaxRegionLabels.
+	MinRegionF1 float64 `json:"min_region_f1,omitempty"`
 }
+
+// MaxRegionLabels is the most annotators whose spans or boxes the router
+// keeps for one item/question, and so the largest min_labels the region
+// rule accepts: judging k first labels matches k(k-1)/2 pairs of values of
+// up to schemas.MaxRegions regions each, at most 10 pairs here (see the
+// package doc, "Bounded state").
+const MaxRegionLabels = 5
 
 // AuditRules configure the audit sample of auto-accepted pre-labels.
 type AuditRules struct {
@@ -119,11 +146,20 @@ func (r *Rules) Validate() error {
 		bad("version %q must not contain a colon or white space", r.Version)
 	}
 	unit("default_confidence_threshold", r.DefaultConfidenceThreshold)
-	for q, qr := range r.Questions {
+	for _, q := range slices.Sorted(maps.Keys(r.Questions)) {
+		qr := r.Questions[q]
 		if q == "" {
 			bad("questions: empty question id")
 		}
-		unit(fmt.Sprintf("questions[%q].confidence_threshold", q), qr.ConfidenceThreshold)
+		if qr.ConfidenceThreshold != nil {
+			unit(fmt.Sprintf("questions[%q].confidence_threshold", q), *qr.ConfidenceThreshold)
+		}
+		if qr.BoxScoreThreshold != nil {
+			unit(fmt.Sprintf("questions[%q].box_score_threshold", q), *qr.BoxScoreThreshold)
+		}
+		if t := qr.IoUThreshold; t != nil && !(*t > 0 && *t <= 1) {
+			bad("questions[%q].iou_threshold must be in (0, 1], got %v", q, *t)
+		}
 	}
 	for p, qs := range r.QuestionsWithoutPrelabel {
 		if p == "" {
@@ -160,6 +196,11 @@ func (r *Rules) Validate() error {
 		bad("agreement.min_labels must be 0 (off) or at least 2, got %d", r.Agreement.MinLabels)
 	}
 	unit("agreement.min_agreement", r.Agreement.MinAgreement)
+	unit("agreement.min_region_f1", r.Agreement.MinRegionF1)
+	if r.Agreement.MinRegionF1 > 0 && r.Agreement.MinLabels > MaxRegionLabels {
+		bad("agreement.min_labels must be at most %d when agreement.min_region_f1 is set (the region rule keeps and matches the regions of the first min_labels labels), got %d",
+			MaxRegionLabels, r.Agreement.MinLabels)
+	}
 	unit("audit.rate", r.Audit.Rate)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid rules (version %q): %w", r.Version, errors.Join(errs...))
@@ -169,10 +210,26 @@ func (r *Rules) Validate() error {
 
 // threshold is the confidence threshold of question q.
 func (r *Rules) threshold(q string) float64 {
-	if qr, ok := r.Questions[q]; ok {
-		return qr.ConfidenceThreshold
+	if t := r.Questions[q].ConfidenceThreshold; t != nil {
+		return *t
 	}
 	return r.DefaultConfidenceThreshold
+}
+
+// boxThreshold is the box score threshold of question q.
+func (r *Rules) boxThreshold(q string) float64 {
+	if t := r.Questions[q].BoxScoreThreshold; t != nil {
+		return *t
+	}
+	return r.threshold(q)
+}
+
+// iou is the IoU threshold the region rule matches question q's regions at.
+func (r *Rules) iou(q string) float64 {
+	if t := r.Questions[q].IoUThreshold; t != nil {
+		return *t
+	}
+	return schemas.DefaultIoUThreshold
 }
 
 // tagRule returns the first tag rule matching one of tags.
@@ -196,13 +253,15 @@ func (r *Rules) auditPoint(itemID string) float64 {
 }
 
 // DefaultRules are used when no rules file is configured: nothing is
-// auto-accepted below 0.9 confidence, no tag rules, agreement below 0.5
-// between at least two annotators escalates, 5% audit.
+// auto-accepted below 0.9 confidence (nor with a box scored below it), no
+// tag rules, agreement below 0.5 between at least two annotators escalates
+// (for spans and boxes: pairwise F1 below 0.5 between the first two), 5%
+// audit.
 func DefaultRules() *Rules {
 	return &Rules{
 		Version:                    "builtin-default",
 		DefaultConfidenceThreshold: 0.9,
-		Agreement:                  AgreementRules{MinLabels: 2, MinAgreement: 0.5},
+		Agreement:                  AgreementRules{MinLabels: 2, MinAgreement: 0.5, MinRegionF1: 0.5},
 		Audit:                      AuditRules{Rate: 0.05},
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/infra/config"
 	"github.com/assay-data/assay/streams/runtime"
 )
@@ -53,6 +54,13 @@ func TestMalformedRulesAreRefused(t *testing.T) {
 		{`{"version":"v1","agreement":{"min_labels":1}}`, "agreement.min_labels"},
 		{`{"version":"v1","audit":{"rate":2}}`, "audit.rate"},
 		{`{"version":"v1","questions_without_prelabel":{"p":["q","q"]}}`, "listed twice"},
+		{`{"version":"v1","questions":{"q":{"box_score_threshold":1.01}}}`, `questions["q"].box_score_threshold must be in [0, 1], got 1.01`},
+		{`{"version":"v1","questions":{"q":{"box_score_threshold":"high"}}}`, "box_score_threshold"},
+		{`{"version":"v1","questions":{"q":{"iou_threshold":0}}}`, `questions["q"].iou_threshold must be in (0, 1], got 0`},
+		{`{"version":"v1","questions":{"q":{"iou_threshold":1.5}}}`, `questions["q"].iou_threshold must be in (0, 1], got 1.5`},
+		{`{"version":"v1","questions":{"q":{"iou_treshold":0.5}}}`, `unknown field "iou_treshold"`},
+		{`{"version":"v1","agreement":{"min_labels":2,"min_region_f1":-0.1}}`, "agreement.min_region_f1 must be in [0, 1], got -0.1"},
+		{`{"version":"v1","agreement":{"min_labels":6,"min_region_f1":0.5}}`, "agreement.min_labels must be at most 5 when agreement.min_region_f1 is set"},
 	} {
 		_, err := ParseRules([]byte(c.doc))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -63,6 +71,35 @@ func TestMalformedRulesAreRefused(t *testing.T) {
 	_, err := ParseRules([]byte(`{"version":"v1","default_confidence_threshold":7,"audit":{"rate":-1}}`))
 	if err == nil || !strings.Contains(err.Error(), "default_confidence_threshold") || !strings.Contains(err.Error(), "audit.rate") {
 		t.Fatalf("want both problems reported, got %v", err)
+	}
+}
+
+// TestQuestionSettingsAreEachOptional: a question entry sets what it names
+// and leaves the rest at its default, so an entry made for a region
+// question's IoU threshold does not set its confidence threshold to zero.
+func TestQuestionSettingsAreEachOptional(t *testing.T) {
+	r, err := ParseRules([]byte(`{"version":"v1","default_confidence_threshold":0.9,
+		"questions":{"q-ner":{"iou_threshold":0.3},"q-det":{"confidence_threshold":0.8,"box_score_threshold":0.5},"q-cls":{"confidence_threshold":0}},
+		"agreement":{"min_labels":5,"min_region_f1":0.6}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		q              string
+		conf, box, iou float64
+	}{
+		{"q-ner", 0.9, 0.9, 0.3},
+		{"q-det", 0.8, 0.5, schemas.DefaultIoUThreshold},
+		{"q-cls", 0, 0, schemas.DefaultIoUThreshold}, // an explicit zero stays zero
+		{"q-other", 0.9, 0.9, schemas.DefaultIoUThreshold},
+	} {
+		if conf, box, iou := r.threshold(c.q), r.boxThreshold(c.q), r.iou(c.q); conf != c.conf || box != c.box || iou != c.iou {
+			t.Errorf("%s: confidence %v, box %v, IoU %v; want %v, %v, %v", c.q, conf, box, iou, c.conf, c.box, c.iou)
+		}
+	}
+	// min_labels above MaxRegionLabels is fine while the region rule is off.
+	if _, err := ParseRules([]byte(`{"version":"v1","agreement":{"min_labels":9,"min_agreement":0.5}}`)); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -237,7 +274,8 @@ func TestRulesMetricsReachTheRunnersRegistry(t *testing.T) {
 	}
 	got := gather()
 	if got["assay_router_rules_info{version=m1}"] != "1" || got["assay_router_rules_reload_failed"] != "0" || got["assay_router_rules_reload_failures_total"] != "0" ||
-		got["assay_router_pending_prelabels_expired_total"] != "0" || got["assay_router_pending_prelabels_evicted_total"] != "0" {
+		got["assay_router_pending_prelabels_expired_total"] != "0" || got["assay_router_pending_prelabels_evicted_total"] != "0" ||
+		got["assay_router_region_questions_evicted_total"] != "0" {
 		t.Fatalf("metrics %v", got)
 	}
 	if err := os.WriteFile(path, []byte("{"), 0o644); err != nil {

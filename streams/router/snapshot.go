@@ -1,6 +1,7 @@
 package router
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -8,13 +9,18 @@ import (
 	"strings"
 	"unique"
 
+	"github.com/assay-data/assay/streams/regions"
 	"github.com/assay-data/assay/streams/runtime"
 	"github.com/assay-data/assay/streams/runtime/statecodec"
 )
 
 // stateVersion is the version of the router's snapshot encoding (runtime.Snapshotter), for both
 // of its states: raise it with any change of the encoding or of what a state means.
-const stateVersion = 1
+//
+// Version 2: pending pre-labels carry their box scores; questions their region kind, whether the
+// region rule judged them and their place in the held queue; answers of region questions their
+// regions; the labels state its held queue's last seq and its evictions.
+const stateVersion = 2
 
 var _ runtime.Snapshotter = (*Router)(nil)
 
@@ -129,6 +135,10 @@ func (s *itemsState) encode(e *statecodec.Encoder) {
 		e.Varint(p.at)
 		c.name(p.pl.question)
 		c.on(p.pl.on)
+		e.Len(p.pl.boxes.n)
+		if p.pl.boxes.n > 0 {
+			e.Float64(p.pl.boxes.lowest)
+		}
 		e.String(p.pl.cause.eventID)
 		e.String(p.pl.cause.correlationID)
 		e.Varint(p.pl.cause.at)
@@ -166,6 +176,9 @@ func (s *itemsState) decode(d *statecodec.Decoder) {
 		p := &pending{item: d.String(), at: d.Varint()}
 		p.pl.question = c.name()
 		p.pl.on = c.on()
+		if p.pl.boxes.n = d.Len(1); p.pl.boxes.n > 0 {
+			p.pl.boxes.lowest = d.Float64()
+		}
 		p.pl.cause = cause{eventID: d.String(), correlationID: d.String(), at: d.Varint()}
 		if d.Err() != nil {
 			return
@@ -196,6 +209,9 @@ func (s *labelsState) encode(e *statecodec.Encoder) {
 			ql := li.questions[q]
 			c.name(q)
 			e.Bool(ql.escalated)
+			e.Uvarint(uint64(ql.kind))
+			e.Bool(ql.judged)
+			e.Varint(ql.heldSeq)
 			anns := make([]name, 0, len(ql.byAnnotator))
 			for a := range ql.byAnnotator {
 				anns = append(anns, a)
@@ -207,6 +223,9 @@ func (s *labelsState) encode(e *statecodec.Encoder) {
 				c.name(a.Value())
 				e.Bytes16(l.label)
 				c.name(l.value.Value())
+				if ql.kind != regionNone {
+					c.regions(l.regions)
+				}
 			}
 		}
 		// The labels a retraction finds, by the question they count in: mostly
@@ -227,6 +246,59 @@ func (s *labelsState) encode(e *statecodec.Encoder) {
 			c.name(li.producers[k].Value())
 		}
 	}
+	// The held queue is the questions' heldSeq in order (decode rebuilds it);
+	// the regions held and the questions holding them are sums.
+	e.Varint(s.held.seq)
+	e.Varint(s.evicted)
+}
+
+// regions writes a region answer: its spans or its boxes (the question's kind says which).
+func (c *codec) regions(h *heldRegions) {
+	c.e.Len(len(h.spans))
+	for _, x := range h.spans {
+		c.name(x.Label)
+		c.e.Varint(x.Start)
+		c.e.Varint(x.End)
+	}
+	c.e.Len(len(h.boxes))
+	for _, x := range h.boxes {
+		c.name(x.Label)
+		c.e.Float64(x.X)
+		c.e.Float64(x.Y)
+		c.e.Float64(x.W)
+		c.e.Float64(x.H)
+	}
+}
+
+func (c *decodec) regions(kind regionKind) *heldRegions {
+	h := &heldRegions{}
+	n := c.d.Len(3)
+	if kind == regionSpans {
+		h.spans = make([]regions.Span, n)
+	} else if n > 0 && c.d.Err() == nil {
+		c.d.Fail(errors.New("spans held for a boxes question"))
+	}
+	for i := range n {
+		x := regions.Span{Label: unique.Make(c.name()).Value(), Start: c.d.Varint(), End: c.d.Varint()}
+		if c.d.Err() != nil {
+			return h
+		}
+		h.spans[i] = x
+	}
+	n = c.d.Len(33)
+	if kind == regionBoxes {
+		h.boxes = make([]regions.Box, n)
+	} else if n > 0 && c.d.Err() == nil {
+		c.d.Fail(errors.New("boxes held for a spans question"))
+	}
+	for i := range n {
+		x := regions.Box{Label: unique.Make(c.name()).Value(), X: c.d.Float64(), Y: c.d.Float64(), W: c.d.Float64(), H: c.d.Float64()}
+		if c.d.Err() != nil {
+			return h
+		}
+		h.boxes[i] = x
+	}
+	return h
 }
 
 func (s *labelsState) decode(d *statecodec.Decoder) {
@@ -241,6 +313,7 @@ func (s *labelsState) decode(d *statecodec.Decoder) {
 		}
 		return h
 	}
+	var held []heldEntry
 	n := d.Len(3)
 	s.items = make(map[string]*labelItem, n)
 	for range n {
@@ -249,20 +322,38 @@ func (s *labelsState) decode(d *statecodec.Decoder) {
 		nq := d.Len(3)
 		for range nq {
 			q := c.name()
-			ql := &questionLabels{escalated: d.Bool()}
+			escalated, kind := d.Bool(), d.Uvarint()
+			ql := &questionLabels{escalated: escalated, kind: regionKind(kind), judged: d.Bool(), heldSeq: d.Varint()}
+			if kind > uint64(regionBoxes) && d.Err() == nil {
+				d.Fail(fmt.Errorf("question %q of item %q: region kind %d", q, id, kind))
+			}
 			na := d.Len(18)
-			if !ql.escalated {
+			if !ql.escalated && !ql.judged {
 				ql.byAnnotator = make(map[name]annotatorLabel, na)
 			} else if na > 0 && d.Err() == nil {
-				d.Fail(errors.New("an escalated question with answers"))
+				d.Fail(errors.New("an escalated or judged question with answers"))
 			}
 			for range na {
 				a := handle(c.name())
 				l := annotatorLabel{label: labelID(d.Bytes16()), value: handle(c.name())}
+				if ql.kind != regionNone {
+					l.regions = c.regions(ql.kind)
+				}
 				if d.Err() != nil {
 					return
 				}
 				ql.byAnnotator[a] = l
+				s.held.regions += l.regions.len()
+			}
+			// A region question holding answers is in the queue, and only such a question.
+			if holds := ql.kind != regionNone && len(ql.byAnnotator) > 0; holds != (ql.heldSeq > 0) {
+				if d.Err() == nil {
+					d.Fail(fmt.Errorf("question %q of item %q: held seq %d with %d answers", q, id, ql.heldSeq, len(ql.byAnnotator)))
+				}
+				return
+			}
+			if ql.heldSeq > 0 {
+				held = append(held, heldEntry{item: id, question: q, seq: ql.heldSeq})
 			}
 			li.questions[q] = ql
 		}
@@ -285,4 +376,15 @@ func (s *labelsState) decode(d *statecodec.Decoder) {
 		}
 		s.items[id] = li
 	}
+	s.held.seq, s.evicted = d.Varint(), d.Varint()
+	slices.SortFunc(held, func(a, b heldEntry) int { return cmp.Compare(a.seq, b.seq) })
+	for i, e := range held {
+		if (i > 0 && held[i-1].seq == e.seq || e.seq > s.held.seq) && d.Err() == nil {
+			d.Fail(fmt.Errorf("held queue: seq %d repeated or past the last given (%d)", e.seq, s.held.seq))
+		}
+	}
+	if len(held) > 0 {
+		s.held.queue = held
+	}
+	s.held.live = len(held)
 }

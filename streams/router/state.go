@@ -2,10 +2,13 @@ package router
 
 import (
 	"crypto/sha256"
+	"math"
 	"sync/atomic"
 	"time"
 	"unique"
 
+	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/streams/regions"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
@@ -103,12 +106,42 @@ func recordTime(rec runtime.Record) int64 {
 }
 
 // prelabel is what deciding a pre-label later needs: the question, the
-// values the decision and its row record, and the causing record's ids
-// and time. The record itself (its bytes, key, envelope) is not kept.
+// values the decision and its row record, what the box-confidence rule
+// reads of its boxes, and the causing record's ids and time. The record
+// itself (its bytes, key, envelope, boxes) is not kept.
 type prelabel struct {
 	question string
 	on       decidedOn
+	boxes    boxScores
 	cause    cause
+}
+
+// boxScores is what the box-confidence rule reads of a pre-label: how many
+// boxes it proposes and the lowest of their scores, a box without a score
+// counting at the pre-label's confidence (the model stated no other). Zero
+// boxes for a value of another level and for an empty list of boxes, which
+// are routed by their confidence alone.
+type boxScores struct {
+	n      int
+	lowest float64
+}
+
+func boxScoresOf(v schemas.LabelValue, confidence float64) boxScores {
+	if v.Level != schemas.LevelBoxes || len(v.Boxes) == 0 {
+		return boxScores{}
+	}
+	b := boxScores{n: len(v.Boxes), lowest: math.Inf(1)}
+	for _, x := range v.Boxes {
+		s := confidence
+		if x.Score != nil {
+			s = *x.Score
+		}
+		if math.IsNaN(s) {
+			s = 0 // no confidence at all (the gateway refuses NaN)
+		}
+		b.lowest = min(b.lowest, s)
+	}
+	return b
 }
 
 // pending is a pre-label waiting for its item.
@@ -261,6 +294,9 @@ func (s *itemsState) wait(itemID string, pl prelabel) {
 // it expires the same pre-labels again and counts them again).
 type counters struct {
 	expired, evicted atomic.Int64
+	// regionsEvicted counts item/questions whose first region labels were
+	// dropped unjudged (labelsState.evict).
+	regionsEvicted atomic.Int64
 }
 
 // labelsState is the state of one labels partition. Agreement compares
@@ -269,12 +305,22 @@ type counters struct {
 // not, so they are kept as 128-bit digests (SHA-256, so no one can aim for
 // a collision): a label costs a few dozen bytes, not a few hundred. None
 // depends on the process, so a state snapshotted by one router restores in
-// another (snapshot.go).
+// another (snapshot.go). The spans and boxes the region rule compares are
+// held in a bounded set (heldSet).
 type labelsState struct {
 	items map[string]*labelItem
+	held  heldSet
+	max   int // Config.MaxHeldRegions
+	m     *counters
+	// evicted counts this partition's item/questions whose first region
+	// labels were dropped unjudged to keep held.regions within max; part of
+	// the state, like itemsState.expired.
+	evicted int64
 }
 
-func newLabelsState() *labelsState { return &labelsState{items: map[string]*labelItem{}} }
+func newLabelsState(maxHeld int, m *counters) *labelsState {
+	return &labelsState{items: map[string]*labelItem{}, max: maxHeld, m: m}
+}
 
 // StateKeys reports the entries of the state: the items with labels. Like
 // Apply, it must be called from the goroutine that applies records.
@@ -283,7 +329,8 @@ func (s *labelsState) StateKeys() int { return len(s.items) }
 type labelItem struct {
 	questions map[string]*questionLabels
 	// labels maps a label id (its digest) to its question, for
-	// retractions; it holds only the labels of questions not escalated yet.
+	// retractions; it holds only the labels of questions still judged
+	// (not escalated, and for a region question not judged yet).
 	labels map[labelID]*questionLabels
 	// producers maps every label id of the item, escalated or not, to the
 	// producer that submitted it, until it is retracted: only that producer
@@ -331,13 +378,196 @@ func (s *labelsState) retracted(itemID, id string) {
 type questionLabels struct {
 	// byAnnotator is each annotator's latest label: agreement is between
 	// annotators, and a relabel replaces the annotator's earlier answer.
-	// Nil once escalated: the escalation stands and nothing reads the
-	// answers again.
+	// Nil once the question is escalated or judged: the outcome stands and
+	// nothing reads the answers again.
 	byAnnotator map[name]annotatorLabel
 	escalated   bool
+	// kind is regionNone for a question the share of agreeing pairs judges,
+	// or the level of the regions the region rule compares (regionSpans,
+	// regionBoxes), set by the question's first label.
+	kind regionKind
+	// judged: the region rule judged the first labels (escalated or not),
+	// or dropped them unjudged (evicted); later labels change nothing.
+	judged bool
+	// heldSeq is the question's place in the partition's held queue, 0
+	// while it holds no regions.
+	heldSeq int64
 }
 
 type annotatorLabel struct {
 	label labelID
 	value name // the answer's valueKey
+	// regions are the answer's spans or boxes when the question's kind is a
+	// region kind, nil otherwise.
+	regions *heldRegions
+}
+
+// regionKind says which rule judges a question and, for the region rule,
+// which regions it compares.
+type regionKind uint8
+
+const (
+	regionNone regionKind = iota
+	regionSpans
+	regionBoxes
+)
+
+func kindOf(v schemas.LabelValue) regionKind {
+	switch v.Level {
+	case schemas.LevelSpans:
+		return regionSpans
+	case schemas.LevelBoxes:
+		return regionBoxes
+	}
+	return regionNone
+}
+
+// heldRegions is one answer's regions as the region rule compares them:
+// labels interned, no scores (a person's box has none, and agreement
+// ignores them).
+type heldRegions struct {
+	spans []regions.Span
+	boxes []regions.Box
+}
+
+func heldOf(v schemas.LabelValue) *heldRegions {
+	h := &heldRegions{}
+	switch kindOf(v) {
+	case regionSpans:
+		h.spans = make([]regions.Span, len(v.Spans))
+		for i, x := range v.Spans {
+			h.spans[i] = regions.Span{Label: unique.Make(x.Label).Value(), Start: x.Start, End: x.End}
+		}
+	case regionBoxes:
+		h.boxes = make([]regions.Box, len(v.Boxes))
+		for i, x := range v.Boxes {
+			h.boxes[i] = regions.Box{Label: unique.Make(x.Label).Value(), X: x.X, Y: x.Y, W: x.W, H: x.H}
+		}
+	}
+	return h
+}
+
+// len is the number of regions held; a nil heldRegions holds none.
+func (h *heldRegions) len() int {
+	if h == nil {
+		return 0
+	}
+	return len(h.spans) + len(h.boxes)
+}
+
+// heldSet keeps the region answers of a labels partition within a budget
+// of regions. A question joins the queue when it first holds an answer
+// and leaves it when it holds none (judged, escalated, retracted or
+// evicted); when the partition holds more regions than the budget, the
+// question that has held answers longest loses them unjudged (evicted).
+// Queue order is log order, so eviction is a function of the log, and a
+// rebuilt state evicts what the live one did.
+type heldSet struct {
+	// queue lists questions in the order they started holding answers; an
+	// entry whose question's heldSeq is no longer its seq is stale and
+	// stays until it reaches the front or the queue is compacted.
+	queue   []heldEntry
+	seq     int64 // the last seq given
+	live    int   // questions holding answers
+	regions int   // regions held
+}
+
+type heldEntry struct {
+	item, question string
+	seq            int64
+}
+
+// question returns the question an entry names if the entry is not stale.
+func (s *labelsState) question(e heldEntry) (*labelItem, *questionLabels) {
+	li := s.items[e.item]
+	if li == nil {
+		return nil, nil
+	}
+	ql := li.questions[e.question]
+	if ql == nil || ql.heldSeq != e.seq {
+		return nil, nil
+	}
+	return li, ql
+}
+
+// hold records a's answer al to question q of item (replacing a's earlier
+// one, which the caller has taken out of li.labels) and puts the question
+// in the queue if it was not there.
+func (s *labelsState) hold(itemID, q string, li *labelItem, ql *questionLabels, a name, al annotatorLabel) {
+	if old, ok := ql.byAnnotator[a]; ok {
+		s.held.regions -= old.regions.len()
+	}
+	if ql.heldSeq == 0 {
+		s.held.seq++
+		ql.heldSeq = s.held.seq
+		s.held.queue = append(s.held.queue, heldEntry{item: itemID, question: q, seq: ql.heldSeq})
+		s.held.live++
+	}
+	ql.byAnnotator[a] = al
+	li.labels[al.label] = ql
+	s.held.regions += al.regions.len()
+}
+
+// unheld takes a's answer out of the held regions (the caller deletes it
+// from byAnnotator), and the question out of the queue when it holds no
+// answer any more.
+func (s *labelsState) unheld(ql *questionLabels, al annotatorLabel, remaining int) {
+	s.held.regions -= al.regions.len()
+	if remaining == 0 && ql.heldSeq != 0 {
+		s.leave(ql)
+	}
+}
+
+// leave takes ql out of the queue (its entry goes stale).
+func (s *labelsState) leave(ql *questionLabels) {
+	ql.heldSeq = 0
+	s.held.live--
+	// Compact when stale entries outnumber live ones, so the queue stays
+	// within twice the live entries (plus a floor) at amortised O(1).
+	if n := len(s.held.queue); n > 1024 && n > 2*s.held.live {
+		q := make([]heldEntry, 0, 2*s.held.live)
+		for _, e := range s.held.queue {
+			if _, live := s.question(e); live != nil {
+				q = append(q, e)
+			}
+		}
+		s.held.queue = q
+	}
+}
+
+// drop forgets every answer of ql (judged, escalated or evicted): they
+// leave the held regions, the queue and the retraction index.
+func (s *labelsState) drop(li *labelItem, ql *questionLabels) {
+	for _, l := range ql.byAnnotator {
+		s.held.regions -= l.regions.len()
+		if li.labels[l.label] == ql {
+			delete(li.labels, l.label)
+		}
+	}
+	ql.byAnnotator = nil
+	if ql.heldSeq != 0 {
+		s.leave(ql)
+	}
+}
+
+// evict drops the answers of the questions that have held them longest
+// until the partition holds at most max regions; each such question is
+// judged no more (its first labels are gone).
+func (s *labelsState) evict() {
+	for s.held.regions > s.max && len(s.held.queue) > 0 {
+		e := s.held.queue[0]
+		s.held.queue[0] = heldEntry{}
+		s.held.queue = s.held.queue[1:]
+		li, ql := s.question(e)
+		if ql == nil {
+			continue // stale
+		}
+		s.drop(li, ql)
+		ql.judged = true
+		s.evicted++
+		s.m.regionsEvicted.Add(1)
+	}
+	if len(s.held.queue) == 0 && cap(s.held.queue) > 1024 {
+		s.held.queue = nil // give a large queue's memory back
+	}
 }

@@ -186,9 +186,12 @@ type timed struct {
 }
 
 // mixedLog is a log of n steps: items arriving before, soon after or long
-// after their pre-labels, or never; several questions; labels that agree,
-// disagree and are retracted. Times advance by up to a minute per step;
-// bursts of pre-labels for made-up items fill the pending set now and then.
+// after their pre-labels (some of them boxes), or never; several questions;
+// labels that agree, disagree and are retracted; spans and boxes labels by
+// one to three annotators, relabeled and retracted now and then. Times
+// advance by up to a minute per step; bursts of pre-labels for made-up
+// items fill the pending set now and then, and first region labels that
+// no second annotator answers fill the held regions.
 func mixedLog(n int, seed uint64) []timed {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	var out []timed
@@ -209,7 +212,7 @@ func mixedLog(n int, seed uint64) []timed {
 		id := fmt.Sprintf("it-%d", i)
 		q := []string{"q-vehicle", "q-pedestrian", "q-other"}[rng.IntN(3)]
 		conf := rng.Float64()
-		switch rng.IntN(5) {
+		switch rng.IntN(7) {
 		case 0: // item first
 			out = append(out, timed{now, ingest(id)}, timed{now, pre(id, q, conf)})
 		case 1: // pre-label first, item within minutes
@@ -233,9 +236,84 @@ func mixedLog(n int, seed uint64) []timed {
 					out = append(out, timed{now, retract(lid, id)})
 				}
 			}
+		case 5: // region labels: every annotator draws the same regions, more or less
+			rq := []string{"q-ner", "q-ner-loose", "q-boxes"}[rng.IntN(3)]
+			base := make([][4]float64, 1+rng.IntN(60))
+			for j := range base {
+				base[j] = [4]float64{float64(rng.IntN(900)), float64(rng.IntN(400)), float64(5 + rng.IntN(60)), float64(rng.IntN(3))}
+			}
+			for a := range 1 + rng.IntN(3) {
+				lid := fmt.Sprintf("r-%d-%d", i, a)
+				var ss []schemas.Span
+				var bs []schemas.Box
+				for _, r := range base {
+					if rng.IntN(6) == 0 {
+						continue // missed
+					}
+					x, l := r[0]+float64(rng.IntN(7)-3), []string{"PER", "ORG", "LOC"}[int(r[3])]
+					if rng.IntN(10) == 0 {
+						l = "MISC"
+					}
+					x = max(x, 0)
+					ss = append(ss, sp(l, int64(x), int64(x+r[2])))
+					bs = append(bs, bx(l, x, r[1], r[2], r[2]/2))
+				}
+				ann := fmt.Sprintf("ann-%d", a)
+				if rq == "q-boxes" {
+					out = append(out, timed{now, boxes(lid, id, rq, ann, bs...)})
+				} else {
+					out = append(out, timed{now, spans(lid, id, rq, ann, ss...)})
+				}
+				switch rng.IntN(8) {
+				case 0:
+					out = append(out, timed{now, retract(lid, id)})
+				case 1: // a relabel (of a boxes question: with spans, which it ignores)
+					out = append(out, timed{now, spans(lid+"-again", id, rq, ann, sp("PER", 0, 5))})
+				}
+			}
+		case 6: // boxes pre-labels, item first or after
+			scores := make([]float64, rng.IntN(4))
+			for j := range scores {
+				scores[j] = 0.5 + rng.Float64()/2
+			}
+			if rng.IntN(2) == 0 {
+				out = append(out, timed{now, ingest(id)}, timed{now, preBoxes(id, q, conf, scores...)})
+			} else {
+				out = append(out, timed{now, preBoxes(id, q, conf, scores...)})
+				delayed = append(delayed, later{now + time.Duration(rng.IntN(10))*time.Minute, ingest(id)})
+			}
 		}
 	}
 	return out
+}
+
+// checkRegionsHappened fails unless the log applied to c escalated for low
+// region agreement, judged other region questions without, evicted first
+// region labels and routed pre-labels by their boxes: the region rules'
+// state must have been through all of it for a rebuild or a snapshot test
+// to prove anything about it.
+func checkRegionsHappened(t *testing.T, c *clocked) {
+	t.Helper()
+	ls := c.state("pfx." + schemas.FamilyLabels.Topic()).(*labelsState)
+	rules := map[string]int{}
+	for _, o := range c.outs {
+		for _, ev := range o.Emit {
+			rules[ev.(*schemas.RoutingDecided).Rule]++
+		}
+	}
+	judged := 0
+	for _, li := range ls.items {
+		for _, ql := range li.questions {
+			if ql.judged && !ql.escalated && ql.kind != regionNone {
+				judged++
+			}
+		}
+	}
+	t.Logf("region rules: %d low_region_agreement, %d judged without, %d evicted, %d regions held by %d questions; %d low_box_confidence",
+		rules[RuleLowRegionAgreement], judged, ls.evicted, ls.held.regions, ls.held.live, rules[RuleLowBoxConfidence])
+	if rules[RuleLowRegionAgreement] == 0 || judged == 0 || ls.evicted == 0 || rules[RuleLowBoxConfidence] == 0 || ls.held.live == 0 {
+		t.Fatal("the log must escalate, judge without escalating, evict, route by box scores and leave regions held")
+	}
 }
 
 // TestRebuildEqualsLive: a state rebuilt from the log, as the runner does
@@ -245,7 +323,7 @@ func mixedLog(n int, seed uint64) []timed {
 // log's own times, so when the rebuild runs (hours or days after the live
 // router saw the records) does not matter.
 func TestRebuildEqualsLive(t *testing.T) {
-	cfg := Config{Rules: NewRuleSet(testRules()), PendingTTL: 30 * time.Minute, MaxPending: 100}
+	cfg := Config{Rules: NewRuleSet(testRules()), PendingTTL: 30 * time.Minute, MaxPending: 100, MaxHeldRegions: MinMaxHeldRegions}
 	live := newClocked(t, cfg)
 	for _, e := range mixedLog(3000, 7) {
 		live.at(e.at).apply(e.ev)
@@ -254,6 +332,7 @@ func TestRebuildEqualsLive(t *testing.T) {
 	if st.expired == 0 || st.evicted == 0 {
 		t.Fatalf("the log expired %d and evicted %d pending pre-labels: both must happen for the test to prove anything", st.expired, st.evicted)
 	}
+	checkRegionsHappened(t, live)
 	t.Logf("log of %d records: %d pending pre-labels expired, %d evicted, %d decisions; state keys: items %d, labels %d",
 		len(live.log), st.expired, st.evicted, countEmits(live.outs), st.StateKeys(), live.state("pfx."+schemas.FamilyLabels.Topic()).(*labelsState).StateKeys())
 
@@ -381,7 +460,7 @@ func TestLabelsStateIsCompact(t *testing.T) {
 
 func TestConfig(t *testing.T) {
 	r := newRouter(t, Config{})
-	if r.cfg.PendingTTL != DefaultPendingTTL || r.cfg.MaxPending != DefaultMaxPending || r.cfg.RulesPoll != DefaultRulesPoll ||
+	if r.cfg.PendingTTL != DefaultPendingTTL || r.cfg.MaxPending != DefaultMaxPending || r.cfg.RulesPoll != DefaultRulesPoll || r.cfg.MaxHeldRegions != DefaultMaxHeldRegions ||
 		r.rules.Current().Version != DefaultRules().Version || r.Loader() != nil {
 		t.Fatalf("zero Config: %+v, rules %s, loader %v", r.cfg, r.rules.Current().Version, r.Loader())
 	}
@@ -394,6 +473,8 @@ func TestConfig(t *testing.T) {
 		{Config{PendingTTL: -time.Second}, "pending pre-label TTL must not be negative"},
 		{Config{PendingTTL: time.Microsecond}, "at least 1ms"},
 		{Config{MaxPending: -1}, "max pending pre-labels must not be negative"},
+		{Config{MaxHeldRegions: -1}, "max held regions must be 0 (the default) or at least 1250"},
+		{Config{MaxHeldRegions: MinMaxHeldRegions - 1}, "got 1249"},
 		{Config{RulesPoll: -time.Second}, "rules poll interval must not be negative"},
 		{Config{RulesFile: "x.json", Rules: NewRuleSet(testRules())}, "both a rules file and a rule set"},
 		{Config{Rules: NewRuleSet(bad)}, "default_confidence_threshold must be in [0, 1]"},
@@ -417,4 +498,155 @@ func containsAll(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+// TestHeldRegionsAreBounded: first region labels that no second annotator
+// answers are held until the partition's budget is spent; then the
+// question that has held them longest loses them, unjudged for ever, and
+// the others are judged as usual. Retractions, relabels and judgements
+// give their regions back.
+func TestHeldRegionsAreBounded(t *testing.T) {
+	r := newRouter(t, Config{Rules: NewRuleSet(testRules()), MaxHeldRegions: MinMaxHeldRegions})
+	f := &feed{t: t, r: r, states: map[string]any{}, offs: map[string]int64{}}
+	hundred := func(l string) []schemas.Span {
+		var ss []schemas.Span
+		for i := range int64(100) {
+			ss = append(ss, sp(l, 10*i, 10*i+5))
+		}
+		return ss
+	}
+	// Twelve items' first labels of 100 spans: 1200 regions, within 1250.
+	for i := range 12 {
+		f.apply(spans(fmt.Sprintf("l%d-a", i), fmt.Sprintf("i%d", i), "q", "a1", hundred("PER")...))
+	}
+	ls := f.states["pfx."+schemas.FamilyLabels.Topic()].(*labelsState)
+	if ls.held.regions != 1200 || ls.held.live != 12 || ls.evicted != 0 {
+		t.Fatalf("held %d regions of %d questions, %d evicted; want 1200 of 12, none", ls.held.regions, ls.held.live, ls.evicted)
+	}
+	// A relabel replaces, a retraction gives back.
+	f.apply(spans("l0-b", "i0", "q", "a1", sp("PER", 0, 5)), retract("l1-a", "i1"))
+	if ls.held.regions != 1001 || ls.held.live != 11 {
+		t.Fatalf("after a relabel and a retraction: %d regions of %d questions, want 1001 of 11", ls.held.regions, ls.held.live)
+	}
+	// Three more: 1301 > 1250, so the oldest holder (i0, first held before
+	// the others even though relabeled since) loses its regions.
+	for i := 12; i < 15; i++ {
+		f.apply(spans(fmt.Sprintf("l%d-a", i), fmt.Sprintf("i%d", i), "q", "a1", hundred("PER")...))
+	}
+	if ls.held.regions != 1100+100 || ls.evicted != 2 || r.m.regionsEvicted.Load() != 2 {
+		t.Fatalf("held %d regions, %d evicted (counter %d); want 1200 and 2 (i0's 1 region did not make room for 100, i2's did)",
+			ls.held.regions, ls.evicted, r.m.regionsEvicted.Load())
+	}
+	// An evicted question is never judged; a held one is, and gives its regions back.
+	out := f.apply(spans("l0-c", "i0", "q", "a2", hundred("LOC")...), spans("l2-c", "i2", "q", "a2", hundred("LOC")...),
+		spans("l3-c", "i3", "q", "a2", hundred("LOC")...))
+	if got := decided(out); !slices.Equal(got, []string{"i3/q expert_review low_region_agreement"}) {
+		t.Fatalf("decisions %q, want i3's only", got)
+	}
+	if ls.held.regions != 1100 || ls.held.live != 11 {
+		t.Fatalf("after the judgement: %d regions of %d questions, want 1100 of 11", ls.held.regions, ls.held.live)
+	}
+	for _, id := range []string{"i0", "i2"} {
+		if q := ls.items[id].questions["q"]; !q.judged || q.escalated || q.byAnnotator != nil || q.heldSeq != 0 {
+			t.Errorf("%s: judged %v escalated %v, %d answers, seq %d; want judged (evicted), nothing held", id, q.judged, q.escalated, len(q.byAnnotator), q.heldSeq)
+		}
+	}
+}
+
+// TestRegionAnswersPerQuestionAreCapped: with the region rule off nothing
+// is judged, and a question holds the regions of its first
+// MaxRegionLabels annotators only; a relabel of one of them still replaces.
+func TestRegionAnswersPerQuestionAreCapped(t *testing.T) {
+	rules := testRules()
+	rules.Agreement.MinRegionF1 = 0
+	f := newFeed(t, rules)
+	for a := range 8 {
+		f.apply(spans(fmt.Sprintf("l%d", a), "i1", "q", fmt.Sprintf("a%d", a), sp("PER", 0, 5), sp("LOC", 10, 20)))
+	}
+	f.apply(spans("l0-again", "i1", "q", "a0", sp("PER", 0, 5)))
+	ls := f.states["pfx."+schemas.FamilyLabels.Topic()].(*labelsState)
+	q := ls.items["i1"].questions["q"]
+	if len(q.byAnnotator) != MaxRegionLabels || ls.held.regions != 2*MaxRegionLabels-1 || len(ls.items["i1"].labels) != MaxRegionLabels {
+		t.Fatalf("%d answers, %d regions, %d label ids held; want %d answers, %d regions", len(q.byAnnotator), ls.held.regions,
+			len(ls.items["i1"].labels), MaxRegionLabels, 2*MaxRegionLabels-1)
+	}
+	// Turned on (a reload), the held first labels are judged at the next one.
+	rules.Agreement.MinRegionF1 = 0.99
+	out := f.apply(spans("l1-again", "i1", "q", "a1", sp("PER", 0, 5), sp("LOC", 10, 20)))
+	if got := decided(out); !slices.Equal(got, []string{"i1/q expert_review low_region_agreement"}) {
+		t.Fatalf("decisions %q", got)
+	}
+}
+
+// TestOversizedRegionLabelIsRefused: a label with more regions than a
+// value may hold (the gateway refuses it; this one was written around it)
+// is refused, so the runner sends it to the DLQ, and changes nothing.
+func TestOversizedRegionLabelIsRefused(t *testing.T) {
+	r := newRouter(t, Config{Rules: NewRuleSet(testRules())})
+	topic := "pfx." + schemas.FamilyLabels.Topic()
+	st := r.NewState(topic, 0).(*labelsState)
+	if _, err := r.Apply(st, runtime.Record{Topic: topic, Event: spans("l1", "i1", "q", "a1", sp("PER", 0, 5))}); err != nil {
+		t.Fatal(err)
+	}
+	var many []schemas.Box
+	for i := range schemas.MaxRegions + 1 {
+		many = append(many, bx("car", float64(i), 0, 1, 1))
+	}
+	before := st.StateKeys()
+	_, err := r.Apply(st, runtime.Record{Topic: topic, Offset: 1, Event: boxes("l2", "i2", "q", "a1", many...)})
+	if err == nil || !strings.Contains(err.Error(), "251 regions, more than the 250") {
+		t.Fatalf("Apply = %v, want a refusal naming the count and the limit", err)
+	}
+	if st.StateKeys() != before || st.items["i2"] != nil || st.held.regions != 1 {
+		t.Fatalf("the refused label changed the state: %d keys, %d regions held", st.StateKeys(), st.held.regions)
+	}
+}
+
+// TestHeldRegionsMemory fills a labels partition to DefaultMaxHeldRegions
+// with first labels of 10 boxes that no second annotator answers, through
+// Apply, and logs the heap they take beside that of as many nominal first
+// labels (not asserted): the difference is what holding the regions costs,
+// the figure behind DefaultMaxHeldRegions's doc.
+func TestHeldRegionsMemory(t *testing.T) {
+	n := DefaultMaxHeldRegions / 10
+	if testing.Short() {
+		n /= 5
+	}
+	heap := func() uint64 {
+		goruntime.GC()
+		var m goruntime.MemStats
+		goruntime.ReadMemStats(&m)
+		return m.HeapInuse
+	}
+	fill := func(value func() schemas.LabelValue) (*labelsState, uint64) {
+		r := newRouter(t, Config{Rules: NewRuleSet(testRules())})
+		topic := "pfx." + schemas.FamilyLabels.Topic()
+		st := r.NewState(topic, 0).(*labelsState)
+		before := heap()
+		for i := range n {
+			e := label(fmt.Sprintf("label-%08d-7c1e-4a1b-9d3e-5f2a6b7c8d9e", i), fmt.Sprintf("item-%08d-7c1e-4a1b-9d3e-5f2a6b7c8d9e", i), "q-det", "annotator-1", "")
+			e.Value = value()
+			if _, err := r.Apply(st, runtime.Record{Topic: topic, Offset: int64(i), Event: e}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return st, heap() - before
+	}
+	boxesState, withBoxes := fill(func() schemas.LabelValue {
+		bs := make([]schemas.Box, 10)
+		for j := range bs {
+			bs[j] = bx(string([]byte("car")), float64(40*j), 10, 30, 20) // a fresh label string, as decoded
+		}
+		return schemas.Boxes(640, 480, bs...)
+	})
+	if boxesState.held.regions != 10*n || boxesState.evicted != 0 {
+		t.Fatalf("held %d regions, %d evicted; want %d, none", boxesState.held.regions, boxesState.evicted, 10*n)
+	}
+	goruntime.KeepAlive(boxesState)
+	boxesState = nil
+	nominalState, nominal := fill(func() schemas.LabelValue { return schemas.Nominal(string([]byte("car"))) })
+	mib := func(b uint64) float64 { return float64(b) / (1 << 20) }
+	t.Logf("%d first labels, one item each: %.1f MiB with 10 boxes each, %.1f MiB nominal; holding the regions costs %.0f bytes a box (%.0f bytes a label and its item otherwise)",
+		n, mib(withBoxes), mib(nominal), float64(int64(withBoxes)-int64(nominal))/float64(10*n), float64(nominal)/float64(n))
+	goruntime.KeepAlive(nominalState)
 }
