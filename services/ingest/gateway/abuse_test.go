@@ -610,12 +610,12 @@ func (s static) Definitions(question string, in func(string) bool) ([]*schemas.Q
 
 // TestTenThousandRegionsRefusedCheaply: a label with 10,000 spans is refused (422, field
 // value.spans) by the contract's limit of schemas.MaxRegions regions a value, which the
-// reason names; 500 spans pass, 501 do not. Past about 13,000 spans of this spelling the
+// reason names; MaxRegions spans pass, one more does not. Past about 13,000 spans of this spelling the
 // event size limit (-max-event-bytes, 512 KiB) refuses the event first (413, without
 // decoding it). Decoding and refusing the 10,000 spans allocates less than what the gateway
 // charges the in-flight budget for one event's work (EventCharge: 8 KiB plus four times its
 // size), so the memory it takes is bounded by the event size limit and paid for before it
-// is taken; so does checking 500 spans against the question's definition.
+// is taken; so does checking MaxRegions spans against the question's definition.
 func TestTenThousandRegionsRefusedCheaply(t *testing.T) {
 	_, k := fakeKafka(t)
 	def := questionviewtest.Define(ingesttest.Project, "q-ner", schemas.LevelSpans, "PER", "ORG", "LOC")
@@ -635,7 +635,7 @@ func TestTenThousandRegionsRefusedCheaply(t *testing.T) {
 	}
 	a := h.post(t, labelerToken, wire.MediaJSON, big)
 	if a.status != http.StatusUnprocessableEntity || len(a.problem.Errors) != 1 || a.problem.Errors[0].Field != "value.spans" ||
-		!strings.Contains(a.problem.Errors[0].Reason, "10000 spans, more than the limit of 500 a value") {
+		!strings.Contains(a.problem.Errors[0].Reason, fmt.Sprintf("10000 spans, more than the limit of %d a value", schemas.MaxRegions)) {
 		t.Fatalf("10,000 spans: %d %s", a.status, a.body)
 	}
 	if a := h.post(t, labelerToken, wire.MediaJSON, body(schemas.MaxRegions)); a.status != http.StatusAccepted {
@@ -693,7 +693,7 @@ func TestListsChargedAsDecoded(t *testing.T) {
 		wantErr string // of ProcessEvents; "" for an event accepted
 	}{
 		{"10,000 spans", marshal(t, label(2, "q-ner", schemas.Spans(schemas.UnitCharacters, 100_010, spans(10_000)...))), "invalid value.spans: 10000 spans"},
-		{"500 spans checked against the definition", marshal(t, label(3, "q-ner", schemas.Spans(schemas.UnitCharacters, 5010, spans(500)...))), ""},
+		{"the limit of spans checked against the definition", marshal(t, label(3, "q-ner", schemas.Spans(schemas.UnitCharacters, 10*schemas.MaxRegions+10, spans(schemas.MaxRegions)...))), ""},
 		{"spans of empty objects", fill(text, "{}", "]}"), "invalid value.spans: "},
 		{"boxes of empty objects", fill(image, "{}", "]}"), "invalid value.boxes: "},
 		{"boxes of empty objects, decoded by encoding/json", fill(`{"unknown":1,`+image[1:], "{}", "]}"), "unknown_field unknown"},
