@@ -5,6 +5,17 @@
 // of its (topic, partition) and returns the rows it changes; the runner does
 // all of the I/O.
 //
+// # Levels measured apart
+//
+// kpi_agreement and kpi_accuracy ignore labels and gold answers of levels
+// spans, boxes and preference: no row, no DLQ record, no state. Their
+// answers are not values that equality or a distance compares; kpi_regions
+// (region agreement and accuracy against gold regions, streams/regions) and
+// kpi_preference (streams/preference) measure them. A LabelRetracted names
+// no level, so a retraction of such a label is what any retraction of a
+// label the partition does not count is to these two: ignored, its event
+// key remembered so that a copy stays ignored.
+//
 // # Per-partition partials, merged at query time
 //
 // No processor sees all of the data: a partition's state covers the items
