@@ -5,6 +5,8 @@ import (
 
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/kpi"
+	"github.com/assay-data/assay/streams/preference"
+	"github.com/assay-data/assay/streams/regions"
 	"github.com/assay-data/assay/streams/runtime"
 )
 
@@ -76,5 +78,21 @@ func TestAgreementAndAccuracyIgnoreRegionsAndPreferences(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestContractBoundsAreTheLibraries: the contract's bounds on a value (schemas, which the
+// gateway enforces) are those of the libraries kpi_regions and kpi_preference hand the
+// values to, which refuse larger ones: neither package may import the other, so the equality
+// is held here, where both are imported.
+func TestContractBoundsAreTheLibraries(t *testing.T) {
+	if schemas.MaxRegions != regions.MaxRegions {
+		t.Errorf("schemas.MaxRegions = %d, regions.MaxRegions = %d", schemas.MaxRegions, regions.MaxRegions)
+	}
+	if schemas.MaxResponses != preference.MaxResponses {
+		t.Errorf("schemas.MaxResponses = %d, preference.MaxResponses = %d", schemas.MaxResponses, preference.MaxResponses)
+	}
+	if schemas.DefaultIoUThreshold != regions.DefaultThreshold || kpi.RegionsIoUThreshold != regions.DefaultThreshold {
+		t.Errorf("IoU thresholds: schemas %v, regions %v, kpi_regions %v", schemas.DefaultIoUThreshold, regions.DefaultThreshold, kpi.RegionsIoUThreshold)
 	}
 }
