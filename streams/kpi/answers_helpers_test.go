@@ -34,7 +34,8 @@ var answersAnnotators = []struct{ id, cohort, vendor string }{
 }
 
 // answersLog generates a log of the labels topic with spans, boxes and preference questions
-// of project run: two to four annotators an item, annotators who err (shifted, dropped,
+// of project run: two to four annotators an item (every one of them on half the spans
+// items), annotators who err (shifted, dropped,
 // relabeled and spurious regions; a wrong choice), some labeling an item twice (the second
 // label earlier or later in occurred_at), gold answers and corrected ones, retractions, and,
 // with extras, what the processors must refuse or ignore: copies of events delivered again,
@@ -62,6 +63,9 @@ func answersLog(run string, seed uint64, items int, extras bool) []schemas.Event
 			var evs []schemas.Event
 			truth := truthValue(rnd, q, item)
 			raters := rnd.Perm(len(answersAnnotators))[:2+rnd.IntN(3)]
+			if q == qSpans && rnd.IntN(2) == 0 { // every annotator: an item unitizing alpha covers
+				raters = rnd.Perm(len(answersAnnotators))
+			}
 			type sub struct {
 				id, producer string
 				at           int64
@@ -146,7 +150,7 @@ func truthValue(rnd *rand.Rand, q, item string) schemas.LabelValue {
 		for range 1 + rnd.IntN(4) {
 			l := int64(5 + rnd.IntN(20))
 			spans = append(spans, schemas.Span{Label: []string{"PER", "ORG", "LOC"}[rnd.IntN(3)], Start: at, End: at + l})
-			at += l + int64(rnd.IntN(15))
+			at += l + 5 + int64(rnd.IntN(15)) // apart enough that no error makes two of a label overlap
 		}
 		return schemas.Spans(schemas.UnitCharacters, 200, spans...)
 	case qBoxes:
