@@ -138,6 +138,10 @@ type answerChange[V any] struct {
 	item          *answerItem[V]
 	unit          *answerUnit[V]
 	before, after *answerEntry[V]
+	// sign is +1 when the event added the label value, -1 when it removed it: the state
+	// counts what its values hold (RegionsState.held).
+	value V
+	sign  int
 }
 
 // moved reports whether the annotator's answer changed.
@@ -192,6 +196,7 @@ func (a *answers[V]) submit(l limits, keys int, e *schemas.LabelSubmitted, level
 	u.entries = append(slices.Clip(u.entries), answerEntry[V]{labelID: e.LabelID, annotator: annotator,
 		cohort: intern(e.Cohort), vendor: intern(e.Vendor), producer: intern(e.Producer), at: e.OccurredAt, value: v})
 	c.after = u.current(annotator)
+	c.value, c.sign = v, +1
 	a.labels[id] = iq
 	a.applied[ek] = struct{}{}
 	return c, false, nil
@@ -227,6 +232,7 @@ func (a *answers[V]) retract(l limits, keys int, rec runtime.Record, e *schemas.
 	c = answerChange[V]{iq: iq, item: it, unit: u, before: u.current(gone.annotator)}
 	u.entries = slices.Delete(slices.Clone(u.entries), i, i+1)
 	c.after = u.current(gone.annotator)
+	c.value, c.sign = gone.value, -1
 	delete(a.labels, id)
 	if len(u.entries) == 0 {
 		it.units = slices.DeleteFunc(slices.Clone(it.units), func(x *answerUnit[V]) bool { return x == u })

@@ -170,12 +170,20 @@ type RegionsState struct {
 	pairs map[regionLabelKey]tally
 	cells map[regionCellKey]int64
 	gold  map[regionLabelKey]tally
+	// held counts the regions the counted labels and gold answers hold: a value holds up to
+	// regions.MaxRegions of them, so the state's size is its keys and its regions.
+	held int
 }
 
-// StateKeys is the number of keys the state holds (runtime.StateSizer).
+// StateKeys is the number of keys the state holds (runtime.StateSizer), each region held
+// counted as a key: a region (40-60 bytes) costs what a key of the other maps does, so the
+// state cap bounds memory whatever the regions a label holds.
 func (s *RegionsState) StateKeys() int {
-	return s.answers.keys() + len(s.pairs) + len(s.cells) + len(s.gold)
+	return s.answers.keys() + len(s.pairs) + len(s.cells) + len(s.gold) + s.held
 }
+
+// size is the number of regions a value holds.
+func (v regionValue) size() int { return len(v.spans) + len(v.boxes) }
 
 // NewState implements runtime.Processor.
 func (*Regions) NewState(topic string, partition int32) any {
@@ -216,6 +224,7 @@ func (p *Regions) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 		if done {
 			return runtime.Output{}, err
 		}
+		s.held += c.value.size()
 		if err := s.moved(c, touched); err != nil {
 			return runtime.Output{}, err
 		}
@@ -224,6 +233,7 @@ func (p *Regions) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 		if done {
 			return runtime.Output{}, err
 		}
+		s.held -= c.value.size()
 		if err := s.moved(c, touched); err != nil {
 			return runtime.Output{}, err
 		}
@@ -238,6 +248,10 @@ func (p *Regions) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 		iq, it, old, changed, err := s.setGold(p.limits, s.StateKeys(), rec, e, string(e.Value.Level), v, regionValue.equal, nil)
 		if err != nil || !changed {
 			return runtime.Output{}, err
+		}
+		s.held += v.size()
+		if old != nil {
+			s.held -= old.value.size()
 		}
 		// A corrected gold answer re-scores every answer of the item: out with the old
 		// verdicts, in with the new.

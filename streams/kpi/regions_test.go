@@ -351,6 +351,14 @@ func TestRegionsRefusals(t *testing.T) {
 	if _, err := full.apply(retract("l1", "i1")); err != nil {
 		t.Fatalf("a retraction at the cap frees keys and applies: %v", err)
 	}
+	// Every region held counts as a key: one label of 50 spans fills a cap of 40.
+	heavy := newFeed(kpi.NewRegions(kpi.WithMaxStateKeys(40)), "labels", 0, label("l1", "i1", "a1", "", spans(many[:50]...)))
+	if k := heavy.state.(runtime.StateSizer).StateKeys(); k < 50 {
+		t.Fatalf("a label of 50 spans: %d state keys", k)
+	}
+	if _, err := heavy.apply(label("l2", "i2", "a1", "", spans())); !errors.Is(err, kpi.ErrStateLimit) {
+		t.Fatalf("a label after 50 regions held under a cap of 40: %v", err)
+	}
 }
 
 // TestRegionsMatchesLibrary: after the events of a log, in any order, the processor's totals

@@ -290,6 +290,16 @@ func (*Regions) DecodeState(topic string, partition int32, r io.Reader) (any, er
 	if err := d.Finish(); err != nil {
 		return nil, fmt.Errorf("regions state: %w", err)
 	}
+	for _, it := range s.items {
+		if it.gold != nil {
+			s.held += it.gold.value.size()
+		}
+		for _, u := range it.units {
+			for _, en := range u.entries {
+				s.held += en.value.size()
+			}
+		}
+	}
 	return s, nil
 }
 
