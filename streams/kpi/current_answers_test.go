@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -198,6 +200,34 @@ func TestRegionAndPreferenceReadsOnCurrentClickHouse(t *testing.T) {
 	slices.Sort(got)
 	same("preference counts", got, counts)
 
+	// The views of migrations 0060 and 0065 answer what the libraries compute of the same
+	// totals.
+	rs := states[1].(*kpi.RegionsState)
+	agree, err := rs.Agreement(run, qSpans, "spans", kpi.ScopeAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f1, _ := agree.F1()
+	iou, _ := agree.MeanIoU()
+	same("kpi_region_agreement", query(`SELECT unit_pairs_compared, round(pairwise_f1, 9), round(mean_iou, 9) FROM kpi_region_agreement
+WHERE project_id = ? AND question_id = ? AND scope = 'all' AND label = ''`, run, qSpans), []string{fmt.Sprintf("%d\t%s\t%s", agree.Units, round9(f1), round9(iou))})
+	gold := rs.Gold(run, qBoxes, "boxes", kpi.AnnotatorScope("ann-1"))
+	gp, _ := gold.Precision()
+	gr, _ := gold.Recall()
+	gf, _ := gold.F1()
+	same("kpi_region_gold", query(`SELECT answers_scored, round(precision, 9), round(recall, 9), round(f1, 9) FROM kpi_region_gold
+WHERE project_id = ? AND question_id = ? AND scope = 'annotator:ann-1' AND label = ''`, run, qBoxes),
+		[]string{fmt.Sprintf("%d\t%s\t%s\t%s", gold.Units, round9(gp), round9(gr), round9(gf))})
+	bias, acc := states[2].(*kpi.PreferenceState).Counts(run, qPref, kpi.ScopeAll)
+	b, err := bias.Bias(0.95)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same("kpi_preference_bias", query(`SELECT answers, round(share, 9), round(expected_share, 9) FROM kpi_preference_bias
+WHERE project_id = ? AND question_id = ? AND scope = 'all'`, run, qPref), []string{fmt.Sprintf("%d\t%s\t%s", b.Labels, round9(b.Share), round9(b.Expected))})
+	same("kpi_preference_accuracy", query(`SELECT correct_answers, scored_answers FROM kpi_preference_accuracy
+WHERE project_id = ? AND question_id = ? AND scope = 'all'`, run, qPref), []string{fmt.Sprintf("%d\t%d", acc.Correct, acc.Labels)})
+
 	// ReadUnitizing's queries over the ledger's labels: the labels kpi_regions counts.
 	o := foldAnswers(evs, schemas.LevelSpans, schemas.LevelBoxes)
 	var live []string
@@ -252,4 +282,9 @@ func preferenceProfileLines(f finalRows) []string {
 			strings.Join(values, ","), strings.Join(counts, ","), acc[k]))
 	}
 	return out
+}
+
+// round9 prints x as ClickHouse prints round(x, 9).
+func round9(x float64) string {
+	return strconv.FormatFloat(math.Round(x*1e9)/1e9, 'f', -1, 64)
 }
