@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -190,15 +191,13 @@ func ReadRegions(ctx context.Context, conn driver.Conn, f RegionFilter) ([]Regio
 		return nil, err
 	}
 
-	var keys []regionFigureKey
+	seen := map[regionFigureKey]bool{}
 	for _, m := range []map[regionFigureKey][]regionRow{pairs, gold} {
 		for k := range m {
-			if !slices.Contains(keys, k) {
-				keys = append(keys, k)
-			}
+			seen[k] = true
 		}
 	}
-	slices.SortFunc(keys, cmpRegionFigureKey)
+	keys := slices.SortedFunc(maps.Keys(seen), cmpRegionFigureKey)
 	out := make([]RegionFigure, 0, len(keys))
 	for _, k := range keys {
 		fig := RegionFigure{ProjectID: k.project, QuestionID: k.question, Level: k.level, Scope: k.scope, IoUThreshold: k.iou,
