@@ -160,6 +160,9 @@ func (a *Accuracy) Apply(state any, rec runtime.Record) (runtime.Output, error) 
 	touched := touchedKeys{counts: map[accKey]bool{}, confusion: map[confKey]bool{}}
 	switch e := rec.Event.(type) {
 	case *schemas.LabelSubmitted:
+		if measuredApart(e.Value.Level) {
+			return runtime.Output{}, nil // kpi_regions and kpi_preference score it
+		}
 		ek := labelEventKey(e.Type(), e.ItemID, e.LabelID, e.EventID)
 		id := idOf(e.LabelID)
 		_, live := s.labelIQ[id]
@@ -212,6 +215,9 @@ func (a *Accuracy) Apply(state any, rec runtime.Record) (runtime.Output, error) 
 			s.labels[iq] = ls
 		}
 	case *schemas.GoldLabelSet:
+		if measuredApart(e.Value.Level) {
+			return runtime.Output{}, nil
+		}
 		ek := idOf(string(e.Type()), e.ItemID, e.QuestionID, e.EventID)
 		if _, dup := s.applied[ek]; dup {
 			return runtime.Output{}, nil

@@ -209,6 +209,9 @@ func (a *Agreement) Apply(state any, rec runtime.Record) (runtime.Output, error)
 	}
 	switch e := rec.Event.(type) {
 	case *schemas.LabelSubmitted:
+		if measuredApart(e.Value.Level) {
+			return runtime.Output{}, nil // kpi_regions and kpi_preference measure it
+		}
 		ek := labelEventKey(e.Type(), e.ItemID, e.LabelID, e.EventID)
 		id := idOf(e.LabelID)
 		_, live := s.labels[id]

@@ -143,3 +143,49 @@ func BenchmarkSnapshot(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAnswersState reports, for kpi_regions and kpi_preference, the time Apply takes
+// per event of an answers log (spans, boxes and preference labels of 3,000 items a question,
+// golds, retractions, second labels), and the heap one partition's state keeps per state key
+// and per label counted after the log, and its snapshot's size per key. A kpi_regions state key is a key of its maps or a
+// region a label holds (RegionsState.StateKeys). The package documentation quotes these
+// figures.
+func BenchmarkAnswersState(b *testing.B) {
+	evs := answersLog("bench", 1, 3000, false)
+	for _, p := range []runtime.Processor{kpi.NewRegions(), kpi.NewPreference()} {
+		b.Run(p.Name(), func(b *testing.B) {
+			var perEvent time.Duration
+			for b.Loop() {
+				var m0, m1 goruntime.MemStats
+				goruntime.GC()
+				goruntime.ReadMemStats(&m0)
+				state := p.NewState("t", 0)
+				labels := 0
+				start := time.Now()
+				for i, ev := range evs {
+					if _, err := p.Apply(state, runtime.Record{Topic: "t", Offset: int64(i), Event: ev}); err != nil {
+						b.Fatal(err)
+					}
+					if l, ok := ev.(*schemas.LabelSubmitted); ok && (l.Value.Level == schemas.LevelPreference) == (p.Name() == kpi.PreferenceName) {
+						labels++
+					}
+				}
+				perEvent = time.Since(start) / time.Duration(len(evs))
+				goruntime.GC()
+				goruntime.ReadMemStats(&m1)
+				keys := state.(interface{ StateKeys() int }).StateKeys()
+				held := float64(m1.HeapAlloc) - float64(m0.HeapAlloc)
+				b.ReportMetric(held/float64(keys), "bytes/key")
+				b.ReportMetric(held/float64(labels), "bytes/label")
+				b.ReportMetric(float64(keys)/float64(labels), "keys/label")
+				var snap bytes.Buffer
+				if err := p.(runtime.Snapshotter).EncodeState(state, &snap); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(snap.Len())/float64(keys), "snapshot-bytes/key")
+				goruntime.KeepAlive(state)
+			}
+			b.ReportMetric(float64(perEvent.Nanoseconds()), "ns/event")
+		})
+	}
+}

@@ -1,9 +1,100 @@
 // Package kpi holds the KPI stream processors of the design's "KPIs"
 // section: agreement (Krippendorff's alpha and per-annotator agreement),
-// accuracy against gold, and flow (cycle time and rework). Each is a pure
+// accuracy against gold, flow (cycle time and rework), region agreement
+// and accuracy against gold regions (kpi_regions: spans and boxes) and
+// preference figures (kpi_preference), and the one read path of each
+// figure that is not a plain SQL sum. Each processor is a pure
 // state machine for streams/runtime: Apply folds one record into the state
 // of its (topic, partition) and returns the rows it changes; the runner does
 // all of the I/O.
+//
+// # Levels measured apart
+//
+// kpi_agreement and kpi_accuracy ignore labels and gold answers of levels
+// spans, boxes and preference: no row, no DLQ record, no state. Their
+// answers are not values that equality or a distance compares; kpi_regions
+// (region agreement and accuracy against gold regions, streams/regions) and
+// kpi_preference (streams/preference) measure them. A LabelRetracted names
+// no level, so a retraction of such a label is what any retraction of a
+// label the partition does not count is to these two: ignored, its event
+// key remembered so that a copy stays ignored.
+//
+// # Regions and preferences
+//
+// kpi_regions and kpi_preference keep, per unit (an item's labels to one
+// question of a project, at level spans or boxes for the first, preference
+// for the second), every counted label with its value, and the item
+// question's latest gold answer (answers.go). The definitions are the
+// libraries': streams/regions (IoU, the one-to-one matching, the additive
+// Figures and Agreement, ScoreSpans/ScoreBoxes against gold) and
+// streams/preference (the nominal coding, BiasOf, AccuracyOf); the
+// processors only decide which answers meet and add or subtract the
+// libraries' integer contributions.
+//
+//   - An annotator's answer on a unit is their latest label, by occurred_at
+//     and then label id. The regions definition compares pairs of
+//     annotators and the preference coding takes one label per annotator,
+//     so a second label of an annotator replaces their answer rather than
+//     adding a rater (kpi_agreement, whose values are plain multisets,
+//     counts both). The earlier label stays in the unit, so retracting the
+//     latest makes it the answer again; ordering by occurred_at rather than
+//     by arrival makes the answer independent of the order the log brings
+//     an annotator's labels in, and lets ReadUnitizing pick the same label
+//     from the ledger.
+//   - A label, a retraction or a gold answer changes one annotator's answer
+//     (or every answer's score): only the unit pairs of that annotator move,
+//     so kpi_regions takes out the old pairs' contributions, recomputed
+//     from the regions it kept (streams/regions' contributions are
+//     deterministic functions of the two lists), and adds the new ones:
+//     2(k−1) unit-pair matchings for a unit of k annotators, each bounded
+//     by streams/regions' cost (about 30 ms at regions.MaxRegions in the
+//     slowest shape), so the unit cap bounds the work one record can cause:
+//     at the default cap of 100 labels, 198 matchings, about 6 s for values
+//     built to be slow at the region limit, tens of microseconds for real
+//     annotations (BenchmarkAnswersState); lower -kpi-max-unit-labels where
+//     labelers are not trusted that far.
+//     kpi_preference moves the unit's coincidence cells and profile from its
+//     answers before to its answers after, as kpi_agreement does.
+//   - Scopes: all; a cohort's or vendor's (pairs of two of its annotators;
+//     for preference alpha, its annotators' answers); an annotator's (the
+//     pairs involving them). Gold, position bias and accuracy count every
+//     answer in all, its cohort, vendor and annotator scopes. Every total is
+//     kept per UTC day of the unit's first counted label, as
+//     agreement_cells_daily: a window is a sum over its days, all time a
+//     sum over every day.
+//   - The IoU threshold is RegionsIoUThreshold, schemas.DefaultIoUThreshold
+//     (0.5), for every question. A label does not restate its question's
+//     threshold, and QuestionDefined travels on the projects topic, which
+//     the runtime gives states of their own (see "Cross-topic facts"
+//     below): a labels partition cannot learn it. Computing several
+//     thresholds live would multiply the work for an answer few questions
+//     need. So every row names the threshold it was computed at
+//     (iou_threshold), ReadRegions sets the question's own threshold beside
+//     it (RegionFigure.DefinedIoUThreshold, ThresholdDiffers), and a
+//     question defined with another threshold is visibly measured at 0.5
+//     live; `assay agreement --iou` computes any threshold offline.
+//   - Ordinal preference alpha needs the question's strength scale S to rank
+//     choice and strength as preference.OrdinalValue does (S−s, S−1+s);
+//     kpi_preference codes the signed strength instead (OrdinalCode: −s for
+//     the first response, +s for the second), which orders the answers the
+//     same way for every S. Krippendorff's ordinal distance depends only on
+//     that order and the values' frequencies, so alpha is the same
+//     (TestOrdinalCodeEqualsOrdinalValues), and no scale crosses topics.
+//   - Every label and gold answer of an item must compare the same
+//     responses in the same order (preference's canonical order); a record
+//     that does not, an invalid preference, and a spans or boxes value of
+//     more than regions.MaxRegions regions (which the contract refuses to
+//     encode) are refused with the reason: the DLQ.
+//   - Unitizing alpha does not fold per partition
+//     (streams/agreement/unitizing's doc.go says why): ReadUnitizing
+//     computes it on read from the ledger's labels, the same answers by the
+//     same rules, refusing a read above UnitizingFilter.MaxSpans.
+//
+// BenchmarkAnswersState (an answers log of 3,000 items a question, on this
+// project's shared 2-core machine): kpi_regions 45-90 µs an event, about 400
+// bytes a counted label (4.7 state keys of 85 bytes, regions included);
+// kpi_preference about 10 µs an event and 230-350 bytes a label (2.8 keys
+// of 80-125 bytes).
 //
 // # Per-partition partials, merged at query time
 //
@@ -83,11 +174,26 @@
 //	                                                          annotators); zeros forgotten
 //	confusion (accuracy)  project, question, scope, gold      scopes × pairs of values met;        rows are totals (error
 //	                      value, labeled value                zeros forgotten                      types)
+//	items (regions,       item, question                      one per item question with labels    a label finds its unit; a gold
+//	preference)                                               or gold, each holding its units      answer re-scores the answers;
+//	                                                          (project, level, day, at most the    a retraction restores an
+//	                                                          unit cap of labels with their        annotator's earlier answer
+//	                                                          values) and its gold answer
+//	labels, applied       label id; event type, item,         one per counted label; one per       a retraction finds it; a copy
+//	(regions, preference) label or question, event id         label and gold event                 changes nothing
+//	pairs, cells, gold    project, question, level, scope,    scopes × days × labels of the        rows are totals
+//	(regions)             day, label (cells: label pair)      regions met; zeros forgotten
+//	cells, profiles,      project, question, scope, day       as kpi_agreement's cells and         rows are totals
+//	bias, accuracy        (cells: coding, size, values;       profiles, per coding; scopes ×
+//	(preference)          profiles: coding, profile)          days; zeros forgotten
 //	stages (flow)         item, stage                         ≤ 2 per item of the topic            earliest / latest time
 //	reviewed (flow)       label id                            one per reviewed label               a label counts once
 //	reviews (flow)        item, label, review, event id       one per review                       a copy changes nothing
 //
-// Every partition state implements StateKeys (the sum of its maps' sizes),
+// Every partition state implements StateKeys (the sum of its maps' sizes;
+// kpi_regions adds the regions its labels and gold answers hold, since a
+// value may hold up to regions.MaxRegions of them, so the cap bounds its
+// memory too),
 // which the runner exports as assay_processor_state_keys. The cap
 // (WithMaxStateKeys or Config, flag -kpi-max-state-keys in the binaries,
 // default DefaultMaxStateKeys, exported as assay_kpi_state_keys_limit)
@@ -105,14 +211,16 @@
 //
 // # Snapshots
 //
-// The three processors implement runtime.Snapshotter (snapshot.go, state
-// version 1 each), so the runner restores a partition from its latest
+// The five processors implement runtime.Snapshotter (snapshot.go and
+// snapshot_answers.go, state version 1 each), so the runner restores a partition from its latest
 // snapshot and replays only the log after it. Each encodes every map of
 // its state in a sorted order (digests as numbers, names as text), so
 // equal states encode to equal bytes, with names and values through tables
 // of interned strings and 128-bit digests as 16 bytes; the agreement's
 // labels and the accuracy's labelIQ are rebuilt from the units and labels
-// they index. BenchmarkSnapshot (300,000 events): 17-19 bytes per state
+// they index, and so are the labels index of kpi_regions and
+// kpi_preference and kpi_regions' count of regions held (their snapshots:
+// 21-33 bytes per state key, BenchmarkAnswersState). BenchmarkSnapshot (300,000 events): 17-19 bytes per state
 // key; on this project's 2-core machine about 160-460 ns per key to encode
 // (the runner's poll loop waits for it) and 250-500 ns to decode, so a
 // partition of 4 million keys (the cap) is a snapshot of about 75 MB that
@@ -133,12 +241,14 @@
 // knows the facts of (runtime.Record.Authorized), and a refusal goes to the
 // DLQ with cause "forbidden" and changes no figure:
 //
-//   - kpi_agreement and kpi_accuracy: a LabelRetracted of a counted label
+//   - kpi_agreement, kpi_accuracy, kpi_regions and kpi_preference: a
+//     LabelRetracted of a counted label
 //     is refused unless its producer submitted the label
 //     [labeler.own_labels], with or without an authorizer (the producer is
 //     kept with every counted label), and, with one, unless the label's
 //     project is in the principal's [scope.project];
-//   - kpi_accuracy: a GoldLabelSet is refused unless the project the
+//   - kpi_accuracy, kpi_regions and kpi_preference: a GoldLabelSet is
+//     refused unless the project the
 //     item's counted labels name is in the qa principal's projects
 //     [scope.project]; for an item none of whose labels was counted yet the
 //     project is unknown and not checked.
@@ -165,7 +275,15 @@
 // migration 0036): the scored labels by gold value and labeled value, whose
 // sums are accuracy's denominator and whose diagonal is its numerator.
 //
+// ReadRegions (RegionFigure: streams/regions' Report and AccuracyReport of
+// the merged tallies, label alpha's interval, the question's defined
+// threshold), ReadPreferences (PreferenceFigure: alpha nominal and ordinal
+// with their intervals, accuracy and position bias with their Wilson
+// intervals) and ReadUnitizing (unitizing.Result) are the only reads of
+// those figures, with the same filter (project, question, scope, cohorts,
+// a window of days) as ReadAgreement.
+//
 // Definitions (denominators, the error of accuracy, which units count) are
 // in README.md, section "KPIs", and in the comments of migrations 0003-0007,
-// 0035 and 0036.
+// 0035, 0036, 0060 and 0065.
 package kpi

@@ -30,7 +30,10 @@ func TestReadmeKPIQueries(t *testing.T) {
 	if err := workload.Produce(ctx, cl, k, annotation.Generate(cfg).Events); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []runtime.Processor{ledger.New(), kpi.NewAgreement(), kpi.NewAccuracy(), kpi.NewFlow()} {
+	if err := workload.Produce(ctx, cl, k, answersLog("readme-answers", 5, 60, false)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []runtime.Processor{ledger.New(), kpi.NewAgreement(), kpi.NewAccuracy(), kpi.NewRegions(), kpi.NewPreference(), kpi.NewFlow()} {
 		if _, err := runtime.Replay(ctx, p, k, runtime.ClickHouseSink(conn), time.Time{}); err != nil {
 			t.Fatal(err)
 		}

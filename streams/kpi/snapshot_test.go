@@ -70,4 +70,16 @@ func TestSnapshotsRestoreTheRebuiltState(t *testing.T) {
 			runtimetest.CheckSnapshots(t, c.p, recs, runtimetest.SnapshotCheck{})
 		})
 	}
+	// kpi_regions and kpi_preference, on a log of spans, boxes and preferences (answersLog:
+	// second labels of an annotator, golds and corrected golds, retractions, copies, refused
+	// retractions and values) interleaved with the labels of the log above, which they ignore.
+	log := slices.Clone(snapshotLog(schemas.FamilyLabels))
+	for i, ev := range answersLog("snap", 3, 80, true) {
+		log = slices.Insert(log, min(len(log), 2*i), ev)
+	}
+	for _, p := range []runtime.Snapshotter{kpi.NewRegions(), kpi.NewPreference()} {
+		t.Run(p.Name(), func(t *testing.T) {
+			runtimetest.CheckSnapshots(t, p, runtimetest.Records("p.labels", 3, log), runtimetest.SnapshotCheck{})
+		})
+	}
 }

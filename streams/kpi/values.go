@@ -33,6 +33,16 @@ func canonical(v schemas.LabelValue) (agreement.Value, error) {
 	return "", fmt.Errorf("unknown level of measurement %q", v.Level)
 }
 
+// measuredApart reports whether answers at level l are measured by a
+// processor of their own (kpi_regions: spans and boxes; kpi_preference:
+// preference) rather than compared as values: kpi_agreement and kpi_accuracy
+// ignore such labels and gold answers, keeping no state for them, as their
+// values have no canonical text form that equality or a distance would mean
+// anything on.
+func measuredApart(l schemas.MeasurementLevel) bool {
+	return l.Regional() || l == schemas.LevelPreference
+}
+
 // alphaLevel is the distance alpha uses for a question's level; sets use
 // MASI, the design's default for multi-label answers.
 func alphaLevel(l string) (agreement.Level, error) {

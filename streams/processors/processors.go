@@ -27,7 +27,7 @@ type Config struct {
 	// pre-labels waiting for their item.
 	Router router.Config
 	// KPI configures the limits of the state of the KPI processors
-	// (kpi_agreement, kpi_accuracy, kpi_flow).
+	// (kpi_agreement, kpi_accuracy, kpi_regions, kpi_preference, kpi_flow).
 	KPI kpi.Config
 	// PrincipalsFile is the principals file (schemas/access) the runners
 	// judge every event by (streams/runtime WithAuthorizer); LoadPrincipals
@@ -75,7 +75,7 @@ func RegisterFlags(fs *flag.FlagSet) *Config {
 	fs.IntVar(&c.KPI.MaxStateKeys, "kpi-max-state-keys", kpi.DefaultMaxStateKeys,
 		"kpi_*: keys of one partition's state at most; when full, records that would add keys go to the DLQ")
 	fs.IntVar(&c.KPI.MaxUnitLabels, "kpi-max-unit-labels", kpi.DefaultMaxUnitLabels,
-		"kpi_agreement, kpi_accuracy: labels counted in one unit (an item's answers to one question) at most; further ones go to the DLQ")
+		"kpi_agreement, kpi_accuracy, kpi_regions, kpi_preference: labels counted in one unit (an item's answers to one question) at most; further ones go to the DLQ")
 	fs.StringVar(&c.PrincipalsFile, "principals-file", "",
 		"path of the principals file (the gateway's): every event its producer may not write goes to the DLQ (empty: no principals; a label is still retracted only by its producer, and the router trusts only its own decisions)")
 	return c
@@ -97,6 +97,20 @@ var constructors = map[string]func(Config) (runtime.Processor, error){
 			return nil, err
 		}
 		return kpi.NewAccuracy(opts...), nil
+	},
+	kpi.RegionsName: func(c Config) (runtime.Processor, error) {
+		opts, err := c.KPI.Options()
+		if err != nil {
+			return nil, err
+		}
+		return kpi.NewRegions(opts...), nil
+	},
+	kpi.PreferenceName: func(c Config) (runtime.Processor, error) {
+		opts, err := c.KPI.Options()
+		if err != nil {
+			return nil, err
+		}
+		return kpi.NewPreference(opts...), nil
 	},
 	kpi.FlowName: func(c Config) (runtime.Processor, error) {
 		opts, err := c.KPI.Options()

@@ -47,7 +47,7 @@ func TestNewAndParse(t *testing.T) {
 	if _, err := New("router", Config{Router: router.Config{MaxPending: -1}}); err == nil || !strings.HasPrefix(err.Error(), "router: ") {
 		t.Fatalf("negative max pending: %v", err)
 	}
-	for _, n := range []string{kpi.AgreementName, kpi.AccuracyName, kpi.FlowName} {
+	for _, n := range []string{kpi.AgreementName, kpi.AccuracyName, kpi.RegionsName, kpi.PreferenceName, kpi.FlowName} {
 		if _, err := New(n, Config{KPI: kpi.Config{MaxStateKeys: -1}}); err == nil || !strings.HasPrefix(err.Error(), n+": kpi config: max state keys") {
 			t.Fatalf("%s, negative max state keys: %v", n, err)
 		}
