@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"unsafe"
 )
 
 // decodeOp is what a decoder does with one encoded value of its writer's type.
@@ -40,10 +41,18 @@ const (
 // (compileDecoder); a pair of types that cannot be resolved compiles to opFail, which refuses
 // a value only when one is met, as the reference does (TestEvolutionRules keeps the contract's
 // versions free of them, TestDecodePlansResolve proves it).
+//
+// A decoder writes the Go value at an address, through the layout compilePlan checked (a
+// string field's kind is String, a long's Int64, a list's a slice of the items' type...),
+// rather than through reflect.Value setters: reflection's per-field checks cost as much as
+// the decoding itself. Every store is typed, so the garbage collector sees each pointer
+// written; every address is a field, item or target of memory allocated with its Go type
+// (reflect.New, reflect.MakeSlice).
 type decoder struct {
 	op       decodeOp
-	w        *avroType // the writer's type: the bytes
-	goType   reflect.Type
+	w        *avroType     // the writer's type: the bytes
+	goType   reflect.Type  // the reader's Go type, whose kind compilePlan checked
+	elemSize uintptr       // opArray: the size of an item
 	fields   []decodeField // opRecord, in the writer's order
 	elem     *decoder      // opArray items, opPointer's value
 	branches []*decoder    // opUnion, by the writer's branch index
@@ -53,12 +62,13 @@ type decoder struct {
 }
 
 // decodeField is one field of the writer's record: decoded by d into the reader's field at
-// index, or, when the reader does not have it, skipped (d nil) as a value of type skip.
+// offset in the struct, or, when the reader does not have it, skipped (d nil) as a value of
+// type skip.
 type decodeField struct {
-	name  string
-	index []int
-	d     *decoder
-	skip  *avroType
+	name   string
+	offset uintptr
+	d      *decoder
+	skip   *avroType
 }
 
 // compileDecoder compiles the decoder of the event type typ's top-level record written with w
@@ -162,7 +172,7 @@ func compileValue(w *avroType, r *plan) *decoder {
 		if rk != kArray {
 			return mismatch()
 		}
-		d.op, d.elem = opArray, compileValue(w.items, r.elem)
+		d.op, d.elem, d.elemSize = opArray, compileValue(w.items, r.elem), r.goType.Elem().Size()
 	case kRecord:
 		if rk != kRecord {
 			return mismatch()
@@ -175,7 +185,7 @@ func compileValue(w *avroType, r *plan) *decoder {
 		for _, wf := range w.fields {
 			f := decodeField{name: wf.name, skip: wf.typ}
 			if rf, ok := reader[wf.name]; ok {
-				f.index, f.d = rf.index, compileValue(wf.typ, rf.p)
+				f.offset, f.d = fieldOffset(r.goType, rf.index), compileValue(wf.typ, rf.p)
 				delete(reader, wf.name)
 			}
 			d.fields = append(d.fields, f)
@@ -198,6 +208,18 @@ func compileValue(w *avroType, r *plan) *decoder {
 		return fail("%s is outside the contract's Avro subset", w.name)
 	}
 	return d
+}
+
+// fieldOffset is the offset in the struct rt of the field at index, a path through embedded
+// structs (never pointers: jsonFields flattens only embedded structs).
+func fieldOffset(rt reflect.Type, index []int) uintptr {
+	var off uintptr
+	for _, i := range index {
+		f := rt.Field(i)
+		off += f.Offset
+		rt = f.Type
+	}
+	return off
 }
 
 // isPrimitive reports whether t is one of Avro's primitive types.
@@ -252,8 +274,8 @@ func (d *decoder) unresolved(path string) []string {
 // range, boolean bytes) and refuses trailing bytes; TestTypedDecoderIsGoavro and
 // FuzzTypedDecoder hold it to goavro's path (decodeGoavro): the same event or an error.
 func decodeTyped(sv *schemaVersion, body []byte) (Event, error) {
-	ev, _ := New(sv.Type)
-	rest, err := sv.dec.decode(body, reflect.ValueOf(ev).Elem())
+	ev := sv.newEvent()
+	rest, err := sv.dec.decode(body, reflect.ValueOf(ev).UnsafePointer())
 	if err != nil {
 		return nil, err
 	}
@@ -266,9 +288,10 @@ func decodeTyped(sv *schemaVersion, body []byte) (Event, error) {
 	return ev, nil
 }
 
-// decode reads one value from b into v and returns the bytes after it. v is the zero value of
-// the reader's Go type (a new struct, a new slice's item, a new pointer's target).
-func (d *decoder) decode(b []byte, v reflect.Value) ([]byte, error) {
+// decode reads one value from b into the Go value at p and returns the bytes after it. p holds
+// the zero value of the reader's Go type (a new struct's field, a new slice's item, a new
+// pointer's target).
+func (d *decoder) decode(b []byte, p unsafe.Pointer) ([]byte, error) {
 	switch d.op {
 	case opString, opEventType, opStringEnum:
 		s, rest, err := readBytes(b, d.w)
@@ -277,18 +300,18 @@ func (d *decoder) decode(b []byte, v reflect.Value) ([]byte, error) {
 		}
 		switch d.op {
 		case opString:
-			v.SetString(string(s))
+			*(*string)(p) = string(s)
 		case opEventType:
 			if string(s) != string(d.typ) {
 				return nil, fmt.Errorf("event_type is %q", s)
 			}
-			v.SetString(string(d.typ))
+			*(*EventType)(p) = d.typ
 		default:
 			i := slices.IndexFunc(d.symbols, func(sym string) bool { return sym == string(s) })
 			if i < 0 {
 				return nil, fmt.Errorf("symbol %q is not in enum %s", s, d.goType)
 			}
-			v.SetString(d.symbols[i])
+			*(*string)(p) = d.symbols[i]
 		}
 		return rest, nil
 	case opSymbol:
@@ -302,7 +325,7 @@ func (d *decoder) decode(b []byte, v reflect.Value) ([]byte, error) {
 		if d.symbols[i] == "" {
 			return nil, fmt.Errorf("symbol %q is not in the reader's enum %s", d.w.symbols[i], d.w.name)
 		}
-		v.SetString(d.symbols[i])
+		*(*string)(p) = d.symbols[i]
 		return rest, nil
 	case opInt, opLong, opIntFloat:
 		n, rest, err := readVarlong(b)
@@ -312,24 +335,36 @@ func (d *decoder) decode(b []byte, v reflect.Value) ([]byte, error) {
 		if d.w.kind == kInt && (n < math.MinInt32 || n > math.MaxInt32) {
 			return nil, fmt.Errorf("int %d out of range", n)
 		}
-		if d.op == opIntFloat {
-			v.SetFloat(float64(n))
-		} else {
-			v.SetInt(n)
+		switch d.goType.Kind() {
+		case reflect.Int64:
+			*(*int64)(p) = n
+		case reflect.Int32:
+			*(*int32)(p) = int32(n)
+		case reflect.Float64:
+			*(*float64)(p) = float64(n)
+		default:
+			*(*float32)(p) = float32(n)
 		}
 		return rest, nil
-	case opFloat:
-		if len(b) < 4 {
-			return nil, errShort
+	case opFloat, opDouble:
+		var f float64
+		if d.op == opFloat {
+			if len(b) < 4 {
+				return nil, errShort
+			}
+			f, b = float64(math.Float32frombits(binary.LittleEndian.Uint32(b))), b[4:]
+		} else {
+			if len(b) < 8 {
+				return nil, errShort
+			}
+			f, b = math.Float64frombits(binary.LittleEndian.Uint64(b)), b[8:]
 		}
-		v.SetFloat(float64(math.Float32frombits(binary.LittleEndian.Uint32(b))))
-		return b[4:], nil
-	case opDouble:
-		if len(b) < 8 {
-			return nil, errShort
+		if d.goType.Kind() == reflect.Float64 {
+			*(*float64)(p) = f
+		} else {
+			*(*float32)(p) = float32(f)
 		}
-		v.SetFloat(math.Float64frombits(binary.LittleEndian.Uint64(b)))
-		return b[8:], nil
+		return b, nil
 	case opBoolean:
 		if len(b) < 1 {
 			return nil, errShort
@@ -337,17 +372,17 @@ func (d *decoder) decode(b []byte, v reflect.Value) ([]byte, error) {
 		if b[0] > 1 {
 			return nil, fmt.Errorf("boolean byte %#x", b[0])
 		}
-		v.SetBool(b[0] == 1)
+		*(*bool)(p) = b[0] == 1
 		return b[1:], nil
 	case opBytes:
 		s, rest, err := readBytes(b, d.w)
 		if err != nil {
 			return nil, err
 		}
-		v.SetBytes(append(make([]byte, 0, len(s)), s...)) // never nil, as goavro's
+		*(*[]byte)(p) = append(make([]byte, 0, len(s)), s...) // never nil, as goavro's
 		return rest, nil
 	case opArray:
-		return d.decodeArray(b, v)
+		return d.decodeArray(b, p)
 	case opUnion:
 		i, rest, err := readVarlong(b)
 		if err != nil {
@@ -359,14 +394,14 @@ func (d *decoder) decode(b []byte, v reflect.Value) ([]byte, error) {
 		if d.branches[i] == nil {
 			return rest, nil // null: the reader's pointer stays nil
 		}
-		return d.branches[i].decode(rest, v)
+		return d.branches[i].decode(rest, p)
 	case opPointer:
-		p := reflect.New(d.goType.Elem())
-		rest, err := d.elem.decode(b, p.Elem())
+		target := reflect.New(d.goType.Elem()).UnsafePointer()
+		rest, err := d.elem.decode(b, target)
 		if err != nil {
 			return nil, err
 		}
-		v.Set(p)
+		*(*unsafe.Pointer)(p) = target
 		return rest, nil
 	case opRecord:
 		for i := range d.fields {
@@ -375,7 +410,7 @@ func (d *decoder) decode(b []byte, v reflect.Value) ([]byte, error) {
 			if f.d == nil {
 				b, err = skipValue(f.skip, b, 0)
 			} else {
-				b, err = f.d.decode(b, v.FieldByIndex(f.index))
+				b, err = f.d.decode(b, unsafe.Add(p, f.offset))
 			}
 			if err != nil {
 				return nil, fmt.Errorf("%s.%s: %w", d.w.name, f.name, err)
@@ -388,13 +423,15 @@ func (d *decoder) decode(b []byte, v reflect.Value) ([]byte, error) {
 	return nil, fmt.Errorf("decoder op %d", d.op) // unreachable: compileValue sets one of the above
 }
 
-// decodeArray reads an array's blocks into the slice v. A block's count is checked against
+// decodeArray reads an array's blocks into the slice at p. A block's count is checked against
 // the bytes left before anything is allocated (an item takes at least its type's minSize
 // bytes), so a forged count cannot allocate beyond what the input can hold; blocks after the
-// first grow the slice as append does. An empty array leaves v nil, as fromNative does.
-func (d *decoder) decodeArray(b []byte, v reflect.Value) ([]byte, error) {
+// first grow the slice as append does. An empty array leaves the slice nil, as fromNative
+// does.
+func (d *decoder) decodeArray(b []byte, p unsafe.Pointer) ([]byte, error) {
 	per := d.w.items.minSize
 	n := 0
+	var s reflect.Value // the slice at p, once there is one
 	for {
 		count, rest, err := readVarlong(b)
 		if err != nil {
@@ -417,13 +454,15 @@ func (d *decoder) decodeArray(b []byte, v reflect.Value) ([]byte, error) {
 			return nil, fmt.Errorf("%s block of %d items with %d bytes left", d.w.name, count, len(b))
 		}
 		if n == 0 {
-			v.Set(reflect.MakeSlice(d.goType, int(count), int(count)))
+			s = reflect.NewAt(d.goType, p).Elem()
+			s.Set(reflect.MakeSlice(d.goType, int(count), int(count)))
 		} else {
-			v.Grow(int(count))
-			v.SetLen(n + int(count))
+			s.Grow(int(count))
+			s.SetLen(n + int(count))
 		}
+		items := s.UnsafePointer()
 		for i := n; i < n+int(count); i++ {
-			if b, err = d.elem.decode(b, v.Index(i)); err != nil {
+			if b, err = d.elem.decode(b, unsafe.Add(items, uintptr(i)*d.elemSize)); err != nil {
 				return nil, fmt.Errorf("item %d: %w", i, err)
 			}
 		}

@@ -330,7 +330,7 @@ func TestTypedDecoderResolves(t *testing.T) {
 			t.Fatalf("%d: %v", i, err)
 		}
 		v := reflect.New(p.goType).Elem()
-		_, err = d.decode(body, v)
+		_, err = d.decode(body, v.Addr().UnsafePointer())
 		ref := reflect.New(p.goType).Elem()
 		wn, _, werr := wc.NativeFromBinary(body)
 		if werr == nil {
@@ -386,7 +386,7 @@ func TestTypedDecoderResolves(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = d.decode(body, reflect.New(p.goType).Elem())
+			_, err = d.decode(body, reflect.New(p.goType).UnsafePointer())
 			wn, _, werr := wc.NativeFromBinary(body)
 			if werr == nil {
 				werr = fromNative(p, wn, reflect.New(p.goType).Elem())

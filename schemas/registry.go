@@ -50,6 +50,8 @@ type schemaVersion struct {
 	codec *goavro.Codec
 	avro  *avroType
 	dec   *decoder // this version's bodies into the current Go struct (decode.go)
+	// newEvent returns a new zero event of the type (its descriptor's New).
+	newEvent func() Event
 }
 
 // registry is built once at init from the embedded files; it is read-only
@@ -131,7 +133,7 @@ func loadRegistry() error {
 		}
 		registry.plans[t] = pl
 		for _, sv := range vs {
-			sv.dec = compileDecoder(sv.avro, pl, t)
+			sv.dec, sv.newEvent = compileDecoder(sv.avro, pl, t), d.newEvent
 		}
 	}
 	return nil
