@@ -33,14 +33,15 @@ const (
 
 // decoder reads one Avro value written with the writer's type w straight into a Go value of
 // the reader's plan (the current schema mapped onto the Go struct), resolving the writer's
-// schema against the reader's as Avro schema resolution does and as goavro's native form
-// followed by fromNative did: record fields are matched by name, fields the reader lacks are
-// skipped, fields the writer lacks keep the reader's default (always the Go zero value in the
-// contract, so nothing is written), enums are matched by symbol, int is promoted to long, and
-// int, long and float to double. Decoders are compiled once per schema version at init
-// (compileDecoder); a pair of types that cannot be resolved compiles to opFail, which refuses
-// a value only when one is met, as the reference does (TestEvolutionRules keeps the contract's
-// versions free of them, TestDecodePlansResolve proves it).
+// schema against the reader's as Avro schema resolution does, and as goavro's native form
+// read by fromNative (decode_ref_test.go, the reference) did: record fields are matched by
+// name, fields the reader lacks are skipped, fields the writer lacks keep the reader's
+// default (always the Go zero value in the contract, so nothing is written), enums are
+// matched by symbol, int is promoted to long, and int, long and float to double. Decoders are
+// compiled once per schema version at init (compileDecoder); a pair of types that cannot be
+// resolved compiles to opFail, which refuses a value only when one is met, as the reference
+// does (TestEvolutionRules keeps the contract's versions free of them, TestDecodePlansResolve
+// proves it).
 //
 // A decoder writes the Go value at an address, through the layout compilePlan checked (a
 // string field's kind is String, a long's Int64, a list's a slice of the items' type...),
@@ -272,7 +273,9 @@ func (d *decoder) unresolved(path string) []string {
 // string, byte slice, list and optional record. It checks the bytes as skipValue does (every
 // length and count against what is left, varints that overflow, enum and union indexes, int
 // range, boolean bytes) and refuses trailing bytes; TestTypedDecoderIsGoavro and
-// FuzzTypedDecoder hold it to goavro's path (decodeGoavro): the same event or an error.
+// FuzzTypedDecoder hold it to goavro's path (decodeGoavro): the same event or an error. Its
+// recursion is as deep as the writer's schema, which is never recursive (compilePlan could
+// not map one), so it needs no depth bound.
 func decodeTyped(sv *schemaVersion, body []byte) (Event, error) {
 	ev := sv.newEvent()
 	rest, err := sv.dec.decode(body, reflect.ValueOf(ev).UnsafePointer())
