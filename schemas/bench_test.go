@@ -55,7 +55,7 @@ func BenchmarkDecode(b *testing.B) {
 	msgs := benchMessages(b, 64)
 	for _, fam := range schemas.Families() {
 		for _, d := range decoders {
-			b.Run(string(fam)+"/"+d.name, func(b *testing.B) {
+			b.Run("family="+string(fam)+"/decoder="+d.name, func(b *testing.B) {
 				ms := msgs[fam]
 				size := 0
 				for _, m := range ms {
@@ -88,7 +88,7 @@ func BenchmarkDecodeApply(b *testing.B) {
 		}
 	}
 	for _, d := range decoders {
-		b.Run(d.name, func(b *testing.B) {
+		b.Run("decoder="+d.name, func(b *testing.B) {
 			l := ledger.New()
 			b.ReportAllocs()
 			i := 0
