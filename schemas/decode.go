@@ -201,7 +201,7 @@ func compileValue(w *avroType, r *plan) *decoder {
 			if !rf.hasDef {
 				return fail("%s: writer lacks field %s, which has no default", r.t.name, rf.name)
 			}
-			if !zeroDefault(rf.def) {
+			if !zeroDefault(rf.p.t, rf.def) {
 				return fail("%s: default %v of field %s is not the Go zero value", r.t.name, rf.def, rf.name)
 			}
 		}
@@ -229,16 +229,17 @@ func isPrimitive(t *avroType) bool {
 	return ok
 }
 
-// zeroDefault reports whether a field's default in goavro's native form (defaultNative) is
-// what fromNative stores as the Go zero value: null, "" or [].
-func zeroDefault(def any) bool {
+// zeroDefault reports whether def, the default of a field of type t in goavro's native form
+// (defaultNative), is what fromNative stores as the Go zero value: null for ["null", T], ""
+// for a string, [] for an array (an enum's "" it refuses, as it is no symbol).
+func zeroDefault(t *avroType, def any) bool {
 	switch x := def.(type) {
 	case nil:
-		return true
+		return t.kind == kUnion
 	case string:
-		return x == ""
+		return x == "" && t.kind == kString
 	case []any:
-		return len(x) == 0
+		return len(x) == 0 && t.kind == kArray
 	}
 	return false
 }

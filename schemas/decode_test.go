@@ -359,6 +359,34 @@ func TestTypedDecoderResolves(t *testing.T) {
 		t.Fatalf("%d of 6 resolvable values decoded", decoded)
 	}
 
+	// A default fromNative refuses (an enum's "", which is no symbol) refuses the record.
+	var doc any
+	_ = json.Unmarshal([]byte(`{"type":"record","name":"R","namespace":"io.assay.test","fields":[
+		{"name":"a","type":"long"},
+		{"name":"b","type":{"type":"enum","name":"B","symbols":["x"]},"default":""}]}`), &doc)
+	enumReader, err := parseSchema(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type withEnum struct {
+		A int64  `json:"a"`
+		B string `json:"b"`
+	}
+	ep, err := compilePlan(enumReader, reflect.TypeFor[withEnum]())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lw, lc := compileTestSchema(t, `{"type":"record","name":"R","namespace":"io.assay.test","fields":[{"name":"a","type":"long"}]}`)
+	body, _ := lc.BinaryFromNative(nil, map[string]any{"a": int64(5)})
+	_, err = compileValue(lw, ep).decode(body, reflect.New(ep.goType).UnsafePointer())
+	wn, _, werr := lc.NativeFromBinary(body)
+	if werr == nil {
+		werr = fromNative(ep, wn, reflect.New(ep.goType).Elem())
+	}
+	if err == nil || werr == nil {
+		t.Errorf("enum default \"\": typed %v, goavro %v", err, werr)
+	}
+
 	// Pairs that do not resolve: refused when a value is met, whatever its branch.
 	type one struct {
 		A int32 `json:"a"`
