@@ -9,9 +9,11 @@ import (
 )
 
 // avroKind is the kind of an Avro type in the small schema model this
-// package keeps next to goavro's codecs. goavro encodes and decodes; the
-// model is needed for what goavro does not do: mapping to Go structs,
-// field defaults for schema resolution, and bounds-checking untrusted bytes.
+// package keeps next to goavro's codecs. The typed encoder and decoder
+// (encode.go, decode.go) work from the model: mapping to Go structs, field
+// defaults for schema resolution, bounds-checking untrusted bytes. goavro's
+// codecs are the reference the tests hold them to, and the encoder's answer
+// for the values it leaves to goavro.
 type avroKind uint8
 
 const (
@@ -208,10 +210,12 @@ func readVarlong(b []byte) (int64, []byte, error) {
 const maxZeroSizeItems = 1 << 16
 
 // skipValue walks one encoded value of type t without allocating and
-// returns the bytes after it. It runs before goavro sees untrusted bytes:
-// goavro pre-allocates arrays by the declared block count, so a garbled
-// count could otherwise ask for gigabytes. Every length and count is checked
-// against what is left of the buffer.
+// returns the bytes after it: the typed decoder skips with it the fields a
+// writer has and the reader does not. Every length and count is checked
+// against what is left of the buffer, the checks the typed decoder makes
+// (decode.go); goavro's path, the tests' reference, runs it before goavro
+// sees untrusted bytes, since goavro pre-allocates arrays by the declared
+// block count, so a garbled count could otherwise ask for gigabytes.
 func skipValue(t *avroType, b []byte, depth int) ([]byte, error) {
 	if depth > 64 {
 		return nil, errors.New("nesting deeper than 64")

@@ -154,29 +154,14 @@ func DecodeBody(fp uint64, body []byte) (ev Event, err error) {
 		return nil, fmt.Errorf("decode: %w: %016x", ErrUnknownFingerprint, fp)
 	}
 	defer func() {
-		// Last line of defence for the never-panic promise: a panic inside
-		// goavro on input skipValue let through becomes an error.
+		// Last line of defence for the never-panic promise: input the typed
+		// decoder's checks did not foresee becomes an error, not a crash.
 		if r := recover(); r != nil {
 			ev, err = nil, fmt.Errorf("decode %s v%d: %w: panic: %v", sv.Type, sv.Version, ErrMalformed, r)
 		}
 	}()
-	rest, err := skipValue(sv.avro, body, 0)
-	if err != nil {
+	if ev, err = decodeTyped(sv, body); err != nil {
 		return nil, fmt.Errorf("decode %s v%d: %w: %v", sv.Type, sv.Version, ErrMalformed, err)
-	}
-	if len(rest) != 0 {
-		return nil, fmt.Errorf("decode %s v%d: %w: %d trailing bytes", sv.Type, sv.Version, ErrMalformed, len(rest))
-	}
-	native, _, err := sv.codec.NativeFromBinary(body)
-	if err != nil {
-		return nil, fmt.Errorf("decode %s v%d: %w: %v", sv.Type, sv.Version, ErrMalformed, err)
-	}
-	ev, _ = New(sv.Type)
-	if err := fromNative(registry.plans[sv.Type], native, reflect.ValueOf(ev).Elem()); err != nil {
-		return nil, fmt.Errorf("decode %s v%d: %w: %v", sv.Type, sv.Version, ErrMalformed, err)
-	}
-	if got := ev.Meta().EventType; got != sv.Type {
-		return nil, fmt.Errorf("decode %s v%d: %w: event_type is %q", sv.Type, sv.Version, ErrMalformed, got)
 	}
 	return ev, nil
 }

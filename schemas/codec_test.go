@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -292,6 +293,19 @@ func TestDecodeErrors(t *testing.T) {
 	item, _ := schemas.Encode(ii)
 	at := bytes.Index(item, []byte("\x04\x0anight"))
 	hugeArray := append(append(append([]byte(nil), item[:at]...), 0xfe, 0xff, 0xff, 0xff, 0x0f), item[at+1:]...)
+	// The same count as math.MinInt64, which has no positive count.
+	minCount := append(append(append([]byte(nil), item[:at]...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01), item[at+1:]...)
+	// event_id's length as -1, and as a varint longer than 64 bits.
+	negativeLength := append(append([]byte(nil), good[:10]...), 0x01)
+	overflow := append(append([]byte(nil), good[:10]...), bytes.Repeat([]byte{0xff}, 11)...)
+	// ItemIngested ends with extent, ["null", Extent]: its branch index is the last byte.
+	ii.Extent = nil
+	noExtent, _ := schemas.Encode(ii)
+	unionIndex := func(zigzag byte) []byte {
+		out := append([]byte(nil), noExtent...)
+		out[len(out)-1] = zigzag
+		return out
+	}
 	for _, tc := range []struct {
 		name string
 		in   []byte
@@ -308,6 +322,12 @@ func TestDecodeErrors(t *testing.T) {
 		{"huge string length", hugeString, schemas.ErrMalformed},
 		{"huge array count", hugeArray, schemas.ErrMalformed},
 		{"bad enum index", corruptLastEnum(badEnumBytes), schemas.ErrMalformed},
+		{"negative enum index", corruptLastEnumTo(badEnumBytes, 1), schemas.ErrMalformed},
+		{"block count MinInt64", minCount, schemas.ErrMalformed},
+		{"negative string length", negativeLength, schemas.ErrMalformed},
+		{"varint overflows 64 bits", overflow, schemas.ErrMalformed},
+		{"union index out of range", unionIndex(4), schemas.ErrMalformed},
+		{"negative union index", unionIndex(1), schemas.ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ev, err := schemas.Decode(tc.in)
@@ -327,11 +347,14 @@ func TestDecodeErrors(t *testing.T) {
 
 // corruptLastEnum rewrites RoutingDecided's route, encoded right after the
 // question id, to index 9 (there are 4 routes).
-func corruptLastEnum(b []byte) []byte {
+func corruptLastEnum(b []byte) []byte { return corruptLastEnumTo(b, 18) } // zig-zag 9
+
+// corruptLastEnumTo rewrites RoutingDecided's route index to the zig-zag byte z.
+func corruptLastEnumTo(b []byte, z byte) []byte {
 	q := schematest.Example(schemas.TypeRoutingDecided).(*schemas.RoutingDecided).QuestionID
 	out := append([]byte(nil), b...)
 	i := bytes.Index(out, []byte(q))
-	out[i+len(q)] = 18 // zig-zag 9
+	out[i+len(q)] = z
 	return out
 }
 
@@ -403,5 +426,32 @@ func TestClientJSON(t *testing.T) {
 	bad.DisallowUnknownFields()
 	if err := bad.Decode(ev); err == nil {
 		t.Fatal("unknown field accepted")
+	}
+}
+
+// TestDecodeAllocationBounded: a forged length or count is refused before anything is
+// allocated for it; decoding a message of a few dozen bytes that claims 2^31 items or
+// bytes allocates a few kilobytes at most (the error), never the claim.
+func TestDecodeAllocationBounded(t *testing.T) {
+	ii := schematest.Example(schemas.TypeItemIngested).(*schemas.ItemIngested)
+	ii.SliceTags = []string{"night", "rain"}
+	item, _ := schemas.Encode(ii)
+	at := bytes.Index(item, []byte("\x04\x0anight"))
+	for name, claim := range map[string][]byte{
+		"array count":          {0xfe, 0xff, 0xff, 0xff, 0x0f},
+		"negative block count": {0xfd, 0xff, 0xff, 0xff, 0x0f, 0x02},
+		"string length":        {0x04, 0xfe, 0xff, 0xff, 0xff, 0x0f},
+	} {
+		msg := append(append(append([]byte(nil), item[:at]...), claim...), item[at+len(claim):]...)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		ev, err := schemas.Decode(msg)
+		runtime.ReadMemStats(&after)
+		if err == nil || ev != nil {
+			t.Fatalf("%s: decoded %v", name, ev)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > 64<<10 {
+			t.Errorf("%s: decoding %d bytes allocated %d bytes", name, len(msg), n)
+		}
 	}
 }

@@ -27,6 +27,15 @@
 //     goavro native form); goavro stays the reference: the tests and
 //     FuzzTypedEncoder hold the typed encoder to goavro's bytes for every
 //     schema, and a value goavro refuses is refused with goavro's error.
+//     Decode reads the body straight into the current Go struct too
+//     (decode.go): a decoder per schema version, compiled at init, resolves
+//     the writer's schema against the current one (fields matched by name,
+//     defaults for the fields the writer lacked, enums by symbol), and checks
+//     every length and count against the bytes left before allocating, so no
+//     record on a topic makes it allocate beyond its size, or panic. The
+//     tests and FuzzTypedDecoder hold it to goavro's native form read into
+//     the struct, the way Decode worked before: the same event for every
+//     schema version, or both refuse the bytes.
 //
 // Fingerprints are the Avro specification's (canonical.go): the Parsing
 // Canonical Form and CRC-64-AVRO computed here, equal to Apache Avro's

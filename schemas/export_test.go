@@ -46,3 +46,17 @@ var (
 	Fingerprint64 = fingerprint64
 	CheckContract = checkContract
 )
+
+// DecodeGoavro is Decode as it was before the typed decoder: goavro's native form
+// (decodeGoavro), the baseline of the decode benchmarks.
+func DecodeGoavro(b []byte) (Event, error) {
+	fp, body, err := Header(b)
+	if err != nil {
+		return nil, err
+	}
+	sv, ok := registry.byFP[fp]
+	if !ok {
+		return nil, fmt.Errorf("decode: %w: %016x", ErrUnknownFingerprint, fp)
+	}
+	return decodeGoavro(sv, body)
+}

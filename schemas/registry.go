@@ -49,6 +49,9 @@ type schemaVersion struct {
 	Schema
 	codec *goavro.Codec
 	avro  *avroType
+	dec   *decoder // this version's bodies into the current Go struct (decode.go)
+	// newEvent returns a new zero event of the type (its descriptor's New).
+	newEvent func() Event
 }
 
 // registry is built once at init from the embedded files; it is read-only
@@ -129,6 +132,9 @@ func loadRegistry() error {
 			return fmt.Errorf("%s: Go struct does not match %s: %w", t, cur.Path, err)
 		}
 		registry.plans[t] = pl
+		for _, sv := range vs {
+			sv.dec, sv.newEvent = compileDecoder(sv.avro, pl, t), d.newEvent
+		}
 	}
 	return nil
 }
