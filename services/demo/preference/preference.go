@@ -69,10 +69,10 @@ func DefaultConfig(run string, seed uint64) Config {
 		Run: run, Seed: seed, Project: run + "-preference", Question: "better-response",
 		Items: 200, ItemEvery: 60_000,
 		Cohorts: []Cohort{
-			{Name: "experts", Annotators: 4, Accuracy: [Scale]float64{0.72, 0.88, 0.97}},
-			{Name: "crowd", Vendor: "acme", Annotators: 6, Accuracy: [Scale]float64{0.6, 0.74, 0.87}},
+			{Name: "experts", Annotators: 3, Accuracy: [Scale]float64{0.72, 0.88, 0.97}},
+			{Name: "crowd", Vendor: "acme", Annotators: 4, Accuracy: [Scale]float64{0.6, 0.74, 0.87}},
 		},
-		Bias:          Bias{Cohort: "crowd", Member: 1, FirstShown: 0.5},
+		Bias:          Bias{Cohort: "crowd", Member: 1, FirstShown: 0.6},
 		RatersPerItem: 3, GoldShare: 0.25,
 		Domains: []string{"coding", "advice", "facts", "creative"},
 	}
