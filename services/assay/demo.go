@@ -32,11 +32,14 @@ func init() {
 // runDemo plays demo programs (services/demo: three cohorts of different quality, gold items,
 // model pre-labels for the router, reviews, dataset versions, a training run, an eval finding
 // remediated and one left open) through the gateway at -rate events per second, one program
-// after another until -duration has passed (0: one program). Each event is sent by the
-// principal that may write it (services/demo.Principals: collector, model, a labeler per
-// vendor, qa, owner), with that principal's token from -tokens. After each program it prints
-// the project's KPIs as the API reports them (asked with the demo analyst's token), so a
-// terminal shows what the dashboard shows.
+// after another until -duration has passed (0: one program). Beside each, interleaved with it
+// (demo.Merge), it plays the structured programs (demo.BuildStructured: named-entity spans,
+// detection boxes with a detector's pre-labels, preference pairs), each in a project of its
+// own, <project>-ner, -detection and -preference, with a sixth of -items each. Each event is
+// sent by the principal that may write it (services/demo.Principals, scoped to those four
+// projects: collector, model, a labeler per vendor, qa, owner), with that principal's token
+// from -tokens. After each program it prints the project's KPIs as the API reports them
+// (asked with the demo analyst's token), so a terminal shows what the dashboard shows.
 //
 // -setup DIR creates the demo's principals instead: their lines are added to DIR/principals
 // (the gateway's -principals-file) and their fresh tokens written to DIR/demo-tokens (mode
@@ -48,8 +51,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	rate := fs.Int("rate", 400, "events per second")
 	seed := fs.Uint64("seed", 1, "seed of the first program; program i uses seed+i, so a run is reproducible")
 	duration := fs.Duration("duration", 0, "keep playing new programs until this much time has passed (0: play one program)")
-	items := fs.Int("items", 600, "items per program (each gets three labels, gold for 30%, reviews for half)")
-	project := fs.String("project", "demo", "project id of the programs (the principals are scoped to it)")
+	items := fs.Int("items", 600, "items per program (each gets three labels, gold for 30%, reviews for half); the structured programs beside it get a sixth of it each")
+	project := fs.String("project", "demo", "project id of the programs; the structured programs play in <project>-ner, -detection and -preference (the principals are scoped to all four)")
 	tokens := fs.String("tokens", "", "file of the demo principals' tokens ('<principal_id> <token>' lines), as -setup writes it")
 	setup := fs.String("setup", "", "create the demo's principals for -project in this directory (principals, demo-tokens) and exit")
 	fs.Usage = func() {
@@ -75,13 +78,22 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	end := time.Now().Add(*duration)
 	for i := 0; ; i++ {
 		s := *seed + uint64(i)
-		p := demo.Build(fmt.Sprintf("demo%d", s), *project, s, *items)
-		// The program ends now: its modeled intervals (label delays, review and
+		run := fmt.Sprintf("demo%d", s)
+		p := demo.Build(run, *project, s, *items)
+		// The programs end now: their modeled intervals (label delays, review and
 		// remediation times) stay as generated, and open findings have a real age.
-		demo.Shift(p.Events, time.Now())
+		now := time.Now()
+		demo.Shift(p.Events, now)
+		round := [][]schemas.Event{p.Events}
+		var beside []string
+		for _, sp := range demo.BuildStructured(run, *project, s, *items) {
+			demo.Shift(sp.Events, now)
+			round = append(round, sp.Events)
+			beside = append(beside, fmt.Sprintf("%d into %q", len(sp.Events), sp.Project))
+		}
 		start := time.Now()
-		fmt.Fprintf(stdout, "demo: program %d (seed %d): %d events at %d/s into project %q\n", i+1, s, len(p.Events), *rate, *project)
-		if err := play(ctx, cast, p.Events, *rate, stderr); err != nil {
+		fmt.Fprintf(stdout, "demo: program %d (seed %d): %d events at %d/s into project %q; beside it %s\n", i+1, s, len(p.Events), *rate, *project, strings.Join(beside, ", "))
+		if err := play(ctx, cast, demo.Merge(round...), *rate, stderr); err != nil {
 			if errors.Is(err, context.Canceled) {
 				return nil
 			}
@@ -118,7 +130,7 @@ func demoSetup(dir, project string, stdout io.Writer) error {
 	}
 	var toks, lines strings.Builder
 	toks.WriteString("# The demo principals' bearer tokens (assay demo -tokens); secrets: keep this file private.\n")
-	for _, p := range demo.Principals(project) {
+	for _, p := range demo.Principals(demo.Projects(project)...) {
 		tok, err := access.NewToken()
 		if err != nil {
 			f.Close()
@@ -135,11 +147,12 @@ func demoSetup(dir, project string, stdout io.Writer) error {
 		return fmt.Errorf("demo setup: %w", err)
 	}
 	principals := filepath.Join(dir, setupPrincipals)
-	if err := addLines(principals, "# assay demo -setup, project "+project+"\n"+lines.String()); err != nil {
+	if err := addLines(principals, "# assay demo -setup, projects "+strings.Join(demo.Projects(project), " ")+"\n"+lines.String()); err != nil {
 		os.Remove(tokPath)
 		return err
 	}
-	fmt.Fprintf(stdout, "demo principals of project %q added to %s (the gateway's -principals-file); their tokens are in %s (assay demo -tokens)\n", project, principals, tokPath)
+	fmt.Fprintf(stdout, "demo principals of projects %s added to %s (the gateway's -principals-file); their tokens are in %s (assay demo -tokens)\n",
+		strings.Join(demo.Projects(project), ", "), principals, tokPath)
 	return nil
 }
 
@@ -171,7 +184,7 @@ func loadCast(path, project, ingestURL string) (*cast, error) {
 	}
 	c := &cast{clients: map[string]*client.Client{}}
 	var lines strings.Builder
-	for _, p := range demo.Principals(project) {
+	for _, p := range demo.Principals(demo.Projects(project)...) {
 		tok, ok := tokens[p.ID]
 		if !ok {
 			return nil, fmt.Errorf("demo tokens %s: no token of %s (made by assay demo -setup)", path, p.ID)

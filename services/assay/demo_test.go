@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +63,7 @@ func TestDemoSetup(t *testing.T) {
 			continue
 		}
 		n++
-		if p, err := reg.Authenticate(f[1]); err != nil || p.ID != f[0] || !p.InProject("p1") {
+		if p, err := reg.Authenticate(f[1]); err != nil || p.ID != f[0] || !p.InProject("p1") || !p.InProject("p1-ner") || !p.InProject("p1-preference") {
 			t.Errorf("token of %s: %v %v", f[0], p, err)
 		}
 	}
@@ -118,14 +119,31 @@ func TestDemoThroughGateway(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo: %d %s %s", code, out.String(), errb.String())
 	}
-	n := len(demo.Build("demo1", "demo-test", 1, 20).Events)
-	for _, want := range []string{"program 1 (seed 1): " + itoa(n) + " events", "program 1 sent", `KPIs of project "demo-test"`, "alpha 0.500 over 60 pairable values (cohorts: crowd 0.500)",
+	// The round played: the main program and, beside it, the structured programs, each in its
+	// project, every event accepted by the gateway and on the ledger as it was built.
+	built := map[string]schemas.Event{}
+	main := demo.Build("demo1", "demo-test", 1, 20).Events
+	n := len(main)
+	beside := []string{}
+	for _, ev := range main {
+		built[ev.Meta().EventID] = ev
+	}
+	for _, sp := range demo.BuildStructured("demo1", "demo-test", 1, 20) {
+		n += len(sp.Events)
+		beside = append(beside, itoa(len(sp.Events))+` into "`+sp.Project+`"`)
+		for _, ev := range sp.Events {
+			built[ev.Meta().EventID] = ev
+		}
+	}
+	for _, want := range []string{"program 1 (seed 1): " + itoa(len(main)) + ` events at 5000/s into project "demo-test"; beside it ` + strings.Join(beside, ", "),
+		"program 1 sent", `KPIs of project "demo-test"`, "alpha 0.500 over 60 pairable values (cohorts: crowd 0.500)",
 		"routing      automation 65.0% (13 of 20 pre-labels auto-accepted), override 10.0% of 10 audits, pre-label precision 85.0%"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
-	// Every event is on the ledger, from the principal of its kind.
+	// Every event is on the ledger, from the principal of its kind, with the value it was
+	// built with (spans, boxes and scores, preferences and extents through Avro and back).
 	var topics []string
 	for _, f := range schemas.Families() {
 		if f != schemas.FamilyDLQ {
@@ -133,14 +151,51 @@ func TestDemoThroughGateway(t *testing.T) {
 		}
 	}
 	producers := map[string]int{}
+	levels := map[schemas.MeasurementLevel]int{}
 	for _, r := range ingesttest.ReadTopic(t, k, n, 30*time.Second, topics...) {
 		ev, err := schemas.Decode(r.Value)
 		if err != nil {
 			t.Fatal(err)
 		}
 		producers[ev.Meta().Producer]++
+		b, ok := built[ev.Meta().EventID]
+		if !ok {
+			t.Errorf("%s %s on the ledger was not played (or twice)", ev.Type(), ev.Meta().EventID)
+			continue
+		}
+		delete(built, ev.Meta().EventID)
+		var got, want any
+		switch e := ev.(type) {
+		case *schemas.LabelSubmitted:
+			got, want = e.Value, b.(*schemas.LabelSubmitted).Value
+			levels[e.Value.Level]++
+		case *schemas.GoldLabelSet:
+			got, want = e.Value, b.(*schemas.GoldLabelSet).Value
+		case *schemas.PreLabelProposed:
+			got, want = e.Value, b.(*schemas.PreLabelProposed).Value
+		case *schemas.ItemIngested:
+			got, want = e.Extent, b.(*schemas.ItemIngested).Extent
+		case *schemas.QuestionDefined:
+			q := *b.(*schemas.QuestionDefined)
+			q.Envelope = e.Envelope
+			got, want = e, &q
+			if e.Producer != "demo-owner" {
+				t.Errorf("question %s of %s written by %s", e.QuestionID, e.ProjectID, e.Producer)
+			}
+		}
+		if !reflect.DeepEqual(regionsSet(got), regionsSet(want)) {
+			t.Errorf("%s %s on the ledger: %+v, played %+v", ev.Type(), ev.Meta().EventID, got, want)
+		}
 	}
-	for _, p := range demo.Principals("demo-test") {
+	if len(built) != 0 {
+		t.Errorf("%d played events not on the ledger", len(built))
+	}
+	for _, l := range []schemas.MeasurementLevel{schemas.LevelNominal, schemas.LevelSpans, schemas.LevelBoxes, schemas.LevelPreference} {
+		if levels[l] == 0 {
+			t.Errorf("no %s label on the ledger: %v", l, levels)
+		}
+	}
+	for _, p := range demo.Principals(demo.Projects("demo-test")...) {
 		if p.Role.Writes() && producers[p.ID] == 0 {
 			t.Errorf("nothing on the ledger from %s: %v", p.ID, producers)
 		}
@@ -148,6 +203,21 @@ func TestDemoThroughGateway(t *testing.T) {
 	if dlq := ingesttest.ReadTopic(t, k, 1, 2*time.Second, k.Topic(schemas.FamilyDLQ.Topic())); len(dlq) != 0 {
 		t.Errorf("%d events of the demo refused", len(dlq))
 	}
+}
+
+// regionsSet returns v with an empty list of spans or boxes as nil: "no regions" either way
+// (the JSON the demo sends leaves an empty list out).
+func regionsSet(v any) any {
+	if l, ok := v.(schemas.LabelValue); ok {
+		if len(l.Spans) == 0 {
+			l.Spans = nil
+		}
+		if len(l.Boxes) == 0 {
+			l.Boxes = nil
+		}
+		return l
+	}
+	return v
 }
 
 func itoa(n int) string {
