@@ -248,6 +248,12 @@ WHERE project_id = ? AND question_id = ? AND scope = 'all'`, run, qPref), []stri
 	}
 	slices.Sort(ids)
 	same("unitizing labels", ids, live)
+	// The items' stated lengths: the query runs; its rows are the spans items that state one.
+	for _, l := range query(kpi.UnitizingItemsQuery, run, qSpans, regions.MaxRegions) {
+		if f := strings.Split(l, "\t"); len(f) != 2 || f[1] == "" {
+			t.Errorf("unitizing items: line %q", l)
+		}
+	}
 }
 
 // preferenceProfileLines are PreferenceProfilesQuery's lines from preference_profiles' rows

@@ -63,6 +63,13 @@ FROM labels FINAL
 WHERE ` + unitizingWhere + `
 ORDER BY item_id, kafka_offset`
 
+// UnitizingItemsQuery reads the lengths the items of ReadUnitizing's labels state
+// (ItemIngested.extent, in characters or milliseconds), with unitizingWhere's parameters.
+const UnitizingItemsQuery = `SELECT item_id, max(assumeNotNull(extent_length)) AS length
+FROM items FINAL
+WHERE extent_length IS NOT NULL AND item_id IN (SELECT item_id FROM labels WHERE ` + unitizingWhere + `)
+GROUP BY item_id`
+
 // ReadUnitizing computes unitizing alpha (streams/agreement/unitizing, Krippendorff's u-alpha
 // as DKPro Statistics computes it) over a spans question's labels in the ledger: computed on
 // read, since it does not fold per partition (unitizing's doc.go says why). The labels are
@@ -70,8 +77,9 @@ ORDER BY item_id, kafka_offset`
 // regions.MaxRegions left out, each annotator's latest label on an item
 // (by occurred_at, then label id) as their answer, in scope by that answer's cohort or
 // vendor; unitizing.NewStudy keeps the items every annotator in scope labeled, laid end to
-// end in id order, each as long as its labels state (the largest extent its answers state,
-// so that every span lies inside it). A study that is well formed but whose alpha is not
+// end in id order, each as long as the item states (ItemIngested.extent), or as the largest
+// extent its answers state where that is longer or the item states none, so that every span
+// lies inside it (an answer is checked against the extent it restates, not the item's). A study that is well formed but whose alpha is not
 // defined (fewer than two raters, overlapping spans of one label by one rater) is a Result
 // saying why; the error is for a failed read, a refused bound (ErrTooManySpans) or a
 // malformed study.
@@ -151,6 +159,23 @@ func ReadUnitizing(ctx context.Context, conn driver.Conn, f UnitizingFilter) (un
 	if err := rows.Err(); err != nil {
 		return unitizing.Result{}, fmt.Errorf("read unitizing labels: %w", err)
 	}
+	stated := map[string]int64{}
+	irows, err := conn.Query(ctx, UnitizingItemsQuery, f.Project, f.Question, regions.MaxRegions)
+	if err != nil {
+		return unitizing.Result{}, fmt.Errorf("query unitizing items: %w", err)
+	}
+	defer irows.Close()
+	for irows.Next() {
+		var id string
+		var length int64
+		if err := irows.Scan(&id, &length); err != nil {
+			return unitizing.Result{}, fmt.Errorf("scan unitizing item: %w", err)
+		}
+		stated[id] = length
+	}
+	if err := irows.Err(); err != nil {
+		return unitizing.Result{}, fmt.Errorf("read unitizing items: %w", err)
+	}
 	from, to := int64(-1<<62), int64(1<<62)
 	if !f.From.IsZero() {
 		from = floorDiv(f.From.UnixMilli(), msPerDay)
@@ -164,7 +189,7 @@ func ReadUnitizing(ctx context.Context, conn driver.Conn, f UnitizingFilter) (un
 		if d := floorDiv(it.firstAt, msPerDay); d < from || d >= to {
 			continue
 		}
-		var length int64
+		length := stated[id]
 		for _, a := range it.answers {
 			length = max(length, a.length)
 		}
