@@ -11,12 +11,30 @@ import (
 
 // TestReadmeQualityTargetsExample: the QualityTargetsSet that README.md shows under "The event
 // contract" is what the gateway accepts: strict JSON of the type's fields, valid, and it states
-// every target.
+// every target. The label values the section shows before it (one a line) are valid values of
+// the levels they name, and show every structured level.
 func TestReadmeQualityTargetsExample(t *testing.T) {
 	blocks := testenv.ReadmeBlocks(t, "The event contract", "json")
-	if len(blocks) != 1 {
-		t.Fatalf("found %d json blocks in the section, want 1", len(blocks))
+	if len(blocks) != 2 {
+		t.Fatalf("found %d json blocks in the section, want 2 (label values, quality targets)", len(blocks))
 	}
+	levels := map[schemas.MeasurementLevel]bool{}
+	for _, line := range bytes.Split(bytes.TrimSpace([]byte(blocks[0])), []byte("\n")) {
+		var v schemas.LabelValue
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("label value %s: %v", line, err)
+		}
+		if err := v.Validate(); err != nil {
+			t.Fatalf("label value %s: %v", line, err)
+		}
+		levels[v.Level] = true
+	}
+	if !levels[schemas.LevelSpans] || !levels[schemas.LevelBoxes] || !levels[schemas.LevelPreference] {
+		t.Fatalf("the label values show levels %v", levels)
+	}
+	blocks = blocks[1:]
 	var head struct {
 		EventType schemas.EventType `json:"event_type"`
 	}
