@@ -186,7 +186,7 @@ func TestIntegrationSend(t *testing.T) {
 	if err != nil || res.Duplicates != 1000 {
 		t.Fatalf("resend: %v (%d duplicates)", err, res.Duplicates)
 	}
-	recs := ingesttest.ReadTopic(t, k, 1001, 5*time.Second, k.Topic(schemas.FamilyLabels.Topic()))
+	recs := ingesttest.ReadTopicExactly(t, k, 1000, k.Topic(schemas.FamilyLabels.Topic()))
 	if len(recs) != 1000 {
 		t.Fatalf("%d records, want 1000", len(recs))
 	}

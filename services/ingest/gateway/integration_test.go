@@ -401,7 +401,7 @@ func TestIntegrationIdempotentRetry(t *testing.T) {
 		t.Fatalf("generated ids: %d %s", a.status, a.body)
 	}
 
-	recs := ingesttest.ReadTopic(t, k, 54, 5*time.Second, k.Topic(schemas.FamilyLabels.Topic()))
+	recs := ingesttest.ReadTopicExactly(t, k, 53, k.Topic(schemas.FamilyLabels.Topic()))
 	if len(recs) != 53 {
 		t.Fatalf("%d records on the labels topic, want 50 + 1 (other producer) + 2 (generated ids)", len(recs))
 	}

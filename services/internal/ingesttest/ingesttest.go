@@ -85,6 +85,21 @@ func Partition(key string, partitions int32) int32 {
 // timeout passed, without a consumer group.
 func ReadTopic(t testing.TB, k config.Kafka, want int, timeout time.Duration, topics ...string) []*kgo.Record {
 	t.Helper()
+	return readTopic(t, k, want, timeout, 0, topics...)
+}
+
+// ReadTopicExactly reads topics from the start until it has want records (waiting up to a
+// minute: a loaded machine can take seconds to fetch from fresh topics), then until no record
+// has come for a second more, and returns them all: the caller checks there are exactly want,
+// i.e. that nothing beyond the expected records was written (which ReadTopic with want+1 and a
+// short timeout checks only when the expected ones come in time).
+func ReadTopicExactly(t testing.TB, k config.Kafka, want int, topics ...string) []*kgo.Record {
+	t.Helper()
+	return readTopic(t, k, want, time.Minute, time.Second, topics...)
+}
+
+func readTopic(t testing.TB, k config.Kafka, want int, timeout, quiet time.Duration, topics ...string) []*kgo.Record {
+	t.Helper()
 	cl, err := kafka.NewClient(k, kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
@@ -93,17 +108,27 @@ func ReadTopic(t testing.TB, k config.Kafka, want int, timeout time.Duration, to
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var out []*kgo.Record
-	for len(out) < want {
+	poll := func(ctx context.Context) bool {
 		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			break
-		}
 		for _, e := range fs.Errors() {
-			if e.Err != context.DeadlineExceeded {
+			if e.Err != context.DeadlineExceeded && e.Err != context.Canceled {
 				t.Logf("fetch %s/%d: %v", e.Topic, e.Partition, e.Err)
 			}
 		}
-		out = append(out, fs.Records()...)
+		n := len(out)
+		out = append(out, fs.Records()...) // a poll ended by the deadline may still carry records
+		return len(out) > n
+	}
+	for len(out) < want && ctx.Err() == nil {
+		poll(ctx)
+	}
+	for quiet > 0 && len(out) >= want {
+		qctx, qcancel := context.WithTimeout(context.Background(), quiet)
+		more := poll(qctx)
+		qcancel()
+		if !more {
+			break
+		}
 	}
 	return out
 }
