@@ -223,7 +223,7 @@ func (s *Server) SampleOnce(ctx context.Context) {
 		v, err := s.reader.View(qctx, d.filter, d.scope)
 		var sum *Summary
 		if err == nil {
-			sum, err = s.reader.Summary(qctx, v)
+			sum, err = s.reader.summary(qctx, v, false)
 		}
 		cancel()
 		if ctx.Err() != nil {
