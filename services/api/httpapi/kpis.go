@@ -56,7 +56,7 @@ type Summary struct {
 	Annotators []AnnotatorFigure `json:"annotators"`
 	// Regions and Preferences are the figures of the spans, boxes and preference questions
 	// in the view's scope (GET /v1/regions and /v1/preferences have every scope, and
-	// unitizing alpha). They are null in the history's samples, which chart none of them.
+	// unitizing alpha). The history's samples chart none of them.
 	Regions     *RegionQuestions     `json:"regions"`
 	Preferences *PreferenceQuestions `json:"preferences"`
 	Volume      *VolumeKPI           `json:"volume"`
@@ -115,9 +115,9 @@ func (r *Reader) Summary(ctx context.Context, v View) (*Summary, error) {
 	return r.summary(ctx, v, true)
 }
 
-// summary reads a Summary; without structured, the history sampler's, it leaves Regions and
-// Preferences null: no sample charts them, and the sampler must not add their reads to its
-// own per view and interval.
+// summary reads a Summary; without structured it leaves Regions and Preferences null: the
+// history sampler reads them for the unfiltered view only (its gauges), since no sample
+// charts them and they must not add reads per view and interval.
 func (r *Reader) summary(ctx context.Context, v View, structured bool) (*Summary, error) {
 	now := r.now()
 	f := v.Filter

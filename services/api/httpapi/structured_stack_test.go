@@ -326,6 +326,22 @@ func TestStructuredOverPipeline(t *testing.T) {
 		t.Errorf("the biased rater %q is not flagged: %s", d.pref.Biased, jsonOf(t, analystPrefs.Preferences.Figures))
 	}
 
+	// The sampler sets the headline gauges from the unfiltered view, for Prometheus.
+	var allPref *kpi.PreferenceFigure
+	for i, f := range wantPrefs[strcPreference] {
+		if f.Scope == kpi.ScopeAll {
+			allPref = &wantPrefs[strcPreference][i]
+		}
+	}
+	waitFor(t, 30*time.Second, "the region and preference gauges", func() (bool, string) {
+		f1, ok1 := s.gauge(t, "assay_api_kpi_region_pairwise_f1_ratio", "project", strcNER, "question", nerAll.QuestionID)
+		alpha, ok2 := s.gauge(t, "assay_api_kpi_region_label_alpha", "project", strcNER, "question", nerAll.QuestionID)
+		bias, ok3 := s.gauge(t, "assay_api_kpi_preference_position_bias_ratio", "project", strcPreference, "question", allPref.QuestionID)
+		nominal, ok4 := s.gauge(t, "assay_api_kpi_preference_alpha", "project", strcPreference, "question", allPref.QuestionID, "coding", kpi.CodingNominal)
+		return ok1 && ok2 && ok3 && ok4 && f1 == *nerAll.Agreement.PairwiseF1 && alpha == *nerAll.Agreement.LabelAlpha && bias == allPref.Bias.Share && nominal == *allPref.Nominal.Alpha,
+			fmt.Sprintf("F1 %v %v, label alpha %v %v, position bias %v %v, nominal alpha %v %v", f1, ok1, alpha, ok2, bias, ok3, nominal, ok4)
+	})
+
 	// The headlines of /v1/kpis: the project's questions in the view's scope, beside alpha.
 	var sum httpapi.Summary
 	if code := get(t, s.api.URL, "/v1/kpis"+q("project", strcNER), &sum); code != 200 || sum.Regions == nil || sum.Preferences == nil {
