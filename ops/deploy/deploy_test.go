@@ -286,7 +286,7 @@ func TestPrometheusConfig(t *testing.T) {
 	}
 	readYAML(t, "ops/prometheus/rules/assay.yml", &rules)
 	code := goSource(t)
-	metric := regexp.MustCompile(`assay_[a-z_]+`)
+	metric := regexp.MustCompile(`assay_[a-z0-9_]+`)
 	alerts := map[string]bool{}
 	for _, g := range rules.Groups {
 		for _, r := range g.Rules {
@@ -400,7 +400,7 @@ func TestGrafanaProvisioning(t *testing.T) {
 
 	objects := migrationObjects(t)
 	code := goSource(t)
-	metric := regexp.MustCompile(`assay_[a-z_]+`)
+	metric := regexp.MustCompile(`assay_[a-z0-9_]+`)
 	from := regexp.MustCompile(`(?i)\b(?:FROM|JOIN)\s+([a-z_][a-z0-9_]*)`)
 	files, err := filepath.Glob(filepath.Join(root, "ops/grafana/dashboards/*.json"))
 	if err != nil || len(files) < 2 {

@@ -1,9 +1,11 @@
 // Command api serves Assay's read-only KPI API and the live dashboard over ClickHouse:
 // /v1/kpis, /v1/agreement, /v1/accuracy, /v1/annotators, /v1/coverage, /v1/cycle,
 // /v1/remediation, /v1/routing, /v1/lineage/{dataset}/{version}, /v1/targets, /v1/gate,
-// /v1/gate/{dataset}/{version}, /v1/confusion, /v1/alerts, /v1/history and /v1/whoami as JSON, the
-// dashboard page at /, and /healthz, /readyz (ClickHouse ping) and /metrics (assay_api_*,
-// with the quality targets in force and the anomalies the alert rules compare the KPIs with).
+// /v1/gate/{dataset}/{version}, /v1/confusion, /v1/alerts, /v1/regions, /v1/preferences,
+// /v1/history and /v1/whoami as JSON, the dashboard page at /, and /healthz, /readyz
+// (ClickHouse ping) and /metrics (assay_api_*, with the quality targets in force and the
+// anomalies the alert rules compare the KPIs with). Unitizing alpha (/v1/regions) is computed
+// on read over at most -max-unitizing-spans spans of a question.
 //
 // Every /v1 request authenticates with a bearer token of a principal of the principals file
 // (-principals-file, ASSAY_API_PRINCIPALS_FILE or the ASSAY_PRINCIPALS_FILE the gateway and

@@ -22,6 +22,7 @@ import (
 	"github.com/assay-data/assay/streams/infra/clickhouse"
 	"github.com/assay-data/assay/streams/infra/config"
 	"github.com/assay-data/assay/streams/infra/kafka"
+	"github.com/assay-data/assay/streams/kpi"
 	"github.com/assay-data/assay/streams/processors"
 	"github.com/assay-data/assay/streams/runtime"
 )
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	queryTimeout := fs.Duration("query-timeout", 10*time.Second, "bound on one request's ClickHouse queries")
 	grace := fs.Duration("shutdown-grace", 10*time.Second, "time given to in-flight requests on shutdown")
 	allowedHosts := fs.String("allowed-hosts", "", "comma-separated further names (host or host:port) the Host header may carry, beside localhost, 127.0.0.1, [::1] and the host of -addr: the API's public name in production; other hosts are answered 421")
+	maxSpans := fs.Int("max-unitizing-spans", kpi.DefaultMaxUnitizingSpans,
+		"most spans (and labels) of a spans question the API computes unitizing alpha over on read (GET /v1/regions); above it the figure is not computed and the answer says so with the bound")
 	pflags := principals.RegisterFlags(fs)
 	httpCfg := serve.RegisterHTTPFlags(fs, serve.DefaultHTTPConfig())
 	logFlags := serve.RegisterLogFlags(fs)
@@ -69,6 +72,9 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 	// timeout only has to outlast the query bound.
 	if w := httpCfg.WriteTimeout; w > 0 && w <= *queryTimeout {
 		return fmt.Errorf("-http-write-timeout %v must exceed -query-timeout %v, or answers are cut after their queries succeed", w, *queryTimeout)
+	}
+	if *maxSpans <= 0 {
+		return fmt.Errorf("-max-unitizing-spans %d: want a positive bound", *maxSpans)
 	}
 	// No principals file, no API: there is no unauthenticated mode (tests give the API a
 	// principals file too), so a missing flag can never serve every figure to anyone.
@@ -109,16 +115,17 @@ func run(ctx context.Context, args []string, env config.LookupEnv, stderr io.Wri
 		}
 	}
 	srv, err := httpapi.New(httpapi.Config{
-		Conn:           conn,
-		Principals:     loader.Store(),
-		Registerer:     reg,
-		Log:            log,
-		Lag:            lag,
-		SampleInterval: *sample,
-		History:        *history,
-		QueryTimeout:   *queryTimeout,
-		ListenAddr:     *addr,
-		AllowedHosts:   strings.FieldsFunc(*allowedHosts, func(r rune) bool { return r == ',' }),
+		Conn:              conn,
+		Principals:        loader.Store(),
+		Registerer:        reg,
+		Log:               log,
+		Lag:               lag,
+		SampleInterval:    *sample,
+		History:           *history,
+		QueryTimeout:      *queryTimeout,
+		MaxUnitizingSpans: *maxSpans,
+		ListenAddr:        *addr,
+		AllowedHosts:      strings.FieldsFunc(*allowedHosts, func(r rune) bool { return r == ',' }),
 	})
 	if err != nil {
 		return err

@@ -39,6 +39,7 @@ func TestNoAPIWithoutPrincipals(t *testing.T) {
 		{"shared variable, missing file", nil, map[string]string{"ASSAY_PRINCIPALS_FILE": filepath.Join(dir, "nope")}, "no such file"},
 		{"principals file without a token", []string{"-principals-file", none}, nil, "no principal has a token"},
 		{"poll not positive", []string{"-principals-file", none, "-principals-poll", "0s"}, nil, "-principals-poll"},
+		{"unitizing bound not positive", []string{"-principals-file", none, "-max-unitizing-spans", "0"}, nil, "-max-unitizing-spans"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())

@@ -184,6 +184,13 @@ func TestReadAccessOverPipeline(t *testing.T) {
 		{"/v1/confusion?project=" + P + "&scope=" + url.QueryEscape("cohort:mixed"), with(map[string]int{acme: 403, acmeCrowd: 403, globex: 403}), 200},
 		// acme labeled in crowd and mixed: its vendor figure is its own, not acme-crowd's.
 		{"/v1/confusion?project=" + P + "&scope=" + url.QueryEscape("vendor:acme"), with(map[string]int{acmeCrowd: 403, globex: 403}), 200},
+		// Region and preference figures: project-level in scope all, a party's own otherwise.
+		{"/v1/regions?project=" + P, with(nil), 200},
+		{"/v1/regions?project=" + O, with(map[string]int{analystP: 403, acme: 403, acmeCrowd: 403}), 200},
+		{"/v1/regions?project=" + P + "&scope=" + url.QueryEscape("cohort:globex-crowd"), with(map[string]int{acme: 403, acmeCrowd: 403}), 200},
+		{"/v1/preferences?project=" + P, with(nil), 200},
+		{"/v1/preferences?project=" + P + "&scope=" + url.QueryEscape("vendor:acme"), with(map[string]int{acmeCrowd: 403, globex: 403}), 200},
+		{"/v1/preferences?project=" + P + "&scope=" + url.QueryEscape("cohort:mixed"), with(map[string]int{acme: 403, acmeCrowd: 403, globex: 403}), 200},
 		{"/v1/nope", with(nil), 404},
 	}
 	// The rule each 403 names.

@@ -436,6 +436,14 @@ func TestBadParameters(t *testing.T) {
 		{"/v1/routing?project=a&project=b", "project", "given 2 times"},
 		{"/v1/routing?project=a%00b", "project", "control character"},
 		{"/v1/routing?project=" + strings.Repeat("p", 129), "project", "longer than 128 bytes"},
+		{"/v1/regions?scope=bogus", "scope", "not a scope"},
+		{"/v1/regions?scope=cohort%3A", "scope", "not a scope"},
+		{"/v1/regions?window=1y", "window", "not a window"},
+		{"/v1/regions?cohort=crowd", "cohort", "unknown parameter"},
+		{"/v1/regions?question=a&question=b", "question", "given 2 times"},
+		{"/v1/preferences?question=a%00b", "question", "control character"},
+		{"/v1/preferences?scope=" + strings.Repeat("s", 129), "scope", "longer than 128 bytes"},
+		{"/v1/preferences?dataset=d", "dataset", "unknown parameter"},
 	} {
 		var prob httpapi.Problem
 		code := get(t, api.URL, tc.path, &prob)
@@ -453,6 +461,17 @@ func TestBadParameters(t *testing.T) {
 	}
 	if r := sum.Routing; r == nil || r.Decisions != 0 || r.AutomationRate != nil || r.OverrideRate != nil || r.PrelabelPrecision != nil {
 		t.Errorf("empty database: routing %+v, want no decisions and null rates", sum.Routing)
+	}
+	if sum.Regions == nil || len(sum.Regions.Questions) != 0 || sum.Preferences == nil || len(sum.Preferences.Questions) != 0 {
+		t.Errorf("empty database: regions %+v, preferences %+v; want sections without questions", sum.Regions, sum.Preferences)
+	}
+	var ra regionsAnswer
+	var pa preferencesAnswer
+	if code := get(t, api.URL, "/v1/regions?window=7d", &ra); code != 200 || ra.Regions.Figures == nil || len(ra.Regions.Figures) != 0 || ra.Regions.WindowFromDay == "" {
+		t.Errorf("empty database: /v1/regions %d %+v", code, ra)
+	}
+	if code := get(t, api.URL, "/v1/preferences", &pa); code != 200 || pa.Preferences.Figures == nil || len(pa.Preferences.Figures) != 0 {
+		t.Errorf("empty database: /v1/preferences %d %+v", code, pa)
 	}
 	// Request metrics carry the route pattern and the code.
 	mfs, err := reg.Gather()

@@ -3,10 +3,8 @@ package httpapi
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/streams/kpi"
@@ -62,19 +60,16 @@ var confusionParams = []string{"project", "question", "scope"}
 // only for its own (RuleParty otherwise).
 func (s *Server) confusion(w http.ResponseWriter, r *http.Request, sc access.ReadScope) error {
 	q := r.URL.Query()
-	question, scope := q.Get("question"), q.Get("scope")
+	question := q.Get("question")
 	if err := CheckID(question); err != nil {
 		return &ParamError{Param: "question", Reason: err.Error()}
 	}
-	if err := CheckID(scope); err != nil {
-		return &ParamError{Param: "scope", Reason: err.Error()}
+	scope, err := scopeParam(q)
+	if err != nil {
+		return err
 	}
 	if scope == "" {
 		scope = kpi.ScopeAll
-	}
-	kind, id, _ := strings.Cut(scope, ":")
-	if scope != kpi.ScopeAll && (id == "" || !slices.Contains([]string{"cohort", "vendor", "annotator"}, kind)) {
-		return &ParamError{Param: "scope", Reason: fmt.Sprintf("%q is not a scope: want all, cohort:<cohort>, vendor:<vendor> or annotator:<annotator>", scope)}
 	}
 	// ParseFilter checks every parameter's name and repetition and reads the project;
 	// question and scope are this endpoint's own, checked above.
@@ -87,9 +82,7 @@ func (s *Server) confusion(w http.ResponseWriter, r *http.Request, sc access.Rea
 		return err
 	}
 	if !v.seesScope(scope) {
-		return &access.Violation{Rule: RuleParty, Field: "scope",
-			Reason: fmt.Sprintf("%s reads the figures of vendor %s%s; %s of project %q is not its own (not every one of its labels is the vendor's, or it has none)",
-				sc.Principal().ID, sc.Vendor(), cohortList(sc), scope, v.Project)}
+		return scopeViolation(sc, scope, v.Project)
 	}
 	c, err := s.reader.Confusion(r.Context(), v, question, scope)
 	if err != nil {

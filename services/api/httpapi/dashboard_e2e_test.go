@@ -166,6 +166,9 @@ func TestDashboardAgreementTileMoves(t *testing.T) {
 	waitPage(t, ctx, "the program's versions in the gate panel", `[...document.querySelectorAll("#gate tbody tr")].map(tr => tr.innerText.replace(/\s+/g, " ")).join("\n")`,
 		func(v string) bool { return strings.Count(v, "unjudged not judged yet") == 3 })
 	waitPage(t, ctx, "no alerts", `document.querySelector("#alerts tbody").innerText.trim()`, func(v string) bool { return v == "no alerts" })
+	// proj-dash has no spans, boxes or preference question: no regions or preferences panel.
+	waitPage(t, ctx, "no regions or preferences panels", `["panel-regions", "panel-preferences", "panel-bias"].map(id => document.getElementById(id).hidden).join(",")`,
+		func(v string) bool { return v == "true,true,true" })
 	// The owner's targets: the tile is judged against their min_alpha from then on, on the
 	// point estimate, over at least the target's pairable values.
 	s.send(t, []schemas.Event{targets})
@@ -487,4 +490,187 @@ func vendorDashboard(t *testing.T, s *stack, d *accessData, projectAlpha httpapi
 		}
 	}
 	t.Logf("the revoked vendor's page was back on the sign-in form %v after the revocation (it polls every 2s): %q", time.Since(revoked).Round(100*time.Millisecond), msg)
+}
+
+// structuredDashboard drives the dashboard in headless Chromium over TestStructuredOverPipeline's
+// data: signed in as an analyst, the regions panel of the named-entity project shows, per
+// scope, the pairwise F1, mean IoU, label alpha, unitizing alpha, gold precision, recall and F1
+// and F1 per label of GET /v1/regions; the preferences panel of the preference project shows
+// alpha nominal and ordinal, accuracy and position bias per scope, and the position bias panel
+// flags exactly the annotators whose interval excludes the share expected without bias, the
+// program's biased rater among them. Signed in as vendor acme, the bias panel lists its own
+// annotators only.
+func structuredDashboard(t *testing.T, s *stack, d *strcData, regions regionsAnswer, prefs preferencesAnswer) {
+	browser := chromium(t)
+	ctx := startBrowser(t, browser)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.api.URL+"/"+q("project", strcNER))); err != nil {
+		t.Fatalf("open the dashboard: %v", err)
+	}
+	signIn(t, ctx, testToken(t, testAnalyst))
+	// rows reads a table's rows as scope (or annotator) | flag | cell texts, one per line.
+	rows := func(table, key string) string {
+		return `[...document.querySelectorAll("#` + table + ` tbody tr")].map(tr => (tr.dataset.` + key + ` || "") + "|" + (tr.dataset.flag || "") + "|" + [...tr.cells].map(td => td.textContent).join("|")).join("\n")`
+	}
+	// near says whether the page's text (a number, or a percentage) shows v as the page
+	// rounds it: to digits decimals.
+	near := func(text string, v *float64, digits int, pct bool) bool {
+		if v == nil {
+			return text == "–"
+		}
+		want := *v
+		if pct {
+			want *= 100
+			text = strings.TrimSuffix(text, "%")
+		}
+		got, err := strconv.ParseFloat(text, 64)
+		return err == nil && math.Abs(got-want) <= 0.5*math.Pow10(-digits)+1e-9
+	}
+	// first is the leading figure of a cell ("0.712 [0.650, 0.771]" -> "0.712").
+	first := func(cell string) string { f, _, _ := strings.Cut(cell, " "); return f }
+	cellsOf := func(page, key string) map[string][]string {
+		out := map[string][]string{}
+		for _, line := range strings.Split(page, "\n") {
+			parts := strings.Split(line, "|")
+			if len(parts) > 2 {
+				out[parts[0]] = parts[2:]
+			}
+		}
+		return out
+	}
+
+	// Regions: every scope of raters, with the API's figures.
+	var want []string
+	for _, f := range regions.Regions.Figures {
+		if !strings.HasPrefix(f.Scope, "annotator:") {
+			want = append(want, f.Scope)
+		}
+	}
+	page := waitPage(t, ctx, "the named-entity question's figures in the regions panel", rows("regions", "scope"), func(v string) bool {
+		c := cellsOf(v, "scope")
+		for _, s := range want {
+			if c[s] == nil {
+				return false
+			}
+		}
+		return len(c) == len(want)
+	})
+	got := cellsOf(page, "scope")
+	for _, f := range regions.Regions.Figures {
+		c := got[f.Scope]
+		if c == nil {
+			continue
+		}
+		a := f.Agreement
+		gold := []string{"–", "", "–", "", "–"}
+		if f.Gold != nil {
+			gold = strings.Fields(c[5])
+		}
+		ok := len(c) == 7 && near(c[1], a.PairwiseF1, 3, false) && near(c[2], a.MeanIoU, 3, false) && near(first(c[3]), a.LabelAlpha, 3, false) &&
+			f.Unitizing != nil && near(c[4], f.Unitizing.Alpha, 3, false) && len(gold) == 5
+		if ok && f.Gold != nil {
+			ok = near(gold[0], f.Gold.Precision, 3, false) && near(gold[2], f.Gold.Recall, 3, false) && near(gold[4], f.Gold.F1, 3, false)
+		}
+		for l := range a.PerLabelF1 {
+			ok = ok && strings.Contains(c[6], l+" ")
+		}
+		if !ok {
+			t.Errorf("regions panel, scope %s: %q; want the API's %s", f.Scope, c, jsonOf(t, f))
+		}
+	}
+	if all := got[kpi.ScopeAll]; all == nil || !strings.HasPrefix(all[0], "entities (spans) · all") {
+		t.Errorf("regions panel: the all row %q", all)
+	}
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	shot, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
+	cancel()
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	writeShot(t, filepath.Join(artifactDir(t), "dashboard-regions.png"), shot)
+
+	// Preferences: the filter bar moves the page to the preference project.
+	tctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+	err = chromedp.Do(tctx, chromedp.SetValue(chromedp.CSS("#f-project"), strcPreference), chromedp.Click(chromedp.CSS("#filters button")))
+	cancel()
+	if err != nil {
+		t.Fatalf("choose the preference project: %v", err)
+	}
+	var groups, flagged []string
+	annotators := 0
+	for _, f := range prefs.Preferences.Figures {
+		if strings.HasPrefix(f.Scope, "annotator:") {
+			annotators++
+			if f.Bias != nil && f.Bias.ExcludesExpected {
+				flagged = append(flagged, strings.TrimPrefix(f.Scope, "annotator:"))
+			}
+		} else {
+			groups = append(groups, f.Scope)
+		}
+	}
+	page = waitPage(t, ctx, "the preference question's figures", rows("preferences", "scope"), func(v string) bool {
+		return len(cellsOf(v, "scope")) == len(groups) && cellsOf(v, "scope")[groups[0]] != nil
+	})
+	got = cellsOf(page, "scope")
+	for _, f := range prefs.Preferences.Figures {
+		c := got[f.Scope]
+		if strings.HasPrefix(f.Scope, "annotator:") {
+			continue
+		}
+		ok := c != nil && len(c) == 6 && near(first(c[1]), f.Nominal.Alpha, 3, false) && near(first(c[2]), f.Ordinal.Alpha, 3, false) &&
+			f.Bias != nil && near(first(c[4]), &f.Bias.Share, 1, true) && c[5] == strconv.FormatInt(f.Bias.Labels, 10)
+		if f.Accuracy != nil {
+			ok = ok && near(first(c[3]), &f.Accuracy.Accuracy, 1, true)
+		}
+		if !ok {
+			t.Errorf("preferences panel, scope %s: %q; want the API's %s", f.Scope, c, jsonOf(t, f))
+		}
+	}
+	page = waitPage(t, ctx, "every annotator's position bias", rows("bias", "annotator"), func(v string) bool { return len(cellsOf(v, "annotator")) == annotators })
+	var marked []string
+	for _, line := range strings.Split(page, "\n") {
+		parts := strings.Split(line, "|")
+		if parts[1] == "1" {
+			marked = append(marked, parts[0])
+			if !strings.HasPrefix(parts[2], "⚑ ") {
+				t.Errorf("flagged annotator %s is not marked: %q", parts[0], line)
+			}
+		}
+	}
+	slices.Sort(marked)
+	slices.Sort(flagged)
+	if !slices.Equal(marked, flagged) || !slices.Contains(marked, d.pref.Biased) {
+		t.Errorf("the bias panel flags %v; want the annotators whose interval excludes the expectation %v, the biased rater %s among them", marked, flagged, d.pref.Biased)
+	}
+	tctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+	shot, err = chromedp.Run(tctx, chromedp.FullScreenshot(100))
+	cancel()
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	writeShot(t, filepath.Join(artifactDir(t), "dashboard-preferences.png"), shot)
+	t.Logf("dashboard: %d region scopes of %s, %d preference scopes and %d annotators of %s, flagged %v", len(want), strcNER, len(groups), annotators, strcPreference, marked)
+
+	// Vendor acme: its own annotators only.
+	tctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+	err = chromedp.Do(tctx, chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login-token")))
+	cancel()
+	if err != nil {
+		t.Fatalf("log out: %v", err)
+	}
+	signIn(t, ctx, testToken(t, "test-vendor-acme-strc"))
+	var mine []string
+	for a, p := range d.party[strcPreference] {
+		if p[0] == "acme" {
+			mine = append(mine, a)
+		}
+	}
+	slices.Sort(mine)
+	waitPage(t, ctx, "acme's annotators in the bias panel", `[...document.querySelectorAll("#bias tbody tr")].map(tr => tr.dataset.annotator).sort().join(",")`,
+		func(v string) bool { return v == strings.Join(mine, ",") })
+	text := evalString(t, ctx, `document.documentElement.outerHTML`)
+	for a, p := range d.party[strcPreference] {
+		if p[0] != "acme" && strings.Contains(text, a) {
+			t.Errorf("acme's page shows %s", a)
+		}
+	}
 }

@@ -51,7 +51,28 @@
 // gate_overrides and the KPI "training runs on uncertified data" from
 // kpi_training_runs_uncertified; accuracy's error types (GET /v1/confusion) through
 // kpi.ReadConfusion; alpha's interval from kpi.ReadAgreement's figures; the alerts (GET
-// /v1/alerts) from anomaly.Detect and the KPIs below their targets.
+// /v1/alerts) from anomaly.Detect and the KPIs below their targets. Issue 21's figures: region
+// agreement and accuracy against gold regions (GET /v1/regions, the regions section of
+// /v1/kpis) through kpi.ReadRegions, unitizing alpha of spans questions through
+// kpi.ReadUnitizing (computed on read from the ledger's labels, bounded by
+// Config.MaxUnitizingSpans: above it the figure is not computed and the answer says so with
+// the bound), and preference agreement, accuracy and position bias (GET /v1/preferences, the
+// preferences section) through kpi.ReadPreferences.
+//
+// # Region and preference figures
+//
+// GET /v1/regions and /v1/preferences take project, question, scope and window. Without a
+// scope they answer every scope the view sees (all, and of a vendor's view only its own
+// cohorts, vendor and annotators, by the rule of the party figures above); a scope names one
+// (all, cohort:<c>, vendor:<v>, annotator:<a>), refused with RuleParty when it is another
+// party's, as /v1/confusion refuses it. Unitizing alpha is computed for the spans questions
+// in the scopes of raters (all, cohorts, vendors); where one rater's spans overlap, its result
+// names the rater and the item, which a vendor's view keeps of its own annotators only
+// (View.redactUnitizing). These figures are read once per key (project, question, scope, the
+// window's first day) and SampleInterval for every viewer (figureCache), filtered by each
+// view afterwards: dashboards polling them add no read per viewer. The history sampler reads
+// them for the unfiltered view only, which sets their gauges (assay_api_kpi_region_*,
+// assay_api_kpi_preference_*); no sample charts them.
 //
 // # Once per interval, for every viewer
 //

@@ -223,7 +223,9 @@ func (s *Server) SampleOnce(ctx context.Context) {
 		v, err := s.reader.View(qctx, d.filter, d.scope)
 		var sum *Summary
 		if err == nil {
-			sum, err = s.reader.Summary(qctx, v)
+			// The region and preference sections are read for the unfiltered view only, which
+			// sets their gauges: once per interval for every viewer; no sample charts them.
+			sum, err = s.reader.summary(qctx, v, d.key == unfilteredKey)
 		}
 		cancel()
 		if ctx.Err() != nil {

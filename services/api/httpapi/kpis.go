@@ -54,7 +54,12 @@ type Summary struct {
 	// Annotators are every annotator's agreement and accuracy (a vendor's own only, in a
 	// vendor's view), lowest agreement first.
 	Annotators []AnnotatorFigure `json:"annotators"`
-	Volume     *VolumeKPI        `json:"volume"`
+	// Regions and Preferences are the figures of the spans, boxes and preference questions
+	// in the view's scope (GET /v1/regions and /v1/preferences have every scope, and
+	// unitizing alpha). The history's samples chart none of them.
+	Regions     *RegionQuestions     `json:"regions"`
+	Preferences *PreferenceQuestions `json:"preferences"`
+	Volume      *VolumeKPI           `json:"volume"`
 	// Pipeline is the processors' consumer lag read from the broker (nil without a
 	// LagReader, and in a view whose scope is not every project); its total is null while a
 	// processor's lag cannot be read, which fails nothing else.
@@ -81,12 +86,25 @@ type Reader struct {
 	lag  *LagReader
 	// parties keeps each project's parties for a vendor's views (Reader.View) a moment.
 	parties partyCache
+	// The region and preference figures and unitizing alpha, read once per key and interval
+	// for every viewer (figureCache); maxSpans bounds one unitizing read.
+	regionCache     figureCache[[]kpi.RegionFigure]
+	preferenceCache figureCache[[]kpi.PreferenceFigure]
+	unitizingCache  figureCache[unitizingFigure]
+	maxSpans        int
 }
 
-// NewReader returns a Reader over conn; lag may be nil (no pipeline lag figure).
+// NewReader returns a Reader over conn; lag may be nil (no pipeline lag figure). It computes
+// unitizing alpha over at most kpi.DefaultMaxUnitizingSpans spans and keeps no figure between
+// reads (Server's reader, made by New, keeps them for a sample interval).
 func NewReader(conn driver.Conn, lag *LagReader) *Reader {
-	return &Reader{conn: conn, now: time.Now, lag: lag}
+	r := &Reader{conn: conn, now: time.Now, lag: lag, maxSpans: kpi.DefaultMaxUnitizingSpans}
+	r.regionCache.now, r.preferenceCache.now, r.unitizingCache.now = r.clock, r.clock, r.clock
+	return r
 }
+
+// clock is r.now, for the caches (a test may set now after NewReader).
+func (r *Reader) clock() time.Time { return r.now() }
 
 // Summary reads every section of v, or fails with the first section that cannot be read
 // (a *SectionError): a summary with a hole in it would show the other figures as if the
@@ -94,6 +112,13 @@ func NewReader(conn driver.Conn, lag *LagReader) *Reader {
 // (ClickHouse unreachable: one timeout, not ten). The figures over every project at once
 // (rework, rejected events, consumer lag) are null unless v's scope is every project.
 func (r *Reader) Summary(ctx context.Context, v View) (*Summary, error) {
+	return r.summary(ctx, v, true)
+}
+
+// summary reads a Summary; without structured it leaves Regions and Preferences null: the
+// history sampler reads them for the unfiltered view only (its gauges), since no sample
+// charts them and they must not add reads per view and interval.
+func (r *Reader) summary(ctx context.Context, v View, structured bool) (*Summary, error) {
 	now := r.now()
 	f := v.Filter
 	s := &Summary{AsOfMillis: now.UnixMilli(), Filter: f}
@@ -112,6 +137,18 @@ func (r *Reader) Summary(ctx context.Context, v View) (*Summary, error) {
 		{"routing", func() (err error) { s.Routing, err = r.Routing(ctx, v); return }},
 		{"gate", func() (err error) { s.Gate, err = r.Gate(ctx, v); return }},
 		{"volume", func() (err error) { s.Volume, err = r.Volume(ctx, v); return }},
+		{"regions", func() (err error) {
+			if structured {
+				s.Regions, err = r.RegionHeadline(ctx, v)
+			}
+			return
+		}},
+		{"preferences", func() (err error) {
+			if structured {
+				s.Preferences, err = r.PreferenceHeadline(ctx, v)
+			}
+			return
+		}},
 	} {
 		if err := sec.read(); err != nil {
 			return nil, &SectionError{Section: sec.name, Err: err}

@@ -14,6 +14,7 @@ import (
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/anomaly"
 	"github.com/assay-data/assay/streams/gate"
+	"github.com/assay-data/assay/streams/kpi"
 )
 
 // metrics are the assay_api_* series.
@@ -58,6 +59,10 @@ type metrics struct {
 	questionAlpha, questionAlphaLow, questionAlphaHigh, questionPairable *gaugeSet
 	questionAccuracy, questionScored                                     *gaugeSet
 	latestLineage                                                        *gaugeSet
+	// The headline region and preference figures per project and question (scope all), from
+	// the same unfiltered sample: no target judges them yet; they are charted.
+	regionF1, regionIoU, regionLabelAlpha, regionGoldF1                         *gaugeSet
+	preferenceAlpha, preferenceAccuracy, preferenceBias, preferenceBiasExpected *gaugeSet
 }
 
 // gaugeSet is a family of gauges replaced as a whole: a scrape gets the last complete set,
@@ -207,6 +212,22 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			"Scored labels behind assay_api_kpi_question_accuracy_ratio: the evidence a min_accuracy target asks a minimum of.", "project", "question"),
 		latestLineage: newGaugeSet("assay_api_kpi_lineage_completeness_ratio",
 			"Strict lineage completeness of the latest version of each dataset (members with a complete chain / members), for the projects with a min_lineage_completeness target in force.", "project", "dataset"),
+		regionF1: newGaugeSet("assay_api_kpi_region_pairwise_f1_ratio",
+			"Micro pairwise F1 of each spans or boxes question (all annotators, all time; GET /v1/regions): 2 x regions matched one to one / regions of both annotators of each pair; absent while undefined.", "project", "question"),
+		regionIoU: newGaugeSet("assay_api_kpi_region_mean_iou_ratio",
+			"Mean IoU of the regions matched by assay_api_kpi_region_pairwise_f1_ratio's matching; absent while none is matched.", "project", "question"),
+		regionLabelAlpha: newGaugeSet("assay_api_kpi_region_label_alpha",
+			"Label alpha of each spans or boxes question: Krippendorff's alpha (nominal) over the labels of the regions matched whatever their labels; absent while undefined.", "project", "question"),
+		regionGoldF1: newGaugeSet("assay_api_kpi_region_gold_f1_ratio",
+			"F1 of the annotators' regions against gold regions of each spans or boxes question; absent before a label is scored.", "project", "question"),
+		preferenceAlpha: newGaugeSet("assay_api_kpi_preference_alpha",
+			"Krippendorff's alpha of each preference question (all annotators, all time; GET /v1/preferences), coding nominal (the choice) or ordinal (choice and strength); absent while undefined.", "project", "question", "coding"),
+		preferenceAccuracy: newGaugeSet("assay_api_kpi_preference_accuracy_ratio",
+			"Share of the answers to each preference question that choose the gold preference; absent before a label is scored.", "project", "question"),
+		preferenceBias: newGaugeSet("assay_api_kpi_preference_position_bias_ratio",
+			"Position bias of each preference question: the share of answers choosing the response shown first (compare assay_api_kpi_preference_position_bias_expected_ratio); absent without labels.", "project", "question"),
+		preferenceBiasExpected: newGaugeSet("assay_api_kpi_preference_position_bias_expected_ratio",
+			"The share of answers choosing the response shown first expected without position bias (the mean of 1/responses).", "project", "question"),
 	}
 	if reg == nil {
 		return m, nil
@@ -215,7 +236,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		m.agreement, m.accuracy, m.coverage, m.openFindings, m.oldestOpen, m.remediation,
 		m.automation, m.override, m.auditsLabeled, m.precision, m.versions, m.uncertified,
 		m.qualityTarget, m.anomalyActive, m.anomalyFigure, m.questionAlpha, m.questionAlphaLow, m.questionAlphaHigh, m.questionPairable,
-		m.questionAccuracy, m.questionScored, m.latestLineage} {
+		m.questionAccuracy, m.questionScored, m.latestLineage,
+		m.regionF1, m.regionIoU, m.regionLabelAlpha, m.regionGoldF1, m.preferenceAlpha, m.preferenceAccuracy, m.preferenceBias, m.preferenceBiasExpected} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register api metrics: %w", err)
 		}
@@ -305,6 +327,7 @@ func (m *metrics) publish(s *Summary) {
 	if c := s.Coverage; c != nil && c.SliceCoverage != nil {
 		m.coverage.Set(*c.SliceCoverage)
 	}
+	m.publishStructured(s.Regions, s.Preferences)
 	if r := s.Remediation; r != nil {
 		m.openFindings.Set(float64(r.Open))
 		age := 0.0
@@ -414,4 +437,60 @@ func (m *metrics) publishAnomalies(found []anomaly.Anomaly) {
 	}
 	m.anomalyActive.set(active)
 	m.anomalyFigure.set(figures)
+}
+
+// publishStructured sets the region and preference gauges from the unfiltered summary's
+// sections (scope all); a section not read leaves its gauges as they were.
+func (m *metrics) publishStructured(r *RegionQuestions, p *PreferenceQuestions) {
+	if r != nil {
+		var f1, iou, alpha, gold []gaugeValue
+		add := func(vals *[]gaugeValue, labels []string, v *float64) {
+			if num := num0(v); num != nil {
+				*vals = append(*vals, gaugeValue{labels: labels, v: *num})
+			}
+		}
+		for _, q := range r.Questions {
+			labels := []string{q.ProjectID, q.QuestionID}
+			add(&f1, labels, q.Agreement.PairwiseF1)
+			add(&iou, labels, q.Agreement.MeanIoU)
+			add(&alpha, labels, q.Agreement.LabelAlpha)
+			if q.Gold != nil {
+				add(&gold, labels, q.Gold.F1)
+			}
+		}
+		m.regionF1.set(f1)
+		m.regionIoU.set(iou)
+		m.regionLabelAlpha.set(alpha)
+		m.regionGoldF1.set(gold)
+	}
+	if p != nil {
+		var alpha, acc, bias, expected []gaugeValue
+		for _, q := range p.Questions {
+			labels := []string{q.ProjectID, q.QuestionID}
+			for coding, a := range map[string]kpi.PreferenceAlpha{kpi.CodingNominal: q.Nominal, kpi.CodingOrdinal: q.Ordinal} {
+				if v := num0(a.Alpha); v != nil {
+					alpha = append(alpha, gaugeValue{labels: append(slices.Clone(labels), coding), v: *v})
+				}
+			}
+			if q.Accuracy != nil {
+				acc = append(acc, gaugeValue{labels: labels, v: q.Accuracy.Accuracy})
+			}
+			if q.Bias != nil {
+				bias = append(bias, gaugeValue{labels: labels, v: q.Bias.Share})
+				expected = append(expected, gaugeValue{labels: labels, v: q.Bias.Expected})
+			}
+		}
+		m.preferenceAlpha.set(alpha)
+		m.preferenceAccuracy.set(acc)
+		m.preferenceBias.set(bias)
+		m.preferenceBiasExpected.set(expected)
+	}
+}
+
+// num0 is num of a figure that may be absent.
+func num0(v *float64) Num {
+	if v == nil {
+		return nil
+	}
+	return num(*v)
 }

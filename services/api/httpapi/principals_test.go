@@ -33,6 +33,9 @@ var testPrincipals = []struct{ id, attrs string }{
 	{"test-vendor-globex", "role=vendor projects=" + rbacProject + "," + rbacOther + " vendor=globex"},
 	{"test-vendor-acme-crowd", "role=vendor projects=" + rbacProject + " vendor=acme cohorts=crowd"},
 	{"test-vendor-acme-gov", "role=vendor projects=" + govProject + " vendor=acme"},
+	{"test-analyst-strc", "role=analyst projects=" + strings.Join(strcProjects, ",")},
+	{"test-vendor-acme-strc", "role=vendor projects=" + strings.Join(strcProjects, ",") + " vendor=acme"},
+	{"test-vendor-lexica-strc", "role=vendor projects=" + strcNER + " vendor=lexica"},
 }
 
 const testAnalyst = "test-analyst"

@@ -17,6 +17,7 @@ import (
 
 	"github.com/assay-data/assay/schemas/access"
 	"github.com/assay-data/assay/streams/anomaly"
+	"github.com/assay-data/assay/streams/kpi"
 )
 
 // Config configures a Server.
@@ -45,6 +46,11 @@ type Config struct {
 	// AllowedHosts are further names the Host header may carry: the public name of the
 	// API in production. "name" allows it on any port, "name:port" with that port only.
 	AllowedHosts []string
+	// MaxUnitizingSpans bounds the unitizing alpha the API computes on read (GET /v1/regions):
+	// a spans question whose labels hold more spans, or are more labels, is answered without
+	// it, saying so with the bound (kpi.ErrTooManySpans). Zero means
+	// kpi.DefaultMaxUnitizingSpans; negative is an error.
+	MaxUnitizingSpans int
 	// Anomaly configures the anomaly rules the sampler runs once per SampleInterval (GET
 	// /v1/alerts); its Now and Project are the sampler's (now, every project), and zero
 	// fields take streams/anomaly's defaults.
@@ -108,6 +114,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.QueryTimeout <= 0 {
 		cfg.QueryTimeout = 10 * time.Second
 	}
+	switch {
+	case cfg.MaxUnitizingSpans < 0:
+		return nil, fmt.Errorf("httpapi: Config.MaxUnitizingSpans is %d: want a positive bound (0 for kpi.DefaultMaxUnitizingSpans)", cfg.MaxUnitizingSpans)
+	case cfg.MaxUnitizingSpans == 0:
+		cfg.MaxUnitizingSpans = kpi.DefaultMaxUnitizingSpans
+	}
 	hosts, err := newHostList(cfg.ListenAddr, cfg.AllowedHosts)
 	if err != nil {
 		return nil, err
@@ -121,6 +133,10 @@ func New(cfg Config) (*Server, error) {
 	// A vendor's dashboard asks twice per poll and the sampler once per interval: one read of
 	// a project's parties serves them all for an interval.
 	reader.parties.ttl = cfg.SampleInterval
+	// Likewise the region and preference figures and unitizing alpha: one read per key and
+	// interval for every dashboard, vendor or not (each view filters a copy).
+	reader.regionCache.ttl, reader.preferenceCache.ttl, reader.unitizingCache.ttl = cfg.SampleInterval, cfg.SampleInterval, cfg.SampleInterval
+	reader.maxSpans = cfg.MaxUnitizingSpans
 	return &Server{cfg: cfg, reader: reader, hist: newHistory(samples, 16, 2*time.Minute), m: m, hosts: hosts}, nil
 }
 
@@ -148,8 +164,10 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	s.read(mux, "GET /v1/gate/{dataset}/{version}", s.gateVersion)
 	s.read(mux, "GET /v1/alerts", s.alerts)
 	s.read(mux, "GET /v1/confusion", s.confusion)
+	s.read(mux, "GET /v1/regions", s.regions)
+	s.read(mux, "GET /v1/preferences", s.preferences)
 	s.read(mux, "/v1/", func(w http.ResponseWriter, r *http.Request, _ access.ReadScope) error {
-		return &httpError{code: http.StatusNotFound, msg: "no such endpoint: " + r.URL.Path + " (see GET /v1/whoami, /v1/kpis, /v1/agreement, /v1/accuracy, /v1/annotators, /v1/coverage, /v1/cycle, /v1/remediation, /v1/routing, /v1/pipeline, /v1/lineage/{dataset}/{version}, /v1/history, /v1/targets, /v1/gate, /v1/gate/{dataset}/{version}, /v1/alerts, /v1/confusion)"}
+		return &httpError{code: http.StatusNotFound, msg: "no such endpoint: " + r.URL.Path + " (see GET /v1/whoami, /v1/kpis, /v1/agreement, /v1/accuracy, /v1/annotators, /v1/coverage, /v1/cycle, /v1/remediation, /v1/routing, /v1/pipeline, /v1/lineage/{dataset}/{version}, /v1/history, /v1/targets, /v1/gate, /v1/gate/{dataset}/{version}, /v1/alerts, /v1/confusion, /v1/regions, /v1/preferences)"}
 	})
 	static, _ := fs.Sub(staticFiles, "static")
 	files := http.FileServerFS(static)

@@ -37,7 +37,8 @@ import (
 )
 
 // stack is the real pipeline in one test: the ingest gateway (in process, producing to the
-// real broker in a namespace of the test's own), the ledger, KPI, lineage and router
+// real broker in a namespace of the test's own), the ledger, KPI (kpi_regions and
+// kpi_preference included), lineage and router
 // processors consuming it into a fresh ClickHouse database, and the API over that database,
 // reading the processors' consumer lag from the broker.
 type stack struct {
@@ -69,7 +70,7 @@ func (s *stack) stop(t *testing.T, name string) {
 
 // stackProjects are the projects the tests of this package play programs of: the demo's
 // principals are scoped to them.
-var stackProjects = []string{"proj-api", "proj-dash", "proj-lag", rbacProject, rbacOther, govProject}
+var stackProjects = append([]string{"proj-api", "proj-dash", "proj-lag", rbacProject, rbacOther, govProject}, strcProjects...)
 
 // stackLabelers are the labelers beside the demo's that the tests' labels need: a second
 // vendor, globex, and both vendors in a cohort they share (the access test); an in-house team
@@ -111,7 +112,7 @@ func startStack(t *testing.T) *stack {
 	}
 	stops := map[string]context.CancelFunc{}
 	var consumers []httpapi.Consumer
-	for _, p := range []runtime.Processor{ledger.New(), kpi.NewAgreement(), kpi.NewAccuracy(), kpi.NewFlow(), lineage.NewProcessor(), rt} {
+	for _, p := range []runtime.Processor{ledger.New(), kpi.NewAgreement(), kpi.NewAccuracy(), kpi.NewFlow(), kpi.NewRegions(), kpi.NewPreference(), lineage.NewProcessor(), rt} {
 		r, err := runtime.New(p, k, runtime.ClickHouseSink(conn), runtime.WithRegisterer(reg), runtime.WithLogger(log),
 			runtime.WithBatchSize(1000), runtime.WithFlushInterval(200*time.Millisecond),
 			runtime.WithKafkaOptions(kgo.SessionTimeout(10*time.Second), kgo.HeartbeatInterval(500*time.Millisecond)))

@@ -1,11 +1,14 @@
 // Assay dashboard: asks for a read token, then polls /v1/kpis and /v1/history every 2 s with
-// it (and /v1/targets, /v1/gate, /v1/confusion and /v1/alerts every SLOW_EVERY polls) and
-// draws tiles, inline SVG charts and tables. No framework and no build step, so it is served
+// it (and /v1/targets, /v1/gate, /v1/confusion, /v1/alerts, /v1/regions and /v1/preferences
+// every SLOW_EVERY polls) and draws tiles, inline SVG charts and tables. No framework and no build step, so it is served
 // as is from the API binary.
 //
 // No threshold is written here: every color and target line compares a figure with a target
 // in force (GET /v1/targets, resolved per project and question by the API as the gate
-// resolves them); a figure without a target is drawn uncolored and says "no target".
+// resolves them); a figure without a target is drawn uncolored and says "no target". The
+// region and preference figures have no targets yet: they are shown uncolored; the one mark
+// among them, on an annotator whose position bias interval excludes the share expected
+// without bias, is the API's (excludes_expected), not a threshold of the page.
 //
 // The token is kept in sessionStorage: for this tab only, gone when it closes; never in
 // localStorage, never in a cookie (a cookie would ride along on every request to the API,
@@ -15,7 +18,8 @@
 
 const POLL_MS = 2000;
 // The targets, the gate's verdicts, the confusions and the alerts change slowly (the alerts
-// are detected once per sample interval): read every SLOW_EVERY polls.
+// are detected once per sample interval), and the region and preference figures (unitizing
+// alpha is computed on read) are read as seldom: every SLOW_EVERY polls.
 const SLOW_EVERY = 5;
 const MAX_POINTS = 1800;
 const TOKEN_KEY = "assay.token";
@@ -34,7 +38,7 @@ let slow = emptySlow();
 let polls = 0;
 
 function emptySlow() {
-  return { targets: new Map(), projects: new Set(), gate: null, confusion: null, alerts: null, errors: {} };
+  return { targets: new Map(), projects: new Set(), gate: null, confusion: null, alerts: null, regions: null, preferences: null, errors: {} };
 }
 
 const $ = (id) => document.getElementById(id);
@@ -318,17 +322,24 @@ function cell(text, cls) {
   return td;
 }
 
-function fillTable(id, rows) {
+// fillTable fills the table id with rows: each an array of cells, or { cells, data, cls } to
+// set the row's data attributes and class too; empty is the text of a table without rows.
+function fillTable(id, rows, empty) {
   const body = $(id).querySelector("tbody");
   body.textContent = "";
   for (const r of rows) {
     const tr = document.createElement("tr");
-    for (const c of r) tr.appendChild(c);
+    const cells = Array.isArray(r) ? r : r.cells;
+    if (!Array.isArray(r)) {
+      Object.assign(tr.dataset, r.data || {});
+      if (r.cls) tr.className = r.cls;
+    }
+    for (const c of cells) tr.appendChild(c);
     body.appendChild(tr);
   }
   if (rows.length === 0) {
     const tr = document.createElement("tr");
-    const td = cell("no data yet");
+    const td = cell(empty || "no data yet");
     td.colSpan = $(id).querySelectorAll("th").length;
     tr.appendChild(td);
     body.appendChild(tr);
@@ -410,6 +421,92 @@ function renderQuestions(agQuestions, acQuestions) {
   }));
 }
 
+// withPctCI writes a share and its 95% interval: "81.3% [72.1%, 88.0%]".
+function withPctCI(v, ci) {
+  if (v === null || v === undefined) return "–";
+  return ci && ci.low !== null && ci.low !== undefined ? `${fmtPct(v)} [${fmtPct(ci.low)}, ${fmtPct(ci.high)}]` : fmtPct(v);
+}
+
+// scopeName is a KPI scope as the page names it.
+function scopeName(scope) { return scope === "all" ? "all" : scope.replace(":", " "); }
+
+// titled is a cell with a title (the figure's evidence, or why it is undefined).
+function titled(text, title, cls) {
+  const td = cell(text, cls);
+  td.title = title || "";
+  return td;
+}
+
+// renderRegions fills the regions panel: per spans or boxes question and scope (all, each
+// cohort and vendor the token reads), pairwise F1, mean IoU, label alpha with its interval,
+// unitizing alpha (spans), precision, recall and F1 against gold regions and F1 per label.
+function renderRegions() {
+  const rows = [];
+  for (const f of (slow.regions && slow.regions.figures) || []) {
+    if (f.scope.startsWith("annotator:")) continue;
+    const a = f.agreement, g = f.gold, u = f.unitizing;
+    const threshold = `IoU ≥ ${f.iou_threshold}` + (f.threshold_differs ? `; the question's definition states ${f.defined_iou_threshold}, these live figures are at the default threshold` : "");
+    const labels = Object.keys(a.per_label_f1 || {}).sort().map((l) => `${l} ${fmtNum(a.per_label_f1[l], 3)}`).join(" · ");
+    rows.push({
+      data: { question: f.project_id + "/" + f.question_id, scope: f.scope, level: f.level },
+      cells: [
+        titled(`${questionName(f)} (${f.level}) · ${scopeName(f.scope)}`, threshold),
+        titled(fmtNum(a.pairwise_f1, 3), a.pairwise_f1_undefined || `${a.matched} regions matched of ${a.regions} over ${a.unit_pairs} unit pairs (${threshold})`),
+        titled(fmtNum(a.mean_iou, 3), a.mean_iou_undefined || `over ${a.matched} matched pairs`),
+        titled(withCI(a.label_alpha, f.label_alpha_ci), a.label_alpha_undefined || `over ${a.label_alpha_pairs} matched pairs${f.label_alpha_ci ? " · " + fmtCI(f.label_alpha_ci) + " (" + f.label_alpha_ci.method + ")" : ""}`),
+        titled(u ? fmtNum(u.alpha, 3) : "–", f.unitizing_undefined || (u && (u.undefined || `${u.raters} raters, ${u.items} items every one of them labeled (${u.items_skipped} others left out), ${u.spans} spans`))),
+        titled(g ? `${fmtNum(g.precision, 3)} / ${fmtNum(g.recall, 3)} / ${fmtNum(g.f1, 3)}` : "–",
+          g ? `${g.values} answers scored: ${g.true_positives} true positives, ${g.predicted} regions predicted, ${g.gold} gold regions` : "no answer of this scope was scored against gold"),
+        cell(labels || "–", "labels"),
+      ],
+    });
+  }
+  fillTable("regions", rows, "no spans or boxes question has figures here");
+  // A project without spans or boxes questions has no regions panel (unless it failed).
+  $("panel-regions").hidden = rows.length === 0 && !slow.errors.regions;
+}
+
+// renderPreferences fills the preferences panel (per question and scope: alpha nominal and
+// ordinal with their intervals, accuracy against gold, position bias) and the position bias
+// of every annotator the token reads, ⚑ where the API says its interval excludes the share
+// expected without bias.
+function renderPreferences() {
+  const figs = (slow.preferences && slow.preferences.figures) || [];
+  const alpha = (x) => titled(withCI(x.alpha, x.ci), x.undefined || `${x.pairable_values} pairable values${x.ci ? " · " + fmtCI(x.ci) + " (" + x.ci.method + ")" : ""}`);
+  const accuracy = (f) => titled(f.accuracy ? withPctCI(f.accuracy.accuracy, f.accuracy.interval) : "–",
+    f.accuracy ? `${f.accuracy.correct} of ${f.accuracy.labels} answers choose the gold preference` : f.accuracy_undefined);
+  const bias = (b, why) => titled(b ? withPctCI(b.share, b.interval) + (b.excludes_expected ? " ⚑" : "") : "–",
+    b ? `${b.first_chosen} of ${b.labels} answers chose the response shown first; expected without position bias ${fmtPct(b.expected)}${b.excludes_expected ? ", outside the interval" : ""}` : why);
+  const rows = [];
+  for (const f of figs) {
+    if (f.scope.startsWith("annotator:")) continue;
+    const b = f.position_bias;
+    rows.push({
+      data: { question: f.project_id + "/" + f.question_id, scope: f.scope },
+      cells: [cell(`${questionName(f)} · ${scopeName(f.scope)}`), alpha(f.nominal), alpha(f.ordinal), accuracy(f), bias(b, f.position_bias_undefined), cell(fmtCount(b ? b.labels : 0))],
+    });
+  }
+  fillTable("preferences", rows, "no preference question has figures here");
+  $("panel-preferences").hidden = rows.length === 0 && !slow.errors.preferences;
+
+  const questions = new Set(figs.map((f) => f.project_id + "/" + f.question_id));
+  const dev = (f) => (f.position_bias ? Math.abs(f.position_bias.share - f.position_bias.expected) : -1);
+  const annotators = figs.filter((f) => f.scope.startsWith("annotator:")).sort((x, y) =>
+    ((y.position_bias && y.position_bias.excludes_expected) ? 1 : 0) - ((x.position_bias && x.position_bias.excludes_expected) ? 1 : 0) || dev(y) - dev(x) || x.scope.localeCompare(y.scope));
+  fillTable("bias", annotators.map((f) => {
+    const b = f.position_bias;
+    const flag = !!(b && b.excludes_expected);
+    const id = f.scope.slice("annotator:".length);
+    return {
+      data: { annotator: id, question: f.project_id + "/" + f.question_id, flag: flag ? "1" : "0" },
+      cls: flag ? "flag" : "",
+      cells: [titled((flag ? "⚑ " : "") + id + (questions.size > 1 ? " · " + questionName(f) : ""), flag ? "its 95% interval excludes the share expected without position bias" : ""),
+        bias(b, f.position_bias_undefined), cell(b ? fmtPct(b.expected) : "–"), accuracy(f), cell(fmtCount(b ? b.labels : 0))],
+    };
+  }), "no annotator of a preference question here");
+  $("panel-bias").hidden = annotators.length === 0;
+}
+
 // renderSlow fills the panels of the slow endpoints; each says so when its endpoint failed,
 // without failing the others.
 function renderSlow() {
@@ -462,12 +559,23 @@ function renderSlow() {
     if (td) td.textContent = "no alerts";
   }
   note("alerts-note", "alerts");
+
+  renderRegions();
+  note("regions-note", "regions");
+  renderPreferences();
+  note("preferences-note", "preferences");
 }
 
 // pollSlow reads the slow endpoints for the page's filter. A refused token signs out (the
 // caller catches AuthError); any other failure is noted in its panel.
 async function pollSlow(s) {
   const pq = filters.project ? "?" + new URLSearchParams({ project: filters.project }).toString() : "";
+  // The region and preference figures take the window too (units by the day of their first
+  // label), not the cohort: they list every scope the token reads.
+  const wp = new URLSearchParams();
+  if (filters.project) wp.set("project", filters.project);
+  if (filters.window && filters.window !== "all") wp.set("window", filters.window);
+  const wq = wp.toString() ? "?" + wp.toString() : "";
   const read = async (what, url) => {
     try {
       const body = await getJSON(url);
@@ -479,8 +587,9 @@ async function pollSlow(s) {
       return null;
     }
   };
-  const [t, g, c, a] = await Promise.all([read("targets", "/v1/targets" + pq), read("gate", "/v1/gate" + pq),
-    read("confusion", "/v1/confusion" + pq), read("alerts", "/v1/alerts" + pq)]);
+  const [t, g, c, a, rg, pf] = await Promise.all([read("targets", "/v1/targets" + pq), read("gate", "/v1/gate" + pq),
+    read("confusion", "/v1/confusion" + pq), read("alerts", "/v1/alerts" + pq),
+    read("regions", "/v1/regions" + wq), read("preferences", "/v1/preferences" + wq)]);
   if (s !== session) return;
   if (t) {
     slow.targets = new Map();
@@ -493,6 +602,8 @@ async function pollSlow(s) {
   if (g) slow.gate = g.gate;
   if (c) slow.confusion = c.confusion;
   if (a) slow.alerts = a.alerts;
+  if (rg) slow.regions = rg.regions;
+  if (pf) slow.preferences = pf.preferences;
 }
 
 // sampleOf mirrors the API's SampleOf, so a freshly filtered view has a first point before
@@ -570,8 +681,9 @@ function clearData() {
   for (const t of document.querySelectorAll(".tile")) tile(t.dataset.kpi, "–", "", "", null);
   $("agreement-ci").textContent = "";
   buildCharts();
-  for (const id of ["cohorts", "annotators", "severity", "datasets", "questions", "gate", "confusions", "alerts"]) fillTable(id, []);
-  for (const id of ["targets-note", "gate-note", "confusions-note", "alerts-note"]) $(id).textContent = "";
+  for (const id of ["cohorts", "annotators", "severity", "datasets", "questions", "gate", "confusions", "alerts", "regions", "preferences", "bias"]) fillTable(id, []);
+  for (const id of ["targets-note", "gate-note", "confusions-note", "alerts-note", "regions-note", "preferences-note"]) $(id).textContent = "";
+  for (const id of ["panel-regions", "panel-preferences", "panel-bias"]) $(id).hidden = true;
   $("errors").textContent = "";
   $("who").textContent = "";
   $("who").title = "";
