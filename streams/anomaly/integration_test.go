@@ -106,6 +106,26 @@ func TestDetectOnTheStack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	evs := seededHistory(rand.New(rand.NewPCG(20, 2)))
+	// Labels of the structured levels, which the detectors leave to kpi_regions and
+	// kpi_preference: two annotators' spans and preferences on one item, in the current window.
+	for _, ev := range evs {
+		l, ok := ev.(*schemas.LabelSubmitted)
+		if !ok || l.OccurredAt < readNow.Add(-24*time.Hour).UnixMilli() {
+			continue
+		}
+		for i, v := range []schemas.LabelValue{
+			schemas.Spans(schemas.UnitCharacters, 40, schemas.Span{Label: "PER", Start: 0, End: 5}),
+			schemas.Spans(schemas.UnitCharacters, 40),
+			schemas.Choice("r1", "r2", "r1", "r2"),
+			schemas.Choice("r2", "r1", "r1", "r2"),
+		} {
+			c := *l
+			c.EventID, c.LabelID, c.AnnotatorID = fmt.Sprintf("%s-structured-%d", l.EventID, i), fmt.Sprintf("%s-structured-%d", l.LabelID, i), fmt.Sprintf("ann-s%d", i%2)
+			c.QuestionID, c.Value = "q-"+string(v.Level), v
+			evs = append(evs, &c)
+		}
+		break
+	}
 	recs := make([]*kgo.Record, len(evs))
 	for i, ev := range evs {
 		b, err := schemas.Encode(ev)

@@ -110,6 +110,8 @@ func readScopes(ctx context.Context, conn driver.Conn, cfg Config, w Windows) ([
 
 // labelsOnce is the counted labels of the ledger, one row per label id: its earliest
 // submission (a reused label id counts once, as in the KPI processors), unless retracted.
+// Only the value levels count (valueLevels): spans, boxes and preferences are measured by
+// kpi_regions and kpi_preference, whose figures this package does not watch yet.
 // cond narrows the labels read (it takes the columns of the labels table); the columns are
 // prefixed l_ so that they do not shadow the table's inside the aggregates.
 func labelsOnce(cond string) string {
@@ -125,9 +127,14 @@ func labelsOnce(cond string) string {
        min(occurred_at_ms) AS l_at
 FROM labels
 WHERE (? = '' OR project_id = ?) AND ` + cond + `
+  AND value_level IN ` + valueLevels + `
   AND label_id NOT IN (SELECT label_id FROM label_retractions)
 GROUP BY label_id`
 }
+
+// valueLevels are the levels whose labels the anomaly detectors read: those with one value a
+// label (streams/kpi's canonical values).
+const valueLevels = `('nominal', 'ordinal', 'interval', 'ratio', 'multi_label')`
 
 // AnnotatorUnitsQuery reads the units (item, question, level) that started (first counted
 // label) in [from, to), with two or more labels: per unit, its labels' annotators and values
