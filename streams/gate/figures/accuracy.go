@@ -65,6 +65,12 @@ type itemQuestion struct{ item, question string }
 func finalAfterReview(gold []goldRow, labels []labelRow, reviews []reviewRow, retracted map[string]bool, members map[string][]string) (map[string]score, error) {
 	latestGold := map[itemQuestion]goldRow{}
 	for _, g := range gold {
+		if g.value.Level.Regional() || g.value.Level == schemas.LevelPreference {
+			// Accuracy against gold regions and preferences is kpi_regions' and
+			// kpi_preference's (precision, recall, F1; the choice), not a gate target:
+			// the accuracy target judges the value levels, as the accuracy KPI does.
+			continue
+		}
 		k := itemQuestion{g.item, g.question}
 		if old, ok := latestGold[k]; !ok || g.after(old.stated) {
 			latestGold[k] = g

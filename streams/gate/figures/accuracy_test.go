@@ -112,6 +112,28 @@ func TestFinalAfterReview(t *testing.T) {
 	}
 }
 
+// TestFinalAfterReviewLeavesStructuredGold: gold spans, boxes and preferences are not judged
+// by the accuracy target (kpi_regions and kpi_preference measure them); they count nowhere
+// and break nothing.
+func TestFinalAfterReviewLeavesStructuredGold(t *testing.T) {
+	spans := schemas.Spans(schemas.UnitCharacters, 10, schemas.Span{Label: "PER", Start: 0, End: 3})
+	pref := schemas.Choice("a", "a", "a", "b")
+	gold := []goldRow{
+		{item: "i", question: "q-ner", stated: stated{1, "g1"}, value: spans},
+		{item: "i", question: "q-pref", stated: stated{1, "g2"}, value: pref},
+		{item: "i", question: "q", stated: stated{1, "g3"}, value: schemas.Nominal("car")},
+	}
+	labels := []labelRow{
+		{label: "l1", item: "i", question: "q-ner", stated: stated{2, "l1"}, value: spans},
+		{label: "l2", item: "i", question: "q-pref", stated: stated{2, "l2"}, value: pref},
+		{label: "l3", item: "i", question: "q", stated: stated{2, "l3"}, value: schemas.Nominal("car")},
+	}
+	got, err := finalAfterReview(gold, labels, nil, nil, nil)
+	if err != nil || len(got) != 1 || got["q"] != (score{1, 1}) {
+		t.Fatalf("scores %v, %v; want only q's 1 of 1", got, err)
+	}
+}
+
 // TestFinalAfterReviewRefusesBrokenValues: a value without the field its level needs is an
 // error, not a silent mismatch.
 func TestFinalAfterReviewRefusesBrokenValues(t *testing.T) {
