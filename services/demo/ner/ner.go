@@ -91,10 +91,12 @@ func DefaultConfig(run string, seed uint64) Config {
 		Run: run, Seed: seed, Project: run + "-ner", Question: "entities",
 		Items: 200, ItemEvery: 60_000,
 		Cohorts: []Cohort{
-			{Name: "linguists", Vendor: "lexica", Annotators: 5, Miss: 0.04, Jitter: 0.08, Confuse: 0.03, Spurious: 0.05},
-			{Name: "crowd", Vendor: "acme", Annotators: 6, Miss: 0.12, Jitter: 0.25, Confuse: 0.1, Spurious: 0.2},
+			{Name: "linguists", Vendor: "lexica", Annotators: 2, Miss: 0.04, Jitter: 0.08, Confuse: 0.03, Spurious: 0.05},
+			{Name: "crowd", Vendor: "acme", Annotators: 2, Miss: 0.12, Jitter: 0.25, Confuse: 0.1, Spurious: 0.2},
 		},
-		RatersPerItem: 3, GoldShare: 0.25,
+		// Every annotator labels every text, as in an NER pilot measured for unitizing alpha:
+		// it is defined over the items every annotator in scope labeled (DKPro's rule).
+		RatersPerItem: 4, GoldShare: 0.25,
 		Genres:      []string{"news", "forum", "finance"},
 		MaxEntities: 6,
 	}
@@ -147,7 +149,10 @@ func Generate(cfg Config) *Workload {
 	for i, c := range cfg.Cohorts {
 		teams[i] = sim.Team{Name: c.Name, Vendor: c.Vendor, Annotators: c.Annotators}
 	}
-	pool := sim.Pool(cfg.Run+"-ner", teams)
+	// The pool is the project's, the same in every program the demo plays, so that the items
+	// every annotator labeled keep growing (unitizing alpha's scope) instead of each program
+	// bringing annotators of its own.
+	pool := sim.Pool(cfg.Project, teams)
 	s.Emit(w.Question, -60_000)
 	for i := range cfg.Items {
 		item := fmt.Sprintf("%s-ner-doc-%d", cfg.Run, i)
