@@ -180,7 +180,9 @@ Assay is running: dashboard with live KPIs after ${ready_s}s
                 ${vendor_token%% *}, its own annotators:   ${vendor_token#* }
   KPI API     curl -H "Authorization: Bearer \$(cat .data/run/principals/dashboard-token)" \\
                 http://${API_ADDR}/v1/kpis?project=${PROJECT}   (also /v1/whoami, /v1/agreement, /v1/annotators,
-              /v1/coverage, /v1/remediation, /v1/cycle, /v1/routing, /v1/lineage/<dataset>/<version>; /metrics open)
+              /v1/coverage, /v1/remediation, /v1/cycle, /v1/routing, /v1/lineage/<dataset>/<version>,
+              /v1/gate, /v1/alerts; /v1/regions?project=${PROJECT}-ner, /v1/preferences?project=${PROJECT}-preference;
+              /metrics open)
   Ingest      http://${INGEST_ADDR}/v1/events   (principals: .data/run/principals/principals,
               the demo's tokens beside it; bin/assay token list -principals-file <it>)
   Processors  ${procs}   (metrics http://${PROCESSOR_HTTP}/metrics)
