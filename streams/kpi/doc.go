@@ -48,11 +48,13 @@
 //     deterministic functions of the two lists), and adds the new ones:
 //     2(k−1) unit-pair matchings for a unit of k annotators, each bounded
 //     by streams/regions' cost (about 30 ms at regions.MaxRegions in the
-//     slowest shape), so the unit cap bounds the work one record can cause:
-//     at the default cap of 100 labels, 198 matchings, about 6 s for values
-//     built to be slow at the region limit, tens of microseconds for real
-//     annotations (BenchmarkAnswersState); lower -kpi-max-unit-labels where
-//     labelers are not trusted that far.
+//     slowest shape), so the cap on the annotators compared in a unit
+//     (WithMaxRegionAnnotators, -kpi-max-region-annotators, default
+//     DefaultMaxRegionAnnotators = 10) bounds the work one record can cause:
+//     18 matchings, about half a second for values built to be slow at the
+//     region limit, tens of microseconds for real annotations
+//     (BenchmarkAnswersState). A label of an eleventh annotator goes to the
+//     DLQ; a compared annotator's new answer is always taken.
 //     kpi_preference moves the unit's coincidence cells and profile from its
 //     answers before to its answers after, as kpi_agreement does.
 //   - Scopes: all; a cohort's or vendor's (pairs of two of its annotators;

@@ -49,8 +49,8 @@ const RegionsIoUThreshold = schemas.DefaultIoUThreshold
 // computed again from the regions it kept) and puts the new ones in.
 type Regions struct{ base }
 
-// NewRegions returns the region agreement processor; WithMaxStateKeys and WithMaxUnitLabels
-// apply. It reads labels only: an item's labels and gold answers share its partition.
+// NewRegions returns the region agreement processor; WithMaxStateKeys, WithMaxUnitLabels and
+// WithMaxRegionAnnotators apply. It reads labels only: an item's labels and gold answers share its partition.
 func NewRegions(opts ...Option) *Regions {
 	return &Regions{newBase(RegionsName, RegionsTables(), opts, schemas.FamilyLabels)}
 }
@@ -197,6 +197,31 @@ type regionTouched struct {
 	cells       map[regionCellKey]bool
 }
 
+// annotatorsAdmit refuses the label e when its unit already compares the regions of the
+// annotator cap's annotators and e's annotator is not one of them: the cap bounds the
+// matchings one record moves (DefaultMaxRegionAnnotators says how far).
+func (p *Regions) annotatorsAdmit(e *schemas.LabelSubmitted) func(*answerItem[regionValue]) error {
+	return func(it *answerItem[regionValue]) error {
+		u := it.unit(intern(e.ProjectID), intern(string(e.Value.Level)))
+		if u == nil || p.limits.maxRegionAnnotators < 1 {
+			return nil
+		}
+		annotator := intern(e.AnnotatorID)
+		seen := map[str]bool{}
+		for _, en := range u.entries {
+			if en.annotator == annotator {
+				return nil
+			}
+			seen[en.annotator] = true
+		}
+		if len(seen) >= p.limits.maxRegionAnnotators {
+			return fmt.Errorf("%w: its unit already compares %d annotators' regions (limit %d); label %s of annotator %s not counted",
+				ErrStateLimit, len(seen), p.limits.maxRegionAnnotators, e.LabelID, e.AnnotatorID)
+		}
+		return nil
+	}
+}
+
 // Apply implements runtime.Processor. Labels and gold answers of levels spans and boxes
 // count; every other event and level is ignored. A label event delivered twice is applied
 // once, a label id submitted again while it counts is ignored, and a retraction of a label
@@ -220,7 +245,7 @@ func (p *Regions) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 		if err != nil {
 			return runtime.Output{}, fmt.Errorf("label %s: %w", e.LabelID, err)
 		}
-		c, done, err := s.submit(p.limits, s.StateKeys(), e, string(e.Value.Level), v, nil)
+		c, done, err := s.submit(p.limits, s.StateKeys(), e, string(e.Value.Level), v, p.annotatorsAdmit(e))
 		if done {
 			return runtime.Output{}, err
 		}

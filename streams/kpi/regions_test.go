@@ -344,6 +344,25 @@ func TestRegionsRefusals(t *testing.T) {
 	if _, err := capped.apply(label("l3", "i1", "a3", "", spans())); !errors.Is(err, kpi.ErrStateLimit) {
 		t.Fatalf("a third label of a unit capped at 2: %v", err)
 	}
+	// The annotators compared in a unit: a third annotator is refused, an annotator already
+	// compared may change their answer; the default is DefaultMaxRegionAnnotators.
+	duo := newFeed(kpi.NewRegions(kpi.WithMaxRegionAnnotators(2)), "labels", 0,
+		label("l1", "i1", "a1", "", spans()), label("l2", "i1", "a2", "", spans()))
+	if _, err := duo.apply(label("l3", "i1", "a3", "", spans())); !errors.Is(err, kpi.ErrStateLimit) || !strings.Contains(err.Error(), "2 annotators") {
+		t.Fatalf("a third annotator of a unit capped at 2: %v", err)
+	}
+	if _, err := duo.apply(at(label("l4", "i1", "a2", "", spans(per(0, 3))), 9_000)); err != nil {
+		t.Fatalf("a compared annotator's new answer: %v", err)
+	}
+	wide := newFeed(kpi.NewRegions(), "labels", 0)
+	for i := range kpi.DefaultMaxRegionAnnotators {
+		if _, err := wide.apply(label(fmt.Sprintf("w%d", i), "i1", fmt.Sprintf("a%d", i), "", spans())); err != nil {
+			t.Fatalf("annotator %d of the default cap: %v", i, err)
+		}
+	}
+	if _, err := wide.apply(label("w-last", "i1", "a-last", "", spans())); !errors.Is(err, kpi.ErrStateLimit) {
+		t.Fatalf("annotator %d past the default cap: %v", kpi.DefaultMaxRegionAnnotators+1, err)
+	}
 	full := newFeed(kpi.NewRegions(kpi.WithMaxStateKeys(3)), "labels", 0, label("l1", "i1", "a1", "", spans()))
 	if _, err := full.apply(label("l2", "i2", "a1", "", spans())); !errors.Is(err, kpi.ErrStateLimit) {
 		t.Fatalf("a label past the state cap: %v", err)

@@ -30,6 +30,12 @@ const (
 	// label; a hundred raters of one item is far beyond any annotation
 	// design Assay serves.
 	DefaultMaxUnitLabels = 100
+	// DefaultMaxRegionAnnotators caps the annotators whose regions kpi_regions compares in
+	// one unit: a label moves 2(k-1) unit-pair matchings for k annotators, each up to about
+	// 30 ms for regions built to be slow at schemas.MaxRegions (streams/regions), so 10
+	// bounds one record's work near half a second. Region work is double- or
+	// triple-annotated; overlap studies rarely use more than ten annotators an item.
+	DefaultMaxRegionAnnotators = 10
 )
 
 // ErrStateLimit is wrapped by the error of a record refused because the
@@ -57,6 +63,10 @@ func WithMaxStateKeys(n int) Option { return func(l *limits) { l.maxKeys = n } }
 // processor keeps no units and ignores it.
 func WithMaxUnitLabels(n int) Option { return func(l *limits) { l.maxUnitLabels = n } }
 
+// WithMaxRegionAnnotators caps the annotators kpi_regions compares in one unit; a label of
+// one more annotator is refused (ErrStateLimit, to the DLQ). n < 1 removes the cap.
+func WithMaxRegionAnnotators(n int) Option { return func(l *limits) { l.maxRegionAnnotators = n } }
+
 // Config holds a KPI processor's limits as a service configures them
 // (streams/processors declares their flags). The zero value is valid: the
 // defaults. A zero field takes its default; a negative one is an error.
@@ -67,6 +77,9 @@ type Config struct {
 	// MaxUnitLabels caps the labels counted in one unit
 	// (WithMaxUnitLabels). Zero: DefaultMaxUnitLabels.
 	MaxUnitLabels int
+	// MaxRegionAnnotators caps the annotators kpi_regions compares in one unit
+	// (WithMaxRegionAnnotators). Zero: DefaultMaxRegionAnnotators.
+	MaxRegionAnnotators int
 }
 
 // Options validates c and returns the options that apply it, reporting
@@ -79,6 +92,9 @@ func (c Config) Options() ([]Option, error) {
 	if c.MaxUnitLabels < 0 {
 		errs = append(errs, fmt.Errorf("max unit labels must not be negative, got %d", c.MaxUnitLabels))
 	}
+	if c.MaxRegionAnnotators < 0 {
+		errs = append(errs, fmt.Errorf("max region annotators must not be negative, got %d", c.MaxRegionAnnotators))
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("kpi config: %w", errors.Join(errs...))
 	}
@@ -88,6 +104,9 @@ func (c Config) Options() ([]Option, error) {
 	}
 	if c.MaxUnitLabels > 0 {
 		opts = append(opts, WithMaxUnitLabels(c.MaxUnitLabels))
+	}
+	if c.MaxRegionAnnotators > 0 {
+		opts = append(opts, WithMaxRegionAnnotators(c.MaxRegionAnnotators))
 	}
 	return opts, nil
 }
@@ -123,11 +142,11 @@ func (b *base) Collectors() []prometheus.Collector {
 
 // limits are a processor's caps; zero or less means none.
 type limits struct {
-	maxKeys, maxUnitLabels int
+	maxKeys, maxUnitLabels, maxRegionAnnotators int
 }
 
 func newLimits(opts []Option) limits {
-	l := limits{maxKeys: DefaultMaxStateKeys, maxUnitLabels: DefaultMaxUnitLabels}
+	l := limits{maxKeys: DefaultMaxStateKeys, maxUnitLabels: DefaultMaxUnitLabels, maxRegionAnnotators: DefaultMaxRegionAnnotators}
 	for _, o := range opts {
 		o(&l)
 	}

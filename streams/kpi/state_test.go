@@ -239,8 +239,18 @@ func TestConfig(t *testing.T) {
 	if _, err := f.apply(label("l2", "i1", "a2", "", schemas.Nominal("cat"))); !errors.Is(err, kpi.ErrStateLimit) || !strings.Contains(err.Error(), "limit 1") {
 		t.Fatalf("second label of a unit capped at 1: %v", err)
 	}
-	_, err = kpi.Config{MaxStateKeys: -1, MaxUnitLabels: -2}.Options()
-	if err == nil || !strings.Contains(err.Error(), "max state keys must not be negative, got -1") || !strings.Contains(err.Error(), "max unit labels must not be negative, got -2") {
+	opts, err = kpi.Config{MaxRegionAnnotators: 1}.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newFeed(kpi.NewRegions(opts...), "labels", 0)
+	r.must(label("l1", "i1", "a1", "", schemas.Spans(schemas.UnitCharacters, 10)))
+	if _, err := r.apply(label("l2", "i1", "a2", "", schemas.Spans(schemas.UnitCharacters, 10))); !errors.Is(err, kpi.ErrStateLimit) || !strings.Contains(err.Error(), "limit 1") {
+		t.Fatalf("second annotator of a regions unit capped at 1: %v", err)
+	}
+	_, err = kpi.Config{MaxStateKeys: -1, MaxUnitLabels: -2, MaxRegionAnnotators: -3}.Options()
+	if err == nil || !strings.Contains(err.Error(), "max state keys must not be negative, got -1") || !strings.Contains(err.Error(), "max unit labels must not be negative, got -2") ||
+		!strings.Contains(err.Error(), "max region annotators must not be negative, got -3") {
 		t.Fatalf("negative limits: %v", err)
 	}
 }

@@ -52,7 +52,7 @@ func (c Config) LoadPrincipals() (*access.Loader, error) {
 // returns the Config they fill once fs is parsed:
 //
 //	-router-rules, -router-rules-poll, -router-pending-ttl, -router-max-pending
-//	-kpi-max-state-keys, -kpi-max-unit-labels
+//	-kpi-max-state-keys, -kpi-max-unit-labels, -kpi-max-region-annotators
 //	-principals-file
 //
 // Their environment variables are derived by config.ParseFlags (for
@@ -76,6 +76,8 @@ func RegisterFlags(fs *flag.FlagSet) *Config {
 		"kpi_*: keys of one partition's state at most; when full, records that would add keys go to the DLQ")
 	fs.IntVar(&c.KPI.MaxUnitLabels, "kpi-max-unit-labels", kpi.DefaultMaxUnitLabels,
 		"kpi_agreement, kpi_accuracy, kpi_regions, kpi_preference: labels counted in one unit (an item's answers to one question) at most; further ones go to the DLQ")
+	fs.IntVar(&c.KPI.MaxRegionAnnotators, "kpi-max-region-annotators", kpi.DefaultMaxRegionAnnotators,
+		"kpi_regions: annotators whose spans or boxes are compared in one unit at most (bounds the matchings one label causes); a further annotator's label goes to the DLQ")
 	fs.StringVar(&c.PrincipalsFile, "principals-file", "",
 		"path of the principals file (the gateway's): every event its producer may not write goes to the DLQ (empty: no principals; a label is still retracted only by its producer, and the router trusts only its own decisions)")
 	return c

@@ -73,11 +73,12 @@ func TestRegisterFlags(t *testing.T) {
 	if c.Router != want {
 		t.Fatalf("defaults %+v, want %+v", c.Router, want)
 	}
-	if wantKPI := (kpi.Config{MaxStateKeys: kpi.DefaultMaxStateKeys, MaxUnitLabels: kpi.DefaultMaxUnitLabels}); c.KPI != wantKPI {
+	if wantKPI := (kpi.Config{MaxStateKeys: kpi.DefaultMaxStateKeys, MaxUnitLabels: kpi.DefaultMaxUnitLabels,
+		MaxRegionAnnotators: kpi.DefaultMaxRegionAnnotators}); c.KPI != wantKPI {
 		t.Fatalf("KPI defaults %+v, want %+v", c.KPI, wantKPI)
 	}
-	c, err = parse(map[string]string{"ASSAY_KPI_MAX_STATE_KEYS": "1000", "ASSAY_PROCESSOR_KPI_MAX_UNIT_LABELS": "7"})
-	if err != nil || c.KPI != (kpi.Config{MaxStateKeys: 1000, MaxUnitLabels: 7}) {
+	c, err = parse(map[string]string{"ASSAY_KPI_MAX_STATE_KEYS": "1000", "ASSAY_PROCESSOR_KPI_MAX_UNIT_LABELS": "7", "ASSAY_KPI_MAX_REGION_ANNOTATORS": "3"})
+	if err != nil || c.KPI != (kpi.Config{MaxStateKeys: 1000, MaxUnitLabels: 7, MaxRegionAnnotators: 3}) {
 		t.Fatalf("from ASSAY_KPI_MAX_STATE_KEYS and ASSAY_PROCESSOR_KPI_MAX_UNIT_LABELS: %+v, %v", c.KPI, err)
 	}
 	c, err = parse(map[string]string{"ASSAY_ROUTER_RULES": "a.json", "ASSAY_ROUTER_RULES_POLL": "200ms",
