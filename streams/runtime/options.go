@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -21,6 +22,7 @@ type options struct {
 	reg             prometheus.Registerer
 	retryMax        time.Duration
 	isolateAfter    int
+	writeConc       int
 	shutdownTimeout time.Duration
 	rebuildIdle     time.Duration
 	kgoOpts         []kgo.Opt
@@ -38,6 +40,7 @@ func defaultOptions() *options {
 		log:             slog.New(slog.DiscardHandler),
 		retryMax:        2 * time.Second,
 		isolateAfter:    3,
+		writeConc:       DefaultWriteConcurrency,
 		shutdownTimeout: 30 * time.Second,
 		rebuildIdle:     30 * time.Second,
 		snap: snapshotOptions{
@@ -110,6 +113,27 @@ func WithIsolateAfter(n int) Option {
 		if n > 0 {
 			o.isolateAfter = n
 		}
+	}
+}
+
+// DefaultWriteConcurrency is the number of inserts a flush keeps in flight
+// unless WithWriteConcurrency says otherwise.
+const DefaultWriteConcurrency = 4
+
+// WithWriteConcurrency writes at most n of a batch's tables at a time
+// (default DefaultWriteConcurrency; 1 writes them one after the other, in
+// name order). Each table is written on its own whatever n is (see the
+// package doc), so n changes the time a flush takes, never what it writes.
+// The ClickHouse client needs a connection per insert in flight: the
+// connections of every runner sharing one (its MaxOpenConns) should allow
+// for it, or inserts wait for a free one. n must be at least 1.
+func WithWriteConcurrency(n int) Option {
+	return func(o *options) {
+		if n < 1 {
+			o.errs = append(o.errs, fmt.Errorf("write concurrency %d: must be at least 1", n))
+			return
+		}
+		o.writeConc = n
 	}
 }
 
