@@ -110,7 +110,10 @@
 //
 // Replay runs a processor over the log without a consumer group, for
 // rebuilding a projection into fresh tables (assay replay). It never reads
-// or writes snapshots.
+// or writes snapshots. Having no offsets to commit, it writes each batch
+// in the background while it reads and applies the next
+// (WithOverlappedWrites): one batch written at a time, in log order, so it
+// holds at most two batches.
 //
 // # Snapshots
 //

@@ -23,6 +23,7 @@ type options struct {
 	retryMax        time.Duration
 	isolateAfter    int
 	writeConc       int
+	overlap         bool
 	shutdownTimeout time.Duration
 	rebuildIdle     time.Duration
 	kgoOpts         []kgo.Opt
@@ -41,6 +42,7 @@ func defaultOptions() *options {
 		retryMax:        2 * time.Second,
 		isolateAfter:    3,
 		writeConc:       DefaultWriteConcurrency,
+		overlap:         true,
 		shutdownTimeout: 30 * time.Second,
 		rebuildIdle:     30 * time.Second,
 		snap: snapshotOptions{
@@ -136,6 +138,15 @@ func WithWriteConcurrency(n int) Option {
 		o.writeConc = n
 	}
 }
+
+// WithOverlappedWrites says whether Replay writes a full batch in the
+// background while it reads and applies the next one (default true): the
+// processor's CPU and ClickHouse's inserts overlap, for up to twice the
+// memory of a batch. Batches are still written one at a time, in log
+// order. The group Runner always writes a batch before it polls again (its
+// offsets are committed only after the batch is durable), so the option
+// changes only Replay.
+func WithOverlappedWrites(on bool) Option { return func(o *options) { o.overlap = on } }
 
 // WithShutdownTimeout bounds the whole shutdown (default 30s), measured
 // from the cancellation of the run context: the flush or rebuild in
