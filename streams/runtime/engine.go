@@ -354,11 +354,7 @@ func (e *engine) write(ctx context.Context, b *batch) error {
 		tw := &results[i]
 		b.written += tw.written
 		for _, iso := range tw.isolated {
-			if prev := b.isolated[iso.rec]; prev != nil {
-				prev.also = append(prev.also, iso.table)
-				continue
-			}
-			b.isolated[iso.rec] = iso
+			b.addIsolation(iso)
 		}
 		if tw.done {
 			delete(b.rows, n)
@@ -372,6 +368,27 @@ func (e *engine) write(ctx context.Context, b *batch) error {
 	}
 	e.m.writeSeconds.WithLabelValues(e.name).Observe(time.Since(start).Seconds())
 	return nil
+}
+
+// addIsolation records iso in b.isolated, keeping for each record the first
+// refusing table by name and the others, sorted, in also (a batch written
+// again after its context ended may meet a record's tables in another
+// order).
+func (b *batch) addIsolation(iso *isolation) {
+	prev := b.isolated[iso.rec]
+	switch {
+	case prev == nil:
+		b.isolated[iso.rec] = iso
+		return
+	case iso.table == prev.table || slices.Contains(prev.also, iso.table):
+		return
+	case iso.table < prev.table:
+		iso.also = append(append(iso.also, prev.table), prev.also...)
+		b.isolated[iso.rec] = iso
+	default:
+		prev.also = append(prev.also, iso.table)
+	}
+	slices.Sort(b.isolated[iso.rec].also)
 }
 
 // tableWrite is what the write of one table's rows did: its own, so the
