@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/assay-data/assay/streams/infra/clickhouse"
@@ -141,12 +142,60 @@ func (n *nativeChunks) Close() error { return os.RemoveAll(n.dir) }
 
 // prepareNative turns rows (by table, as ledgerRows returns them) into Native data with
 // clickhouse-client itself, cut into the chunks of rawInsert (chunk i of a table's rows is
-// rows[i*len/chunks : (i+1)*len/chunks], chunks = ⌈events/batch⌉). The rows are staged in
-// TinyLog copies of the ledger's tables in the database stage (TinyLog keeps the insertion
-// order, so a LIMIT cuts the same chunks), then one client exports every chunk with SELECT
-// ... INTO OUTFILE ... FORMAT Native; stage is dropped before returning. c is the database
-// the chunks are for: its tables give the copies their columns.
-func prepareNative(ctx context.Context, bin string, c config.ClickHouse, stage string, rows map[string][][]any, events, batch int) (_ *nativeChunks, err error) {
+// rows[i*len/chunks : (i+1)*len/chunks], chunks = ⌈events/batch⌉), in the order the runner
+// writes them: chunk by chunk, each chunk's tables in name order (see prepareInserts). c is
+// the database the chunks are for: its tables give the copies their columns.
+func prepareNative(ctx context.Context, bin string, c config.ClickHouse, stage string, rows map[string][][]any, events, batch int) (*nativeChunks, error) {
+	names := make([]string, 0, len(rows))
+	for n := range rows {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var inserts []tableInsert
+	nchunks := (events + batch - 1) / batch
+	for i := range nchunks {
+		for _, name := range names {
+			rs := rows[name]
+			if lo, hi := i*len(rs)/nchunks, (i+1)*len(rs)/nchunks; lo < hi {
+				inserts = append(inserts, tableInsert{name, rs[lo:hi]})
+			}
+		}
+	}
+	return prepareInserts(ctx, bin, c, stage, inserts)
+}
+
+// recordingSink writes through sink and keeps the rows of every insert that succeeded, in the
+// order they ended: the inserts a replay made, for the ceiling of exactly those
+// (prepareInserts).
+type recordingSink struct {
+	sink    runtime.Sink
+	mu      sync.Mutex
+	inserts []tableInsert
+}
+
+func (r *recordingSink) Write(ctx context.Context, t runtime.Table, rows [][]any) error {
+	if err := r.sink.Write(ctx, t, rows); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.inserts = append(r.inserts, tableInsert{t.Name, rows})
+	return nil
+}
+
+// tableInsert is the rows of one insert into one table.
+type tableInsert struct {
+	table string
+	rows  [][]any
+}
+
+// prepareInserts turns inserts into Native data with clickhouse-client itself, one file per
+// insert, in their order. The rows are staged in TinyLog copies of the ledger's tables in the
+// database stage, each table's inserts one after the other (TinyLog keeps the insertion order,
+// so a LIMIT cuts each insert's rows back out), then one client exports every insert with
+// SELECT ... INTO OUTFILE ... FORMAT Native; stage is dropped before returning. c is the
+// database the inserts are for: its tables give the copies their columns.
+func prepareInserts(ctx context.Context, bin string, c config.ClickHouse, stage string, inserts []tableInsert) (_ *nativeChunks, err error) {
 	dir, err := os.MkdirTemp("", "assay-bench-native-*")
 	if err != nil {
 		return nil, fmt.Errorf("native chunks: %w", err)
@@ -164,11 +213,20 @@ func prepareNative(ctx context.Context, bin string, c config.ClickHouse, stage s
 	for _, t := range ledger.Tables() {
 		tables[t.Name] = t
 	}
-	names := make([]string, 0, len(rows))
-	for n := range rows {
-		names = append(names, n)
+	// Each table's rows in insert order, and where each insert starts in them.
+	staged := map[string][][]any{}
+	at := make([]int, len(inserts))
+	var names []string
+	for i, in := range inserts {
+		if _, ok := tables[in.table]; !ok {
+			return nil, fmt.Errorf("native chunks: %s is not a ledger table", in.table)
+		}
+		if _, ok := staged[in.table]; !ok {
+			names = append(names, in.table)
+		}
+		at[i] = len(staged[in.table])
+		staged[in.table] = append(staged[in.table], in.rows...)
 	}
-	sort.Strings(names)
 
 	q := clickhouse.QuoteIdent
 	sc := c
@@ -186,32 +244,30 @@ func prepareNative(ctx context.Context, bin string, c config.ClickHouse, stage s
 		_ = sconn.Exec(cctx, "DROP DATABASE IF EXISTS "+q(stage))
 		sconn.Close()
 	}()
-	out := &nativeChunks{cl: cl, dir: dir}
-	var script strings.Builder
-	nchunks := (events + batch - 1) / batch
+	lists := map[string]string{}
 	for _, name := range names {
 		t := tables[name]
 		if err := sconn.Exec(ctx, stageStatement(q(name), q(c.Database)+"."+q(name))); err != nil {
 			return nil, fmt.Errorf("native chunks: stage %s: %w", name, err)
 		}
-		if err := runtime.ClickHouseSink(sconn).Write(ctx, t, rows[name]); err != nil {
+		if err := runtime.ClickHouseSink(sconn).Write(ctx, t, staged[name]); err != nil {
 			return nil, fmt.Errorf("native chunks: stage %s: %w", name, err)
 		}
 		cols := make([]string, len(t.Columns))
 		for i, col := range t.Columns {
 			cols[i] = q(col)
 		}
-		list := strings.Join(cols, ", ")
-		rs := rows[name]
-		for i := range nchunks {
-			lo, hi := i*len(rs)/nchunks, (i+1)*len(rs)/nchunks
-			if lo == hi {
-				continue
-			}
-			file := filepath.Join(dir, fmt.Sprintf("%05d-%s.native", i, name))
-			script.WriteString(exportStatement(list, q(name), lo, hi-lo, file) + ";\n")
-			out.chunks = append(out.chunks, nativeChunk{table: name, insert: insertStatement(q(name), list), file: file, rows: hi - lo})
+		lists[name] = strings.Join(cols, ", ")
+	}
+	out := &nativeChunks{cl: cl, dir: dir}
+	var script strings.Builder
+	for i, in := range inserts {
+		if len(in.rows) == 0 {
+			continue
 		}
+		file := filepath.Join(dir, fmt.Sprintf("%06d-%s.native", i, in.table))
+		script.WriteString(exportStatement(lists[in.table], q(in.table), at[i], len(in.rows), file) + ";\n")
+		out.chunks = append(out.chunks, nativeChunk{table: in.table, insert: insertStatement(q(in.table), lists[in.table]), file: file, rows: len(in.rows)})
 	}
 	scriptFile := filepath.Join(dir, "export.sql")
 	if err := os.WriteFile(scriptFile, []byte(script.String()), 0o600); err != nil {
@@ -232,8 +288,6 @@ func prepareNative(ctx context.Context, bin string, c config.ClickHouse, stage s
 		}
 		out.chunks[i].bytes = fi.Size()
 	}
-	// The runner's order: file names start with the chunk number, then the table.
-	sort.Slice(out.chunks, func(a, b int) bool { return out.chunks[a].file < out.chunks[b].file })
 	return out, nil
 }
 

@@ -2,7 +2,7 @@
 // baselines (raw Kafka produce and consume with franz-go and with Kafka's own
 // ProducerPerformance, raw ClickHouse batch inserts of the ledger's rows with clickhouse-go
 // and, as the database's own ceiling, with clickhouse-client in Native format in the
-// processor's batches) and the pipeline
+// processor's batches, and again in exactly the inserts the replay made) and the pipeline
 // (ingest gateway → Kafka → ledger processor → ClickHouse: sustained events/s, event-to-row
 // latency at half that rate, processor and gateway memory, replay rate), and reports each
 // pipeline figure as a ratio to the baseline taken minutes earlier on the same machine.

@@ -27,9 +27,14 @@ import (
 //     ledger writes for those records (precomputed), in batches of the
 //     same size: the ceiling the database sets;
 //   - ledger: the ledger processor under the runner, as a consumer group
-//     member, from the first record to the last row durable and committed.
+//     member, from the first record to the last row durable and committed,
+//     with its batches' tables written runtime.DefaultWriteConcurrency at a
+//     time (the default);
+//   - ledger_sequential: the same with the tables written one after the
+//     other (runtime.WithWriteConcurrency(1), the runner before).
 //
-// It reports events/s for each and the ledger's ratio to both ceilings.
+// It reports events/s for each and the ledger's ratio to both ceilings and
+// to its sequential self.
 // Run with: make bench, or
 // ASSAY_INTEGRATION=1 go test -run '^$' -bench LedgerThroughput -benchtime 1x ./streams/ledger
 func BenchmarkLedgerThroughput(b *testing.B) {
@@ -65,7 +70,7 @@ func BenchmarkLedgerThroughput(b *testing.B) {
 		nrows += len(rs)
 	}
 
-	var kafkaDur, chDur, ledgerDur time.Duration
+	var kafkaDur, chDur, ledgerDur, seqDur time.Duration
 	b.ResetTimer()
 	for i := range b.N {
 		start := time.Now()
@@ -78,22 +83,34 @@ func BenchmarkLedgerThroughput(b *testing.B) {
 		rawInsert(b, sink, rows, nrows, events, batchSize)
 		chDur += time.Since(start)
 
-		_, conn = testenv.MigratedClickHouse(b)
-		start = time.Now()
-		runLedger(b, k, conn, fmt.Sprintf("%sbench.%d", k.TopicPrefix, i), events, batchSize)
-		ledgerDur += time.Since(start)
+		// Alternate which of the two goes first.
+		runs := []struct {
+			conc int
+			dur  *time.Duration
+		}{{runtime.DefaultWriteConcurrency, &ledgerDur}, {1, &seqDur}}
+		if i%2 == 1 {
+			runs[0], runs[1] = runs[1], runs[0]
+		}
+		for j, r := range runs {
+			_, conn = testenv.MigratedClickHouse(b)
+			start = time.Now()
+			runLedger(b, k, conn, fmt.Sprintf("%sbench.%d.%d", k.TopicPrefix, i, j), nrows, batchSize, r.conc)
+			*r.dur += time.Since(start)
+		}
 	}
 	b.StopTimer()
 	n := float64(b.N * events)
-	kafkaRate, chRate, ledgerRate := n/kafkaDur.Seconds(), n/chDur.Seconds(), n/ledgerDur.Seconds()
+	kafkaRate, chRate, ledgerRate, seqRate := n/kafkaDur.Seconds(), n/chDur.Seconds(), n/ledgerDur.Seconds(), n/seqDur.Seconds()
 	b.ReportMetric(ledgerRate, "ledger_events/s")
+	b.ReportMetric(seqRate, "ledger_sequential_events/s")
+	b.ReportMetric(ledgerRate/seqRate, "ratio_to_sequential")
 	b.ReportMetric(kafkaRate, "kafka_consume_events/s")
 	b.ReportMetric(chRate, "clickhouse_insert_events/s")
 	b.ReportMetric(ledgerRate/kafkaRate, "ratio_to_kafka")
 	b.ReportMetric(ledgerRate/chRate, "ratio_to_clickhouse")
 	b.ReportMetric(float64(nrows)/float64(events), "rows/event")
-	b.Logf("%d events, %d rows: ledger %.0f ev/s, raw kafka consume %.0f ev/s, raw clickhouse insert %.0f ev/s; ratios %.3f and %.3f",
-		events, nrows, ledgerRate, kafkaRate, chRate, ledgerRate/kafkaRate, ledgerRate/chRate)
+	b.Logf("%d events, %d rows: ledger %.0f ev/s (sequential writes %.0f), raw kafka consume %.0f ev/s, raw clickhouse insert %.0f ev/s; ratios %.3f and %.3f",
+		events, nrows, ledgerRate, seqRate, kafkaRate, chRate, ledgerRate/kafkaRate, ledgerRate/chRate)
 }
 
 // consumeAll reads n records of every ledger topic with a plain franz-go
@@ -158,13 +175,15 @@ func rawInsert(b *testing.B, sink runtime.Sink, rows map[string][][]any, nrows, 
 	}
 }
 
-// runLedger runs the ledger in a fresh group until every record's rows are
-// durable (the runner counts them after the insert returns).
-func runLedger(b *testing.B, k config.Kafka, conn driver.Conn, group string, events, batchSize int) {
+// runLedger runs the ledger in a fresh group until all its rows (every
+// table's) are durable (the runner counts them after the insert returns), writing at
+// most writeConcurrency tables at a time.
+func runLedger(b *testing.B, k config.Kafka, conn driver.Conn, group string, rows, batchSize, writeConcurrency int) {
 	b.Helper()
 	reg := prometheus.NewRegistry()
 	r, err := runtime.New(ledger.New(), k, runtime.ClickHouseSink(conn), runtime.WithGroup(group),
-		runtime.WithBatchSize(batchSize), runtime.WithFlushInterval(100*time.Millisecond), runtime.WithRegisterer(reg))
+		runtime.WithBatchSize(batchSize), runtime.WithFlushInterval(100*time.Millisecond), runtime.WithRegisterer(reg),
+		runtime.WithWriteConcurrency(writeConcurrency))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -172,9 +191,9 @@ func runLedger(b *testing.B, k config.Kafka, conn driver.Conn, group string, eve
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
 	deadline := time.Now().Add(5 * time.Minute)
-	for written(b, reg) < events {
+	for written(b, reg) < rows {
 		if time.Now().After(deadline) {
-			b.Fatalf("ledger wrote %d of %d events rows", written(b, reg), events)
+			b.Fatalf("ledger wrote %d of %d rows", written(b, reg), rows)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -184,26 +203,22 @@ func runLedger(b *testing.B, k config.Kafka, conn driver.Conn, group string, eve
 	}
 }
 
-// written is the number of events-table rows the runner made durable.
+// written is the number of rows, in every table, the runner made durable.
 func written(b *testing.B, reg *prometheus.Registry) int {
 	b.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		b.Fatal(err)
 	}
+	n := 0
 	for _, mf := range mfs {
-		if mf.GetName() != "assay_processor_rows_written_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "table" && l.GetValue() == ledger.TableEvents {
-					return int(m.GetCounter().GetValue())
-				}
+		if mf.GetName() == "assay_processor_rows_written_total" {
+			for _, m := range mf.GetMetric() {
+				n += int(m.GetCounter().GetValue())
 			}
 		}
 	}
-	return 0
+	return n
 }
 
 var decode = schemas.Decode

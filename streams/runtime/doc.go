@@ -16,7 +16,8 @@
 //     committed;
 //   - batching by record count and time, one generic insert path per table
 //     (PrepareBatch with an explicit column list, as ClickHouse 18.16
-//     requires), retried with exponential backoff for as long as it takes,
+//     requires; a batch's tables written concurrently, a bounded number at
+//     a time), retried with exponential backoff for as long as it takes,
 //     so an unavailable ClickHouse delays processing but never loses or
 //     duplicates anything, under the rule below that no record can stall a
 //     partition;
@@ -82,12 +83,17 @@
 // schemas.EventRejected whose reason names the table and carries the
 // server's code, name and message, and whose event id is derived from the
 // processor, the record's coordinates and the table; the partition moves
-// on. Tables are written in name order: the record's rows in the tables
-// before the one that refused them stay written (rows are keyed
-// deterministically, so a replay rewrites the same rows), its rows in the
-// tables after are dropped, so for each table a record is either written
-// or named by a DLQ record. Its state change and the events it emitted
-// stand: Apply already folded it in. The DLQ records of isolated records
+// on. The tables of a batch are written concurrently, at most
+// WithWriteConcurrency inserts in flight (default 4; 1 writes them one after
+// the other), each on its own: a record's rows are dropped only from the
+// tables that refused them and written in every other one (rows are keyed
+// deterministically, so a replay rewrites the same rows), so for each
+// table a record is either written or named by a DLQ record. When several
+// tables refuse one record, its one DLQ record names the first of them by
+// name (the id derives from that table, whichever insert ended first) and
+// lists the others in its reason; the isolation metric counts each
+// table's refusal. Its state change and the events it emitted stand: Apply
+// already folded it in. The DLQ records of isolated records
 // follow the batch's exactly-once path: in its Kafka transaction for
 // emitting processors, produced before the offsets are committed
 // otherwise. Replay isolates the same way but produces nothing; it counts
@@ -104,7 +110,10 @@
 //
 // Replay runs a processor over the log without a consumer group, for
 // rebuilding a projection into fresh tables (assay replay). It never reads
-// or writes snapshots.
+// or writes snapshots. Having no offsets to commit, it writes each batch
+// in the background while it reads and applies the next
+// (WithOverlappedWrites): one batch written at a time, in log order, so it
+// holds at most two batches.
 //
 // # Snapshots
 //

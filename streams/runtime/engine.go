@@ -14,6 +14,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/infra/config"
@@ -110,11 +111,14 @@ type tableRows struct {
 	recs []int // recs[i]: index in srcs of the record rows[i] comes from (non-decreasing)
 }
 
-// isolation is a record whose rows a table refused.
+// isolation is a record whose rows a table refused: the first table by
+// name, when several did (also names the others).
 type isolation struct {
+	rec      int // index in srcs
 	table    string
 	attempts int
 	err      error
+	also     []string
 }
 
 func newBatch() *batch {
@@ -273,11 +277,7 @@ func (e *engine) rejection(kr *kgo.Record, cause error, table string) *kgo.Recor
 	}
 	part, off := kr.Partition, kr.Offset
 	rej.OriginalTopic, rej.OriginalPartition, rej.OriginalOffset = kr.Topic, &part, &off
-	key := fmt.Sprintf("%s\x00%s\x00%d\x00%d", e.name, kr.Topic, part, off)
-	if table != "" {
-		key += "\x00write\x00" + table
-	}
-	rej.EventID = deterministicID(key)
+	rej.EventID = rejectionID(e.name, kr.Topic, part, off, table)
 	rej.Trace.CorrelationID = rej.EventID
 	if ts := kr.Timestamp.UnixMilli(); ts > 0 {
 		rej.OccurredAt = ts
@@ -293,6 +293,17 @@ func (e *engine) rejection(kr *kgo.Record, cause error, table string) *kgo.Recor
 	return &kgo.Record{Topic: e.dlqTopic, Key: []byte(rej.Source), Value: val}
 }
 
+// rejectionID is the event id of the DLQ record of the record at (topic,
+// partition, offset) for processor, refused by table (table is "" for a
+// record that is poison before any write).
+func rejectionID(processor, topic string, partition int32, offset int64, table string) string {
+	key := fmt.Sprintf("%s\x00%s\x00%d\x00%d", processor, topic, partition, offset)
+	if table != "" {
+		key += "\x00write\x00" + table
+	}
+	return deterministicID(key)
+}
+
 // deterministicID is a UUID-shaped (version 8, RFC 9562 custom) SHA-256 of s.
 func deterministicID(s string) string {
 	h := sha256.Sum256([]byte(s))
@@ -301,15 +312,18 @@ func deterministicID(s string) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }
 
-// write makes the rows of b durable, table by table in name order, under
-// the rule that no record stalls a partition (see the package doc):
-// transient failures are retried without limit, and an insert that
-// ClickHouse refuses is split until the records responsible are found.
-// Those are recorded in b.isolated; their rows in the tables after the one
-// that refused them are dropped, their rows in the tables before stay
-// written. write returns an error only when ctx ends first. Tables already
-// written are not rewritten when a later one fails (rewriting would be
-// harmless, only slower).
+// write makes the rows of b durable under the rule that no record stalls a
+// partition (see the package doc): transient failures are retried without
+// limit, and an insert that ClickHouse refuses is split until the records
+// responsible are found. The tables are written concurrently, at most
+// WithWriteConcurrency inserts at a time, each on its own: a record whose
+// rows one table refuses is isolated there, and its rows are written in
+// every table that takes them. The isolations are merged in table name
+// order, so b.isolated names, for each isolated record, the first table by
+// name that refused it whatever insert ended first. write returns an error
+// only when ctx ends first; the tables written by then are removed from b
+// (rewriting them would be harmless, only slower: their rows are keyed
+// deterministically).
 func (e *engine) write(ctx context.Context, b *batch) error {
 	if b.nrows == 0 {
 		return nil
@@ -320,35 +334,78 @@ func (e *engine) write(ctx context.Context, b *batch) error {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	for _, n := range names {
+	results := make([]tableWrite, len(names))
+	var g errgroup.Group
+	g.SetLimit(e.o.writeConc)
+	for i, n := range names {
+		if ctx.Err() != nil {
+			break // g.Wait reports it through the writes already started, or below
+		}
 		tr := b.rows[n]
-		rows, recs := tr.rows, tr.recs
-		if len(b.isolated) > 0 {
-			rows, recs = nil, nil
-			for i, rec := range tr.recs {
-				if b.isolated[rec] == nil {
-					rows, recs = append(rows, tr.rows[i]), append(recs, rec)
-				}
-			}
+		tw := &results[i]
+		g.Go(func() error {
+			err := e.writePart(ctx, e.tables[n], tr.rows, tr.recs, b.srcs, tw)
+			tw.done = err == nil
+			return err
+		})
+	}
+	err := g.Wait()
+	for i, n := range names {
+		tw := &results[i]
+		b.written += tw.written
+		for _, iso := range tw.isolated {
+			b.addIsolation(iso)
 		}
-		if len(rows) > 0 {
-			if err := e.writePart(ctx, e.tables[n], rows, recs, b); err != nil {
-				return err
-			}
+		if tw.done {
+			delete(b.rows, n)
 		}
-		delete(b.rows, n)
+	}
+	if err == nil && len(b.rows) > 0 {
+		err = fmt.Errorf("write %d tables: %w", len(b.rows), ctx.Err())
+	}
+	if err != nil {
+		return err
 	}
 	e.m.writeSeconds.WithLabelValues(e.name).Observe(time.Since(start).Seconds())
 	return nil
 }
 
-// writePart writes rows, which come from the records recs, retrying
-// transient failures with exponential backoff. When ClickHouse refuses the
-// rows of several records (or a size-sensitive transient error repeats),
-// it writes each half of the records in turn, recursively; when it
-// refuses the rows of one record isolateAfter times, that record is
-// isolated. It returns an error only when ctx ends.
-func (e *engine) writePart(ctx context.Context, t Table, rows [][]any, recs []int, b *batch) error {
+// addIsolation records iso in b.isolated, keeping for each record the first
+// refusing table by name and the others, sorted, in also (a batch written
+// again after its context ended may meet a record's tables in another
+// order).
+func (b *batch) addIsolation(iso *isolation) {
+	prev := b.isolated[iso.rec]
+	switch {
+	case prev == nil:
+		b.isolated[iso.rec] = iso
+		return
+	case iso.table == prev.table || slices.Contains(prev.also, iso.table):
+		return
+	case iso.table < prev.table:
+		iso.also = append(append(iso.also, prev.table), prev.also...)
+		b.isolated[iso.rec] = iso
+	default:
+		prev.also = append(prev.also, iso.table)
+	}
+	slices.Sort(b.isolated[iso.rec].also)
+}
+
+// tableWrite is what the write of one table's rows did: its own, so the
+// tables of a batch can be written concurrently and merged in name order.
+type tableWrite struct {
+	written  int          // rows made durable
+	isolated []*isolation // records the table refused, in the order found
+	done     bool         // every row written or isolated
+}
+
+// writePart writes rows, which come from the records recs (indexes in
+// srcs), retrying transient failures with exponential backoff. When
+// ClickHouse refuses the rows of several records (or a size-sensitive
+// transient error repeats), it writes each half of the records in turn,
+// recursively; when it refuses the rows of one record isolateAfter times,
+// that record is isolated. It returns an error only when ctx ends.
+func (e *engine) writePart(ctx context.Context, t Table, rows [][]any, recs []int, srcs []*kgo.Record, tw *tableWrite) error {
 	single := recs[0] == recs[len(recs)-1]
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval = 100 * time.Millisecond
@@ -367,7 +424,7 @@ func (e *engine) writePart(ctx context.Context, t Table, rows [][]any, recs []in
 		err := e.sink.Write(ctx, t, rows)
 		if err == nil {
 			e.m.rowsOut.WithLabelValues(e.name, t.Name).Add(float64(len(rows)))
-			b.written += len(rows)
+			tw.written += len(rows)
 			return nil
 		}
 		if cerr := ctx.Err(); cerr != nil {
@@ -381,11 +438,11 @@ func (e *engine) writePart(ctx context.Context, t Table, rows [][]any, recs []in
 		}
 		switch {
 		case !single && (f == failRows || f == failTransientSize && repeats >= e.o.isolateAfter):
-			return e.split(ctx, t, rows, recs, b, f, err)
+			return e.split(ctx, t, rows, recs, srcs, tw, f, err)
 		case f == failRows:
 			refused++
 			if refused >= e.o.isolateAfter {
-				e.isolate(b, recs[0], t.Name, refused, err)
+				e.isolate(tw, srcs, recs[0], t.Name, refused, err)
 				return nil
 			}
 		}
@@ -409,7 +466,7 @@ func (e *engine) writePart(ctx context.Context, t Table, rows [][]any, recs []in
 
 // split writes the first and then the second half of rows, cut at a
 // record boundary so that the rows of one record stay together.
-func (e *engine) split(ctx context.Context, t Table, rows [][]any, recs []int, b *batch, f failure, cause error) error {
+func (e *engine) split(ctx context.Context, t Table, rows [][]any, recs []int, srcs []*kgo.Record, tw *tableWrite, f failure, cause error) error {
 	m := len(recs) / 2
 	for m < len(recs) && recs[m] == recs[m-1] {
 		m++
@@ -421,17 +478,18 @@ func (e *engine) split(ctx context.Context, t Table, rows [][]any, recs []int, b
 	e.m.writeSplits.WithLabelValues(e.name, t.Name).Inc()
 	e.log.Info("splitting a clickhouse insert", "table", t.Name, "rows", len(rows),
 		"first_rows", m, "failure", f, "err", cause)
-	if err := e.writePart(ctx, t, rows[:m], recs[:m], b); err != nil {
+	if err := e.writePart(ctx, t, rows[:m], recs[:m], srcs, tw); err != nil {
 		return err
 	}
-	return e.writePart(ctx, t, rows[m:], recs[m:], b)
+	return e.writePart(ctx, t, rows[m:], recs[m:], srcs, tw)
 }
 
-// isolate records that table refused the rows of record rec.
-func (e *engine) isolate(b *batch, rec int, table string, attempts int, err error) {
-	b.isolated[rec] = &isolation{table: table, attempts: attempts, err: err}
+// isolate records that table refused the rows of record rec (an index in
+// srcs).
+func (e *engine) isolate(tw *tableWrite, srcs []*kgo.Record, rec int, table string, attempts int, err error) {
+	tw.isolated = append(tw.isolated, &isolation{rec: rec, table: table, attempts: attempts, err: err})
 	e.m.isolated.WithLabelValues(e.name, table).Inc()
-	kr := b.srcs[rec]
+	kr := srcs[rec]
 	e.log.Warn("clickhouse refused a record's rows; the record goes to the DLQ and the partition moves on",
 		"table", table, "topic", kr.Topic, "partition", kr.Partition, "offset", kr.Offset, "attempts", attempts, "err", err)
 }
@@ -456,7 +514,11 @@ func (e *engine) dlqIsolated(b *batch) {
 			produce, of = append(produce, b.produce[i]), append(of, b.produceOf[i])
 		}
 		iso := b.isolated[rec]
-		cause := &poisonError{"write", fmt.Errorf("table %s refused the record's rows (%d attempts): %s", iso.table, iso.attempts, describe(iso.err))}
+		msg := fmt.Sprintf("table %s refused the record's rows (%d attempts): %s", iso.table, iso.attempts, describe(iso.err))
+		if len(iso.also) > 0 {
+			msg += "; also refused by " + strings.Join(iso.also, ", ")
+		}
+		cause := &poisonError{"write", errors.New(msg)}
 		e.m.dlq.WithLabelValues(e.name, "write").Inc()
 		produce, of = append(produce, e.rejection(b.srcs[rec], cause, iso.table)), append(of, rec)
 	}

@@ -5,3 +5,6 @@ const (
 	LatestSnapshotQuery = latestSnapshot
 	ReadSnapshotQuery   = readSnapshot
 )
+
+// RejectionID is the event id of a DLQ record (engine.rejection).
+var RejectionID = rejectionID

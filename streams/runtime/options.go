@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -21,6 +22,8 @@ type options struct {
 	reg             prometheus.Registerer
 	retryMax        time.Duration
 	isolateAfter    int
+	writeConc       int
+	overlap         bool
 	shutdownTimeout time.Duration
 	rebuildIdle     time.Duration
 	kgoOpts         []kgo.Opt
@@ -38,6 +41,8 @@ func defaultOptions() *options {
 		log:             slog.New(slog.DiscardHandler),
 		retryMax:        2 * time.Second,
 		isolateAfter:    3,
+		writeConc:       DefaultWriteConcurrency,
+		overlap:         true,
 		shutdownTimeout: 30 * time.Second,
 		rebuildIdle:     30 * time.Second,
 		snap: snapshotOptions{
@@ -112,6 +117,36 @@ func WithIsolateAfter(n int) Option {
 		}
 	}
 }
+
+// DefaultWriteConcurrency is the number of inserts a flush keeps in flight
+// unless WithWriteConcurrency says otherwise.
+const DefaultWriteConcurrency = 4
+
+// WithWriteConcurrency writes at most n of a batch's tables at a time
+// (default DefaultWriteConcurrency; 1 writes them one after the other, in
+// name order). Each table is written on its own whatever n is (see the
+// package doc), so n changes the time a flush takes, never what it writes.
+// The ClickHouse client needs a connection per insert in flight: the
+// connections of every runner sharing one (its MaxOpenConns) should allow
+// for it, or inserts wait for a free one. n must be at least 1.
+func WithWriteConcurrency(n int) Option {
+	return func(o *options) {
+		if n < 1 {
+			o.errs = append(o.errs, fmt.Errorf("write concurrency %d: must be at least 1", n))
+			return
+		}
+		o.writeConc = n
+	}
+}
+
+// WithOverlappedWrites says whether Replay writes a full batch in the
+// background while it reads and applies the next one (default true): the
+// processor's CPU and ClickHouse's inserts overlap, for up to twice the
+// memory of a batch. Batches are still written one at a time, in log
+// order. The group Runner always writes a batch before it polls again (its
+// offsets are committed only after the batch is durable), so the option
+// changes only Replay.
+func WithOverlappedWrites(on bool) Option { return func(o *options) { o.overlap = on } }
 
 // WithShutdownTimeout bounds the whole shutdown (default 30s), measured
 // from the cancellation of the run context: the flush or rebuild in

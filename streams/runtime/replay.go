@@ -149,7 +149,8 @@ func (s ReplayStats) EventsPerSecond() float64 {
 // processed. Records whose rows ClickHouse refuses are isolated as in the
 // Runner (a replay never stalls on them either) and reported in
 // ReplayStats.Isolated. With since, stateful processors start from empty
-// state at since.
+// state at since. Each batch is written while the next one is read and
+// applied (WithOverlappedWrites), so a replay holds up to two batches.
 func Replay(ctx context.Context, p Processor, k config.Kafka, sink Sink, since time.Time, opts ...Option) (ReplayStats, error) {
 	e, err := newEngine(p, k, sink, opts)
 	if err != nil {
@@ -189,15 +190,44 @@ func Replay(ctx context.Context, p Processor, k config.Kafka, sink Sink, since t
 	states := map[tp]any{}
 	b := newBatch()
 	var stats ReplayStats
-	flush := func() error {
-		err := e.write(ctx, b)
-		stats.Rows += b.written
-		stats.Isolated += len(b.isolated)
+	// With overlapped writes (the default), a full batch is written in the
+	// background while the next one is read and applied: one write at a
+	// time, so the tables get their batches in log order, and the write is
+	// waited for before the next flush and before Replay returns (wctx ends
+	// it early when reading fails).
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var (
+		writing *batch
+		done    chan error
+	)
+	wait := func() error {
+		if writing == nil {
+			return nil
+		}
+		err := <-done
+		stats.Rows += writing.written
+		stats.Isolated += len(writing.isolated)
+		if err == nil {
+			e.m.batchSize.WithLabelValues(e.name).Observe(float64(writing.records))
+		}
+		writing = nil
 		if err != nil {
 			return fmt.Errorf("replay %s: %w", e.name, err)
 		}
-		e.m.batchSize.WithLabelValues(e.name).Observe(float64(b.records))
+		return nil
+	}
+	flush := func() error {
+		if err := wait(); err != nil {
+			return err
+		}
+		writing, done = b, make(chan error, 1)
 		b = newBatch()
+		if !e.o.overlap {
+			done <- e.write(wctx, writing)
+			return wait()
+		}
+		go func(w *batch) { done <- e.write(wctx, w) }(writing)
 		return nil
 	}
 	n, err := readRange(ctx, e, starts, ends, func(kr *kgo.Record) error {
@@ -218,9 +248,14 @@ func Replay(ctx context.Context, p Processor, k config.Kafka, sink Sink, since t
 	})
 	stats.Records = n
 	if err != nil {
+		stop() // the write in flight ends too; its durable rows still count
+		_ = wait()
 		return stats, fmt.Errorf("replay %s: %w", e.name, err)
 	}
 	if err := flush(); err != nil {
+		return stats, err
+	}
+	if err := wait(); err != nil {
 		return stats, err
 	}
 	stats.Duration = time.Since(start)

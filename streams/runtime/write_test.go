@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -367,23 +368,171 @@ func (fanout) Apply(_ any, rec runtime.Record) (runtime.Output, error) {
 	return out, nil
 }
 
-func TestWriteKeepsEarlierTablesAndDropsLaterOnes(t *testing.T) {
+// TestWriteDropsARefusedRecordOnlyWhereRefused: a flush writes its tables
+// concurrently, each on its own, so a record one table refuses is isolated
+// there and written in every other table, whatever the concurrency: for
+// each table a record is either written or named by a DLQ record (the
+// guarantee the sequential write gave by keeping the tables before the
+// refusing one and dropping the tables after it), and the DLQ record is
+// the sequential path's, with the same deterministic id.
+func TestWriteDropsARefusedRecordOnlyWhereRefused(t *testing.T) {
+	for _, conc := range []int{1, 2, runtime.DefaultWriteConcurrency} {
+		t.Run(fmt.Sprintf("concurrency=%d", conc), func(t *testing.T) {
+			k := cluster(t, "p.")
+			produce(t, client(t, k), k, sameItem(12)...)
+			sink := newScriptSink(refuseOffsets("b", serverError(469, "Constraint `lim` for table d.b is violated at row 1"), 7))
+			start(t, fanout{}, k, sink, runtime.WithBatchSize(1000), runtime.WithFlushInterval(300*time.Millisecond),
+				runtime.WithIsolateAfter(1), runtime.WithWriteConcurrency(conc))
+			eventually(t, "every record committed", func() bool { return committed(t, k, "p.assay.processor.fanout") == 12 })
+			for _, n := range []string{"a", "c"} {
+				if got := sink.offsets(n); !slices.Equal(got, allBut(12)) {
+					t.Errorf("table %s: %v, want every record", n, got)
+				}
+			}
+			if got := sink.offsets("b"); !slices.Equal(got, allBut(12, 7)) {
+				t.Errorf("table b: %v, want every record but 7", got)
+			}
+			rs := rejections(t, k, 1)
+			if len(rs) != 1 || !strings.Contains(rs[0].Reason, "table b") || !strings.Contains(rs[0].Reason, "VIOLATED_CONSTRAINT") ||
+				strings.Contains(rs[0].Reason, "also refused") {
+				t.Fatalf("DLQ %+v", rs)
+			}
+			if want := runtime.RejectionID("fanout", k.Topic(schemas.FamilyItems.Topic()), *rs[0].OriginalPartition, 7, "b"); rs[0].EventID != want {
+				t.Errorf("DLQ event id %s, want %s (derived from the record and table b)", rs[0].EventID, want)
+			}
+		})
+	}
+}
+
+// gatedSink holds the inserts into table a that carry offset 5 until table
+// c has refused offset 5 alone, so that c's isolation ends first.
+type gatedSink struct {
+	*scriptSink
+	cRefused chan struct{}
+	once     sync.Once
+	timedOut atomic.Bool
+}
+
+func (g *gatedSink) Write(ctx context.Context, t runtime.Table, rows [][]any) error {
+	carries := slices.ContainsFunc(rows, func(r []any) bool { return r[len(r)-1].(int64) == 5 })
+	if t.Name == "a" && carries {
+		select {
+		case <-g.cRefused:
+		case <-time.After(10 * time.Second):
+			g.timedOut.Store(true)
+		}
+	}
+	err := g.scriptSink.Write(ctx, t, rows)
+	if t.Name == "c" && carries && len(rows) == 1 && err != nil {
+		g.once.Do(func() { close(g.cRefused) })
+	}
+	return err
+}
+
+// TestWriteNamesTheFirstRefusingTableWhateverEndsFirst: when several tables
+// refuse one record, its DLQ record names the first of them by name, with
+// that table's deterministic id (what the sequential write produced), even
+// when another table's isolation ended first; the others are named in the
+// reason and counted in the metric, and the record's rows are written in
+// the table that takes them.
+func TestWriteNamesTheFirstRefusingTableWhateverEndsFirst(t *testing.T) {
 	k := cluster(t, "p.")
 	produce(t, client(t, k), k, sameItem(12)...)
-	sink := newScriptSink(refuseOffsets("b", serverError(469, "Constraint `lim` for table d.b is violated at row 1"), 7))
-	start(t, fanout{}, k, sink, runtime.WithBatchSize(1000), runtime.WithFlushInterval(300*time.Millisecond), runtime.WithIsolateAfter(1))
-	eventually(t, "every record committed", func() bool { return committed(t, k, "p.assay.processor.fanout") == 12 })
-	if got := sink.offsets("a"); !slices.Equal(got, allBut(12)) {
-		t.Errorf("table a (before b): %v, want every record", got)
+	refused := serverError(469, "Constraint `lim` is violated at row 1")
+	refuse := func(t runtime.Table, rows [][]any) error {
+		if t.Name == "b" {
+			return nil
+		}
+		return refuseOffsets(t.Name, refused, 5)(t, rows)
 	}
-	for _, n := range []string{"b", "c"} {
-		if got := sink.offsets(n); !slices.Equal(got, allBut(12, 7)) {
-			t.Errorf("table %s: %v, want every record but 7", n, got)
+	sink := &gatedSink{scriptSink: newScriptSink(refuse), cRefused: make(chan struct{})}
+	reg := prometheus.NewRegistry()
+	start(t, fanout{}, k, sink, runtime.WithBatchSize(1000), runtime.WithFlushInterval(300*time.Millisecond),
+		runtime.WithIsolateAfter(1), runtime.WithWriteConcurrency(2), runtime.WithRegisterer(reg))
+	eventually(t, "every record committed", func() bool { return committed(t, k, "p.assay.processor.fanout") == 12 })
+	if sink.timedOut.Load() {
+		t.Fatal("table a was written before table c refused offset 5: the tables were not written concurrently")
+	}
+	if got := sink.offsets("b"); !slices.Equal(got, allBut(12)) {
+		t.Errorf("table b: %v, want every record", got)
+	}
+	for _, n := range []string{"a", "c"} {
+		if got := sink.offsets(n); !slices.Equal(got, allBut(12, 5)) {
+			t.Errorf("table %s: %v, want every record but 5", n, got)
 		}
 	}
 	rs := rejections(t, k, 1)
-	if len(rs) != 1 || !strings.Contains(rs[0].Reason, "table b") || !strings.Contains(rs[0].Reason, "VIOLATED_CONSTRAINT") {
-		t.Fatalf("DLQ %+v", rs)
+	if len(rs) != 1 {
+		t.Fatalf("%d DLQ records, want 1", len(rs))
+	}
+	if r := rs[0]; !strings.Contains(r.Reason, "table a refused") || !strings.Contains(r.Reason, "also refused by c") {
+		t.Errorf("reason %q: want table a, and c named as also refusing", r.Reason)
+	}
+	if want := runtime.RejectionID("fanout", k.Topic(schemas.FamilyItems.Topic()), *rs[0].OriginalPartition, 5, "a"); rs[0].EventID != want {
+		t.Errorf("DLQ event id %s, want %s (derived from the record and table a)", rs[0].EventID, want)
+	}
+	if got := sumMetric(t, reg, "assay_processor_write_isolated_records_total"); got != 2 {
+		t.Errorf("isolated metric %v, want 2 (one per refusing table)", got)
+	}
+}
+
+// countingSink counts the inserts in flight; the first two wait for each
+// other, so that a flush writing its tables one at a time never gets past
+// them without a timeout.
+type countingSink struct {
+	*scriptSink
+	inflight, peak atomic.Int32
+	arrived        sync.WaitGroup
+	met            chan struct{}
+	metOnce        sync.Once
+	first          atomic.Int32
+}
+
+func (c *countingSink) Write(ctx context.Context, t runtime.Table, rows [][]any) error {
+	n := c.inflight.Add(1)
+	defer c.inflight.Add(-1)
+	for p := c.peak.Load(); n > p && !c.peak.CompareAndSwap(p, n); p = c.peak.Load() {
+	}
+	if c.first.Add(1) <= 2 {
+		c.arrived.Done()
+		go func() { c.arrived.Wait(); c.metOnce.Do(func() { close(c.met) }) }()
+		select {
+		case <-c.met:
+		case <-time.After(10 * time.Second):
+		}
+		time.Sleep(50 * time.Millisecond) // room for an insert over the limit to show
+	}
+	return c.scriptSink.Write(ctx, t, rows)
+}
+
+func TestWriteKeepsAtMostTheConcurrencyInFlight(t *testing.T) {
+	k := cluster(t, "p.")
+	produce(t, client(t, k), k, sameItem(12)...)
+	sink := &countingSink{scriptSink: newScriptSink(nil), met: make(chan struct{})}
+	sink.arrived.Add(2)
+	start(t, fanout{}, k, sink, runtime.WithBatchSize(1000), runtime.WithFlushInterval(300*time.Millisecond), runtime.WithWriteConcurrency(2))
+	eventually(t, "every record committed", func() bool { return committed(t, k, "p.assay.processor.fanout") == 12 })
+	select {
+	case <-sink.met:
+	default:
+		t.Error("no two inserts were in flight at once")
+	}
+	if p := sink.peak.Load(); p != 2 {
+		t.Errorf("at most %d inserts in flight, want 2", p)
+	}
+	for _, n := range []string{"a", "b", "c"} {
+		if got := sink.offsets(n); !slices.Equal(got, allBut(12)) {
+			t.Errorf("table %s: %v, want every record", n, got)
+		}
+	}
+}
+
+func TestWriteConcurrencyMustBePositive(t *testing.T) {
+	for _, n := range []int{0, -1} {
+		if _, err := runtime.New(fanout{}, config.Kafka{Brokers: []string{"127.0.0.1:1"}}, newScriptSink(nil), runtime.WithWriteConcurrency(n)); err == nil ||
+			!strings.Contains(err.Error(), "write concurrency") {
+			t.Errorf("WithWriteConcurrency(%d): err %v", n, err)
+		}
 	}
 }
 
