@@ -86,10 +86,15 @@ func chainArgs(members ...any) []any {
 }
 
 // runsSelect selects (run_id, dataset_version) of every training run's latest registration.
+// A trained edge always leaves a dataset version (Processor.Apply), so naming its source kind
+// reads the edges of the first column of the table's key, not the whole graph: the read costs
+// what the versions' edges do, whatever the number of items and labels.
 const runsSelect = `SELECT run_id, dataset_version FROM (
-    SELECT dst_id AS run_id, src_id AS dataset_version, event_id AS run_event FROM lineage_edges WHERE rel = 'trained')
+    SELECT dst_id AS run_id, src_id AS dataset_version, event_id AS run_event FROM lineage_edges
+    WHERE src_kind = 'dataset_version' AND rel = 'trained')
 WHERE (run_id, run_event) IN (
-    SELECT dst_id, argMax(event_id, (occurred_at_ms, event_id)) FROM lineage_edges WHERE rel = 'trained' GROUP BY dst_id)
+    SELECT dst_id, argMax(event_id, (occurred_at_ms, event_id)) FROM lineage_edges
+    WHERE src_kind = 'dataset_version' AND rel = 'trained' GROUP BY dst_id)
 GROUP BY run_id, dataset_version`
 
 // Queries of the chain read model, exported for the tests that run them on every supported
@@ -146,10 +151,12 @@ WHERE dataset_id = ? AND version = ?
 GROUP BY event_id`
 
 	// FixesQuery reads the findings whose first RemediationShipped shipped a version
-	// (parameter: dataset@version).
+	// (parameter: dataset@version). A shipped edge always leaves a remediation (whose id is
+	// its finding's), so the read is narrowed to those edges by the table's key, as
+	// runsSelect's.
 	FixesQuery = `SELECT finding_id FROM (
     SELECT src_id AS finding_id, argMin(dst_id, (occurred_at_ms, event_id)) AS fixing_version
-    FROM lineage_edges WHERE rel = 'shipped' GROUP BY src_id)
+    FROM lineage_edges WHERE src_kind = 'remediation' AND rel = 'shipped' GROUP BY src_id)
 WHERE fixing_version = ?
 ORDER BY finding_id`
 
