@@ -178,12 +178,26 @@ FROM (` + chainSelect(allMembers) + `)
 GROUP BY dataset_id, version, ingested, has_source, has_hash, labeled, has_annotator, of_item, retracted_label, has_review, rejected`
 
 	// ProjectDatasetsQuery reads the datasets of a project (parameter: project), by the rule
-	// of Graph.DatasetsOf: the datasets its items' latest ingests name.
-	ProjectDatasetsQuery = `SELECT DISTINCT latest_dataset FROM (
+	// of Graph.DatasetsOf: the datasets its items' latest ingests name. The Processor keeps
+	// per items partition the count of items whose latest ingest names each (project,
+	// dataset) (migration 0071), so the read sums a few rows a dataset instead of reading
+	// every item's ingests (ProjectDatasetsFromItemsQuery, the same answer).
+	ProjectDatasetsQuery = `SELECT dataset_id FROM (
+    SELECT dataset_id, sum(items) AS n FROM lineage_project_datasets FINAL
+    WHERE project_id = ? GROUP BY dataset_id)
+WHERE n > 0 AND dataset_id != ''
+ORDER BY dataset_id`
+
+	// ProjectDatasetsFromItemsQuery reads the datasets of a project from the chain read
+	// model's items, every ingest of every item (parameter: project): what
+	// ProjectDatasetsQuery answers from the Processor's totals, kept as the reference the
+	// tests hold it to.
+	ProjectDatasetsFromItemsQuery = `SELECT DISTINCT latest_dataset FROM (
     SELECT item_id, argMax(dataset_id, (occurred_at_ms, event_id)) AS latest_dataset,
            argMax(project_id, (occurred_at_ms, event_id)) AS latest_project
     FROM lineage_items GROUP BY item_id)
-WHERE latest_project = ? AND latest_dataset != ''`
+WHERE latest_project = ? AND latest_dataset != ''
+ORDER BY latest_dataset`
 )
 
 // ReadVersion reads a dataset version's lineage from the chain read model: the same
