@@ -141,6 +141,30 @@ func TestReadSide(t *testing.T) {
 		conn.Close()
 	}
 	report := readside.Report(names, timings, 200*time.Millisecond)
+	// READSIDE_BASELINE names the timings of an earlier run (READSIDE_JSON of a binary built
+	// before a change), each database's compared with this run's.
+	if path := os.Getenv("READSIDE_BASELINE"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, err := readside.DecodeTimings(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range names {
+			report += fmt.Sprintf("\n%s labels, before (%s) and after:\n%s", n, path, readside.Compare(before[n], timings[n], 200*time.Millisecond))
+		}
+	}
+	if path := os.Getenv("READSIDE_JSON"); path != "" {
+		b, err := readside.EncodeTimings(timings)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	t.Log("\n" + report)
 	if path := os.Getenv("READSIDE_RESULTS"); path != "" {
 		load, _ := os.ReadFile("/proc/loadavg")

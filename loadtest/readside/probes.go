@@ -119,12 +119,12 @@ func Probes(conn driver.Conn, a *API) []Probe {
 		ep("GET /v1/gate?project=P", analystID, "/v1/gate?project="+p0),
 		ep("GET /v1/gate/{ds}/{v}", analystID, "/v1/gate/"+ds+"/"+ver),
 		ep("GET /v1/confusion?project=P", analystID, "/v1/confusion?project="+p0),
-		ep("GET /v1/history", analystID, "/v1/history"),
-		ep("GET /v1/alerts", analystID, "/v1/alerts"),
 		{Group: "sampler", Name: "SampleOnce (unfiltered view + alerts)", Run: func(ctx context.Context) error {
 			a.Server.SampleOnce(ctx)
 			return nil
 		}},
+		ep("GET /v1/history", analystID, "/v1/history"),
+		ep("GET /v1/alerts", analystID, "/v1/alerts"),
 	}
 	r := a.Server.Reader()
 	for _, f := range []struct {
@@ -193,6 +193,9 @@ func Probes(conn driver.Conn, a *API) []Probe {
 	for _, q := range grafanaQueries {
 		out = append(out, Probe{Group: "grafana", Name: q.name, Run: func(ctx context.Context) error { return drain(ctx, conn, q.sql) }})
 	}
+	for _, more := range pairs {
+		out = append(out, more(conn, a)...)
+	}
 	return out
 }
 
@@ -215,8 +218,8 @@ WHERE recorded_at BETWEEN toDateTime('2026-11-24 00:00:00') AND toDateTime('2026
 }
 
 // drain runs a query and reads every row.
-func drain(ctx context.Context, conn driver.Conn, sql string) error {
-	rows, err := conn.Query(ctx, sql)
+func drain(ctx context.Context, conn driver.Conn, sql string, args ...any) error {
+	rows, err := conn.Query(ctx, sql, args...)
 	if err != nil {
 		return err
 	}
@@ -225,3 +228,7 @@ func drain(ctx context.Context, conn driver.Conn, sql string) error {
 	}
 	return rows.Err()
 }
+
+// pairs are probes registered by other files of the package (the reads that replace a slow
+// one, each beside the read it replaces), appended to Probes' list.
+var pairs []func(conn driver.Conn, a *API) []Probe
