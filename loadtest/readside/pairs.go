@@ -60,6 +60,8 @@ func init() {
 			q("datasets of P: lineage.ProjectDatasetsQuery", lineage.ProjectDatasetsQuery, p0),
 			q("training runs: every trained edge", edgesRuns),
 			q("training runs: lineage.RunsQuery", lineage.RunsQuery),
+			q("all-time profiles (all, cohorts): the days", kpi.AgreementProfilesFromDaysQuery, "", "", kpi.ScopeAll, kpi.ScopeAll, 1),
+			q("all-time profiles (all, cohorts): kpi.AgreementProfilesQuery", kpi.AgreementProfilesQuery, "", "", kpi.ScopeAll, kpi.ScopeAll, 1),
 		}
 	})
 }
