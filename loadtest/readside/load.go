@@ -17,6 +17,7 @@ import (
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/infra/clickhouse"
 	"github.com/assay-data/assay/streams/infra/config"
+	"github.com/assay-data/assay/streams/kpi"
 	"github.com/assay-data/assay/streams/processors"
 	"github.com/assay-data/assay/streams/runtime"
 )
@@ -29,7 +30,8 @@ const Partitions = 6
 // load to save its time: the raw ledger (one row per record with its JSON payload).
 var skipped = map[string]bool{"events": true}
 
-// markerTable records a finished load in the loaded database.
+// markerTable records, in a loaded database, each group of processors whose rows of a program
+// it holds.
 const markerTable = "readside_load"
 
 // Stats describes a load.
@@ -45,10 +47,14 @@ type Stats struct {
 	Reused bool
 }
 
-// Ensure makes database cfg.Database hold the rows of program p: when it already holds a
-// finished load of p (its marker table says so) it is kept as it is; otherwise it is
-// dropped, migrated and loaded (Load). The database is never dropped afterwards, so that
-// the (slow) load of a large program is paid once.
+// Ensure makes database cfg.Database hold the rows of program p. Each group of processors
+// (passGroups) that finishes loading is recorded in the database's marker table: when every
+// group of p is recorded the database is kept as it is, apart from the migrations added since,
+// which are applied as a deployment would apply them (a migration's own INSERT fills what it
+// adds from the tables it reads); when some are, the tables of the others are emptied and
+// those groups loaded again; when none is, the database is dropped, migrated and loaded. The
+// database is never dropped afterwards, so that the (slow) load of a large program is paid
+// once.
 func Ensure(ctx context.Context, cfg config.ClickHouse, p Program, log *slog.Logger) (driver.Conn, Stats, error) {
 	if err := clickhouse.EnsureDatabase(ctx, cfg); err != nil {
 		return nil, Stats{}, err
@@ -57,33 +63,24 @@ func Ensure(ctx context.Context, cfg config.ClickHouse, p Program, log *slog.Log
 	if err != nil {
 		return nil, Stats{}, err
 	}
-	var n uint64
-	err = conn.QueryRow(ctx, "SELECT count() FROM "+markerTable+" WHERE fingerprint = ?", p.Fingerprint()).Scan(&n)
-	if err == nil && n > 0 {
-		// Migrations added since the load are applied as they would be to a deployment's
-		// database (a migration's own INSERT fills what it adds from the ledger).
-		ms, err := migrations.All()
-		if err != nil {
+	done, err := loadedGroups(ctx, conn, p)
+	if err != nil {
+		conn.Close()
+		return nil, Stats{}, err
+	}
+	if len(done) == 0 {
+		log.Info("loading", "database", cfg.Database, "program", p.Fingerprint())
+		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+clickhouse.QuoteIdent(cfg.Database)); err != nil {
 			conn.Close()
+			return nil, Stats{}, fmt.Errorf("drop %s: %w", cfg.Database, err)
+		}
+		conn.Close()
+		if err := clickhouse.EnsureDatabase(ctx, cfg); err != nil {
 			return nil, Stats{}, err
 		}
-		if _, err := clickhouse.Migrate(ctx, conn, ms, nil); err != nil {
-			conn.Close()
-			return nil, Stats{}, fmt.Errorf("migrate %s: %w", cfg.Database, err)
+		if conn, err = clickhouse.Open(ctx, cfg); err != nil {
+			return nil, Stats{}, err
 		}
-		return conn, Stats{Reused: true}, nil
-	}
-	log.Info("loading", "database", cfg.Database, "program", p.Fingerprint())
-	if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+clickhouse.QuoteIdent(cfg.Database)); err != nil {
-		conn.Close()
-		return nil, Stats{}, fmt.Errorf("drop %s: %w", cfg.Database, err)
-	}
-	conn.Close()
-	if err := clickhouse.EnsureDatabase(ctx, cfg); err != nil {
-		return nil, Stats{}, err
-	}
-	if conn, err = clickhouse.Open(ctx, cfg); err != nil {
-		return nil, Stats{}, err
 	}
 	ms, err := migrations.All()
 	if err != nil {
@@ -94,21 +91,98 @@ func Ensure(ctx context.Context, cfg config.ClickHouse, p Program, log *slog.Log
 		conn.Close()
 		return nil, Stats{}, fmt.Errorf("migrate %s: %w", cfg.Database, err)
 	}
-	st, err := Load(ctx, conn, p, log)
+	var missing [][]string
+	for _, g := range passGroups {
+		if !done[groupName(g)] {
+			missing = append(missing, g)
+		}
+	}
+	if len(missing) == 0 {
+		return conn, Stats{Reused: true}, nil
+	}
+	if err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+markerTable+" (fingerprint String, group String, events UInt64, seconds Float64) ENGINE = TinyLog"); err != nil {
+		conn.Close()
+		return nil, Stats{}, err
+	}
+	if len(done) > 0 {
+		log.Info("loading the groups of processors not loaded yet", "database", cfg.Database, "groups", missing)
+		for _, g := range missing {
+			tables, err := groupTables(g)
+			if err != nil {
+				conn.Close()
+				return nil, Stats{}, err
+			}
+			for _, t := range tables {
+				if err := conn.Exec(ctx, "TRUNCATE TABLE IF EXISTS "+clickhouse.QuoteIdent(t)); err != nil {
+					conn.Close()
+					return nil, Stats{}, fmt.Errorf("empty %s: %w", t, err)
+				}
+			}
+		}
+	}
+	st, err := load(ctx, conn, p, missing, log, func(g []string, st Stats) error {
+		return conn.Exec(ctx, "INSERT INTO "+markerTable+" (fingerprint, group, events, seconds) SELECT ?, ?, ?, ?",
+			p.Fingerprint(), groupName(g), uint64(st.Events), st.Duration.Seconds())
+	})
 	if err != nil {
 		conn.Close()
 		return nil, st, err
 	}
-	if err := conn.Exec(ctx, "CREATE TABLE "+markerTable+" (fingerprint String, events UInt64, seconds Float64) ENGINE = TinyLog"); err != nil {
-		conn.Close()
-		return nil, st, err
-	}
-	if err := conn.Exec(ctx, "INSERT INTO "+markerTable+" (fingerprint, events, seconds) SELECT ?, ?, ?",
-		p.Fingerprint(), uint64(st.Events), st.Duration.Seconds()); err != nil {
-		conn.Close()
-		return nil, st, err
-	}
 	return conn, st, nil
+}
+
+// loadedGroups reads which groups of processors the database holds p's rows of.
+func loadedGroups(ctx context.Context, conn driver.Conn, p Program) (map[string]bool, error) {
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = ?", markerTable).Scan(&n); err != nil {
+		return nil, err
+	}
+	done := map[string]bool{}
+	if n == 0 {
+		return done, nil
+	}
+	rows, err := conn.Query(ctx, "SELECT group FROM "+markerTable+" WHERE fingerprint = ?", p.Fingerprint())
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", markerTable, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			return nil, err
+		}
+		done[g] = true
+	}
+	return done, rows.Err()
+}
+
+func groupName(g []string) string { return strings.Join(g, ",") }
+
+// groupTables lists the tables a group of processors writes.
+func groupTables(g []string) ([]string, error) {
+	var out []string
+	for _, name := range g {
+		pr, err := newProcessor(name)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range pr.Tables() {
+			if !skipped[t.Name] {
+				out = append(out, t.Name)
+			}
+		}
+	}
+	return out, nil
+}
+
+// kpiStateKeys is the state-key limit of the KPI processors in a load: 10M labels on six
+// partitions hold more than the default's 4M keys in a kpi_agreement partition (labels, units,
+// applied events, cells), so a deployment of that size raises -kpi-max-state-keys, as this
+// does. A load refused by a limit fails; so the rows never depend on it.
+const kpiStateKeys = 32_000_000
+
+func newProcessor(name string) (runtime.Processor, error) {
+	return processors.New(name, processors.Config{KPI: kpi.Config{MaxStateKeys: kpiStateKeys}})
 }
 
 // Load plays program p through the processors (Processors) in process, as their runners
@@ -123,6 +197,11 @@ func Ensure(ctx context.Context, cfg config.ClickHouse, p Program, log *slog.Log
 // is what the ReplacingMergeTree keeps once it has merged them. The ledger's and lineage's
 // rows (one per event) are written as they come, in batches of the runner's order of size.
 func Load(ctx context.Context, conn driver.Conn, p Program, log *slog.Logger) (Stats, error) {
+	return load(ctx, conn, p, passGroups, log, nil)
+}
+
+// load loads the groups of processors given, calling done after each group.
+func load(ctx context.Context, conn driver.Conn, p Program, groups [][]string, log *slog.Logger, done func([]string, Stats) error) (Stats, error) {
 	start := time.Now()
 	keys, err := sortingKeys(ctx, conn)
 	if err != nil {
@@ -134,7 +213,8 @@ func Load(ctx context.Context, conn driver.Conn, p Program, log *slog.Logger) (S
 	// but applies only the records of one partition number (of every topic), and only one
 	// group of processors, which bounds the memory of the states to a fraction of the
 	// whole without changing a row (offsets and states are the partitions' own).
-	for gi, group := range passGroups {
+	for gi, group := range groups {
+		groupStart, groupEvents := time.Now(), 0
 		for part := range int32(Partitions) {
 			l, err := newLoader(conn, keys, group)
 			if err != nil {
@@ -167,6 +247,7 @@ func Load(ctx context.Context, conn driver.Conn, p Program, log *slog.Logger) (S
 			if gi == 0 {
 				total.Events += l.stats.Events
 			}
+			groupEvents += l.stats.Events
 			for k, v := range l.stats.Refused {
 				total.Refused[k] += v
 			}
@@ -177,13 +258,18 @@ func Load(ctx context.Context, conn driver.Conn, p Program, log *slog.Logger) (S
 				firstRefusal = l.firstRefusal
 			}
 		}
+		// Refusals are expected only where the program plays them (none today): a refusal
+		// means the load does not hold what the program says.
+		if len(total.Refused) > 0 {
+			return total, fmt.Errorf("processors refused records: %v (first: %v)", total.Refused, firstRefusal)
+		}
+		if done != nil {
+			if err := done(group, Stats{Events: groupEvents, Duration: time.Since(groupStart)}); err != nil {
+				return total, fmt.Errorf("record the load of %v: %w", group, err)
+			}
+		}
 	}
 	total.Duration = time.Since(start)
-	// Refusals are expected only where the program plays them (none today): a refusal
-	// means the load does not hold what the program says.
-	if len(total.Refused) > 0 {
-		return total, fmt.Errorf("processors refused records: %v (first: %v)", total.Refused, firstRefusal)
-	}
 	return total, nil
 }
 
@@ -228,7 +314,7 @@ func newLoader(conn driver.Conn, keys map[string][]string, names []string) (*loa
 	l := &loader{tables: map[string]*tableBuf{}, offsets: map[string]int64{}, writes: make(chan write, 4), sink: runtime.ClickHouseSink(conn),
 		stats: Stats{Refused: map[string]int{}, Rows: map[string]int{}}}
 	for _, name := range names {
-		p, err := processors.New(name, processors.Config{})
+		p, err := newProcessor(name)
 		if err != nil {
 			return nil, err
 		}
