@@ -34,6 +34,10 @@ const (
 	// (their multiset of values), split by the day a unit started: the input
 	// of alpha's confidence interval (agreement.AlphaInterval).
 	TableAgreementProfiles = "agreement_profiles"
+	// TableAgreementProfilesTotal holds the same counts over all time (every
+	// day summed), so an all-time read does not grow with the days
+	// (migration 0073).
+	TableAgreementProfilesTotal = "agreement_profiles_total"
 )
 
 // Agreement is the agreement processor: it keeps, per partition, the values
@@ -57,7 +61,7 @@ var (
 )
 
 // AgreementTables declares the agreement processor's tables (migrations
-// 0003, 0005, 0007 and 0035).
+// 0003, 0005, 0007, 0035 and 0073).
 func AgreementTables() []runtime.Table {
 	return []runtime.Table{
 		{Name: TableAgreementCells, Columns: []string{
@@ -78,6 +82,10 @@ func AgreementTables() []runtime.Table {
 		}},
 		{Name: TableAgreementProfiles, Columns: []string{
 			"project_id", "question_id", "level", "scope", "day", "kafka_topic", "kafka_partition",
+			"profile", "values", "counts", "units", "version",
+		}},
+		{Name: TableAgreementProfilesTotal, Columns: []string{
+			"project_id", "question_id", "level", "scope", "kafka_topic", "kafka_partition",
 			"profile", "values", "counts", "units", "version",
 		}},
 	}
@@ -138,6 +146,13 @@ type profileKey struct {
 	profile                         str
 }
 
+// profileTotalKey addresses one partition total of agreement_profiles_total:
+// a profileKey without its day.
+type profileTotalKey struct {
+	project, question, level, scope str
+	profile                         str
+}
+
 // annKey addresses one partition total of annotator_pairs.
 type annKey struct{ project, question, annotator str }
 
@@ -163,8 +178,10 @@ type AgreementState struct {
 	pairs  map[annKey]pairCount
 	kappa  map[pairCellKey]int64
 	daily  map[dayCellKey]int64
-	// profiles counts the pairable units of each scope by profile and day.
-	profiles map[profileKey]int64
+	// profiles counts the pairable units of each scope by profile and day,
+	// and profileTotals by profile over every day (the sums of profiles).
+	profiles      map[profileKey]int64
+	profileTotals map[profileTotalKey]int64
 	// applied holds every label event applied, by the ledger's key of its
 	// table (item, label, event id), so that a duplicate delivery (the
 	// same event at a second offset) changes nothing, even after the label
@@ -174,7 +191,7 @@ type AgreementState struct {
 
 // StateKeys is the number of keys the state holds (runtime.StateSizer).
 func (s *AgreementState) StateKeys() int {
-	return len(s.labels) + len(s.units) + len(s.cells) + len(s.pairs) + len(s.kappa) + len(s.daily) + len(s.profiles) + len(s.applied)
+	return len(s.labels) + len(s.units) + len(s.cells) + len(s.pairs) + len(s.kappa) + len(s.daily) + len(s.profiles) + len(s.profileTotals) + len(s.applied)
 }
 
 // NewState implements runtime.Processor.
@@ -183,7 +200,8 @@ func (*Agreement) NewState(topic string, partition int32) any {
 		topic: topic, partition: partition,
 		labels: map[id128]*unit{}, units: map[unitKey]*unit{},
 		cells: map[cellKey]int64{}, pairs: map[annKey]pairCount{}, kappa: map[pairCellKey]int64{},
-		daily: map[dayCellKey]int64{}, profiles: map[profileKey]int64{}, applied: map[id128]struct{}{},
+		daily: map[dayCellKey]int64{}, profiles: map[profileKey]int64{}, profileTotals: map[profileTotalKey]int64{},
+		applied: map[id128]struct{}{},
 	}
 }
 
@@ -392,8 +410,8 @@ func (s *AgreementState) changed(offset int64, u *unit, old []entry, e entry, si
 }
 
 // moveProfile moves one unit of scope sc from the profile of its values
-// was to that of is (one value more or less) and returns the two changed
-// totals, the one left first. Units with fewer than two values are not
+// was to that of is (one value more or less) and returns the changed
+// totals, the one left first, each of its day and over all days. Units with fewer than two values are not
 // pairable: they have no profile, as they have no coincidence cells.
 func (s *AgreementState) moveProfile(offset int64, k unitKey, sc str, day int64, was, is []agreement.Value) []runtime.Row {
 	var rows []runtime.Row
@@ -411,10 +429,20 @@ func (s *AgreementState) moveProfile(offset int64, k unitKey, sc str, day int64,
 		} else {
 			s.profiles[pk] = n
 		}
+		tk := profileTotalKey{k.project, k.question, k.level, sc, pk.profile}
+		total := s.profileTotals[tk] + m.d
+		if total == 0 {
+			delete(s.profileTotals, tk)
+		} else {
+			s.profileTotals[tk] = total
+		}
 		values, counts := profileColumns(m.vals)
 		rows = append(rows, runtime.Row{Table: TableAgreementProfiles, Values: []any{
 			k.project.Value(), k.question.Value(), k.level.Value(), sc.Value(), time.Unix(day*86400, 0).UTC(),
 			s.topic, uint32(s.partition), pk.profile.Value(), values, counts, n, uint64(offset),
+		}}, runtime.Row{Table: TableAgreementProfilesTotal, Values: []any{
+			k.project.Value(), k.question.Value(), k.level.Value(), sc.Value(),
+			s.topic, uint32(s.partition), pk.profile.Value(), values, counts, total, uint64(offset),
 		}})
 	}
 	return rows

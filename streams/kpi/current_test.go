@@ -118,6 +118,7 @@ func TestProfilesAndConfusionOnCurrentClickHouse(t *testing.T) {
 		return slices.DeleteFunc(lines, func(l string) bool { s := strings.Split(l, "\t")[3]; return strings.HasPrefix(s, "vendor:") })
 	}
 	same("profiles, all time", cohortsAndAll(query(kpi.AgreementProfilesQuery, where...)), profiles)
+	same("profiles, all time, from the days", cohortsAndAll(query(kpi.AgreementProfilesFromDaysQuery, where...)), profiles)
 	same("profiles, every day", cohortsAndAll(query(kpi.AgreementProfilesWindowQuery, append([]any{"2026-01-01", "2105-12-31"}, where...)...)), profiles)
 	if got := query(kpi.AgreementProfilesWindowQuery, append([]any{"2030-01-01", "2030-01-02"}, where...)...); len(got) != 0 {
 		t.Errorf("profiles of a day without units: %q", got)

@@ -285,7 +285,26 @@
 // those figures, with the same filter (project, question, scope, cohorts,
 // a window of days) as ReadAgreement.
 //
+// # Reads that do not grow with history (issue 17)
+//
+// A read that the dashboard repeats must not cost more as the ledger grows.
+// ReadParties and ReadAnnotatorCohorts read who labels in a project, and each
+// annotator's cohort, from label_parties (migration 0070: a materialized view
+// of the labels table keeping one max per (project, annotator, cohort,
+// vendor), which copies of an event cannot change), not from every label.
+// ReadCoverage (CoverageQuery, CoverageSlicesQuery) computes the coverage
+// views' figures of the latest version of each dataset only, reading the
+// members of those versions by the key of dataset_members and the items and
+// reviews they name, with the project's datasets from item_datasets
+// (migration 0072); each is the view's row of that version (the tests hold
+// them to the API's queries over the views). kpi_agreement writes each
+// profile's all-time total beside its daily ones (agreement_profiles_total,
+// migration 0073), which ReadAgreement's all-time interval reads instead of
+// a row per profile and day (AgreementProfilesFromDaysQuery, the same
+// answer); the state keeps those totals as the sums of the days', so
+// snapshots are unchanged and recompute them.
+//
 // Definitions (denominators, the error of accuracy, which units count) are
 // in README.md, section "KPIs", and in the comments of migrations 0003-0007,
-// 0035, 0036, 0060 and 0065.
+// 0035, 0036, 0060, 0065, 0070, 0072 and 0073.
 package kpi

@@ -87,17 +87,18 @@ func TestDuplicateAfterLaterEvents(t *testing.T) {
 }
 
 // tableKeys is how many leading columns of each table form its sorting
-// key (migrations 0003, 0005, 0007, 0035, 0036): the rows of one key replace each other.
+// key (migrations 0003, 0005, 0007, 0035, 0036, 0073): the rows of one key replace each other.
 var tableKeys = map[string]int{
-	kpi.TableAgreementCells:      9,
-	kpi.TableAnnotatorPairs:      5,
-	kpi.TableAgreementCellsDaily: 10,
-	kpi.TablePairCells:           9,
-	kpi.TableAgreementProfiles:   8,
-	kpi.TableAccuracyCounts:      5,
-	kpi.TableAccuracyConfusion:   7,
-	kpi.TableItemFlow:            2,
-	kpi.TableReworkCounts:        2,
+	kpi.TableAgreementCells:         9,
+	kpi.TableAnnotatorPairs:         5,
+	kpi.TableAgreementCellsDaily:    10,
+	kpi.TablePairCells:              9,
+	kpi.TableAgreementProfiles:      8,
+	kpi.TableAgreementProfilesTotal: 7,
+	kpi.TableAccuracyCounts:         5,
+	kpi.TableAccuracyConfusion:      7,
+	kpi.TableItemFlow:               2,
+	kpi.TableReworkCounts:           2,
 }
 
 // finalTotals applies evs to one partition's state and returns what the

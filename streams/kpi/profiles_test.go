@@ -6,12 +6,14 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/assay-data/assay/schemas"
 	"github.com/assay-data/assay/streams/agreement"
 	"github.com/assay-data/assay/streams/kpi"
+	"github.com/assay-data/assay/streams/runtime"
 )
 
 // profileRows keeps the part of agreement_profiles rows a test compares: scope, day,
@@ -85,17 +87,18 @@ func TestAgreementProfilesEqualBatch(t *testing.T) {
 		item, cohort string
 		v            agreement.Value
 	}
-	last := map[string]int64{} // partition|scope|day|profile -> units
+	last := map[string]int64{}      // partition|scope|day|profile -> units
+	lastTotal := map[string]int64{} // partition|scope|profile -> units (agreement_profiles_total)
 	live := map[string]lab{}
 	for i := range 1500 {
 		item := fmt.Sprint("i", r.IntN(120))
 		p := len(item) % parts
-		var rows [][]any
+		var out []runtime.Row
 		if len(live) > 0 && r.IntN(5) == 0 {
 			ids := slices.Sorted(maps.Keys(live))
 			id := ids[r.IntN(len(ids))]
 			l := live[id]
-			rows = rowsOf(feeds[len(l.item)%parts].must(retract(id, l.item)), kpi.TableAgreementProfiles)
+			out = feeds[len(l.item)%parts].must(retract(id, l.item))
 			delete(live, id)
 		} else {
 			id := fmt.Sprint("l", i)
@@ -103,11 +106,14 @@ func TestAgreementProfilesEqualBatch(t *testing.T) {
 			cohort := []string{"", "x", "y"}[r.IntN(3)]
 			l := label(id, item, fmt.Sprint("a", r.IntN(6)), cohort, v)
 			l.OccurredAt = int64(r.IntN(4)) * day
-			rows = rowsOf(feeds[p].must(l), kpi.TableAgreementProfiles)
+			out = feeds[p].must(l)
 			live[id] = lab{item, cohort, agreement.Category(v.Category)}
 		}
-		for _, row := range rows {
+		for _, row := range rowsOf(out, kpi.TableAgreementProfiles) {
 			last[fmt.Sprint(row[6], "|", row[3], "|", row[4].(time.Time).Format(time.DateOnly), "|", row[7])] = row[10].(int64)
+		}
+		for _, row := range rowsOf(out, kpi.TableAgreementProfilesTotal) {
+			lastTotal[fmt.Sprint(row[5], "|", row[3], "|", row[6])] = row[9].(int64)
 		}
 	}
 	for _, scope := range []string{kpi.ScopeAll, kpi.CohortScope("x"), kpi.CohortScope("y")} {
@@ -149,6 +155,23 @@ func TestAgreementProfilesEqualBatch(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("scope %s: profiles from the rows\n %v\nfrom the units\n %v", scope, got, want)
+		}
+		// The all-time totals are the days' sums.
+		totals := map[string]int64{}
+		for k, n := range lastTotal {
+			if parts := strings.SplitN(k, "|", 3); parts[1] == scope {
+				totals[parts[2]] += n
+			}
+		}
+		for key, n := range totals {
+			if n != byKey[key] {
+				t.Errorf("scope %s, profile %s: all-time total %d, the days sum to %d", scope, key, n, byKey[key])
+			}
+		}
+		for key, n := range byKey {
+			if n != totals[key] {
+				t.Errorf("scope %s, profile %s: the days sum to %d, all-time total %d", scope, key, n, totals[key])
+			}
 		}
 		var fromState []agreement.UnitProfile
 		for _, f := range feeds {

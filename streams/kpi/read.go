@@ -194,10 +194,23 @@ GROUP BY project_id, question_id, level, scope, unit_size, a, b
 HAVING total > 0
 ORDER BY project_id, question_id, level, scope, unit_size, a, b`
 
-// AgreementProfilesQuery reads the merged unit profiles over all time (the view
-// kpi_agreement_profiles sums the partitions' latest totals and the days), with
-// agreementWhere's parameters.
-const AgreementProfilesQuery = `SELECT project_id, question_id, level, scope, values, counts, unit_count
+// AgreementProfilesQuery reads the merged unit profiles over all time, with
+// agreementWhere's parameters: the partitions' latest all-time totals
+// (agreement_profiles_total, migration 0073), summed. It answers what
+// AgreementProfilesFromDaysQuery answers from the daily totals, reading a row
+// a profile and partition rather than one a profile, partition and day.
+const AgreementProfilesQuery = `SELECT project_id, question_id, level, scope, values, counts, sum(units) AS unit_count
+FROM agreement_profiles_total FINAL
+WHERE ` + agreementWhere + `
+GROUP BY project_id, question_id, level, scope, profile, values, counts
+HAVING unit_count > 0
+ORDER BY project_id, question_id, level, scope, profile`
+
+// AgreementProfilesFromDaysQuery reads the merged unit profiles over all time
+// from the daily totals (the view kpi_agreement_profiles sums the partitions'
+// latest totals and the days), with agreementWhere's parameters: the
+// reference AgreementProfilesQuery is held to.
+const AgreementProfilesFromDaysQuery = `SELECT project_id, question_id, level, scope, values, counts, unit_count
 FROM kpi_agreement_profiles
 WHERE ` + agreementWhere + `
 ORDER BY project_id, question_id, level, scope, profile`

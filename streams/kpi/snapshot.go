@@ -300,6 +300,11 @@ func (a *Agreement) DecodeState(topic string, partition int32, r io.Reader) (any
 		k.profile = c.str()
 		s.profiles[k] = c.count()
 	}
+	// The all-time profile totals are the days' sums: not encoded, recomputed.
+	s.profileTotals = make(map[profileTotalKey]int64, n)
+	for k, units := range s.profiles {
+		s.profileTotals[profileTotalKey{k.project, k.question, k.level, k.scope, k.profile}] += units
+	}
 	n = d.Len(5)
 	s.pairs = make(map[annKey]pairCount, n)
 	for range n {

@@ -34,8 +34,8 @@ func by[E schemas.Event](producer string, ev E) E {
 func TestLineageRetractionsOnlyByTheLabelsProducer(t *testing.T) {
 	p := lineage.NewProcessor()
 	st := p.NewState("x."+schemas.FamilyLabels.Topic(), 0)
-	if st == nil || p.NewState("x."+schemas.FamilyItems.Topic(), 0) != nil {
-		t.Fatal("a labels partition has state, an items partition none")
+	if st == nil || p.NewState("x."+schemas.FamilyReviews.Topic(), 0) != nil {
+		t.Fatal("a labels partition has state, a reviews partition none")
 	}
 	l := by("acme", &schemas.LabelSubmitted{LabelID: "l1", ItemID: "i1", ProjectID: "p", TaskID: "t", QuestionID: "q",
 		AnnotatorID: "a", GuidelineVersion: "g", Value: schemas.Nominal("x")})

@@ -44,10 +44,17 @@ func TestChainReadModelOnCurrentClickHouse(t *testing.T) {
 	p := lineage.NewProcessor()
 	g := lineage.New(0)
 	rows := map[string][][]any{}
+	// The items partition's state keeps the datasets of the projects; the write rules of the
+	// labels and findings states are TestVerdictsOnlyFromTheGate's and the processor tests'.
+	items := p.NewState(schemas.FamilyItems.Topic(), 0)
 	for copy := range 2 {
 		for i, ev := range evs {
 			g.Apply(ev)
-			out, err := p.Apply(nil, runtime.Record{Topic: "t", Partition: 0, Offset: int64(copy*len(evs) + i), Event: ev})
+			var st any
+			if ev.Family() == schemas.FamilyItems {
+				st = items
+			}
+			out, err := p.Apply(st, runtime.Record{Topic: "t", Partition: 0, Offset: int64(copy*len(evs) + i), Event: ev})
 			if ev.Meta().Producer == lineagetest.Forger {
 				continue // refused (TestVerdictsOnlyFromTheGate)
 			}
@@ -130,6 +137,7 @@ func TestChainReadModelOnCurrentClickHouse(t *testing.T) {
 	same("runs using ds-cars@2", query(lineage.RunsUsingQuery, "ds-cars@2"), []string{"run-1"})
 	same("fixes of ds-cars@3", query(lineage.FixesQuery, "ds-cars@3"), []string{"f1"})
 	same("datasets of proj-brk", query(lineage.ProjectDatasetsQuery, "proj-brk"), []string{"brk-ds"})
+	same("datasets of proj-brk from the items", query(lineage.ProjectDatasetsFromItemsQuery, "proj-brk"), []string{"brk-ds"})
 
 	// The gate's word on each version: verdicts (every check), overrides, runs at registration.
 	for _, ref := range []lineage.VersionRef{{DatasetID: "ds-cars", Version: "1"}, {DatasetID: "ds-cars", Version: "2"}, {DatasetID: "ds-cars", Version: "3"}} {

@@ -14,6 +14,15 @@
 // event that states a link) that ReadVersion and ReadCompleteness read. The API and the
 // dashboard read lineage and lineage completeness there, never from the ledger tables.
 //
+// The datasets of a project (Graph.DatasetsOf: those its items' latest ingests name), by
+// which completeness, the gate and the lineage endpoint narrow to a project, are kept as the
+// items arrive: an items partition's state holds each item's latest ingest, and the Processor
+// writes the partition's count of items per (project, dataset) to lineage_project_datasets
+// whenever one changes (migration 0071), so ProjectDatasetsQuery sums a few rows a dataset
+// rather than reading every ingest (ProjectDatasetsFromItemsQuery, the reference the tests
+// hold it to). The edge reads (training runs, fixes) name their edges' source kind, the first
+// column of lineage_edges' key, so they read the versions' and remediations' edges only.
+//
 // Both stores reduce a member to the same Links (Graph.Links; ReadVersion through the same
 // chainOf; ReadCompleteness by counting the members of each version by their Links in SQL),
 // judged by one rule, Links.Missing: a member is complete when its item was ingested with a
@@ -73,7 +82,7 @@
 // RemediationStarted or RemediationShipped is refused unless the finding's project (from its
 // EvalFindingReported) is in the principal's projects [scope.project]. The runner refuses the
 // rest of the rules before Apply when it has a registry, and sends every refusal to the DLQ.
-// State is snapshotted by the runner (runtime.Snapshotter, snapshot.go: state version 1, about
-// 17 bytes a label or finding), so an assignment of a labels or findings partition replays the
-// log after the latest snapshot only.
+// State is snapshotted by the runner (runtime.Snapshotter, snapshot.go: state version 2, about
+// 17 bytes a label or finding and 60 an item), so an assignment of a labels, findings or items
+// partition replays the log after the latest snapshot only.
 package lineage

@@ -30,6 +30,9 @@ const (
 	TableVerdicts  = "lineage_verdicts"
 	TableOverrides = "lineage_overrides"
 	TableRuns      = "lineage_runs"
+	// TableProjectDatasets holds, per items partition, how many items' latest ingest names
+	// each (project, dataset): the datasets of a project (migration 0071).
+	TableProjectDatasets = "lineage_project_datasets"
 )
 
 // Node kinds and edge relations. An edge reads "src rel dst", e.g. item labeled label.
@@ -77,10 +80,13 @@ var logColumns = []string{"event_id", "occurred_at", "occurred_at_ms", "kafka_to
 // and the tables (ReplacingMergeTree versioned by kafka_offset) make replays and duplicates
 // collapse. The
 // chain tables keep one row per event (keyed by event_id), so what "latest" means is decided
-// when they are read, by the rule of the in-memory model. Its only state is what the write
-// rules of schemas/access need (see State): who submitted each label of a labels partition,
-// and each finding's project in a findings partition; the other partitions are stateless
-// (NewState returns nil).
+// when they are read, by the rule of the in-memory model. Its state (see State) is what the
+// write rules of schemas/access need, who submitted each label of a labels partition and each
+// finding's project in a findings partition, and in an items partition each item's latest
+// ingest, from which it keeps the partition's count of items per (project, dataset) in
+// lineage_project_datasets (the datasets of a project, Graph.DatasetsOf's rule, read without
+// reading every item); the reviews and datasets partitions are stateless (NewState returns
+// nil).
 //
 // A duplicate delivery (the same event_id in a second record) writes the same rows at a later
 // offset. lineage_edges is keyed by (edge, event_id), so each copy collapses into the first
@@ -118,30 +124,88 @@ func (*Processor) Tables() []runtime.Table {
 			"check_evidence", "check_status", "check_detail", "recorded_at_ms"}, logColumns...)},
 		{Name: TableOverrides, Columns: append([]string{"dataset_id", "version", "project_id", "reason", "producer", "recorded_at_ms"}, logColumns...)},
 		{Name: TableRuns, Columns: append([]string{"run_id", "dataset_id", "version", "recorded_at_ms"}, logColumns...)},
+		{Name: TableProjectDatasets, Columns: []string{"project_id", "dataset_id", "kafka_topic", "kafka_partition", "items", "version"}},
 	}
 }
 
-// NewState implements runtime.Processor: a *State for a labels or findings partition, nil (no
-// state, no rebuild) for the others.
+// NewState implements runtime.Processor: a *State for a labels, findings or items partition,
+// nil (no state, no rebuild) for the others.
 func (*Processor) NewState(topic string, _ int32) any {
 	switch {
-	case strings.HasSuffix(topic, schemas.FamilyLabels.Topic()), strings.HasSuffix(topic, schemas.FamilyFindings.Topic()):
-		return &State{labels: map[digest]unique.Handle[string]{}, findings: map[digest]unique.Handle[string]{}}
+	case strings.HasSuffix(topic, schemas.FamilyLabels.Topic()), strings.HasSuffix(topic, schemas.FamilyFindings.Topic()),
+		strings.HasSuffix(topic, schemas.FamilyItems.Topic()):
+		return newState()
 	}
 	return nil
 }
 
-// State is what a labels or findings partition keeps for the write rules: the producer of every
-// label not retracted (only it may retract the label, rule labeler.own_labels) and the project of
-// every finding (a remediation names none, rule scope.project). Ids are kept as 128-bit digests,
-// producers and projects interned. Nothing is kept of the items, reviews and datasets topics.
+func newState() *State {
+	return &State{labels: map[digest]unique.Handle[string]{}, findings: map[digest]unique.Handle[string]{},
+		items: map[digest]ingest{}, datasets: map[projectDataset]int64{}}
+}
+
+// State is what a partition keeps. For the write rules, in a labels or findings partition: the
+// producer of every label not retracted (only it may retract the label, rule
+// labeler.own_labels) and the project of every finding (a remediation names none, rule
+// scope.project). In an items partition: each item's latest ingest (by occurred_at, then event
+// id, Graph's rule), and how many items' latest ingest names each (project, dataset), the
+// totals lineage_project_datasets holds. Ids are kept as 128-bit digests, producers, projects
+// and datasets interned. Nothing is kept of the reviews and datasets topics.
 type State struct {
 	labels   map[digest]unique.Handle[string]
 	findings map[digest]unique.Handle[string]
+	items    map[digest]ingest
+	datasets map[projectDataset]int64
 }
 
-// StateKeys is the number of labels and findings the state holds (runtime.StateSizer).
-func (s *State) StateKeys() int { return len(s.labels) + len(s.findings) }
+// ingest is an item's latest ItemIngested: when, which event, and the project and dataset it
+// names.
+type ingest struct {
+	at    int64
+	event string
+	where projectDataset
+}
+
+type projectDataset struct{ project, dataset unique.Handle[string] }
+
+// StateKeys is the number of labels, findings and items the state holds (runtime.StateSizer).
+func (s *State) StateKeys() int { return len(s.labels) + len(s.findings) + len(s.items) }
+
+// ingested folds an item's ingest into the state and returns the rows of the (project,
+// dataset) totals it changed: none when an ingest of the item that is later or the same (a
+// copy) is kept, or when the item stays where it was.
+func (s *State) ingested(e *schemas.ItemIngested, rec runtime.Record) []runtime.Row {
+	if s == nil {
+		return nil
+	}
+	m := e.Meta()
+	d := digestOf(e.ItemID)
+	old, had := s.items[d]
+	if had && !later(m.OccurredAt, m.EventID, old.at, old.event) {
+		return nil
+	}
+	now := projectDataset{unique.Make(e.ProjectID), unique.Make(e.DatasetID)}
+	s.items[d] = ingest{at: m.OccurredAt, event: m.EventID, where: now}
+	if had && old.where == now {
+		return nil
+	}
+	var rows []runtime.Row
+	total := func(pd projectDataset, delta int64) {
+		n := s.datasets[pd] + delta
+		if n == 0 {
+			delete(s.datasets, pd)
+		} else {
+			s.datasets[pd] = n
+		}
+		rows = append(rows, runtime.Row{Table: TableProjectDatasets, Values: []any{pd.project.Value(), pd.dataset.Value(), rec.Topic,
+			uint32(rec.Partition), n, uint64(rec.Offset)}})
+	}
+	if had {
+		total(old.where, -1)
+	}
+	total(now, 1)
+	return rows
+}
 
 // digest stands for a label or finding id: SHA-256 truncated to 128 bits, so no producer can aim
 // for a collision.
@@ -253,6 +317,7 @@ func (*Processor) Apply(state any, rec runtime.Record) (runtime.Output, error) {
 		node(KindSource, e.Source)
 		edge(KindSource, e.Source, RelIngested, KindItem, e.ItemID)
 		fact(TableItems, e.ItemID, e.Source, e.SHA256, e.ProjectID, e.DatasetID)
+		out.Rows = append(out.Rows, st.ingested(e, rec)...)
 	case *schemas.PreLabelProposed:
 		model := e.Model + "@" + e.ModelVersion
 		node(KindModel, model)

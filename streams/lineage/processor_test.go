@@ -2,9 +2,11 @@ package lineage_test
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/assay-data/assay/schemas"
+	"github.com/assay-data/assay/schemas/schematest"
 	"github.com/assay-data/assay/streams/lineage"
 	"github.com/assay-data/assay/streams/lineage/lineagetest"
 	"github.com/assay-data/assay/streams/runtime"
@@ -96,6 +98,33 @@ func TestProcessorDuplicateCollapses(t *testing.T) {
 			if r.Table != again.Rows[i].Table || !reflect.DeepEqual(a[:len(a)-1], b[:len(b)-1]) || b[len(b)-1] != uint64(70) {
 				t.Errorf("%s: row %d %s %v, then %s %v", ev.Meta().EventID, i, r.Table, a, again.Rows[i].Table, b)
 			}
+		}
+	}
+}
+
+// TestEdgeSourceKinds holds the rule RunsQuery and FixesQuery narrow their reads by: every
+// trained edge leaves a dataset version and every shipped edge a remediation, whatever the
+// event (every example of every type).
+func TestEdgeSourceKinds(t *testing.T) {
+	want := map[string]string{lineage.RelTrained: lineage.KindDatasetVersion, lineage.RelShipped: lineage.KindRemediation}
+	seen := map[string]bool{}
+	for _, ev := range schematest.Examples() {
+		_, es := edges(t, ev)
+		for _, e := range es {
+			src, rest, _ := strings.Cut(e, " ")
+			rel, _, _ := strings.Cut(rest, " ")
+			kind, _, _ := strings.Cut(src, ":")
+			if k, ok := want[rel]; ok {
+				seen[rel] = true
+				if kind != k {
+					t.Errorf("%s: %s edge from a %s, want from a %s: %s", ev.Type(), rel, kind, k, e)
+				}
+			}
+		}
+	}
+	for rel := range want {
+		if !seen[rel] {
+			t.Errorf("no example writes a %s edge", rel)
 		}
 	}
 }

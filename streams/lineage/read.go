@@ -86,10 +86,15 @@ func chainArgs(members ...any) []any {
 }
 
 // runsSelect selects (run_id, dataset_version) of every training run's latest registration.
+// A trained edge always leaves a dataset version (Processor.Apply), so naming its source kind
+// reads the edges of the first column of the table's key, not the whole graph: the read costs
+// what the versions' edges do, whatever the number of items and labels.
 const runsSelect = `SELECT run_id, dataset_version FROM (
-    SELECT dst_id AS run_id, src_id AS dataset_version, event_id AS run_event FROM lineage_edges WHERE rel = 'trained')
+    SELECT dst_id AS run_id, src_id AS dataset_version, event_id AS run_event FROM lineage_edges
+    WHERE src_kind = 'dataset_version' AND rel = 'trained')
 WHERE (run_id, run_event) IN (
-    SELECT dst_id, argMax(event_id, (occurred_at_ms, event_id)) FROM lineage_edges WHERE rel = 'trained' GROUP BY dst_id)
+    SELECT dst_id, argMax(event_id, (occurred_at_ms, event_id)) FROM lineage_edges
+    WHERE src_kind = 'dataset_version' AND rel = 'trained' GROUP BY dst_id)
 GROUP BY run_id, dataset_version`
 
 // Queries of the chain read model, exported for the tests that run them on every supported
@@ -146,10 +151,12 @@ WHERE dataset_id = ? AND version = ?
 GROUP BY event_id`
 
 	// FixesQuery reads the findings whose first RemediationShipped shipped a version
-	// (parameter: dataset@version).
+	// (parameter: dataset@version). A shipped edge always leaves a remediation (whose id is
+	// its finding's), so the read is narrowed to those edges by the table's key, as
+	// runsSelect's.
 	FixesQuery = `SELECT finding_id FROM (
     SELECT src_id AS finding_id, argMin(dst_id, (occurred_at_ms, event_id)) AS fixing_version
-    FROM lineage_edges WHERE rel = 'shipped' GROUP BY src_id)
+    FROM lineage_edges WHERE src_kind = 'remediation' AND rel = 'shipped' GROUP BY src_id)
 WHERE fixing_version = ?
 ORDER BY finding_id`
 
@@ -171,12 +178,26 @@ FROM (` + chainSelect(allMembers) + `)
 GROUP BY dataset_id, version, ingested, has_source, has_hash, labeled, has_annotator, of_item, retracted_label, has_review, rejected`
 
 	// ProjectDatasetsQuery reads the datasets of a project (parameter: project), by the rule
-	// of Graph.DatasetsOf: the datasets its items' latest ingests name.
-	ProjectDatasetsQuery = `SELECT DISTINCT latest_dataset FROM (
+	// of Graph.DatasetsOf: the datasets its items' latest ingests name. The Processor keeps
+	// per items partition the count of items whose latest ingest names each (project,
+	// dataset) (migration 0071), so the read sums a few rows a dataset instead of reading
+	// every item's ingests (ProjectDatasetsFromItemsQuery, the same answer).
+	ProjectDatasetsQuery = `SELECT dataset_id FROM (
+    SELECT dataset_id, sum(items) AS n FROM lineage_project_datasets FINAL
+    WHERE project_id = ? GROUP BY dataset_id)
+WHERE n > 0 AND dataset_id != ''
+ORDER BY dataset_id`
+
+	// ProjectDatasetsFromItemsQuery reads the datasets of a project from the chain read
+	// model's items, every ingest of every item (parameter: project): what
+	// ProjectDatasetsQuery answers from the Processor's totals, kept as the reference the
+	// tests hold it to.
+	ProjectDatasetsFromItemsQuery = `SELECT DISTINCT latest_dataset FROM (
     SELECT item_id, argMax(dataset_id, (occurred_at_ms, event_id)) AS latest_dataset,
            argMax(project_id, (occurred_at_ms, event_id)) AS latest_project
     FROM lineage_items GROUP BY item_id)
-WHERE latest_project = ? AND latest_dataset != ''`
+WHERE latest_project = ? AND latest_dataset != ''
+ORDER BY latest_dataset`
 )
 
 // ReadVersion reads a dataset version's lineage from the chain read model: the same

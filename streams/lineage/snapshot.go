@@ -11,8 +11,9 @@ import (
 )
 
 // stateVersion is the version of State's snapshot encoding (runtime.Snapshotter): raise it with
-// any change of the encoding or of what State means.
-const stateVersion = 1
+// any change of the encoding or of what State means. Version 2 added the items partitions'
+// latest ingests.
+const stateVersion = 2
 
 var _ runtime.Snapshotter = (*Processor)(nil)
 
@@ -21,7 +22,9 @@ func (*Processor) StateVersion() uint32 { return stateVersion }
 
 // EncodeState implements runtime.Snapshotter: the labels' producers and the findings' projects,
 // each map sorted by digest, names through a table (a partition's labels come from a handful of
-// producers): about 17 bytes a label or finding.
+// producers): about 17 bytes a label or finding; then the items' latest ingests (digest, time,
+// event id, project and dataset through the table: about 60 bytes an item). The (project,
+// dataset) totals are not written: they are the items' count, recomputed on decode.
 func (*Processor) EncodeState(state any, w io.Writer) error {
 	s, ok := state.(*State)
 	if !ok || s == nil {
@@ -35,6 +38,15 @@ func (*Processor) EncodeState(state any, w io.Writer) error {
 			e.Bytes16(k)
 			names.Put(e, m[k])
 		}
+	}
+	e.Len(len(s.items))
+	for _, k := range statecodec.SortedKeys16(s.items) {
+		it := s.items[k]
+		e.Bytes16(k)
+		e.Varint(it.at)
+		e.String(it.event)
+		names.Put(e, it.where.project)
+		names.Put(e, it.where.dataset)
 	}
 	return e.Close()
 }
@@ -61,7 +73,19 @@ func (p *Processor) DecodeState(topic string, partition int32, r io.Reader) (any
 		}
 		return m
 	}
-	s := &State{labels: read(), findings: read()}
+	s := newState()
+	s.labels, s.findings = read(), read()
+	n := d.Len(20)
+	for range n {
+		k := digest(d.Bytes16())
+		it := ingest{at: d.Varint(), event: d.String()}
+		it.where.project, it.where.dataset = names.Get(d), names.Get(d)
+		s.items[k] = it
+		s.datasets[it.where]++
+	}
+	if len(s.items) != n && d.Err() == nil {
+		d.Fail(fmt.Errorf("%d items for %d entries", len(s.items), n))
+	}
 	if err := d.Finish(); err != nil {
 		return nil, fmt.Errorf("lineage state: %w", err)
 	}
